@@ -42,7 +42,9 @@ const n = (name: string, d?: number): ArgSpec => (d === undefined ? { name, kind
 const b = (name: string, d: boolean): ArgSpec => ({ name, kind: 'bool', default: d });
 const s = (name: string, d?: string): ArgSpec => (d === undefined ? { name, kind: 'string' } : { name, kind: 'string', default: d });
 const a = (name: string, d?: null): ArgSpec => (d === undefined ? { name, kind: 'any' } : { name, kind: 'any', default: d });
-const sig = (context: Context, doc: string, ...args: ArgSpec[]): Signature => ({ context, args, doc });
+// Generic in the context so `(typeof LIBRARY)[K]['context']` stays a literal: the compiler's rule
+// tables (`Record<LayerName, …>`) are derived from it.
+const sig = <C extends Context>(context: C, doc: string, ...args: ArgSpec[]): Signature & { readonly context: C } => ({ context, args, doc });
 
 export const LIBRARY = {
   // ── layers (create parameters; the first argument is the input) ──

@@ -1,0 +1,114 @@
+// `scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors
+// [--device cpu] [--tap PATH…]`: one forward pass on the CPU reference. Inputs are tensors named
+// like the spec's inputs; outputs and requested taps (a `let` name, layer path or `as` name) are
+// written as tensors. Weights are read through the model's naming preset, every name and shape
+// checked before any data is read.
+
+import { isAbsolute, resolve } from 'node:path';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import { LowerError, commandLineSpan } from '../../compiler/lower/errors.ts';
+import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
+import { checkpointPlan, fromCheckpoint, MappingError, namingPreset, type HostTensor } from '../../compiler/presets/index.ts';
+import { runGraph } from '../../runtime/cpu/run-graph.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { openSafetensors, writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../runtime/weights/index.ts';
+import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
+
+const USAGE = 'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device cpu] [--tap PATH]...';
+
+const toHost = (data: ArrayLike<number>, shape: readonly number[]): HostTensor => ({ shape, data: data instanceof Float32Array ? data : Float32Array.from(data) });
+
+/** Reads a checkpoint into Scion parameter paths through the model's preset. */
+export async function loadWeights(m: LoweredModel, reader: SafetensorsReader): Promise<Map<string, HostTensor>> {
+  return fromCheckpoint(
+    namingPreset(m.instance.preset),
+    checkpointPlan(m),
+    (n) => reader.tensors.get(n)?.shape,
+    [...reader.tensors.keys()],
+    async (n) => toHost((await reader.read(n)) as ArrayLike<number>, reader.tensors.get(n)?.shape ?? []),
+  );
+}
+
+/** The graph with extra outputs `tap:PATH` for each requested tap. */
+export function withTaps(m: LoweredModel, taps: readonly string[]): Graph {
+  const extra = taps.map((t) => {
+    const node = m.taps.get(t);
+    if (node === undefined) throw new LowerError('E0903', `no tap '${t}' in model '${m.instance.name}'`, commandLineSpan('--tap'), [{ message: `taps: ${[...m.taps.keys()].filter((k) => !k.includes('@')).join(', ')}` }]);
+    return { name: `tap:${t}`, node };
+  });
+  return { nodes: m.graph.nodes, outputs: [...m.graph.outputs, ...extra] };
+}
+
+export const run: Command = async (args: string[], io: Io): Promise<number> => {
+  const opt: { model?: string; weights?: string; input?: string; out?: string } = {};
+  const taps: string[] = [];
+  let batch: number | undefined;
+  const files: string[] = [];
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k] as string;
+    if (a === '--model') opt.model = takeValue(args, k++, a, USAGE);
+    else if (a === '--weights') opt.weights = takeValue(args, k++, a, USAGE);
+    else if (a === '--input') opt.input = takeValue(args, k++, a, USAGE);
+    else if (a === '-o' || a === '--out') opt.out = takeValue(args, k++, a, USAGE);
+    else if (a === '--tap') taps.push(takeValue(args, k++, a, USAGE));
+    else if (a === '--batch') batch = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
+    else if (a === '--device') {
+      const d = takeValue(args, k++, a, USAGE);
+      if (d !== 'cpu') throw new UsageError(`--device ${d}: eval runs on the CPU reference only (--device cpu)\n${USAGE}`);
+    } else if (a === '--help' || a === '-h') {
+      io.out(`${USAGE}\n\nRuns one forward pass on the CPU reference and writes outputs and taps as tensors.\n`);
+      return EXIT.ok;
+    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
+    else files.push(a);
+  }
+  if (files.length !== 1 || opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
+    throw new UsageError(`need FILE, --model, --weights, --input and -o\n${USAGE}`);
+  }
+  const program = loadSpec(files[0] as string, io, 'eval');
+  if (program === undefined) return EXIT.inputError;
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  const inputs = await openSafetensors(abs(opt.input));
+  const weights = await openSafetensors(abs(opt.weights));
+  try {
+    // The batch comes from the input file unless given: the first input's leading axis.
+    let m = lowerModel(program, opt.model, batch === undefined ? {} : { dims: { batch } });
+    const first = m.inputs[0];
+    const given = first === undefined ? undefined : inputs.tensors.get(first.name)?.shape[0];
+    if (batch === undefined && given !== undefined && given !== first?.shape[0]) m = lowerModel(program, opt.model, { dims: { batch: given } });
+    const graph = withTaps(m, taps);
+    const feed = new Map<string, Tensor>();
+    const problems: string[] = [];
+    for (const i of m.inputs) {
+      const s = inputs.tensors.get(i.name);
+      if (s === undefined) problems.push(`the input file has no tensor '${i.name}' (${i.dtype}[${i.shape.join(', ')}])`);
+      else if (s.shape.join(',') !== i.shape.join(',')) problems.push(`input '${i.name}' is [${s.shape.join(', ')}], the model takes [${i.shape.join(', ')}]`);
+      else {
+        const data = (await inputs.read(i.name)) as ArrayLike<number>;
+        feed.set(i.name, { dtype: i.dtype, shape: i.shape, data: i.dtype === 'i32' ? Int32Array.from(data) : Float32Array.from(data) });
+      }
+    }
+    if (problems.length > 0) {
+      io.err(`scion eval: inputs do not fit:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return EXIT.inputError;
+    }
+    for (const [path, t] of await loadWeights(m, weights)) feed.set(path, { dtype: 'f32', shape: t.shape, data: t.data });
+    const out = runGraph(graph, feed, { dtype: 'f32' });
+    const tensors = new Map<string, TensorToWrite>();
+    for (const [name, t] of out) {
+      tensors.set(name, t.dtype === 'i32' || t.dtype === 'bool' ? { dtype: 'I32', shape: t.shape, data: Int32Array.from(t.data) } : { dtype: 'F32', shape: t.shape, data: Float32Array.from(t.data) });
+    }
+    await writeSafetensors(abs(opt.out), tensors, { scion_model: opt.model });
+    io.out(`${opt.out}: ${[...out.entries()].map(([k, t]) => `${k} [${t.shape.join(', ')}]`).join(', ')}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof MappingError) {
+      io.err(`scion eval: ${error.message}\n`);
+      return EXIT.inputError;
+    }
+    return reportLowerError(error, io);
+  } finally {
+    await inputs.close();
+    await weights.close();
+  }
+};

@@ -157,6 +157,8 @@ export interface Program {
   file: string;
   imports: Import[];
   decls: Decl[]; // in source order
+  /** Comments at the top of the file, separated from what follows by a blank line (a file header). */
+  header?: string[];
   /** Comments after the last declaration. */
   trailingComments?: string[];
 }

@@ -104,10 +104,22 @@ export const DIAGNOSTICS = {
   E0705: e('unknown cache tap', 'A `cache(tap)` names no `as` path or tap of the sampled model.'),
   E0706: e('duplicate train or sample', 'Two `train` (or two `sample`) declarations for the same target.'),
 
+  // ── E08xx checkpoints and files (pre-flight: runtime/inherit/preflight.ts reads headers only) ──
+  E0801: e('invalid inheritance value', 'An `inherit` field whose value cannot be used: a layer list that is not integers, a `compress` without a tokenizer path, a `blocks` entry that is not a string.'),
+  E0802: e('unreadable parent checkpoint', 'The parent checkpoint (or its config.json) exists but its header cannot be read: the message gives the reader\'s reason.'),
+  E0803: e('checkpoint does not match the parent', 'The parent checkpoint\'s tensors differ from what the declared parent model has: a missing or unexpected tensor, or another shape.'),
+  E0804: e('layer index past the checkpoint', 'A kept layer index is not below the number of layers the parent checkpoint holds.'),
+  E0805: e('heads cannot be selected', 'The child\'s heads cannot be cut from the parent\'s: heads not divisible by kv heads, another head width, or neither the kv heads nor the group size kept.'),
+  E0806: e('vocabulary id past the embedding', 'A kept token id, or the tokenizer\'s vocabulary, reaches past the rows of the parent\'s embedding.'),
+  E0807: e('tied weights would be untied', 'The parent ties its LM head to the token embedding, but `except` reinitializes only one of the two.'),
+  E0808: e('child not producible', 'The selection cannot produce a child tensor: no parent tensor for it, or the kept indices give another shape.'),
+
   // ── E09xx lowering with concrete sizes (compiler/lower) ──
   E0901: e('layer input shape', 'A layer or function gets a tensor whose rank or size it cannot take once sizes are numbers: Linear of a scalar, Attention of a 2-D tensor, heads that do not divide the width.'),
   E0902: e('shapes do not broadcast', 'Two tensors combined with + - * / have shapes that do not broadcast (numpy rules); the message shows both shapes.'),
   E0903: e('unknown tap path', 'A tap requested on the command line (`--tap PATH`) names no `let`, output or layer path of the model.'),
+  E0904: e('not supported yet', 'The spec uses a loss, data source or training feature this version of Scion cannot run yet; the message names it and the spec line.'),
+  E0905: e('invalid training setup', 'A `train` declaration cannot be lowered with concrete sizes: a loss that is not a scalar, targets whose shape does not match the logits, a tap or data field that does not exist.'),
 
   // ── warnings ──
   W0001: w('unused let', 'A `let` in a model body that nothing reads: not the body, not a loss, not a cache.'),

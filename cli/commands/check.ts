@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { checkSource } from '../../grammar/check/check-source.ts';
+import { preflightProgram } from '../../runtime/inherit/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { countSeverities, renderDiagnostics, toJson } from '../../grammar/diagnostics/render.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
@@ -53,6 +54,10 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     const r = checkSource(text, name, read);
     for (const [k, v] of r.sources) sources.set(k, v);
     all.push(...r.diagnostics);
+    // Pre-flight against parent checkpoints that already exist (headers only), once the spec is clean.
+    if (countSeverities(r.diagnostics).errors === 0) {
+      all.push(...preflightProgram([{ file: name, imports: [], decls: r.decls }], { cwd: io.cwd }));
+    }
   }
   if (missing.length > 0 && !json) {
     for (const m of missing) io.err(`scion check: cannot read '${m}'\n`);

@@ -1,0 +1,148 @@
+// `scion inherit FILE [--child NAME] [--parent P] -o DIR [--json]`: build a child checkpoint from
+// its parent as the spec's `inherit` declaration says, writing model.safetensors, config.json,
+// tokenizer.json (when the vocabulary changed) and provenance.json into DIR.
+// `scion inherit --replay provenance.json --parent P.safetensors -o DIR`: apply a recorded
+// selection to a sibling checkpoint of the same architecture, without the spec.
+
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { InheritDecl } from '../../grammar/ast.ts';
+import { InheritError } from '../../runtime/inherit/layout.ts';
+import { runInheritance } from '../../runtime/inherit/inherit-model.ts';
+import { provenanceOf, readProvenance } from '../../runtime/inherit/provenance.ts';
+import { FieldError } from '../../runtime/inherit/spec-fields.ts';
+import { writeChild } from '../../runtime/inherit/transfer.ts';
+import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
+import { MappingError } from '../../compiler/presets/index.ts';
+import { renderDiagnostics } from '../../grammar/diagnostics/render.ts';
+import { diag } from '../../grammar/diagnostics/make.ts';
+import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { loadSpec, reportLowerError, takeValue } from './explain.ts';
+
+const USAGE = 'usage: scion inherit FILE [--child NAME] [--parent CKPT] -o DIR [--json]\n       scion inherit --replay provenance.json --parent CKPT -o DIR [--json]';
+
+interface Args {
+  file?: string;
+  child?: string;
+  parent?: string;
+  replay?: string;
+  out?: string;
+  json: boolean;
+}
+
+function parseArgs(args: string[]): Args | 'help' {
+  const a: Args = { json: false };
+  for (let k = 0; k < args.length; k++) {
+    const x = args[k] as string;
+    if (x === '--child') a.child = takeValue(args, k++, x, USAGE);
+    else if (x === '--parent') a.parent = takeValue(args, k++, x, USAGE);
+    else if (x === '--replay') a.replay = takeValue(args, k++, x, USAGE);
+    else if (x === '-o' || x === '--out') a.out = takeValue(args, k++, x, USAGE);
+    else if (x === '--json') a.json = true;
+    else if (x === '--help' || x === '-h') return 'help';
+    else if (x.startsWith('-')) throw new UsageError(`unknown option '${x}'\n${USAGE}`);
+    else if (a.file === undefined) a.file = x;
+    else throw new UsageError(`one spec file at a time\n${USAGE}`);
+  }
+  if (a.out === undefined) throw new UsageError(`-o DIR is required\n${USAGE}`);
+  if (a.replay !== undefined && (a.parent === undefined || a.file !== undefined)) throw new UsageError(`--replay needs --parent and no spec file\n${USAGE}`);
+  if (a.replay === undefined && a.file === undefined) throw new UsageError(`no spec file given\n${USAGE}`);
+  return a;
+}
+
+/** Prints progress on a terminal (one redrawn line), nothing otherwise. */
+function progressOf(io: Io, json: boolean): (done: number, total: number, name: string) => void {
+  const t0 = Date.now();
+  return (done, total, name) => {
+    if (json || !io.isTty) return;
+    const s = ((Date.now() - t0) / 1000).toFixed(1);
+    io.err(`\r[${done}/${total}] ${s}s ${name.slice(0, 60).padEnd(60)}${done === total ? '\n' : ''}`);
+  };
+}
+
+function reportInheritError(error: unknown, io: Io, decl: InheritDecl | undefined): number {
+  if (error instanceof FieldError) {
+    io.err(renderDiagnostics([diag('E0801', error.span, error.message)], new Map(), { color: false }));
+    return EXIT.inputError;
+  }
+  if (error instanceof InheritError || error instanceof MappingError || error instanceof SafetensorsError) {
+    const where = decl === undefined ? '' : `${decl.span.file}:${decl.span.start.line}: `;
+    io.err(`scion inherit: ${where}${error.message}\n`);
+    return EXIT.inputError;
+  }
+  return reportLowerError(error, io);
+}
+
+export const run: Command = async (args: string[], io: Io): Promise<number> => {
+  const a = parseArgs(args);
+  if (a === 'help') {
+    io.out(`${USAGE}\n\nBuilds a child checkpoint from its parent as the spec's \`inherit\` declaration says.\n`);
+    return EXIT.ok;
+  }
+  const dir = isAbsolute(a.out!) ? a.out! : resolve(io.cwd, a.out!);
+  mkdirSync(dir, { recursive: true });
+  if (a.replay !== undefined) return replay(a, dir, io);
+
+  const program = loadSpec(a.file!, io, 'inherit');
+  if (program === undefined) return EXIT.inputError;
+  const decls = program.decls.filter((d): d is InheritDecl => d.kind === 'inherit');
+  const decl = a.child === undefined ? decls[0] : decls.find((d) => d.child.name === a.child);
+  if (decl === undefined) {
+    const names = decls.map((d) => d.child.name);
+    io.err(`scion inherit: ${a.child === undefined ? 'the spec has no inherit declaration' : `no inherit declaration for '${a.child}' (declared: ${names.join(', ') || 'none'})`}\n`);
+    return EXIT.inputError;
+  }
+  if (a.child === undefined && decls.length > 1) {
+    io.err(`scion inherit: the spec has ${decls.length} inherit declarations (${decls.map((d) => d.child.name).join(', ')}); choose one with --child\n`);
+    return EXIT.usage;
+  }
+  try {
+    const out = await runInheritance({ programs: [program], decl, cwd: io.cwd, ...(a.parent === undefined ? {} : { parentPath: a.parent }), log: (l) => (a.json ? undefined : io.err(`${l}\n`)) }, dir, progressOf(io, a.json));
+    const inherited = Object.values(out.provenance.tensors).filter((t) => t.parent !== undefined).length;
+    if (a.json) io.out(`${JSON.stringify({ dir, files: out.files, tensors: out.tensors, bytes: out.bytes, inherited, initialized: Object.keys(out.provenance.tensors).length - inherited, layers: out.provenance.layers ?? null, vocab: out.provenance.vocab === undefined ? null : { size: out.provenance.vocab.size, coverage: out.provenance.vocab.coverage } })}\n`);
+    else {
+      io.out(`${decl.child.name} ← ${decl.parent.name}: ${inherited} tensors inherited, ${Object.keys(out.provenance.tensors).length - inherited} initialized, ${(out.bytes / 1048576).toFixed(1)} MiB\n`);
+      if (out.provenance.layers !== undefined) io.out(`  layers kept: [${out.provenance.layers.join(', ')}]\n`);
+      if (out.provenance.vocab !== undefined) io.out(`  vocabulary: ${out.provenance.vocab.size} tokens, coverage ${((out.provenance.vocab.coverage ?? 1) * 100).toFixed(2)}%\n`);
+      io.out(`  wrote ${out.files.map((f) => f.slice(dir.length + 1)).join(', ')} in ${a.out}\n`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    return reportInheritError(error, io, decl);
+  }
+};
+
+async function replay(a: Args, dir: string, io: Io): Promise<number> {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  try {
+    const { provenance, plans, tied } = await readProvenance(abs(a.replay!));
+    const reader = await openSafetensors(abs(a.parent!));
+    try {
+      // A sibling must have the same tensors with the same shapes the selection was made on.
+      const problems: string[] = [];
+      for (const t of plans) {
+        const rec = provenance.tensors[t.name];
+        if (rec?.parent === undefined || rec.parentShape === undefined) continue;
+        const s = reader.tensors.get(rec.parent)?.shape;
+        if (s === undefined) problems.push(`the parent has no tensor '${rec.parent}'`);
+        else if (s.join() !== rec.parentShape.join()) problems.push(`'${rec.parent}' is [${s.join(', ')}], the recorded parent's was [${rec.parentShape.join(', ')}]`);
+      }
+      if (problems.length > 0) throw new InheritError(problems);
+      const { bytes, tensors } = await writeChild(join(dir, 'model.safetensors'), plans, reader, { format: 'pt', ...(provenance.child.model === undefined ? {} : { scion_model: provenance.child.model }), ...(provenance.child.preset === undefined ? {} : { scion_preset: provenance.child.preset }) }, progressOf(io, a.json), new Set(tied.keys()));
+      const next = provenanceOf(plans, reader, { parent: { ...provenance.parent, path: abs(a.parent!) }, child: provenance.child, ...(provenance.layers === undefined ? {} : { layers: provenance.layers }), ...(provenance.vocab === undefined ? {} : { vocab: provenance.vocab }) }, tied);
+      writeFileSync(join(dir, 'provenance.json'), `${JSON.stringify(next)}\n`);
+      // config.json and tokenizer.json describe the child, not the parent: carry them over.
+      for (const f of ['config.json', 'tokenizer.json']) {
+        const from = join(dirname(abs(a.replay!)), f);
+        if (existsSync(from) && resolve(from) !== resolve(join(dir, f))) copyFileSync(from, join(dir, f));
+      }
+      if (a.json) io.out(`${JSON.stringify({ dir, tensors, bytes })}\n`);
+      else io.out(`replayed ${a.replay} on ${a.parent}: ${tensors} tensors, ${(bytes / 1048576).toFixed(1)} MiB in ${a.out}\n`);
+      return EXIT.ok;
+    } finally {
+      await reader.close();
+    }
+  } catch (error) {
+    return reportInheritError(error, io, undefined);
+  }
+}

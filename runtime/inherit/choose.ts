@@ -1,0 +1,159 @@
+// Deciding which units every group keeps: compare each child group with its parent group (after
+// layer renumbering and block copies), and where the child is smaller — or an explicit list is
+// given — score the parent's units and keep the best, the same ones on every tensor of the group.
+
+import { moduleGroups, residualGroup, vocabGroup, type AxisGroup, type GroupKind } from './axes.ts';
+import { InheritError, paramMap, residualWidth, type ModelLayout, type ModuleEntry } from './layout.ts';
+import { parentPathFn, type PathMap, type UnitChoice } from './plan.ts';
+import { chooseHeads, explicitKeep, kvHeadsOf } from './select.ts';
+import { accumulateUnitNorms, topK, type Dense } from './tensor-ops.ts';
+
+/** One score per unit of a group (and per KV head for a heads group). */
+export interface GroupScores {
+  readonly scores: Float64Array;
+  readonly kvScores?: Float64Array;
+}
+
+export type Scorer = (group: AxisGroup) => Promise<GroupScores>;
+
+export type UnitRule = { readonly kind: 'metric'; readonly name: string; readonly score: Scorer } | { readonly kind: 'indices'; readonly keep: readonly number[] };
+
+export interface ChooseInputs {
+  readonly parent: ModelLayout;
+  readonly child: ModelLayout;
+  readonly map: PathMap;
+  readonly rules: Partial<Record<Exclude<GroupKind, 'vocab'>, UnitRule>>;
+  /** newToOld from vocabulary compression (child id → parent id), or an explicit id list. */
+  readonly vocab?: readonly number[];
+}
+
+export interface Choices {
+  readonly groups: Map<string, AxisGroup>;
+  readonly choices: Map<string, UnitChoice>;
+}
+
+/** l1 / l2 norm of each unit over every tensor of the group (and of each KV head). */
+export function normScorer(p: 1 | 2, read: (path: string) => Promise<Dense>): Scorer {
+  return async (g) => {
+    const scores = new Float64Array(g.units);
+    const kvScores = g.kv === undefined ? undefined : new Float64Array(g.kv.units);
+    const sum = async (members: AxisGroup['members'], units: number, into: Float64Array) => {
+      for (const x of members) accumulateUnitNorms(await read(x.path), x.axis, x.offset, x.unit, units, p, into);
+      if (p === 2) for (let i = 0; i < into.length; i++) into[i] = Math.sqrt(into[i] as number);
+    };
+    await sum(g.members, g.units, scores);
+    if (g.kv !== undefined && kvScores !== undefined) await sum(g.kv.members, g.kv.units, kvScores);
+    return kvScores === undefined ? { scores } : { scores, kvScores };
+  };
+}
+
+const intArg = (m: ModuleEntry | undefined, name: string): number | undefined => {
+  const v = m?.args[name];
+  return typeof v === 'number' ? v : undefined;
+};
+
+const NOUN: Record<GroupKind, string> = { dim: 'channel', heads: 'head', ffn: 'neuron', channels: 'channel group', vocab: 'token' };
+
+/** Picks units for one group pair; returns choices keyed like buildPlan expects. */
+async function decide(key: string, pg: AxisGroup, childUnits: number, rule: UnitRule | undefined, out: Map<string, UnitChoice>): Promise<void> {
+  if (rule === undefined) {
+    if (childUnits === pg.units) return;
+    throw new InheritError([`${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s where the parent has ${pg.units}; declare how to choose them (\`${pg.kind} = l2\`, \`taylor(calib)\`, or an index list)`]);
+  }
+  if (rule.kind === 'indices') {
+    out.set(key, { keep: explicitKeep(rule.keep, pg.units, childUnits, NOUN[pg.kind]) });
+    return;
+  }
+  if (childUnits === pg.units) return; // nothing to choose: keep all, in order
+  if (childUnits > pg.units) throw new InheritError([`${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s, more than the parent's ${pg.units}`]);
+  const { scores } = await rule.score(pg);
+  out.set(key, { keep: topK(scores, childUnits), scores: Array.from(scores) });
+}
+
+/**
+ * Chooses the kept units of every group.
+ *
+ * @example
+ * const { groups, choices } = await chooseUnits({ parent, child, map: { layers: [0, 2] }, rules: { ffn: { kind: 'metric', name: 'l2', score: normScorer(2, read) } } });
+ */
+export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
+  const groups = new Map<string, AxisGroup>();
+  const choices = new Map<string, UnitChoice>();
+  const problems: string[] = [];
+  const attempt = async (f: () => Promise<void>) => {
+    try {
+      await f();
+    } catch (error) {
+      if (!(error instanceof InheritError)) throw error;
+      problems.push(...error.problems);
+    }
+  };
+  const toParent = parentPathFn(inp.child, inp.map);
+  const parentModules = new Map(inp.parent.modules.map((m) => [m.path, m]));
+  const pParams = paramMap(inp.parent);
+  const cParams = paramMap(inp.child);
+
+  for (const cm of inp.child.modules) {
+    const cgs = moduleGroups(inp.child, cm, cParams);
+    if (cgs.length === 0) continue;
+    const pm = parentModules.get(toParent(cm.path));
+    if (pm === undefined || pm.kind !== cm.kind) continue; // reported by buildPlan as missing tensors
+    const pgs = new Map(moduleGroups(inp.parent, pm, pParams).map((g) => [g.kind, g]));
+    for (const cg of cgs) {
+      const pg = pgs.get(cg.kind);
+      if (pg === undefined || cg.kind === 'vocab' || cg.kind === 'dim') continue;
+      groups.set(pg.key, pg);
+      const rule = inp.rules[cg.kind];
+      if (cg.kind !== 'heads') {
+        await attempt(() => decide(pg.key, pg, cg.units, rule, choices));
+        continue;
+      }
+      await attempt(async () => {
+        const parent = { heads: pg.units, kv: pg.kv?.units ?? pg.units };
+        const child = { heads: cg.units, kv: cg.kv?.units ?? cg.units };
+        if (rule === undefined && parent.heads === child.heads && parent.kv === child.kv) return;
+        if (rule === undefined) return decide(pg.key, pg, cg.units, rule, choices);
+        let q: number[];
+        let kv: number[];
+        let scores: number[] | undefined;
+        if (rule.kind === 'indices') {
+          q = explicitKeep(rule.keep, parent.heads, child.heads, 'head');
+          kv = kvHeadsOf(q, parent);
+          if (kv.length !== child.kv) throw new InheritError([`${pg.module}: heads [${q.join(', ')}] read ${kv.length} kv heads, but the child has ${child.kv}`]);
+        } else {
+          if (parent.heads === child.heads && parent.kv === child.kv) return;
+          const s = await rule.score(pg);
+          ({ q, kv } = chooseHeads(parent, child, s.scores, s.kvScores ?? new Float64Array(parent.kv)));
+          scores = Array.from(s.scores);
+        }
+        choices.set(pg.key, scores === undefined ? { keep: q } : { keep: q, scores });
+        if (pg.kv !== undefined) choices.set(`${pg.key}/kv`, { keep: kv });
+      });
+    }
+  }
+
+  const pw = residualWidth(inp.parent);
+  const cw = residualWidth(inp.child);
+  if (pw !== undefined && cw !== undefined && (pw !== cw || inp.rules.dim?.kind === 'indices')) {
+    await attempt(async () => {
+      const g = residualGroup(inp.parent, pParams);
+      groups.set(g.key, g);
+      await decide(g.key, g, cw, inp.rules.dim, choices);
+    });
+  }
+
+  const pv = vocabGroup(inp.parent, pParams);
+  const cv = vocabGroup(inp.child, cParams);
+  if (pv !== undefined && cv !== undefined) {
+    await attempt(async () => {
+      if (inp.vocab === undefined) {
+        if (pv.units !== cv.units) throw new InheritError([`the child's vocabulary has ${cv.units} tokens and the parent's ${pv.units}; declare \`vocab = compress(…)\` to remap it`]);
+        return;
+      }
+      groups.set(pv.key, pv);
+      choices.set(pv.key, { keep: explicitKeep(inp.vocab!, pv.units, cv.units, 'token') });
+    });
+  }
+  if (problems.length > 0) throw new InheritError(problems);
+  return { groups, choices };
+}

@@ -1,0 +1,227 @@
+// From an `inherit` declaration to a child checkpoint: lower parent and child, read the selection
+// fields, choose layers and units (scoring the parent where asked), build the plan, check it
+// against the parent checkpoint's header, then write model.safetensors, config.json,
+// tokenizer.json (when the vocabulary changed) and provenance.json.
+//
+// Note: this file is the glue between the spec (grammar, compiler lowering and presets) and the
+// selection engine, so unlike the rest of runtime/ it imports compiler code.
+
+import { writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { InheritDecl, Program } from '../../grammar/ast.ts';
+import { resolveInit, type Init } from '../../compiler/layers/init.ts';
+import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
+import { checkpointPlan, writeConfig, type PlanEntry } from '../../compiler/presets/index.ts';
+import { fromCheckpoint } from '../../compiler/presets/mapping.ts';
+import { namingPreset } from '../../compiler/presets/index.ts';
+import { openSafetensors, type SafetensorsReader } from '../weights/index.ts';
+import { compressVocab, readTokenizerJson, writeTokenizerJson, type BpeTokenizer } from '../tokenizer/index.ts';
+import { loadBrown, readTextSource, type BrownSplit } from '../data/index.ts';
+import { chooseUnits, normScorer, type UnitRule } from './choose.ts';
+import { toCheckpointPlan, type CheckpointTensorPlan } from './checkpoint.ts';
+import { InheritError, layerStack, type ModelLayout } from './layout.ts';
+import { layoutOf } from './layout-from-model.ts';
+import { buildPlan, type UnitChoice } from './plan.ts';
+import { provenanceOf, type Provenance } from './provenance.ts';
+import { explicitKeep, keepEnds } from './select.ts';
+import { readInheritSpec, type DataRef, type InheritSpec, type LayerRuleSpec, type UnitRuleSpec } from './spec-fields.ts';
+import type { Dense } from './tensor-ops.ts';
+import { writeChild } from './transfer.ts';
+
+/** Data-driven scores (taylor, activation, learned mask, block influence, drop-one), when available. */
+export interface DataScoring {
+  layerScores(kind: 'block_influence' | 'drop_one', calib: DataRef | undefined): Promise<Float64Array>;
+  unitRule(kind: 'dim' | 'heads' | 'ffn' | 'channels', rule: Extract<UnitRuleSpec, { kind: 'metric' }>): UnitRule;
+}
+
+export interface InheritContext {
+  readonly programs: readonly Program[];
+  readonly decl: InheritDecl;
+  /** Resolves relative paths in the spec (checkpoint, tokenizer, corpus files). */
+  readonly cwd: string;
+  /** Overrides the declaration's `at` path. */
+  readonly parentPath?: string;
+  readonly log?: (line: string) => void;
+  /** Given the lowered parent and a Scion-space reader, data-driven scoring. */
+  readonly dataScoring?: (parent: LoweredModel, read: (path: string) => Promise<Dense>) => DataScoring;
+}
+
+export interface InheritPlan {
+  readonly spec: InheritSpec;
+  readonly parent: LoweredModel;
+  readonly child: LoweredModel;
+  readonly plans: CheckpointTensorPlan[];
+  readonly layers?: number[];
+  readonly choices: ReadonlyMap<string, UnitChoice>;
+  readonly vocab?: { tokenizer: BpeTokenizer; newToOld: number[]; coverage: number };
+  /** Child tensors left out because they equal another (tied head → embedding). */
+  readonly tied: Map<string, string>;
+}
+
+const abs = (cwd: string, p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+
+/** Reads a parent parameter in Scion layout (through the preset), caching the last entry read. */
+export function scionReader(reader: SafetensorsReader, parent: LoweredModel, entries: readonly PlanEntry[]): (path: string) => Promise<Dense> {
+  const preset = namingPreset(parent.instance.preset);
+  const byPart = new Map<string, PlanEntry>();
+  for (const e of entries) for (const p of e.parts) byPart.set(p.path, e);
+  let last: { entry: PlanEntry; values: Map<string, Dense> } | undefined;
+  return async (path) => {
+    const entry = byPart.get(path);
+    if (entry === undefined) throw new Error(`bug: no checkpoint entry holds '${path}'`);
+    if (last?.entry !== entry) {
+      const values = await fromCheckpoint(preset, [entry], (n) => reader.tensors.get(n)?.shape, [], async (n) => {
+        const raw = await reader.read(n);
+        return { shape: reader.tensors.get(n)!.shape, data: raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>) };
+      });
+      last = { entry, values };
+    }
+    return last.values.get(path)!;
+  };
+}
+
+async function corpusTexts(ref: DataRef | undefined, cwd: string): Promise<string[]> {
+  if (ref === undefined) return loadBrown('train').map((d) => d.text);
+  if (ref.source === 'brown') return loadBrown((ref.args.split ?? 'train') as BrownSplit).map((d) => d.text);
+  if (ref.source === 'text' && typeof ref.args.path === 'string') return (await readTextSource(abs(cwd, ref.args.path))).map((d) => d.text);
+  throw new InheritError([`compress: corpus ${ref.source}(…) is not supported; use brown(split) or text(path)`]);
+}
+
+/** A named initializer for fresh ≥2-D tensors (`init = xavier_uniform`), else the family's rule. */
+function initOverride(name: string | undefined, shape: readonly number[]): Init | undefined {
+  if (name === undefined || shape.length < 2) return undefined;
+  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  const fanIn = (shape[1] as number) * rf;
+  const fanOut = (shape[0] as number) * rf;
+  switch (name) {
+    case 'zeros': return { dist: 'zeros', rule: 'zeros' };
+    case 'ones': return { dist: 'ones', rule: 'ones' };
+    case 'normal': return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
+    case 'xavier_uniform': return { dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' };
+    case 'kaiming_uniform': return { dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' };
+    default: throw new InheritError([`init = ${name} is not an initializer for inherited models (zeros, ones, normal, xavier_uniform, kaiming_uniform)`]);
+  }
+}
+
+async function chooseLayers(rule: LayerRuleSpec | undefined, parent: ModelLayout, child: ModelLayout, data: () => DataScoring): Promise<number[] | undefined> {
+  const ps = layerStack(parent);
+  const cs = layerStack(child);
+  if (rule === undefined) {
+    if (ps !== undefined && cs !== undefined && ps.depth !== cs.depth) {
+      throw new InheritError([`the child has ${cs.depth} layers and the parent ${ps.depth}; declare \`layers = keep_ends(first = 1, last = 1)\` or an index list`]);
+    }
+    return undefined;
+  }
+  if (ps === undefined || cs === undefined) throw new InheritError(['`layers` is set but the models have no layer stack (layers.N, blocks.N or h.N)']);
+  switch (rule.kind) {
+    case 'list': return explicitKeep(rule.keep, ps.depth, cs.depth, 'layer');
+    case 'keep_ends': return keepEnds(ps.depth, cs.depth, rule.first, rule.last);
+    case 'block_influence': case 'drop_one': {
+      // Keep the layers whose removal matters most, in their original order.
+      const scores = await data().layerScores(rule.kind, rule.calib);
+      const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+      return order.slice(0, cs.depth).sort((a, b) => a - b);
+    }
+  }
+}
+
+/** Plans the inheritance of `decl` (reads the parent only where a metric needs its weights). */
+export async function planInheritance(ctx: InheritContext, reader: SafetensorsReader): Promise<InheritPlan> {
+  const spec = readInheritSpec(ctx.decl, ctx.programs.flatMap((p) => p.decls));
+  const parent = lowerModel([...ctx.programs], ctx.decl.parent.name);
+  const child = lowerModel([...ctx.programs], ctx.decl.child.name);
+  const parentEntries = checkpointPlan(parent);
+  const childEntries = checkpointPlan(child);
+  const pl = layoutOf(parent);
+  const cl = layoutOf(child);
+  const read = scionReader(reader, parent, parentEntries);
+  let scoring: DataScoring | undefined;
+  const data = (): DataScoring => {
+    if (ctx.dataScoring === undefined) throw new InheritError(['data-driven selection (taylor, activation, learned_mask, block_influence, drop_one) is not implemented yet: use l1, l2 or an index list']);
+    scoring ??= ctx.dataScoring(parent, read);
+    return scoring;
+  };
+  const layers = await chooseLayers(spec.layers, pl, cl, data);
+  const rules: Partial<Record<'dim' | 'heads' | 'ffn' | 'channels', UnitRule>> = {};
+  for (const [kind, r] of Object.entries(spec.units) as ['dim' | 'heads' | 'ffn' | 'channels', UnitRuleSpec][]) {
+    if (r.kind === 'list') rules[kind] = { kind: 'indices', keep: r.keep };
+    else if (r.metric === 'l1' || r.metric === 'l2') rules[kind] = { kind: 'metric', name: r.metric, score: normScorer(r.metric === 'l1' ? 1 : 2, read) };
+    else rules[kind] = data().unitRule(kind, r);
+  }
+  let vocab: InheritPlan['vocab'];
+  if (spec.vocab?.kind === 'compress') {
+    const tok = await readTokenizerJson(abs(ctx.cwd, spec.vocab.tokenizer!));
+    ctx.log?.(`compressing the vocabulary of ${spec.vocab.tokenizer} (${tok.size} tokens)`);
+    const size = spec.vocab.size ?? (spec.vocab.coverage === undefined ? cl.params.find((p) => p.path.endsWith('embed_tokens.weight'))?.shape[0] : undefined);
+    const c = compressVocab(tok, await corpusTexts(spec.vocab.corpus, ctx.cwd), { ...(size === undefined ? {} : { size }), ...(spec.vocab.coverage === undefined ? {} : { coverage: spec.vocab.coverage }) });
+    vocab = { tokenizer: c.tokenizer, newToOld: Array.from(c.newToOld), coverage: c.coverage };
+  }
+  const vocabKeep = vocab?.newToOld ?? (spec.vocab?.kind === 'list' ? spec.vocab.keep : undefined);
+  const blocks = spec.blocks?.map;
+  const { groups, choices } = await chooseUnits({
+    parent: pl, child: cl, rules,
+    map: { ...(layers === undefined ? {} : { layers }), ...(blocks === undefined ? {} : { blocks }) },
+    ...(vocabKeep === undefined ? {} : { vocab: vocabKeep }),
+  });
+  const plan = buildPlan({ parent: pl, child: cl, map: { ...(layers === undefined ? {} : { layers }), ...(blocks === undefined ? {} : { blocks }) }, groups, choices, except: spec.except.map((e) => e.pattern) });
+  const infos = new Map(child.params.map((p) => [p.path, p]));
+  const initOf = (path: string): Init => initOverride(spec.init?.name, infos.get(path)?.shape ?? []) ?? infos.get(path)?.init ?? resolveInit('torch', { kind: 'norm_bias' });
+  const plans = toCheckpointPlan(plan, childEntries, parentEntries, initOf, spec.seed);
+  return { spec, parent, child, plans, ...(layers === undefined ? {} : { layers }), choices, ...(vocab === undefined ? {} : { vocab }), tied: tiedPairs(plans, reader) };
+}
+
+/** Child tensors whose values equal another's because both read one parent tensor the same way. */
+function tiedPairs(plans: readonly CheckpointTensorPlan[], reader: SafetensorsReader): Map<string, string> {
+  const tied = new Map<string, string>();
+  for (const t of plans) {
+    if (t.source.kind !== 'parent' || reader.tensors.has(t.source.parent)) continue;
+    // The parent lacks this tensor and is read through a fallback: a tied head in the parent.
+    const via = t.source.parentFallbacks.find((n) => reader.tensors.has(n));
+    const twin = plans.find((u) => u !== t && u.source.kind === 'parent' && u.source.parent === via && JSON.stringify(u.source.keep) === JSON.stringify((t.source as { keep: unknown }).keep));
+    if (twin !== undefined) tied.set(t.name, twin.name);
+  }
+  return tied;
+}
+
+export interface InheritOutput {
+  readonly dir: string;
+  readonly files: string[];
+  readonly tensors: number;
+  readonly bytes: number;
+  readonly provenance: Provenance;
+}
+
+/** Plans and writes the child checkpoint into `dir`. */
+export async function runInheritance(ctx: InheritContext, dir: string, progress?: (done: number, total: number, name: string) => void): Promise<InheritOutput> {
+  const parentPath = abs(ctx.cwd, ctx.parentPath ?? ctx.decl.at.value);
+  const reader = await openSafetensors(parentPath);
+  try {
+    const p = await planInheritance(ctx, reader);
+    const preset = p.child.instance.preset;
+    const files: string[] = [];
+    const model = join(dir, 'model.safetensors');
+    const meta: Record<string, string> = { format: 'pt', scion_model: ctx.decl.child.name, ...(preset === undefined ? {} : { scion_preset: preset }) };
+    const { bytes, tensors } = await writeChild(model, p.plans, reader, meta, progress, new Set(p.tied.keys()));
+    files.push(model);
+    if (preset !== undefined) {
+      const config = { ...writeConfig(preset, p.child), ...(p.tied.size > 0 && 'tie_word_embeddings' in writeConfig(preset, p.child) ? { tie_word_embeddings: true } : {}) };
+      writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      files.push(join(dir, 'config.json'));
+    }
+    if (p.vocab !== undefined) {
+      await writeTokenizerJson(join(dir, 'tokenizer.json'), p.vocab.tokenizer);
+      files.push(join(dir, 'tokenizer.json'));
+    }
+    const provenance = provenanceOf(p.plans, reader, {
+      parent: { path: parentPath, model: ctx.decl.parent.name, ...(p.parent.instance.preset === undefined ? {} : { preset: p.parent.instance.preset }) },
+      child: { model: ctx.decl.child.name, ...(preset === undefined ? {} : { preset }) },
+      ...(p.layers === undefined ? {} : { layers: p.layers }),
+      ...(p.vocab === undefined ? {} : { vocab: { size: p.vocab.newToOld.length, coverage: p.vocab.coverage, newToOld: p.vocab.newToOld } }),
+    }, p.tied);
+    writeFileSync(join(dir, 'provenance.json'), `${JSON.stringify(provenance)}\n`);
+    files.push(join(dir, 'provenance.json'));
+    return { dir, files, tensors, bytes, provenance };
+  } finally {
+    await reader.close();
+  }
+}

@@ -20,7 +20,7 @@ describe('instantiate', () => {
   it('applies derived-model arguments over the base defaults and unrolls repeats into paths', () => {
     const inst = instantiate(parseSpec('tiny-lm.scion'), 'Tiny', { dims: { batch: 3 } });
     expect(inst.declName).toBe('Llama');
-    expect(inst.params).toEqual({ vocab: 2048, dim: 192, depth: 4, heads: 4, kv_heads: 2, ffn: 512, ctx: 128 });
+    expect(inst.params).toEqual({ vocab: 2048, dim: 128, depth: 4, heads: 4, kv_heads: 2, ffn: 384, ctx: 128 });
     expect(inst.inputs).toEqual([expect.objectContaining({ name: 'tokens', dtype: 'i32', shape: [3, 128] })]);
     const paths = inst.modules.map((m) => m.path);
     expect(paths).toContain('layers.3.self_attn');

@@ -74,8 +74,8 @@ describe('llama preset', () => {
   it('writes a config.json that reads back into the model parameters', () => {
     const m = lowerModel(parseSpec('tiny-lm.scion'), 'Tiny');
     const cfg = writeConfig('llama', m);
-    expect(cfg).toMatchObject({ model_type: 'llama', vocab_size: 2048, hidden_size: 192, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5, rope_theta: 10000 });
-    expect(readConfig('llama', cfg, ['vocab', 'dim', 'depth', 'heads', 'kv_heads', 'ffn', 'ctx'])).toEqual({ vocab: 2048, dim: 192, depth: 4, heads: 4, kv_heads: 2, ffn: 512, ctx: 128 });
+    expect(cfg).toMatchObject({ model_type: 'llama', vocab_size: 2048, hidden_size: 128, intermediate_size: 384, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5, rope_theta: 10000 });
+    expect(readConfig('llama', cfg, ['vocab', 'dim', 'depth', 'heads', 'kv_heads', 'ffn', 'ctx'])).toEqual({ vocab: 2048, dim: 128, depth: 4, heads: 4, kv_heads: 2, ffn: 384, ctx: 128 });
   });
 });
 

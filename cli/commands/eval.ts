@@ -1,10 +1,13 @@
 // `scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors
-// [--device cpu] [--tap PATH…]`: one forward pass on the CPU reference. Inputs are tensors named
+// [--device cpu] [--tap PATH…]`: one forward pass on the CPU reference.
+// Without --input it is the validation mode (validate(), below):
+// `scion eval FILE --model NAME --weights W [--data val] [--batches N] [--json]` reports the
+// validation loss and perplexity of a language model against the unigram baseline. Inputs are tensors named
 // like the spec's inputs; outputs and requested taps (a `let` name, layer path or `as` name) are
 // written as tensors. Weights are read through the model's naming preset, every name and shape
 // checked before any data is read.
 
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { LowerError, commandLineSpan } from '../../compiler/lower/errors.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
@@ -14,8 +17,18 @@ import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { openSafetensors, writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
+import { tokenInput, trainedModel } from './train.ts';
+import { dirname } from 'node:path';
+import { findTrain, trainConfig } from '../../compiler/lower/lower-train-config.ts';
+import { lowerTrain } from '../../compiler/lower/lower-train.ts';
+import { cpuBackend } from '../../runtime/job/backend.ts';
+import { unigramEntropy } from '../../runtime/job/baseline.ts';
+import { JobError } from '../../runtime/job/errors.ts';
+import { encodeStream, evalBatches, sourceTexts } from '../../runtime/job/lm-data.ts';
+import { evaluateLm } from '../../runtime/job/train-lm.ts';
+import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 
-const USAGE = 'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device cpu] [--tap PATH]...';
+const USAGE = 'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device cpu] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
 
 const toHost = (data: ArrayLike<number>, shape: readonly number[]): HostTensor => ({ shape, data: data instanceof Float32Array ? data : Float32Array.from(data) });
 
@@ -41,7 +54,7 @@ export function withTaps(m: LoweredModel, taps: readonly string[]): Graph {
 }
 
 export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  const opt: { model?: string; weights?: string; input?: string; out?: string } = {};
+  const opt: { model?: string; weights?: string; input?: string; out?: string; data?: string; batches?: number; json?: boolean } = {};
   const taps: string[] = [];
   let batch: number | undefined;
   const files: string[] = [];
@@ -53,6 +66,9 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     else if (a === '-o' || a === '--out') opt.out = takeValue(args, k++, a, USAGE);
     else if (a === '--tap') taps.push(takeValue(args, k++, a, USAGE));
     else if (a === '--batch') batch = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
+    else if (a === '--data') opt.data = takeValue(args, k++, a, USAGE);
+    else if (a === '--batches') opt.batches = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
+    else if (a === '--json') opt.json = true;
     else if (a === '--device') {
       const d = takeValue(args, k++, a, USAGE);
       if (d !== 'cpu') throw new UsageError(`--device ${d}: eval runs on the CPU reference only (--device cpu)\n${USAGE}`);
@@ -61,6 +77,13 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
       return EXIT.ok;
     } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
     else files.push(a);
+  }
+  if (opt.input === undefined && opt.out === undefined && files.length === 1 && opt.weights !== undefined) {
+    const program = loadSpec(files[0] as string, io, 'eval');
+    if (program === undefined) return EXIT.inputError;
+    const model = trainedModel(program, opt.model);
+    if (model === undefined) throw new UsageError(`the spec trains no model: give --model NAME\n${USAGE}`);
+    return validate(program, model, isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights), opt.data ?? 'val', opt.batches ?? 64, opt.json === true, io);
   }
   if (files.length !== 1 || opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
     throw new UsageError(`need FILE, --model, --weights, --input and -o\n${USAGE}`);
@@ -112,3 +135,41 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     await weights.close();
   }
 };
+
+/**
+ * Validation mode: the mean cross-entropy (the loss's cross_entropy term, else the whole loss) of
+ * the trained weights on up to `maxBatches` fixed batches of the `split` of the spec's training
+ * data, tokenized by the tokenizer.json beside the weights, with perplexity and the unigram baseline.
+ */
+async function validate(program: Parameters<typeof findTrain>[0], model: string, weightsPath: string, split: string, maxBatches: number, json: boolean, io: Io): Promise<number> {
+  const reader = await openSafetensors(weightsPath);
+  try {
+    const decl = findTrain(program, model);
+    if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration to take the data from`);
+    const config = trainConfig(decl, program);
+    const t = lowerTrain(program, model, { batch: config.batch, grads: false });
+    const tokens = tokenInput(t);
+    const tokenizer = await readTokenizerJson(join(dirname(weightsPath), 'tokenizer.json'));
+    // `val` is the spec's eval data when it declares one; otherwise that split of its training source.
+    const d = split === 'val' && config.eval !== undefined ? config.eval.data : config.data;
+    const where = `${d.span.file}:${d.span.start.line}`;
+    const data = encodeStream(tokenizer, await sourceTexts({ source: d.source, args: d === config.data ? { ...d.args, split } : d.args, where }, io.cwd));
+    const batches = evalBatches(data, tokens.ctx, config.batch, maxBatches);
+    const feeds = new Map<string, Tensor>();
+    for (const [path, w] of await loadWeights(t.student, reader)) feeds.set(path, { dtype: 'f32', shape: w.shape, data: w.data });
+    const evalOutput = t.terms.find((x) => x.callee === 'cross_entropy')?.output ?? 'loss';
+    const loss = await evaluateLm({ graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput }, cpuBackend, feeds, batches);
+    const r = { split, tokens: batches.length * config.batch * tokens.ctx, loss, perplexity: Math.exp(loss), baselineLoss: unigramEntropy(data) };
+    if (json) io.out(`${JSON.stringify(r)}\n`);
+    else io.out(`${split}: loss ${loss.toFixed(4)} nats/token, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens.toLocaleString('en-US')} tokens (unigram baseline ${r.baselineLoss.toFixed(4)})\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof JobError || error instanceof MappingError) {
+      io.err(`scion eval: ${error.message}\n`);
+      return EXIT.inputError;
+    }
+    return reportLowerError(error, io);
+  } finally {
+    await reader.close();
+  }
+}

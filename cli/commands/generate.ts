@@ -1,0 +1,115 @@
+// `scion generate [FILE] [--model NAME] [--weights W] [--prompt TEXT] [--tokens N]
+// [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]`: text from a
+// trained language model. Defaults follow `scion train`: the default spec, its trained model, and
+// runs/<model>/model.safetensors with tokenizer.json beside it.
+
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Program } from '../../grammar/ast.ts';
+import { lowerModel } from '../../compiler/lower/lower-model.ts';
+import { MappingError } from '../../compiler/presets/index.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { selectBackend, DeviceUnavailable, type Backend } from '../../runtime/job/backend.ts';
+import { JobError } from '../../runtime/job/errors.ts';
+import { generateText, type SampleOptions, type TextModel } from '../../runtime/job/sample-text.ts';
+import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
+import { openSafetensors } from '../../runtime/weights/index.ts';
+import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { loadWeights } from './eval.ts';
+import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
+import { DEFAULT_SPEC, defaultOutDir, parseDevice, trainedModel } from './train.ts';
+
+const USAGE = 'usage: scion generate [FILE] [--model NAME] [--weights W.safetensors] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]';
+
+/** The model's forward graph at batch 1 with `params` as its weights. */
+export function textModel(program: Program, model: string, params: ReadonlyMap<string, Tensor>): TextModel {
+  const m = lowerModel(program, model, { dims: { batch: 1 } });
+  const input = m.inputs[0];
+  const logits = m.outputs.find((x) => x.name === 'logits') ?? m.outputs[0];
+  if (m.inputs.length !== 1 || input === undefined || input.dtype !== 'i32' || input.shape.length !== 2 || logits === undefined) {
+    throw new JobError(`'${model}' is not a language model: generate needs one i32[batch, ctx] input and a logits output`);
+  }
+  const shape = m.graph.nodes[logits.node]?.shape ?? [];
+  return { graph: m.graph, input: input.name, output: logits.name, ctx: input.shape[1] as number, vocab: shape[shape.length - 1] ?? 0, params };
+}
+
+/** A sample from freshly trained parameters (by Scion path): what `scion train` prints at the end. */
+export async function sampleFromModel(program: Program, model: string, params: ReadonlyMap<string, Float32Array>, tokenizerPath: string, backend: Backend, o: SampleOptions): Promise<string> {
+  const m = lowerModel(program, model, { dims: { batch: 1 } });
+  const feeds = new Map<string, Tensor>();
+  for (const p of m.params) {
+    const data = params.get(p.path);
+    if (data === undefined) throw new Error(`sampleFromModel: no trained value for '${p.path}'`);
+    feeds.set(p.path, { dtype: 'f32', shape: p.shape, data });
+  }
+  const tokenizer = await readTokenizerJson(tokenizerPath);
+  return (await generateText(textModel(program, model, feeds), backend, tokenizer, o)).text;
+}
+
+function number(text: string, flag: string, ok: (v: number) => boolean): number {
+  const v = Number(text);
+  if (!Number.isFinite(v) || !ok(v)) throw new UsageError(`${flag}: '${text}' is out of range\n${USAGE}`);
+  return v;
+}
+
+export const run: Command = async (args: string[], io: Io): Promise<number> => {
+  let file: string | undefined;
+  let model: string | undefined;
+  let weights: string | undefined;
+  let device: 'auto' | 'cpu' | 'webgpu' = 'auto';
+  let json = false;
+  const o: SampleOptions = { prompt: '', tokens: 64, temperature: 0.8, topK: 40, seed: 0 };
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k] as string;
+    if (a === '--model') model = takeValue(args, k++, a, USAGE);
+    else if (a === '--weights') weights = takeValue(args, k++, a, USAGE);
+    else if (a === '--prompt') o.prompt = args[++k] ?? '';
+    else if (a === '--tokens') o.tokens = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
+    else if (a === '--temperature') o.temperature = number(takeValue(args, k++, a, USAGE), a, (v) => v >= 0);
+    else if (a === '--top-k') o.topK = number(takeValue(args, k++, a, USAGE), a, (v) => Number.isInteger(v) && v >= 0);
+    else if (a === '--seed') o.seed = number(takeValue(args, k++, a, USAGE), a, (v) => Number.isInteger(v) && v >= 0);
+    else if (a === '--device') device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
+    else if (a === '--json') json = true;
+    else if (a === '--help' || a === '-h') {
+      io.out(`${USAGE}\n\nWrites text from a trained language model (default: the default job's runs/<model>/model.safetensors,\nwith tokenizer.json beside the weights). Temperature 0 is greedy; --top-k 0 samples from the whole vocabulary.\n`);
+      return EXIT.ok;
+    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
+    else if (file === undefined) file = a;
+    else throw new UsageError(`give at most one spec file\n${USAGE}`);
+  }
+  const program = loadSpec(file ?? DEFAULT_SPEC, io, 'generate');
+  if (program === undefined) return EXIT.inputError;
+  const name = trainedModel(program, model);
+  if (name === undefined) throw new UsageError(`the spec trains no model: give --model NAME\n${USAGE}`);
+  const weightsPath = weights === undefined ? join(defaultOutDir(io.cwd, name), 'model.safetensors') : isAbsolute(weights) ? weights : resolve(io.cwd, weights);
+  const tokenizerPath = join(dirname(weightsPath), 'tokenizer.json');
+  for (const [what, p] of [['weights', weightsPath], ['tokenizer', tokenizerPath]] as const) {
+    if (!existsSync(p)) {
+      io.err(`scion generate: no ${what} at ${p}${weights === undefined ? ' (train first: scion train)' : ''}\n`);
+      return EXIT.inputError;
+    }
+  }
+  let backend: Backend | undefined;
+  const reader = await openSafetensors(weightsPath);
+  try {
+    const lowered = lowerModel(program, name, { dims: { batch: 1 } });
+    const params = new Map<string, Tensor>();
+    for (const [p, t] of await loadWeights(lowered, reader)) params.set(p, { dtype: 'f32', shape: t.shape, data: t.data });
+    const tm = textModel(program, name, params);
+    backend = await selectBackend(device, tm.graph, (line) => io.err(`${line}\n`));
+    const tokenizer = await readTokenizerJson(tokenizerPath);
+    const r = await generateText(tm, backend, tokenizer, o);
+    if (json) io.out(`${JSON.stringify({ prompt: o.prompt, text: r.text, ids: r.ids })}\n`);
+    else io.out(`${o.prompt}${r.text}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof JobError || error instanceof DeviceUnavailable || error instanceof MappingError) {
+      io.err(`scion generate: ${error.message}\n`);
+      return EXIT.inputError;
+    }
+    return reportLowerError(error, io);
+  } finally {
+    backend?.dispose();
+    await reader.close();
+  }
+};

@@ -1,0 +1,60 @@
+// Where a graph runs. The job only needs `run(graph, feeds) → outputs`, so the CPU reference and
+// the WebGPU executor are interchangeable behind this interface. `--device auto` takes WebGPU when
+// an adapter exists AND the executor can run the graph, and otherwise says once, clearly, that it
+// falls back to the CPU.
+
+import type { Graph } from '../../compiler/ir/graph.ts';
+import { runGraph } from '../cpu/run-graph.ts';
+import type { Tensor } from '../cpu/tensor.ts';
+
+export type DeviceChoice = 'auto' | 'cpu' | 'webgpu';
+
+export interface Backend {
+  readonly name: 'cpu' | 'webgpu';
+  /** Runs `graph` with inputs and parameters fed by name; returns the requested outputs (default all). */
+  run(graph: Graph, feeds: ReadonlyMap<string, Tensor>, outputs?: readonly string[]): Promise<Map<string, Tensor>>;
+  /** Releases device resources (idempotent). */
+  dispose(): void;
+}
+
+/** The CPU reference interpreter in f32. */
+export const cpuBackend: Backend = {
+  name: 'cpu',
+  run: (graph, feeds, outputs) => Promise.resolve(runGraph(graph, feeds, outputs === undefined ? { dtype: 'f32' } : { dtype: 'f32', outputs })),
+  dispose: () => undefined,
+};
+
+/** Thrown for `--device webgpu` when WebGPU cannot run the job; the message says why. */
+export class DeviceUnavailable extends Error {}
+
+/**
+ * Loads the WebGPU executor if it exists in this build. It is optional: until
+ * runtime/webgpu/executor.ts lands (or when it cannot run a graph), jobs run on the CPU.
+ */
+async function webgpuBackend(graph: Graph): Promise<{ backend: Backend } | { reason: string }> {
+  type ExecutorModule = { createWebGpuBackend?: (graph: Graph) => Promise<Backend | { reason: string }> };
+  let mod: ExecutorModule;
+  try {
+    const path = '../webgpu/executor.ts';
+    mod = (await import(path)) as ExecutorModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return { reason: 'the WebGPU executor is not part of this build yet' };
+    throw error;
+  }
+  if (typeof mod.createWebGpuBackend !== 'function') return { reason: 'the WebGPU executor does not offer createWebGpuBackend(graph) yet' };
+  const r = await mod.createWebGpuBackend(graph);
+  return 'run' in r ? { backend: r } : { reason: r.reason };
+}
+
+/**
+ * The backend for `--device`. `log` receives the one-line notice of a CPU fallback under 'auto';
+ * 'webgpu' without a usable device throws DeviceUnavailable.
+ */
+export async function selectBackend(device: DeviceChoice, graph: Graph, log: (line: string) => void): Promise<Backend> {
+  if (device === 'cpu') return cpuBackend;
+  const r = await webgpuBackend(graph);
+  if ('backend' in r) return r.backend;
+  if (device === 'webgpu') throw new DeviceUnavailable(`--device webgpu: ${r.reason}`);
+  log(`note: running on the CPU reference backend (WebGPU not used: ${r.reason})`);
+  return cpuBackend;
+}

@@ -6,9 +6,9 @@
 
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { InheritDecl } from '../../grammar/ast.ts';
+import type { InheritDecl, PruneDecl, Span } from '../../grammar/ast.ts';
 import { InheritError } from '../../runtime/inherit/layout.ts';
-import { runInheritance } from '../../runtime/inherit/inherit-model.ts';
+import { pruneContext, runInheritance } from '../../runtime/inherit/inherit-model.ts';
 import { provenanceOf, readProvenance } from '../../runtime/inherit/provenance.ts';
 import { FieldError } from '../../runtime/inherit/spec-fields.ts';
 import { writeChild } from '../../runtime/inherit/transfer.ts';
@@ -19,7 +19,7 @@ import { diag } from '../../grammar/diagnostics/make.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
 import { loadSpec, reportLowerError, takeValue } from './explain.ts';
 
-const USAGE = 'usage: scion inherit FILE [--child NAME] [--parent CKPT] -o DIR [--json]\n       scion inherit --replay provenance.json --parent CKPT -o DIR [--json]';
+const USAGE = 'usage: scion inherit FILE [--child NAME] [--parent CKPT] [--tokenizer tokenizer.json] [--calib-batches N] [--calib-seq N] -o DIR [--json]\n       scion inherit --replay provenance.json --parent CKPT -o DIR [--json]';
 
 interface Args {
   file?: string;
@@ -27,7 +27,16 @@ interface Args {
   parent?: string;
   replay?: string;
   out?: string;
+  tokenizer?: string;
+  calibBatches?: number;
+  calibSeq?: number;
   json: boolean;
+}
+
+function positiveInt(args: string[], k: number, flag: string): number {
+  const v = Number(takeValue(args, k, flag, USAGE));
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a positive integer\n${USAGE}`);
+  return v;
 }
 
 function parseArgs(args: string[]): Args | 'help' {
@@ -37,6 +46,9 @@ function parseArgs(args: string[]): Args | 'help' {
     if (x === '--child') a.child = takeValue(args, k++, x, USAGE);
     else if (x === '--parent') a.parent = takeValue(args, k++, x, USAGE);
     else if (x === '--replay') a.replay = takeValue(args, k++, x, USAGE);
+    else if (x === '--tokenizer') a.tokenizer = takeValue(args, k++, x, USAGE);
+    else if (x === '--calib-batches') a.calibBatches = positiveInt(args, k++, x);
+    else if (x === '--calib-seq') a.calibSeq = positiveInt(args, k++, x);
     else if (x === '-o' || x === '--out') a.out = takeValue(args, k++, x, USAGE);
     else if (x === '--json') a.json = true;
     else if (x === '--help' || x === '-h') return 'help';
@@ -60,7 +72,7 @@ function progressOf(io: Io, json: boolean): (done: number, total: number, name: 
   };
 }
 
-function reportInheritError(error: unknown, io: Io, decl: InheritDecl | undefined): number {
+function reportInheritError(error: unknown, io: Io, decl: { readonly span: Span } | undefined): number {
   if (error instanceof FieldError) {
     io.err(renderDiagnostics([diag('E0801', error.span, error.message)], new Map(), { color: false }));
     return EXIT.inputError;
@@ -85,19 +97,33 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
 
   const program = loadSpec(a.file!, io, 'inherit');
   if (program === undefined) return EXIT.inputError;
-  const decls = program.decls.filter((d): d is InheritDecl => d.kind === 'inherit');
-  const decl = a.child === undefined ? decls[0] : decls.find((d) => d.child.name === a.child);
-  if (decl === undefined) {
-    const names = decls.map((d) => d.child.name);
-    io.err(`scion inherit: ${a.child === undefined ? 'the spec has no inherit declaration' : `no inherit declaration for '${a.child}' (declared: ${names.join(', ') || 'none'})`}\n`);
+  // `inherit C from P` and `prune P [to C]` both make a child; --child picks one by its name.
+  const decls = program.decls.filter((d): d is InheritDecl | PruneDecl => d.kind === 'inherit' || d.kind === 'prune');
+  const childOf = (d: InheritDecl | PruneDecl): string => (d.kind === 'inherit' ? d.child.name : (d.to ?? d.model).name);
+  const chosen = a.child === undefined ? decls[0] : decls.find((d) => childOf(d) === a.child);
+  if (chosen === undefined) {
+    const names = decls.map(childOf);
+    io.err(`scion inherit: ${a.child === undefined ? 'the spec has no inherit or prune declaration' : `no inherit or prune declaration makes '${a.child}' (declared: ${names.join(', ') || 'none'})`}\n`);
     return EXIT.inputError;
   }
   if (a.child === undefined && decls.length > 1) {
-    io.err(`scion inherit: the spec has ${decls.length} inherit declarations (${decls.map((d) => d.child.name).join(', ')}); choose one with --child\n`);
+    io.err(`scion inherit: the spec has ${decls.length} inherit/prune declarations (${decls.map(childOf).join(', ')}); choose one with --child\n`);
     return EXIT.usage;
   }
+  if (chosen.kind === 'prune' && a.parent === undefined) throw new UsageError(`prune ${chosen.model.name} names no checkpoint: give the unpruned one with --parent\n${USAGE}`);
+  let decl: InheritDecl | undefined = chosen.kind === 'inherit' ? chosen : undefined;
   try {
-    const out = await runInheritance({ programs: [program], decl, cwd: io.cwd, ...(a.parent === undefined ? {} : { parentPath: a.parent }), log: (l) => (a.json ? undefined : io.err(`${l}\n`)) }, dir, progressOf(io, a.json));
+    const rest = {
+      ...(a.tokenizer === undefined ? {} : { tokenizerPath: a.tokenizer }),
+      ...(a.calibBatches === undefined ? {} : { calibBatches: a.calibBatches }),
+      ...(a.calibSeq === undefined ? {} : { calibSeq: a.calibSeq }),
+      log: (l: string) => (a.json ? undefined : io.err(`${l}\n`)),
+    };
+    const ctx = chosen.kind === 'prune'
+      ? pruneContext([program], chosen, a.parent!, io.cwd, rest)
+      : { programs: [program], decl: chosen, cwd: io.cwd, ...(a.parent === undefined ? {} : { parentPath: a.parent }), ...rest };
+    decl = ctx.decl;
+    const out = await runInheritance(ctx, dir, progressOf(io, a.json));
     const inherited = Object.values(out.provenance.tensors).filter((t) => t.parent !== undefined).length;
     if (a.json) io.out(`${JSON.stringify({ dir, files: out.files, tensors: out.tensors, bytes: out.bytes, inherited, initialized: Object.keys(out.provenance.tensors).length - inherited, layers: out.provenance.layers ?? null, vocab: out.provenance.vocab === undefined ? null : { size: out.provenance.vocab.size, coverage: out.provenance.vocab.coverage } })}\n`);
     else {
@@ -108,7 +134,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     }
     return EXIT.ok;
   } catch (error) {
-    return reportInheritError(error, io, decl);
+    return reportInheritError(error, io, decl ?? chosen);
   }
 };
 

@@ -47,6 +47,31 @@ export function normScorer(p: 1 | 2, read: (path: string) => Promise<Dense>): Sc
   };
 }
 
+/**
+ * The child's unit count for every parent group it maps onto (after layer renumbering and block
+ * copies), keyed by the parent group's key; `dim` for the residual width. Metrics that need the
+ * target before scoring (learned masks train to it) read this.
+ */
+export function groupTargets(parent: ModelLayout, child: ModelLayout, map: PathMap): Map<string, number> {
+  const out = new Map<string, number>();
+  const toParent = parentPathFn(child, map);
+  const parentModules = new Map(parent.modules.map((m) => [m.path, m]));
+  const pParams = paramMap(parent);
+  const cParams = paramMap(child);
+  for (const cm of child.modules) {
+    const pm = parentModules.get(toParent(cm.path));
+    if (pm === undefined || pm.kind !== cm.kind) continue;
+    const pgs = new Map(moduleGroups(parent, pm, pParams).map((g) => [g.kind, g]));
+    for (const cg of moduleGroups(child, cm, cParams)) {
+      const pg = pgs.get(cg.kind);
+      if (pg !== undefined) out.set(pg.key, cg.units);
+    }
+  }
+  const cw = residualWidth(child);
+  if (cw !== undefined) out.set('dim', cw);
+  return out;
+}
+
 const intArg = (m: ModuleEntry | undefined, name: string): number | undefined => {
   const v = m?.args[name];
   return typeof v === 'number' ? v : undefined;

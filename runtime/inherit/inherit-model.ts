@@ -6,9 +6,9 @@
 // Note: this file is the glue between the spec (grammar, compiler lowering and presets) and the
 // selection engine, so unlike the rest of runtime/ it imports compiler code.
 
-import { writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { InheritDecl, Program } from '../../grammar/ast.ts';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { InheritDecl, Program, PruneDecl } from '../../grammar/ast.ts';
 import { resolveInit, type Init } from '../../compiler/layers/init.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, writeConfig, type PlanEntry } from '../../compiler/presets/index.ts';
@@ -17,12 +17,17 @@ import { namingPreset } from '../../compiler/presets/index.ts';
 import { openSafetensors, type SafetensorsReader } from '../weights/index.ts';
 import { compressVocab, readTokenizerJson, writeTokenizerJson, type BpeTokenizer } from '../tokenizer/index.ts';
 import { loadBrown, readTextSource, type BrownSplit } from '../data/index.ts';
-import { chooseUnits, normScorer, type UnitRule } from './choose.ts';
+import { adaptersOn, planAdapter, writeAdapter } from './adapter-out.ts';
+import { calibBatches } from './calib.ts';
+import { chooseUnits, groupTargets, normScorer, type UnitRule } from './choose.ts';
+import { createDataScoring } from './data-scoring.ts';
+import { lmShape } from './probe.ts';
 import { toCheckpointPlan, type CheckpointTensorPlan } from './checkpoint.ts';
 import { InheritError, layerStack, type ModelLayout } from './layout.ts';
 import { layoutOf } from './layout-from-model.ts';
 import { buildPlan, type UnitChoice } from './plan.ts';
 import { provenanceOf, type Provenance } from './provenance.ts';
+import { prunedModel, type PrunedModel } from './prune.ts';
 import { explicitKeep, keepEnds } from './select.ts';
 import { readInheritSpec, type DataRef, type InheritSpec, type LayerRuleSpec, type UnitRuleSpec } from './spec-fields.ts';
 import type { Dense } from './tensor-ops.ts';
@@ -31,7 +36,8 @@ import { writeChild } from './transfer.ts';
 /** Data-driven scores (taylor, activation, learned mask, block influence, drop-one), when available. */
 export interface DataScoring {
   layerScores(kind: 'block_influence' | 'drop_one', calib: DataRef | undefined): Promise<Float64Array>;
-  unitRule(kind: 'dim' | 'heads' | 'ffn' | 'channels', rule: Extract<UnitRuleSpec, { kind: 'metric' }>): UnitRule;
+  /** `targets`: the child's unit count per parent group key (see groupTargets), for learned masks. */
+  unitRule(kind: 'dim' | 'heads' | 'ffn' | 'channels', rule: Extract<UnitRuleSpec, { kind: 'metric' }>, targets: ReadonlyMap<string, number>): UnitRule;
 }
 
 export interface InheritContext {
@@ -42,8 +48,16 @@ export interface InheritContext {
   /** Overrides the declaration's `at` path. */
   readonly parentPath?: string;
   readonly log?: (line: string) => void;
-  /** Given the lowered parent and a Scion-space reader, data-driven scoring. */
+  /** Given the lowered parent and a Scion-space reader, data-driven scoring (default: the CPU backend on calibration text). */
   readonly dataScoring?: (parent: LoweredModel, read: (path: string) => Promise<Dense>) => DataScoring;
+  /** A `prune` declaration's rules and child (see pruneContext); `decl` is then synthesized from it. */
+  readonly pruned?: PrunedModel;
+  /** Overrides every calibration source's `batches` (keeps tests and quick runs fast). */
+  readonly calibBatches?: number;
+  /** Overrides the calibration window length (default: the sources' `seq`, else the parent's ctx). */
+  readonly calibSeq?: number;
+  /** The parent's tokenizer.json for calibration text (default: beside the parent checkpoint, else the spec's `compress(tokenizer)`). */
+  readonly tokenizerPath?: string;
 }
 
 export interface InheritPlan {
@@ -125,11 +139,77 @@ async function chooseLayers(rule: LayerRuleSpec | undefined, parent: ModelLayout
   }
 }
 
+/** The parent's tokenizer: --tokenizer, tokenizer.json beside the checkpoint, or the spec's compress(tokenizer). */
+async function parentTokenizer(ctx: InheritContext, spec: InheritSpec): Promise<BpeTokenizer> {
+  const beside = join(dirname(abs(ctx.cwd, ctx.parentPath ?? ctx.decl.at.value)), 'tokenizer.json');
+  const candidates = [ctx.tokenizerPath === undefined ? undefined : abs(ctx.cwd, ctx.tokenizerPath), beside, spec.vocab?.tokenizer === undefined ? undefined : abs(ctx.cwd, spec.vocab.tokenizer)];
+  const path = candidates.find((p) => p !== undefined && existsSync(p));
+  if (path === undefined) throw new InheritError([`data-driven selection encodes calibration text with the parent's tokenizer, but there is no ${beside}; pass --tokenizer or add \`vocab = compress(tokenizer = …)\``]);
+  return readTokenizerJson(path);
+}
+
+/** The first `seq` a calibration source of the spec names. */
+function specSeq(spec: InheritSpec): number | undefined {
+  const refs = [spec.layers?.kind === 'block_influence' || spec.layers?.kind === 'drop_one' ? spec.layers.calib : undefined, ...Object.values(spec.units).map((u) => (u.kind === 'metric' ? u.calib : undefined))];
+  const seq = refs.find((r) => typeof r?.args.seq === 'number')?.args.seq;
+  return typeof seq === 'number' ? seq : undefined;
+}
+
+/**
+ * The parent lowered with a `seq`-token window, when that differs from its ctx: the model parameter
+ * that sets the token input's length is overridden, provided no weight's shape depends on it
+ * (learned position tables do); otherwise the parent's own window is used.
+ */
+export function parentAtSeq(programs: readonly Program[], name: string, parent: LoweredModel, seq: number, log?: (l: string) => void): LoweredModel {
+  const ctxLen = lmShape(parent).ctx;
+  if (seq === ctxLen) return parent;
+  const shapes = (m: LoweredModel) => m.params.map((p) => `${p.path}:${p.shape.join('x')}`).join(';');
+  const candidates = Object.entries(parent.instance.params).filter(([, v]) => v === ctxLen).map(([k]) => k).sort((a, b) => Number(b === 'ctx') - Number(a === 'ctx'));
+  for (const k of candidates) {
+    try {
+      const m = lowerModel([...programs], name, { overrides: { [k]: seq } });
+      if (lmShape(m).ctx === seq && shapes(m) === shapes(parent)) return m;
+    } catch (error) {
+      if (!(error instanceof Error)) throw error;
+    }
+  }
+  log?.(`calibration: the parent's window of ${ctxLen} tokens cannot change to seq = ${seq}; using ${ctxLen}`);
+  return parent;
+}
+
+/** The default DataScoring: the parent on the CPU backend, one [1, seq] window per batch row. */
+function cpuScoring(ctx: InheritContext, spec: InheritSpec, parent0: LoweredModel, read: (path: string) => Promise<Dense>): DataScoring {
+  let tokenizer: Promise<BpeTokenizer> | undefined;
+  const seq = ctx.calibSeq ?? specSeq(spec);
+  const parent = seq === undefined ? parent0 : parentAtSeq(ctx.programs, ctx.decl.parent.name, parent0, seq, ctx.log);
+  return createDataScoring({
+    parent, read,
+    batches: async (ref) => {
+      tokenizer ??= parentTokenizer(ctx, spec);
+      return calibBatches(ref, await tokenizer, lmShape(parent), { cwd: ctx.cwd, ...(ctx.calibBatches === undefined ? {} : { batches: ctx.calibBatches }) });
+    },
+    ...(ctx.log === undefined ? {} : { log: ctx.log }),
+  });
+}
+
+/**
+ * An InheritContext for `prune MODEL [to NAME]` on the checkpoint at `parentPath`: the same
+ * selection engine, with the child being MODEL at the pruned sizes.
+ *
+ * @example
+ * await runInheritance(pruneContext([program], decl, 'runs/parent/model.safetensors', cwd), 'runs/pruned');
+ */
+export function pruneContext(programs: readonly Program[], decl: PruneDecl, parentPath: string, cwd: string, rest: Partial<InheritContext> = {}): InheritContext {
+  const pruned = prunedModel(programs, decl, lowerModel([...programs], decl.model.name), parentPath);
+  if (pruned.schedule !== 'one_shot') rest.log?.(`prune ${decl.model.name}: schedule ${pruned.schedule} runs during training (pruneStep); applying the final sizes in one shot`);
+  return { ...rest, programs, decl: pruned.spec.decl, cwd, parentPath, pruned };
+}
+
 /** Plans the inheritance of `decl` (reads the parent only where a metric needs its weights). */
 export async function planInheritance(ctx: InheritContext, reader: SafetensorsReader): Promise<InheritPlan> {
-  const spec = readInheritSpec(ctx.decl, ctx.programs.flatMap((p) => p.decls));
+  const spec = ctx.pruned?.spec ?? readInheritSpec(ctx.decl, ctx.programs.flatMap((p) => p.decls));
   const parent = lowerModel([...ctx.programs], ctx.decl.parent.name);
-  const child = lowerModel([...ctx.programs], ctx.decl.child.name);
+  const child = ctx.pruned?.child ?? lowerModel([...ctx.programs], ctx.decl.child.name);
   const parentEntries = checkpointPlan(parent);
   const childEntries = checkpointPlan(child);
   const pl = layoutOf(parent);
@@ -137,8 +217,7 @@ export async function planInheritance(ctx: InheritContext, reader: SafetensorsRe
   const read = scionReader(reader, parent, parentEntries);
   let scoring: DataScoring | undefined;
   const data = (): DataScoring => {
-    if (ctx.dataScoring === undefined) throw new InheritError(['data-driven selection (taylor, activation, learned_mask, block_influence, drop_one) is not implemented yet: use l1, l2 or an index list']);
-    scoring ??= ctx.dataScoring(parent, read);
+    scoring ??= (ctx.dataScoring ?? ((p, r) => cpuScoring(ctx, spec, p, r)))(parent, read);
     return scoring;
   };
   const layers = await chooseLayers(spec.layers, pl, cl, data);
@@ -146,7 +225,7 @@ export async function planInheritance(ctx: InheritContext, reader: SafetensorsRe
   for (const [kind, r] of Object.entries(spec.units) as ['dim' | 'heads' | 'ffn' | 'channels', UnitRuleSpec][]) {
     if (r.kind === 'list') rules[kind] = { kind: 'indices', keep: r.keep };
     else if (r.metric === 'l1' || r.metric === 'l2') rules[kind] = { kind: 'metric', name: r.metric, score: normScorer(r.metric === 'l1' ? 1 : 2, read) };
-    else rules[kind] = data().unitRule(kind, r);
+    else rules[kind] = data().unitRule(kind, r, groupTargets(pl, cl, { ...(layers === undefined ? {} : { layers }), ...(spec.blocks === undefined ? {} : { blocks: spec.blocks.map }) }));
   }
   let vocab: InheritPlan['vocab'];
   if (spec.vocab?.kind === 'compress') {
@@ -201,8 +280,21 @@ export async function runInheritance(ctx: InheritContext, dir: string, progress?
     const files: string[] = [];
     const model = join(dir, 'model.safetensors');
     const meta: Record<string, string> = { format: 'pt', scion_model: ctx.decl.child.name, ...(preset === undefined ? {} : { scion_preset: preset }) };
-    const { bytes, tensors } = await writeChild(model, p.plans, reader, meta, progress, new Set(p.tied.keys()));
+    const adapters = [];
+    for (const d of adaptersOn(ctx.programs, ctx.decl.child.name)) {
+      ctx.log?.(`adapter ${d.name.name}: initializing LoRA factors from the child's weights`);
+      adapters.push(await planAdapter(d, p.child, p.plans, reader, p.spec.seed));
+    }
+    const residuals = new Map<string, Float32Array>();
+    for (const a of adapters) {
+      for (const [name, v] of a.residuals) {
+        if (residuals.has(name) || p.tied.has(name)) throw new InheritError([`adapter ${a.spec.name}: '${name}' would hold a PiSSA residual ${residuals.has(name) ? 'of two adapters' : 'but is tied to another tensor'}`]);
+        residuals.set(name, v);
+      }
+    }
+    const { bytes, tensors } = await writeChild(model, p.plans, reader, meta, progress, new Set(p.tied.keys()), residuals);
     files.push(model);
+    for (const a of adapters) files.push(...(await writeAdapter(dir, a, p.child)));
     if (preset !== undefined) {
       const config = { ...writeConfig(preset, p.child), ...(p.tied.size > 0 && 'tie_word_embeddings' in writeConfig(preset, p.child) ? { tie_word_embeddings: true } : {}) };
       writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
@@ -218,6 +310,12 @@ export async function runInheritance(ctx: InheritContext, dir: string, progress?
       ...(p.layers === undefined ? {} : { layers: p.layers }),
       ...(p.vocab === undefined ? {} : { vocab: { size: p.vocab.newToOld.length, coverage: p.vocab.coverage, newToOld: p.vocab.newToOld } }),
     }, p.tied);
+    for (const a of adapters) {
+      for (const name of a.residuals.keys()) {
+        const t = provenance.tensors[name];
+        if (t !== undefined) t.residualOf = { adapter: a.spec.name, scale: a.spec.alpha / a.spec.rank };
+      }
+    }
     writeFileSync(join(dir, 'provenance.json'), `${JSON.stringify(provenance)}\n`);
     files.push(join(dir, 'provenance.json'));
     return { dir, files, tensors, bytes, provenance };

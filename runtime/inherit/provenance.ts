@@ -26,6 +26,8 @@ export interface ProvenanceTensor {
   init?: { reason: string; seed: number; axis: number; transpose: boolean; parts: { path: string; shape: number[]; init: Init }[] };
   /** Left out of the file because it is tied to another tensor (same values). */
   tiedTo?: string;
+  /** PiSSA: the stored values are the inherited weight minus scale·B·A of this adapter (add it back for the parent's slice). */
+  residualOf?: { adapter: string; scale: number };
 }
 
 export interface Provenance {

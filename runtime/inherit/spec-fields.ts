@@ -54,21 +54,21 @@ export class FieldError extends Error {
 
 type Const = number | string | boolean | Const[];
 
-function calleeName(e: Expr): string | undefined {
+export function calleeName(e: Expr): string | undefined {
   if (e.kind === 'call' && e.callee.kind === 'ref' && e.callee.path.length === 1 && e.callee.path[0]!.kind === 'name') return e.callee.path[0]!.name;
   if (e.kind === 'ref' && e.path.length === 1 && e.path[0]!.kind === 'name') return e.path[0]!.name;
   return undefined;
 }
 
 /** Resolves a reference to a top-level `let` (e.g. `calib`) to its value. */
-function deref(e: Expr, lets: ReadonlyMap<string, BindingDecl>, depth = 0): Expr {
+export function deref(e: Expr, lets: ReadonlyMap<string, BindingDecl>, depth = 0): Expr {
   if (e.kind !== 'ref' || e.path.length !== 1 || depth > 16) return e;
   const name = e.path[0]!.kind === 'name' ? e.path[0]!.name : '';
   const b = lets.get(name);
   return b === undefined ? e : deref(b.value, lets, depth + 1);
 }
 
-function constOf(e: Expr, lets: ReadonlyMap<string, BindingDecl>): Const {
+export function constOf(e: Expr, lets: ReadonlyMap<string, BindingDecl>): Const {
   const v = deref(e, lets);
   switch (v.kind) {
     case 'num': return v.value;
@@ -93,14 +93,14 @@ function ints(e: Expr, lets: ReadonlyMap<string, BindingDecl>, what: string): nu
 }
 
 /** Named or positional argument of a call, by the signature's order. */
-function arg(e: Expr, order: readonly string[], name: string): Expr | undefined {
+export function arg(e: Expr, order: readonly string[], name: string): Expr | undefined {
   if (e.kind !== 'call') return undefined;
   const named = e.args.find((a) => a.name === name);
   if (named !== undefined) return named.value;
   return e.args.filter((a) => a.name === undefined)[order.indexOf(name)]?.value;
 }
 
-function numArg(e: Expr, order: readonly string[], name: string, lets: ReadonlyMap<string, BindingDecl>, dflt: number): number {
+export function numArg(e: Expr, order: readonly string[], name: string, lets: ReadonlyMap<string, BindingDecl>, dflt: number): number {
   const a = arg(e, order, name);
   if (a === undefined) return dflt;
   const v = constOf(a, lets);
@@ -108,7 +108,7 @@ function numArg(e: Expr, order: readonly string[], name: string, lets: ReadonlyM
   return v;
 }
 
-function dataRef(e: Expr | undefined, lets: ReadonlyMap<string, BindingDecl>): DataRef | undefined {
+export function dataRef(e: Expr | undefined, lets: ReadonlyMap<string, BindingDecl>): DataRef | undefined {
   if (e === undefined) return undefined;
   const v = deref(e, lets);
   const source = calleeName(v);
@@ -122,7 +122,7 @@ function dataRef(e: Expr | undefined, lets: ReadonlyMap<string, BindingDecl>): D
   return { source, args, span: v.span };
 }
 
-function layerRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): LayerRuleSpec {
+export function layerRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): LayerRuleSpec {
   const v = f.value;
   if (v.kind === 'list') return { kind: 'list', keep: ints(v, lets, 'a layer list'), span: v.span };
   const name = calleeName(v);
@@ -132,11 +132,11 @@ function layerRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): LayerRuleS
   throw new FieldError(v.span, 'layers must be a list of indices, keep_ends(first, last), block_influence(calib) or drop_one(calib)');
 }
 
-const METRIC_ORDER: Record<Metric, string[]> = {
+export const METRIC_ORDER: Record<Metric, string[]> = {
   l1: ['ratio', 'size'], l2: ['ratio', 'size'], taylor: ['calib', 'ratio', 'size'], activation: ['calib', 'ratio', 'size'], learned_mask: ['calib', 'steps', 'penalty', 'ratio', 'size'],
 };
 
-function unitRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): UnitRuleSpec {
+export function unitRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): UnitRuleSpec {
   const v = f.value;
   if (v.kind === 'list') return { kind: 'list', keep: ints(v, lets, `${f.key}`), span: v.span };
   const name = calleeName(v);

@@ -104,3 +104,17 @@ export function expandUnits(units: readonly number[], size: number, offset = 0):
   for (const u of units) for (let j = 0; j < size; j++) out.push(offset + u * size + j);
   return out;
 }
+
+/** Sets to 0, in place, the listed units (`unit` consecutive indices from `offset`) along `axis`. */
+export function zeroUnits(t: Dense, axis: number, offset: number, unit: number, units: readonly number[]): void {
+  const n = t.shape[axis];
+  if (n === undefined) throw new Error(`zeroUnits: no axis ${axis} in [${t.shape.join(', ')}]`);
+  const inner = numel(t.shape.slice(axis + 1));
+  const outer = numel(t.shape.slice(0, axis));
+  for (let o = 0; o < outer; o++) {
+    for (const u of units) {
+      const start = (o * n + offset + u * unit) * inner;
+      t.data.fill(0, start, start + unit * inner);
+    }
+  }
+}

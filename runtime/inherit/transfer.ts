@@ -72,6 +72,8 @@ export async function writeChild(
   metadata: Record<string, string>,
   progress?: WriteProgress,
   omit: ReadonlySet<string> = new Set(),
+  /** Values that replace a planned tensor's (PiSSA residual base weights). */
+  replace: ReadonlyMap<string, Float32Array> = new Map(),
 ): Promise<{ bytes: number; tensors: number }> {
   checkAgainstParent(plans, reader);
   const kept = plans.filter((t) => !omit.has(t.name));
@@ -82,7 +84,7 @@ export async function writeChild(
       dtype: 'F32',
       shape: t.shape,
       data: async () => {
-        const values = await materialize(t, reader);
+        const values = replace.get(t.name) ?? (await materialize(t, reader));
         progress?.(++done, kept.length, t.name);
         return values;
       },

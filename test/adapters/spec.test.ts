@@ -1,0 +1,28 @@
+// The example spec's adapter (specs/ba-lora.scion) lowers to the adapter it declares.
+
+import { describe, expect, it } from 'vitest';
+import { lowerAdapted } from '../../compiler/adapters/index.ts';
+import { verifyGraph } from '../../compiler/ir/verify.ts';
+import { parseSpec } from '../compiler/lower/helpers.ts';
+
+describe('specs/ba-lora.scion adapter Genre', () => {
+  it('adapts every q_proj and v_proj of GenreClassifier with rank 8, alpha 16, PiSSA', () => {
+    const am = lowerAdapted(parseSpec('ba-lora.scion'), 'Genre', { dims: { batch: 2 }, train: true });
+    expect(() => verifyGraph(am.graph)).not.toThrow();
+    expect(am.adapter).toMatchObject({ on: 'GenreClassifier', rank: 8, alpha: 16, dropout: 0.05, init: { kind: 'pissa', niter: 16 } });
+    const depth = 8;
+    expect(am.sites.length).toBe(2 * depth);
+    expect(am.sites.map((s) => s.module).filter((m) => /^layers\.\d+\.self_attn\.[qv]_proj$/.test(m)).length).toBe(2 * depth);
+    // q_proj 256 → 256 and v_proj 256 → 4 kv heads × 32 = 128.
+    const v = am.sites.find((s) => s.module === 'layers.3.self_attn.v_proj');
+    expect(v).toMatchObject({ inFeatures: 256, outFeatures: 128 });
+    const trainable = am.params.filter((p) => p.trainable);
+    expect(trainable.length).toBe(4 * depth);
+    expect(trainable.reduce((n, p) => n + p.shape[0]! * p.shape[1]!, 0)).toBe(depth * 8 * (256 + 256 + 256 + 128));
+    expect(am.inputs.map((i) => i.name)).toEqual(['tokens', 'dropout_key']);
+    expect(am.graph.outputs.map((o) => o.name)).toEqual(['logits', 'base.logits']);
+    expect(am.baseTaps.get('features')).not.toBe(am.taps.get('features'));
+    // Everything before the first adapted Linear is shared with the base model (hash-consing).
+    expect(am.baseTaps.get('embed_tokens')).toBe(am.taps.get('embed_tokens'));
+  });
+});

@@ -1,0 +1,103 @@
+// Renders one kernel of the kernel graph into a WGSL compute shader: one value function per IR
+// node it computes (NODE_RENDER), one load function per buffer it reads, one segment function
+// per output, and a `main` that hands each thread to its segment.
+//
+//   thread t (a 2-D grid flattened: legalize.ts) → segment s, row r → writes cols elements
+
+import type { Graph, Node } from '../../ir/graph.ts';
+import { classOf } from '../../kernel/op-classes.ts';
+import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan } from '../../kernel/kernel-graph.ts';
+import { NODE_RENDER, PRELUDE } from './render-node.ts';
+import { resetNames, u } from './wgsl-util.ts';
+
+export const WORKGROUP_SIZE = 64;
+
+/** FNV-1a over the source: the shader key (equal keys mean equal WGSL). */
+function hashKey(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0') + text.length.toString(16);
+}
+
+export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel: KernelInfo): CompiledKernel {
+  if (kernel.kind !== 'wgsl') throw new Error(`renderKernel: kernel ${kernel.id} runs on the host`);
+  resetNames();
+  const bufferOfNode = new Map<number, number>();
+  for (const b of kg.buffers) bufferOfNode.set(b.node, b.id);
+  const members = new Set(kernel.nodes);
+  const roots = new Set(kernel.segments.map((s) => s.root));
+  const arenas = [...new Set([...kernel.inputs, ...kernel.outputs].map((b) => (memory.placements[b] ?? fail(`buffer ${b} is not placed`)).arena))].sort((a, b) => a - b);
+  const fns: string[] = [];
+  const privates: string[] = [];
+  const done = new Set<number>();
+
+  const at = (buffer: number): { arena: number; offset: number } => memory.placements[buffer] ?? fail(`buffer ${buffer} is not placed`);
+  const emit = (id: number): void => {
+    if (done.has(id)) return;
+    done.add(id);
+    const node = g.nodes[id] as Node;
+    const buffer = bufferOfNode.get(id);
+    // Inside this kernel: its members and the free nodes it recomputes; everything else is loaded.
+    const computed = members.has(id) || roots.has(id) || (buffer === undefined && classOf(node) !== 'buffer');
+    if (!computed) {
+      if (buffer === undefined) fail(`node %${id} has no buffer and is not computed in kernel ${kernel.id}`);
+      const p = at(buffer);
+      fns.push(`fn v${id}(i: u32) -> f32 { return A${p.arena}[${u(p.offset)} + i]; } // %${id} ${node.op}`);
+      return;
+    }
+    const lines: string[] = [];
+    const value = NODE_RENDER[node.op]({
+      node,
+      ins: node.inputs.map((j) => g.nodes[j] as Node),
+      lines,
+      v: (k, idx) => {
+        const j = node.inputs[k] as number;
+        emit(j);
+        return `v${j}(${idx})`;
+      },
+    });
+    const body = [...lines, `return ${value};`].map((l) => `  ${l}`).join('\n');
+    const where = node.span ? ` @ ${node.span.file}:${node.span.start.line}:${node.span.start.col}` : '';
+    if (classOf(node) === 'loop') {
+      // Memoized on the last index: a row kernel's reductions run once per row.
+      privates.push(`var<private> mi${id}: u32 = 0xffffffffu;`, `var<private> mv${id}: f32;`);
+      fns.push(`fn c${id}(i: u32) -> f32 { // %${id} ${node.op}${where}\n${body}\n}`);
+      fns.push(`fn v${id}(i: u32) -> f32 { if (i == mi${id}) { return mv${id}; } let r = c${id}(i); mi${id} = i; mv${id} = r; return r; }`);
+    } else {
+      fns.push(`fn v${id}(i: u32) -> f32 { // %${id} ${node.op}${where}\n${body}\n}`);
+    }
+  };
+
+  const segs: string[] = [];
+  const dispatch: string[] = [];
+  let first = 0;
+  kernel.segments.forEach((s, k) => {
+    emit(s.root);
+    const p = at(s.output);
+    segs.push(`fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`);
+    dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
+    first += s.rows;
+  });
+
+  const header = [
+    `// scion kernel ${kernel.id}: ${kernel.name}${kernel.source ? ` @ ${kernel.source}` : ''}`,
+    ...arenas.map((a, k) => `@group(0) @binding(${k}) var<storage, read_write> A${a}: array<f32>;`),
+  ];
+  const main = [
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {',
+    `  let t = gid.x + gid.y * groups.x * ${u(WORKGROUP_SIZE)};`,
+    ...dispatch,
+    '}',
+  ];
+  const code = [...header, ...privates, PRELUDE, ...fns, ...segs, ...main].join('\n') + '\n';
+  // The key ignores the first comment line so identical kernels share one pipeline.
+  return { kernel: kernel.id, key: `scion/${hashKey(code.slice(code.indexOf('\n') + 1))}`, code, threads: first, workgroupSize: WORKGROUP_SIZE, arenas };
+}
+
+function fail(msg: string): never {
+  throw new Error(`renderKernel bug: ${msg}`);
+}

@@ -1,0 +1,287 @@
+// Executes a compiled kernel graph (compiler/kernel/kernel-graph.ts) on a WebGPU device: one
+// storage buffer per arena of the memory plan, tensors written and read at their planned
+// offsets, every kernel of a step recorded into one command encoder and submitted once (a host
+// kernel — svd — splits the step: read back, run the CPU kernel, write, continue). Errors:
+// creation runs inside error scopes (GpuError names the kernel); a lost device or an
+// out-of-memory arena becomes one clear message; the user's tensors on the host are untouched.
+//
+// Example:
+//   const ex = await WebGpuExecutor.create(gpu, artifact);
+//   ex.write('x', tensor([1, 2], [2]));
+//   await ex.step();
+//   const y = await ex.read('y');
+
+/// <reference types="@webgpu/types" />
+
+import type { WgslProgram } from '../../compiler/codegen/wgsl/program.ts';
+import type { BufferInfo, KernelArtifact, KernelInfo, Placement } from '../../compiler/kernel/kernel-graph.ts';
+import type { Node } from '../../compiler/ir/graph.ts';
+import { CPU_KERNELS } from '../cpu/kernels.ts';
+import type { Tensor, TensorData } from '../cpu/tensor.ts';
+import type { GpuDevice } from './device.ts';
+import { GpuError, withErrorScopes } from './errors.ts';
+import { BUFFER_USAGE, MAP_MODE } from './gpu-constants.ts';
+import { PipelineCache } from './pipeline-cache.ts';
+
+const ARENA_USAGE = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST;
+
+interface Step {
+  kernel: KernelInfo;
+  pipeline?: GPUComputePipeline;
+  bindGroup?: GPUBindGroup;
+  grid?: [number, number, number];
+}
+
+export interface KernelTiming {
+  kernel: number;
+  name: string;
+  source?: string;
+  ms: number;
+}
+
+/** Host data as f32 (the arena's element type; i32 and bool values are exact up to 2^24). */
+function toF32(data: TensorData): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+}
+
+function fromF32(b: BufferInfo, data: Float32Array): Tensor {
+  const shape = [...b.shape];
+  if (b.dtype === 'i32') return { dtype: 'i32', shape, data: Int32Array.from(data) };
+  if (b.dtype === 'bool') return { dtype: 'bool', shape, data: Uint8Array.from(data, (v) => (v !== 0 ? 1 : 0)) };
+  return { dtype: b.dtype, shape, data };
+}
+
+export class WebGpuExecutor {
+  private constructor(
+    private readonly gpu: GpuDevice,
+    readonly artifact: KernelArtifact,
+    private readonly arenas: GPUBuffer[],
+    private readonly steps: Step[],
+  ) {}
+
+  /** Allocates the arenas, uploads large constants and compiles (or reuses) every pipeline. */
+  static async create(gpu: GpuDevice, artifact: KernelArtifact, cache: PipelineCache = new PipelineCache(gpu)): Promise<WebGpuExecutor> {
+    gpu.assertAlive();
+    const { device } = gpu;
+    const arenas: GPUBuffer[] = [];
+    for (const [a, bytes] of artifact.memory.arenas.entries()) {
+      try {
+        arenas.push(await withErrorScopes(device, `arena ${a}`, () => device.createBuffer({ label: `scion arena ${a}`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: ARENA_USAGE })));
+      } catch (error) {
+        for (const b of arenas) b.destroy();
+        if (error instanceof GpuError && error.filter === 'out-of-memory') {
+          throw new Error(`not enough GPU memory: arena ${a} needs ${bytes} bytes (the plan's peak is ${artifact.memory.peakBytes} bytes); use a smaller batch or model`);
+        }
+        throw error;
+      }
+    }
+    const ex = new WebGpuExecutor(gpu, artifact, arenas, []);
+    for (const b of artifact.graph.buffers) if (b.role === 'constant' && b.data !== undefined) ex.writeBuffer(b, Float32Array.from(b.data));
+    const maxPerDim = gpu.limits['maxComputeWorkgroupsPerDimension'] ?? 65535;
+    const byKernel = new Map(artifact.programs.map((p) => [p.kernel, p]));
+    for (const kernel of artifact.graph.kernels) {
+      if (kernel.kind === 'host') {
+        ex.steps.push({ kernel });
+        continue;
+      }
+      const prog = byKernel.get(kernel.id);
+      if (prog === undefined) throw new Error(`executor: kernel ${kernel.id} has no program in the artifact`);
+      const program: WgslProgram = {
+        key: prog.key, code: prog.code, entryPoint: 'main', workgroupSize: [prog.workgroupSize, 1, 1], tile: { cols: 1, rows: 1 }, uniforms: [],
+        bindings: prog.arenas.map((a, k) => ({ binding: k, name: `A${a}`, access: 'read_write' as const })),
+      };
+      const { pipeline, layout } = await cache.get(program);
+      const bindGroup = await withErrorScopes(device, `bind group of kernel ${kernel.id} (${kernel.name})`, () =>
+        device.createBindGroup({ label: `kernel ${kernel.id}`, layout, entries: prog.arenas.map((a, k) => ({ binding: k, resource: { buffer: arenas[a] as GPUBuffer } })) }),
+      );
+      const groups = Math.max(1, Math.ceil(prog.threads / prog.workgroupSize));
+      const grid: [number, number, number] = groups <= maxPerDim ? [groups, 1, 1] : [maxPerDim, Math.ceil(groups / maxPerDim), 1];
+      ex.steps.push({ kernel, pipeline, bindGroup, grid });
+    }
+    return ex;
+  }
+
+  private bufferNamed(name: string, kinds: readonly ('inputs' | 'params' | 'outputs')[]): BufferInfo {
+    const g = this.artifact.graph;
+    for (const k of kinds) {
+      const io = g[k].find((x) => x.name === name);
+      if (io !== undefined) return g.buffers[io.buffer] as BufferInfo;
+    }
+    throw new Error(`executor: no ${kinds.join('/')} named '${name}'`);
+  }
+
+  private placement(b: BufferInfo): Placement {
+    return this.artifact.memory.placements[b.id] ?? fail(`buffer ${b.id} has no placement`);
+  }
+
+  private writeBuffer(b: BufferInfo, data: Float32Array): void {
+    if (data.length !== b.count) throw new Error(`executor: '${b.name ?? b.id}' needs ${b.count} values, got ${data.length}`);
+    const p = this.placement(b);
+    this.gpu.device.queue.writeBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 4, data);
+  }
+
+  /** Sets an input or parameter (shape and dtype checked against the artifact). */
+  write(name: string, t: Tensor): void {
+    this.gpu.assertAlive();
+    const b = this.bufferNamed(name, ['inputs', 'params']);
+    if (t.shape.length !== b.shape.length || t.shape.some((d, i) => d !== b.shape[i])) {
+      throw new Error(`executor: '${name}' has shape [${t.shape.join(',')}], the artifact expects [${b.shape.join(',')}]`);
+    }
+    this.writeBuffer(b, toF32(t.data));
+  }
+
+  private encodeRange(encoder: GPUCommandEncoder, from: number, to: number, timestamps?: GPUQuerySet): void {
+    if (timestamps === undefined) {
+      const pass = encoder.beginComputePass();
+      for (let s = from; s < to; s++) {
+        const st = this.steps[s] as Step;
+        pass.setPipeline(st.pipeline as GPUComputePipeline);
+        pass.setBindGroup(0, st.bindGroup as GPUBindGroup);
+        const [x, y, z] = st.grid as [number, number, number];
+        pass.dispatchWorkgroups(x, y, z);
+      }
+      pass.end();
+      return;
+    }
+    for (let s = from; s < to; s++) {
+      const st = this.steps[s] as Step;
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet: timestamps, beginningOfPassWriteIndex: 2 * s, endOfPassWriteIndex: 2 * s + 1 } });
+      pass.setPipeline(st.pipeline as GPUComputePipeline);
+      pass.setBindGroup(0, st.bindGroup as GPUBindGroup);
+      const [x, y, z] = st.grid as [number, number, number];
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+    }
+  }
+
+  /** Runs one step: every kernel in dispatch order, then moves carried state into place. */
+  async step(timestamps?: GPUQuerySet): Promise<void> {
+    this.gpu.assertAlive();
+    const { device } = this.gpu;
+    let encoder = device.createCommandEncoder({ label: 'scion step' });
+    let from = 0;
+    for (let s = 0; s <= this.steps.length; s++) {
+      const st = this.steps[s];
+      if (st !== undefined && st.kernel.kind === 'wgsl') continue;
+      if (s > from) this.encodeRange(encoder, from, s, timestamps);
+      from = s + 1;
+      if (st === undefined) break;
+      device.queue.submit([encoder.finish()]);
+      await this.runHost(st.kernel);
+      encoder = device.createCommandEncoder({ label: 'scion step (after host kernel)' });
+    }
+    this.encodeCarry(encoder);
+    if (timestamps !== undefined) {
+      const resolve = device.createBuffer({ size: this.steps.length * 16, usage: BUFFER_USAGE.QUERY_RESOLVE | BUFFER_USAGE.COPY_SRC });
+      this.lastResolve = resolve;
+      encoder.resolveQuerySet(timestamps, 0, this.steps.length * 2, resolve, 0);
+    }
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    this.gpu.assertAlive();
+  }
+
+  private lastResolve: GPUBuffer | undefined;
+
+  /** Carried outputs the plan could not write in place are copied over their inputs. */
+  private encodeCarry(encoder: GPUCommandEncoder): void {
+    for (const c of this.artifact.graph.carry) {
+      const out = this.bufferNamed(c.output, ['outputs']);
+      const inp = this.bufferNamed(c.input, ['inputs', 'params']);
+      const [po, pi] = [this.placement(out), this.placement(inp)];
+      if (po.arena === pi.arena && po.offset === pi.offset) continue;
+      const bytes = out.count * 4;
+      // copyBufferToBuffer forbids src == dst: go through a temporary buffer.
+      const tmp = this.gpu.device.createBuffer({ size: Math.max(4, bytes), usage: BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST });
+      encoder.copyBufferToBuffer(this.arenas[po.arena] as GPUBuffer, po.offset * 4, tmp, 0, bytes);
+      encoder.copyBufferToBuffer(tmp, 0, this.arenas[pi.arena] as GPUBuffer, pi.offset * 4, bytes);
+    }
+  }
+
+  private async readRange(p: Placement, count: number): Promise<Float32Array> {
+    const { device } = this.gpu;
+    const bytes = Math.max(4, count * 4);
+    const staging = device.createBuffer({ label: 'scion readback', size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 4, staging, 0, bytes);
+      device.queue.submit([encoder.finish()]);
+      try {
+        await staging.mapAsync(MAP_MODE.READ);
+      } catch (error) {
+        this.gpu.assertAlive();
+        throw error;
+      }
+      return new Float32Array(staging.getMappedRange().slice(0, count * 4));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Svd and its gradient have no WGSL form: run the CPU reference kernel between dispatches. */
+  private async runHost(kernel: KernelInfo): Promise<void> {
+    const h = kernel.host ?? fail(`host kernel ${kernel.id} has no op`);
+    const g = this.artifact.graph;
+    const ins = await Promise.all(kernel.inputs.map((b) => this.readRange(this.placement(g.buffers[b] as BufferInfo), (g.buffers[b] as BufferInfo).count)));
+    // The kernel reads its operands in operand order; the artifact lists inputs by buffer id.
+    const inNodes: Node[] = h.inShapes.map((shape, k) => ({ id: k, op: 'input', inputs: [], attrs: {}, dtype: h.inDTypes[k] ?? 'f32', shape }));
+    const node: Node = { id: inNodes.length, op: h.op, inputs: inNodes.map((n) => n.id), attrs: h.attrs, dtype: h.outDType, shape: h.outShape };
+    const out = CPU_KERNELS[h.op]({ node, ins, inNodes, feeds: new Map(), alloc: (n) => new Float32Array(n) });
+    this.writeBuffer(g.buffers[kernel.outputs[0] as number] as BufferInfo, Float32Array.from(out));
+  }
+
+  /** Reads an output (or an input/param, e.g. updated state) back to the host. */
+  async read(name: string): Promise<Tensor> {
+    this.gpu.assertAlive();
+    const b = this.bufferNamed(name, ['outputs', 'inputs', 'params']);
+    return fromF32(b, await this.readRange(this.placement(b), b.count));
+  }
+
+  /** Runs one step with a timestamp per kernel (needs the 'timestamp-query' feature). */
+  async profile(): Promise<KernelTiming[]> {
+    if (!this.gpu.features.has('timestamp-query')) throw new Error('profiling needs the adapter feature timestamp-query (request it in acquireDevice optionalFeatures)');
+    const qs = this.gpu.device.createQuerySet({ type: 'timestamp', count: Math.max(2, this.steps.length * 2) });
+    await this.step(qs);
+    const resolve = this.lastResolve ?? fail('no resolve buffer');
+    const staging = this.gpu.device.createBuffer({ size: resolve.size, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    const enc = this.gpu.device.createCommandEncoder();
+    enc.copyBufferToBuffer(resolve, 0, staging, 0, resolve.size);
+    this.gpu.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_MODE.READ);
+    const ns = new BigInt64Array(staging.getMappedRange().slice(0));
+    staging.destroy();
+    resolve.destroy();
+    qs.destroy();
+    return this.steps.map((s, k) => {
+      const t: KernelTiming = { kernel: s.kernel.id, name: s.kernel.name, ms: s.kernel.kind === 'host' ? NaN : Number((ns[2 * k + 1] ?? 0n) - (ns[2 * k] ?? 0n)) / 1e6 };
+      if (s.kernel.source !== undefined) t.source = s.kernel.source;
+      return t;
+    });
+  }
+
+  destroy(): void {
+    for (const a of this.arenas) a.destroy();
+  }
+}
+
+/** One-shot: write every feed, run one step, read every output. */
+export async function runArtifact(gpu: GpuDevice, artifact: KernelArtifact, feeds: ReadonlyMap<string, Tensor>, cache?: PipelineCache): Promise<Map<string, Tensor>> {
+  const ex = await WebGpuExecutor.create(gpu, artifact, cache);
+  try {
+    for (const io of [...artifact.graph.inputs, ...artifact.graph.params]) {
+      const t = feeds.get(io.name);
+      if (t === undefined) throw new Error(`runArtifact: missing input or parameter '${io.name}'`);
+      ex.write(io.name, t);
+    }
+    await ex.step();
+    const out = new Map<string, Tensor>();
+    for (const o of artifact.graph.outputs) out.set(o.name, await ex.read(o.name));
+    return out;
+  } finally {
+    ex.destroy();
+  }
+}
+
+function fail(msg: string): never {
+  throw new Error(`executor bug: ${msg}`);
+}

@@ -27,6 +27,9 @@ import { JobError } from '../../runtime/job/errors.ts';
 import { encodeStream, evalBatches, sourceTexts } from '../../runtime/job/lm-data.ts';
 import { evaluateLm } from '../../runtime/job/train-lm.ts';
 import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
+import type { Program } from '../../grammar/ast.ts';
+import { needsExampleJob } from './train-examples.ts';
+import { validateExamples } from './train-report.ts';
 
 const USAGE = 'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device cpu] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
 
@@ -142,6 +145,21 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
  * data, tokenized by the tokenizer.json beside the weights, with perplexity and the unigram baseline.
  */
 async function validate(program: Parameters<typeof findTrain>[0], model: string, weightsPath: string, split: string, maxBatches: number, json: boolean, io: Io): Promise<number> {
+  if (!Array.isArray(program) && needsExampleJob(program as Program, model)) {
+    // Images, classification and multi-round specs: loss and accuracy (cli/commands/train-report.ts).
+    try {
+      const r = await validateExamples(program as Program, model, weightsPath, split, maxBatches, io.cwd);
+      if (json) io.out(`${JSON.stringify(r)}\n`);
+      else io.out(`${split}: loss ${r.loss.toFixed(4)}${r.accuracy === null ? '' : `, accuracy ${(100 * r.accuracy).toFixed(2)}%`} over ${r.examples.toLocaleString('en-US')} examples\n`);
+      return EXIT.ok;
+    } catch (error) {
+      if (error instanceof JobError || error instanceof MappingError) {
+        io.err(`scion eval: ${error.message}\n`);
+        return EXIT.inputError;
+      }
+      return reportLowerError(error, io);
+    }
+  }
   const reader = await openSafetensors(weightsPath);
   try {
     const decl = findTrain(program, model);

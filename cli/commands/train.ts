@@ -10,25 +10,24 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Program } from '../../grammar/ast.ts';
 import { gradName } from '../../compiler/autodiff/grad.ts';
-import { sampleInit } from '../../compiler/layers/init.ts';
 import { LowerError } from '../../compiler/lower/errors.ts';
 import { findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../../compiler/presets/index.ts';
-import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { selectBackend, DeviceUnavailable, type Backend, type DeviceChoice } from '../../runtime/job/backend.ts';
 import { JobError } from '../../runtime/job/errors.ts';
 import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from '../../runtime/job/lm-data.ts';
 import { trainLm, type JobSummary, type LmTrainPlan } from '../../runtime/job/train-lm.ts';
 import { lossSeries, plotLosses } from '../../runtime/plot/index.ts';
 import { ProgressLine, TrainingDiverged } from '../../runtime/train/index.ts';
-import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
+import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { loadWeights } from './eval.ts';
+import { initialWeights, initPath, loadFrozen, needsExampleJob, prepareExampleJob } from './train-examples.ts';
+import { runExampleJob } from './train-report.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
 import { sampleFromModel } from './generate.ts';
 
-const USAGE = 'usage: scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--device auto|cpu|webgpu] [--resume] [--json]';
+const USAGE = 'usage: scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--init WEIGHTS.safetensors] [--device auto|cpu|webgpu] [--resume] [--json]';
 
 /** The spec `scion train` runs without FILE. */
 export const DEFAULT_SPEC = fileURLToPath(new URL('../../specs/default.scion', import.meta.url));
@@ -70,7 +69,7 @@ export function tokenInput(t: LoweredTrain): { name: string; ctx: number } {
 }
 
 /** Compiles the train declaration and prepares tokenizer, token streams, initial and frozen weights. */
-export async function prepareLmJob(program: Program, model: string, o: { outDir: string; cwd: string; steps?: number; log: (line: string) => void }): Promise<LmJob> {
+export async function prepareLmJob(program: Program, model: string, o: { outDir: string; cwd: string; steps?: number; init?: string; log: (line: string) => void }): Promise<LmJob> {
   const decl = findTrain(program, model);
   if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
   const config = trainConfig(decl, program);
@@ -94,22 +93,10 @@ export async function prepareLmJob(program: Program, model: string, o: { outDir:
   const val = encodeStream(tok.tokenizer, valTexts);
   o.log(`data: ${train.length.toLocaleString('en-US')} training tokens, ${val.length.toLocaleString('en-US')} validation tokens`);
 
-  const initial = new Map(lowered.trainable.map((p) => [p.path, sampleInit(p.init, p.shape.reduce((a, d) => a * d, 1), config.seed, p.path)]));
-  const frozen = new Map<string, Tensor>();
-  for (const f of lowered.frozen) {
-    const path = resolve(o.cwd, 'runs', f.model.instance.name, 'model.safetensors');
-    let reader;
-    try {
-      reader = await openSafetensors(path);
-    } catch {
-      throw new JobError(`the ${f.role} '${f.model.instance.name}' has no weights at ${relative(o.cwd, path)}: train it first (scion train FILE --model ${f.model.instance.name})`);
-    }
-    try {
-      for (const [p, t] of await loadWeights(f.model, reader)) frozen.set(`${f.prefix}${p}`, { dtype: 'f32', shape: t.shape, data: t.data });
-    } finally {
-      await reader.close();
-    }
-  }
+  const initFrom = initPath(program, model, o.outDir, o.init);
+  if (initFrom !== undefined) o.log(`initial weights: ${relative(o.cwd, initFrom) || initFrom}`);
+  const initial = await initialWeights(lowered, config.seed, initFrom);
+  const frozen = await loadFrozen(lowered, o.cwd);
   const ce = lowered.terms.find((t) => t.callee === 'cross_entropy');
   const plan: LmTrainPlan = {
     graph: lowered.graph,
@@ -136,7 +123,7 @@ export async function prepareLmJob(program: Program, model: string, o: { outDir:
 }
 
 /** model.safetensors under the preset's names, and config.json when the model has a preset. */
-export async function saveModel(t: LoweredTrain, params: ReadonlyMap<string, Float32Array>, outDir: string): Promise<string> {
+export async function saveModel(t: LoweredTrain, params: ReadonlyMap<string, Float32Array>, outDir: string, file = 'model.safetensors'): Promise<string> {
   const host = new Map<string, HostTensor>();
   for (const p of t.student.params) {
     const data = params.get(p.path);
@@ -145,16 +132,16 @@ export async function saveModel(t: LoweredTrain, params: ReadonlyMap<string, Flo
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, v] of toCheckpoint(checkpointPlan(t.student), host)) tensors.set(name, { dtype: 'F32', shape: v.shape, data: v.data });
   const preset = t.student.instance.preset;
-  const path = join(outDir, 'model.safetensors');
+  const path = join(outDir, file);
   await writeSafetensors(path, tensors, { format: 'pt', scion_model: t.student.instance.name, ...(preset === undefined ? {} : { scion_preset: preset }) });
   if (preset !== undefined) await writeFile(join(outDir, 'config.json'), `${JSON.stringify(writeConfig(preset, t.student), null, 2)}\n`);
   return path;
 }
 
-async function writePlots(outDir: string, model: string, metrics: readonly { kind: string; step: number; loss?: unknown }[], baseline: number, steps: number): Promise<string> {
+export async function writePlots(outDir: string, model: string, metrics: readonly { kind: string; step: number; loss?: unknown }[], baseline: number | undefined, steps: number): Promise<string> {
   const series = lossSeries(metrics);
-  series.push({ name: 'unigram baseline', x: [1, Math.max(1, steps)], y: [baseline, baseline], color: '#7f7f7f' });
-  const { svg, png } = plotLosses(series, { title: `${model}: loss (nats/token)`, xLabel: 'step', yLabel: 'loss' });
+  if (baseline !== undefined) series.push({ name: 'unigram baseline', x: [1, Math.max(1, steps)], y: [baseline, baseline], color: '#7f7f7f' });
+  const { svg, png } = plotLosses(series, { title: baseline === undefined ? `${model}: loss` : `${model}: loss (nats/token)`, xLabel: 'step', yLabel: 'loss' });
   await writeFile(join(outDir, 'loss.svg'), svg);
   await writeFile(join(outDir, 'loss.png'), png);
   return join(outDir, 'loss.png');
@@ -165,6 +152,7 @@ interface Options {
   model?: string;
   out?: string;
   steps?: number;
+  init?: string;
   device: DeviceChoice;
   resume: boolean;
   json: boolean;
@@ -177,6 +165,7 @@ function parse(args: string[]): Options | 'help' {
     if (a === '--model') o.model = takeValue(args, k++, a, USAGE);
     else if (a === '--out' || a === '-o') o.out = takeValue(args, k++, a, USAGE);
     else if (a === '--steps') o.steps = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
+    else if (a === '--init') o.init = takeValue(args, k++, a, USAGE);
     else if (a === '--device') o.device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
     else if (a === '--resume') o.resume = true;
     else if (a === '--json') o.json = true;
@@ -206,7 +195,13 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   let backend: Backend | undefined;
   try {
     await mkdir(outDir, { recursive: true });
-    const job = await prepareLmJob(program, model, { outDir, cwd: io.cwd, ...(o.steps === undefined ? {} : { steps: o.steps }), log });
+    const init = o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) };
+    if (needsExampleJob(program, model)) {
+      const job = await prepareExampleJob(program, model, { outDir, cwd: io.cwd, ...(o.steps === undefined ? {} : { steps: o.steps }), ...init, log });
+      backend = await selectBackend(o.device, job.plan.graph, log);
+      return await runExampleJob(job, model, { outDir, resume: o.resume, backend, json: o.json, log }, io);
+    }
+    const job = await prepareLmJob(program, model, { outDir, cwd: io.cwd, ...(o.steps === undefined ? {} : { steps: o.steps }), ...init, log });
     backend = await selectBackend(o.device, job.plan.graph, log);
     log(`training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(io.cwd, outDir) || '.'}`);
     const progress = new ProgressLine({ write: (text: string) => io.err(text), isTTY: io.isTty });

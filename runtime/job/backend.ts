@@ -27,22 +27,10 @@ export const cpuBackend: Backend = {
 /** Thrown for `--device webgpu` when WebGPU cannot run the job; the message says why. */
 export class DeviceUnavailable extends Error {}
 
-/**
- * Loads the WebGPU executor if it exists in this build. It is optional: until
- * runtime/webgpu/executor.ts lands (or when it cannot run a graph), jobs run on the CPU.
- */
 async function webgpuBackend(graph: Graph): Promise<{ backend: Backend } | { reason: string }> {
-  type ExecutorModule = { createWebGpuBackend?: (graph: Graph) => Promise<Backend | { reason: string }> };
-  let mod: ExecutorModule;
-  try {
-    const path = '../webgpu/executor.ts';
-    mod = (await import(path)) as ExecutorModule;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return { reason: 'the WebGPU executor is not part of this build yet' };
-    throw error;
-  }
-  if (typeof mod.createWebGpuBackend !== 'function') return { reason: 'the WebGPU executor does not offer createWebGpuBackend(graph) yet' };
-  const r = await mod.createWebGpuBackend(graph);
+  // Loaded on demand: the CPU path never pays for Dawn or the WGSL compiler.
+  const { createWebGpuBackend } = await import('./webgpu-backend.ts');
+  const r = await createWebGpuBackend(graph);
   return 'run' in r ? { backend: r } : { reason: r.reason };
 }
 

@@ -78,13 +78,13 @@ export interface LmTrainResult {
   metrics: MetricRecord[];
 }
 
-function optimizerOf(o: OptimizerSpec): Optimizer {
+export function optimizerOf(o: OptimizerSpec): Optimizer {
   return o.kind === 'sgd'
     ? new Sgd({ momentum: o.momentum, weightDecay: o.weightDecay })
     : new AdamW({ betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
 }
 
-function scheduleOf(s: LrScheduleSpec, base: number, total: number): Schedule {
+export function scheduleOf(s: LrScheduleSpec, base: number, total: number): Schedule {
   switch (s.kind) {
     case 'constant': return makeSchedule({ kind: 'constant', value: base });
     // A --steps shorter than the warmup shortens the warmup with it.

@@ -1,0 +1,282 @@
+// Preparing `scion train` for every kind of spec besides a plain language model (cli/commands/
+// train.ts runs those): diffusion on images, classification (images, or Brown windows labelled by
+// genre), and language models trained in multiple `rounds`. It reads the spec's fields the
+// compiler's trainConfig does not (rounds), decides the task from the loss and data, loads frozen
+// teacher/base weights and an optional initial checkpoint (`--init`, e.g. `scion inherit -o DIR`),
+// and builds the ExampleTrainPlan runtime/job/train-examples.ts runs. Not a command itself.
+
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { Expr, Program, Span, TrainDecl } from '../../grammar/ast.ts';
+import { gradName } from '../../compiler/autodiff/grad.ts';
+import { sampleInit } from '../../compiler/layers/init.ts';
+import { LowerError } from '../../compiler/lower/errors.ts';
+import { calleeOf, constExpr, dataSpec, findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
+import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
+import { linearSchedule } from '../../compiler/objectives/diffusion-schedule.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { BROWN_GENRES, loadBrown } from '../../runtime/data/index.ts';
+import { JobError } from '../../runtime/job/errors.ts';
+import { genreExamples, imageSource, lmExamples, type Examples } from '../../runtime/job/examples.ts';
+import { diffusionFeeder, supervisedFeeder, type Feeder } from '../../runtime/job/feeders.ts';
+import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from '../../runtime/job/lm-data.ts';
+import type { RoundsSpec } from '../../runtime/job/round-batches.ts';
+import type { ExampleTrainPlan, TaskKind } from '../../runtime/job/train-examples.ts';
+import { openSafetensors } from '../../runtime/weights/index.ts';
+import { loadWeights } from './eval.ts';
+
+const where = (d: DataSpec): string => `${d.span.file}:${d.span.start.line}`;
+export const dataSource = (d: DataSpec): DataSource => ({ source: d.source, args: d.args, where: where(d) });
+
+/** `rounds = { count, sample = 0.5, weight = softmax(loss) }`, or undefined without the field. */
+export function roundsSpec(decl: TrainDecl): RoundsSpec | undefined {
+  const f = decl.fields.find((x) => x.key === 'rounds');
+  if (f === undefined) return undefined;
+  if (f.value.kind !== 'record') throw new LowerError('E0905', '`rounds` must be a record like { count = 2, sample = 0.5, weight = softmax(loss) }', f.value.span);
+  const r = new Map(f.value.fields.map((x) => [x.key, x.value]));
+  const num = (k: string, dflt: number): number => {
+    const e = r.get(k);
+    const v = e === undefined ? dflt : constExpr(e);
+    if (typeof v !== 'number') throw new LowerError('E0406', `rounds' \`${k}\` must be a number`, e?.span ?? f.value.span);
+    return v;
+  };
+  return { count: num('count', 1), sample: num('sample', 0.5), temperature: roundTemperature(r.get('weight'), f.value.span) };
+}
+
+/** softmax(loss) → τ = 1, softmax(loss / τ) → τ; uniform → a τ so large the draw ignores the losses. */
+function roundTemperature(e: Expr | undefined, span: Span): number {
+  if (e === undefined) return 1;
+  if (e.kind === 'ref' && e.path.length === 1 && e.path[0]?.kind === 'name' && e.path[0].name === 'uniform') return 1e12;
+  if (e.kind === 'call' && calleeOf(e) === 'uniform') return 1e12;
+  if (e.kind === 'call' && calleeOf(e) === 'softmax') {
+    const a = e.args[0]?.value;
+    if (a?.kind === 'ref' && a.path.length === 1 && a.path[0]?.kind === 'name' && a.path[0].name === 'loss') return 1;
+    if (a?.kind === 'binary' && a.op === '/' && a.left.kind === 'ref') {
+      const t = constExpr(a.right);
+      if (typeof t === 'number' && t > 0) return t;
+    }
+  }
+  throw new LowerError('E0904', 'rounds weight this version runs: softmax(loss), softmax(loss / τ) or uniform', e.span ?? span);
+}
+
+/** The train config without `rounds` (trainConfig refuses it; roundsSpec reads it). */
+export function trainConfigOf(decl: TrainDecl, program: Program): TrainConfig {
+  return trainConfig({ ...decl, fields: decl.fields.filter((f) => f.key !== 'rounds') }, program);
+}
+
+/**
+ * `train Genre` where `adapter Genre on M`: the training lowering takes a model, not an adapter, so
+ * this stops with E0904 at the train line rather than failing inside the compiler.
+ */
+export function refuseAdapterTarget(program: Program, decl: TrainDecl): void {
+  const adapter = program.decls.find((d) => d.kind === 'adapter' && d.name.name === decl.target.name);
+  if (adapter?.kind !== 'adapter') return;
+  throw new LowerError('E0904', `'${decl.target.name}' is an adapter on '${adapter.on.name}': scion train does not train adapters yet (the training lowering takes a model; compiler/adapters' lowerAdapted graph is not wired into it)`, decl.span, [], `train the adapted model itself, or use bench/ba-lora-genre.ts for BA-LoRA`);
+}
+
+/** The task a spec trains: diffusion loss → diffusion; a `label` input → classification; else LM. */
+export function taskKind(t: LoweredTrain): TaskKind {
+  if (t.terms.some((x) => x.callee === 'diffusion')) return 'diffusion';
+  if (t.data.some((d) => d.name === 'label')) return 'classification';
+  return 'lm';
+}
+
+/** Frozen teacher/base weights from runs/<Model>/model.safetensors, fed as `<prefix><path>`. */
+export async function loadFrozen(lowered: LoweredTrain, cwd: string): Promise<Map<string, Tensor>> {
+  const frozen = new Map<string, Tensor>();
+  for (const f of lowered.frozen) {
+    const path = resolve(cwd, 'runs', f.model.instance.name, 'model.safetensors');
+    let reader;
+    try {
+      reader = await openSafetensors(path);
+    } catch {
+      throw new JobError(`the ${f.role} '${f.model.instance.name}' has no weights at ${relative(cwd, path)}: train it first (scion train FILE --model ${f.model.instance.name})`);
+    }
+    try {
+      for (const [p, t] of await loadWeights(f.model, reader)) frozen.set(`${f.prefix}${p}`, { dtype: 'f32', shape: t.shape, data: t.data });
+    } finally {
+      await reader.close();
+    }
+  }
+  return frozen;
+}
+
+/**
+ * Initial trainable values: seeded inits, replaced by the tensors of `init` (a checkpoint under the
+ * model's preset names, e.g. from `scion inherit -o DIR`) when given. Every student parameter must
+ * be in it (the mapping names what is missing); loss-owned parameters keep their init.
+ */
+export async function initialWeights(lowered: LoweredTrain, seed: number, init: string | undefined): Promise<Map<string, Float32Array>> {
+  const initial = new Map(lowered.trainable.map((p) => [p.path, sampleInit(p.init, p.shape.reduce((a, d) => a * d, 1), seed, p.path)]));
+  if (init === undefined) return initial;
+  let reader;
+  try {
+    reader = await openSafetensors(init);
+  } catch (error) {
+    throw new JobError(`--init ${init}: ${(error as Error).message}`);
+  }
+  try {
+    for (const [p, t] of await loadWeights(lowered.student, reader)) {
+      const mine = initial.get(p);
+      if (mine !== undefined) mine.set(t.data);
+    }
+  } finally {
+    await reader.close();
+  }
+  return initial;
+}
+
+/**
+ * The checkpoint to start from: `--init` when given; else, for a model the spec inherits, the
+ * output of `scion inherit -o <out>` (model.safetensors beside provenance.json) when it is there.
+ */
+export function initPath(program: Program, model: string, outDir: string, given: string | undefined): string | undefined {
+  if (given !== undefined) return given;
+  const inherits = program.decls.some((d) => d.kind === 'inherit' && d.child.name === model);
+  const path = join(outDir, 'model.safetensors');
+  return inherits && existsSync(join(outDir, 'provenance.json')) && existsSync(path) ? path : undefined;
+}
+
+export interface ExampleJob {
+  lowered: LoweredTrain;
+  config: TrainConfig;
+  plan: ExampleTrainPlan;
+  initFrom: string | undefined;
+}
+
+/** Whether `scion train` should run this declaration through the example job (not train-lm). */
+export function needsExampleJob(program: Program, model: string): boolean {
+  const decl = findTrain(program, model);
+  if (decl === undefined) return false;
+  if (decl.fields.some((f) => f.key === 'rounds')) return true;
+  const data = decl.fields.find((f) => f.key === 'data');
+  if (data === undefined) return false;
+  const d = dataSpec(data.value, new Map(program.decls.flatMap((x) => (x.kind === 'binding' ? [[x.name.name, x.value] as const] : []))));
+  return d.source === 'mnist' || d.source === 'images' || String(d.args['task'] ?? 'lm') !== 'lm';
+}
+
+interface PrepareOptions {
+  outDir: string;
+  cwd: string;
+  steps?: number;
+  init?: string;
+  log: (line: string) => void;
+}
+
+/** Compiles the declaration and loads data, frozen and initial weights for trainExamples. */
+export async function prepareExampleJob(program: Program, model: string, o: PrepareOptions): Promise<ExampleJob> {
+  const decl = findTrain(program, model);
+  if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
+  refuseAdapterTarget(program, decl);
+  const config = trainConfigOf(decl, program);
+  if (o.steps !== undefined) config.steps = o.steps;
+  const rounds = roundsSpec(decl);
+  const lowered = lowerTrain(program, model, { batch: config.batch });
+  const kind = taskKind(lowered);
+  const valData: DataSpec = config.eval?.data ?? { ...config.data, args: { ...config.data.args, split: config.data.source === 'mnist' ? 'test' : 'val' } };
+  const { feeder, train, val, unit, itemsPerExample, logitsOutput } = await taskData(kind, lowered, config, valData, o);
+  const initFrom = initPath(program, model, o.outDir, o.init);
+  const evalTerm = lowered.terms.find((t) => t.callee === (kind === 'diffusion' ? 'diffusion' : 'cross_entropy'));
+  const plan: ExampleTrainPlan = {
+    kind,
+    graph: lowered.graph,
+    trainable: lowered.trainable.map((p) => ({ path: p.path, shape: p.shape, grad: gradName(p.path) })),
+    initial: await initialWeights(lowered, config.seed, initFrom),
+    frozen: await loadFrozen(lowered, o.cwd),
+    weights: lowered.weights,
+    evalOutput: evalTerm?.output ?? 'loss',
+    ...(logitsOutput === undefined ? {} : { logitsOutput }),
+    feeder, train, val, batch: config.batch, itemsPerExample, unit,
+    optimizer: config.optimizer,
+    schedule: config.schedule,
+    steps: config.steps,
+    accumulate: config.accumulate,
+    checkpoint: config.checkpoint,
+    seed: config.seed,
+    ...(config.ema === undefined ? {} : { ema: config.ema }),
+    ...(config.eval === undefined ? {} : { evalEvery: config.eval.every }),
+    ...(rounds === undefined ? {} : { rounds }),
+  };
+  o.log(`data: ${train.count.toLocaleString('en-US')} training and ${val.count.toLocaleString('en-US')} validation examples (${kind})`);
+  return { lowered, config, plan, initFrom };
+}
+
+interface TaskData {
+  feeder: Feeder;
+  train: Examples;
+  val: Examples;
+  unit: ExampleTrainPlan['unit'];
+  itemsPerExample: number;
+  logitsOutput?: string;
+}
+
+async function taskData(kind: TaskKind, t: LoweredTrain, config: TrainConfig, valData: DataSpec, o: PrepareOptions): Promise<TaskData> {
+  const ins = t.student.inputs;
+  if (kind === 'diffusion') {
+    const x = ins.find((i) => i.name === 'x');
+    const tIn = ins.find((i) => i.name === 't');
+    if (x === undefined || tIn === undefined) throw new Error('bug: the diffusion rule accepted a model without inputs x and t');
+    const y = ins.find((i) => i !== x && i !== tIn && i.dtype === 'i32' && i.shape.length === 1);
+    const train = await imageSource(dataSource(config.data), o.cwd);
+    const val = await imageSource(dataSource(valData), o.cwd);
+    checkExampleShape(train, x.shape.slice(1), config.data);
+    const nullClass = y === undefined ? undefined : labelTableRows(t, y.name);
+    const classes = Number(t.student.instance.params['classes'] ?? 0);
+    const feeder = diffusionFeeder({
+      x: x.name, t: tIn.name, tDtype: tIn.dtype === 'i32' ? 'i32' : 'f32', schedule: linearSchedule(1000),
+      ...(y === undefined ? {} : { y: y.name }),
+      // The label table has a null row (index `classes`) when the LabelEmbedding drops labels.
+      ...(nullClass !== undefined && nullClass > classes ? { labelDropout: { nullClass: classes, p: 0.1 } } : {}),
+    });
+    return { feeder, train, val, unit: 'img', itemsPerExample: 1 };
+  }
+  const input = ins[0];
+  if (input === undefined || ins.length !== 1) throw new LowerError('E0904', `scion train feeds one model input for ${kind === 'lm' ? 'language models' : 'classification'}; '${t.student.instance.name}' takes ${ins.map((i) => i.name).join(', ')}`, t.decl.span);
+  if (input.dtype === 'i32') {
+    const ctx = input.shape[1] as number;
+    const vocabParam = t.student.instance.params['vocab'];
+    if (typeof vocabParam !== 'number') throw new LowerError('E0904', `'${t.student.instance.name}' takes tokens but has no \`vocab\` parameter to size its tokenizer`, t.decl.span);
+    const trainTexts = kind === 'lm' ? await sourceTexts(dataSource(config.data), o.cwd) : loadBrown('train').map((d) => d.text);
+    const tok = await prepareTokenizer({ vocab: vocabParam, corpus: trainTexts, cachePath: join(o.outDir, 'tokenizer.json'), ...(config.tokenizer === undefined ? {} : { file: resolve(o.cwd, config.tokenizer) }) });
+    o.log(`tokenizer: ${tok.origin}`);
+    if (kind === 'lm') {
+      const train = lmExamples(encodeStream(tok.tokenizer, trainTexts), ctx);
+      const val = lmExamples(encodeStream(tok.tokenizer, await sourceTexts(dataSource(valData), o.cwd)), ctx);
+      return { feeder: supervisedFeeder({ input: input.name }), train, val, unit: 'tok', itemsPerExample: ctx };
+    }
+    if (config.data.source !== 'brown') throw new JobError(`${where(config.data)}: text classification reads brown(task = "genre") so far, not ${config.data.source}(…)`);
+    const train = genreExamples(dataSource(config.data), tok.tokenizer, ctx, BROWN_GENRES);
+    const val = genreExamples(dataSource({ ...valData, args: { ...valData.args } }), tok.tokenizer, ctx, BROWN_GENRES);
+    return { feeder: supervisedFeeder({ input: input.name, label: 'label' }), train, val, unit: 'tok', itemsPerExample: ctx, logitsOutput: logitsOf(t) };
+  }
+  const train = await imageSource(dataSource(config.data), o.cwd);
+  const val = await imageSource(dataSource(valData), o.cwd);
+  checkExampleShape(train, input.shape.slice(1), config.data);
+  return { feeder: supervisedFeeder({ input: input.name, label: 'label' }), train, val, unit: 'img', itemsPerExample: 1, logitsOutput: logitsOf(t) };
+}
+
+function checkExampleShape(e: Examples, want: readonly number[], d: DataSpec): void {
+  if (e.shape.join(',') !== want.join(',')) {
+    throw new LowerError('E0905', `the data holds examples of shape [${e.shape.join(', ')}] but the model takes [${want.join(', ')}]`, d.span);
+  }
+}
+
+/** The classifier's [batch, classes] output: `logits` when the model has it, else its first 2-D output. */
+function logitsOf(t: LoweredTrain): string {
+  const outs = t.student.outputs;
+  const named = outs.find((x) => x.name === 'logits');
+  const two = outs.find((x) => t.student.graph.nodes[x.node]?.shape.length === 2);
+  const o = named ?? two;
+  if (o === undefined) throw new LowerError('E0904', `'${t.student.instance.name}' has no [batch, classes] output to measure accuracy on`, t.decl.span);
+  return o.name;
+}
+
+/** Rows of the table gathered by the label input (classes + 1 when it has a null class). */
+function labelTableRows(t: LoweredTrain, yName: string): number | undefined {
+  const nodes = t.student.graph.nodes;
+  const y = nodes.find((n) => n.op === 'input' && n.attrs['name'] === yName);
+  if (y === undefined) return undefined;
+  const gather = nodes.find((n) => n.op === 'gather' && n.inputs[1] === y.id);
+  const table = gather === undefined ? undefined : nodes[gather.inputs[0] as number];
+  return table?.shape[0];
+}

@@ -8,7 +8,9 @@
 //   heads                  — q rows and o columns by head; k/v rows by KV head (GQA: `kv` below);
 //   ffn                    — gate and up rows, down columns (SwiGLU); fc1 rows and fc2 columns (MLP);
 //   channels               — a ResBlock's inner channels by whole GroupNorm groups: conv1 rows,
-//                            time_emb_proj rows, norm2, conv2 input channels;
+//                            time_emb_proj rows, norm2, conv2 input channels; an AttnBlock's
+//                            q/k/v width per head; the timestep MLP's hidden width; and the UNet
+//                            channel spaces between layers (channels.ts);
 //   vocab                  — token-embedding rows and LM-head rows together.
 // Layers (whole blocks, renumbered) are not an axis group: see layerStack in layout.ts.
 
@@ -103,6 +105,22 @@ export function moduleGroups(layout: ModelLayout, mod: ModuleEntry, params: Read
         m(`${p}.conv1.weight`, 0, u), m(`${p}.conv1.bias`, 0, u), m(`${p}.time_emb_proj.weight`, 0, u), m(`${p}.time_emb_proj.bias`, 0, u),
         m(`${p}.norm2.weight`, 0, u), m(`${p}.norm2.bias`, 0, u), m(`${p}.conv2.weight`, 1, u),
       ])];
+    }
+    case 'AttnBlock': {
+      // The q/k/v width inside each head: the same dims of every head, so heads stay aligned.
+      const heads = intArg(mod, 'heads') ?? 1;
+      const c = shapeOf(params, `${p}.to_q.weight`)[0] as number;
+      if (c % heads !== 0) throw new InheritError([`${p}: ${c} channels do not split into ${heads} heads`]);
+      const hd = c / heads;
+      const spans = Array.from({ length: heads }, (_, h) => [
+        ...['to_q', 'to_k', 'to_v'].flatMap((n) => [m(`${p}.${n}.weight`, 0, 1, h * hd), m(`${p}.${n}.bias`, 0, 1, h * hd)]),
+        m(`${p}.to_out.weight`, 1, 1, h * hd),
+      ]).flat();
+      return [group('channels', hd, spans)];
+    }
+    case 'TimestepEmbedding': {
+      const c = shapeOf(params, `${p}.linear_1.weight`)[0] as number;
+      return [group('channels', c, [m(`${p}.linear_1.weight`, 0), m(`${p}.linear_1.bias`, 0), m(`${p}.linear_2.weight`, 1)])];
     }
     default:
       return [];

@@ -3,6 +3,7 @@
 // given — score the parent's units and keep the best, the same ones on every tensor of the group.
 
 import { moduleGroups, residualGroup, vocabGroup, type AxisGroup, type GroupKind } from './axes.ts';
+import { channelSpaces } from './channels.ts';
 import { InheritError, paramMap, residualWidth, type ModelLayout, type ModuleEntry } from './layout.ts';
 import { parentPathFn, type PathMap, type UnitChoice } from './plan.ts';
 import { chooseHeads, explicitKeep, kvHeadsOf } from './select.ts';
@@ -67,8 +68,20 @@ export function groupTargets(parent: ModelLayout, child: ModelLayout, map: PathM
       if (pg !== undefined) out.set(pg.key, cg.units);
     }
   }
+  for (const [pg, cg] of spacePairs(parent, child, toParent)) out.set(pg.key, cg.units);
   const cw = residualWidth(child);
   if (cw !== undefined) out.set('dim', cw);
+  return out;
+}
+
+/** Each child channel space with the parent space it maps onto (by owner layer, after block copies). */
+export function spacePairs(parent: ModelLayout, child: ModelLayout, toParent: (path: string) => string): [AxisGroup, AxisGroup][] {
+  const ps = new Map(channelSpaces(parent).map((g) => [g.module, g]));
+  const out: [AxisGroup, AxisGroup][] = [];
+  for (const cg of channelSpaces(child)) {
+    const pg = ps.get(toParent(cg.module));
+    if (pg !== undefined) out.push([pg, cg]);
+  }
   return out;
 }
 
@@ -155,6 +168,17 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
         if (pg.kv !== undefined) choices.set(`${pg.key}/kv`, { keep: kv });
       });
     }
+  }
+
+  // UNet channel spaces: a unit is one GroupNorm group's channels in parent and child alike.
+  for (const [pg, cg] of spacePairs(inp.parent, inp.child, toParent)) {
+    groups.set(pg.key, pg);
+    await attempt(async () => {
+      const pu = pg.members[0]?.unit ?? 1;
+      const cu = cg.members[0]?.unit ?? 1;
+      if (pu !== cu) throw new InheritError([`${pg.module}: the parent's channels go in GroupNorm groups of ${pu} and the child's of ${cu}; keep the channels per group (scale \`groups\` with the width)`]);
+      await decide(pg.key, pg, cg.units, inp.rules.channels, choices);
+    });
   }
 
   const pw = residualWidth(inp.parent);

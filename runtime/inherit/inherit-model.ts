@@ -32,6 +32,7 @@ import { explicitKeep, keepEnds } from './select.ts';
 import { readInheritSpec, type DataRef, type InheritSpec, type LayerRuleSpec, type UnitRuleSpec } from './spec-fields.ts';
 import type { Dense } from './tensor-ops.ts';
 import { writeChild } from './transfer.ts';
+import { isImageDiffusion, unetScoring } from './unet-scoring.ts';
 
 /** Data-driven scores (taylor, activation, learned mask, block influence, drop-one), when available. */
 export interface DataScoring {
@@ -217,7 +218,8 @@ export async function planInheritance(ctx: InheritContext, reader: SafetensorsRe
   const read = scionReader(reader, parent, parentEntries);
   let scoring: DataScoring | undefined;
   const data = (): DataScoring => {
-    scoring ??= (ctx.dataScoring ?? ((p, r) => cpuScoring(ctx, spec, p, r)))(parent, read);
+    const image = (p: LoweredModel, r: (path: string) => Promise<Dense>) => unetScoring(p, r, { ...(ctx.calibBatches === undefined ? {} : { batches: ctx.calibBatches }), ...(ctx.log === undefined ? {} : { log: ctx.log }) });
+    scoring ??= (ctx.dataScoring ?? (isImageDiffusion(parent) ? image : (p, r) => cpuScoring(ctx, spec, p, r)))(parent, read);
     return scoring;
   };
   const layers = await chooseLayers(spec.layers, pl, cl, data);

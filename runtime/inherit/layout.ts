@@ -16,11 +16,19 @@ export interface ModuleEntry {
   readonly kind: string;
   /** Constant arguments of the call by name (heads, kv_heads, groups, …). */
   readonly args: Readonly<Record<string, number | string | boolean>>;
+  /**
+   * Where each tensor argument's channels come from (UNet channel spaces, channels.ts): per argument,
+   * its concat segments in channel order, each the producers added together — layer paths, or
+   * `$input:NAME` for a model input, `$?` when unknown. Absent for hand-written layouts.
+   */
+  readonly from?: Readonly<Record<string, readonly (readonly string[])[]>>;
 }
 
 export interface ModelLayout {
   readonly params: readonly ParamEntry[];
   readonly modules: readonly ModuleEntry[];
+  /** The producers of every model output (same form as ModuleEntry.from segments), when known. */
+  readonly outputs?: readonly (readonly string[])[];
 }
 
 /** A user error in an inheritance declaration or its inputs; `problems` lists every one found. */

@@ -5,6 +5,7 @@
 // an index list produces the smaller model — the zeroed units are exactly the ones it drops.
 
 import { moduleGroups, residualGroup, type AxisGroup } from './axes.ts';
+import { channelSpaces } from './channels.ts';
 import { paramMap, type ModelLayout } from './layout.ts';
 import { accumulateUnitNorms, topK, zeroUnits, type Dense } from './tensor-ops.ts';
 
@@ -22,6 +23,7 @@ export function pruneGroups(plan: PruneStepPlan): AxisGroup[] {
   const out: AxisGroup[] = [];
   if (plan.kinds.includes('dim')) out.push(residualGroup(plan.layout, params));
   for (const m of plan.layout.modules) for (const g of moduleGroups(plan.layout, m, params)) if ((plan.kinds as readonly string[]).includes(g.kind)) out.push(g);
+  if (plan.kinds.includes('channels')) out.push(...channelSpaces(plan.layout));
   return out;
 }
 

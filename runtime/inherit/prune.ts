@@ -10,6 +10,8 @@ import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.
 import { allModuleGroups } from './axes.ts';
 import { InheritError, layerStack, residualWidth, type ModelLayout } from './layout.ts';
 import { layoutOf } from './layout-from-model.ts';
+import { normalizePath } from '../../grammar/check/patterns.ts';
+import { channelOverrides, checkDropped, declaredModel, dropBlocks } from './prune-unet.ts';
 import { arg, calleeName, constOf, dataRef, FieldError, METRIC_ORDER, numArg, type DataRef, type InheritSpec, type Metric, type UnitRuleSpec } from './spec-fields.ts';
 
 type SizeKind = 'dim' | 'heads' | 'ffn' | 'depth';
@@ -102,10 +104,20 @@ export function prunedModel(programs: readonly { decls: readonly Decl[] }[], dec
   const schedule = scheduleExpr === undefined ? 'one_shot' : (calleeName(scheduleExpr) ?? 'one_shot');
   const seedExpr = field('seed')?.value;
   const seed = seedExpr === undefined ? 0 : Number(constOf(seedExpr, lets));
-  if (field('blocks') !== undefined) throw new FieldError(field('blocks')!.value.span, 'prune: removing UNet blocks (`blocks = drop([…])`) is not supported yet; assemble the smaller UNet with `inherit … { blocks = { … } }`');
-  if (field('channels') !== undefined) throw new FieldError(field('channels')!.value.span, 'prune: UNet channel pruning needs per-block sizes, which the family has no parameter for; inherit into a smaller UNet with `channels = …` instead');
-
   const pl = layoutOf(parent);
+  // Dropping blocks changes the structure, which no parameter sets: the child is the declared `to` model.
+  const bf = field('blocks');
+  let blocks: Map<string, string> | undefined;
+  let declaredChild: LoweredModel | undefined;
+  if (bf !== undefined) {
+    blocks = dropBlocks(bf.value, lets, pl, decl.model.name);
+    const dropped = new Set((constOf((bf.value as Extract<Expr, { kind: 'call' }>).args[0]!.value, lets) as string[]).map(normalizePath)).size;
+    if (decl.to === undefined || !declaredModel(decls, decl.to.name)) {
+      throw new FieldError(bf.value.span, `prune: removing blocks changes ${decl.model.name}'s structure, which no parameter sets; declare the smaller model (${decl.model.name} without those units) and write \`prune ${decl.model.name} to ${decl.to?.name ?? 'ThatModel'} { … }\``);
+    }
+    declaredChild = lowerModel([...programs] as never, decl.to.name);
+    checkDropped(pl, layoutOf(declaredChild), blocks, dropped, decl.model.name, decl.to.name);
+  }
   const sizes = sizesOf(pl);
   const overrides: Record<string, number> = {};
   const taken = new Set<string>();
@@ -139,6 +151,17 @@ export function prunedModel(programs: readonly { decls: readonly Decl[] }[], dec
     }
     set(kind, n, f.value.span);
   }
+  const cf = field('channels');
+  if (cf !== undefined) {
+    const t = readTarget(cf, lets, metric, calib);
+    units.channels = t.rule;
+    if (declaredChild === undefined) {
+      const first = pl.modules.find((x) => x.kind === 'Conv2d');
+      const from = pl.params.find((x) => x.path === `${first?.path}.weight`)?.shape[0];
+      if (from === undefined) throw new FieldError(cf.value.span, `prune: ${decl.model.name} has no Conv2d, so it has no channels to prune`);
+      Object.assign(overrides, channelOverrides(parent.instance.params, pl, targetOf(t, from, 'channels', cf.value.span), decl.model.name, cf.value.span));
+    }
+  }
   let layers: InheritSpec['layers'];
   const lf = field('layers');
   if (lf !== undefined) {
@@ -159,7 +182,7 @@ export function prunedModel(programs: readonly { decls: readonly Decl[] }[], dec
     } else throw new FieldError(v.span, 'prune: layers must be a count, a ratio or a list of kept indices');
   }
 
-  const child = lowerModel([...programs] as never, decl.model.name, { overrides });
+  const child = declaredChild ?? lowerModel([...programs] as never, decl.model.name, { overrides });
   const got = sizesOf(layoutOf(child));
   const headWidth = (m: LoweredModel) => {
     const g = [...allModuleGroups(layoutOf(m)).values()].find((x) => x.kind === 'heads');
@@ -172,6 +195,6 @@ export function prunedModel(programs: readonly { decls: readonly Decl[] }[], dec
   if (wrong.length > 0) throw new InheritError([`prune ${decl.model.name}: overriding ${Object.entries(overrides).map(([k, v]) => `${k} = ${v}`).join(', ')} gives ${wrong.join(', ')}`]);
   const name = decl.to ?? decl.model;
   const inheritDecl: InheritDecl = { kind: 'inherit', child: name, parent: decl.model, at: { kind: 'str', value: parentPath, span: decl.span }, fields: [], span: decl.span };
-  const spec: InheritSpec = { decl: inheritDecl, units, except: [], seed, ...(layers === undefined ? {} : { layers }) };
+  const spec: InheritSpec = { decl: inheritDecl, units, except: [], seed, ...(layers === undefined ? {} : { layers }), ...(blocks === undefined ? {} : { blocks: { map: blocks, span: bf!.value.span } }) };
   return { spec, overrides, child, schedule };
 }

@@ -25,10 +25,18 @@ interface TfBackendLike {
   submitQueue(): void;
 }
 
-/** A TF.js webgpu n×n×n matmul on `gpu`'s device with fixed inputs, or the reason it cannot run. */
-export async function tfjsSquareMatmul(gpu: GpuDevice, n: number, a: Float32Array, b: Float32Array): Promise<TfjsMatmulPeer | string> {
+export type Tf = typeof import('@tensorflow/tfjs');
+
+/** TF.js on `gpu`'s device, plus `flush()`: end TF.js's open pass, submit, await the queue. */
+export interface TfjsOnDevice {
+  tf: Tf;
+  flush(): Promise<void>;
+}
+
+/** Starts TF.js's webgpu backend on `gpu`'s device (once per process), or says why it cannot. */
+export async function tfjsOnDevice(gpu: GpuDevice): Promise<TfjsOnDevice | string> {
   if (gpu.adapterInfo.platform !== 'node') return 'the TF.js peer runs in Node only';
-  let tf: typeof import('@tensorflow/tfjs');
+  let tf: Tf;
   let webgpuBackend: typeof import('@tensorflow/tfjs-backend-webgpu');
   try {
     const { globals } = await import('webgpu');
@@ -48,14 +56,22 @@ export async function tfjsSquareMatmul(gpu: GpuDevice, n: number, a: Float32Arra
     if (!(await tf.setBackend('webgpu'))) return 'TF.js could not start its webgpu backend on our device';
   }
   const backend = tf.backend() as unknown as TfBackendLike;
-  const ta = tf.tensor2d(a, [n, n]);
-  const tb = tf.tensor2d(b, [n, n]);
-  const flush = async () => {
+  const flush = async (): Promise<void> => {
     backend.endComputePassEncoder();
     backend.submitQueue();
     await gpu.device.queue.onSubmittedWorkDone();
     gpu.assertAlive();
   };
+  return { tf, flush };
+}
+
+/** A TF.js webgpu n×n×n matmul on `gpu`'s device with fixed inputs, or the reason it cannot run. */
+export async function tfjsSquareMatmul(gpu: GpuDevice, n: number, a: Float32Array, b: Float32Array): Promise<TfjsMatmulPeer | string> {
+  const on = await tfjsOnDevice(gpu);
+  if (typeof on === 'string') return on;
+  const { tf, flush } = on;
+  const ta = tf.tensor2d(a, [n, n]);
+  const tb = tf.tensor2d(b, [n, n]);
   return {
     async batch(runs) {
       const outs = [];

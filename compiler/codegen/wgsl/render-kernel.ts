@@ -8,6 +8,7 @@ import type { Graph, Node } from '../../ir/graph.ts';
 import { classOf } from '../../kernel/op-classes.ts';
 import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan } from '../../kernel/kernel-graph.ts';
 import { NODE_RENDER, PRELUDE } from './render-node.ts';
+import { planBlockedMatmul, renderBlockedSegment, type BlockedMatmul } from './render-matmul.ts';
 import { resetNames, u } from './wgsl-util.ts';
 
 export const WORKGROUP_SIZE = 64;
@@ -22,7 +23,12 @@ function hashKey(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0') + text.length.toString(16);
 }
 
-export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel: KernelInfo): CompiledKernel {
+export interface RenderOptions {
+  /** Render matmuls over plain buffers register-blocked (default true; false forces per-element). */
+  blockedMatmul?: boolean;
+}
+
+export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel: KernelInfo, opts: RenderOptions = {}): CompiledKernel {
   if (kernel.kind !== 'wgsl') throw new Error(`renderKernel: kernel ${kernel.id} runs on the host`);
   resetNames();
   const bufferOfNode = new Map<number, number>();
@@ -35,13 +41,22 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   const done = new Set<number>();
 
   const at = (buffer: number): { arena: number; offset: number } => memory.placements[buffer] ?? fail(`buffer ${buffer} is not placed`);
+  // Inside this kernel: its members and the free nodes it recomputes; everything else is loaded.
+  const isComputed = (id: number): boolean =>
+    members.has(id) || roots.has(id) || (bufferOfNode.get(id) === undefined && classOf(g.nodes[id] as Node) !== 'buffer');
+  const blocked = opts.blockedMatmul === false ? new Map<number, BlockedMatmul>() : planBlocked(g, kernel, isComputed, roots);
+  const overridden = new Map<number, string>();
   const emit = (id: number): void => {
     if (done.has(id)) return;
     done.add(id);
     const node = g.nodes[id] as Node;
     const buffer = bufferOfNode.get(id);
-    // Inside this kernel: its members and the free nodes it recomputes; everything else is loaded.
-    const computed = members.has(id) || roots.has(id) || (buffer === undefined && classOf(node) !== 'buffer');
+    const fixed = overridden.get(id);
+    if (fixed !== undefined) {
+      fns.push(fixed);
+      return;
+    }
+    const computed = isComputed(id);
     if (!computed) {
       if (buffer === undefined) fail(`node %${id} has no buffer and is not computed in kernel ${kernel.id}`);
       const p = at(buffer);
@@ -75,6 +90,18 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   const dispatch: string[] = [];
   let first = 0;
   kernel.segments.forEach((s, k) => {
+    const plan = blocked.get(k);
+    if (plan !== undefined) {
+      const nodeAt = (id: number): { arena: number; offset: number } => at(bufferOfNode.get(id) ?? fail(`matmul operand %${id} has no buffer`));
+      const r = renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output));
+      overridden.set(plan.value, r.valueFn);
+      privates.push(...r.privates);
+      emit(s.root);
+      segs.push(r.segment);
+      dispatch.push(`  if (t < ${u(first + r.threads)}) { s${k}(t - ${u(first)}); return; }`);
+      first += r.threads;
+      return;
+    }
     emit(s.root);
     const p = at(s.output);
     segs.push(`fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`);
@@ -96,6 +123,33 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   const code = [...header, ...privates, PRELUDE, ...fns, ...segs, ...main].join('\n') + '\n';
   // The key ignores the first comment line so identical kernels share one pipeline.
   return { kernel: kernel.id, key: `scion/${hashKey(code.slice(code.indexOf('\n') + 1))}`, code, threads: first, workgroupSize: WORKGROUP_SIZE, arenas };
+}
+
+/**
+ * The segments rendered register-blocked, by segment index. Each plan's chain (root down to the
+ * matmul) must be its own: not another segment's root and not shared with another plan.
+ */
+function planBlocked(g: Graph, kernel: KernelInfo, computed: (id: number) => boolean, roots: ReadonlySet<number>): Map<number, BlockedMatmul> {
+  const reach = new Set<number>();
+  const walk = (id: number): void => {
+    if (reach.has(id) || !computed(id)) return;
+    reach.add(id);
+    for (const j of (g.nodes[id] as Node).inputs) walk(j);
+  };
+  for (const s of kernel.segments) walk(s.root);
+  const plans = new Map<number, BlockedMatmul>();
+  const used = new Set<number>();
+  kernel.segments.forEach((s, k) => {
+    // a row kernel walks rows in order for its memoized reductions; someone reading the root
+    // would see the accumulator's stand-in
+    if (s.cols !== 1 || [...reach].some((id) => (g.nodes[id] as Node).inputs.includes(s.root))) return;
+    const plan = planBlockedMatmul(g, s.root, computed, reach);
+    if (plan === undefined) return;
+    if (plan.chain.some((id) => used.has(id) || (id !== s.root && roots.has(id)))) return;
+    for (const id of plan.chain) used.add(id);
+    plans.set(k, plan);
+  });
+  return plans;
 }
 
 function fail(msg: string): never {

@@ -116,6 +116,31 @@ export function layerBoundaries(m: LoweredModel, stack: { name: string; depth: n
   return out;
 }
 
+/**
+ * The values written into the residual stream of a layer stack: the stream's first value (the
+ * embedding output, layer 0's input) and the branch each residual add puts on it (attention and
+ * FFN outputs). A residual add is an `add` of the stream's shape with exactly one input on the
+ * stream. Scaling every write by m scales the whole stream by m, so for a 0/1 mask it is the
+ * stream with channels removed, and each write is scaled once (unlike masking every add's output).
+ */
+export function residualWrites(m: LoweredModel, stack: { name: string; depth: number }): number[] {
+  const bounds = layerBoundaries(m, stack);
+  const start = bounds[0]!;
+  const shape = (m.graph.nodes[start] as Node).shape.join(',');
+  const stream = new Set([start]);
+  const writes = [start];
+  for (const n of m.graph.nodes) {
+    if (n.id <= start || n.op !== 'add' || n.shape.join(',') !== shape) continue;
+    const on = n.inputs.filter((i) => stream.has(i));
+    if (on.length !== 1) continue;
+    stream.add(n.id);
+    writes.push(n.inputs.find((i) => !stream.has(i)) as number);
+  }
+  const missed = bounds.filter((b) => !stream.has(b));
+  if (missed.length > 0) throw new InheritError([`${m.instance.name}: the residual stream does not run through plain adds from layer to layer, so its width cannot be masked`]);
+  return writes;
+}
+
 export interface Rebuilt {
   readonly graph: Graph;
   /** Old node id → new node. */

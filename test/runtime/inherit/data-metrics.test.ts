@@ -181,4 +181,45 @@ describe('learned mask', () => {
     const twice = await trainMasks(runner(), [{ kind: 'ffn', steps: 3, penalty: 1, calib: undefined }], new Map([[key, k]]), BATCHES);
     expect(Array.from(again.get(key)!)).toEqual(Array.from(twice.get(key)!));
   });
+  it('masks the residual width at every write into the stream: its first step follows finite differences of scaled embedding columns and o_proj/down_proj rows', async () => {
+    const k = 10;
+    const s1 = await trainMasks(runner(), [{ kind: 'dim', steps: 1, penalty: 0, calib: undefined }], new Map([['dim', k]]), BATCHES);
+    expect([...s1.keys()]).toEqual(['dim']);
+    const D = PARENT.dim;
+    // Scaling channel c of every value written into the stream, through the weights alone:
+    // embedding columns ([V, D]: index % D) and o_proj / down_proj rows ([D, in]: index / in).
+    const lossWithMask = (m: number[]) => {
+      const w = new Map(W);
+      const scale = (path: string, channel: (i: number) => number) => {
+        const t = W.get(path)!;
+        w.set(path, { shape: t.shape, data: Float32Array.from(t.data, (v, i) => v * m[channel(i)]!) });
+      };
+      scale('embed_tokens.weight', (i) => i % D);
+      for (let l = 0; l < PARENT.depth; l++) {
+        for (const p of [`layers.${l}.self_attn.o_proj.weight`, `layers.${l}.mlp.down_proj.weight`]) {
+          const inner = W.get(p)!.shape[1]!;
+          scale(p, (i) => Math.floor(i / inner));
+        }
+      }
+      return ce(run(parent, w, BATCHES[0]!.tokens).get('logits')!.data, BATCHES[0]!.targets);
+    };
+    const hard: number[] = Array.from({ length: D }, (_, j) => (j < k ? 1 : 0));
+    let checked = 0;
+    for (let j = 0; j < D; j++) {
+      const eps = 1e-2;
+      const up = [...hard], dn = [...hard];
+      up[j] = hard[j]! + eps;
+      dn[j] = hard[j]! - eps;
+      const g = (lossWithMask(up) - lossWithMask(dn)) / (2 * eps);
+      if (Math.abs(g) < 1e-3) continue;
+      expect(s1.get('dim')![j]).toBeCloseTo(1 / (1 + Math.exp(g > 0 ? 0.1 : -0.1)), 4);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(D / 2);
+    const a = await trainMasks(runner(), [{ kind: 'dim', steps: 3, penalty: 1, calib: undefined }], new Map([['dim', k]]), BATCHES);
+    const b = await trainMasks(runner(), [{ kind: 'dim', steps: 3, penalty: 1, calib: undefined }], new Map([['dim', k]]), BATCHES);
+    expect(Array.from(a.get('dim')!)).toEqual(Array.from(b.get('dim')!));
+    // Not a no-op: three steps move some logits beyond the first step's ±0.1.
+    expect(Array.from(a.get('dim')!).some((v) => Math.abs(v - 0.5) > 0.03)).toBe(true);
+  });
 });

@@ -143,7 +143,7 @@ describe('UNet channel spaces', () => {
     expect(Math.max(...Array.from(eps(r.parent, r.parentW), (v, i) => Math.abs(v - eps(r.parent, ref)[i]!)))).toBeGreaterThan(1e-3);
   });
 
-  it('pruneStep zeroes a whole channel group on the producer's rows and on the concat skip's columns', () => {
+  it("pruneStep zeroes a whole channel group on the producer's rows and on the concat skip's columns", () => {
     const m = lowerModel(parse(SPEC), 'U');
     const w = randomWeights(m, 5);
     const dense = new Map([...w].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));

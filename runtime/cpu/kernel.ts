@@ -1,6 +1,7 @@
 // The CPU kernel contract and the index helpers kernels share. All tensors are held in the run's
 // working float array type (i32 and bool values are exact in both f32 up to 2^24 and f64), so a
-// kernel is one function from operand buffers to a fresh result buffer.
+// kernel is one function from operand buffers to a result buffer: a fresh one from `alloc`
+// (zeroed), or an operand unchanged (reshape, stop_gradient). Kernels never write their operands.
 
 import type { Node } from '../../compiler/ir/graph.ts';
 import type { FloatArray, Tensor } from './tensor.ts';
@@ -11,6 +12,12 @@ export interface KernelCtx {
   readonly inNodes: readonly Node[];
   readonly feeds: ReadonlyMap<string, Tensor>;
   alloc(n: number): FloatArray;
+  /**
+   * Per operand, element strides (one per axis of inNodes[i].shape) to read ins[i] with, when it
+   * is a view (a permute runGraph did not materialize); absent or undefined means row-major.
+   * Only ops in VIEW_READERS (run-graph.ts) are ever given views.
+   */
+  readonly strides?: readonly (readonly number[] | undefined)[];
 }
 
 export type CpuKernel = (c: KernelCtx) => FloatArray;
@@ -33,7 +40,7 @@ export function stridesOf(shape: readonly number[]): number[] {
 
 /**
  * For every position of `shape` (row-major), the offset Σ idx_k·strides[k] + base. One allocation
- * per op, none per element; the basis of broadcast, permute, slice, pad and concat.
+ * per op, none per element; rows.ts calls it on the outer axes only (one offset per row).
  */
 export function offsets(shape: readonly number[], strides: readonly number[], base = 0): Int32Array {
   const n = size(shape);
@@ -68,10 +75,20 @@ export function broadcastStrides(from: readonly number[], to: readonly number[])
   });
 }
 
-/** Offsets into `from` for each position of `to`, or null when the shapes are equal. */
-export function broadcastOffsets(from: readonly number[], to: readonly number[]): Int32Array | null {
-  if (from.length === to.length && from.every((d, i) => d === to[i])) return null;
-  return offsets(to, broadcastStrides(from, to));
+/**
+ * Strides (in elements) that read an operand of shape `from`, laid out with `fromStrides`, at every
+ * position of the larger shape `to` it broadcasts into: 0 on broadcast axes.
+ */
+export function alignedStrides(from: readonly number[], fromStrides: readonly number[], to: readonly number[]): number[] {
+  return to.map((_d, i) => {
+    const k = from.length - to.length + i;
+    return k < 0 || from[k] === 1 ? 0 : (fromStrides[k] as number);
+  });
+}
+
+/** The strides operand i is read with: its view strides, else row-major. */
+export function operandStrides(c: KernelCtx, i: number): readonly number[] {
+  return c.strides?.[i] ?? stridesOf(shapeOf(c, i));
 }
 
 /** Splits a shape around one axis into [outer, dim, inner] extents. */

@@ -3,20 +3,19 @@
 
 import type { Op } from '../../compiler/ir/ops.ts';
 import type { CpuKernel } from './kernel.ts';
-import { BINARY_FNS, binaryKernel, castKernel, identityKernel, UNARY_FNS, unaryKernel, whereKernel } from './kernels-elementwise.ts';
+import { type BINARY_FNS, binaryKernel, castKernel, identityKernel, type UNARY_FNS, unaryKernel, whereKernel } from './kernels-elementwise.ts';
 import {
   gatherKernel, scatterAddAlongAxisKernel, scatterAddKernel, takeAlongAxisKernel, topkIndicesKernel,
 } from './kernels-index.ts';
-import {
-  conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel, svdValuesGradKernel, svdValuesKernel,
-} from './kernels-linalg.ts';
+import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel } from './kernels-contract.ts';
+import { svdValuesGradKernel, svdValuesKernel } from './kernels-linalg.ts';
 import {
   argmaxKernel, broadcastToKernel, concatKernel, padKernel, permuteKernel, reduceMaxKernel, reduceSumKernel, reshapeKernel, sliceKernel,
 } from './kernels-movement.ts';
 import { constantKernel, feedKernel, fullKernel, iotaKernel, randomNormalKernel, randomUniformKernel } from './kernels-source.ts';
 
-const u = (op: keyof typeof UNARY_FNS): CpuKernel => unaryKernel(UNARY_FNS[op]);
-const bin = (op: keyof typeof BINARY_FNS): CpuKernel => binaryKernel(BINARY_FNS[op], op === 'div');
+const u = (op: keyof typeof UNARY_FNS): CpuKernel => unaryKernel(op);
+const bin = (op: keyof typeof BINARY_FNS): CpuKernel => binaryKernel(op);
 
 export const CPU_KERNELS: Record<Op, CpuKernel> = {
   input: feedKernel,

@@ -6,7 +6,7 @@
 // and builds the ExampleTrainPlan runtime/job/train-examples.ts runs. Not a command itself.
 
 import { existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Expr, Program, Span, TrainDecl } from '../../grammar/ast.ts';
 import { gradName } from '../../compiler/autodiff/grad.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
@@ -16,6 +16,7 @@ import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.
 import { linearSchedule } from '../../compiler/objectives/diffusion-schedule.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { BROWN_GENRES, loadBrown } from '../../runtime/data/index.ts';
+import { adapterStart, type AdapterStart } from '../../runtime/job/adapter-weights.ts';
 import { JobError } from '../../runtime/job/errors.ts';
 import { genreExamples, imageSource, lmExamples, type Examples } from '../../runtime/job/examples.ts';
 import { diffusionFeeder, supervisedFeeder, type Feeder } from '../../runtime/job/feeders.ts';
@@ -24,6 +25,9 @@ import type { RoundsSpec } from '../../runtime/job/round-batches.ts';
 import type { ExampleTrainPlan, TaskKind } from '../../runtime/job/train-examples.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
 import { loadWeights } from './eval.ts';
+
+/** The dropout key input compiler/adapters adds to a training graph. */
+const DROPOUT_KEY = 'dropout_key';
 
 const where = (d: DataSpec): string => `${d.span.file}:${d.span.start.line}`;
 export const dataSource = (d: DataSpec): DataSource => ({ source: d.source, args: d.args, where: where(d) });
@@ -65,13 +69,19 @@ export function trainConfigOf(decl: TrainDecl, program: Program): TrainConfig {
 }
 
 /**
- * `train Genre` where `adapter Genre on M`: the training lowering takes a model, not an adapter, so
- * this stops with E0904 at the train line rather than failing inside the compiler.
+ * The checkpoint an adapter's base weights come from: `--init`, else the parent of `inherit M
+ * from P at "…"` (relative to the working folder), else runs/M/model.safetensors.
  */
-export function refuseAdapterTarget(program: Program, decl: TrainDecl): void {
-  const adapter = program.decls.find((d) => d.kind === 'adapter' && d.name.name === decl.target.name);
-  if (adapter?.kind !== 'adapter') return;
-  throw new LowerError('E0904', `'${decl.target.name}' is an adapter on '${adapter.on.name}': scion train does not train adapters yet (the training lowering takes a model; compiler/adapters' lowerAdapted graph is not wired into it)`, decl.span, [], `train the adapted model itself, or use bench/ba-lora-genre.ts for BA-LoRA`);
+export function adapterBasePath(program: Program, on: string, init: string | undefined, cwd: string): string {
+  if (init !== undefined) return init;
+  const inh = program.decls.find((d) => d.kind === 'inherit' && d.child.name === on);
+  if (inh?.kind === 'inherit') return resolve(cwd, inh.at.value);
+  return resolve(cwd, 'runs', on, 'model.safetensors');
+}
+
+/** The model inputs a feeder fills: all but the adapter's dropout key (fed by the loop). */
+function modelInputs(t: LoweredTrain): LoweredTrain['student']['inputs'] {
+  return t.student.inputs.filter((i) => i.name !== DROPOUT_KEY);
 }
 
 /** The task a spec trains: diffusion loss → diffusion; a `label` input → classification; else LM. */
@@ -142,6 +152,8 @@ export interface ExampleJob {
   config: TrainConfig;
   plan: ExampleTrainPlan;
   initFrom: string | undefined;
+  /** Adapter targets: the frozen base and the adapter's starting factors. */
+  adapter?: AdapterStart;
 }
 
 /** Whether `scion train` should run this declaration through the example job (not train-lm). */
@@ -167,22 +179,35 @@ interface PrepareOptions {
 export async function prepareExampleJob(program: Program, model: string, o: PrepareOptions): Promise<ExampleJob> {
   const decl = findTrain(program, model);
   if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
-  refuseAdapterTarget(program, decl);
   const config = trainConfigOf(decl, program);
   if (o.steps !== undefined) config.steps = o.steps;
   const rounds = roundsSpec(decl);
   const lowered = lowerTrain(program, model, { batch: config.batch });
   const kind = taskKind(lowered);
   const valData: DataSpec = config.eval?.data ?? { ...config.data, args: { ...config.data.args, split: config.data.source === 'mnist' ? 'test' : 'val' } };
-  const { feeder, train, val, unit, itemsPerExample, logitsOutput } = await taskData(kind, lowered, config, valData, o);
-  const initFrom = initPath(program, model, o.outDir, o.init);
+  const ad = lowered.adapter;
+  const basePath = ad === undefined ? undefined : adapterBasePath(program, ad.model.adapter.on, o.init, o.cwd);
+  // A fine-tuned model reads the tokens its base was trained on: the tokenizer beside its weights.
+  const baseTok = basePath === undefined ? undefined : join(dirname(basePath), 'tokenizer.json');
+  const tokenizer = config.tokenizer === undefined && baseTok !== undefined && existsSync(baseTok) ? baseTok : undefined;
+  const { feeder, train, val, unit, itemsPerExample, logitsOutput } = await taskData(kind, lowered, tokenizer === undefined ? config : { ...config, tokenizer }, valData, o);
+  const initFrom = basePath ?? initPath(program, model, o.outDir, o.init);
+  const start = ad === undefined || basePath === undefined ? undefined : await adapterStart(ad.model, ad.fresh, basePath, config.seed, o.cwd);
+  if (ad !== undefined && start !== undefined) {
+    const n = (paths: readonly string[]): number => paths.reduce((s, p) => s + (start.initial.get(p)?.length ?? 0), 0);
+    o.log(`adapter ${ad.model.adapter.name} on ${ad.model.adapter.on}: ${ad.model.sites.length} LoRA sites (rank ${ad.model.adapter.rank}, alpha ${ad.model.adapter.alpha}), A and B from ${start.adapterOrigin}`);
+    o.log(`trainable: ${n(ad.model.adapterParams.filter((p) => p.trainable).map((p) => p.path)).toLocaleString('en-US')} adapter values${ad.fresh.length === 0 ? '' : ` + ${n(ad.fresh).toLocaleString('en-US')} in ${ad.fresh.join(', ')} (new: the inherit's \`except\`)`}; every other weight frozen`);
+    if (start.ignored.length > 0) o.log(`base checkpoint tensors the model does not use: ${start.ignored.join(', ')}`);
+  }
   const evalTerm = lowered.terms.find((t) => t.callee === (kind === 'diffusion' ? 'diffusion' : 'cross_entropy'));
   const plan: ExampleTrainPlan = {
     kind,
     graph: lowered.graph,
+    ...(ad === undefined ? {} : { evalGraph: lowerTrain(program, model, { batch: config.batch, grads: false, dropout: false }).graph }),
+    ...(lowered.student.inputs.some((i) => i.name === DROPOUT_KEY) ? { dropoutKey: DROPOUT_KEY } : {}),
     trainable: lowered.trainable.map((p) => ({ path: p.path, shape: p.shape, grad: gradName(p.path) })),
-    initial: await initialWeights(lowered, config.seed, initFrom),
-    frozen: await loadFrozen(lowered, o.cwd),
+    initial: start === undefined ? await initialWeights(lowered, config.seed, initFrom) : withLossParams(lowered, start.initial, config.seed),
+    frozen: start === undefined ? await loadFrozen(lowered, o.cwd) : new Map([...start.frozen, ...(await loadFrozen(lowered, o.cwd))]),
     weights: lowered.weights,
     evalOutput: evalTerm?.output ?? 'loss',
     ...(logitsOutput === undefined ? {} : { logitsOutput }),
@@ -198,7 +223,14 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
     ...(rounds === undefined ? {} : { rounds }),
   };
   o.log(`data: ${train.count.toLocaleString('en-US')} training and ${val.count.toLocaleString('en-US')} validation examples (${kind})`);
-  return { lowered, config, plan, initFrom };
+  return { lowered, config, plan, initFrom, ...(start === undefined ? {} : { adapter: start }) };
+}
+
+/** Adapter starts plus the seeded init of any loss-owned parameter (feature_kd projections). */
+function withLossParams(t: LoweredTrain, initial: ReadonlyMap<string, Float32Array>, seed: number): Map<string, Float32Array> {
+  const out = new Map(initial);
+  for (const p of t.trainable) if (!out.has(p.path)) out.set(p.path, sampleInit(p.init, p.shape.reduce((a, d) => a * d, 1), seed, p.path));
+  return out;
 }
 
 interface TaskData {
@@ -211,7 +243,7 @@ interface TaskData {
 }
 
 async function taskData(kind: TaskKind, t: LoweredTrain, config: TrainConfig, valData: DataSpec, o: PrepareOptions): Promise<TaskData> {
-  const ins = t.student.inputs;
+  const ins = modelInputs(t);
   if (kind === 'diffusion') {
     const x = ins.find((i) => i.name === 'x');
     const tIn = ins.find((i) => i.name === 't');

@@ -2,10 +2,12 @@
 // training itself, model.safetensors (and model-ema.safetensors when the spec keeps an EMA —
 // DiT samples from it), loss plots, and the summary for people or --json. Not a command itself.
 
-import { dirname, relative } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { cpuBackend, type Backend } from '../../runtime/job/backend.ts';
+import { writePeftAdapter } from '../../runtime/job/adapter-save.ts';
 import { JobError } from '../../runtime/job/errors.ts';
 import { evaluateExamples, evalIndexBatches, trainExamples, type ExampleJobSummary } from '../../runtime/job/train-examples.ts';
 import { ProgressLine } from '../../runtime/train/index.ts';
@@ -29,6 +31,17 @@ export async function runExampleJob(job: ExampleJob, model: string, o: RunOption
   o.log(`training ${model} (${what}) for ${p.steps} steps of ${p.batch} examples${rounds} on ${o.backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(io.cwd, o.outDir) || '.'}`);
   const progress = new ProgressLine({ write: (text: string) => io.err(text), isTTY: io.isTty });
   const r = await trainExamples({ ...p, onRound: (round, chosen, of) => o.log(`round ${round + 1}: ${chosen} of ${of} batches drawn by the frozen model's losses`) }, { outDir: o.outDir, resume: o.resume, backend: o.backend, progress });
+  const ad = job.lowered.adapter;
+  if (ad !== undefined) {
+    // An adapter run writes PEFT files for the base checkpoint, not a whole model.
+    const peft = await writePeftAdapter(o.outDir, ad.model, ad.fresh, r.params, p.frozen);
+    const plot = await writePlots(o.outDir, model, r.metrics, undefined, p.steps);
+    const extra = { adapter: peft.model, adapterConfig: peft.config, trained: [...r.params.keys()].filter((k) => !k.startsWith('loss.')).length };
+    await writeFile(join(o.outDir, 'summary.json'), `${JSON.stringify({ ...r.summary, adapter: ad.model.adapter.name, base: job.initFrom ?? null, trainedFresh: ad.fresh }, null, 2)}\n`);
+    if (o.json) io.out(`${JSON.stringify({ summary: r.summary, out: o.outDir, ...extra, plot })}\n`);
+    else io.out(formatSummary(r.summary, o.outDir, plot, undefined, io.cwd, `adapter_model.safetensors + adapter_config.json (PEFT, r = ${peft.rank}, lora_alpha = ${peft.alpha}${ad.fresh.length === 0 ? '' : `, modules_to_save: ${ad.fresh.join(', ')}`})`));
+    return EXIT.ok;
+  }
   const modelPath = await saveModel(job.lowered, r.params, o.outDir);
   const emaPath = r.ema === undefined ? undefined : await saveModel(job.lowered, r.ema, o.outDir, 'model-ema.safetensors');
   const plot = await writePlots(o.outDir, model, r.metrics, undefined, p.steps);
@@ -37,7 +50,7 @@ export async function runExampleJob(job: ExampleJob, model: string, o: RunOption
   return EXIT.ok;
 }
 
-function formatSummary(s: ExampleJobSummary, outDir: string, plot: string, ema: string | undefined, cwd: string): string {
+function formatSummary(s: ExampleJobSummary, outDir: string, plot: string, ema: string | undefined, cwd: string, files?: string): string {
   const rel = (p: string): string => relative(cwd, p) || '.';
   const rate = s.imagesPerSecond !== null ? `${s.imagesPerSecond.toFixed(1)} images/s` : s.tokensPerSecond !== null ? `${Math.round(s.tokensPerSecond).toLocaleString('en-US')} tokens/s` : '–';
   return [
@@ -45,7 +58,7 @@ function formatSummary(s: ExampleJobSummary, outDir: string, plot: string, ema: 
     `  train loss       ${s.trainLoss === null ? '–' : s.trainLoss.toFixed(4)}`,
     `  validation loss  ${s.valLoss.toFixed(4)}`,
     ...(s.valAccuracy === null ? [] : [`  validation acc.  ${(100 * s.valAccuracy).toFixed(2)}%`]),
-    `  out:  ${rel(outDir)}  (model.safetensors${ema === undefined ? '' : ', model-ema.safetensors'}, summary.json, metrics.jsonl)`,
+    `  out:  ${rel(outDir)}  (${files ?? `model.safetensors${ema === undefined ? '' : ', model-ema.safetensors'}`}, summary.json, metrics.jsonl)`,
     `  plot: ${rel(plot)}`,
     '',
   ].join('\n');

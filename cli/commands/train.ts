@@ -180,7 +180,7 @@ function parse(args: string[]): Options | 'help' {
 export const run: Command = async (args: string[], io: Io): Promise<number> => {
   const o = parse(args);
   if (o === 'help') {
-    io.out(`${USAGE}\n\nTrains a model as its spec's \`train\` declares (no FILE: ${relative(io.cwd, DEFAULT_SPEC)}, a tiny llama on the Brown corpus).\nThe out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,\ntokenizer.json and summary.json. --resume continues from the newest checkpoint there.\n`);
+    io.out(`${USAGE}\n\nTrains a model as its spec's \`train\` declares (no FILE: ${relative(io.cwd, DEFAULT_SPEC)}, a tiny llama on the Brown corpus).\nThe out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,\ntokenizer.json and summary.json. --resume continues from the newest checkpoint there.\nAn adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out\nwith \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay\nfrozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.\n`);
     return EXIT.ok;
   }
   const program = loadSpec(o.file ?? DEFAULT_SPEC, io, 'train');

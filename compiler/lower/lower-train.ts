@@ -21,6 +21,8 @@ import { FN_RULES, isFnName } from '../layers/index.ts';
 import { commandLineSpan, LowerError, nearest } from './errors.ts';
 import { bindCallArgs, calleeOf, constExpr, findTrain } from './lower-train-config.ts';
 import { isLossName, LOSS_RULES, type LossName, type LossParam } from './lower-train-loss.ts';
+import type { AdaptedModel } from '../adapters/index.ts';
+import { isAdapterName, lowerAdaptedStudent } from './lower-train-adapter.ts';
 import { lowerModel, type LoweredModel } from './lower-model.ts';
 import { foldBinary } from './values.ts';
 
@@ -62,6 +64,12 @@ export interface TrainableParam {
 export interface LoweredTrain {
   decl: TrainDecl;
   student: LoweredModel;
+  /**
+   * When the target names an adapter: the adapted student (lower-train-adapter.ts). Its frozen
+   * base parameters are fed under their own paths; `base = <adapter.on> frozen` reads its base
+   * taps and adds nothing to `frozen`.
+   */
+  adapter?: { model: AdaptedModel; fresh: string[] };
   frozen: FrozenModel[];
   /** Outputs: `loss`, one per term, and `grad:<path>` per trainable parameter (unless grads: false). */
   graph: Graph;
@@ -76,6 +84,8 @@ export interface LowerTrainOptions {
   batch: number;
   /** Add gradient outputs (default true); false gives the evaluation graph. */
   grads?: boolean;
+  /** Adapter targets: dropout on the adapter inputs (needs `dropout_key` fed). Default: `grads`. */
+  dropout?: boolean;
 }
 
 type Val = Node | number;
@@ -83,7 +93,10 @@ type Val = Node | number;
 export function lowerTrain(programs: Program | readonly Program[], target: string, opts: LowerTrainOptions): LoweredTrain {
   const decl = findTrain(programs, target);
   if (decl === undefined) throw new LowerError('E0905', `no \`train ${target}\` declaration`, commandLineSpan('--model'));
-  const student = lowerModel(programs, target, { dims: { batch: opts.batch } });
+  const adapted = isAdapterName(programs, target)
+    ? lowerAdaptedStudent(programs, target, opts.batch, opts.dropout ?? opts.grads !== false, decl.fields.some((f) => f.key === 'base'))
+    : undefined;
+  const student: LoweredModel = adapted?.model ?? lowerModel(programs, target, { dims: { batch: opts.batch } });
   const { builder: b, nodes: studentNodes } = GraphBuilder.from(student.graph);
   const frozen: FrozenModel[] = [];
   const frozenNodes = new Map<FrozenRole, { model: LoweredModel; nodes: Node[] }>();
@@ -92,6 +105,11 @@ export function lowerTrain(programs: Program | readonly Program[], target: strin
     if (f === undefined) continue;
     const name = modelRefName(f.value);
     if (name === undefined) throw new LowerError('E0411', `\`${role}\` must name a model, e.g. \`${role} = Llama frozen\``, f.value.span);
+    if (adapted !== undefined && role === 'base' && name === adapted.model.adapter.on) {
+      // The adapter off, in the student's own graph: its taps, the student's nodes.
+      frozenNodes.set(role, { model: { ...adapted.model, taps: adapted.model.baseTaps }, nodes: studentNodes });
+      continue;
+    }
     const model = lowerModel(programs, name, { dims: { batch: opts.batch } });
     frozen.push({ role, model, prefix: `${role}.`, span: f.value.span });
     frozenNodes.set(role, { model, nodes: inline(b, model, `${role}.`, f.value.span) });
@@ -124,7 +142,7 @@ export function lowerTrain(programs: Program | readonly Program[], target: strin
     ...[...loss.dataInputs.values()].map((n) => ({ name: n.attrs['name'] as string, dtype: n.dtype, shape: n.shape })),
   ];
   return {
-    decl, student, frozen, graph: b.build(), trainable, data, weights: loss.weights,
+    decl, student, ...(adapted === undefined ? {} : { adapter: adapted }), frozen, graph: b.build(), trainable, data, weights: loss.weights,
     terms: loss.terms.map(({ output, callee, span }) => ({ output, callee, span })),
   };
 }

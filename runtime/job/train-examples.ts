@@ -23,6 +23,10 @@ export interface ExampleTrainPlan {
   kind: TaskKind;
   /** Outputs `loss`, `evalOutput`, `logitsOutput` (classification) and one gradient per trainable parameter. */
   graph: Graph;
+  /** Forward-only graph for evaluation and round scoring (no dropout); `graph` when absent. */
+  evalGraph?: Graph;
+  /** An i32[2] input `graph` draws dropout from: fed (seed, batch index) each step. */
+  dropoutKey?: string;
   trainable: readonly { path: string; shape: readonly number[]; grad: string }[];
   initial: ReadonlyMap<string, Float32Array>;
   frozen: ReadonlyMap<string, Tensor>;
@@ -95,7 +99,7 @@ export function argmaxRows(data: ArrayLike<number>, width: number): Int32Array {
   });
 }
 
-type EvalPlan = Pick<ExampleTrainPlan, 'graph' | 'feeder' | 'evalOutput' | 'logitsOutput' | 'seed' | 'kind'>;
+type EvalPlan = Pick<ExampleTrainPlan, 'graph' | 'evalGraph' | 'feeder' | 'evalOutput' | 'logitsOutput' | 'seed' | 'kind'>;
 
 /**
  * Mean `evalOutput` over the batches, and accuracy when the plan has logits. Each batch draws its
@@ -109,7 +113,7 @@ export async function evaluateExamples(plan: EvalPlan, backend: JobOptions['back
   for (const [k, idx] of batches.entries()) {
     const feeds = new Map(base);
     for (const [name, t] of plan.feeder.feeds(set, idx, new Prng((plan.seed + 1) * 1_000_003 + k), false)) feeds.set(name, t);
-    const out = await backend.run(plan.graph, feeds, outputs);
+    const out = await backend.run(plan.evalGraph ?? plan.graph, feeds, outputs);
     sum += out.get(plan.evalOutput)!.data[0] as number;
     if (plan.logitsOutput !== undefined) {
       const logits = out.get(plan.logitsOutput)!;
@@ -141,7 +145,7 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
         for (const [k, idx] of parts.entries()) {
           const f = new Map(feeds);
           for (const [name, t] of plan.feeder.feeds(plan.train, idx, new Prng((plan.seed + 2) * 1_000_003 + k), false)) f.set(name, t);
-          out.push((await o.backend.run(plan.graph, f, ['loss'])).get('loss')!.data[0] as number);
+          out.push((await o.backend.run(plan.evalGraph ?? plan.graph, f, ['loss'])).get('loss')!.data[0] as number);
         }
         return out;
       },
@@ -189,6 +193,8 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
       const idx = await batches.next(batchIndex);
       for (const [name, t] of plan.feeder.feeds(plan.train, idx, rng, true)) feeds.set(name, t);
       for (const w of weightSchedules) feeds.set(w.input, { dtype: 'f32', shape: [], data: Float32Array.of(w.at(update)) });
+      // A function of the batch index alone, so a resumed run draws the same masks.
+      if (plan.dropoutKey !== undefined) feeds.set(plan.dropoutKey, { dtype: 'i32', shape: [2], data: Int32Array.of(plan.seed, batchIndex) });
       const t0 = performance.now();
       const out = await o.backend.run(plan.graph, feeds, outputs);
       stepSeconds += (performance.now() - t0) / 1000;

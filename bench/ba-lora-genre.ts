@@ -40,14 +40,21 @@ adapter Genre on G {
   alpha = 16
 }`;
 
-interface Examples { tokens: Int32Array; labels: Int32Array; count: number }
+interface Examples {
+  tokens: Int32Array;
+  labels: Int32Array;
+  count: number;
+}
 
 /** Non-overlapping windows of CTX hashed words from every document of a split. */
 function examples(split: BrownSplit): Examples {
   const toks: number[] = [];
   const labels: number[] = [];
   for (const doc of loadBrown(split)) {
-    const words = doc.text.toLowerCase().split(/[^a-z']+/).filter((w) => w.length > 0);
+    const words = doc.text
+      .toLowerCase()
+      .split(/[^a-z']+/)
+      .filter((w) => w.length > 0);
     for (let s = 0; s + CTX <= words.length; s += CTX) {
       for (const w of words.slice(s, s + CTX)) toks.push(1 + (fnv1a(w) % (VOCAB - 1)));
       labels.push(doc.label);
@@ -59,7 +66,10 @@ function examples(split: BrownSplit): Examples {
 function batchOf(ex: Examples, idx: readonly number[]): { tokens: Tensor; label: Tensor } {
   const t = new Int32Array(idx.length * CTX);
   idx.forEach((e, r) => t.set(ex.tokens.subarray(e * CTX, (e + 1) * CTX), r * CTX));
-  return { tokens: { dtype: 'i32', shape: [idx.length, CTX], data: t }, label: { dtype: 'i32', shape: [idx.length], data: Int32Array.from(idx, (e) => ex.labels[e] as number) } };
+  return {
+    tokens: { dtype: 'i32', shape: [idx.length, CTX], data: t },
+    label: { dtype: 'i32', shape: [idx.length], data: Int32Array.from(idx, (e) => ex.labels[e] as number) },
+  };
 }
 
 /** Forward + loss (+ regularizers) + gradients of the adapter parameters, one graph. */
@@ -78,7 +88,11 @@ function trainGraph(am: AdaptedModel, regularize: boolean): { graph: Graph; trai
   b.output('loss', loss);
   const trainable = am.adapterParams.map((p) => p.path);
   const params = new Map(b.nodes.filter((n) => n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
-  gradients(b, loss, trainable.map((p) => params.get(p) as Node)).forEach((g, k) => b.output(`grad:${trainable[k] ?? ''}`, g));
+  gradients(
+    b,
+    loss,
+    trainable.map((p) => params.get(p) as Node),
+  ).forEach((g, k) => b.output(`grad:${trainable[k] ?? ''}`, g));
   return { graph: b.build(), trainable };
 }
 
@@ -89,7 +103,17 @@ function run(o: { valCount: number; steps: number; batch: number; seed: number; 
   const ev = lowerAdapted(prog, 'Genre', { dims: { batch: evalBatch }, base: false });
   const { graph, trainable } = trainGraph(am, o.regularize);
   // Same base weights and adapter init for both runs: only the objective differs.
-  const weights = new Map(am.params.map((p) => [p.path, sampleInit(p.init, p.shape.reduce((x, y) => x * y, 1), o.seed, p.path)]));
+  const weights = new Map(
+    am.params.map((p) => [
+      p.path,
+      sampleInit(
+        p.init,
+        p.shape.reduce((x, y) => x * y, 1),
+        o.seed,
+        p.path,
+      ),
+    ]),
+  );
   const feedWeights = (f: Map<string, Tensor>): Map<string, Tensor> => {
     for (const p of am.params) f.set(p.path, { dtype: 'f32', shape: p.shape, data: weights.get(p.path) as Float32Array });
     return f;
@@ -100,18 +124,31 @@ function run(o: { valCount: number; steps: number; batch: number; seed: number; 
   for (let step = 0; step < o.steps; step++) {
     const idx = Array.from({ length: o.batch }, () => prng.nextInt(o.train.count));
     const { tokens, label } = batchOf(o.train, idx);
-    const res = runGraph(graph, feedWeights(new Map([['tokens', tokens], ['label', label], ['weight:diversity', { dtype: 'f32', shape: [], data: Float32Array.of(weight(step)) }]])), { dtype: 'f32' });
+    const res = runGraph(
+      graph,
+      feedWeights(
+        new Map([
+          ['tokens', tokens],
+          ['label', label],
+          ['weight:diversity', { dtype: 'f32', shape: [], data: Float32Array.of(weight(step)) }],
+        ]),
+      ),
+      { dtype: 'f32' },
+    );
     const grads = new Map(trainable.map((p) => [p, res.get(`grad:${p}`)?.data as Float32Array]));
     const params = new Map(trainable.map((p) => [p, weights.get(p) as Float32Array]));
     opt.step(params, grads, o.lr);
-    if (step % 50 === 0 || step === o.steps - 1) process.stderr.write(`  step ${step} loss ${(res.get('loss')?.data[0] as number).toFixed(4)}\n`);
+    if (step % 50 === 0 || step === o.steps - 1) process.stderr.write(`  step ${step} loss ${Number(res.get('loss')?.data[0]).toFixed(4)}\n`);
   }
   // Validation accuracy over whole eval batches.
   let right = 0;
   let seen = 0;
   const stride = o.val.count / o.valCount; // evenly spaced windows cover every genre
   for (let s = 0; s + evalBatch <= o.valCount; s += evalBatch) {
-    const { tokens, label } = batchOf(o.val, Array.from({ length: evalBatch }, (_v, k) => Math.floor((s + k) * stride)));
+    const { tokens, label } = batchOf(
+      o.val,
+      Array.from({ length: evalBatch }, (_v, k) => Math.floor((s + k) * stride)),
+    );
     const logits = runGraph(ev.graph, feedWeights(new Map([['tokens', tokens]])), { dtype: 'f32', outputs: ['logits'] }).get('logits')?.data as Float32Array;
     for (let r = 0; r < evalBatch; r++) {
       const row = Array.from(logits.subarray(r * 15, (r + 1) * 15));
@@ -122,9 +159,27 @@ function run(o: { valCount: number; steps: number; batch: number; seed: number; 
   return right / seen;
 }
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '300' }, batch: { type: 'string', default: '16' }, seed: { type: 'string', default: '3' }, lr: { type: 'string', default: '3e-3' }, val: { type: 'string', default: '500' } } });
-const common = { steps: Number(values.steps), batch: Number(values.batch), seed: Number(values.seed), lr: Number(values.lr), valCount: Number(values.val), train: examples('train'), val: examples('val') };
-process.stderr.write(`train ${common.train.count} windows, val ${common.valCount} of ${common.val.count} windows of ${CTX} words; ${common.steps} steps × batch ${common.batch}\n`);
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '300' },
+    batch: { type: 'string', default: '16' },
+    seed: { type: 'string', default: '3' },
+    lr: { type: 'string', default: '3e-3' },
+    val: { type: 'string', default: '500' },
+  },
+});
+const common = {
+  steps: Number(values.steps),
+  batch: Number(values.batch),
+  seed: Number(values.seed),
+  lr: Number(values.lr),
+  valCount: Number(values.val),
+  train: examples('train'),
+  val: examples('val'),
+};
+process.stderr.write(
+  `train ${common.train.count} windows, val ${common.valCount} of ${common.val.count} windows of ${CTX} words; ${common.steps} steps × batch ${common.batch}\n`,
+);
 const t0 = Date.now();
 const plain = run({ ...common, regularize: false });
 const t1 = Date.now();

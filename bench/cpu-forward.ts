@@ -55,9 +55,12 @@ export async function timeForward(batch: number): Promise<{ batch: number; token
   const m = tinyLlama(batch);
   const feeds = forwardFeeds(m);
   const tokens = m.inputs[0]?.shape.reduce((x, y) => x * y, 1) ?? 0;
-  const ms = await medianMsPerRun(async (runs) => {
-    for (let r = 0; r < runs; r++) runGraph(m.graph, feeds, { dtype: 'f32' });
-  }, { ...DEFAULT_TIMING, budgetMs: 3000 });
+  const ms = await medianMsPerRun(
+    async (runs) => {
+      for (let r = 0; r < runs; r++) runGraph(m.graph, feeds, { dtype: 'f32' });
+    },
+    { ...DEFAULT_TIMING, budgetMs: 3000 },
+  );
   return { batch, tokens, ms, tokensPerS: (tokens / ms) * 1000 };
 }
 

@@ -110,9 +110,12 @@ export function unetForward(batch = 4): Workload {
 export const WORKLOADS: readonly (() => Workload)[] = [() => llamaStep(), () => ditStep(), () => unetForward()];
 
 export async function timeWorkload(w: Workload, budgetMs = 3000): Promise<number> {
-  return medianMsPerRun(async (runs) => {
-    for (let r = 0; r < runs; r++) runGraph(w.graph, w.feeds, { dtype: 'f32' });
-  }, { ...DEFAULT_TIMING, minBatchMs: 0, budgetMs });
+  return medianMsPerRun(
+    async (runs) => {
+      for (let r = 0; r < runs; r++) runGraph(w.graph, w.feeds, { dtype: 'f32' });
+    },
+    { ...DEFAULT_TIMING, minBatchMs: 0, budgetMs },
+  );
 }
 
 /** Milliseconds per op kind over `runs` runs, largest first. */
@@ -154,7 +157,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     if (profile) {
       const rows = profileWorkload(w);
       const total = rows.reduce((s, r) => s + r[1], 0);
-      for (const [op, t] of rows.slice(0, 14)) console.log(`    ${op.padEnd(24)} ${t.toFixed(1).padStart(8)} ms  ${((100 * t) / total).toFixed(1).padStart(5)}%`);
+      for (const [op, t] of rows.slice(0, 14))
+        console.log(`    ${op.padEnd(24)} ${t.toFixed(1).padStart(8)} ms  ${((100 * t) / total).toFixed(1).padStart(5)}%`);
     }
   }
 }

@@ -87,7 +87,8 @@ async function runInheritMemory(log: (m: string) => void): Promise<BenchResult[]
     const tensors = new Map<string, TensorToWrite>();
     checkpointPlan(parent).forEach((e, k) => {
       tensors.set(e.hf, {
-        dtype: 'F32', shape: e.shape,
+        dtype: 'F32',
+        shape: e.shape,
         data: () => {
           const n = e.shape.reduce((a, b) => a * b, 1);
           const v = new Float32Array(n);
@@ -127,7 +128,9 @@ async function runInheritMemory(log: (m: string) => void): Promise<BenchResult[]
     // (it covers the whole process, whose write phase holds one tensor at most).
     const sampled = rss.stop();
     const peak = Math.max(sampled, process.resourceUsage().maxRSS * 1024);
-    log(`RSS before inheriting ${(startRss / MiB).toFixed(0)} MiB, sampled peak while inheriting ${(sampled / MiB).toFixed(0)} MiB, process high-water mark ${(peak / MiB).toFixed(0)} MiB`);
+    log(
+      `RSS before inheriting ${(startRss / MiB).toFixed(0)} MiB, sampled peak while inheriting ${(sampled / MiB).toFixed(0)} MiB, process high-water mark ${(peak / MiB).toFixed(0)} MiB`,
+    );
 
     // Spot check: the child has the child's shapes.
     const check = await openSafetensors(join(outDir, 'model.safetensors'));
@@ -137,7 +140,9 @@ async function runInheritMemory(log: (m: string) => void): Promise<BenchResult[]
     if (q !== '1024x1024') throw new Error(`inherit-memory: child q_proj is ${q}, expected 1024x1024`);
 
     const fileMiB = parentBytes / MiB;
-    log(`inherit ${(out.bytes / MiB).toFixed(0)} MiB child from ${fileMiB.toFixed(0)} MiB parent in ${(inheritMs / 1000).toFixed(1)} s: ${mbps(parentBytes, inheritMs).toFixed(0)} MiB/s of parent, peak RSS ${(peak / MiB).toFixed(0)} MiB; layers [${layers?.join(', ')}]`);
+    log(
+      `inherit ${(out.bytes / MiB).toFixed(0)} MiB child from ${fileMiB.toFixed(0)} MiB parent in ${(inheritMs / 1000).toFixed(1)} s: ${mbps(parentBytes, inheritMs).toFixed(0)} MiB/s of parent, peak RSS ${(peak / MiB).toFixed(0)} MiB; layers [${layers?.join(', ')}]`,
+    );
     return [
       result(`inherit-l2-${fileMiB.toFixed(0)}MiB`, 'MiB/s', mbps(parentBytes, inheritMs), raw, 'raw fs sequential read', true),
       result('write-parent-streamed', 'MiB/s', mbps(parentBytes, writeMs), raw, 'raw fs sequential read', true),
@@ -149,16 +154,20 @@ async function runInheritMemory(log: (m: string) => void): Promise<BenchResult[]
   }
 }
 
-export const benchmarks: Benchmark[] = [{
-  name: 'inherit-memory',
-  description: 'runInheritance from a generated ~2 GiB llama parent (l2 width, keep_ends layers): MiB/s and peak RSS',
-  needsGpu: false,
-  run: (ctx) => runInheritMemory((m) => ctx.log(m)),
-}];
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'inherit-memory',
+    description: 'runInheritance from a generated ~2 GiB llama parent (l2 width, keep_ends layers): MiB/s and peak RSS',
+    needsGpu: false,
+    run: (ctx) => runInheritMemory((m) => ctx.log(m)),
+  },
+];
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await runInheritMemory((m) => process.stderr.write(`${m}\n`));
   for (const r of rows) {
-    console.log(`${r.name.padEnd(28)} ${r.ours.toFixed(0).padStart(7)} ${r.unit.padEnd(6)} vs ${r.peerName} ${r.peer?.toFixed(0) ?? '-'} (×${r.ratio?.toFixed(2) ?? '-'})`);
+    console.log(
+      `${r.name.padEnd(28)} ${r.ours.toFixed(0).padStart(7)} ${r.unit.padEnd(6)} vs ${r.peerName} ${r.peer?.toFixed(0) ?? '-'} (×${r.ratio?.toFixed(2) ?? '-'})`,
+    );
   }
 }

@@ -2,12 +2,10 @@
 // warm-up; prints the median ms and lines/ms per stage. No peer: `peer` is null in `scion bench`.
 // Run alone with `npx tsx bench/parse-check.ts`.
 //
-// CHECK HOOK: the checker's author adds a stage to STAGES below, e.g.
-//   { name: 'check', run: (text, program) => checkProgram(program) }
-// and it is timed the same way.
 
 import { pathToFileURL } from 'node:url';
 import type { Program } from '../grammar/ast.ts';
+import { checkDecls } from '../grammar/check/index.ts';
 import { formatProgram } from '../grammar/dsl/format.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';
@@ -19,13 +17,14 @@ export interface Stage {
 
 export const STAGES: Stage[] = [
   { name: 'parse', run: (text) => parseProgram(text, 'bench.scion') },
+  { name: 'check', run: (_text, program) => checkDecls(program.decls) },
   { name: 'format', run: (_text, program) => formatProgram(program) },
 ];
 
 /** A spec of about `lines` lines: model families with train/inherit/sample declarations. */
 export function generateSpec(lines: number): string {
-  const parts: string[] = [];
-  let count = 0;
+  const parts: string[] = ['let calib = brown(split = "calib", seq = 128, batches = 8)', ''];
+  let count = parts.length;
   for (let i = 0; count < lines; i++) {
     const block = [
       `// family ${i}`,

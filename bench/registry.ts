@@ -4,7 +4,17 @@
 
 import type { Benchmark } from './types.ts';
 
-export const BENCH_MODULES = ['matmul', 'poll', 'parse-check', 'inherit-memory', 'compile', 'cpu-forward', 'cpu-train-step', 'train-tokens', 'train-step'] as const;
+export const BENCH_MODULES = [
+  'matmul',
+  'poll',
+  'parse-check',
+  'inherit-memory',
+  'compile',
+  'cpu-forward',
+  'cpu-train-step',
+  'train-tokens',
+  'train-step',
+] as const;
 
 export interface LoadedBenchmarks {
   benchmarks: Benchmark[];

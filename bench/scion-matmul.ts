@@ -4,14 +4,7 @@
 
 /// <reference types="@webgpu/types" />
 
-import {
-  matmulCandidates,
-  matmulProgram,
-  matmulUniforms,
-  type MatmulDims,
-  type MatmulEpilogue,
-  type MatmulSpec,
-} from '../compiler/codegen/wgsl/matmul.ts';
+import { matmulCandidates, matmulProgram, matmulUniforms, type MatmulDims, type MatmulEpilogue, type MatmulSpec } from '../compiler/codegen/wgsl/matmul.ts';
 import { autotune, type TuneChoice, type TuneStore } from '../runtime/webgpu/autotune.ts';
 import { createStorageF32, readF32, uploadF32 } from '../runtime/webgpu/buffers.ts';
 import type { GpuDevice } from '../runtime/webgpu/device.ts';
@@ -26,9 +19,16 @@ export interface MatmulBuffers {
 }
 
 /** Binds the kernel for `spec` to `buffers` for `dims`; run() dispatches and awaits. */
-export async function prepareMatmul(gpu: GpuDevice, cache: PipelineCache, spec: MatmulSpec, dims: MatmulDims, buffers: MatmulBuffers): Promise<PreparedDispatch> {
+export async function prepareMatmul(
+  gpu: GpuDevice,
+  cache: PipelineCache,
+  spec: MatmulSpec,
+  dims: MatmulDims,
+  buffers: MatmulBuffers,
+): Promise<PreparedDispatch> {
   const program = matmulProgram(spec);
-  if (spec.bias !== (buffers.bias !== undefined)) throw new Error(`matmul: spec.bias is ${spec.bias} but a bias buffer was${buffers.bias === undefined ? ' not' : ''} given`);
+  if (spec.bias !== (buffers.bias !== undefined))
+    throw new Error(`matmul: spec.bias is ${spec.bias} but a bias buffer was${buffers.bias === undefined ? ' not' : ''} given`);
   const bound: Record<string, GPUBuffer> = { a: buffers.a, b: buffers.b, c: buffers.c };
   if (buffers.bias !== undefined) bound['bias'] = buffers.bias;
   return prepareDispatch(gpu, cache, {
@@ -100,7 +100,11 @@ export async function tuneMatmul(
   // only now allocate and compile: a remembered choice costs nothing
   const count = (dims.n + 1) * (dims.k + 1);
   const fill = new Float32Array(count).map((_, i) => ((i * 7919) % 13) / 13 - 0.5);
-  const buffers: MatmulBuffers = { a: await uploadF32(gpu, fill, 'tune a'), b: await uploadF32(gpu, fill, 'tune b'), c: await createStorageF32(gpu, count, 'tune c') };
+  const buffers: MatmulBuffers = {
+    a: await uploadF32(gpu, fill, 'tune a'),
+    b: await uploadF32(gpu, fill, 'tune b'),
+    c: await createStorageF32(gpu, count, 'tune c'),
+  };
   if (epilogue.bias) buffers.bias = await uploadF32(gpu, fill.subarray(0, dims.n), 'tune bias');
   const prepared: PreparedDispatch[] = [];
   try {

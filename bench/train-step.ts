@@ -101,7 +101,9 @@ export async function scionStepper(gpu: GpuDevice, cache: PipelineCache): Promis
       const l = await ex.read('loss');
       return Number(l.data[0]);
     },
-    release() { ex.destroy(); },
+    release() {
+      ex.destroy();
+    },
   };
 }
 
@@ -116,14 +118,18 @@ export async function tfjsStepper(gpu: GpuDevice): Promise<Stepper | string> {
   const emb = L.embedding({ inputDim: V, outputDim: D });
   const blocks = Array.from({ length: GPT.depth }, () => ({
     ln1: L.layerNormalization({ epsilon: 1e-5 }),
-    q: L.dense({ units: D, useBias: false }), k: L.dense({ units: D, useBias: false }),
-    v: L.dense({ units: D, useBias: false }), o: L.dense({ units: D, useBias: false }),
+    q: L.dense({ units: D, useBias: false }),
+    k: L.dense({ units: D, useBias: false }),
+    v: L.dense({ units: D, useBias: false }),
+    o: L.dense({ units: D, useBias: false }),
     ln2: L.layerNormalization({ epsilon: 1e-5 }),
-    fc1: L.dense({ units: F, activation: 'gelu_new' }), fc2: L.dense({ units: D }),
+    fc1: L.dense({ units: F, activation: 'gelu_new' }),
+    fc2: L.dense({ units: D }),
   }));
   const lnF = L.layerNormalization({ epsilon: 1e-5 });
   const head = L.dense({ units: V, useBias: false });
-  const apply = (layer: { apply(x: unknown): unknown }, x: import('@tensorflow/tfjs').Tensor): import('@tensorflow/tfjs').Tensor => layer.apply(x) as import('@tensorflow/tfjs').Tensor;
+  const apply = (layer: { apply(x: unknown): unknown }, x: import('@tensorflow/tfjs').Tensor): import('@tensorflow/tfjs').Tensor =>
+    layer.apply(x) as import('@tensorflow/tfjs').Tensor;
   // [S, S] additive causal mask, built once
   const mask = tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([S, S]), -1, 0)), -1e9));
   const tokens = tf.tensor2d(tokensOf(101), [B, S], 'int32');
@@ -154,7 +160,7 @@ export async function tfjsStepper(gpu: GpuDevice): Promise<Stepper | string> {
       await flush();
     },
     async loss() {
-      return last === null ? Number.NaN : (await last.data())[0] as number;
+      return last === null ? Number.NaN : ((await last.data())[0] as number);
     },
     release() {
       last?.dispose();
@@ -177,12 +183,19 @@ export const benchmarks: Benchmark[] = [
       ctx.log(`train-step: scion ${ours.primitiveOps} primitive ops → ${ours.dispatches} dispatches`);
       const peer = await tfjsStepper(gpu);
       const contenders: Record<string, (runs: number) => Promise<void>> = {
-        scion: async (runs) => { for (let r = 0; r < runs; r++) await ours.step(); },
+        scion: async (runs) => {
+          for (let r = 0; r < runs; r++) await ours.step();
+        },
       };
-      if (typeof peer !== 'string') contenders['tfjs'] = async (runs) => { for (let r = 0; r < runs; r++) await peer.step(); };
+      if (typeof peer !== 'string')
+        contenders['tfjs'] = async (runs) => {
+          for (let r = 0; r < runs; r++) await peer.step();
+        };
       const ms = await interleavedMsPerRun(contenders, 3, { minBatchMs: 200, budgetMs: 6000, minSamples: 3 });
       // sanity: both minimize the same loss from about ln(vocab) downwards
-      ctx.log(`train-step: loss after warm-up and timing: scion ${(await ours.loss()).toFixed(3)}, tfjs ${typeof peer === 'string' ? peer : (await peer.loss()).toFixed(3)}; ln(vocab) = ${Math.log(GPT.vocab).toFixed(3)}`);
+      ctx.log(
+        `train-step: loss after warm-up and timing: scion ${(await ours.loss()).toFixed(3)}, tfjs ${typeof peer === 'string' ? peer : (await peer.loss()).toFixed(3)}; ln(vocab) = ${Math.log(GPT.vocab).toFixed(3)}`,
+      );
       ours.release();
       if (typeof peer !== 'string') peer.release();
       const oursSps = 1000 / (ms['scion'] as number);

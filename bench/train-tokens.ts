@@ -31,7 +31,17 @@ export async function trainTokensPerSecond(backend: Backend): Promise<{ tokensPe
   const input = t.student.inputs[0]!;
   const [batch, ctx] = input.shape as [number, number];
   const vocab = Number(t.student.instance.params['vocab']);
-  const params = new Map(t.trainable.map((p) => [p.path, sampleInit(p.init, p.shape.reduce((a, d) => a * d, 1), 0, p.path)]));
+  const params = new Map(
+    t.trainable.map((p) => [
+      p.path,
+      sampleInit(
+        p.init,
+        p.shape.reduce((a, d) => a * d, 1),
+        0,
+        p.path,
+      ),
+    ]),
+  );
   const feeds = new Map<string, Tensor>();
   for (const p of t.trainable) feeds.set(p.path, { dtype: 'f32', shape: p.shape, data: params.get(p.path)! });
   const outputs = ['loss', ...t.trainable.map((p) => gradName(p.path))];
@@ -53,7 +63,7 @@ export async function trainTokensPerSecond(backend: Backend): Promise<{ tokensPe
 export const benchmarks: Benchmark[] = [
   {
     name: 'train-tokens',
-    description: 'tokens/s of the default job\'s training step (specs/default.scion): WebGPU (when available) against the CPU reference',
+    description: "tokens/s of the default job's training step (specs/default.scion): WebGPU (when available) against the CPU reference",
     needsGpu: false,
     async run(ctx): Promise<BenchResult[]> {
       const cpu = await trainTokensPerSecond(cpuBackend);
@@ -65,7 +75,8 @@ export const benchmarks: Benchmark[] = [
       } catch (error) {
         reason = (error as Error).message.replace(/^--device webgpu: /, '');
       }
-      if (gpu === undefined) return [result(`train-step-${cpu.batch}x${cpu.ctx}`, 'tokens/s', cpu.tokensPerSecond, null, `WebGPU not measured: ${reason}`, true)];
+      if (gpu === undefined)
+        return [result(`train-step-${cpu.batch}x${cpu.ctx}`, 'tokens/s', cpu.tokensPerSecond, null, `WebGPU not measured: ${reason}`, true)];
       try {
         const w = await trainTokensPerSecond(gpu);
         return [result(`train-step-${cpu.batch}x${cpu.ctx}`, 'tokens/s', w.tokensPerSecond, cpu.tokensPerSecond, 'ours on the CPU reference', true)];
@@ -78,5 +89,8 @@ export const benchmarks: Benchmark[] = [
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const rows = await benchmarks[0]!.run({ gpu: null, noGpuReason: 'standalone run', cache: null, log: (m) => process.stderr.write(`${m}\n`) });
-  for (const r of rows) process.stdout.write(`${r.name}: ${r.ours.toFixed(0)} ${r.unit}${r.peer === null ? ` (${r.peerName})` : `, ${r.peerName} ${r.peer.toFixed(0)} (×${r.ratio?.toFixed(2)})`}\n`);
+  for (const r of rows)
+    process.stdout.write(
+      `${r.name}: ${r.ours.toFixed(0)} ${r.unit}${r.peer === null ? ` (${r.peerName})` : `, ${r.peerName} ${r.peer.toFixed(0)} (×${r.ratio?.toFixed(2)})`}\n`,
+    );
 }

@@ -8,7 +8,7 @@ export const COMMANDS: Record<string, string> = {
   fmt: 'print a spec in canonical form (--write to rewrite the file, --check to test)',
   convert: 'convert a spec between .scion and YAML (-o OUT)',
   explain: 'per-layer parameters, shapes, FLOPs and memory of a model (--json)',
-  init: 'initialize a model\'s parameters into a safetensors file',
+  init: "initialize a model's parameters into a safetensors file",
   inspect: 'list the tensors and metadata of a safetensors file (--json)',
   compile: 'compile a model (and its training step) into a WebGPU artifact',
   inherit: 'build a child checkpoint from its parent as the spec declares',

@@ -70,13 +70,22 @@ export function explainModel(programs: Program | readonly Program[], name: strin
 
 /** 1234567 → "1.23M". */
 export function human(n: number, unit = ''): string {
-  const steps: [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const steps: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [v, s] of steps) if (Math.abs(n) >= v) return `${(n / v).toFixed(2)}${s}${unit}`;
   return `${n}${unit}`;
 }
 
 function bytes(n: number): string {
-  const steps: [number, string][] = [[2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']];
+  const steps: [number, string][] = [
+    [2 ** 30, 'GiB'],
+    [2 ** 20, 'MiB'],
+    [2 ** 10, 'KiB'],
+  ];
   for (const [v, s] of steps) if (n >= v) return `${(n / v).toFixed(1)} ${s}`;
   return `${n} B`;
 }
@@ -86,10 +95,15 @@ export function formatReport(r: ModelReport, opts: { tensors?: boolean } = {}): 
   const rows: string[][] = [['layer', 'kind', 'output', 'params', 'FLOPs', 'activations']];
   for (const l of r.layers) {
     rows.push([l.path, l.callee, `[${l.shape.join(', ')}]`, l.params.toLocaleString('en-US'), human(l.flops), bytes(l.activationBytes)]);
-    if (opts.tensors !== false) for (const t of l.tensors) rows.push([`  ${t.path}`, '', `[${t.shape.join(', ')}]`, numel(t.shape).toLocaleString('en-US'), t.init, '']);
+    if (opts.tensors !== false)
+      for (const t of l.tensors) rows.push([`  ${t.path}`, '', `[${t.shape.join(', ')}]`, numel(t.shape).toLocaleString('en-US'), t.init, '']);
   }
   const widths = rows[0]?.map((_c, k) => Math.max(...rows.map((row) => (row[k] ?? '').length))) ?? [];
-  const line = (row: string[]): string => row.map((c, k) => (k >= 3 ? c.padStart(widths[k] ?? 0) : c.padEnd(widths[k] ?? 0))).join('  ').trimEnd();
+  const line = (row: string[]): string =>
+    row
+      .map((c, k) => (k >= 3 ? c.padStart(widths[k] ?? 0) : c.padEnd(widths[k] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const out = [`model ${r.name}${r.preset === null ? '' : ` (preset ${r.preset})`}`];
   out.push(`inputs: ${r.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape.join(', ')}]`).join(', ')}`);
   out.push(`outputs: ${r.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ')}`, '');

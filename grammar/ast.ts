@@ -19,54 +19,122 @@ export interface Span {
 
 // ───────────────────────────── expressions ─────────────────────────────
 
-export type BinaryOp =
-  | '+' | '-' | '*' | '/' | '%' | '**'
-  | '==' | '!=' | '<' | '<=' | '>' | '>='
-  | '&&' | '||'
-  | 'when'; // `Small when t > 600` — a guarded alternative (sampler model switching)
+export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '**' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||' | 'when'; // `Small when t > 600` — a guarded alternative (sampler model switching)
 
 export type UnaryOp = '-' | '!';
 
 /** A numeric literal keeps its source text (`2k`, `1e-4`) so formatting never rewrites it. */
-export interface NumLit { kind: 'num'; value: number; text: string; isInt: boolean; span: Span }
-export interface StrLit { kind: 'str'; value: string; span: Span }
-export interface BoolLit { kind: 'bool'; value: boolean; span: Span }
+export interface NumLit {
+  kind: 'num';
+  value: number;
+  text: string;
+  isInt: boolean;
+  span: Span;
+}
+export interface StrLit {
+  kind: 'str';
+  value: string;
+  span: Span;
+}
+export interface BoolLit {
+  kind: 'bool';
+  value: boolean;
+  span: Span;
+}
 
 /** One step of a path: `.name` or `[index]`. The first segment of a Ref is always a name. */
-export type PathSeg =
-  | { kind: 'name'; name: string; span: Span }
-  | { kind: 'index'; index: Expr; span: Span };
+export type PathSeg = { kind: 'name'; name: string; span: Span } | { kind: 'index'; index: Expr; span: Span };
 
 /** `h`, `teacher.logits`, `layers[i].self_attn`, `brown.train`. */
-export interface Ref { kind: 'ref'; path: PathSeg[]; span: Span }
+export interface Ref {
+  kind: 'ref';
+  path: PathSeg[];
+  span: Span;
+}
 
-export interface Arg { name?: string; nameSpan?: Span; value: Expr; span: Span }
-export interface Call { kind: 'call'; callee: Expr; args: Arg[]; span: Span }
+export interface Arg {
+  name?: string;
+  nameSpan?: Span;
+  value: Expr;
+  span: Span;
+}
+export interface Call {
+  kind: 'call';
+  callee: Expr;
+  args: Arg[];
+  span: Span;
+}
 
-export interface Binary { kind: 'binary'; op: BinaryOp; left: Expr; right: Expr; span: Span }
-export interface Unary { kind: 'unary'; op: UnaryOp; arg: Expr; span: Span }
-export interface Tuple { kind: 'tuple'; items: Expr[]; span: Span } // (0.9, 0.95)
-export interface List { kind: 'list'; items: Expr[]; span: Span } // [0, 2, 5]
-export interface Range { kind: 'range'; start: Expr; end: Expr; span: Span } // 0..depth (end exclusive)
+export interface Binary {
+  kind: 'binary';
+  op: BinaryOp;
+  left: Expr;
+  right: Expr;
+  span: Span;
+}
+export interface Unary {
+  kind: 'unary';
+  op: UnaryOp;
+  arg: Expr;
+  span: Span;
+}
+export interface Tuple {
+  kind: 'tuple';
+  items: Expr[];
+  span: Span;
+} // (0.9, 0.95)
+export interface List {
+  kind: 'list';
+  items: Expr[];
+  span: Span;
+} // [0, 2, 5]
+export interface Range {
+  kind: 'range';
+  start: Expr;
+  end: Expr;
+  span: Span;
+} // 0..depth (end exclusive)
 
-export interface RecordField { key: string; keySpan: Span; value: Expr; span: Span }
-export interface RecordExpr { kind: 'record'; fields: RecordField[]; span: Span } // { count = 2, sample = 0.5 }
+export interface RecordField {
+  key: string;
+  keySpan: Span;
+  value: Expr;
+  span: Span;
+}
+export interface RecordExpr {
+  kind: 'record';
+  fields: RecordField[];
+  span: Span;
+} // { count = 2, sample = 0.5 }
 
 /** `expr as layers[i].mlp` — names the parameters a layer call creates. */
-export interface Named { kind: 'named'; value: Expr; path: Ref; span: Span }
+export interface Named {
+  kind: 'named';
+  value: Expr;
+  path: Ref;
+  span: Span;
+}
 
 /** `Llama frozen` — a model whose parameters receive no gradient. */
-export interface Frozen { kind: 'frozen'; model: Expr; span: Span }
+export interface Frozen {
+  kind: 'frozen';
+  model: Expr;
+  span: Span;
+}
 
 /** `i32[batch, ctx]` — a tensor type; only in `input` and `param` statements. */
-export interface TensorType { kind: 'ttype'; dtype: DType; dtypeSpan: Span; shape: Expr[]; span: Span }
+export interface TensorType {
+  kind: 'ttype';
+  dtype: DType;
+  dtypeSpan: Span;
+  shape: Expr[];
+  span: Span;
+}
 
 export type DType = 'f32' | 'f16' | 'bf16' | 'i32' | 'bool';
 export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'bool'];
 
-export type Expr =
-  | NumLit | StrLit | BoolLit | Ref | Call | Binary | Unary | Tuple | List | Range
-  | RecordExpr | Named | Frozen;
+export type Expr = NumLit | StrLit | BoolLit | Ref | Call | Binary | Unary | Tuple | List | Range | RecordExpr | Named | Frozen;
 
 // ───────────────────────────── statements (model and layer bodies) ─────────────────────────────
 
@@ -80,25 +148,68 @@ export interface Commented {
   trailing?: string;
 }
 
-export interface Ident { name: string; span: Span }
+export interface Ident {
+  name: string;
+  span: Span;
+}
 
-export interface InputStmt extends Commented { kind: 'input'; name: Ident; type: TensorType; span: Span }
-export interface LetStmt extends Commented { kind: 'let'; name: Ident; value: Expr; span: Span }
-export interface OutputStmt extends Commented { kind: 'output'; name: Ident; value: Expr; span: Span }
-export interface RepeatStmt extends Commented { kind: 'repeat'; var: Ident; range: Expr; body: Stmt[]; span: Span }
+export interface InputStmt extends Commented {
+  kind: 'input';
+  name: Ident;
+  type: TensorType;
+  span: Span;
+}
+export interface LetStmt extends Commented {
+  kind: 'let';
+  name: Ident;
+  value: Expr;
+  span: Span;
+}
+export interface OutputStmt extends Commented {
+  kind: 'output';
+  name: Ident;
+  value: Expr;
+  span: Span;
+}
+export interface RepeatStmt extends Commented {
+  kind: 'repeat';
+  var: Ident;
+  range: Expr;
+  body: Stmt[];
+  span: Span;
+}
 /** `require dim % heads == 0, "message"` — a constraint checked when the model is instantiated. */
-export interface RequireStmt extends Commented { kind: 'require'; cond: Expr; message?: StrLit; span: Span }
+export interface RequireStmt extends Commented {
+  kind: 'require';
+  cond: Expr;
+  message?: StrLit;
+  span: Span;
+}
 /** `param weight: f32[dim] = ones()` — only inside `layer` bodies. */
-export interface ParamStmt extends Commented { kind: 'param'; name: Ident; type: TensorType; init?: Expr; span: Span }
+export interface ParamStmt extends Commented {
+  kind: 'param';
+  name: Ident;
+  type: TensorType;
+  init?: Expr;
+  span: Span;
+}
 
 /** `return expr` — the value of a `layer`; exactly one, last in its body. */
-export interface ReturnStmt extends Commented { kind: 'return'; value: Expr; span: Span }
+export interface ReturnStmt extends Commented {
+  kind: 'return';
+  value: Expr;
+  span: Span;
+}
 
 export type Stmt = InputStmt | LetStmt | OutputStmt | RepeatStmt | RequireStmt | ParamStmt | ReturnStmt;
 
 // ───────────────────────────── declarations ─────────────────────────────
 
-export interface Param { name: Ident; default?: Expr; span: Span }
+export interface Param {
+  name: Ident;
+  default?: Expr;
+  span: Span;
+}
 
 export type Preset = 'llama' | 'gpt2' | 'dit' | 'unet';
 export const PRESETS: readonly Preset[] = ['llama', 'gpt2', 'dit', 'unet'];
@@ -132,26 +243,68 @@ export interface LayerDecl extends Commented {
 }
 
 /** `let calib = brown(split = "calib", batches = 8)` — a named value usable by later declarations. */
-export interface BindingDecl extends Commented { kind: 'binding'; name: Ident; value: Expr; span: Span }
+export interface BindingDecl extends Commented {
+  kind: 'binding';
+  name: Ident;
+  value: Expr;
+  span: Span;
+}
 
-export interface Field extends Commented { key: string; keySpan: Span; value: Expr; span: Span }
+export interface Field extends Commented {
+  key: string;
+  keySpan: Span;
+  value: Expr;
+  span: Span;
+}
 
 /** `inherit Tiny from Llama at "runs/parent/model.safetensors" { … }` */
-export interface InheritDecl extends Commented { kind: 'inherit'; child: Ident; parent: Ident; at: StrLit; fields: Field[]; span: Span }
+export interface InheritDecl extends Commented {
+  kind: 'inherit';
+  child: Ident;
+  parent: Ident;
+  at: StrLit;
+  fields: Field[];
+  span: Span;
+}
 /** `prune UNet to Small { … }` — `to` names the pruned model; without it the model is pruned in place. */
-export interface PruneDecl extends Commented { kind: 'prune'; model: Ident; to?: Ident; fields: Field[]; span: Span }
+export interface PruneDecl extends Commented {
+  kind: 'prune';
+  model: Ident;
+  to?: Ident;
+  fields: Field[];
+  span: Span;
+}
 /** `adapter Genre on Llama { … }` */
-export interface AdapterDecl extends Commented { kind: 'adapter'; name: Ident; on: Ident; fields: Field[]; span: Span }
+export interface AdapterDecl extends Commented {
+  kind: 'adapter';
+  name: Ident;
+  on: Ident;
+  fields: Field[];
+  span: Span;
+}
 /** `train Tiny { … }` */
-export interface TrainDecl extends Commented { kind: 'train'; target: Ident; fields: Field[]; span: Span }
+export interface TrainDecl extends Commented {
+  kind: 'train';
+  target: Ident;
+  fields: Field[];
+  span: Span;
+}
 /** `sample Small { … }` */
-export interface SampleDecl extends Commented { kind: 'sample'; target: Ident; fields: Field[]; span: Span }
+export interface SampleDecl extends Commented {
+  kind: 'sample';
+  target: Ident;
+  fields: Field[];
+  span: Span;
+}
 
 export type ConfigDecl = InheritDecl | PruneDecl | AdapterDecl | TrainDecl | SampleDecl;
 export type ConfigKind = ConfigDecl['kind'];
 export type Decl = ModelDecl | DerivedModelDecl | LayerDecl | BindingDecl | ConfigDecl;
 
-export interface Import extends Commented { path: StrLit; span: Span }
+export interface Import extends Commented {
+  path: StrLit;
+  span: Span;
+}
 
 export interface Program {
   file: string;

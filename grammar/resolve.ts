@@ -66,7 +66,12 @@ export function resolveImports(root: Program, rootText: string, readFile: ReadFi
       const target = resolvePath(file, imp.path.value);
       const first = here.get(target);
       if (first !== undefined) {
-        diagnostics.push(diag('E0332', imp.path.span, `"${imp.path.value}" is already imported by this file`, { notes: [noteAt('first imported here', first.span)], suggestion: 'remove this import' }));
+        diagnostics.push(
+          diag('E0332', imp.path.span, `"${imp.path.value}" is already imported by this file`, {
+            notes: [noteAt('first imported here', first.span)],
+            suggestion: 'remove this import',
+          }),
+        );
         continue;
       }
       here.set(target, imp);
@@ -83,7 +88,11 @@ export function resolveImports(root: Program, rootText: string, readFile: ReadFi
       }
       const text = readFile(target);
       if (text === undefined) {
-        diagnostics.push(diag('E0330', imp.path.span, `cannot find "${imp.path.value}" (looked for ${target})`, { suggestion: 'import paths are relative to the importing file' }));
+        diagnostics.push(
+          diag('E0330', imp.path.span, `cannot find "${imp.path.value}" (looked for ${target})`, {
+            suggestion: 'import paths are relative to the importing file',
+          }),
+        );
         continue;
       }
       sources.set(target, text);

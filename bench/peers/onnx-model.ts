@@ -82,15 +82,19 @@ export function onnxModel(name: string, nodes: readonly OnnxNode[], inputs: read
   graph.string(2, name);
   for (const input of inputs) graph.message(11, valueInfo(input));
   for (const output of outputs) graph.message(12, valueInfo(output));
-  const model = new Writer()
-    .varint(1, IR_VERSION)
-    .string(2, 'scion-bench')
-    .message(7, graph)
-    .message(8, new Writer().string(1, '').varint(2, OPSET));
+  const model = new Writer().varint(1, IR_VERSION).string(2, 'scion-bench').message(7, graph).message(8, new Writer().string(1, '').varint(2, OPSET));
   return model.finish();
 }
 
 /** C[M, N] = A[M, K] · B[K, N]. */
 export function matmulModel(m: number, n: number, k: number): Uint8Array {
-  return onnxModel('matmul', [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], [{ name: 'A', shape: [m, k] }, { name: 'B', shape: [k, n] }], [{ name: 'C', shape: [m, n] }]);
+  return onnxModel(
+    'matmul',
+    [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }],
+    [
+      { name: 'A', shape: [m, k] },
+      { name: 'B', shape: [k, n] },
+    ],
+    [{ name: 'C', shape: [m, n] }],
+  );
 }

@@ -40,7 +40,8 @@ export async function tfjsOnDevice(gpu: GpuDevice): Promise<TfjsOnDevice | strin
   let webgpuBackend: typeof import('@tensorflow/tfjs-backend-webgpu');
   try {
     const { globals } = await import('webgpu');
-    for (const [name, value] of Object.entries(globals)) if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+    for (const [name, value] of Object.entries(globals))
+      if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
     // TF.js checks navigator.gpu before accepting a device (Node 20 has no navigator at all)
     const g = globalThis as { navigator?: { gpu?: GPU } };
     if (g.navigator === undefined) Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpu.gpu }, configurable: true, writable: true });

@@ -75,16 +75,34 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   for (const [k, p] of art.programs.entries()) writeFileSync(join(dir, (files_[k] as { file: string }).file), p.code);
   const weightMap = lowered.params.map((p) => ({ name: p.path, shape: p.shape, buffer: art.graph.params.find((x) => x.name === p.path)?.buffer ?? null }));
   const plan = {
-    format: 'scion-plan', version: art.graph.version, model: name, train,
-    graph: art.graph, memory: art.memory, weightMap,
-    programs: art.programs.map((p, k) => ({ kernel: p.kernel, key: p.key, threads: p.threads, workgroupSize: p.workgroupSize, arenas: p.arenas, file: files_[k]?.file })),
+    format: 'scion-plan',
+    version: art.graph.version,
+    model: name,
+    train,
+    graph: art.graph,
+    memory: art.memory,
+    weightMap,
+    programs: art.programs.map((p, k) => ({
+      kernel: p.kernel,
+      key: p.key,
+      threads: p.threads,
+      workgroupSize: p.workgroupSize,
+      arenas: p.arenas,
+      file: files_[k]?.file,
+    })),
   };
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 1) + '\n');
   const summary = {
-    kernels: art.programs.length, dispatches: art.graph.kernels.length, primitiveOps: art.graph.primitiveOps,
-    peakBytes: art.memory.peakBytes, lowerBoundBytes: art.memory.lowerBoundBytes,
+    kernels: art.programs.length,
+    dispatches: art.graph.kernels.length,
+    primitiveOps: art.graph.primitiveOps,
+    peakBytes: art.memory.peakBytes,
+    lowerBoundBytes: art.memory.lowerBoundBytes,
   };
   if (json) io.out(JSON.stringify(summary) + '\n');
-  else io.out(`compiled ${name}${train ? ' (training step)' : ''}: ${summary.primitiveOps} primitive ops → ${summary.dispatches} dispatches (${summary.kernels} WGSL kernels); peak ${summary.peakBytes} bytes, lower bound ${summary.lowerBoundBytes}; wrote ${out}/plan.json\n`);
+  else
+    io.out(
+      `compiled ${name}${train ? ' (training step)' : ''}: ${summary.primitiveOps} primitive ops → ${summary.dispatches} dispatches (${summary.kernels} WGSL kernels); peak ${summary.peakBytes} bytes, lower bound ${summary.lowerBoundBytes}; wrote ${out}/plan.json\n`,
+    );
   return EXIT.ok;
 };

@@ -31,9 +31,13 @@ import type { Program } from '../../grammar/ast.ts';
 import { needsExampleJob } from './train-examples.ts';
 import { validateExamples } from './train-report.ts';
 
-const USAGE = 'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device cpu] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
+const USAGE =
+  'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device cpu] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
 
-const toHost = (data: ArrayLike<number>, shape: readonly number[]): HostTensor => ({ shape, data: data instanceof Float32Array ? data : Float32Array.from(data) });
+const toHost = (data: ArrayLike<number>, shape: readonly number[]): HostTensor => ({
+  shape,
+  data: data instanceof Float32Array ? data : Float32Array.from(data),
+});
 
 /** Reads a checkpoint into Scion parameter paths through the model's preset. */
 export async function loadWeights(m: LoweredModel, reader: SafetensorsReader): Promise<Map<string, HostTensor>> {
@@ -50,7 +54,10 @@ export async function loadWeights(m: LoweredModel, reader: SafetensorsReader): P
 export function withTaps(m: LoweredModel, taps: readonly string[]): Graph {
   const extra = taps.map((t) => {
     const node = m.taps.get(t);
-    if (node === undefined) throw new LowerError('E0903', `no tap '${t}' in model '${m.instance.name}'`, commandLineSpan('--tap'), [{ message: `taps: ${[...m.taps.keys()].filter((k) => !k.includes('@')).join(', ')}` }]);
+    if (node === undefined)
+      throw new LowerError('E0903', `no tap '${t}' in model '${m.instance.name}'`, commandLineSpan('--tap'), [
+        { message: `taps: ${[...m.taps.keys()].filter((k) => !k.includes('@')).join(', ')}` },
+      ]);
     return { name: `tap:${t}`, node };
   });
   return { nodes: m.graph.nodes, outputs: [...m.graph.outputs, ...extra] };
@@ -86,7 +93,15 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     if (program === undefined) return EXIT.inputError;
     const model = trainedModel(program, opt.model);
     if (model === undefined) throw new UsageError(`the spec trains no model: give --model NAME\n${USAGE}`);
-    return validate(program, model, isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights), opt.data ?? 'val', opt.batches ?? 64, opt.json === true, io);
+    return validate(
+      program,
+      model,
+      isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights),
+      opt.data ?? 'val',
+      opt.batches ?? 64,
+      opt.json === true,
+      io,
+    );
   }
   if (files.length !== 1 || opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
     throw new UsageError(`need FILE, --model, --weights, --input and -o\n${USAGE}`);
@@ -122,7 +137,12 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     const out = runGraph(graph, feed, { dtype: 'f32' });
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, t] of out) {
-      tensors.set(name, t.dtype === 'i32' || t.dtype === 'bool' ? { dtype: 'I32', shape: t.shape, data: Int32Array.from(t.data) } : { dtype: 'F32', shape: t.shape, data: Float32Array.from(t.data) });
+      tensors.set(
+        name,
+        t.dtype === 'i32' || t.dtype === 'bool'
+          ? { dtype: 'I32', shape: t.shape, data: Int32Array.from(t.data) }
+          : { dtype: 'F32', shape: t.shape, data: Float32Array.from(t.data) },
+      );
     }
     await writeSafetensors(abs(opt.out), tensors, { scion_model: opt.model });
     io.out(`${opt.out}: ${[...out.entries()].map(([k, t]) => `${k} [${t.shape.join(', ')}]`).join(', ')}\n`);
@@ -144,13 +164,24 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
  * the trained weights on up to `maxBatches` fixed batches of the `split` of the spec's training
  * data, tokenized by the tokenizer.json beside the weights, with perplexity and the unigram baseline.
  */
-async function validate(program: Parameters<typeof findTrain>[0], model: string, weightsPath: string, split: string, maxBatches: number, json: boolean, io: Io): Promise<number> {
+async function validate(
+  program: Parameters<typeof findTrain>[0],
+  model: string,
+  weightsPath: string,
+  split: string,
+  maxBatches: number,
+  json: boolean,
+  io: Io,
+): Promise<number> {
   if (!Array.isArray(program) && needsExampleJob(program as Program, model)) {
     // Images, classification and multi-round specs: loss and accuracy (cli/commands/train-report.ts).
     try {
       const r = await validateExamples(program as Program, model, weightsPath, split, maxBatches, io.cwd);
       if (json) io.out(`${JSON.stringify(r)}\n`);
-      else io.out(`${split}: loss ${r.loss.toFixed(4)}${r.accuracy === null ? '' : `, accuracy ${(100 * r.accuracy).toFixed(2)}%`} over ${r.examples.toLocaleString('en-US')} examples\n`);
+      else
+        io.out(
+          `${split}: loss ${r.loss.toFixed(4)}${r.accuracy === null ? '' : `, accuracy ${(100 * r.accuracy).toFixed(2)}%`} over ${r.examples.toLocaleString('en-US')} examples\n`,
+        );
       return EXIT.ok;
     } catch (error) {
       if (error instanceof JobError || error instanceof MappingError) {
@@ -179,7 +210,10 @@ async function validate(program: Parameters<typeof findTrain>[0], model: string,
     const loss = await evaluateLm({ graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput }, cpuBackend, feeds, batches);
     const r = { split, tokens: batches.length * config.batch * tokens.ctx, loss, perplexity: Math.exp(loss), baselineLoss: unigramEntropy(data) };
     if (json) io.out(`${JSON.stringify(r)}\n`);
-    else io.out(`${split}: loss ${loss.toFixed(4)} nats/token, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens.toLocaleString('en-US')} tokens (unigram baseline ${r.baselineLoss.toFixed(4)})\n`);
+    else
+      io.out(
+        `${split}: loss ${loss.toFixed(4)} nats/token, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens.toLocaleString('en-US')} tokens (unigram baseline ${r.baselineLoss.toFixed(4)})\n`,
+      );
     return EXIT.ok;
   } catch (error) {
     if (error instanceof JobError || error instanceof MappingError) {

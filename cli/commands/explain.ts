@@ -24,7 +24,13 @@ export function loadSpec(file: string, io: Io, cmd: string): Program | undefined
   const name = isAbsolute(file) ? relative(io.cwd, file) || file : file;
   const r = checkSource(text, name, read);
   if (countSeverities(r.diagnostics).errors > 0) {
-    io.err(renderDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources, { color: false }));
+    io.err(
+      renderDiagnostics(
+        r.diagnostics.filter((d) => d.severity === 'error'),
+        r.sources,
+        { color: false },
+      ),
+    );
     return undefined;
   }
   return { file: name, imports: [], decls: r.decls };
@@ -65,7 +71,15 @@ function reportJson(r: ModelReport): object {
     activationBytes: r.activationBytes,
     inputs: r.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape })),
     outputs: r.outputs,
-    layers: r.layers.map((l) => ({ path: l.path, kind: l.callee, shape: l.shape, params: l.params, flops: l.flops, activationBytes: l.activationBytes, tensors: l.tensors })),
+    layers: r.layers.map((l) => ({
+      path: l.path,
+      kind: l.callee,
+      shape: l.shape,
+      params: l.params,
+      flops: l.flops,
+      activationBytes: l.activationBytes,
+      tensors: l.tensors,
+    })),
   };
 }
 

@@ -19,7 +19,8 @@ import { loadWeights } from './eval.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
 import { DEFAULT_SPEC, defaultOutDir, parseDevice, trainedModel } from './train.ts';
 
-const USAGE = 'usage: scion generate [FILE] [--model NAME] [--weights W.safetensors] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]';
+const USAGE =
+  'usage: scion generate [FILE] [--model NAME] [--weights W.safetensors] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]';
 
 /** The model's forward graph at batch 1 with `params` as its weights. */
 export function textModel(program: Program, model: string, params: ReadonlyMap<string, Tensor>): TextModel {
@@ -34,7 +35,14 @@ export function textModel(program: Program, model: string, params: ReadonlyMap<s
 }
 
 /** A sample from freshly trained parameters (by Scion path): what `scion train` prints at the end. */
-export async function sampleFromModel(program: Program, model: string, params: ReadonlyMap<string, Float32Array>, tokenizerPath: string, backend: Backend, o: SampleOptions): Promise<string> {
+export async function sampleFromModel(
+  program: Program,
+  model: string,
+  params: ReadonlyMap<string, Float32Array>,
+  tokenizerPath: string,
+  backend: Backend,
+  o: SampleOptions,
+): Promise<string> {
   const m = lowerModel(program, model, { dims: { batch: 1 } });
   const feeds = new Map<string, Tensor>();
   for (const p of m.params) {
@@ -71,7 +79,9 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     else if (a === '--device') device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
     else if (a === '--json') json = true;
     else if (a === '--help' || a === '-h') {
-      io.out(`${USAGE}\n\nWrites text from a trained language model (default: the default job's runs/<model>/model.safetensors,\nwith tokenizer.json beside the weights). Temperature 0 is greedy; --top-k 0 samples from the whole vocabulary.\n`);
+      io.out(
+        `${USAGE}\n\nWrites text from a trained language model (default: the default job's runs/<model>/model.safetensors,\nwith tokenizer.json beside the weights). Temperature 0 is greedy; --top-k 0 samples from the whole vocabulary.\n`,
+      );
       return EXIT.ok;
     } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
     else if (file === undefined) file = a;
@@ -83,7 +93,10 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   if (name === undefined) throw new UsageError(`the spec trains no model: give --model NAME\n${USAGE}`);
   const weightsPath = weights === undefined ? join(defaultOutDir(io.cwd, name), 'model.safetensors') : isAbsolute(weights) ? weights : resolve(io.cwd, weights);
   const tokenizerPath = join(dirname(weightsPath), 'tokenizer.json');
-  for (const [what, p] of [['weights', weightsPath], ['tokenizer', tokenizerPath]] as const) {
+  for (const [what, p] of [
+    ['weights', weightsPath],
+    ['tokenizer', tokenizerPath],
+  ] as const) {
     if (!existsSync(p)) {
       io.err(`scion generate: no ${what} at ${p}${weights === undefined ? ' (train first: scion train)' : ''}\n`);
       return EXIT.inputError;

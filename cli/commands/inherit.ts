@@ -19,7 +19,8 @@ import { diag } from '../../grammar/diagnostics/make.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
 import { loadSpec, reportLowerError, takeValue } from './explain.ts';
 
-const USAGE = 'usage: scion inherit FILE [--child NAME] [--parent CKPT] [--tokenizer tokenizer.json] [--calib-batches N] [--calib-seq N] -o DIR [--json]\n       scion inherit --replay provenance.json --parent CKPT -o DIR [--json]';
+const USAGE =
+  'usage: scion inherit FILE [--child NAME] [--parent CKPT] [--tokenizer tokenizer.json] [--calib-batches N] [--calib-seq N] -o DIR [--json]\n       scion inherit --replay provenance.json --parent CKPT -o DIR [--json]';
 
 interface Args {
   file?: string;
@@ -103,14 +104,17 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   const chosen = a.child === undefined ? decls[0] : decls.find((d) => childOf(d) === a.child);
   if (chosen === undefined) {
     const names = decls.map(childOf);
-    io.err(`scion inherit: ${a.child === undefined ? 'the spec has no inherit or prune declaration' : `no inherit or prune declaration makes '${a.child}' (declared: ${names.join(', ') || 'none'})`}\n`);
+    io.err(
+      `scion inherit: ${a.child === undefined ? 'the spec has no inherit or prune declaration' : `no inherit or prune declaration makes '${a.child}' (declared: ${names.join(', ') || 'none'})`}\n`,
+    );
     return EXIT.inputError;
   }
   if (a.child === undefined && decls.length > 1) {
     io.err(`scion inherit: the spec has ${decls.length} inherit/prune declarations (${decls.map(childOf).join(', ')}); choose one with --child\n`);
     return EXIT.usage;
   }
-  if (chosen.kind === 'prune' && a.parent === undefined) throw new UsageError(`prune ${chosen.model.name} names no checkpoint: give the unpruned one with --parent\n${USAGE}`);
+  if (chosen.kind === 'prune' && a.parent === undefined)
+    throw new UsageError(`prune ${chosen.model.name} names no checkpoint: give the unpruned one with --parent\n${USAGE}`);
   let decl: InheritDecl | undefined = chosen.kind === 'inherit' ? chosen : undefined;
   try {
     const rest = {
@@ -119,17 +123,24 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
       ...(a.calibSeq === undefined ? {} : { calibSeq: a.calibSeq }),
       log: (l: string) => (a.json ? undefined : io.err(`${l}\n`)),
     };
-    const ctx = chosen.kind === 'prune'
-      ? pruneContext([program], chosen, a.parent!, io.cwd, rest)
-      : { programs: [program], decl: chosen, cwd: io.cwd, ...(a.parent === undefined ? {} : { parentPath: a.parent }), ...rest };
+    const ctx =
+      chosen.kind === 'prune'
+        ? pruneContext([program], chosen, a.parent!, io.cwd, rest)
+        : { programs: [program], decl: chosen, cwd: io.cwd, ...(a.parent === undefined ? {} : { parentPath: a.parent }), ...rest };
     decl = ctx.decl;
     const out = await runInheritance(ctx, dir, progressOf(io, a.json));
     const inherited = Object.values(out.provenance.tensors).filter((t) => t.parent !== undefined).length;
-    if (a.json) io.out(`${JSON.stringify({ dir, files: out.files, tensors: out.tensors, bytes: out.bytes, inherited, initialized: Object.keys(out.provenance.tensors).length - inherited, layers: out.provenance.layers ?? null, vocab: out.provenance.vocab === undefined ? null : { size: out.provenance.vocab.size, coverage: out.provenance.vocab.coverage } })}\n`);
+    if (a.json)
+      io.out(
+        `${JSON.stringify({ dir, files: out.files, tensors: out.tensors, bytes: out.bytes, inherited, initialized: Object.keys(out.provenance.tensors).length - inherited, layers: out.provenance.layers ?? null, vocab: out.provenance.vocab === undefined ? null : { size: out.provenance.vocab.size, coverage: out.provenance.vocab.coverage } })}\n`,
+      );
     else {
-      io.out(`${decl.child.name} ← ${decl.parent.name}: ${inherited} tensors inherited, ${Object.keys(out.provenance.tensors).length - inherited} initialized, ${(out.bytes / 1048576).toFixed(1)} MiB\n`);
+      io.out(
+        `${decl.child.name} ← ${decl.parent.name}: ${inherited} tensors inherited, ${Object.keys(out.provenance.tensors).length - inherited} initialized, ${(out.bytes / 1048576).toFixed(1)} MiB\n`,
+      );
       if (out.provenance.layers !== undefined) io.out(`  layers kept: [${out.provenance.layers.join(', ')}]\n`);
-      if (out.provenance.vocab !== undefined) io.out(`  vocabulary: ${out.provenance.vocab.size} tokens, coverage ${((out.provenance.vocab.coverage ?? 1) * 100).toFixed(2)}%\n`);
+      if (out.provenance.vocab !== undefined)
+        io.out(`  vocabulary: ${out.provenance.vocab.size} tokens, coverage ${((out.provenance.vocab.coverage ?? 1) * 100).toFixed(2)}%\n`);
       io.out(`  wrote ${out.files.map((f) => f.slice(dir.length + 1)).join(', ')} in ${a.out}\n`);
     }
     return EXIT.ok;
@@ -151,11 +162,33 @@ async function replay(a: Args, dir: string, io: Io): Promise<number> {
         if (rec?.parent === undefined || rec.parentShape === undefined) continue;
         const s = reader.tensors.get(rec.parent)?.shape;
         if (s === undefined) problems.push(`the parent has no tensor '${rec.parent}'`);
-        else if (s.join() !== rec.parentShape.join()) problems.push(`'${rec.parent}' is [${s.join(', ')}], the recorded parent's was [${rec.parentShape.join(', ')}]`);
+        else if (s.join() !== rec.parentShape.join())
+          problems.push(`'${rec.parent}' is [${s.join(', ')}], the recorded parent's was [${rec.parentShape.join(', ')}]`);
       }
       if (problems.length > 0) throw new InheritError(problems);
-      const { bytes, tensors } = await writeChild(join(dir, 'model.safetensors'), plans, reader, { format: 'pt', ...(provenance.child.model === undefined ? {} : { scion_model: provenance.child.model }), ...(provenance.child.preset === undefined ? {} : { scion_preset: provenance.child.preset }) }, progressOf(io, a.json), new Set(tied.keys()));
-      const next = provenanceOf(plans, reader, { parent: { ...provenance.parent, path: abs(a.parent!) }, child: provenance.child, ...(provenance.layers === undefined ? {} : { layers: provenance.layers }), ...(provenance.vocab === undefined ? {} : { vocab: provenance.vocab }) }, tied);
+      const { bytes, tensors } = await writeChild(
+        join(dir, 'model.safetensors'),
+        plans,
+        reader,
+        {
+          format: 'pt',
+          ...(provenance.child.model === undefined ? {} : { scion_model: provenance.child.model }),
+          ...(provenance.child.preset === undefined ? {} : { scion_preset: provenance.child.preset }),
+        },
+        progressOf(io, a.json),
+        new Set(tied.keys()),
+      );
+      const next = provenanceOf(
+        plans,
+        reader,
+        {
+          parent: { ...provenance.parent, path: abs(a.parent!) },
+          child: provenance.child,
+          ...(provenance.layers === undefined ? {} : { layers: provenance.layers }),
+          ...(provenance.vocab === undefined ? {} : { vocab: provenance.vocab }),
+        },
+        tied,
+      );
       writeFileSync(join(dir, 'provenance.json'), `${JSON.stringify(next)}\n`);
       // config.json and tokenizer.json describe the child, not the parent: carry them over.
       for (const f of ['config.json', 'tokenizer.json']) {

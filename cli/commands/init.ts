@@ -42,7 +42,18 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     return reportLowerError(error, io);
   }
   const params = new Map<string, HostTensor>(
-    lowered.params.map((p) => [p.path, { shape: p.shape, data: sampleInit(p.init, p.shape.reduce((x, y) => x * y, 1), seed, p.path) }]),
+    lowered.params.map((p) => [
+      p.path,
+      {
+        shape: p.shape,
+        data: sampleInit(
+          p.init,
+          p.shape.reduce((x, y) => x * y, 1),
+          seed,
+          p.path,
+        ),
+      },
+    ]),
   );
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, t] of toCheckpoint(checkpointPlan(lowered), params)) tensors.set(name, { dtype: 'F32', shape: t.shape, data: t.data });
@@ -51,6 +62,8 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   await writeSafetensors(path, tensors, { format: 'pt', scion_model: model, ...(preset === undefined ? {} : { scion_preset: preset }) });
   if (preset !== undefined) writeFileSync(join(dirname(path), 'config.json'), `${JSON.stringify(writeConfig(preset, lowered), null, 2)}\n`);
   const count = lowered.params.reduce((p, q) => p + q.shape.reduce((x, y) => x * y, 1), 0);
-  io.out(`${out}: ${tensors.size} tensors, ${count.toLocaleString('en-US')} parameters (seed ${seed}${preset === undefined ? '' : `, ${preset} names, config.json beside it`})\n`);
+  io.out(
+    `${out}: ${tensors.size} tensors, ${count.toLocaleString('en-US')} parameters (seed ${seed}${preset === undefined ? '' : `, ${preset} names, config.json beside it`})\n`,
+  );
   return EXIT.ok;
 };

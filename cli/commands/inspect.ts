@@ -58,14 +58,21 @@ export function formatReport(report: InspectReport): string {
   const rows = report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, humanBytes(t.bytes)]);
   const head = ['name', 'dtype', 'shape', 'size'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
   const meta = Object.entries(report.metadata);
   if (meta.length > 0) {
     out.push('', 'metadata:');
     for (const [k, v] of meta) out.push(`  ${k}: ${v}`);
   }
-  out.push('', `${report.tensors.length} tensors, ${report.params.toLocaleString('en-US')} parameters, ${humanBytes(report.totalBytes)} (${report.totalBytes} bytes)`);
+  out.push(
+    '',
+    `${report.tensors.length} tensors, ${report.params.toLocaleString('en-US')} parameters, ${humanBytes(report.totalBytes)} (${report.totalBytes} bytes)`,
+  );
   return `${out.join('\n')}\n`;
 }
 

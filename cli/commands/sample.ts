@@ -20,7 +20,8 @@ import { EXIT, UsageError, type Command, type Io } from '../io.ts';
 import { loadWeights } from './eval.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
 
-const USAGE = 'usage: scion sample FILE [--model NAME] --weights W [--weights MODEL=W]... [--steps N] [--guidance S] [--classes 0,1,...] [--count K] [--seed S] [--no-reuse] [--json] -o grid.png';
+const USAGE =
+  'usage: scion sample FILE [--model NAME] --weights W [--weights MODEL=W]... [--steps N] [--guidance S] [--classes 0,1,...] [--count K] [--seed S] [--no-reuse] [--json] -o grid.png';
 const T = 1000;
 
 interface Options {
@@ -72,7 +73,8 @@ function modelInputs(m: LoweredModel): GraphModel['inputs'] | string {
   const x = m.inputs.find((i) => i.shape.length === 4 && i.dtype === 'f32');
   const t = m.inputs.find((i) => i.shape.length === 1 && i.name === 't');
   const y = m.inputs.find((i) => i.shape.length === 1 && i.dtype === 'i32' && i !== t);
-  if (x === undefined || t === undefined) return `model '${m.instance.name}' needs an image input [batch, C, H, W] and a timestep input t: f32[batch] to be sampled`;
+  if (x === undefined || t === undefined)
+    return `model '${m.instance.name}' needs an image input [batch, C, H, W] and a timestep input t: f32[batch] to be sampled`;
   return y === undefined ? { x: x.name, t: t.name } : { x: x.name, t: t.name, y: y.name };
 }
 
@@ -119,7 +121,8 @@ async function sampleAndWrite(program: Program, cfg: SampleConfig, opt: Options,
     const inputs = modelInputs(m);
     if (typeof inputs === 'string') return (io.err(`scion sample: ${inputs}\n`), EXIT.inputError);
     const path = opt.weights.get(arm.model) ?? (arm.model === cfg.target ? opt.weights.get(null) : undefined);
-    if (path === undefined) return (io.err(`scion sample: no weights for '${arm.model}' (the switch uses it): pass --weights ${arm.model}=FILE\n`), EXIT.inputError);
+    if (path === undefined)
+      return (io.err(`scion sample: no weights for '${arm.model}' (the switch uses it): pass --weights ${arm.model}=FILE\n`), EXIT.inputError);
     const reader = await openSafetensors(abs(path));
     const weights = new Map<string, Tensor>();
     try {
@@ -128,9 +131,11 @@ async function sampleAndWrite(program: Program, cfg: SampleConfig, opt: Options,
       await reader.close();
     }
     const classes = Number(m.instance.params['classes'] ?? 0);
-    if (cfgOn && inputs.y === undefined) return (io.err(`scion sample: guidance needs a class-conditional model; '${arm.model}' takes no labels (use --guidance 1)\n`), EXIT.inputError);
+    if (cfgOn && inputs.y === undefined)
+      return (io.err(`scion sample: guidance needs a class-conditional model; '${arm.model}' takes no labels (use --guidance 1)\n`), EXIT.inputError);
     const bad = cfg.classes.find((c) => c >= classes);
-    if (inputs.y !== undefined && bad !== undefined) return (io.err(`scion sample: class ${bad} is out of range: '${arm.model}' has ${classes} classes\n`), EXIT.inputError);
+    if (inputs.y !== undefined && bad !== undefined)
+      return (io.err(`scion sample: class ${bad} is out of range: '${arm.model}' has ${classes} classes\n`), EXIT.inputError);
     const outputs = m.graph.outputs.some((o) => o.name === 'sigma') ? { eps: 'eps', v: 'sigma' } : { eps: 'eps' };
     const gm: GraphModel = { name: arm.model, graph: m.graph, weights, inputs, outputs };
     const xInput = m.inputs.find((i) => i.name === inputs.x);
@@ -161,9 +166,15 @@ async function sampleAndWrite(program: Program, cfg: SampleConfig, opt: Options,
   const plan = respace(linearSchedule(T), cfg.sampler.steps);
   const start = performance.now();
   const x = sampleLoop({
-    plan, denoiser, shape: imageShape, labels, rng: new Prng(cfg.seed),
+    plan,
+    denoiser,
+    shape: imageShape,
+    labels,
+    rng: new Prng(cfg.seed),
     sampler: cfg.sampler.kind === 'ddim' ? { kind: 'ddim', eta: cfg.sampler.eta } : { kind: 'ddpm' },
-    onStep: (step) => { if (!opt.json && io.isTty) io.err(`\rstep ${step + 1}/${plan.timesteps.length}`); },
+    onStep: (step) => {
+      if (!opt.json && io.isTty) io.err(`\rstep ${step + 1}/${plan.timesteps.length}`);
+    },
   });
   const ms = performance.now() - start;
   // Channel 0 of each image, mapped from [−1, 1] to [0, 1].
@@ -171,12 +182,24 @@ async function sampleAndWrite(program: Program, cfg: SampleConfig, opt: Options,
   const images = Array.from({ length: batch }, (_, i) => Float32Array.from({ length: h * w }, (_v, k) => ((x[i * c * h * w + k] as number) + 1) / 2));
   writeFileSync(abs(opt.out as string), imageGrid(images, cfg.count, 2, [h, w]));
   const passes = models.map((m) => ({ model: m.name, ...m.counters() }));
-  const report = { images: batch, ms, msPerImage: ms / batch, steps: plan.timesteps.length, sampler: cfg.sampler, guidance: cfg.guidance, reuse: opt.reuse ? (cfg.reuse ?? null) : null, passes, out: opt.out };
+  const report = {
+    images: batch,
+    ms,
+    msPerImage: ms / batch,
+    steps: plan.timesteps.length,
+    sampler: cfg.sampler,
+    guidance: cfg.guidance,
+    reuse: opt.reuse ? (cfg.reuse ?? null) : null,
+    passes,
+    out: opt.out,
+  };
   if (opt.json) io.out(`${JSON.stringify(report)}\n`);
   else {
     if (io.isTty) io.err('\n');
     const reuse = opt.reuse && cfg.reuse ? `reuse ${cfg.reuse.tap}` : 'no reuse';
-    io.out(`${opt.out}: ${batch} images, ${plan.timesteps.length} ${cfg.sampler.kind} steps, ${(ms / batch).toFixed(1)} ms/image (${reuse}; ${passes.map((p) => `${p.model} ${p.full} full + ${p.partial} partial passes`).join(', ')})\n`);
+    io.out(
+      `${opt.out}: ${batch} images, ${plan.timesteps.length} ${cfg.sampler.kind} steps, ${(ms / batch).toFixed(1)} ms/image (${reuse}; ${passes.map((p) => `${p.model} ${p.full} full + ${p.partial} partial passes`).join(', ')})\n`,
+    );
   }
   return EXIT.ok;
 }

@@ -36,7 +36,8 @@ export const dataSource = (d: DataSpec): DataSource => ({ source: d.source, args
 export function roundsSpec(decl: TrainDecl): RoundsSpec | undefined {
   const f = decl.fields.find((x) => x.key === 'rounds');
   if (f === undefined) return undefined;
-  if (f.value.kind !== 'record') throw new LowerError('E0905', '`rounds` must be a record like { count = 2, sample = 0.5, weight = softmax(loss) }', f.value.span);
+  if (f.value.kind !== 'record')
+    throw new LowerError('E0905', '`rounds` must be a record like { count = 2, sample = 0.5, weight = softmax(loss) }', f.value.span);
   const r = new Map(f.value.fields.map((x) => [x.key, x.value]));
   const num = (k: string, dflt: number): number => {
     const e = r.get(k);
@@ -100,7 +101,9 @@ export async function loadFrozen(lowered: LoweredTrain, cwd: string): Promise<Ma
     try {
       reader = await openSafetensors(path);
     } catch {
-      throw new JobError(`the ${f.role} '${f.model.instance.name}' has no weights at ${relative(cwd, path)}: train it first (scion train FILE --model ${f.model.instance.name})`);
+      throw new JobError(
+        `the ${f.role} '${f.model.instance.name}' has no weights at ${relative(cwd, path)}: train it first (scion train FILE --model ${f.model.instance.name})`,
+      );
     }
     try {
       for (const [p, t] of await loadWeights(f.model, reader)) frozen.set(`${f.prefix}${p}`, { dtype: 'f32', shape: t.shape, data: t.data });
@@ -117,7 +120,17 @@ export async function loadFrozen(lowered: LoweredTrain, cwd: string): Promise<Ma
  * be in it (the mapping names what is missing); loss-owned parameters keep their init.
  */
 export async function initialWeights(lowered: LoweredTrain, seed: number, init: string | undefined): Promise<Map<string, Float32Array>> {
-  const initial = new Map(lowered.trainable.map((p) => [p.path, sampleInit(p.init, p.shape.reduce((a, d) => a * d, 1), seed, p.path)]));
+  const initial = new Map(
+    lowered.trainable.map((p) => [
+      p.path,
+      sampleInit(
+        p.init,
+        p.shape.reduce((a, d) => a * d, 1),
+        seed,
+        p.path,
+      ),
+    ]),
+  );
   if (init === undefined) return initial;
   let reader;
   try {
@@ -190,13 +203,23 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
   // A fine-tuned model reads the tokens its base was trained on: the tokenizer beside its weights.
   const baseTok = basePath === undefined ? undefined : join(dirname(basePath), 'tokenizer.json');
   const tokenizer = config.tokenizer === undefined && baseTok !== undefined && existsSync(baseTok) ? baseTok : undefined;
-  const { feeder, train, val, unit, itemsPerExample, logitsOutput } = await taskData(kind, lowered, tokenizer === undefined ? config : { ...config, tokenizer }, valData, o);
+  const { feeder, train, val, unit, itemsPerExample, logitsOutput } = await taskData(
+    kind,
+    lowered,
+    tokenizer === undefined ? config : { ...config, tokenizer },
+    valData,
+    o,
+  );
   const initFrom = basePath ?? initPath(program, model, o.outDir, o.init);
   const start = ad === undefined || basePath === undefined ? undefined : await adapterStart(ad.model, ad.fresh, basePath, config.seed, o.cwd);
   if (ad !== undefined && start !== undefined) {
     const n = (paths: readonly string[]): number => paths.reduce((s, p) => s + (start.initial.get(p)?.length ?? 0), 0);
-    o.log(`adapter ${ad.model.adapter.name} on ${ad.model.adapter.on}: ${ad.model.sites.length} LoRA sites (rank ${ad.model.adapter.rank}, alpha ${ad.model.adapter.alpha}), A and B from ${start.adapterOrigin}`);
-    o.log(`trainable: ${n(ad.model.adapterParams.filter((p) => p.trainable).map((p) => p.path)).toLocaleString('en-US')} adapter values${ad.fresh.length === 0 ? '' : ` + ${n(ad.fresh).toLocaleString('en-US')} in ${ad.fresh.join(', ')} (new: the inherit's \`except\`)`}; every other weight frozen`);
+    o.log(
+      `adapter ${ad.model.adapter.name} on ${ad.model.adapter.on}: ${ad.model.sites.length} LoRA sites (rank ${ad.model.adapter.rank}, alpha ${ad.model.adapter.alpha}), A and B from ${start.adapterOrigin}`,
+    );
+    o.log(
+      `trainable: ${n(ad.model.adapterParams.filter((p) => p.trainable).map((p) => p.path)).toLocaleString('en-US')} adapter values${ad.fresh.length === 0 ? '' : ` + ${n(ad.fresh).toLocaleString('en-US')} in ${ad.fresh.join(', ')} (new: the inherit's \`except\`)`}; every other weight frozen`,
+    );
     if (start.ignored.length > 0) o.log(`base checkpoint tensors the model does not use: ${start.ignored.join(', ')}`);
   }
   const evalTerm = lowered.terms.find((t) => t.callee === (kind === 'diffusion' ? 'diffusion' : 'cross_entropy'));
@@ -211,7 +234,12 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
     weights: lowered.weights,
     evalOutput: evalTerm?.output ?? 'loss',
     ...(logitsOutput === undefined ? {} : { logitsOutput }),
-    feeder, train, val, batch: config.batch, itemsPerExample, unit,
+    feeder,
+    train,
+    val,
+    batch: config.batch,
+    itemsPerExample,
+    unit,
     optimizer: config.optimizer,
     schedule: config.schedule,
     steps: config.steps,
@@ -229,7 +257,17 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
 /** Adapter starts plus the seeded init of any loss-owned parameter (feature_kd projections). */
 function withLossParams(t: LoweredTrain, initial: ReadonlyMap<string, Float32Array>, seed: number): Map<string, Float32Array> {
   const out = new Map(initial);
-  for (const p of t.trainable) if (!out.has(p.path)) out.set(p.path, sampleInit(p.init, p.shape.reduce((a, d) => a * d, 1), seed, p.path));
+  for (const p of t.trainable)
+    if (!out.has(p.path))
+      out.set(
+        p.path,
+        sampleInit(
+          p.init,
+          p.shape.reduce((a, d) => a * d, 1),
+          seed,
+          p.path,
+        ),
+      );
   return out;
 }
 
@@ -255,7 +293,10 @@ async function taskData(kind: TaskKind, t: LoweredTrain, config: TrainConfig, va
     const nullClass = y === undefined ? undefined : labelTableRows(t, y.name);
     const classes = Number(t.student.instance.params['classes'] ?? 0);
     const feeder = diffusionFeeder({
-      x: x.name, t: tIn.name, tDtype: tIn.dtype === 'i32' ? 'i32' : 'f32', schedule: linearSchedule(1000),
+      x: x.name,
+      t: tIn.name,
+      tDtype: tIn.dtype === 'i32' ? 'i32' : 'f32',
+      schedule: linearSchedule(1000),
       ...(y === undefined ? {} : { y: y.name }),
       // The label table has a null row (index `classes`) when the LabelEmbedding drops labels.
       ...(nullClass !== undefined && nullClass > classes ? { labelDropout: { nullClass: classes, p: 0.1 } } : {}),
@@ -263,20 +304,32 @@ async function taskData(kind: TaskKind, t: LoweredTrain, config: TrainConfig, va
     return { feeder, train, val, unit: 'img', itemsPerExample: 1 };
   }
   const input = ins[0];
-  if (input === undefined || ins.length !== 1) throw new LowerError('E0904', `scion train feeds one model input for ${kind === 'lm' ? 'language models' : 'classification'}; '${t.student.instance.name}' takes ${ins.map((i) => i.name).join(', ')}`, t.decl.span);
+  if (input === undefined || ins.length !== 1)
+    throw new LowerError(
+      'E0904',
+      `scion train feeds one model input for ${kind === 'lm' ? 'language models' : 'classification'}; '${t.student.instance.name}' takes ${ins.map((i) => i.name).join(', ')}`,
+      t.decl.span,
+    );
   if (input.dtype === 'i32') {
     const ctx = input.shape[1] as number;
     const vocabParam = t.student.instance.params['vocab'];
-    if (typeof vocabParam !== 'number') throw new LowerError('E0904', `'${t.student.instance.name}' takes tokens but has no \`vocab\` parameter to size its tokenizer`, t.decl.span);
+    if (typeof vocabParam !== 'number')
+      throw new LowerError('E0904', `'${t.student.instance.name}' takes tokens but has no \`vocab\` parameter to size its tokenizer`, t.decl.span);
     const trainTexts = kind === 'lm' ? await sourceTexts(dataSource(config.data), o.cwd) : loadBrown('train').map((d) => d.text);
-    const tok = await prepareTokenizer({ vocab: vocabParam, corpus: trainTexts, cachePath: join(o.outDir, 'tokenizer.json'), ...(config.tokenizer === undefined ? {} : { file: resolve(o.cwd, config.tokenizer) }) });
+    const tok = await prepareTokenizer({
+      vocab: vocabParam,
+      corpus: trainTexts,
+      cachePath: join(o.outDir, 'tokenizer.json'),
+      ...(config.tokenizer === undefined ? {} : { file: resolve(o.cwd, config.tokenizer) }),
+    });
     o.log(`tokenizer: ${tok.origin}`);
     if (kind === 'lm') {
       const train = lmExamples(encodeStream(tok.tokenizer, trainTexts), ctx);
       const val = lmExamples(encodeStream(tok.tokenizer, await sourceTexts(dataSource(valData), o.cwd)), ctx);
       return { feeder: supervisedFeeder({ input: input.name }), train, val, unit: 'tok', itemsPerExample: ctx };
     }
-    if (config.data.source !== 'brown') throw new JobError(`${where(config.data)}: text classification reads brown(task = "genre") so far, not ${config.data.source}(…)`);
+    if (config.data.source !== 'brown')
+      throw new JobError(`${where(config.data)}: text classification reads brown(task = "genre") so far, not ${config.data.source}(…)`);
     const train = genreExamples(dataSource(config.data), tok.tokenizer, ctx, BROWN_GENRES);
     const val = genreExamples(dataSource({ ...valData, args: { ...valData.args } }), tok.tokenizer, ctx, BROWN_GENRES);
     return { feeder: supervisedFeeder({ input: input.name, label: 'label' }), train, val, unit: 'tok', itemsPerExample: ctx, logitsOutput: logitsOf(t) };

@@ -63,13 +63,21 @@ export function tokenInput(t: LoweredTrain): { name: string; ctx: number } {
   const ins = t.student.inputs;
   const first = ins[0];
   if (ins.length !== 1 || first === undefined || first.dtype !== 'i32' || first.shape.length !== 2) {
-    throw new LowerError('E0904', `scion train runs language models (one i32[batch, ctx] input) so far; '${t.student.instance.name}' takes ${ins.map((i) => `${i.name}: ${i.dtype}[${i.shape.join(', ')}]`).join(', ')}`, t.decl.span);
+    throw new LowerError(
+      'E0904',
+      `scion train runs language models (one i32[batch, ctx] input) so far; '${t.student.instance.name}' takes ${ins.map((i) => `${i.name}: ${i.dtype}[${i.shape.join(', ')}]`).join(', ')}`,
+      t.decl.span,
+    );
   }
   return { name: first.name, ctx: first.shape[1] as number };
 }
 
 /** Compiles the train declaration and prepares tokenizer, token streams, initial and frozen weights. */
-export async function prepareLmJob(program: Program, model: string, o: { outDir: string; cwd: string; steps?: number; init?: string; log: (line: string) => void }): Promise<LmJob> {
+export async function prepareLmJob(
+  program: Program,
+  model: string,
+  o: { outDir: string; cwd: string; steps?: number; init?: string; log: (line: string) => void },
+): Promise<LmJob> {
   const decl = findTrain(program, model);
   if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
   const config = trainConfig(decl, program);
@@ -78,16 +86,28 @@ export async function prepareLmJob(program: Program, model: string, o: { outDir:
   const tokens = tokenInput(lowered);
   const seq = config.data.args['seq'];
   if (typeof seq === 'number' && seq !== tokens.ctx) {
-    throw new LowerError('E0905', `the data has seq = ${seq} but '${model}' takes ${tokens.name} of length ${tokens.ctx}`, config.data.span, [], `write seq = ${tokens.ctx}`);
+    throw new LowerError(
+      'E0905',
+      `the data has seq = ${seq} but '${model}' takes ${tokens.name} of length ${tokens.ctx}`,
+      config.data.span,
+      [],
+      `write seq = ${tokens.ctx}`,
+    );
   }
   const vocabParam = lowered.student.instance.params['vocab'];
   const vocab = typeof vocabParam === 'number' ? vocabParam : (lowered.student.graph.nodes[lowered.student.taps.get('logits') ?? 0]?.shape.at(-1) ?? 0);
   const trainTexts = await sourceTexts(source(config.data), o.cwd);
-  const valSpec: DataSource = config.eval === undefined
-    ? { source: config.data.source, args: { ...config.data.args, split: 'val' }, where: where(config.data) }
-    : source(config.eval.data);
+  const valSpec: DataSource =
+    config.eval === undefined
+      ? { source: config.data.source, args: { ...config.data.args, split: 'val' }, where: where(config.data) }
+      : source(config.eval.data);
   const valTexts = await sourceTexts(valSpec, o.cwd);
-  const tok = await prepareTokenizer({ vocab, corpus: trainTexts, cachePath: join(o.outDir, 'tokenizer.json'), ...(config.tokenizer === undefined ? {} : { file: resolve(o.cwd, config.tokenizer) }) });
+  const tok = await prepareTokenizer({
+    vocab,
+    corpus: trainTexts,
+    cachePath: join(o.outDir, 'tokenizer.json'),
+    ...(config.tokenizer === undefined ? {} : { file: resolve(o.cwd, config.tokenizer) }),
+  });
   o.log(`tokenizer: ${tok.origin}`);
   const train = encodeStream(tok.tokenizer, trainTexts);
   const val = encodeStream(tok.tokenizer, valTexts);
@@ -138,7 +158,13 @@ export async function saveModel(t: LoweredTrain, params: ReadonlyMap<string, Flo
   return path;
 }
 
-export async function writePlots(outDir: string, model: string, metrics: readonly { kind: string; step: number; loss?: unknown }[], baseline: number | undefined, steps: number): Promise<string> {
+export async function writePlots(
+  outDir: string,
+  model: string,
+  metrics: readonly { kind: string; step: number; loss?: unknown }[],
+  baseline: number | undefined,
+  steps: number,
+): Promise<string> {
   const series = lossSeries(metrics);
   if (baseline !== undefined) series.push({ name: 'unigram baseline', x: [1, Math.max(1, steps)], y: [baseline, baseline], color: '#7f7f7f' });
   const { svg, png } = plotLosses(series, { title: baseline === undefined ? `${model}: loss` : `${model}: loss (nats/token)`, xLabel: 'step', yLabel: 'loss' });
@@ -180,7 +206,9 @@ function parse(args: string[]): Options | 'help' {
 export const run: Command = async (args: string[], io: Io): Promise<number> => {
   const o = parse(args);
   if (o === 'help') {
-    io.out(`${USAGE}\n\nTrains a model as its spec's \`train\` declares (no FILE: ${relative(io.cwd, DEFAULT_SPEC)}, a tiny llama on the Brown corpus).\nThe out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,\ntokenizer.json and summary.json. --resume continues from the newest checkpoint there.\nAn adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out\nwith \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay\nfrozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.\n`);
+    io.out(
+      `${USAGE}\n\nTrains a model as its spec's \`train\` declares (no FILE: ${relative(io.cwd, DEFAULT_SPEC)}, a tiny llama on the Brown corpus).\nThe out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,\ntokenizer.json and summary.json. --resume continues from the newest checkpoint there.\nAn adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out\nwith \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay\nfrozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.\n`,
+    );
     return EXIT.ok;
   }
   const program = loadSpec(o.file ?? DEFAULT_SPEC, io, 'train');
@@ -203,12 +231,20 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     }
     const job = await prepareLmJob(program, model, { outDir, cwd: io.cwd, ...(o.steps === undefined ? {} : { steps: o.steps }), ...init, log });
     backend = await selectBackend(o.device, job.plan.graph, log);
-    log(`training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(io.cwd, outDir) || '.'}`);
+    log(
+      `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(io.cwd, outDir) || '.'}`,
+    );
     const progress = new ProgressLine({ write: (text: string) => io.err(text), isTTY: io.isTty });
     const r = await trainLm(job.plan, { outDir, resume: o.resume, backend, progress });
     const modelPath = await saveModel(job.lowered, r.params, outDir);
     const plot = await writePlots(outDir, model, r.metrics, r.summary.baselineLoss, job.plan.steps);
-    const sample = await sampleFromModel(program, model, r.params, join(outDir, 'tokenizer.json'), backend, { prompt: 'The', tokens: 48, temperature: 0.8, topK: 40, seed: 0 });
+    const sample = await sampleFromModel(program, model, r.params, join(outDir, 'tokenizer.json'), backend, {
+      prompt: 'The',
+      tokens: 48,
+      temperature: 0.8,
+      topK: 40,
+      seed: 0,
+    });
     if (o.json) io.out(`${JSON.stringify({ summary: r.summary, out: outDir, model: modelPath, plot, sample })}\n`);
     else io.out(formatSummary(r.summary, outDir, plot, sample, io.cwd));
     return EXIT.ok;

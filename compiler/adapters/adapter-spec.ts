@@ -38,8 +38,17 @@ export function findAdapter(programs: Program | readonly Program[], name: string
   const hit = all.find((d) => d.name.name === name);
   if (hit !== undefined) return hit;
   const at = span ?? list[0]?.decls[0]?.span ?? { file: '<none>', start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } };
-  const hint = nearest(name, all.map((d) => d.name.name));
-  throw new LowerError('E0307', `no adapter named '${name}'`, at, [{ message: `adapters: ${all.map((d) => d.name.name).join(', ') || '(none)'}` }], hint === undefined ? undefined : `did you mean '${hint}'?`);
+  const hint = nearest(
+    name,
+    all.map((d) => d.name.name),
+  );
+  throw new LowerError(
+    'E0307',
+    `no adapter named '${name}'`,
+    at,
+    [{ message: `adapters: ${all.map((d) => d.name.name).join(', ') || '(none)'}` }],
+    hint === undefined ? undefined : `did you mean '${hint}'?`,
+  );
 }
 
 /**
@@ -66,7 +75,16 @@ export function adapterSpec(decl: AdapterDecl): AdapterSpec {
   const dropout = dropoutExpr === undefined ? 0 : literal(dropoutExpr, 'dropout');
   if (!(dropout >= 0 && dropout < 1)) throw new LowerError('E0412', `a dropout rate is in [0, 1), found ${dropout}`, dropoutExpr?.span ?? decl.span);
   const initExpr = field('init');
-  return { name: decl.name.name, on: decl.on.name, targets, rank, alpha, init: initExpr === undefined ? { kind: 'zeros' } : readInit(initExpr), dropout, span: decl.span };
+  return {
+    name: decl.name.name,
+    on: decl.on.name,
+    targets,
+    rank,
+    alpha,
+    init: initExpr === undefined ? { kind: 'zeros' } : readInit(initExpr),
+    dropout,
+    span: decl.span,
+  };
 }
 
 function literal(e: Expr, key: string): number {

@@ -93,7 +93,9 @@ function findSites(m: LoweredModel, spec: AdapterSpec): Candidate[] {
     if (hits.has(p)) continue;
     const params = m.params.filter((q) => matchesPath(p, q.path)).map((q) => q.path);
     const what = params.length === 0 ? 'no parameter' : `${params.length} parameter(s) but no Linear weight (e.g. ${params[0] ?? ''})`;
-    throw new LowerError('E0603', `adapter ${spec.name}: target "${p}" matches ${what} of ${m.instance.name}`, spec.span, [{ message: 'targets name Linear modules by their `as` path, e.g. "layers.*.self_attn.q_proj"' }]);
+    throw new LowerError('E0603', `adapter ${spec.name}: target "${p}" matches ${what} of ${m.instance.name}`, spec.span, [
+      { message: 'targets name Linear modules by their `as` path, e.g. "layers.*.self_attn.q_proj"' },
+    ]);
   }
   return found;
 }
@@ -101,8 +103,10 @@ function findSites(m: LoweredModel, spec: AdapterSpec): Candidate[] {
 function adapterInits(spec: AdapterSpec, inF: number, weight: string): { a: Init; b: Init } {
   const b: Init = { dist: 'zeros', rule: 'zeros' };
   switch (spec.init.kind) {
-    case 'zeros': return { a: { dist: 'uniform', bound: 1 / Math.sqrt(inF), rule: 'kaiming_uniform(a=√5)' }, b };
-    case 'gaussian': return { a: { dist: 'normal', std: 1 / spec.rank, rule: `normal(1/r)` }, b };
+    case 'zeros':
+      return { a: { dist: 'uniform', bound: 1 / Math.sqrt(inF), rule: 'kaiming_uniform(a=√5)' }, b };
+    case 'gaussian':
+      return { a: { dist: 'normal', std: 1 / spec.rank, rule: `normal(1/r)` }, b };
     case 'pissa': {
       // The real values come from the SVD of W (runtime/inherit); the distribution is a usable fallback.
       const rule = `pissa(niter=${spec.init.niter}) of ${weight}`;
@@ -153,7 +157,12 @@ export function applyAdapter(m: LoweredModel, spec: AdapterSpec, opts: AdaptOpti
       }
       const ai = n.inputs.map((i) => ad[i] as Node);
       ad[n.id] = b.apply(n.op, ai, n.attrs);
-      if (withBase) base[n.id] = b.apply(n.op, n.inputs.map((i) => base[i] as Node), n.attrs);
+      if (withBase)
+        base[n.id] = b.apply(
+          n.op,
+          n.inputs.map((i) => base[i] as Node),
+          n.attrs,
+        );
       const c = byMatmul.get(n.id);
       if (c === undefined) return;
       b.withSpan(spec.span, () => {
@@ -170,7 +179,17 @@ export function applyAdapter(m: LoweredModel, spec: AdapterSpec, opts: AdaptOpti
         }
         const delta = b.mul(linear(b, linear(b, xin, pa), pb), scale); // [..., out]
         const out = b.add(ad[n.id] as Node, delta);
-        const site: AdapterSite = { module: c.module, weight: `${c.module}.weight`, loraA: names.a, loraB: names.b, inFeatures: inF, outFeatures: outF, input: x.id, product: (ad[n.id] as Node).id, output: out.id };
+        const site: AdapterSite = {
+          module: c.module,
+          weight: `${c.module}.weight`,
+          loraA: names.a,
+          loraB: names.b,
+          inFeatures: inF,
+          outFeatures: outF,
+          input: x.id,
+          product: (ad[n.id] as Node).id,
+          output: out.id,
+        };
         ad[n.id] = out;
         if (pissa) {
           const frozen: Init = { dist: 'zeros', rule: `copy of the initial ${c.module}.lora_{A,B}.weight` };
@@ -204,7 +223,10 @@ export function applyAdapter(m: LoweredModel, spec: AdapterSpec, opts: AdaptOpti
     taps: remap(m.taps, ad),
     baseTaps: withBase ? remap(m.taps, base) : new Map(),
     layers: m.layers,
-    flops: forwardFlops(graph, m.graph.outputs.map((o) => (ad[o.node] as Node).id)),
+    flops: forwardFlops(
+      graph,
+      m.graph.outputs.map((o) => (ad[o.node] as Node).id),
+    ),
     adapter: spec,
     sites,
     adapterParams,

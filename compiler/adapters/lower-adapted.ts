@@ -17,6 +17,10 @@ import { applyAdapter, type AdaptedModel, type AdaptOptions } from './insert-lor
 export function lowerAdapted(programs: Program | readonly Program[], name: string, opts: LowerOptions & AdaptOptions = {}): AdaptedModel {
   const spec = adapterSpec(findAdapter(programs, name));
   const { train, dropoutKey, base, ...lower } = opts;
-  const adapt: AdaptOptions = { ...(train === undefined ? {} : { train }), ...(dropoutKey === undefined ? {} : { dropoutKey }), ...(base === undefined ? {} : { base }) };
+  const adapt: AdaptOptions = {
+    ...(train === undefined ? {} : { train }),
+    ...(dropoutKey === undefined ? {} : { dropoutKey }),
+    ...(base === undefined ? {} : { base }),
+  };
   return applyAdapter(lowerModel(programs, spec.on, lower), spec, adapt);
 }

@@ -35,7 +35,9 @@ const x1 = (a: VjpArgs): Node => a.ins[1] as Node;
 const x2 = (a: VjpArgs): Node => a.ins[2] as Node;
 
 /** Unary rule from dy/dx written in terms of x and y. */
-const unary = (d: (b: GraphBuilder, x: Node, y: Node) => Node): VjpRule => (a) => [a.b.mul(a.g, d(a.b, x0(a), a.node))];
+const unary =
+  (d: (b: GraphBuilder, x: Node, y: Node) => Node): VjpRule =>
+  (a) => [a.b.mul(a.g, d(a.b, x0(a), a.node))];
 
 /** Cotangent of max/min: all of g where `pick` holds, half of it on ties (as JAX does). */
 function selectRule(pick: 'gt' | 'lt'): VjpRule {
@@ -58,8 +60,13 @@ function convAttrs(n: Node): { stride: [number, number]; padding: [number, numbe
 const hw = (s: Shape): [number, number] => [s[2] as number, s[3] as number];
 
 export const VJP_RULES: Record<Op, VjpRule> = {
-  input: 'nondiff', param: 'nondiff', constant: 'nondiff', full: 'nondiff', iota: 'nondiff',
-  random_uniform: 'nondiff', random_normal: 'nondiff',
+  input: 'nondiff',
+  param: 'nondiff',
+  constant: 'nondiff',
+  full: 'nondiff',
+  iota: 'nondiff',
+  random_uniform: 'nondiff',
+  random_normal: 'nondiff',
 
   neg: ({ b, g }) => [b.neg(g)],
   abs: unary((b, x) => b.sign(x)),
@@ -88,10 +95,7 @@ export const VJP_RULES: Record<Op, VjpRule> = {
 
   add: (a) => [a.needs[0] ? sumToShape(a.b, a.g, x0(a).shape) : null, a.needs[1] ? sumToShape(a.b, a.g, x1(a).shape) : null],
   sub: (a) => [a.needs[0] ? sumToShape(a.b, a.g, x0(a).shape) : null, a.needs[1] ? sumToShape(a.b, a.b.neg(a.g), x1(a).shape) : null],
-  mul: (a) => [
-    a.needs[0] ? sumToShape(a.b, a.b.mul(a.g, x1(a)), x0(a).shape) : null,
-    a.needs[1] ? sumToShape(a.b, a.b.mul(a.g, x0(a)), x1(a).shape) : null,
-  ],
+  mul: (a) => [a.needs[0] ? sumToShape(a.b, a.b.mul(a.g, x1(a)), x0(a).shape) : null, a.needs[1] ? sumToShape(a.b, a.b.mul(a.g, x0(a)), x1(a).shape) : null],
   div: (a) => [
     a.needs[0] ? sumToShape(a.b, a.b.div(a.g, x1(a)), x0(a).shape) : null,
     a.needs[1] ? sumToShape(a.b, a.b.neg(a.b.div(a.b.mul(a.g, a.node), x1(a))), x1(a).shape) : null, // −g·a/b²
@@ -108,7 +112,12 @@ export const VJP_RULES: Record<Op, VjpRule> = {
   },
   maximum: selectRule('gt'),
   minimum: selectRule('lt'),
-  eq: 'nondiff', ne: 'nondiff', lt: 'nondiff', le: 'nondiff', gt: 'nondiff', ge: 'nondiff',
+  eq: 'nondiff',
+  ne: 'nondiff',
+  lt: 'nondiff',
+  le: 'nondiff',
+  gt: 'nondiff',
+  ge: 'nondiff',
   where: (a) => [
     null,
     a.needs[1] ? sumToShape(a.b, a.b.where(x0(a), a.g, 0), x1(a).shape) : null,
@@ -145,7 +154,13 @@ export const VJP_RULES: Record<Op, VjpRule> = {
   slice: ({ b, node, ins, g }) => {
     const x = ins[0] as Node;
     const ends = node.attrs['ends'] as readonly number[];
-    return [b.pad(g, node.attrs['starts'] as readonly number[], x.shape.map((d, i) => d - (ends[i] as number)))];
+    return [
+      b.pad(
+        g,
+        node.attrs['starts'] as readonly number[],
+        x.shape.map((d, i) => d - (ends[i] as number)),
+      ),
+    ];
   },
   concat: ({ b, node, ins, g, needs }) => {
     const axis = node.attrs['axis'] as number;
@@ -158,7 +173,13 @@ export const VJP_RULES: Record<Op, VjpRule> = {
   },
   pad: ({ b, node, ins, g }) => {
     const before = node.attrs['before'] as readonly number[];
-    return [b.slice(g, before, (ins[0] as Node).shape.map((d, i) => d + (before[i] as number)))];
+    return [
+      b.slice(
+        g,
+        before,
+        (ins[0] as Node).shape.map((d, i) => d + (before[i] as number)),
+      ),
+    ];
   },
 
   gather: (a) => [a.b.scatterAdd(a.b.full(0, x0(a).shape, x0(a).dtype), x1(a), a.g, a.node.attrs['axis'] as number), null],
@@ -178,10 +199,7 @@ export const VJP_RULES: Record<Op, VjpRule> = {
   conv2d: (a) => {
     const o = convAttrs(a.node);
     const [x, w] = [x0(a), x1(a)];
-    return [
-      a.needs[0] ? a.b.conv2dGradInput(a.g, w, hw(x.shape), o) : null,
-      a.needs[1] ? a.b.conv2dGradWeight(x, a.g, hw(w.shape), o) : null,
-    ];
+    return [a.needs[0] ? a.b.conv2dGradInput(a.g, w, hw(x.shape), o) : null, a.needs[1] ? a.b.conv2dGradWeight(x, a.g, hw(w.shape), o) : null];
   },
   // Both transposed forms are bilinear pieces of ⟨dy, conv(x, w)⟩, so their VJPs are the other two.
   conv2d_grad_input: (a) => {

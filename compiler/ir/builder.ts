@@ -40,7 +40,10 @@ export function fmtAttr(v: AttrValue): string {
 }
 
 function attrKey(attrs: Attrs): string {
-  return Object.keys(attrs).sort().map((k) => `${k}=${fmtAttr(attrs[k] as AttrValue)}`).join(';');
+  return Object.keys(attrs)
+    .sort()
+    .map((k) => `${k}=${fmtAttr(attrs[k] as AttrValue)}`)
+    .join(';');
 }
 
 const pair = (v: readonly [number, number] | number | undefined, dflt: number): [number, number] =>
@@ -153,38 +156,94 @@ export class GraphBuilder {
   unary(op: UnaryFloatOp | UnaryNumericOp, x: Node): Node {
     return this.apply(op, [x]);
   }
-  neg(x: Node): Node { return this.apply('neg', [x]); }
-  abs(x: Node): Node { return this.apply('abs', [x]); }
-  sign(x: Node): Node { return this.apply('sign', [x]); }
-  exp(x: Node): Node { return this.apply('exp', [x]); }
-  log(x: Node): Node { return this.apply('log', [x]); }
-  sqrt(x: Node): Node { return this.apply('sqrt', [x]); }
-  rsqrt(x: Node): Node { return this.apply('rsqrt', [x]); }
-  tanh(x: Node): Node { return this.apply('tanh', [x]); }
-  sigmoid(x: Node): Node { return this.apply('sigmoid', [x]); }
-  relu(x: Node): Node { return this.apply('relu', [x]); }
-  silu(x: Node): Node { return this.apply('silu', [x]); }
-  geluTanh(x: Node): Node { return this.apply('gelu_tanh', [x]); }
-  sin(x: Node): Node { return this.apply('sin', [x]); }
-  cos(x: Node): Node { return this.apply('cos', [x]); }
-  recip(x: Node): Node { return this.apply('recip', [x]); }
+  neg(x: Node): Node {
+    return this.apply('neg', [x]);
+  }
+  abs(x: Node): Node {
+    return this.apply('abs', [x]);
+  }
+  sign(x: Node): Node {
+    return this.apply('sign', [x]);
+  }
+  exp(x: Node): Node {
+    return this.apply('exp', [x]);
+  }
+  log(x: Node): Node {
+    return this.apply('log', [x]);
+  }
+  sqrt(x: Node): Node {
+    return this.apply('sqrt', [x]);
+  }
+  rsqrt(x: Node): Node {
+    return this.apply('rsqrt', [x]);
+  }
+  tanh(x: Node): Node {
+    return this.apply('tanh', [x]);
+  }
+  sigmoid(x: Node): Node {
+    return this.apply('sigmoid', [x]);
+  }
+  relu(x: Node): Node {
+    return this.apply('relu', [x]);
+  }
+  silu(x: Node): Node {
+    return this.apply('silu', [x]);
+  }
+  geluTanh(x: Node): Node {
+    return this.apply('gelu_tanh', [x]);
+  }
+  sin(x: Node): Node {
+    return this.apply('sin', [x]);
+  }
+  cos(x: Node): Node {
+    return this.apply('cos', [x]);
+  }
+  recip(x: Node): Node {
+    return this.apply('recip', [x]);
+  }
 
   binary(op: BinaryArithOp | CompareOp, a: Operand, b: Operand): Node {
     return this.apply(op, this.lift2(a, b));
   }
-  add(a: Operand, b: Operand): Node { return this.binary('add', a, b); }
-  sub(a: Operand, b: Operand): Node { return this.binary('sub', a, b); }
-  mul(a: Operand, b: Operand): Node { return this.binary('mul', a, b); }
-  div(a: Operand, b: Operand): Node { return this.binary('div', a, b); }
-  pow(a: Operand, b: Operand): Node { return this.binary('pow', a, b); }
-  maximum(a: Operand, b: Operand): Node { return this.binary('maximum', a, b); }
-  minimum(a: Operand, b: Operand): Node { return this.binary('minimum', a, b); }
-  eq(a: Operand, b: Operand): Node { return this.binary('eq', a, b); }
-  ne(a: Operand, b: Operand): Node { return this.binary('ne', a, b); }
-  lt(a: Operand, b: Operand): Node { return this.binary('lt', a, b); }
-  le(a: Operand, b: Operand): Node { return this.binary('le', a, b); }
-  gt(a: Operand, b: Operand): Node { return this.binary('gt', a, b); }
-  ge(a: Operand, b: Operand): Node { return this.binary('ge', a, b); }
+  add(a: Operand, b: Operand): Node {
+    return this.binary('add', a, b);
+  }
+  sub(a: Operand, b: Operand): Node {
+    return this.binary('sub', a, b);
+  }
+  mul(a: Operand, b: Operand): Node {
+    return this.binary('mul', a, b);
+  }
+  div(a: Operand, b: Operand): Node {
+    return this.binary('div', a, b);
+  }
+  pow(a: Operand, b: Operand): Node {
+    return this.binary('pow', a, b);
+  }
+  maximum(a: Operand, b: Operand): Node {
+    return this.binary('maximum', a, b);
+  }
+  minimum(a: Operand, b: Operand): Node {
+    return this.binary('minimum', a, b);
+  }
+  eq(a: Operand, b: Operand): Node {
+    return this.binary('eq', a, b);
+  }
+  ne(a: Operand, b: Operand): Node {
+    return this.binary('ne', a, b);
+  }
+  lt(a: Operand, b: Operand): Node {
+    return this.binary('lt', a, b);
+  }
+  le(a: Operand, b: Operand): Node {
+    return this.binary('le', a, b);
+  }
+  gt(a: Operand, b: Operand): Node {
+    return this.binary('gt', a, b);
+  }
+  ge(a: Operand, b: Operand): Node {
+    return this.binary('ge', a, b);
+  }
   where(cond: Node, a: Operand, b: Operand): Node {
     const [x, y] = this.lift2(a, b);
     return this.apply('where', [cond, x, y]);
@@ -192,7 +251,9 @@ export class GraphBuilder {
   cast(x: Node, dtype: DType): Node {
     return x.dtype === dtype ? x : this.apply('cast', [x], { dtype });
   }
-  stopGradient(x: Node): Node { return this.apply('stop_gradient', [x]); }
+  stopGradient(x: Node): Node {
+    return this.apply('stop_gradient', [x]);
+  }
 
   // ── reductions (axes undefined = all axes) ──
   private axesOf(x: Node, axes: number | readonly number[] | undefined): number[] {
@@ -243,7 +304,11 @@ export class GraphBuilder {
   /** x[..., start:end, ...] on one axis. */
   sliceAxis(x: Node, axis: number, start: number, end: number): Node {
     const a = normAxis(axis, x.shape.length);
-    return this.slice(x, x.shape.map((_d, i) => (i === a ? start : 0)), x.shape.map((d, i) => (i === a ? end : d)));
+    return this.slice(
+      x,
+      x.shape.map((_d, i) => (i === a ? start : 0)),
+      x.shape.map((d, i) => (i === a ? end : d)),
+    );
   }
   concat(xs: readonly Node[], axis: number): Node {
     if (xs.length === 1) return xs[0] as Node;
@@ -272,18 +337,34 @@ export class GraphBuilder {
   }
 
   // ── contractions ──
-  matmul(a: Node, b: Node): Node { return this.apply('matmul', [a, b]); }
+  matmul(a: Node, b: Node): Node {
+    return this.apply('matmul', [a, b]);
+  }
   conv2d(x: Node, w: Node, opts: ConvOpts = {}): Node {
     return this.apply('conv2d', [x, w], { stride: pair(opts.stride, 1), padding: pair(opts.padding, 0), groups: opts.groups ?? 1 });
   }
   conv2dGradInput(dy: Node, w: Node, inputHW: readonly [number, number], opts: ConvOpts = {}): Node {
-    return this.apply('conv2d_grad_input', [dy, w], { stride: pair(opts.stride, 1), padding: pair(opts.padding, 0), groups: opts.groups ?? 1, input_hw: inputHW });
+    return this.apply('conv2d_grad_input', [dy, w], {
+      stride: pair(opts.stride, 1),
+      padding: pair(opts.padding, 0),
+      groups: opts.groups ?? 1,
+      input_hw: inputHW,
+    });
   }
   conv2dGradWeight(x: Node, dy: Node, kernelHW: readonly [number, number], opts: ConvOpts = {}): Node {
-    return this.apply('conv2d_grad_weight', [x, dy], { stride: pair(opts.stride, 1), padding: pair(opts.padding, 0), groups: opts.groups ?? 1, kernel_hw: kernelHW });
+    return this.apply('conv2d_grad_weight', [x, dy], {
+      stride: pair(opts.stride, 1),
+      padding: pair(opts.padding, 0),
+      groups: opts.groups ?? 1,
+      kernel_hw: kernelHW,
+    });
   }
-  svdValues(x: Node): Node { return this.apply('svd_values', [x]); }
-  svdValuesGrad(x: Node, g: Node): Node { return this.apply('svd_values_grad', [x, g]); }
+  svdValues(x: Node): Node {
+    return this.apply('svd_values', [x]);
+  }
+  svdValuesGrad(x: Node, g: Node): Node {
+    return this.apply('svd_values_grad', [x, g]);
+  }
 
   // ── graph ──
   output(name: string, node: Node): void {

@@ -37,7 +37,12 @@ export function softmax(b: GraphBuilder, x: Node, axis = -1): Node {
 export function logsumexp(b: GraphBuilder, x: Node, axis = -1, keepdim = false): Node {
   const m = b.stopGradient(b.max(x, axis, true));
   const s = b.add(b.log(b.sum(b.exp(b.sub(x, m)), axis, true)), m);
-  return keepdim ? s : b.reshape(s, x.shape.filter((_d, i) => i !== normAxis(axis, x.shape.length)));
+  return keepdim
+    ? s
+    : b.reshape(
+        s,
+        x.shape.filter((_d, i) => i !== normAxis(axis, x.shape.length)),
+      );
 }
 
 export function logSoftmax(b: GraphBuilder, x: Node, axis = -1): Node {
@@ -114,7 +119,15 @@ export function crossEntropy(b: GraphBuilder, logits: Node, labels: Node, opts: 
   if (opts.ignoreIndex === undefined) {
     picked = b.reshape(b.takeAlongAxis(lsm, b.reshape(labels, col), -1), labels.shape);
     const total = b.neg(b.sum(picked));
-    return opts.reduction === 'sum' ? total : b.div(total, Math.max(1, labels.shape.reduce((p, d) => p * d, 1)));
+    return opts.reduction === 'sum'
+      ? total
+      : b.div(
+          total,
+          Math.max(
+            1,
+            labels.shape.reduce((p, d) => p * d, 1),
+          ),
+        );
   }
   const valid = b.ne(labels, opts.ignoreIndex);
   const safe = b.where(valid, labels, 0); // ignored rows read class 0, then get weight 0

@@ -4,32 +4,72 @@
 
 import type { Attrs, DType, Shape } from './graph.ts';
 import {
-  attrBool, attrDType, attrInt, attrNum, attrNums, attrShape, broadcastShapes, convOut, fail, fmtShape,
-  normAxis, reduceShape, requireFloat, requireNumeric, sameDType, sameShape, type TypeInfo,
+  attrBool,
+  attrDType,
+  attrInt,
+  attrNum,
+  attrNums,
+  attrShape,
+  broadcastShapes,
+  convOut,
+  fail,
+  fmtShape,
+  normAxis,
+  reduceShape,
+  requireFloat,
+  requireNumeric,
+  sameDType,
+  sameShape,
+  type TypeInfo,
 } from './shape-rules.ts';
 
-export const UNARY_FLOAT_OPS = [
-  'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'silu', 'gelu_tanh', 'sin', 'cos', 'recip',
-] as const;
+export const UNARY_FLOAT_OPS = ['exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'silu', 'gelu_tanh', 'sin', 'cos', 'recip'] as const;
 export const UNARY_NUMERIC_OPS = ['neg', 'abs', 'sign'] as const;
 export const BINARY_ARITH_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
 export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
 
 export const OPS = [
   // sources
-  'input', 'param', 'constant', 'full', 'iota', 'random_uniform', 'random_normal',
+  'input',
+  'param',
+  'constant',
+  'full',
+  'iota',
+  'random_uniform',
+  'random_normal',
   // elementwise
-  ...UNARY_NUMERIC_OPS, ...UNARY_FLOAT_OPS, ...BINARY_ARITH_OPS, ...COMPARE_OPS, 'where', 'cast', 'stop_gradient',
+  ...UNARY_NUMERIC_OPS,
+  ...UNARY_FLOAT_OPS,
+  ...BINARY_ARITH_OPS,
+  ...COMPARE_OPS,
+  'where',
+  'cast',
+  'stop_gradient',
   // reductions
-  'reduce_sum', 'reduce_max', 'argmax',
+  'reduce_sum',
+  'reduce_max',
+  'argmax',
   // movement
-  'reshape', 'permute', 'broadcast_to', 'slice', 'concat', 'pad',
+  'reshape',
+  'permute',
+  'broadcast_to',
+  'slice',
+  'concat',
+  'pad',
   // indexing
-  'gather', 'scatter_add', 'take_along_axis', 'scatter_add_along_axis', 'topk_indices',
+  'gather',
+  'scatter_add',
+  'take_along_axis',
+  'scatter_add_along_axis',
+  'topk_indices',
   // contractions
-  'matmul', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight',
+  'matmul',
+  'conv2d',
+  'conv2d_grad_input',
+  'conv2d_grad_weight',
   // small linear algebra
-  'svd_values', 'svd_values_grad',
+  'svd_values',
+  'svd_values_grad',
 ] as const;
 
 export type Op = (typeof OPS)[number];
@@ -58,7 +98,10 @@ const in2 = (ins: readonly TypeInfo[]): TypeInfo => ins[2] ?? fail('missing oper
 
 function source(meaning: string, attrs: readonly string[], dtype?: DType): OpInfo {
   return {
-    arity: 0, attrs, kind: 'source', meaning,
+    arity: 0,
+    attrs,
+    kind: 'source',
+    meaning,
     dtype: (_i, a) => dtype ?? attrDType(a),
     shape: (_i, a) => attrShape(a),
   };
@@ -66,7 +109,10 @@ function source(meaning: string, attrs: readonly string[], dtype?: DType): OpInf
 
 function randomOp(meaning: string): OpInfo {
   return {
-    arity: 1, attrs: ['shape', 'stream'], kind: 'source', meaning,
+    arity: 1,
+    attrs: ['shape', 'stream'],
+    kind: 'source',
+    meaning,
     dtype: (ins) => {
       const k = in0(ins);
       if (k.dtype !== 'i32' || !sameShape(k.shape, [2])) fail(`random key must be i32[2] (seed, counter), got ${k.dtype}${fmtShape(k.shape)}`);
@@ -86,7 +132,10 @@ function unaryNumeric(meaning: string): OpInfo {
 
 function binary(meaning: string, floatOnly = false): OpInfo {
   return {
-    arity: 2, attrs: [], kind: 'elementwise', meaning,
+    arity: 2,
+    attrs: [],
+    kind: 'elementwise',
+    meaning,
     dtype: (ins) => {
       const d = sameDType(meaning, ins);
       if (floatOnly) requireFloat(meaning, in0(ins));
@@ -99,7 +148,10 @@ function binary(meaning: string, floatOnly = false): OpInfo {
 
 function compare(meaning: string): OpInfo {
   return {
-    arity: 2, attrs: [], kind: 'elementwise', meaning,
+    arity: 2,
+    attrs: [],
+    kind: 'elementwise',
+    meaning,
     dtype: (ins) => (sameDType(meaning, ins), 'bool'),
     shape: (ins) => broadcastShapes(in0(ins).shape, in1(ins).shape),
   };
@@ -190,34 +242,63 @@ export const OP_INFO: Record<Op, OpInfo> = {
   gt: compare('a > b → bool'),
   ge: compare('a >= b → bool'),
   where: {
-    arity: 3, attrs: [], kind: 'elementwise', meaning: 'cond ? a : b, broadcasting all three',
+    arity: 3,
+    attrs: [],
+    kind: 'elementwise',
+    meaning: 'cond ? a : b, broadcasting all three',
     dtype: (ins) => {
       if (in0(ins).dtype !== 'bool') fail(`where condition must be bool, got ${in0(ins).dtype}`);
       return sameDType('where', [in1(ins), in2(ins)]);
     },
     shape: (ins) => broadcastShapes(in0(ins).shape, in1(ins).shape, in2(ins).shape),
   },
-  cast: { arity: 1, attrs: ['dtype'], kind: 'elementwise', meaning: 'convert dtype (float→i32 truncates, →bool is x != 0)', dtype: (_i, a) => attrDType(a), shape: (ins) => in0(ins).shape },
-  stop_gradient: { arity: 1, attrs: [], kind: 'elementwise', meaning: 'identity whose VJP is zero', dtype: (ins) => in0(ins).dtype, shape: (ins) => in0(ins).shape },
+  cast: {
+    arity: 1,
+    attrs: ['dtype'],
+    kind: 'elementwise',
+    meaning: 'convert dtype (float→i32 truncates, →bool is x != 0)',
+    dtype: (_i, a) => attrDType(a),
+    shape: (ins) => in0(ins).shape,
+  },
+  stop_gradient: {
+    arity: 1,
+    attrs: [],
+    kind: 'elementwise',
+    meaning: 'identity whose VJP is zero',
+    dtype: (ins) => in0(ins).dtype,
+    shape: (ins) => in0(ins).shape,
+  },
 
   reduce_sum: {
-    arity: 1, attrs: ['axes', 'keepdim'], kind: 'reduce', meaning: 'sum over axes',
+    arity: 1,
+    attrs: ['axes', 'keepdim'],
+    kind: 'reduce',
+    meaning: 'sum over axes',
     dtype: (ins) => requireNumeric('reduce_sum', in0(ins)),
     shape: (ins, a) => reduceShape(in0(ins).shape, attrNums(a, 'axes'), attrBool(a, 'keepdim')),
   },
   reduce_max: {
-    arity: 1, attrs: ['axes', 'keepdim'], kind: 'reduce', meaning: 'max over axes',
+    arity: 1,
+    attrs: ['axes', 'keepdim'],
+    kind: 'reduce',
+    meaning: 'max over axes',
     dtype: (ins) => requireNumeric('reduce_max', in0(ins)),
     shape: (ins, a) => reduceShape(in0(ins).shape, attrNums(a, 'axes'), attrBool(a, 'keepdim')),
   },
   argmax: {
-    arity: 1, attrs: ['axis'], kind: 'reduce', meaning: 'index of the first max along axis (axis removed) → i32',
+    arity: 1,
+    attrs: ['axis'],
+    kind: 'reduce',
+    meaning: 'index of the first max along axis (axis removed) → i32',
     dtype: (ins) => (requireNumeric('argmax', in0(ins)), 'i32'),
     shape: (ins, a) => reduceShape(in0(ins).shape, [attrInt(a, 'axis')], false),
   },
 
   reshape: {
-    arity: 1, attrs: ['shape'], kind: 'movement', meaning: 'same row-major data, new shape',
+    arity: 1,
+    attrs: ['shape'],
+    kind: 'movement',
+    meaning: 'same row-major data, new shape',
     dtype: (ins) => in0(ins).dtype,
     shape: (ins, a) => {
       const s = attrShape(a);
@@ -227,7 +308,10 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   permute: {
-    arity: 1, attrs: ['perm'], kind: 'movement', meaning: 'out.shape[i] = x.shape[perm[i]]',
+    arity: 1,
+    attrs: ['perm'],
+    kind: 'movement',
+    meaning: 'out.shape[i] = x.shape[perm[i]]',
     dtype: (ins) => in0(ins).dtype,
     shape: (ins, a) => {
       const x = in0(ins).shape;
@@ -238,7 +322,10 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   broadcast_to: {
-    arity: 1, attrs: ['shape'], kind: 'movement', meaning: 'numpy broadcast to a larger shape',
+    arity: 1,
+    attrs: ['shape'],
+    kind: 'movement',
+    meaning: 'numpy broadcast to a larger shape',
     dtype: (ins) => in0(ins).dtype,
     shape: (ins, a) => {
       const s = attrShape(a);
@@ -248,7 +335,10 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   slice: {
-    arity: 1, attrs: ['starts', 'ends'], kind: 'movement', meaning: 'x[starts:ends] per axis (step 1)',
+    arity: 1,
+    attrs: ['starts', 'ends'],
+    kind: 'movement',
+    meaning: 'x[starts:ends] per axis (step 1)',
     dtype: (ins) => in0(ins).dtype,
     shape: (ins, a) => {
       const x = in0(ins).shape;
@@ -264,39 +354,53 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   concat: {
-    arity: 'variadic', attrs: ['axis'], kind: 'movement', meaning: 'join operands along axis',
+    arity: 'variadic',
+    attrs: ['axis'],
+    kind: 'movement',
+    meaning: 'join operands along axis',
     dtype: (ins) => sameDType('concat', ins),
     shape: (ins, a) => {
       const first = in0(ins).shape;
       const ax = normAxis(attrInt(a, 'axis'), first.length);
       let total = 0;
       for (const t of ins) {
-        if (t.shape.length !== first.length || t.shape.some((d, i) => i !== ax && d !== first[i])) fail(`concat operands ${ins.map((u) => fmtShape(u.shape)).join(', ')} differ off axis ${ax}`);
+        if (t.shape.length !== first.length || t.shape.some((d, i) => i !== ax && d !== first[i]))
+          fail(`concat operands ${ins.map((u) => fmtShape(u.shape)).join(', ')} differ off axis ${ax}`);
         total += t.shape[ax] as number;
       }
       return first.map((d, i) => (i === ax ? total : d));
     },
   },
   pad: {
-    arity: 1, attrs: ['before', 'after', 'value'], kind: 'movement', meaning: 'constant padding before/after each axis',
+    arity: 1,
+    attrs: ['before', 'after', 'value'],
+    kind: 'movement',
+    meaning: 'constant padding before/after each axis',
     dtype: (ins) => in0(ins).dtype,
     shape: (ins, a) => {
       const x = in0(ins).shape;
       const b = attrNums(a, 'before');
       const e = attrNums(a, 'after');
       attrNum(a, 'value');
-      if (b.length !== x.length || e.length !== x.length || [...b, ...e].some((v) => v < 0 || !Number.isInteger(v))) fail(`pad needs ${x.length} non-negative before/after`);
+      if (b.length !== x.length || e.length !== x.length || [...b, ...e].some((v) => v < 0 || !Number.isInteger(v)))
+        fail(`pad needs ${x.length} non-negative before/after`);
       return x.map((d, i) => d + (b[i] as number) + (e[i] as number));
     },
   },
 
   gather: {
-    arity: 2, attrs: ['axis'], kind: 'index', meaning: 'numpy take: rows of x by index (embedding lookup)',
+    arity: 2,
+    attrs: ['axis'],
+    kind: 'index',
+    meaning: 'numpy take: rows of x by index (embedding lookup)',
     dtype: (ins) => (indexOperand('gather', in1(ins)), in0(ins).dtype),
     shape: (ins, a) => takeShape(in0(ins).shape, in1(ins).shape, attrInt(a, 'axis')),
   },
   scatter_add: {
-    arity: 3, attrs: ['axis'], kind: 'index', meaning: 'base + src added into rows by index (VJP of gather)',
+    arity: 3,
+    attrs: ['axis'],
+    kind: 'index',
+    meaning: 'base + src added into rows by index (VJP of gather)',
     dtype: (ins) => (indexOperand('scatter_add', in1(ins)), sameDType('scatter_add', [in0(ins), in2(ins)])),
     shape: (ins, a) => {
       const want = takeShape(in0(ins).shape, in1(ins).shape, attrInt(a, 'axis'));
@@ -305,29 +409,40 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   take_along_axis: {
-    arity: 2, attrs: ['axis'], kind: 'index', meaning: 'out[..i..] = x[..idx[..i..]..] along axis (idx same rank as x)',
+    arity: 2,
+    attrs: ['axis'],
+    kind: 'index',
+    meaning: 'out[..i..] = x[..idx[..i..]..] along axis (idx same rank as x)',
     dtype: (ins) => (indexOperand('take_along_axis', in1(ins)), in0(ins).dtype),
     shape: (ins, a) => {
       const x = in0(ins).shape;
       const idx = in1(ins).shape;
       const ax = normAxis(attrInt(a, 'axis'), x.length);
-      if (idx.length !== x.length || idx.some((d, i) => i !== ax && d !== x[i])) fail(`take_along_axis index ${fmtShape(idx)} must match ${fmtShape(x)} off axis ${ax}`);
+      if (idx.length !== x.length || idx.some((d, i) => i !== ax && d !== x[i]))
+        fail(`take_along_axis index ${fmtShape(idx)} must match ${fmtShape(x)} off axis ${ax}`);
       return idx;
     },
   },
   scatter_add_along_axis: {
-    arity: 3, attrs: ['axis'], kind: 'index', meaning: 'base + src added at idx along axis (VJP of take_along_axis)',
+    arity: 3,
+    attrs: ['axis'],
+    kind: 'index',
+    meaning: 'base + src added at idx along axis (VJP of take_along_axis)',
     dtype: (ins) => (indexOperand('scatter_add_along_axis', in1(ins)), sameDType('scatter_add_along_axis', [in0(ins), in2(ins)])),
     shape: (ins, a) => {
       const x = in0(ins).shape;
       const idx = in1(ins).shape;
       const ax = normAxis(attrInt(a, 'axis'), x.length);
-      if (idx.length !== x.length || idx.some((d, i) => i !== ax && d !== x[i]) || !sameShape(idx, in2(ins).shape)) fail(`scatter_add_along_axis index/src shapes do not fit ${fmtShape(x)}`);
+      if (idx.length !== x.length || idx.some((d, i) => i !== ax && d !== x[i]) || !sameShape(idx, in2(ins).shape))
+        fail(`scatter_add_along_axis index/src shapes do not fit ${fmtShape(x)}`);
       return x;
     },
   },
   topk_indices: {
-    arity: 1, attrs: ['k'], kind: 'index', meaning: 'indices of the k largest along the last axis, descending (ties: lower index first) → i32',
+    arity: 1,
+    attrs: ['k'],
+    kind: 'index',
+    meaning: 'indices of the k largest along the last axis, descending (ties: lower index first) → i32',
     dtype: (ins) => (requireNumeric('topk_indices', in0(ins)), 'i32'),
     shape: (ins, a) => {
       const x = in0(ins).shape;
@@ -338,7 +453,10 @@ export const OP_INFO: Record<Op, OpInfo> = {
   },
 
   matmul: {
-    arity: 2, attrs: [], kind: 'contract', meaning: 'a[...,M,K] @ b[...,K,N], batch dims broadcast',
+    arity: 2,
+    attrs: [],
+    kind: 'contract',
+    meaning: 'a[...,M,K] @ b[...,K,N], batch dims broadcast',
     dtype: (ins) => (requireNumeric('matmul', in0(ins)), sameDType('matmul', ins)),
     shape: (ins) => {
       const a = in0(ins).shape;
@@ -351,12 +469,18 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   conv2d: {
-    arity: 2, attrs: ['stride', 'padding', 'groups'], kind: 'contract', meaning: 'NCHW cross-correlation, zero padding, dilation 1, grouped',
+    arity: 2,
+    attrs: ['stride', 'padding', 'groups'],
+    kind: 'contract',
+    meaning: 'NCHW cross-correlation, zero padding, dilation 1, grouped',
     dtype: (ins) => (requireFloat('conv2d', in0(ins)), sameDType('conv2d', ins)),
     shape: (ins, a) => convShape(in0(ins).shape, in1(ins).shape, a),
   },
   conv2d_grad_input: {
-    arity: 2, attrs: ['stride', 'padding', 'groups', 'input_hw'], kind: 'contract', meaning: 'transposed conv: dx[N,C,H,W] from dy[N,O,OH,OW] and w',
+    arity: 2,
+    attrs: ['stride', 'padding', 'groups', 'input_hw'],
+    kind: 'contract',
+    meaning: 'transposed conv: dx[N,C,H,W] from dy[N,O,OH,OW] and w',
     dtype: (ins) => sameDType('conv2d_grad_input', ins),
     shape: (ins, a) => {
       const dy = in0(ins).shape;
@@ -369,7 +493,10 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   conv2d_grad_weight: {
-    arity: 2, attrs: ['stride', 'padding', 'groups', 'kernel_hw'], kind: 'contract', meaning: 'dw[O,C/g,KH,KW] from x[N,C,H,W] and dy[N,O,OH,OW]',
+    arity: 2,
+    attrs: ['stride', 'padding', 'groups', 'kernel_hw'],
+    kind: 'contract',
+    meaning: 'dw[O,C/g,KH,KW] from x[N,C,H,W] and dy[N,O,OH,OW]',
     dtype: (ins) => sameDType('conv2d_grad_weight', ins),
     shape: (ins, a) => {
       const x = in0(ins).shape;
@@ -383,7 +510,10 @@ export const OP_INFO: Record<Op, OpInfo> = {
   },
 
   svd_values: {
-    arity: 1, attrs: [], kind: 'contract', meaning: 'singular values of x[...,M,N], descending → [...,min(M,N)]',
+    arity: 1,
+    attrs: [],
+    kind: 'contract',
+    meaning: 'singular values of x[...,M,N], descending → [...,min(M,N)]',
     dtype: (ins) => requireFloat('svd_values', in0(ins)),
     shape: (ins) => {
       const x = in0(ins).shape;
@@ -392,7 +522,10 @@ export const OP_INFO: Record<Op, OpInfo> = {
     },
   },
   svd_values_grad: {
-    arity: 2, attrs: [], kind: 'contract', meaning: 'Σ_i g_i u_i v_iᵀ for x = U diag(σ) Vᵀ (VJP of svd_values)',
+    arity: 2,
+    attrs: [],
+    kind: 'contract',
+    meaning: 'Σ_i g_i u_i v_iᵀ for x = U diag(σ) Vᵀ (VJP of svd_values)',
     dtype: (ins) => (requireFloat('svd_values_grad', in0(ins)), sameDType('svd_values_grad', ins)),
     shape: (ins) => {
       const x = in0(ins).shape;

@@ -45,7 +45,10 @@ export function printGraph(g: Graph): string {
 
 class Cursor {
   pos = 0;
-  constructor(readonly text: string, readonly line: number) {}
+  constructor(
+    readonly text: string,
+    readonly line: number,
+  ) {}
   err(msg: string): never {
     throw new IrParseError(`line ${this.line}: ${msg} at column ${this.pos + 1}: ${this.text}`);
   }

@@ -69,7 +69,8 @@ export function planMemory(kg: KernelGraph, ctx: MemoryContext = {}): MemoryPlan
   };
   const place = (b: number): void => {
     const size = Math.max(1, kg.buffers[b]?.count ?? 1);
-    if (size > capElems) throw new Error(`planMemory: buffer ${b} needs ${size * 4} bytes, more than one storage binding allows (${capElems * 4}); split the tensor`);
+    if (size > capElems)
+      throw new Error(`planMemory: buffer ${b} needs ${size * 4} bytes, more than one storage binding allows (${capElems * 4}); split the tensor`);
     for (let a = 0; ; a++) {
       const list = (arenas[a] ??= []);
       const off = firstFit(list, size, capElems);
@@ -99,7 +100,14 @@ export function planMemory(kg: KernelGraph, ctx: MemoryContext = {}): MemoryPlan
     for (const o of kernel.outputs) {
       if (end[o] === -1) end[o] = k; // written, never read (kept for the memory it takes)
       const want = carryOut.get(o);
-      const cand = kernel.inplace.find((x) => x.output === o && (end[x.input] as number) === k && !used.has(x.input) && (kg.buffers[x.input]?.role === 'intermediate' || carryIn.has(x.input)) && (want === undefined || want === x.input));
+      const cand = kernel.inplace.find(
+        (x) =>
+          x.output === o &&
+          (end[x.input] as number) === k &&
+          !used.has(x.input) &&
+          (kg.buffers[x.input]?.role === 'intermediate' || carryIn.has(x.input)) &&
+          (want === undefined || want === x.input),
+      );
       if (cand !== undefined) {
         used.add(cand.input);
         share(o, cand.input);
@@ -116,7 +124,8 @@ export function planMemory(kg: KernelGraph, ctx: MemoryContext = {}): MemoryPlan
   for (let k = 0; k < nk; k++) {
     let live = 0;
     for (let b = 0; b < nb; b++) if ((start[b] as number) <= k && (end[b] as number) >= k && end[b] !== -1) live += (kg.buffers[b]?.count ?? 0) * 4;
-    for (const x of kg.kernels[k]?.inplace ?? []) if (end[x.input] === k && !(kg.buffers[x.input]?.role !== 'intermediate' && !carryIn.has(x.input))) live -= (kg.buffers[x.input]?.count ?? 0) * 4;
+    for (const x of kg.kernels[k]?.inplace ?? [])
+      if (end[x.input] === k && !(kg.buffers[x.input]?.role !== 'intermediate' && !carryIn.has(x.input))) live -= (kg.buffers[x.input]?.count ?? 0) * 4;
     lowerBound = Math.max(lowerBound, live);
   }
   const arenaBytes = arenas.map((_l, a) => (highWater[a] ?? 0) * 4);

@@ -51,7 +51,11 @@ export function buildTrainStep(fwd: Graph, loss: string, opts: AdamWGraphOptions
     const decayed = b.mul(p, b.sub(1, b.mul(lr, wd)));
     const denom = b.add(b.div(b.sqrt(v2), b.sqrt(bc2)), eps);
     const p2 = b.sub(decayed, b.mul(stepSize, b.div(m2, denom)));
-    for (const [o, i] of [[p2, name], [m2, stateName('m', name)], [v2, stateName('v', name)]] as const) {
+    for (const [o, i] of [
+      [p2, name],
+      [m2, stateName('m', name)],
+      [v2, stateName('v', name)],
+    ] as const) {
       b.output(newName(i), o);
       carry.push({ output: newName(i), input: i });
     }

@@ -28,7 +28,10 @@ export type ArgValue = { kind: 'tensor'; node: Node } | { kind: 'const'; value: 
 export class ParamRegistry {
   readonly list: ParamInfo[] = [];
   private readonly byPath = new Map<string, ParamInfo>();
-  constructor(readonly b: GraphBuilder, readonly family: Family) {}
+  constructor(
+    readonly b: GraphBuilder,
+    readonly family: Family,
+  ) {}
 
   add(info: ParamInfo): Node {
     if (this.byPath.has(info.path)) throw new LowerError('E0608', `two layers create the parameter '${info.path}'`, info.span);

@@ -41,7 +41,8 @@ export const LabelEmbedding: LayerRule = (c) => {
 export const PatchEmbed: LayerRule = (c) => {
   const x = c.tensor('x');
   const p = c.int('patch');
-  if (x.shape.length !== 4 || (x.shape[2] ?? 0) % p !== 0 || (x.shape[3] ?? 0) % p !== 0) c.fail(`needs [B, C, H, W] with H and W divisible by ${p}, found ${fmt(x.shape)}`);
+  if (x.shape.length !== 4 || (x.shape[2] ?? 0) % p !== 0 || (x.shape[3] ?? 0) % p !== 0)
+    c.fail(`needs [B, C, H, W] with H and W divisible by ${p}, found ${fmt(x.shape)}`);
   const dim = c.int('dim');
   const y = conv(c, 'proj', x, { out: dim, kernel: p, stride: p, padding: 0, groups: 1, bias: true }, 'patch'); // [B, dim, h, w]
   const [bsz, , h, w] = y.shape as [number, number, number, number];
@@ -106,12 +107,12 @@ export function linearAttention(c: CallCtx, prefix: string, x: Node, heads: numb
   return linear(c, pre('proj'), mergeHeads(b, o), d, bias);
 }
 
-export const LinearAttention: LayerRule = (c) =>
-  linearAttention(c, '', c.tensor('x'), c.int('heads'), c.num('eps'), c.int('dwc'), c.bool('bias'));
+export const LinearAttention: LayerRule = (c) => linearAttention(c, '', c.tensor('x'), c.int('heads'), c.num('eps'), c.int('dwc'), c.bool('bias'));
 
 function condition(c: CallCtx, x: Node): Node {
   const cv = c.tensor('c');
-  if (cv.shape.length !== 2 || cv.shape[0] !== x.shape[0] || cv.shape[1] !== lastDim(x)) c.fail(`the condition must be [B, D] = [${x.shape[0]}, ${lastDim(x)}], found ${fmt(cv.shape)}`);
+  if (cv.shape.length !== 2 || cv.shape[0] !== x.shape[0] || cv.shape[1] !== lastDim(x))
+    c.fail(`the condition must be [B, D] = [${x.shape[0]}, ${lastDim(x)}], found ${fmt(cv.shape)}`);
   return cv;
 }
 

@@ -17,7 +17,10 @@ const float = (c: CallCtx, name = 'x'): Node => {
   return x.dtype === 'i32' || x.dtype === 'bool' ? c.b.cast(x, 'f32') : x;
 };
 
-const unary = (f: (b: GraphBuilder, x: Node) => Node): FnRule => (c) => f(c.b, float(c));
+const unary =
+  (f: (b: GraphBuilder, x: Node) => Node): FnRule =>
+  (c) =>
+    f(c.b, float(c));
 
 /** DiT get_2d_sincos_pos_embed: for token (i, j) the first half embeds j, the second i; each [sin, cos]. */
 export function posEmbed2d(grid: number, dim: number): number[] {
@@ -40,11 +43,18 @@ export const FN_RULES: Record<FnName, FnRule> = {
   matmul: (c) => {
     const a = c.tensor('a');
     const bb = c.tensor('b');
-    if (a.shape.length < 2 || bb.shape.length < 2 || a.shape[a.shape.length - 1] !== bb.shape[bb.shape.length - 2]) c.fail(`cannot multiply ${fmt(a.shape)} by ${fmt(bb.shape)}`);
+    if (a.shape.length < 2 || bb.shape.length < 2 || a.shape[a.shape.length - 1] !== bb.shape[bb.shape.length - 2])
+      c.fail(`cannot multiply ${fmt(a.shape)} by ${fmt(bb.shape)}`);
     return c.b.matmul(a, bb);
   },
-  softmax: (c) => { const x = float(c); return softmax(c.b, x, axisOf(c, x)); },
-  log_softmax: (c) => { const x = float(c); return logSoftmax(c.b, x, axisOf(c, x)); },
+  softmax: (c) => {
+    const x = float(c);
+    return softmax(c.b, x, axisOf(c, x));
+  },
+  log_softmax: (c) => {
+    const x = float(c);
+    return logSoftmax(c.b, x, axisOf(c, x));
+  },
   silu: unary((b, x) => b.silu(x)),
   gelu: unary((b, x) => b.geluTanh(x)),
   relu: unary((b, x) => b.relu(x)),
@@ -64,21 +74,26 @@ export const FN_RULES: Record<FnName, FnRule> = {
     const axes = c.args.has('axis') ? [axisOf(c, x)] : x.shape.map((_d, k) => k);
     return mean(c.b, x, axes, c.bool('keepdim'));
   },
-  max: (c) => { const x = c.tensor('x'); return c.b.max(x, axisOf(c, x), c.bool('keepdim')); },
+  max: (c) => {
+    const x = c.tensor('x');
+    return c.b.max(x, axisOf(c, x), c.bool('keepdim'));
+  },
   reshape: (c) => {
     const x = c.tensor('x');
     const shape = c.ints('shape');
     const total = x.shape.reduce((p, d) => p * d, 1);
     const known = shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
     const free = shape.filter((d) => d === -1).length;
-    if (free > 1 || shape.some((d) => d < -1 || d === 0) || (free === 0 ? known !== total : total % known !== 0)) c.fail(`cannot reshape ${fmt(x.shape)} to ${fmt(shape)}`);
+    if (free > 1 || shape.some((d) => d < -1 || d === 0) || (free === 0 ? known !== total : total % known !== 0))
+      c.fail(`cannot reshape ${fmt(x.shape)} to ${fmt(shape)}`);
     return c.b.reshape(x, shape);
   },
   transpose: (c) => {
     const x = c.tensor('x');
     const perm = c.ints('perm');
     const sorted = [...perm].sort((p, q) => p - q);
-    if (perm.length !== x.shape.length || sorted.some((v, k) => v !== k)) c.fail(`${fmt(perm)} is not a permutation of the ${x.shape.length} axes of ${fmt(x.shape)}`);
+    if (perm.length !== x.shape.length || sorted.some((v, k) => v !== k))
+      c.fail(`${fmt(perm)} is not a permutation of the ${x.shape.length} axes of ${fmt(x.shape)}`);
     return c.b.permute(x, perm);
   },
   concat: (c) => {
@@ -89,7 +104,9 @@ export const FN_RULES: Record<FnName, FnRule> = {
     const a0 = c.int('axis');
     const axis = a0 < 0 ? a0 + r : a0;
     if (axis < 0 || axis >= r) c.fail(`axis ${a0} is out of range for rank ${r}`);
-    for (const x of xs) if (x.shape.length !== r || x.shape.some((d, k) => k !== axis && d !== first.shape[k])) c.fail(`cannot join ${xs.map((y) => fmt(y.shape)).join(' and ')} along axis ${a0}`);
+    for (const x of xs)
+      if (x.shape.length !== r || x.shape.some((d, k) => k !== axis && d !== first.shape[k]))
+        c.fail(`cannot join ${xs.map((y) => fmt(y.shape)).join(' and ')} along axis ${a0}`);
     return c.b.concat(xs, axis);
   },
   chunk: (c) => {

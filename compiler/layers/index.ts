@@ -10,9 +10,26 @@ import { Attention, Embedding, LayerNorm, Linear, LoRA, MLP, RMSNorm, SwiGLU } f
 import { AttnBlock, CondConv2d, Conv2d, DepthwiseConv2d, GroupNorm, ResBlock } from './unet.ts';
 
 export const LAYER_RULES: Record<LayerName, LayerRule> = {
-  Embedding, Linear, RMSNorm, LayerNorm, GroupNorm, Attention, LinearAttention, SwiGLU, MLP, Conv2d,
-  DepthwiseConv2d, CondConv2d, ResBlock, TimestepEmbedding, LabelEmbedding, PatchEmbed, AttnBlock,
-  DiTBlock, DiTFinal, LoRA,
+  Embedding,
+  Linear,
+  RMSNorm,
+  LayerNorm,
+  GroupNorm,
+  Attention,
+  LinearAttention,
+  SwiGLU,
+  MLP,
+  Conv2d,
+  DepthwiseConv2d,
+  CondConv2d,
+  ResBlock,
+  TimestepEmbedding,
+  LabelEmbedding,
+  PatchEmbed,
+  AttnBlock,
+  DiTBlock,
+  DiTFinal,
+  LoRA,
 };
 
 export { FN_RULES } from './fns.ts';

@@ -30,19 +30,29 @@ export type InitTag = 'adaln' | 'final' | 'timestep_mlp' | 'patch' | 'lora_a' | 
 
 const torchDefault = (role: Role): Init => {
   switch (role.kind) {
-    case 'weight': return { dist: 'uniform', bound: 1 / Math.sqrt(role.fanIn), rule: 'kaiming_uniform(a=√5)' };
-    case 'bias': return { dist: 'uniform', bound: 1 / Math.sqrt(role.fanIn), rule: 'uniform(±1/√fan_in)' };
-    case 'embedding': return { dist: 'normal', std: 1, rule: 'normal(1)' };
-    case 'norm_weight': return { dist: 'ones', rule: 'ones' };
-    case 'norm_bias': return { dist: 'zeros', rule: 'zeros' };
+    case 'weight':
+      return { dist: 'uniform', bound: 1 / Math.sqrt(role.fanIn), rule: 'kaiming_uniform(a=√5)' };
+    case 'bias':
+      return { dist: 'uniform', bound: 1 / Math.sqrt(role.fanIn), rule: 'uniform(±1/√fan_in)' };
+    case 'embedding':
+      return { dist: 'normal', std: 1, rule: 'normal(1)' };
+    case 'norm_weight':
+      return { dist: 'ones', rule: 'ones' };
+    case 'norm_bias':
+      return { dist: 'zeros', rule: 'zeros' };
   }
 };
 
 const hfNormal = (role: Role): Init => {
   switch (role.kind) {
-    case 'weight': case 'embedding': return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
-    case 'bias': case 'norm_bias': return { dist: 'zeros', rule: 'zeros' };
-    case 'norm_weight': return { dist: 'ones', rule: 'ones' };
+    case 'weight':
+    case 'embedding':
+      return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
+    case 'bias':
+    case 'norm_bias':
+      return { dist: 'zeros', rule: 'zeros' };
+    case 'norm_weight':
+      return { dist: 'ones', rule: 'ones' };
   }
 };
 
@@ -57,8 +67,10 @@ const dit = (role: Role, tag: InitTag | undefined): Init => {
       return torchDefault(role);
     case 'bias':
       return role.module === 'linear' || tag === 'patch' ? { dist: 'zeros', rule: 'zeros' } : torchDefault(role);
-    case 'embedding': return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
-    default: return torchDefault(role);
+    case 'embedding':
+      return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
+    default:
+      return torchDefault(role);
   }
 };
 
@@ -71,9 +83,14 @@ export function resolveInit(family: Family, role: Role, tag?: InitTag): Init {
   if (tag === 'lora_b') return { dist: 'zeros', rule: 'zeros' };
   if (tag === 'lora_a') return torchDefault(role); // PEFT: kaiming-uniform(a=√5) whatever the base
   switch (family) {
-    case 'llama': case 'gpt2': return hfNormal(role);
-    case 'dit': return dit(role, tag);
-    case 'unet': case 'torch': return torchDefault(role);
+    case 'llama':
+    case 'gpt2':
+      return hfNormal(role);
+    case 'dit':
+      return dit(role, tag);
+    case 'unet':
+    case 'torch':
+      return torchDefault(role);
   }
 }
 
@@ -102,8 +119,10 @@ function mulberry32(seed: number): () => number {
 export function sampleInit(init: Init, count: number, seed: number, path: string): Float32Array {
   const out = new Float32Array(count);
   switch (init.dist) {
-    case 'zeros': return out;
-    case 'ones': return out.fill(1);
+    case 'zeros':
+      return out;
+    case 'ones':
+      return out.fill(1);
     case 'uniform': {
       const u = mulberry32(hashString(path) ^ Math.imul(seed, 0x9e3779b1));
       for (let k = 0; k < count; k++) out[k] = (2 * u() - 1) * init.bound;

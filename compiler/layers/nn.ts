@@ -42,11 +42,17 @@ export function conv(c: CallCtx, name: string, x: Node, s: ConvSpec, tag?: InitT
   if (ch % s.groups !== 0 || s.out % s.groups !== 0) c.fail(`groups = ${s.groups} must divide the ${ch} input and ${s.out} output channels`);
   const fanIn = (ch / s.groups) * s.kernel * s.kernel;
   const fanOut = (s.out / s.groups) * s.kernel * s.kernel;
-  const w = c.param(sub(name, 'weight'), [s.out, ch / s.groups, s.kernel, s.kernel], { kind: 'weight', module: 'conv', fanIn, fanOut: tag === 'patch' ? s.out : fanOut }, tag);
+  const w = c.param(
+    sub(name, 'weight'),
+    [s.out, ch / s.groups, s.kernel, s.kernel],
+    { kind: 'weight', module: 'conv', fanIn, fanOut: tag === 'patch' ? s.out : fanOut },
+    tag,
+  );
   const bias = s.bias ? c.param(sub(name, 'bias'), [s.out], { kind: 'bias', module: 'conv', fanIn }, tag) : undefined;
   const h = x.shape[2] ?? 0;
   const wd = x.shape[3] ?? 0;
-  if (h + 2 * s.padding < s.kernel || wd + 2 * s.padding < s.kernel) c.fail(`the kernel ${s.kernel}×${s.kernel} is larger than the padded input ${fmt(x.shape)}`);
+  if (h + 2 * s.padding < s.kernel || wd + 2 * s.padding < s.kernel)
+    c.fail(`the kernel ${s.kernel}×${s.kernel} is larger than the padded input ${fmt(x.shape)}`);
   const y = c.b.conv2d(x, w, { stride: s.stride, padding: s.padding, groups: s.groups }); // [B, out, OH, OW]
   return bias === undefined ? y : c.b.add(y, c.b.reshape(bias, [s.out, 1, 1]));
 }

@@ -88,11 +88,17 @@ export const MLP: LayerRule = (c) => {
 
 export function activation(c: CallCtx, act: string, h: Node): Node {
   switch (act) {
-    case 'gelu_tanh': case 'gelu': return c.b.geluTanh(h);
-    case 'relu': return c.b.relu(h);
-    case 'silu': return c.b.silu(h);
-    case 'tanh': return c.b.tanh(h);
-    default: return c.fail(`unknown activation '${act}' (expected gelu_tanh, gelu, relu, silu or tanh)`);
+    case 'gelu_tanh':
+    case 'gelu':
+      return c.b.geluTanh(h);
+    case 'relu':
+      return c.b.relu(h);
+    case 'silu':
+      return c.b.silu(h);
+    case 'tanh':
+      return c.b.tanh(h);
+    default:
+      return c.fail(`unknown activation '${act}' (expected gelu_tanh, gelu, relu, silu or tanh)`);
   }
 }
 

@@ -13,7 +13,14 @@ function padding(c: CallCtx, kernel: number): number {
 
 export const Conv2d: LayerRule = (c) => {
   const k = c.int('kernel');
-  return conv(c, '', c.tensor('x'), { out: c.int('out'), kernel: k, stride: c.int('stride'), padding: padding(c, k), groups: c.int('groups'), bias: c.bool('bias') });
+  return conv(c, '', c.tensor('x'), {
+    out: c.int('out'),
+    kernel: k,
+    stride: c.int('stride'),
+    padding: padding(c, k),
+    groups: c.int('groups'),
+    bias: c.bool('bias'),
+  });
 };
 
 export const DepthwiseConv2d: LayerRule = (c) => {

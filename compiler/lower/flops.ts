@@ -21,13 +21,17 @@ export function nodeFlops(n: Node, nodes: readonly Node[]): number {
       const w = input(1);
       return 2 * numel(n.shape) * numel(w?.shape.slice(1) ?? []);
     }
-    case 'cast': case 'stop_gradient':
+    case 'cast':
+    case 'stop_gradient':
       return 0;
   }
   switch (OP_INFO[n.op].kind) {
-    case 'elementwise': return numel(n.shape);
-    case 'reduce': return numel(input(0)?.shape ?? []);
-    default: return 0;
+    case 'elementwise':
+      return numel(n.shape);
+    case 'reduce':
+      return numel(input(0)?.shape ?? []);
+    default:
+      return 0;
   }
 }
 

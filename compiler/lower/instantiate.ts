@@ -108,7 +108,13 @@ function resolveModel(index: DeclIndex, name: string, span: Span): { decl: Model
   let cur = index.models.get(name);
   if (cur === undefined) {
     const hint = nearest(name, [...index.models.keys()]);
-    throw new LowerError('E0307', `no model named '${name}'`, span, [{ message: `models: ${[...index.models.keys()].join(', ') || '(none)'}` }], hint === undefined ? undefined : `did you mean '${hint}'?`);
+    throw new LowerError(
+      'E0307',
+      `no model named '${name}'`,
+      span,
+      [{ message: `models: ${[...index.models.keys()].join(', ') || '(none)'}` }],
+      hint === undefined ? undefined : `did you mean '${hint}'?`,
+    );
   }
   while (cur.kind === 'derived') {
     if (seen.has(cur.name.name)) throw new LowerError('E0307', `model '${name}' derives from itself`, cur.span);
@@ -183,16 +189,24 @@ function evalModelParams(decl: ModelDecl, chain: Arg[][], overrides: Readonly<Re
 /** Evaluates an expression that must be constant under `env` (tensors not allowed). */
 export function constOf(e: Expr, env: ReadonlyMap<string, Binding>): Value {
   switch (e.kind) {
-    case 'num': case 'str': case 'bool': return e.value;
+    case 'num':
+    case 'str':
+    case 'bool':
+      return e.value;
     case 'ref': {
       const b = lookupRef(e, env);
       if (b.kind !== 'const') throw new LowerError('E0415', `'${refText(e)}' is a tensor where a constant is expected`, e.span);
       return b.value;
     }
-    case 'binary': return foldBinary(e.op, constOf(e.left, env), constOf(e.right, env), e.span);
-    case 'unary': return foldUnary(e.op, constOf(e.arg, env), e.span);
-    case 'tuple': case 'list': return e.items.map((x) => constOf(x, env));
-    default: throw new LowerError('E0415', `a ${e.kind} expression where a constant is expected`, e.span);
+    case 'binary':
+      return foldBinary(e.op, constOf(e.left, env), constOf(e.right, env), e.span);
+    case 'unary':
+      return foldUnary(e.op, constOf(e.arg, env), e.span);
+    case 'tuple':
+    case 'list':
+      return e.items.map((x) => constOf(x, env));
+    default:
+      throw new LowerError('E0415', `a ${e.kind} expression where a constant is expected`, e.span);
   }
 }
 
@@ -306,7 +320,8 @@ class Instantiator {
         env.set(s.name.name, { kind: 'tensor', id: this.freshId(s.name.name) });
         return;
       }
-      case 'let': case 'output': {
+      case 'let':
+      case 'output': {
         if (s.kind === 'output' && this.layerMode) throw new LowerError('E0508', '`output` belongs in a model body; a layer ends with `return`', s.span);
         const value = this.expr(s.value, env);
         if (value.kind === 'const' && s.kind === 'let') {
@@ -357,7 +372,8 @@ class Instantiator {
     const call = e.kind === 'call' ? e : e.kind === 'ref' ? { callee: e, args: [] as Arg[], span: e.span } : undefined;
     const callee = call?.callee.kind === 'ref' && call.callee.path.length === 1 && call.callee.path[0]?.kind === 'name' ? call.callee.path[0].name : undefined;
     const sig = callee === undefined ? undefined : lookup(callee);
-    if (call === undefined || callee === undefined || sig?.context !== 'init') throw new LowerError('E0407', 'a `param` initializer must be an init function such as ones(), zeros() or normal(std = 0.02)', e.span);
+    if (call === undefined || callee === undefined || sig?.context !== 'init')
+      throw new LowerError('E0407', 'a `param` initializer must be an init function such as ones(), zeros() or normal(std = 0.02)', e.span);
     const args: Record<string, Value> = {};
     call.args.forEach((a, k) => {
       const name = a.name ?? sig.args[k]?.name;
@@ -376,7 +392,8 @@ class Instantiator {
       return v;
     }
     const v = constOf(d, env);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new LowerError('E0505', `a dimension must be a positive integer, found ${showValue(v)}`, d.span);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw new LowerError('E0505', `a dimension must be a positive integer, found ${showValue(v)}`, d.span);
     return v;
   }
 
@@ -394,13 +411,16 @@ class Instantiator {
 
   expr(e: Expr, env: ReadonlyMap<string, Binding>): InstExpr {
     switch (e.kind) {
-      case 'num': case 'str': case 'bool':
+      case 'num':
+      case 'str':
+      case 'bool':
         return { kind: 'const', value: e.value, span: e.span };
       case 'ref': {
         const b = lookupRef(e, env);
         return b.kind === 'const' ? { kind: 'const', value: b.value, span: e.span } : { kind: 'var', id: b.id, span: e.span };
       }
-      case 'tuple': case 'list':
+      case 'tuple':
+      case 'list':
         return { kind: 'const', value: constOf(e, env), span: e.span };
       case 'unary': {
         const a = this.expr(e.arg, env);
@@ -427,7 +447,7 @@ class Instantiator {
           v.path = path;
           return v;
         }
-        if (v.kind === 'const') throw new LowerError('E0610', '`as` names a layer\'s parameters; a constant has none', e.span);
+        if (v.kind === 'const') throw new LowerError('E0610', "`as` names a layer's parameters; a constant has none", e.span);
         return { kind: 'tap', path, value: v, span: e.span };
       }
       default:
@@ -451,9 +471,15 @@ class Instantiator {
     const user = this.index.layers.get(callee);
     const sig = lookup(callee);
     let specs: readonly ArgSpec[];
-    if (user !== undefined) specs = user.params.map((p) => (p.default === undefined ? { name: p.name.name, kind: 'any' } : { name: p.name.name, kind: 'any', default: null }));
+    if (user !== undefined)
+      specs = user.params.map((p) => (p.default === undefined ? { name: p.name.name, kind: 'any' } : { name: p.name.name, kind: 'any', default: null }));
     else if (sig !== undefined && (sig.context === 'layer' || sig.context === 'fn')) specs = sig.args;
-    else throw new LowerError(sig === undefined ? 'E0303' : 'E0407', sig === undefined ? `'${callee}' is not a layer or function` : `'${callee}' is a ${sig.context}, not usable in a model body`, calleeExpr.span);
+    else
+      throw new LowerError(
+        sig === undefined ? 'E0303' : 'E0407',
+        sig === undefined ? `'${callee}' is not a layer or function` : `'${callee}' is a ${sig.context}, not usable in a model body`,
+        calleeExpr.span,
+      );
 
     const bound: Record<string, InstExpr> = {};
     const rest: InstExpr[] = [];

@@ -96,7 +96,11 @@ export class Lowering {
   readonly taps = new Map<string, number>();
   readonly layers: LayerSummary[] = [];
 
-  constructor(readonly b: GraphBuilder, readonly registry: ParamRegistry, readonly instance: ModelInstance) {}
+  constructor(
+    readonly b: GraphBuilder,
+    readonly registry: ParamRegistry,
+    readonly instance: ModelInstance,
+  ) {}
 
   expr(e: InstExpr): Val {
     switch (e.kind) {
@@ -147,11 +151,16 @@ export class Lowering {
       if (typeof rn !== 'number' && rn.dtype !== 'f32' && rn.dtype !== 'f16') rn = b.cast(rn, 'f32');
     }
     switch (op) {
-      case '+': return b.add(ln, rn);
-      case '-': return b.sub(ln, rn);
-      case '*': return b.mul(ln, rn);
-      case '/': return b.div(ln, rn);
-      case '**': return b.pow(ln, rn);
+      case '+':
+        return b.add(ln, rn);
+      case '-':
+        return b.sub(ln, rn);
+      case '*':
+        return b.mul(ln, rn);
+      case '/':
+        return b.div(ln, rn);
+      case '**':
+        return b.pow(ln, rn);
     }
   }
 

@@ -51,7 +51,9 @@ export interface AdaptedStudent {
  * @example lowerAdaptedStudent(programs, 'Genre', 16, true, true).fresh // ['score.weight', 'score.bias']
  */
 export function lowerAdaptedStudent(programs: Program | readonly Program[], name: string, batch: number, train: boolean, withBase: boolean): AdaptedStudent {
-  const decl = listOf(programs).flatMap((p) => p.decls).find((d) => d.kind === 'adapter' && d.name.name === name);
+  const decl = listOf(programs)
+    .flatMap((p) => p.decls)
+    .find((d) => d.kind === 'adapter' && d.name.name === name);
   if (decl?.kind !== 'adapter') throw new Error(`bug: lowerAdaptedStudent: no adapter '${name}'`);
   const spec = adapterSpec(decl);
   const base = lowerModel(programs, spec.on, { dims: { batch } });

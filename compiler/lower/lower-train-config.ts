@@ -19,10 +19,7 @@ export type OptimizerSpec =
   | { kind: 'adamw'; lr: number; betas: readonly [number, number]; eps: number; weightDecay: number; clip: number }
   | { kind: 'sgd'; lr: number; momentum: number; weightDecay: number; clip: number };
 
-export type LrScheduleSpec =
-  | { kind: 'constant' }
-  | { kind: 'linear'; warmup: number; end: number }
-  | { kind: 'warmup_cosine'; warmup: number; minLr: number };
+export type LrScheduleSpec = { kind: 'constant' } | { kind: 'linear'; warmup: number; end: number } | { kind: 'warmup_cosine'; warmup: number; minLr: number };
 
 export interface TrainConfig {
   target: string;
@@ -57,17 +54,25 @@ function bindingsOf(programs: Program | readonly Program[]): Map<string, Expr> {
 /** Folds a constant expression: literals, arithmetic, tuples and lists, and top-level `let` names. */
 export function constExpr(e: Expr, bindings: ReadonlyMap<string, Expr> = new Map()): Value {
   switch (e.kind) {
-    case 'num': case 'str': case 'bool': return e.value;
-    case 'unary': return foldUnary(e.op, constExpr(e.arg, bindings), e.span);
-    case 'binary': return foldBinary(e.op, constExpr(e.left, bindings), constExpr(e.right, bindings), e.span);
-    case 'tuple': case 'list': return e.items.map((x) => constExpr(x, bindings));
+    case 'num':
+    case 'str':
+    case 'bool':
+      return e.value;
+    case 'unary':
+      return foldUnary(e.op, constExpr(e.arg, bindings), e.span);
+    case 'binary':
+      return foldBinary(e.op, constExpr(e.left, bindings), constExpr(e.right, bindings), e.span);
+    case 'tuple':
+    case 'list':
+      return e.items.map((x) => constExpr(x, bindings));
     case 'ref': {
       const first = e.path[0];
       const bound = first?.kind === 'name' && e.path.length === 1 ? bindings.get(first.name) : undefined;
       if (bound !== undefined) return constExpr(bound, bindings);
       throw new LowerError('E0415', 'a constant is expected here', e.span);
     }
-    default: throw new LowerError('E0415', `a ${e.kind} expression where a constant is expected`, e.span);
+    default:
+      throw new LowerError('E0415', `a ${e.kind} expression where a constant is expected`, e.span);
   }
 }
 
@@ -93,8 +98,10 @@ export function bindCallArgs(call: Call, params: readonly ArgSpec[]): Map<string
 function constCall(e: Expr, context: string, what: string, bindings: ReadonlyMap<string, Expr>): { name: string; args: Record<string, Value>; span: Span } {
   let expr = e;
   // A reference to a top-level `let` (`calib = calib`) stands for its value.
-  while (expr.kind === 'ref' && expr.path.length === 1 && expr.path[0]?.kind === 'name' && bindings.has(expr.path[0].name)) expr = bindings.get(expr.path[0].name)!;
-  const name = expr.kind === 'call' ? calleeOf(expr) : expr.kind === 'ref' && expr.path.length === 1 && expr.path[0]?.kind === 'name' ? expr.path[0].name : undefined;
+  while (expr.kind === 'ref' && expr.path.length === 1 && expr.path[0]?.kind === 'name' && bindings.has(expr.path[0].name))
+    expr = bindings.get(expr.path[0].name)!;
+  const name =
+    expr.kind === 'call' ? calleeOf(expr) : expr.kind === 'ref' && expr.path.length === 1 && expr.path[0]?.kind === 'name' ? expr.path[0].name : undefined;
   const sig = name === undefined ? undefined : lookup(name);
   if (name === undefined || sig === undefined || sig.context !== context) throw new LowerError('E0905', `${what} must be a ${context} call`, e.span);
   const bound = expr.kind === 'call' ? bindCallArgs(expr, sig.args) : new Map<string, Arg>();
@@ -128,9 +135,8 @@ function optimizerSpec(e: Expr | undefined, bindings: ReadonlyMap<string, Expr>)
   const n = (k: string): number => numArg(c.args[k], `${c.name}'s '${k}'`, c.span);
   if (c.name === 'sgd') return { kind: 'sgd', lr: n('lr'), momentum: n('momentum'), weightDecay: n('weight_decay'), clip: n('clip') };
   const betas = c.args['betas'];
-  const pair: readonly [number, number] = Array.isArray(betas) && betas.length === 2 && betas.every((x) => typeof x === 'number')
-    ? [betas[0] as number, betas[1] as number]
-    : [0.9, 0.999];
+  const pair: readonly [number, number] =
+    Array.isArray(betas) && betas.length === 2 && betas.every((x) => typeof x === 'number') ? [betas[0] as number, betas[1] as number] : [0.9, 0.999];
   return { kind: 'adamw', lr: n('lr'), betas: pair, eps: n('eps'), weightDecay: n('weight_decay'), clip: n('clip') };
 }
 
@@ -139,10 +145,14 @@ function scheduleSpec(e: Expr | undefined, bindings: ReadonlyMap<string, Expr>):
   const c = constCall(e, 'schedule', 'the schedule', bindings);
   const n = (k: string): number => numArg(c.args[k], `${c.name}'s '${k}'`, c.span);
   switch (c.name) {
-    case 'constant': return { kind: 'constant' };
-    case 'linear': return { kind: 'linear', warmup: n('warmup'), end: n('end') };
-    case 'warmup_cosine': return { kind: 'warmup_cosine', warmup: n('warmup'), minLr: n('min_lr') };
-    default: throw new LowerError('E0905', `'${c.name}' is a loss-weight schedule; the learning rate takes constant, linear or warmup_cosine`, c.span);
+    case 'constant':
+      return { kind: 'constant' };
+    case 'linear':
+      return { kind: 'linear', warmup: n('warmup'), end: n('end') };
+    case 'warmup_cosine':
+      return { kind: 'warmup_cosine', warmup: n('warmup'), minLr: n('min_lr') };
+    default:
+      throw new LowerError('E0905', `'${c.name}' is a loss-weight schedule; the learning rate takes constant, linear or warmup_cosine`, c.span);
   }
 }
 
@@ -154,7 +164,8 @@ export function trainConfig(decl: TrainDecl, programs: Program | readonly Progra
     const e = field(k);
     if (e === undefined) return dflt;
     const v = constExpr(e, bindings);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new LowerError('E0406', `\`${k}\` must be a positive integer, found ${showValue(v)}`, e.span);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw new LowerError('E0406', `\`${k}\` must be a positive integer, found ${showValue(v)}`, e.span);
     return v;
   };
   const rounds = field('rounds');

@@ -10,7 +10,6 @@ import { crossEntropy, klDiv, linear, logSoftmax, mean, mse, softmax, topk } fro
 import type { Node } from '../ir/graph.ts';
 import { fmt, lastDim, type CallCtx } from '../layers/context.ts';
 import type { Init } from '../layers/init.ts';
-import { LowerError } from './errors.ts';
 import { diffusionLossRule } from '../objectives/diffusion-loss.ts';
 import { BA_LORA_RULES } from '../objectives/ba-lora-rules.ts';
 
@@ -34,10 +33,6 @@ export interface LossEnv {
 export type LossRule = (c: CallCtx, env: LossEnv) => Node;
 
 const float = (b: GraphBuilder, x: Node): Node => (x.dtype === 'f32' || x.dtype === 'f16' ? x : b.cast(x, 'f32'));
-
-const notYet = (name: string, why: string): LossRule => (c) => {
-  throw new LowerError('E0904', `the loss '${name}' is not supported yet by scion train (${why})`, c.span, [], 'remove the term, or train this spec with a later version');
-};
 
 /** Mean entropy −Σ p·log p of softmax over the last axis (over the top-k logits when k > 0). */
 function entropy(b: GraphBuilder, x: Node, k: number): Node {

@@ -94,7 +94,13 @@ export function lowerTrain(programs: Program | readonly Program[], target: strin
   const decl = findTrain(programs, target);
   if (decl === undefined) throw new LowerError('E0905', `no \`train ${target}\` declaration`, commandLineSpan('--model'));
   const adapted = isAdapterName(programs, target)
-    ? lowerAdaptedStudent(programs, target, opts.batch, opts.dropout ?? opts.grads !== false, decl.fields.some((f) => f.key === 'base'))
+    ? lowerAdaptedStudent(
+        programs,
+        target,
+        opts.batch,
+        opts.dropout ?? opts.grads !== false,
+        decl.fields.some((f) => f.key === 'base'),
+      )
     : undefined;
   const student: LoweredModel = adapted?.model ?? lowerModel(programs, target, { dims: { batch: opts.batch } });
   const { builder: b, nodes: studentNodes } = GraphBuilder.from(student.graph);
@@ -142,7 +148,14 @@ export function lowerTrain(programs: Program | readonly Program[], target: strin
     ...[...loss.dataInputs.values()].map((n) => ({ name: n.attrs['name'] as string, dtype: n.dtype, shape: n.shape })),
   ];
   return {
-    decl, student, ...(adapted === undefined ? {} : { adapter: adapted }), frozen, graph: b.build(), trainable, data, weights: loss.weights,
+    decl,
+    student,
+    ...(adapted === undefined ? {} : { adapter: adapted }),
+    frozen,
+    graph: b.build(),
+    trainable,
+    data,
+    weights: loss.weights,
     terms: loss.terms.map(({ output, callee, span }) => ({ output, callee, span })),
   };
 }
@@ -170,7 +183,11 @@ function inline(b: GraphBuilder, m: LoweredModel, prefix: string, span: Span): N
     if (n.op === 'input') {
       const mine = inputs.get(n.attrs['name'] as string);
       if (mine !== undefined && fmt(mine.shape) !== fmt(n.shape)) {
-        throw new LowerError('E0905', `the ${prefix.slice(0, -1)} '${m.instance.name}' takes '${String(n.attrs['name'])}' as ${fmt(n.shape)}, the student as ${fmt(mine.shape)}`, span);
+        throw new LowerError(
+          'E0905',
+          `the ${prefix.slice(0, -1)} '${m.instance.name}' takes '${String(n.attrs['name'])}' as ${fmt(n.shape)}, the student as ${fmt(mine.shape)}`,
+          span,
+        );
       }
     }
     const attrs = n.op === 'param' ? { ...n.attrs, name: `${prefix}${String(n.attrs['name'])}`, trainable: false } : n.attrs;
@@ -197,16 +214,21 @@ class LossLowering {
 
   expr(e: Expr): Val {
     switch (e.kind) {
-      case 'num': return e.value;
-      case 'ref': return this.ref(e);
+      case 'num':
+        return e.value;
+      case 'ref':
+        return this.ref(e);
       case 'unary': {
         if (e.op !== '-') throw new LowerError('E0905', `'${e.op}' has no meaning in a loss`, e.span);
         const v = this.expr(e.arg);
         return typeof v === 'number' ? -v : this.b.withSpan(e.span, () => this.b.neg(v));
       }
-      case 'binary': return this.binary(e.op, this.expr(e.left), this.expr(e.right), e.span);
-      case 'call': return this.b.withSpan(e.span, () => this.call(e));
-      default: throw new LowerError('E0905', `a ${e.kind} has no meaning in a loss`, e.span);
+      case 'binary':
+        return this.binary(e.op, this.expr(e.left), this.expr(e.right), e.span);
+      case 'call':
+        return this.b.withSpan(e.span, () => this.call(e));
+      default:
+        throw new LowerError('E0905', `a ${e.kind} has no meaning in a loss`, e.span);
     }
   }
 
@@ -227,11 +249,16 @@ class LossLowering {
     const b = this.b;
     return b.withSpan(span, () => {
       switch (op) {
-        case '+': return b.add(l, r);
-        case '-': return b.sub(l, r);
-        case '*': return b.mul(l, r);
-        case '/': return b.div(l, r);
-        default: throw new LowerError('E0905', `'${op}' has no meaning in a loss`, span);
+        case '+':
+          return b.add(l, r);
+        case '-':
+          return b.sub(l, r);
+        case '*':
+          return b.mul(l, r);
+        case '/':
+          return b.div(l, r);
+        default:
+          throw new LowerError('E0905', `'${op}' has no meaning in a loss`, span);
       }
     });
   }
@@ -263,7 +290,13 @@ class LossLowering {
   private unknown(path: string, m: LoweredModel, span: Span, what: string): LowerError {
     const taps = [...m.taps.keys()].filter((k) => !k.includes('@'));
     const near = nearest(path, taps);
-    return new LowerError('E0905', `${what} has no tap '${path}'`, span, [{ message: `taps: ${taps.join(', ')}` }], near === undefined ? undefined : `did you mean '${near}'?`);
+    return new LowerError(
+      'E0905',
+      `${what} has no tap '${path}'`,
+      span,
+      [{ message: `taps: ${taps.join(', ')}` }],
+      near === undefined ? undefined : `did you mean '${near}'?`,
+    );
   }
 
   private call(e: Extract<Expr, { kind: 'call' }>): Val {

@@ -25,12 +25,18 @@ function initOf(lowering: Lowering, p: ParamStmtInstance): Init {
     return v;
   };
   switch (p.init.callee) {
-    case 'zeros': return { dist: 'zeros', rule: 'zeros' };
-    case 'ones': return { dist: 'ones', rule: 'ones' };
-    case 'normal': return { dist: 'normal', std: num('std'), rule: `normal(${num('std')})` };
-    case 'xavier_uniform': return { dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' };
-    case 'kaiming_uniform': return { dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' };
-    default: throw new LowerError('E0407', `'${p.init.callee}' initializes adapters, not a layer's params`, p.init.span);
+    case 'zeros':
+      return { dist: 'zeros', rule: 'zeros' };
+    case 'ones':
+      return { dist: 'ones', rule: 'ones' };
+    case 'normal':
+      return { dist: 'normal', std: num('std'), rule: `normal(${num('std')})` };
+    case 'xavier_uniform':
+      return { dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' };
+    case 'kaiming_uniform':
+      return { dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' };
+    default:
+      throw new LowerError('E0407', `'${p.init.callee}' initializes adapters, not a layer's params`, p.init.span);
   }
 }
 

@@ -27,8 +27,10 @@ export function foldBinary(op: BinaryOp, l: Value, r: Value, span: Span): Value 
     case '+':
       if (typeof l === 'string' && typeof r === 'string') return l + r;
       return num(l, op, span) + num(r, op, span);
-    case '-': return num(l, op, span) - num(r, op, span);
-    case '*': return num(l, op, span) * num(r, op, span);
+    case '-':
+      return num(l, op, span) - num(r, op, span);
+    case '*':
+      return num(l, op, span) * num(r, op, span);
     case '/': {
       const d = num(r, op, span);
       if (d === 0) throw new LowerError('E0415', 'division by zero in a constant expression', span);
@@ -41,15 +43,24 @@ export function foldBinary(op: BinaryOp, l: Value, r: Value, span: Span): Value 
       const a = num(l, op, span);
       return ((a % d) + d) % d;
     }
-    case '**': return num(l, op, span) ** num(r, op, span);
-    case '==': return sameValue(l, r);
-    case '!=': return !sameValue(l, r);
-    case '<': return num(l, op, span) < num(r, op, span);
-    case '<=': return num(l, op, span) <= num(r, op, span);
-    case '>': return num(l, op, span) > num(r, op, span);
-    case '>=': return num(l, op, span) >= num(r, op, span);
-    case '&&': return bool(l, op, span) && bool(r, op, span);
-    case '||': return bool(l, op, span) || bool(r, op, span);
+    case '**':
+      return num(l, op, span) ** num(r, op, span);
+    case '==':
+      return sameValue(l, r);
+    case '!=':
+      return !sameValue(l, r);
+    case '<':
+      return num(l, op, span) < num(r, op, span);
+    case '<=':
+      return num(l, op, span) <= num(r, op, span);
+    case '>':
+      return num(l, op, span) > num(r, op, span);
+    case '>=':
+      return num(l, op, span) >= num(r, op, span);
+    case '&&':
+      return bool(l, op, span) && bool(r, op, span);
+    case '||':
+      return bool(l, op, span) || bool(r, op, span);
     case 'when':
       throw new LowerError('E0415', '`when` guards belong in sampler `switch` lists, not in model bodies', span);
   }

@@ -21,7 +21,8 @@ export interface SampleConfig {
   seed: number;
 }
 
-const num = (e: Expr): number | undefined => (e.kind === 'num' ? e.value : e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num' ? -e.arg.value : undefined);
+const num = (e: Expr): number | undefined =>
+  e.kind === 'num' ? e.value : e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num' ? -e.arg.value : undefined;
 const refName = (e: Expr): string | undefined => (e.kind === 'ref' && e.path.length === 1 && e.path[0]?.kind === 'name' ? e.path[0].name : undefined);
 
 function callParts(e: Expr): { callee: string; pos: Expr[]; named: Map<string, Expr> } | undefined {
@@ -30,8 +31,9 @@ function callParts(e: Expr): { callee: string; pos: Expr[]; named: Map<string, E
   if (callee === undefined) return undefined;
   const pos: Expr[] = [];
   const named = new Map<string, Expr>();
-  for (const a of e.args) if (a.name === undefined) pos.push(a.value);
-  else named.set(a.name, a.value);
+  for (const a of e.args)
+    if (a.name === undefined) pos.push(a.value);
+    else named.set(a.name, a.value);
   return { callee, pos, named };
 }
 
@@ -72,12 +74,18 @@ function condition(e: Expr): SwitchCondition {
 
 export function holds(c: SwitchCondition, t: number): boolean {
   switch (c.op) {
-    case '>': return t > c.value;
-    case '>=': return t >= c.value;
-    case '<': return t < c.value;
-    case '<=': return t <= c.value;
-    case '==': return t === c.value;
-    case '!=': return t !== c.value;
+    case '>':
+      return t > c.value;
+    case '>=':
+      return t >= c.value;
+    case '<':
+      return t < c.value;
+    case '<=':
+      return t <= c.value;
+    case '==':
+      return t === c.value;
+    case '!=':
+      return t !== c.value;
   }
 }
 
@@ -97,7 +105,10 @@ export function sampleConfig(programs: Program | readonly Program[], target: str
     if (f.key === 'sampler') {
       const c = callParts(v);
       if (c === undefined || (c.callee !== 'ddim' && c.callee !== 'ddpm')) fail(v, 'the sampler is ddpm(steps) or ddim(steps, eta)');
-      cfg.sampler = c.callee === 'ddpm' ? { kind: 'ddpm', steps: numberArg(c, 'steps', 0, 1000) } : { kind: 'ddim', steps: numberArg(c, 'steps', 0, 50), eta: numberArg(c, 'eta', 1, 0) };
+      cfg.sampler =
+        c.callee === 'ddpm'
+          ? { kind: 'ddpm', steps: numberArg(c, 'steps', 0, 1000) }
+          : { kind: 'ddim', steps: numberArg(c, 'steps', 0, 50), eta: numberArg(c, 'eta', 1, 0) };
     } else if (f.key === 'guidance') cfg.guidance = num(v) ?? fail(v, 'guidance is a number');
     else if (f.key === 'count') cfg.count = num(v) ?? fail(v, 'count is a number');
     else if (f.key === 'seed') cfg.seed = num(v) ?? fail(v, 'seed is a number');
@@ -125,4 +136,3 @@ export function sampleConfig(programs: Program | readonly Program[], target: str
   }
   return cfg;
 }
-

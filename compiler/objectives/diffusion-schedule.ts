@@ -49,8 +49,14 @@ export function scheduleFromBetas(betas: Float64Array): DiffusionSchedule {
   const coef1 = Float64Array.from({ length: T }, (_, i) => ((betas[i] as number) * Math.sqrt(prev[i] as number)) / (1 - (ac[i] as number)));
   const coef2 = Float64Array.from({ length: T }, (_, i) => ((1 - (prev[i] as number)) * Math.sqrt(1 - (betas[i] as number))) / (1 - (ac[i] as number)));
   return {
-    T, betas, alphasCumprod: ac, alphasCumprodPrev: prev, posteriorVariance: postVar,
-    posteriorLogVarianceClipped: clipped, posteriorMeanCoef1: coef1, posteriorMeanCoef2: coef2,
+    T,
+    betas,
+    alphasCumprod: ac,
+    alphasCumprodPrev: prev,
+    posteriorVariance: postVar,
+    posteriorLogVarianceClipped: clipped,
+    posteriorMeanCoef1: coef1,
+    posteriorMeanCoef2: coef2,
   };
 }
 

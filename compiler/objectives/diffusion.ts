@@ -23,13 +23,24 @@ export function extract(b: GraphBuilder, table: Float64Array, t: Node, like: Nod
 /** x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·noise. x0, noise [B, C, H, W]; t [B]. */
 export function qSample(b: GraphBuilder, s: DiffusionSchedule, x0: Node, t: Node, noise: Node): Node {
   const sa = extract(b, s.alphasCumprod.map(Math.sqrt), t, x0);
-  const sb = extract(b, s.alphasCumprod.map((a) => Math.sqrt(1 - a)), t, x0);
+  const sb = extract(
+    b,
+    s.alphasCumprod.map((a) => Math.sqrt(1 - a)),
+    t,
+    x0,
+  );
   return b.add(b.mul(sa, x0), b.mul(sb, noise));
 }
 
 /** Mean over every axis but the batch: [B, …] → [B]. */
 export function meanFlat(b: GraphBuilder, x: Node): Node {
-  return x.shape.length <= 1 ? x : mean(b, x, x.shape.slice(1).map((_d, i) => i + 1));
+  return x.shape.length <= 1
+    ? x
+    : mean(
+        b,
+        x,
+        x.shape.slice(1).map((_d, i) => i + 1),
+      );
 }
 
 /** Per-sample ε-MSE: mean_flat((noise − ε)²) → [B]. */
@@ -49,10 +60,7 @@ export function learnedRangeLogVariance(b: GraphBuilder, s: DiffusionSchedule, v
 /** KL(N(m1, e^{lv1}) ‖ N(m2, e^{lv2})) elementwise, in nats. */
 export function normalKl(b: GraphBuilder, mean1: Node, logvar1: Node, mean2: Node, logvar2: Node): Node {
   const d = b.sub(mean1, mean2);
-  const terms = b.add(
-    b.add(b.sub(b.sub(logvar2, logvar1), 1), b.exp(b.sub(logvar1, logvar2))),
-    b.mul(b.mul(d, d), b.exp(b.neg(logvar2))),
-  );
+  const terms = b.add(b.add(b.sub(b.sub(logvar2, logvar1), 1), b.exp(b.sub(logvar1, logvar2))), b.mul(b.mul(d, d), b.exp(b.neg(logvar2))));
   return b.mul(terms, 0.5);
 }
 
@@ -100,8 +108,18 @@ export function vbTerm(b: GraphBuilder, s: DiffusionSchedule, inp: VbInputs): No
   const trueMean = b.add(b.mul(c1, xStart), b.mul(c2, xT));
   const trueLogVar = extract(b, s.posteriorLogVarianceClipped, t, xT);
   // Model p(x_{t−1} | x_t): x̂_0 from ε (no clipping in training), then the posterior mean of x̂_0.
-  const recip = extract(b, s.alphasCumprod.map((a) => Math.sqrt(1 / a)), t, xT);
-  const recipm1 = extract(b, s.alphasCumprod.map((a) => Math.sqrt(1 / a - 1)), t, xT);
+  const recip = extract(
+    b,
+    s.alphasCumprod.map((a) => Math.sqrt(1 / a)),
+    t,
+    xT,
+  );
+  const recipm1 = extract(
+    b,
+    s.alphasCumprod.map((a) => Math.sqrt(1 / a - 1)),
+    t,
+    xT,
+  );
   const predX0 = b.sub(b.mul(recip, xT), b.mul(recipm1, eps));
   const modelMean = b.add(b.mul(c1, predX0), b.mul(c2, xT));
   const modelLogVar = learnedRangeLogVariance(b, s, v, t);

@@ -64,7 +64,17 @@ function liveNodes(g: Graph): Uint8Array {
 function readsAligned(g: Graph, c: Node, k: number): boolean {
   const x = g.nodes[c.inputs[k] as number] as Node;
   if (c.op === 'reshape') return true;
-  if (!ELEMENTWISE_ALIGNED.has(classOf(c)) || c.op === 'permute' || c.op === 'slice' || c.op === 'pad' || c.op === 'concat' || c.op === 'broadcast_to' || c.op === 'gather' || c.op === 'take_along_axis') return false;
+  if (
+    !ELEMENTWISE_ALIGNED.has(classOf(c)) ||
+    c.op === 'permute' ||
+    c.op === 'slice' ||
+    c.op === 'pad' ||
+    c.op === 'concat' ||
+    c.op === 'broadcast_to' ||
+    c.op === 'gather' ||
+    c.op === 'take_along_axis'
+  )
+    return false;
   return x.shape.length === c.shape.length && x.shape.every((d, i) => d === c.shape[i]);
 }
 
@@ -114,7 +124,10 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
     const node = g.nodes[i] as Node;
     const cls = classOf(node);
     if (!live[i] || cls === 'buffer') continue;
-    if (cls === 'host') { newGroup(i); continue; }
+    if (cls === 'host') {
+      newGroup(i);
+      continue;
+    }
     const cs = consumers[i] as number[];
     const hostConsumer = cs.some((c) => classOf(g.nodes[c] as Node) === 'host');
     if (dup[i] !== 0 && !isOutput[i] && !hostConsumer) continue; // recomputed in each consumer
@@ -142,11 +155,15 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
         }
         mult = Math.max(mult, (group.mult.get(c) ?? 1) * f);
         if (!(group.aligned.has(c) && readsAligned(g, cn, k))) aligned = false;
-        if (!(group.rowLocal.has(c) && (readsAligned(g, cn, k) || reducesTrailing(cn, node, group.cols) || (tb > 0 && tb === (cols || group.cols))))) rowLocal = false;
+        if (!(group.rowLocal.has(c) && (readsAligned(g, cn, k) || reducesTrailing(cn, node, group.cols) || (tb > 0 && tb === (cols || group.cols)))))
+          rowLocal = false;
       });
     }
     const admit = cls === 'loop' ? mult <= 1.0001 : cls === 'view' || mult <= maxRecompute;
-    if (!admit) { newGroup(i); continue; }
+    if (!admit) {
+      newGroup(i);
+      continue;
+    }
     owner[i] = only;
     group.members.add(i);
     group.mult.set(i, mult);
@@ -188,7 +205,8 @@ function buildKernelGraph(g: Graph, groups: Group[], owner: Int32Array, dup: Uin
     const computed = new Set<number>(grp.members);
     const walk = (id: number, alignedPos: boolean): void => {
       const node = g.nodes[id] as Node;
-      const inKernel = id === grp.root || (owner[id] === owner[grp.root] && grp.members.has(id)) || (dup[id] !== 0 && !rootSet.has(id) && classOf(node) !== 'buffer');
+      const inKernel =
+        id === grp.root || (owner[id] === owner[grp.root] && grp.members.has(id)) || (dup[id] !== 0 && !rootSet.has(id) && classOf(node) !== 'buffer');
       if (!inKernel) {
         const b = addBuffer(node);
         inputs.add(b);
@@ -205,7 +223,8 @@ function buildKernelGraph(g: Graph, groups: Group[], owner: Int32Array, dup: Uin
     const host = classOf(rootNode) === 'host';
     if (host) for (const j of rootNode.inputs) inputs.add(addBuffer(g.nodes[j] as Node));
     else walk(grp.root, true);
-    const inplace = [...readCounts].filter(([b, r]) => r.aligned && (buffers[b] as BufferInfo).count === numel(rootNode.shape) && (buffers[b] as BufferInfo).role !== 'constant')
+    const inplace = [...readCounts]
+      .filter(([b, r]) => r.aligned && (buffers[b] as BufferInfo).count === numel(rootNode.shape) && (buffers[b] as BufferInfo).role !== 'constant')
       .map(([b]) => ({ output, input: b }));
     const members = [...computed].sort((a, b) => a - b);
     const rows = grp.cols > 1 ? numel(rootNode.shape) / grp.cols : numel(rootNode.shape);
@@ -224,16 +243,31 @@ function buildKernelGraph(g: Graph, groups: Group[], owner: Int32Array, dup: Uin
     if (src !== undefined) info.source = src;
     if (info.kind === 'host') {
       const ins = rootNode.inputs.map((j) => g.nodes[j] as Node);
-      info.host = { op: rootNode.op, attrs: rootNode.attrs, inShapes: ins.map((x) => x.shape), inDTypes: ins.map((x) => x.dtype), outShape: rootNode.shape, outDType: rootNode.dtype };
+      info.host = {
+        op: rootNode.op,
+        attrs: rootNode.attrs,
+        inShapes: ins.map((x) => x.shape),
+        inDTypes: ins.map((x) => x.dtype),
+        outShape: rootNode.shape,
+        outDType: rootNode.dtype,
+      };
     }
     return info;
   });
 
-  const ioOf = (op: 'input' | 'param') =>
-    buffers.filter((b) => b.role === op).map((b) => ({ name: b.name as string, buffer: b.id }));
+  const ioOf = (op: 'input' | 'param') => buffers.filter((b) => b.role === op).map((b) => ({ name: b.name as string, buffer: b.id }));
   const outputs = g.outputs.map((o) => ({ name: o.name, buffer: addBuffer(g.nodes[o.node] as Node) }));
   const primitiveOps = g.nodes.filter((x) => live[x.id] && classOf(x) !== 'buffer' && classOf(x) !== 'free').length;
-  return { version: KERNEL_GRAPH_VERSION, buffers, kernels, inputs: ioOf('input'), params: ioOf('param'), outputs, carry: [...(ctx.carry ?? [])], primitiveOps };
+  return {
+    version: KERNEL_GRAPH_VERSION,
+    buffers,
+    kernels,
+    inputs: ioOf('input'),
+    params: ioOf('param'),
+    outputs,
+    carry: [...(ctx.carry ?? [])],
+    primitiveOps,
+  };
 }
 
 function kernelName(g: Graph, members: readonly number[]): string {

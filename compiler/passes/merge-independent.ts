@@ -54,7 +54,13 @@ export function mergeIndependent(kg: KernelGraph, ctx: MergeContext = {}): Kerne
     const ids = byLevel.get(l) as number[];
     const wgsl = ids.filter((i) => kg.kernels[i]?.kind === 'wgsl');
     for (const i of ids) if (kg.kernels[i]?.kind === 'host') merged.push({ ...(kg.kernels[i] as KernelInfo), id: merged.length });
-    for (let s = 0; s < wgsl.length; s += maxSegments) merged.push(combine(wgsl.slice(s, s + maxSegments).map((i) => kg.kernels[i] as KernelInfo), merged.length));
+    for (let s = 0; s < wgsl.length; s += maxSegments)
+      merged.push(
+        combine(
+          wgsl.slice(s, s + maxSegments).map((i) => kg.kernels[i] as KernelInfo),
+          merged.length,
+        ),
+      );
   }
   return { ...kg, kernels: merged };
 }
@@ -67,7 +73,13 @@ function combine(parts: KernelInfo[], id: number): KernelInfo {
   const first = parts[0] as KernelInfo;
   const info: KernelInfo = {
     id,
-    name: parts.length > 3 ? `${parts.length} kernels: ${parts.slice(0, 3).map((p) => p.name).join(' | ')} | ...` : parts.map((p) => p.name).join(' | '),
+    name:
+      parts.length > 3
+        ? `${parts.length} kernels: ${parts
+            .slice(0, 3)
+            .map((p) => p.name)
+            .join(' | ')} | ...`
+        : parts.map((p) => p.name).join(' | '),
     kind: 'wgsl',
     nodes: parts.flatMap((p) => p.nodes),
     segments: parts.flatMap((p) => p.segments),

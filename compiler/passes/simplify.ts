@@ -63,7 +63,10 @@ function simplifyNode(b: GraphBuilder, n: Node, ins: readonly Node[]): Node | un
       if (x.op !== 'permute') return b.permute(x, perm);
       const inner = x.attrs['perm'] as readonly number[];
       // out[i] = x[perm[i]] = src[inner[perm[i]]]
-      return b.permute(ins0(b, x), perm.map((p) => inner[p] as number));
+      return b.permute(
+        ins0(b, x),
+        perm.map((p) => inner[p] as number),
+      );
     }
     default:
       return undefined;

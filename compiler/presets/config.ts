@@ -56,20 +56,38 @@ export function writeConfig(preset: Preset, m: LoweredModel): JsonConfig {
       const ffn = need(shapeOf(m, 'layers.0.mlp.gate_proj.weight'), 'layers.0.mlp')[0] ?? 0;
       return {
         architectures: [m.params.some((p) => p.path.startsWith('score.')) ? 'LlamaForSequenceClassification' : 'LlamaForCausalLM'],
-        model_type: 'llama', vocab_size: vocab, hidden_size: dim, intermediate_size: ffn,
-        num_hidden_layers: countIndexed(m, 'layers'), num_attention_heads: heads, num_key_value_heads: typeof kv === 'number' ? kv : heads,
-        head_dim: dim / heads, max_position_embeddings: ctx, rms_norm_eps: Number(constArg(firstCall(m, 'RMSNorm'), 'eps') ?? 1e-5),
-        rope_theta: Number(constArg(attn, 'rope_theta') ?? 10000), hidden_act: 'silu', tie_word_embeddings: false, torch_dtype: 'float32',
+        model_type: 'llama',
+        vocab_size: vocab,
+        hidden_size: dim,
+        intermediate_size: ffn,
+        num_hidden_layers: countIndexed(m, 'layers'),
+        num_attention_heads: heads,
+        num_key_value_heads: typeof kv === 'number' ? kv : heads,
+        head_dim: dim / heads,
+        max_position_embeddings: ctx,
+        rms_norm_eps: Number(constArg(firstCall(m, 'RMSNorm'), 'eps') ?? 1e-5),
+        rope_theta: Number(constArg(attn, 'rope_theta') ?? 10000),
+        hidden_act: 'silu',
+        tie_word_embeddings: false,
+        torch_dtype: 'float32',
       };
     }
     case 'gpt2': {
       const [vocab, dim] = need(shapeOf(m, 'wte.weight'), 'wte') as [number, number];
       const [positions] = need(shapeOf(m, 'wpe.weight'), 'wpe') as [number];
       return {
-        architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: vocab, n_embd: dim, n_positions: positions, n_ctx: positions,
-        n_layer: countIndexed(m, 'h'), n_head: Number(constArg(firstCall(m, 'Attention'), 'heads')),
-        n_inner: need(shapeOf(m, 'h.0.mlp.fc1.weight'), 'h.0.mlp')[0] ?? null, activation_function: 'gelu_new',
-        layer_norm_epsilon: Number(constArg(firstCall(m, 'LayerNorm'), 'eps') ?? 1e-5), torch_dtype: 'float32',
+        architectures: ['GPT2LMHeadModel'],
+        model_type: 'gpt2',
+        vocab_size: vocab,
+        n_embd: dim,
+        n_positions: positions,
+        n_ctx: positions,
+        n_layer: countIndexed(m, 'h'),
+        n_head: Number(constArg(firstCall(m, 'Attention'), 'heads')),
+        n_inner: need(shapeOf(m, 'h.0.mlp.fc1.weight'), 'h.0.mlp')[0] ?? null,
+        activation_function: 'gelu_new',
+        layer_norm_epsilon: Number(constArg(firstCall(m, 'LayerNorm'), 'eps') ?? 1e-5),
+        torch_dtype: 'float32',
       };
     }
     case 'dit': {
@@ -79,22 +97,46 @@ export function writeConfig(preset: Preset, m: LoweredModel): JsonConfig {
       const dropout = Number(constArg(firstCall(m, 'LabelEmbedding'), 'dropout') ?? 0.1);
       const outCh = (shapeOf(m, 'final_layer.linear.weight')?.[0] ?? 0) / (patch * patch);
       return {
-        model_type: 'dit', input_size: m.inputs[0]?.shape[2] ?? null, in_channels: channels, patch_size: patch, hidden_size: dim,
-        depth: countIndexed(m, 'blocks'), num_heads: Number(constArg(block, 'heads')), mlp_ratio: Number(constArg(block, 'mlp_ratio') ?? 4),
-        attention: String(constArg(block, 'attention') ?? 'softmax'), class_dropout_prob: dropout,
-        num_classes: dropout > 0 ? table - 1 : table, learn_sigma: outCh === 2 * channels,
+        model_type: 'dit',
+        input_size: m.inputs[0]?.shape[2] ?? null,
+        in_channels: channels,
+        patch_size: patch,
+        hidden_size: dim,
+        depth: countIndexed(m, 'blocks'),
+        num_heads: Number(constArg(block, 'heads')),
+        mlp_ratio: Number(constArg(block, 'mlp_ratio') ?? 4),
+        attention: String(constArg(block, 'attention') ?? 'softmax'),
+        class_dropout_prob: dropout,
+        num_classes: dropout > 0 ? table - 1 : table,
+        learn_sigma: outCh === 2 * channels,
       };
     }
     case 'unet': {
       const [base, channels] = need(shapeOf(m, 'conv_in.weight'), 'conv_in') as [number, number];
-      return { model_type: 'unet', _class_name: 'UNet2DModel', sample_size: m.inputs[0]?.shape[2] ?? null, in_channels: channels, out_channels: shapeOf(m, 'conv_out.weight')?.[0] ?? channels, base_channels: base, norm_num_groups: Number(constArg(firstCall(m, 'ResBlock'), 'groups') ?? 32) };
+      return {
+        model_type: 'unet',
+        _class_name: 'UNet2DModel',
+        sample_size: m.inputs[0]?.shape[2] ?? null,
+        in_channels: channels,
+        out_channels: shapeOf(m, 'conv_out.weight')?.[0] ?? channels,
+        base_channels: base,
+        norm_num_groups: Number(constArg(firstCall(m, 'ResBlock'), 'groups') ?? 32),
+      };
     }
   }
 }
 
 /** config.json keys → conventional Scion model-parameter names, per family. */
 const READ_KEYS: Record<Preset, Record<string, string>> = {
-  llama: { vocab_size: 'vocab', hidden_size: 'dim', num_hidden_layers: 'depth', num_attention_heads: 'heads', num_key_value_heads: 'kv_heads', intermediate_size: 'ffn', max_position_embeddings: 'ctx' },
+  llama: {
+    vocab_size: 'vocab',
+    hidden_size: 'dim',
+    num_hidden_layers: 'depth',
+    num_attention_heads: 'heads',
+    num_key_value_heads: 'kv_heads',
+    intermediate_size: 'ffn',
+    max_position_embeddings: 'ctx',
+  },
   gpt2: { vocab_size: 'vocab', n_embd: 'dim', n_layer: 'depth', n_head: 'heads', n_positions: 'ctx' },
   dit: { input_size: 'size', in_channels: 'channels', patch_size: 'patch', hidden_size: 'dim', depth: 'depth', num_heads: 'heads', num_classes: 'classes' },
   unet: { sample_size: 'size', in_channels: 'channels', base_channels: 'base', norm_num_groups: 'groups' },

@@ -121,13 +121,25 @@ export function planMapping(preset: NamingPreset, params: readonly ParamShape[])
         const partPaths = templates.map((t) => fill(t, vars));
         const parts = partPaths.map((q) => byPath.get(q));
         if (parts.some((q) => q === undefined)) {
-          problems.push(`'${p.path}' is part ${k + 1} of fused '${fill(rule.hf, vars)}', but ${partPaths.filter((_, j) => parts[j] === undefined).map((q) => `'${q}'`).join(', ')} is missing`);
+          problems.push(
+            `'${p.path}' is part ${k + 1} of fused '${fill(rule.hf, vars)}', but ${partPaths
+              .filter((_, j) => parts[j] === undefined)
+              .map((q) => `'${q}'`)
+              .join(', ')} is missing`,
+          );
         } else {
           const ps = parts as ParamShape[];
           const axis = rule.axis ?? 0;
           const transpose = rule.transpose ?? false;
           const hf = fill(rule.hf, vars);
-          entries.push({ hf, parts: ps, axis, transpose, shape: fusedShape(ps, axis, transpose, hf), readFallbacks: (rule.readFallbacks ?? []).map((f) => fill(f, vars)) });
+          entries.push({
+            hf,
+            parts: ps,
+            axis,
+            transpose,
+            shape: fusedShape(ps, axis, transpose, hf),
+            readFallbacks: (rule.readFallbacks ?? []).map((f) => fill(f, vars)),
+          });
         }
         for (const q of partPaths) used.add(q);
         mapped = true;
@@ -248,7 +260,14 @@ export async function fromCheckpoint(
   for (const e of plan) {
     let t = await read(source.get(e) as string);
     if (e.transpose && t.shape.length === 2) t = transpose2d(t);
-    const parts = e.parts.length === 1 ? [t] : split(t, e.parts.map((p) => p.shape[e.axis] ?? 0), e.axis);
+    const parts =
+      e.parts.length === 1
+        ? [t]
+        : split(
+            t,
+            e.parts.map((p) => p.shape[e.axis] ?? 0),
+            e.axis,
+          );
     e.parts.forEach((p, k) => out.set(p.path, { shape: p.shape, data: (parts[k] as HostTensor).data }));
   }
   return out;

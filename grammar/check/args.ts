@@ -56,7 +56,11 @@ export function bindArgs(ctx: CheckContext, callee: Callee, params: readonly Par
           out.push({ param: variadic, arg });
           continue;
         }
-        ctx.report('E0401', arg.span, `${callee.label} takes at most ${params.length} argument${params.length === 1 ? '' : 's'}${params.length > 0 ? ` (${list(params)})` : ''}, found ${args.filter((a) => a.name === undefined).length} positional`);
+        ctx.report(
+          'E0401',
+          arg.span,
+          `${callee.label} takes at most ${params.length} argument${params.length === 1 ? '' : 's'}${params.length > 0 ? ` (${list(params)})` : ''}, found ${args.filter((a) => a.name === undefined).length} positional`,
+        );
         pos++;
         continue;
       }
@@ -71,7 +75,10 @@ export function bindArgs(ctx: CheckContext, callee: Callee, params: readonly Par
     if (param === undefined) {
       ctx.report('E0402', nameSpan, `${callee.label} has no parameter \`${arg.name}\``, {
         notes: params.length > 0 ? [{ message: `its parameters: ${list(params)}` }] : [{ message: 'it takes no arguments' }],
-        suggestion: didYouMean(arg.name, params.map((p) => p.name)),
+        suggestion: didYouMean(
+          arg.name,
+          params.map((p) => p.name),
+        ),
       });
       continue;
     }
@@ -96,11 +103,26 @@ export function bindArgs(ctx: CheckContext, callee: Callee, params: readonly Par
 }
 
 const KIND_WORD: Record<ArgKind, string> = {
-  tensor: 'a tensor', int: 'an int', number: 'a number', bool: 'true or false', string: 'a string',
-  strings: 'a list of strings', ints: 'a list of ints', shape: 'a shape list', any: 'a value',
+  tensor: 'a tensor',
+  int: 'an int',
+  number: 'a number',
+  bool: 'true or false',
+  string: 'a string',
+  strings: 'a list of strings',
+  ints: 'a list of ints',
+  shape: 'a shape list',
+  any: 'a value',
 };
 const EXAMPLE: Record<ArgKind, string> = {
-  tensor: 'x', int: '1', number: '1.0', bool: 'true', string: '"…"', strings: '["…"]', ints: '[0, 1]', shape: '[-1, 64]', any: '…',
+  tensor: 'x',
+  int: '1',
+  number: '1.0',
+  bool: 'true',
+  string: '"…"',
+  strings: '["…"]',
+  ints: '[0, 1]',
+  shape: '[-1, 64]',
+  any: '…',
 };
 
 /** The kind word of an argument kind, for messages elsewhere. */
@@ -132,7 +154,9 @@ export function checkArgValue(ctx: CheckContext, callee: Callee, param: ParamLit
     }
     case 'strings':
       if (value.kind !== 'list') wrong(describe(value));
-      else for (const item of value.items) if (item.kind !== 'str') ctx.report('E0406', item.span, `${what} must be a list of strings, found ${describe(item)} in it`);
+      else
+        for (const item of value.items)
+          if (item.kind !== 'str') ctx.report('E0406', item.span, `${what} must be a list of strings, found ${describe(item)} in it`);
       return false;
     case 'ints':
     case 'shape':
@@ -140,7 +164,8 @@ export function checkArgValue(ctx: CheckContext, callee: Callee, param: ParamLit
       else if (kind === 'ints')
         for (const item of value.items) {
           const r = evalConst(item, scope.consts());
-          if (r.ok && !(typeof r.value === 'number' && Number.isInteger(r.value))) ctx.report('E0406', item.span, `${what} must be a list of ints, found ${describeValue(r.value)} in it`);
+          if (r.ok && !(typeof r.value === 'number' && Number.isInteger(r.value)))
+            ctx.report('E0406', item.span, `${what} must be a list of ints, found ${describeValue(r.value)} in it`);
         }
       return false;
     case 'bool':
@@ -151,8 +176,17 @@ export function checkArgValue(ctx: CheckContext, callee: Callee, param: ParamLit
   }
 }
 
-function checkScalar(ctx: CheckContext, callee: Callee, argName: string, kind: 'bool' | 'int' | 'number', value: Expr, scope: Scope, wrong: (found: string) => void): void {
-  if (value.kind === 'str' || value.kind === 'list' || value.kind === 'tuple' || value.kind === 'record' || value.kind === 'range') return wrong(describe(value));
+function checkScalar(
+  ctx: CheckContext,
+  callee: Callee,
+  argName: string,
+  kind: 'bool' | 'int' | 'number',
+  value: Expr,
+  scope: Scope,
+  wrong: (found: string) => void,
+): void {
+  if (value.kind === 'str' || value.kind === 'list' || value.kind === 'tuple' || value.kind === 'record' || value.kind === 'range')
+    return wrong(describe(value));
   const r = evalConst(value, scope.consts());
   if (!r.ok) {
     if (r.err.why === 'name') {

@@ -24,12 +24,20 @@ interface BodyState {
   lets: Map<string, Ident>;
 }
 
-function paramScope(ctx: CheckContext, params: readonly Param[], kind: 'param' | 'lparam', values: ReadonlyMap<string, number | string | boolean>, onRead: (n: string) => void): Scope {
+function paramScope(
+  ctx: CheckContext,
+  params: readonly Param[],
+  kind: 'param' | 'lparam',
+  values: ReadonlyMap<string, number | string | boolean>,
+  onRead: (n: string) => void,
+): Scope {
   const scope = new Scope(undefined, false, (n) => onRead(n));
   for (const p of params) {
     const prev = scope.get(p.name.name);
     if (prev !== undefined) {
-      ctx.report('E0304', p.name.span, `parameter \`${p.name.name}\` is declared twice`, { notes: prev.span ? [noteAt('first declared here', prev.span)] : [] });
+      ctx.report('E0304', p.name.span, `parameter \`${p.name.name}\` is declared twice`, {
+        notes: prev.span ? [noteAt('first declared here', prev.span)] : [],
+      });
       continue;
     }
     // Defaults may use earlier parameters; a layer's defaults are checked for names only.
@@ -63,8 +71,10 @@ export function checkLayerBody(decl: LayerDecl, ctx: CheckContext): void {
   walkBody(state, decl.body);
   const returns = decl.body.filter((s) => s.kind === 'return');
   const last = decl.body[decl.body.length - 1];
-  if (returns.length === 0) ctx.report('E0507', decl.name.span, `layer \`${decl.name.name}\` has no \`return\``, { suggestion: 'end its body with `return <tensor>`' });
-  for (const r of returns.slice(1)) ctx.report('E0507', r.span, `layer \`${decl.name.name}\` has more than one \`return\``, { notes: [noteAt('first return here', returns[0]!.span)] });
+  if (returns.length === 0)
+    ctx.report('E0507', decl.name.span, `layer \`${decl.name.name}\` has no \`return\``, { suggestion: 'end its body with `return <tensor>`' });
+  for (const r of returns.slice(1))
+    ctx.report('E0507', r.span, `layer \`${decl.name.name}\` has more than one \`return\``, { notes: [noteAt('first return here', returns[0]!.span)] });
   if (returns.length === 1 && last !== undefined && last.kind !== 'return') {
     ctx.report('E0507', returns[0]!.span, `\`return\` must be the last statement of layer \`${decl.name.name}\``);
   }
@@ -95,7 +105,9 @@ function walkStmt(st: BodyState, s: Stmt): void {
     case 'input':
     case 'output':
       if (st.isLayer) {
-        c.report('E0508', s.span, `\`${s.kind}\` is not allowed in a layer body`, { suggestion: s.kind === 'input' ? 'take it as a layer parameter' : 'use `return`' });
+        c.report('E0508', s.span, `\`${s.kind}\` is not allowed in a layer body`, {
+          suggestion: s.kind === 'input' ? 'take it as a layer parameter' : 'use `return`',
+        });
         return;
       }
       if (s.kind === 'input') {
@@ -142,19 +154,27 @@ function checkRepeat(st: BodyState, s: Extract<Stmt, { kind: 'repeat' }>): void 
     const consts = st.env.scope.consts();
     const a = evalConst(s.range.start, consts);
     const b = evalConst(s.range.end, consts);
-    for (const [r, e] of [[a, s.range.start], [b, s.range.end]] as const) {
+    for (const [r, e] of [
+      [a, s.range.start],
+      [b, s.range.end],
+    ] as const) {
       if (!r.ok && r.err.why !== 'name') reportNotConst(c, e, 'a repeat bound', notConstText(r.err));
       else if (!r.ok && r.err.why === 'name' && st.env.scope.get(r.err.name) !== undefined) reportNotConst(c, e, 'a repeat bound', notConstText(r.err));
-      else if (r.ok && !(typeof r.value === 'number' && Number.isInteger(r.value))) c.report('E0504', e.span, `a repeat bound must be an integer, found ${describeValue(r.value)}`);
+      else if (r.ok && !(typeof r.value === 'number' && Number.isInteger(r.value)))
+        c.report('E0504', e.span, `a repeat bound must be an integer, found ${describeValue(r.value)}`);
     }
     if (a.ok && b.ok && typeof a.value === 'number' && typeof b.value === 'number' && Number.isInteger(a.value) && Number.isInteger(b.value)) {
-      if (a.value > b.value) c.report('E0504', s.range.span, `repeat range ${a.value}..${b.value} runs backwards`, { suggestion: `write \`${b.value}..${a.value}\`` });
+      if (a.value > b.value)
+        c.report('E0504', s.range.span, `repeat range ${a.value}..${b.value} runs backwards`, { suggestion: `write \`${b.value}..${a.value}\`` });
       else if (a.value === b.value) c.report('W0005', s.range.span, `repeat range ${a.value}..${b.value} is empty; the body never runs`);
     }
   }
   const prev = st.env.scope.get(s.var.name);
   if (prev !== undefined) {
-    c.report('E0306', s.var.span, `repeat variable \`${s.var.name}\` shadows ${KIND_WORD[prev.kind]}`, { notes: prev.span ? [noteAt('defined here', prev.span)] : [], suggestion: 'choose another name' });
+    c.report('E0306', s.var.span, `repeat variable \`${s.var.name}\` shadows ${KIND_WORD[prev.kind]}`, {
+      notes: prev.span ? [noteAt('defined here', prev.span)] : [],
+      suggestion: 'choose another name',
+    });
   }
   const inner = new Scope(st.env.scope, true);
   inner.defineHere(s.var.name, { kind: 'repeat', span: s.var.span });
@@ -164,7 +184,10 @@ function checkRepeat(st: BodyState, s: Extract<Stmt, { kind: 'repeat' }>): void 
 function checkType(st: BodyState, t: TensorType): void {
   const c = st.ctx;
   if (!(DTYPES as readonly string[]).includes(t.dtype)) {
-    c.report('E0502', t.dtypeSpan, `unknown dtype \`${t.dtype}\``, { notes: [{ message: `dtypes: ${DTYPES.join(', ')}` }], suggestion: didYouMean(t.dtype, DTYPES) });
+    c.report('E0502', t.dtypeSpan, `unknown dtype \`${t.dtype}\``, {
+      notes: [{ message: `dtypes: ${DTYPES.join(', ')}` }],
+      suggestion: didYouMean(t.dtype, DTYPES),
+    });
   }
   const consts = st.env.scope.consts();
   for (const dim of t.shape) {

@@ -15,14 +15,31 @@ import type { Scope } from './scope.ts';
 
 /** Library contexts allowed in each `expr` field (fields not listed get special treatment). */
 export const FIELD_CONTEXTS: Readonly<Record<string, readonly Context[]>> = {
-  'inherit.layers': ['select'], 'inherit.dim': ['select'], 'inherit.heads': ['select'], 'inherit.ffn': ['select'],
-  'inherit.channels': ['select'], 'inherit.vocab': ['select'], 'inherit.init': ['init'],
-  'prune.layers': ['select'], 'prune.blocks': ['select'], 'prune.dim': ['select'], 'prune.heads': ['select'],
-  'prune.ffn': ['select'], 'prune.channels': ['select'], 'prune.metric': ['select'], 'prune.schedule': ['select'], 'prune.calib': ['data'],
+  'inherit.layers': ['select'],
+  'inherit.dim': ['select'],
+  'inherit.heads': ['select'],
+  'inherit.ffn': ['select'],
+  'inherit.channels': ['select'],
+  'inherit.vocab': ['select'],
+  'inherit.init': ['init'],
+  'prune.layers': ['select'],
+  'prune.blocks': ['select'],
+  'prune.dim': ['select'],
+  'prune.heads': ['select'],
+  'prune.ffn': ['select'],
+  'prune.channels': ['select'],
+  'prune.metric': ['select'],
+  'prune.schedule': ['select'],
+  'prune.calib': ['data'],
   'adapter.init': ['init'],
-  'train.data': ['data'], 'train.calib': ['data'], 'train.optimizer': ['optimizer'], 'train.schedule': ['schedule'],
+  'train.data': ['data'],
+  'train.calib': ['data'],
+  'train.optimizer': ['optimizer'],
+  'train.schedule': ['schedule'],
   'train.loss': ['loss', 'fn', 'schedule'],
-  'sample.sampler': ['sampler'], 'sample.reuse': ['reuse'], 'sample.classes': [],
+  'sample.sampler': ['sampler'],
+  'sample.reuse': ['reuse'],
+  'sample.classes': [],
 };
 
 export interface RecordKey {
@@ -39,17 +56,28 @@ export const RECORD_FIELDS: Readonly<Record<string, Readonly<Record<string, Reco
 };
 
 const KIND_TEXT: Record<ValueKind, string> = {
-  expr: 'an expression', string: 'a string', strings: 'a list of strings', int: 'an integer', number: 'a number', bool: 'true or false', model: 'a model name',
+  expr: 'an expression',
+  string: 'a string',
+  strings: 'a list of strings',
+  int: 'an integer',
+  number: 'a number',
+  bool: 'true or false',
+  model: 'a model name',
 };
 
 /** Which name a declaration is known by, for "`train Tiny` is missing …". */
 export function declLabel(d: ConfigDecl): { label: string; at: Ident } {
   switch (d.kind) {
-    case 'inherit': return { label: `inherit ${d.child.name}`, at: d.child };
-    case 'prune': return { label: `prune ${d.model.name}`, at: d.model };
-    case 'adapter': return { label: `adapter ${d.name.name}`, at: d.name };
-    case 'train': return { label: `train ${d.target.name}`, at: d.target };
-    case 'sample': return { label: `sample ${d.target.name}`, at: d.target };
+    case 'inherit':
+      return { label: `inherit ${d.child.name}`, at: d.child };
+    case 'prune':
+      return { label: `prune ${d.model.name}`, at: d.model };
+    case 'adapter':
+      return { label: `adapter ${d.name.name}`, at: d.name };
+    case 'train':
+      return { label: `train ${d.target.name}`, at: d.target };
+    case 'sample':
+      return { label: `sample ${d.target.name}`, at: d.target };
   }
 }
 
@@ -81,7 +109,10 @@ export function checkFields(ctx: CheckContext, decl: ConfigDecl, scopeFor: (key:
   }
   for (const [key, spec] of Object.entries(table)) {
     if (spec.required === true && !seen.has(key)) {
-      ctx.report('E0409', at.span, `\`${label}\` is missing the required field \`${key}\``, { notes: [{ message: `${key}: ${spec.doc}` }], suggestion: `add \`${key} = …\`` });
+      ctx.report('E0409', at.span, `\`${label}\` is missing the required field \`${key}\``, {
+        notes: [{ message: `${key}: ${spec.doc}` }],
+        suggestion: `add \`${key} = …\``,
+      });
     }
   }
 }
@@ -91,13 +122,17 @@ export function checkValue(ctx: CheckContext, kind: ConfigKind, path: string, wh
   const wrong = (help?: string): void => ctx.report('E0411', value.span, `${what} must be ${KIND_TEXT[vk]}, found ${describe(value)}`, { suggestion: help });
   switch (vk) {
     case 'string':
-      if (value.kind !== 'str') wrong(value.kind === 'ref' && value.path.length === 1 && value.path[0]?.kind === 'name' ? `quote it: \`"${value.path[0].name}"\`` : undefined);
+      if (value.kind !== 'str')
+        wrong(value.kind === 'ref' && value.path.length === 1 && value.path[0]?.kind === 'name' ? `quote it: \`"${value.path[0].name}"\`` : undefined);
       return;
     case 'strings':
       if (value.kind !== 'list') return wrong('write a list: `["a.*", "b"]`');
-      for (const item of value.items) if (item.kind !== 'str') ctx.report('E0411', item.span, `${what} must be a list of strings, found ${describe(item)} in it`);
+      for (const item of value.items)
+        if (item.kind !== 'str') ctx.report('E0411', item.span, `${what} must be a list of strings, found ${describe(item)} in it`);
       return;
-    case 'int': case 'number': case 'bool': {
+    case 'int':
+    case 'number':
+    case 'bool': {
       const r = evalConst(value, scope.consts());
       if (!r.ok) {
         if (value.kind === 'ref') walkExpr(ctx, value, env(ctx, path, scope));
@@ -121,7 +156,12 @@ export function checkValue(ctx: CheckContext, kind: ConfigKind, path: string, wh
     case 'expr': {
       const rec = RECORD_FIELDS[path];
       if (rec !== undefined) {
-        if (value.kind !== 'record') return wrong(`write a record: \`{ ${Object.keys(rec).map((k) => `${k} = …`).join(', ')} }\``);
+        if (value.kind !== 'record')
+          return wrong(
+            `write a record: \`{ ${Object.keys(rec)
+              .map((k) => `${k} = …`)
+              .join(', ')} }\``,
+          );
         return checkRecord(ctx, kind, path, value, rec, scope);
       }
       walkExpr(ctx, value, env(ctx, path, scope));
@@ -160,6 +200,7 @@ function checkRecord(ctx: CheckContext, kind: ConfigKind, path: string, rec: Rec
     }
   }
   for (const [key, spec] of Object.entries(keys)) {
-    if (spec.required === true && !seen.has(key)) ctx.report('E0409', rec.span, `\`${path.split('.')[1]}\` is missing the key \`${key}\``, { suggestion: `add \`${key} = …\`` });
+    if (spec.required === true && !seen.has(key))
+      ctx.report('E0409', rec.span, `\`${path.split('.')[1]}\` is missing the key \`${key}\``, { suggestion: `add \`${key} = …\`` });
   }
 }

@@ -17,7 +17,12 @@ export type TopSymbol =
   | { kind: 'adapter'; decl: AdapterDecl; name: Ident };
 
 export const SYMBOL_WORD: Record<TopSymbol['kind'], string> = {
-  model: 'a model', derived: 'a model', pruned: 'a pruned model', layer: 'a layer', binding: 'a `let` binding', adapter: 'an adapter',
+  model: 'a model',
+  derived: 'a model',
+  pruned: 'a pruned model',
+  layer: 'a layer',
+  binding: 'a `let` binding',
+  adapter: 'an adapter',
 };
 
 export const isModelSymbol = (s: TopSymbol | undefined): boolean => s !== undefined && (s.kind === 'model' || s.kind === 'derived' || s.kind === 'pruned');

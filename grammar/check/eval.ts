@@ -23,18 +23,30 @@ const fail = (err: NotConst): EvalResult => ({ ok: false, err });
 /** How an expression is described in messages: "a string", "a call to `brown`". */
 export function describe(e: Expr): string {
   switch (e.kind) {
-    case 'num': return e.isInt ? `the integer ${e.text}` : `the number ${e.text}`;
-    case 'str': return `the string "${e.value}"`;
-    case 'bool': return `\`${e.value}\``;
-    case 'ref': return `\`${refText(e)}\``;
-    case 'call': return e.callee.kind === 'ref' ? `a call to \`${refText(e.callee)}\`` : 'a call';
-    case 'list': return 'a list';
-    case 'tuple': return 'a tuple';
-    case 'record': return 'a record';
-    case 'range': return 'a range';
-    case 'named': return `an \`as\` expression`;
-    case 'frozen': return `a frozen model`;
-    default: return 'an expression';
+    case 'num':
+      return e.isInt ? `the integer ${e.text}` : `the number ${e.text}`;
+    case 'str':
+      return `the string "${e.value}"`;
+    case 'bool':
+      return `\`${e.value}\``;
+    case 'ref':
+      return `\`${refText(e)}\``;
+    case 'call':
+      return e.callee.kind === 'ref' ? `a call to \`${refText(e.callee)}\`` : 'a call';
+    case 'list':
+      return 'a list';
+    case 'tuple':
+      return 'a tuple';
+    case 'record':
+      return 'a record';
+    case 'range':
+      return 'a range';
+    case 'named':
+      return `an \`as\` expression`;
+    case 'frozen':
+      return `a frozen model`;
+    default:
+      return 'an expression';
   }
 }
 
@@ -61,9 +73,12 @@ function num(r: EvalResult, op: string): EvalResult | number {
 /** Evaluates `e` with named constants from `env`. */
 export function evalConst(e: Expr, env: ReadonlyMap<string, Value>): EvalResult {
   switch (e.kind) {
-    case 'num': return ok(e.value);
-    case 'str': return ok(e.value);
-    case 'bool': return ok(e.value);
+    case 'num':
+      return ok(e.value);
+    case 'str':
+      return ok(e.value);
+    case 'bool':
+      return ok(e.value);
     case 'ref': {
       const first = e.path[0];
       if (first === undefined || first.kind !== 'name') return fail({ why: 'shape', what: 'a path' });
@@ -74,11 +89,14 @@ export function evalConst(e: Expr, env: ReadonlyMap<string, Value>): EvalResult 
     case 'unary': {
       const r = evalConst(e.arg, env);
       if (!r.ok) return r;
-      if (e.op === '!') return typeof r.value === 'boolean' ? ok(!r.value) : fail({ why: 'type', what: `\`!\` needs a condition, found ${describeValue(r.value)}` });
+      if (e.op === '!')
+        return typeof r.value === 'boolean' ? ok(!r.value) : fail({ why: 'type', what: `\`!\` needs a condition, found ${describeValue(r.value)}` });
       return typeof r.value === 'number' ? ok(-r.value) : fail({ why: 'type', what: `\`-\` needs a number, found ${describeValue(r.value)}` });
     }
-    case 'binary': return evalBinary(e, env);
-    default: return fail({ why: 'shape', what: describe(e) });
+    case 'binary':
+      return evalBinary(e, env);
+    default:
+      return fail({ why: 'shape', what: describe(e) });
   }
 }
 
@@ -102,24 +120,37 @@ function evalBinary(e: Extract<Expr, { kind: 'binary' }>, env: ReadonlyMap<strin
   const b = num(r, e.op);
   if (typeof b !== 'number') return b;
   switch (e.op) {
-    case '+': return ok(a + b);
-    case '-': return ok(a - b);
-    case '*': return ok(a * b);
-    case '/': return b === 0 ? fail({ why: 'type', what: 'division by zero' }) : ok(a / b);
-    case '%': return b === 0 ? fail({ why: 'type', what: 'remainder by zero' }) : ok(a % b);
-    case '**': return ok(a ** b);
-    case '<': return ok(a < b);
-    case '<=': return ok(a <= b);
-    case '>': return ok(a > b);
-    case '>=': return ok(a >= b);
+    case '+':
+      return ok(a + b);
+    case '-':
+      return ok(a - b);
+    case '*':
+      return ok(a * b);
+    case '/':
+      return b === 0 ? fail({ why: 'type', what: 'division by zero' }) : ok(a / b);
+    case '%':
+      return b === 0 ? fail({ why: 'type', what: 'remainder by zero' }) : ok(a % b);
+    case '**':
+      return ok(a ** b);
+    case '<':
+      return ok(a < b);
+    case '<=':
+      return ok(a <= b);
+    case '>':
+      return ok(a > b);
+    case '>=':
+      return ok(a >= b);
   }
 }
 
 /** The message part for a failed evaluation: "`h` is not a constant". */
 export function notConstText(err: NotConst): string {
   switch (err.why) {
-    case 'name': return `\`${err.name}\` is not a constant here`;
-    case 'shape': return `${err.what} is not a constant`;
-    case 'type': return err.what;
+    case 'name':
+      return `\`${err.name}\` is not a constant here`;
+    case 'shape':
+      return `${err.what} is not a constant`;
+    case 'type':
+      return err.what;
   }
 }

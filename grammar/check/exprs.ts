@@ -42,21 +42,47 @@ const CONTEXT_HOME: Record<Context, string> = {
 };
 
 export function signatureParams(sig: Signature): ParamLite[] {
-  return sig.args.map((a) => ({ name: a.name, required: a.default === undefined && a.variadic !== true, kind: a.kind, ...(a.variadic === true ? { variadic: true } : {}) }));
+  return sig.args.map((a) => ({
+    name: a.name,
+    required: a.default === undefined && a.variadic !== true,
+    kind: a.kind,
+    ...(a.variadic === true ? { variadic: true } : {}),
+  }));
 }
 
 export function walkExpr(ctx: CheckContext, e: Expr, env: ExprEnv): void {
   switch (e.kind) {
-    case 'num': case 'str': case 'bool': return;
-    case 'ref': return walkRef(ctx, e, env);
-    case 'call': return walkCall(ctx, e, env);
-    case 'binary': walkExpr(ctx, e.left, env); walkExpr(ctx, e.right, env); return;
-    case 'unary': walkExpr(ctx, e.arg, env); return;
-    case 'tuple': case 'list': for (const item of e.items) walkExpr(ctx, item, env); return;
-    case 'range': walkExpr(ctx, e.start, env); walkExpr(ctx, e.end, env); return;
-    case 'record': for (const f of e.fields) walkExpr(ctx, f.value, env); return;
-    case 'named': return walkNamed(ctx, e, env);
-    case 'frozen': walkExpr(ctx, e.model, env); return;
+    case 'num':
+    case 'str':
+    case 'bool':
+      return;
+    case 'ref':
+      return walkRef(ctx, e, env);
+    case 'call':
+      return walkCall(ctx, e, env);
+    case 'binary':
+      walkExpr(ctx, e.left, env);
+      walkExpr(ctx, e.right, env);
+      return;
+    case 'unary':
+      walkExpr(ctx, e.arg, env);
+      return;
+    case 'tuple':
+    case 'list':
+      for (const item of e.items) walkExpr(ctx, item, env);
+      return;
+    case 'range':
+      walkExpr(ctx, e.start, env);
+      walkExpr(ctx, e.end, env);
+      return;
+    case 'record':
+      for (const f of e.fields) walkExpr(ctx, f.value, env);
+      return;
+    case 'named':
+      return walkNamed(ctx, e, env);
+    case 'frozen':
+      walkExpr(ctx, e.model, env);
+      return;
   }
 }
 
@@ -104,9 +130,14 @@ export function calleeName(call: Call): string | undefined {
 function walkCall(ctx: CheckContext, call: Call, env: ExprEnv): void {
   const name = calleeName(call);
   if (name === undefined) {
-    ctx.report('E0313', call.callee.span, `${call.callee.kind === 'call' ? 'the result of a call' : `\`${call.callee.kind === 'ref' ? refText(call.callee) : 'this expression'}\``} cannot be called`, {
-      suggestion: call.callee.kind === 'call' ? 'pass the input as the first argument instead: `Layer(x, …)`' : undefined,
-    });
+    ctx.report(
+      'E0313',
+      call.callee.span,
+      `${call.callee.kind === 'call' ? 'the result of a call' : `\`${call.callee.kind === 'ref' ? refText(call.callee) : 'this expression'}\``} cannot be called`,
+      {
+        suggestion: call.callee.kind === 'call' ? 'pass the input as the first argument instead: `Layer(x, …)`' : undefined,
+      },
+    );
     for (const a of call.args) walkExpr(ctx, a.value, env);
     return;
   }
@@ -136,7 +167,9 @@ function walkCall(ctx: CheckContext, call: Call, env: ExprEnv): void {
         ...(env.userLayers ? [...ctx.symbols.values()].filter((s) => s.kind === 'layer').map((s) => s.name.name) : []),
         ...Object.keys(LIBRARY),
       ];
-      ctx.report('E0303', span, `unknown ${env.contexts.has('layer') ? 'layer or function' : 'callable'} \`${name}\``, { suggestion: didYouMean(name, candidates) });
+      ctx.report('E0303', span, `unknown ${env.contexts.has('layer') ? 'layer or function' : 'callable'} \`${name}\``, {
+        suggestion: didYouMean(name, candidates),
+      });
     }
   }
   if (params === undefined) {
@@ -163,11 +196,18 @@ export function isLayerCall(ctx: CheckContext, e: Expr): boolean {
 function walkNamed(ctx: CheckContext, e: Named, env: ExprEnv): void {
   walkExpr(ctx, e.value, env);
   // A call of an unknown name was reported already; whether it has parameters is unknowable.
-  const unknownCallee = e.value.kind === 'call' && ((n) => n !== undefined && lookup(n) === undefined && !ctx.symbols.has(n) && env.scope.get(n) === undefined)(calleeName(e.value));
+  const unknownCallee =
+    e.value.kind === 'call' &&
+    ((n) => n !== undefined && lookup(n) === undefined && !ctx.symbols.has(n) && env.scope.get(n) === undefined)(calleeName(e.value));
   if (!unknownCallee && !isLayerCall(ctx, e.value)) {
-    ctx.report('E0610', e.path.span, `\`as ${refText(e.path)}\` names ${e.value.kind === 'call' ? `a call to \`${calleeName(e.value) ?? '…'}\`, which creates no parameters` : 'a value that has no parameters'}`, {
-      suggestion: 'put `as` directly after a layer call: `Linear(x, 64) as proj`',
-    });
+    ctx.report(
+      'E0610',
+      e.path.span,
+      `\`as ${refText(e.path)}\` names ${e.value.kind === 'call' ? `a call to \`${calleeName(e.value) ?? '…'}\`, which creates no parameters` : 'a value that has no parameters'}`,
+      {
+        suggestion: 'put `as` directly after a layer call: `Linear(x, 64) as proj`',
+      },
+    );
   }
   // Index expressions in the path are checked against the scope (repeat variables).
   for (const seg of e.path.path) if (seg.kind === 'index') walkExpr(ctx, seg.index, env);

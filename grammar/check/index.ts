@@ -31,7 +31,10 @@ export const DECL_CHECKS: DeclChecks = {
     (d, ctx) => {
       if (d.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(d.preset.name)) {
         const near = PRESET_NAMES.find((p) => p.startsWith(d.preset!.name.slice(0, 2)));
-        ctx.report('E0601', d.preset.span, `unknown preset \`${d.preset.name}\``, { notes: [{ message: `presets: ${PRESET_NAMES.join(', ')}` }], suggestion: near ? `did you mean \`${near}\`?` : undefined });
+        ctx.report('E0601', d.preset.span, `unknown preset \`${d.preset.name}\``, {
+          notes: [{ message: `presets: ${PRESET_NAMES.join(', ')}` }],
+          suggestion: near ? `did you mean \`${near}\`?` : undefined,
+        });
       }
     },
     (d, ctx) => {
@@ -55,7 +58,10 @@ export const DECL_CHECKS: DeclChecks = {
     },
   ],
   layer: [checkLayerBody],
-  binding: [(d, ctx) => walkExpr(ctx, d.value, { scope: bindingScope(ctx), contexts: BINDING_CONTEXTS, userLayers: false, where: 'a `let` binding', bareCallables: true })],
+  binding: [
+    (d, ctx) =>
+      walkExpr(ctx, d.value, { scope: bindingScope(ctx), contexts: BINDING_CONTEXTS, userLayers: false, where: 'a `let` binding', bareCallables: true }),
+  ],
   inherit: [checkInherit],
   prune: [checkPrune],
   adapter: [checkAdapter],

@@ -27,7 +27,14 @@ function checkPatterns(ctx: CheckContext, field: Field | undefined, inst: ModelI
     if (all.length === 0 || all.some((p) => matchesPath(item.value, p))) continue;
     const near = nearestPattern(item.value, all);
     ctx.report('E0603', item.span, `${what} pattern "${item.value}" matches no parameter of \`${inst.name}\``, {
-      notes: [{ message: `\`*\` matches one path segment or part of one; \`${inst.name}\` has ${all.length} parameter tensors, e.g. ${all.slice(0, 2).map((p) => `\`${p}\``).join(', ')}` }],
+      notes: [
+        {
+          message: `\`*\` matches one path segment or part of one; \`${inst.name}\` has ${all.length} parameter tensors, e.g. ${all
+            .slice(0, 2)
+            .map((p) => `\`${p}\``)
+            .join(', ')}`,
+        },
+      ],
       suggestion: near === undefined ? undefined : `did you mean "${near}"?`,
     });
   }
@@ -70,7 +77,9 @@ function checkLayerSelection(ctx: CheckContext, field: Field | undefined, child:
       seen.set(r.value, item);
     }
     if (cd !== undefined && v.items.length !== cd) {
-      ctx.report('E0605', v.span, `${v.items.length} layers are kept but \`${child!.name}\` has depth ${cd}`, { suggestion: `list exactly ${cd} layer indices` });
+      ctx.report('E0605', v.span, `${v.items.length} layers are kept but \`${child!.name}\` has depth ${cd}`, {
+        suggestion: `list exactly ${cd} layer indices`,
+      });
     }
     return;
   }
@@ -90,9 +99,14 @@ export function checkInherit(decl: InheritDecl, ctx: CheckContext): void {
   const child = expectModel(ctx, decl.child, 'the inheriting child');
   const parent = expectModel(ctx, decl.parent, 'the parent');
   if (decl.child.name === decl.parent.name) {
-    ctx.report('E0607', decl.parent.span, `\`${decl.child.name}\` cannot inherit from itself`, { suggestion: 'name the parent model whose checkpoint is read' });
+    ctx.report('E0607', decl.parent.span, `\`${decl.child.name}\` cannot inherit from itself`, {
+      suggestion: 'name the parent model whose checkpoint is read',
+    });
   }
-  if (decl.at.value.trim() === '') ctx.report('E0602', decl.at.span, 'the checkpoint path after `at` is empty', { suggestion: 'write the parent\'s checkpoint, e.g. `at "runs/parent/model.safetensors"`' });
+  if (decl.at.value.trim() === '')
+    ctx.report('E0602', decl.at.span, 'the checkpoint path after `at` is empty', {
+      suggestion: 'write the parent\'s checkpoint, e.g. `at "runs/parent/model.safetensors"`',
+    });
   checkFields(ctx, decl, () => fieldScope(ctx, child));
   checkPatterns(ctx, fieldOf(decl.fields, 'except'), child, () => (child ? tensorPaths(ctx, child) : []), '`except`');
   checkLayerSelection(ctx, fieldOf(decl.fields, 'layers'), child, parent);
@@ -112,7 +126,9 @@ export function checkPrune(decl: PruneDecl, ctx: CheckContext): void {
         const unit = normalizePath(item.value);
         if (mods.some((m) => m === unit || m.startsWith(`${unit}.`))) continue;
         const near = nearestPattern(item.value, mods);
-        ctx.report('E0603', item.span, `unit "${item.value}" matches no module of \`${model.name}\``, { suggestion: near === undefined ? undefined : `did you mean "${near}"?` });
+        ctx.report('E0603', item.span, `unit "${item.value}" matches no module of \`${model.name}\``, {
+          suggestion: near === undefined ? undefined : `did you mean "${near}"?`,
+        });
       }
     }
   }

@@ -117,10 +117,20 @@ export function requiresOf(body: readonly Stmt[]): RequireStmt[] {
 
 function namesIn(e: Expr, out: Set<string>): Set<string> {
   switch (e.kind) {
-    case 'ref': { const f = e.path[0]; if (f?.kind === 'name' && e.path.length === 1) out.add(f.name); break; }
-    case 'binary': namesIn(e.left, out); namesIn(e.right, out); break;
-    case 'unary': namesIn(e.arg, out); break;
-    default: break;
+    case 'ref': {
+      const f = e.path[0];
+      if (f?.kind === 'name' && e.path.length === 1) out.add(f.name);
+      break;
+    }
+    case 'binary':
+      namesIn(e.left, out);
+      namesIn(e.right, out);
+      break;
+    case 'unary':
+      namesIn(e.arg, out);
+      break;
+    default:
+      break;
   }
   return out;
 }

@@ -66,8 +66,14 @@ function walkStmts(body: readonly Stmt[], env: ReadonlyMap<string, Value>, visit
   for (const s of body) {
     if (budget.left-- <= 0) return;
     switch (s.kind) {
-      case 'let': case 'output': case 'return': findNamed(s.value, env, visit); break;
-      case 'param': if (s.init) findNamed(s.init, env, visit); break;
+      case 'let':
+      case 'output':
+      case 'return':
+        findNamed(s.value, env, visit);
+        break;
+      case 'param':
+        if (s.init) findNamed(s.init, env, visit);
+        break;
       case 'repeat': {
         if (s.range.kind !== 'range') break;
         const a = evalConst(s.range.start, env);
@@ -78,19 +84,34 @@ function walkStmts(body: readonly Stmt[], env: ReadonlyMap<string, Value>, visit
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
 }
 
 function findNamed(e: Expr, env: ReadonlyMap<string, Value>, visit: Visit): void {
   switch (e.kind) {
-    case 'named': findNamed(e.value, env, visit); visit(e, env); return;
-    case 'call': for (const a of e.args) findNamed(a.value, env, visit); return;
-    case 'binary': findNamed(e.left, env, visit); findNamed(e.right, env, visit); return;
-    case 'unary': findNamed(e.arg, env, visit); return;
-    case 'tuple': case 'list': for (const i of e.items) findNamed(i, env, visit); return;
-    default: return;
+    case 'named':
+      findNamed(e.value, env, visit);
+      visit(e, env);
+      return;
+    case 'call':
+      for (const a of e.args) findNamed(a.value, env, visit);
+      return;
+    case 'binary':
+      findNamed(e.left, env, visit);
+      findNamed(e.right, env, visit);
+      return;
+    case 'unary':
+      findNamed(e.arg, env, visit);
+      return;
+    case 'tuple':
+    case 'list':
+      for (const i of e.items) findNamed(i, env, visit);
+      return;
+    default:
+      return;
   }
 }
 
@@ -127,7 +148,19 @@ function layerTensors(ctx: CheckContext, call: Call, env: ReadonlyMap<string, Va
   if (name === undefined) return [];
   if (isLayerName(name)) {
     const sig = lookup(name)!;
-    return paramTensors(name).filter((t) => t.if === undefined || boolArg(call, sig.args.map((a) => a.name), t.if, sig.args.find((a) => a.name === t.if)?.default, env)).map((t) => t.path);
+    return paramTensors(name)
+      .filter(
+        (t) =>
+          t.if === undefined ||
+          boolArg(
+            call,
+            sig.args.map((a) => a.name),
+            t.if,
+            sig.args.find((a) => a.name === t.if)?.default,
+            env,
+          ),
+      )
+      .map((t) => t.path);
   }
   const user = ctx.userLayer(name);
   if (user === undefined || seen.has(name)) return [];
@@ -139,7 +172,14 @@ function userLayerTensors(ctx: CheckContext, decl: LayerDecl, seen: Set<string>)
   for (const s of decl.body) if (s.kind === 'param') out.push(s.name.name);
   // Inner `as` paths are relative to the layer's own path; layer parameters have no values here.
   walkStmts(decl.body, new Map(), (n, env) => {
-    const parts = n.path.path.map((seg) => (seg.kind === 'name' ? seg.name : (() => { const r = evalConst(seg.index, env); return r.ok ? String(r.value) : '*'; })()));
+    const parts = n.path.path.map((seg) =>
+      seg.kind === 'name'
+        ? seg.name
+        : (() => {
+            const r = evalConst(seg.index, env);
+            return r.ok ? String(r.value) : '*';
+          })(),
+    );
     if (n.value.kind === 'call') for (const t of layerTensors(ctx, n.value, env, seen)) out.push(`${parts.join('.')}.${t}`);
   });
   return out;

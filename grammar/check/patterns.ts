@@ -26,7 +26,12 @@ function segMatches(pat: string, seg: string): boolean {
   if (!pat.includes('*')) return pat === seg;
   let re = segRegex.get(pat);
   if (re === undefined) {
-    re = new RegExp(`^${pat.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`);
+    re = new RegExp(
+      `^${pat
+        .split('*')
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^.]*')}$`,
+    );
     segRegex.set(pat, re);
   }
   return re.test(seg);

@@ -9,13 +9,20 @@ import type { CheckContext, TopSymbol } from './context.ts';
 
 function symbolOf(d: Decl): TopSymbol | undefined {
   switch (d.kind) {
-    case 'model': return { kind: 'model', decl: d, name: d.name };
-    case 'derived': return { kind: 'derived', decl: d, name: d.name };
-    case 'layer': return { kind: 'layer', decl: d, name: d.name };
-    case 'binding': return { kind: 'binding', decl: d, name: d.name };
-    case 'adapter': return { kind: 'adapter', decl: d, name: d.name };
-    case 'prune': return d.to === undefined ? undefined : { kind: 'pruned', decl: d, name: d.to };
-    default: return undefined;
+    case 'model':
+      return { kind: 'model', decl: d, name: d.name };
+    case 'derived':
+      return { kind: 'derived', decl: d, name: d.name };
+    case 'layer':
+      return { kind: 'layer', decl: d, name: d.name };
+    case 'binding':
+      return { kind: 'binding', decl: d, name: d.name };
+    case 'adapter':
+      return { kind: 'adapter', decl: d, name: d.name };
+    case 'prune':
+      return d.to === undefined ? undefined : { kind: 'pruned', decl: d, name: d.to };
+    default:
+      return undefined;
   }
 }
 
@@ -68,7 +75,11 @@ export function checkTargets(ctx: CheckContext): void {
     if (d.kind === 'train' || d.kind === 'sample') {
       const seen = d.kind === 'train' ? trained : sampled;
       const prev = seen.get(d.target.name);
-      if (prev !== undefined) ctx.report('E0706', d.target.span, `\`${d.target.name}\` already has a \`${d.kind}\` declaration`, { notes: [noteAt('first here', prev.span)], suggestion: 'merge them' });
+      if (prev !== undefined)
+        ctx.report('E0706', d.target.span, `\`${d.target.name}\` already has a \`${d.kind}\` declaration`, {
+          notes: [noteAt('first here', prev.span)],
+          suggestion: 'merge them',
+        });
       else seen.set(d.target.name, d.target);
     }
     if (d.kind === 'train') initialized.add(d.target.name);

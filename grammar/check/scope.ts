@@ -26,8 +26,16 @@ export interface NameInfo {
 export const TENSOR_KINDS: ReadonlySet<NameKind> = new Set(['input', 'let', 'output', 'tensor-param', 'tap']);
 
 export const KIND_WORD: Record<NameKind, string> = {
-  param: 'a model parameter', lparam: 'a layer parameter', input: 'an input', let: 'a `let`', output: 'an output',
-  repeat: 'a repeat variable', 'tensor-param': 'a `param`', binding: 'a top-level `let`', tap: 'a tap', data: 'a data field',
+  param: 'a model parameter',
+  lparam: 'a layer parameter',
+  input: 'an input',
+  let: 'a `let`',
+  output: 'an output',
+  repeat: 'a repeat variable',
+  'tensor-param': 'a `param`',
+  binding: 'a top-level `let`',
+  tap: 'a tap',
+  data: 'a data field',
 };
 
 export class Scope {

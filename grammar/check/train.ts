@@ -87,11 +87,20 @@ function modelTapHook(ctx: CheckContext, roles: ReadonlyMap<string, ModelInstanc
 
 export function checkTrain(decl: TrainDecl, ctx: CheckContext): void {
   const inst = trainTarget(ctx, decl.target);
-  const teacher = frozenModel(ctx, decl.fields.find((f) => f.key === 'teacher'));
-  const base = frozenModel(ctx, decl.fields.find((f) => f.key === 'base'));
+  const teacher = frozenModel(
+    ctx,
+    decl.fields.find((f) => f.key === 'teacher'),
+  );
+  const base = frozenModel(
+    ctx,
+    decl.fields.find((f) => f.key === 'base'),
+  );
   checkFields(ctx, decl, () => fieldScope(ctx, inst), new Set(['loss', 'teacher', 'base', 'rounds']));
   const declared = new Set(decl.fields.map((f) => f.key).filter((k) => k === 'teacher' || k === 'base'));
-  const roles = new Map([['teacher', teacher], ['base', base]]);
+  const roles = new Map([
+    ['teacher', teacher],
+    ['base', base],
+  ]);
   const hook = modelTapHook(ctx, roles, declared);
   for (const f of decl.fields) {
     if (f.key === 'loss') {
@@ -100,7 +109,11 @@ export function checkTrain(decl: TrainDecl, ctx: CheckContext): void {
         if (inst === undefined) return false;
         const taps = [...tapsOf(inst.decl).keys()];
         ctx.report('E0310', span, `\`${name}\` is not a tap of \`${inst.name}\` nor a data field`, {
-          notes: [{ message: `losses can read the model's inputs, outputs and lets (${taps.join(', ')}), data fields (${DATA_FIELDS.join(', ')}), and \`teacher.NAME\` / \`base.NAME\`` }],
+          notes: [
+            {
+              message: `losses can read the model's inputs, outputs and lets (${taps.join(', ')}), data fields (${DATA_FIELDS.join(', ')}), and \`teacher.NAME\` / \`base.NAME\``,
+            },
+          ],
           suggestion: didYouMean(name, scope.allNames()),
         });
         return true;
@@ -130,9 +143,14 @@ function checkSwitch(ctx: CheckContext, field: Field): void {
     if (item.kind === 'binary' && item.op === 'when') {
       model = item.left;
       walkExpr(ctx, item.right, { scope: tScope, contexts: new Set(), userLayers: false, where: 'a switch condition' });
-      if (last) ctx.report('E0704', item.span, 'the last `switch` entry must have no condition: it is the fallback', { suggestion: 'add an unguarded model at the end' });
+      if (last)
+        ctx.report('E0704', item.span, 'the last `switch` entry must have no condition: it is the fallback', {
+          suggestion: 'add an unguarded model at the end',
+        });
     } else if (!last) {
-      ctx.report('E0704', item.span, 'only the last `switch` entry may be unguarded; the entries after it never run', { suggestion: 'add `when …` or move it last' });
+      ctx.report('E0704', item.span, 'only the last `switch` entry may be unguarded; the entries after it never run', {
+        suggestion: 'add `when …` or move it last',
+      });
     }
     if (model.kind !== 'ref' || model.path.length !== 1 || model.path[0]?.kind !== 'name') {
       ctx.report('E0704', model.span, '`switch` entries must name models');
@@ -157,7 +175,9 @@ function checkCache(ctx: CheckContext, field: Field, inst: ModelInstance | undef
     return;
   }
   const near = nearestPattern(tap.value.value, [...mods, ...taps]);
-  ctx.report('E0705', tap.value.span, `\`${inst.name}\` has no module or tap "${tap.value.value}" to cache`, { suggestion: near === undefined ? undefined : `did you mean "${near}"?` });
+  ctx.report('E0705', tap.value.span, `\`${inst.name}\` has no module or tap "${tap.value.value}" to cache`, {
+    suggestion: near === undefined ? undefined : `did you mean "${near}"?`,
+  });
 }
 
 export function checkSample(decl: SampleDecl, ctx: CheckContext): void {

@@ -23,19 +23,31 @@ export const DIAGNOSTICS = {
   E0108: e('too many errors', 'Parsing stopped reporting after 100 errors; fix the first ones and run again.'),
 
   // ── E02xx the YAML form (grammar/yaml) ──
-  E0201: e('YAML syntax error', 'The text is not well-formed YAML (bad indentation, an unclosed bracket or quote, a duplicate key); the message is the YAML reader\'s.'),
+  E0201: e(
+    'YAML syntax error',
+    "The text is not well-formed YAML (bad indentation, an unclosed bracket or quote, a duplicate key); the message is the YAML reader's.",
+  ),
   E0202: e('YAML input too large', 'A YAML spec over 1 MiB, or one scalar or comment over 16 KiB, is refused before it is read.'),
   E0203: e('YAML nesting too deep', 'Brackets nest more than 64 levels, or a line is indented more than 128 columns; a spec never needs that much.'),
   E0204: e('too many YAML aliases', 'Aliases (`*name`) would expand to more than 100 nodes: the shape of an alias bomb. Write the values out instead.'),
   E0205: e('several YAML documents', 'A YAML spec is one document; a second `---` starts another, which is refused.'),
-  E0206: e('YAML tag or directive', 'Explicit tags (`!!binary`, `!foo`) and directives (`%YAML`, `%TAG`) are not part of the YAML form: values are plain numbers, booleans, strings, lists and maps.'),
+  E0206: e(
+    'YAML tag or directive',
+    'Explicit tags (`!!binary`, `!foo`) and directives (`%YAML`, `%TAG`) are not part of the YAML form: values are plain numbers, booleans, strings, lists and maps.',
+  ),
   E0207: e('unknown YAML key', 'A key that this declaration or statement does not accept (schema/scion.schema.json); the nearest accepted key is suggested.'),
   E0208: e('wrong YAML value type', 'A value of the wrong YAML type, such as a number where a list of strings is expected; the message names both.'),
   E0209: e('missing YAML key', 'A declaration or statement lacks a key its form needs, such as `value` in a `let` or `body` in a `model`.'),
   E0210: e('missing or unsupported version', 'The document must start with `scion: 1`, the version of the YAML form it is written in.'),
-  E0211: e('unknown declaration or statement', 'A list item has none of the keys that say what it is (`model`, `let`, `train`, …; in bodies `input`, `let`, `output`, …).'),
+  E0211: e(
+    'unknown declaration or statement',
+    'A list item has none of the keys that say what it is (`model`, `let`, `train`, …; in bodies `input`, `let`, `output`, …).',
+  ),
   E0212: e('invalid tensor type', 'A YAML `type` must read `DTYPE[dim, …]`, such as `i32[batch, ctx]` (an unknown dtype is E0502).'),
-  E0213: e('invalid argument list', 'The `args` of a derived model must be a map of named arguments or a string holding an argument list, such as `"2048, dim = 192"`.'),
+  E0213: e(
+    'invalid argument list',
+    'The `args` of a derived model must be a map of named arguments or a string holding an argument list, such as `"2048, dim = 192"`.',
+  ),
   E0214: e('not expressible in YAML', 'The spec uses a form the YAML form has no place for: a non-literal value in a string field, or one field set twice.'),
 
   // ── E03xx names (grammar/check) ──
@@ -63,7 +75,10 @@ export const DIAGNOSTICS = {
   E0404: e('missing argument', 'A required argument (one without a default) is not passed.'),
   E0405: e('positional after named', 'A positional argument follows a named one; positional arguments come first.'),
   E0406: e('wrong argument kind', 'An argument literal of the wrong kind: a string where an int is expected, a fraction where an int is expected, and so on.'),
-  E0407: e('callable in the wrong place', 'A callable used where its kind does not belong: a loss in a model body, a layer in a loss, a sampler as an optimizer.'),
+  E0407: e(
+    'callable in the wrong place',
+    'A callable used where its kind does not belong: a loss in a model body, a layer in a loss, a sampler as an optimizer.',
+  ),
   E0408: e('unknown field', 'A configuration declaration sets a field that its kind does not accept (grammar/schema/fields.ts).'),
   E0409: e('missing field', 'A configuration declaration lacks a required field.'),
   E0410: e('duplicate field', 'A field is set twice in one declaration or record.'),
@@ -71,11 +86,14 @@ export const DIAGNOSTICS = {
   E0412: e('value out of range', 'A value outside its valid range: a learning rate ≤ 0, a rate outside [0, 1], a step count < 1.'),
   E0413: e('unknown model argument', 'A derived model (`model Tiny = Llama(…)`) sets a parameter its base model does not declare.'),
   E0414: e('model parameter without default', 'Every model parameter needs a default value, so the model describes one concrete network.'),
-  E0415: e('not a constant', 'A value that must be known when checking (a model parameter, a repeat range, a shape) refers to something that is not a constant.'),
+  E0415: e(
+    'not a constant',
+    'A value that must be known when checking (a model parameter, a repeat range, a shape) refers to something that is not a constant.',
+  ),
   E0416: e('unknown record key', 'A record (`{ every = 100, … }`) has a key that its field does not accept.'),
 
   // ── E05xx model bodies, shapes and dimensions ──
-  E0501: e('requirement failed', 'A `require` condition is false for the model\'s parameter values; the note shows the values.'),
+  E0501: e('requirement failed', "A `require` condition is false for the model's parameter values; the note shows the values."),
   E0502: e('unknown dtype', 'An input or `param` type names a dtype other than f32, f16, bf16, i32 or bool.'),
   E0503: e('model without output', 'A model body declares no `output`.'),
   E0504: e('invalid repeat range', 'A `repeat` range must be `start..end` with integer bounds and start ≤ end.'),
@@ -89,7 +107,10 @@ export const DIAGNOSTICS = {
   E0602: e('empty checkpoint path', 'An `inherit … at ""` with an empty path.'),
   E0603: e('pattern matches nothing', 'An `except` or adapter `targets` pattern matches no parameter path of the model.'),
   E0604: e('malformed pattern', 'A parameter path pattern with an empty segment or a character other than letters, digits, `_`, `.` and `*`.'),
-  E0605: e('layer index out of range', 'An explicit layer list names a layer the parent does not have, names one twice, or keeps a different number of layers than the child has.'),
+  E0605: e(
+    'layer index out of range',
+    'An explicit layer list names a layer the parent does not have, names one twice, or keeps a different number of layers than the child has.',
+  ),
   E0606: e('keep_ends out of range', '`keep_ends(first, last)` needs first + last ≤ child depth ≤ parent depth.'),
   E0607: e('inherit from itself', 'A model cannot inherit its own weights.'),
   E0608: e('duplicate parameter path', 'Two layer calls get the same `as` path (after unrolling `repeat`s), so their parameters would collide.'),
@@ -105,27 +126,51 @@ export const DIAGNOSTICS = {
   E0706: e('duplicate train or sample', 'Two `train` (or two `sample`) declarations for the same target.'),
 
   // ── E08xx checkpoints and files (pre-flight: runtime/inherit/preflight.ts reads headers only) ──
-  E0801: e('invalid inheritance value', 'An `inherit` field whose value cannot be used: a layer list that is not integers, a `compress` without a tokenizer path, a `blocks` entry that is not a string.'),
-  E0802: e('unreadable parent checkpoint', 'The parent checkpoint (or its config.json) exists but its header cannot be read: the message gives the reader\'s reason.'),
-  E0803: e('checkpoint does not match the parent', 'The parent checkpoint\'s tensors differ from what the declared parent model has: a missing or unexpected tensor, or another shape.'),
+  E0801: e(
+    'invalid inheritance value',
+    'An `inherit` field whose value cannot be used: a layer list that is not integers, a `compress` without a tokenizer path, a `blocks` entry that is not a string.',
+  ),
+  E0802: e(
+    'unreadable parent checkpoint',
+    "The parent checkpoint (or its config.json) exists but its header cannot be read: the message gives the reader's reason.",
+  ),
+  E0803: e(
+    'checkpoint does not match the parent',
+    "The parent checkpoint's tensors differ from what the declared parent model has: a missing or unexpected tensor, or another shape.",
+  ),
   E0804: e('layer index past the checkpoint', 'A kept layer index is not below the number of layers the parent checkpoint holds.'),
-  E0805: e('heads cannot be selected', 'The child\'s heads cannot be cut from the parent\'s: heads not divisible by kv heads, another head width, or neither the kv heads nor the group size kept.'),
-  E0806: e('vocabulary id past the embedding', 'A kept token id, or the tokenizer\'s vocabulary, reaches past the rows of the parent\'s embedding.'),
+  E0805: e(
+    'heads cannot be selected',
+    "The child's heads cannot be cut from the parent's: heads not divisible by kv heads, another head width, or neither the kv heads nor the group size kept.",
+  ),
+  E0806: e('vocabulary id past the embedding', "A kept token id, or the tokenizer's vocabulary, reaches past the rows of the parent's embedding."),
   E0807: e('tied weights would be untied', 'The parent ties its LM head to the token embedding, but `except` reinitializes only one of the two.'),
   E0808: e('child not producible', 'The selection cannot produce a child tensor: no parent tensor for it, or the kept indices give another shape.'),
 
   // ── E09xx lowering with concrete sizes (compiler/lower) ──
-  E0901: e('layer input shape', 'A layer or function gets a tensor whose rank or size it cannot take once sizes are numbers: Linear of a scalar, Attention of a 2-D tensor, heads that do not divide the width.'),
+  E0901: e(
+    'layer input shape',
+    'A layer or function gets a tensor whose rank or size it cannot take once sizes are numbers: Linear of a scalar, Attention of a 2-D tensor, heads that do not divide the width.',
+  ),
   E0902: e('shapes do not broadcast', 'Two tensors combined with + - * / have shapes that do not broadcast (numpy rules); the message shows both shapes.'),
   E0903: e('unknown tap path', 'A tap requested on the command line (`--tap PATH`) names no `let`, output or layer path of the model.'),
-  E0904: e('not supported yet', 'The spec uses a loss, data source or training feature this version of Scion cannot run yet; the message names it and the spec line.'),
-  E0905: e('invalid training setup', 'A `train` declaration cannot be lowered with concrete sizes: a loss that is not a scalar, targets whose shape does not match the logits, a tap or data field that does not exist.'),
+  E0904: e(
+    'not supported yet',
+    'The spec uses a loss, data source or training feature this version of Scion cannot run yet; the message names it and the spec line.',
+  ),
+  E0905: e(
+    'invalid training setup',
+    'A `train` declaration cannot be lowered with concrete sizes: a loss that is not a scalar, targets whose shape does not match the logits, a tap or data field that does not exist.',
+  ),
 
   // ── warnings ──
   W0001: w('unused let', 'A `let` in a model body that nothing reads: not the body, not a loss, not a cache.'),
   W0002: w('unused binding', 'A top-level `let` that no declaration uses.'),
   W0003: w('unused model parameter', 'A model parameter that the body never reads.'),
-  W0004: w('weights never initialized', 'A frozen teacher/base, adapted model or sampled model that nothing trains, inherits or prunes: its weights stay random.'),
+  W0004: w(
+    'weights never initialized',
+    'A frozen teacher/base, adapted model or sampled model that nothing trains, inherits or prunes: its weights stay random.',
+  ),
   W0005: w('empty repeat', 'A `repeat` whose range is empty; its body never runs.'),
 } as const satisfies Record<string, CodeInfo>;
 

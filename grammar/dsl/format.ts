@@ -142,7 +142,15 @@ function stmtLines(s: Stmt, indent: string): string[] {
     case 'output':
       return commented(s, indent, assignment(indent, `output ${s.name.name}`, s.value));
     case 'repeat':
-      return commented(s, indent, block(`${indent}repeat ${s.var.name} in ${formatExpr(s.range)}`, indent, s.body.flatMap((b) => stmtLines(b, deeper))));
+      return commented(
+        s,
+        indent,
+        block(
+          `${indent}repeat ${s.var.name} in ${formatExpr(s.range)}`,
+          indent,
+          s.body.flatMap((b) => stmtLines(b, deeper)),
+        ),
+      );
     case 'require':
       return commented(s, indent, [`${indent}require ${formatExpr(s.cond)}${s.message === undefined ? '' : `, ${encodeString(s.message.value)}`}`]);
     case 'param':

@@ -79,8 +79,7 @@ export const Preset = keyword('preset', true);
 /** Reserved words: never a name. */
 export const HARD_KEYWORDS: ReadonlySet<string> = new Set(['true', 'false', 'as', 'frozen', 'when']);
 
-const op = (name: string, image: string, categories: TokenType[]): TokenType =>
-  createToken({ name, pattern: image, categories, label: `\`${image}\`` });
+const op = (name: string, image: string, categories: TokenType[]): TokenType => createToken({ name, pattern: image, categories, label: `\`${image}\`` });
 
 // Longer operators first: the lexer takes the first pattern that matches.
 export const StarStar = op('StarStar', '**', [BinaryOp]);
@@ -112,19 +111,79 @@ export const LCurly = op('LCurly', '{', []);
 export const RCurly = op('RCurly', '}', []);
 
 export const ALL_TOKENS: TokenType[] = [
-  WhiteSpace, Comment, Str, BadStr, Num, BadNum,
-  True, False, As, Frozen, When,
-  Model, Layer, Let, Import, Inherit, From, At, Prune, To, Adapter, On, Train, Sample,
-  Input, Output, Repeat, In, Require, Param, Return, Preset,
+  WhiteSpace,
+  Comment,
+  Str,
+  BadStr,
+  Num,
+  BadNum,
+  True,
+  False,
+  As,
+  Frozen,
+  When,
+  Model,
+  Layer,
+  Let,
+  Import,
+  Inherit,
+  From,
+  At,
+  Prune,
+  To,
+  Adapter,
+  On,
+  Train,
+  Sample,
+  Input,
+  Output,
+  Repeat,
+  In,
+  Require,
+  Param,
+  Return,
+  Preset,
   Identifier,
-  StarStar, EqEq, NotEq, Le, Ge, AndAnd, OrOr, DotDot, Lt, Gt, Plus, Minus, Star, Slash, Percent, Bang,
-  Equals, Dot, Comma, Semi, Colon, LParen, RParen, LBracket, RBracket, LCurly, RCurly,
-  Name, BinaryOp, PrefixOp, NumberLit, StringLit,
+  StarStar,
+  EqEq,
+  NotEq,
+  Le,
+  Ge,
+  AndAnd,
+  OrOr,
+  DotDot,
+  Lt,
+  Gt,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Percent,
+  Bang,
+  Equals,
+  Dot,
+  Comma,
+  Semi,
+  Colon,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LCurly,
+  RCurly,
+  Name,
+  BinaryOp,
+  PrefixOp,
+  NumberLit,
+  StringLit,
 ];
 
 export const scionLexer = new Lexer(ALL_TOKENS, { positionTracking: 'onlyOffset', ensureOptimizations: true });
 
-export interface LexError { offset: number; length: number }
+export interface LexError {
+  offset: number;
+  length: number;
+}
 
 export interface LexResult {
   tokens: IToken[];

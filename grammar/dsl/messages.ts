@@ -31,7 +31,10 @@ export const errorMessages: IParserErrorMessageProvider = {
     return `expected ${describeType(expected)}, found ${describeToken(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant, ruleName }) {
-    const what = ruleName === 'program' ? 'a declaration (`model`, `layer`, `let`, `import`, `inherit`, `prune`, `adapter`, `train` or `sample`)' : 'the end of the expression';
+    const what =
+      ruleName === 'program'
+        ? 'a declaration (`model`, `layer`, `let`, `import`, `inherit`, `prune`, `adapter`, `train` or `sample`)'
+        : 'the end of the expression';
     return `expected ${what}, found ${describeToken(firstRedundant)}`;
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, customUserDescription }) {

@@ -9,7 +9,28 @@ import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { diag } from '../diagnostics/make.ts';
 import { attachComments } from './comments.ts';
 import { lineLocator, spanOf, tokEnd, type Ctx } from './cst.ts';
-import { Adapter, BadNum, BadStr, Import, Inherit, Layer, LBracket, LCurly, Let, lex, LParen, Model, NumberLit, Prune, RBracket, RCurly, RParen, Sample, StringLit, Train } from './lexer.ts';
+import {
+  Adapter,
+  BadNum,
+  BadStr,
+  Import,
+  Inherit,
+  Layer,
+  LBracket,
+  LCurly,
+  Let,
+  lex,
+  LParen,
+  Model,
+  NumberLit,
+  Prune,
+  RBracket,
+  RCurly,
+  RParen,
+  Sample,
+  StringLit,
+  Train,
+} from './lexer.ts';
 import { decodeString, readNumber } from './literals.ts';
 import { scionParser } from './parser.ts';
 import { programToAst } from './to-ast.ts';
@@ -93,7 +114,8 @@ function parseDeclarations(text: string, tokens: IToken[]): { roots: CstNode[]; 
     const stop = parser.errors.find((e) => e.name === 'NotAllInputParsedException');
     if (stop === undefined) break;
     let i = tokens.indexOf(stop.token, start) + 1;
-    while (i > 0 && i < tokens.length && !(DECL_START.has(tokens[i]!.tokenType) && text.lastIndexOf('\n', tokens[i]!.startOffset) >= tokEnd(tokens[i - 1]!))) i++;
+    while (i > 0 && i < tokens.length && !(DECL_START.has(tokens[i]!.tokenType) && text.lastIndexOf('\n', tokens[i]!.startOffset) >= tokEnd(tokens[i - 1]!)))
+      i++;
     if (i <= 0 || i >= tokens.length) break;
     start = i;
   }
@@ -133,14 +155,25 @@ function lexDiagnostics(ctx: Ctx, text: string, tokens: readonly IToken[], error
   }
   for (const t of tokens) {
     if (t.tokenType === BadNum) {
-      ctx.diagnostics.push(diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `invalid number \`${t.image}\``, { suggestion: 'write digits with an optional fraction, exponent and one suffix: `2k`, `1.5M`, `1e-4`' }));
+      ctx.diagnostics.push(
+        diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `invalid number \`${t.image}\``, {
+          suggestion: 'write digits with an optional fraction, exponent and one suffix: `2k`, `1.5M`, `1e-4`',
+        }),
+      );
     } else if (t.tokenType.CATEGORIES?.includes(NumberLit) === true && readNumber(t.image) === undefined) {
       ctx.diagnostics.push(diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `number \`${t.image}\` is too large`));
     } else if (t.tokenType.CATEGORIES?.includes(StringLit) === true) {
-      if (t.tokenType === BadStr) ctx.diagnostics.push(diag('E0102', spanOf(ctx, t.startOffset, tokEnd(t)), 'unterminated string', { suggestion: 'close the string with `"` before the end of the line' }));
+      if (t.tokenType === BadStr)
+        ctx.diagnostics.push(
+          diag('E0102', spanOf(ctx, t.startOffset, tokEnd(t)), 'unterminated string', { suggestion: 'close the string with `"` before the end of the line' }),
+        );
       for (const bad of decodeString(t.image).errors) {
         const at = t.startOffset + bad.offset;
-        ctx.diagnostics.push(diag('E0105', spanOf(ctx, at, at + bad.length), `invalid escape \`${bad.text}\` in string`, { suggestion: 'escapes are \\" \\\\ \\n \\t \\r and \\u{HEX}; write \\\\ for a backslash' }));
+        ctx.diagnostics.push(
+          diag('E0105', spanOf(ctx, at, at + bad.length), `invalid escape \`${bad.text}\` in string`, {
+            suggestion: 'escapes are \\" \\\\ \\n \\t \\r and \\u{HEX}; write \\\\ for a backslash',
+          }),
+        );
       }
     }
   }
@@ -154,7 +187,11 @@ function capNesting(ctx: Ctx, tokens: IToken[]): IToken[] {
     if (tt === LParen || tt === LBracket || tt === LCurly) {
       if (++depth > MAX_NESTING) {
         const t = tokens[i]!;
-        ctx.diagnostics.push(diag('E0106', spanOf(ctx, t.startOffset, tokEnd(t)), `brackets nest more than ${MAX_NESTING} levels deep`, { suggestion: 'split the expression into smaller pieces with `let`' }));
+        ctx.diagnostics.push(
+          diag('E0106', spanOf(ctx, t.startOffset, tokEnd(t)), `brackets nest more than ${MAX_NESTING} levels deep`, {
+            suggestion: 'split the expression into smaller pieces with `let`',
+          }),
+        );
         return tokens.slice(0, i);
       }
     } else if (tt === RParen || tt === RBracket || tt === RCurly) depth = Math.max(0, depth - 1);

@@ -57,25 +57,27 @@ class ScionParser extends CstParser {
   modelDecl = this.RULE('modelDecl', () => {
     this.CONSUME(T.Model);
     this.SUBRULE(this.name);
-    this.OR(this.alts(1, () => [
-      {
-        ALT: () => {
-          this.CONSUME(T.Equals);
-          this.SUBRULE2(this.name, { LABEL: 'base' });
-          this.SUBRULE(this.argList);
+    this.OR(
+      this.alts(1, () => [
+        {
+          ALT: () => {
+            this.CONSUME(T.Equals);
+            this.SUBRULE2(this.name, { LABEL: 'base' });
+            this.SUBRULE(this.argList);
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.OPTION(() => this.SUBRULE(this.paramList));
-          this.OPTION2(() => {
-            this.CONSUME(T.Preset);
-            this.SUBRULE3(this.name, { LABEL: 'preset' });
-          });
-          this.SUBRULE(this.block);
+        {
+          ALT: () => {
+            this.OPTION(() => this.SUBRULE(this.paramList));
+            this.OPTION2(() => {
+              this.CONSUME(T.Preset);
+              this.SUBRULE3(this.name, { LABEL: 'preset' });
+            });
+            this.SUBRULE(this.block);
+          },
         },
-      },
-    ]));
+      ]),
+    );
   });
 
   layerDecl = this.RULE('layerDecl', () => {
@@ -148,7 +150,10 @@ class ScionParser extends CstParser {
   });
 
   key = this.RULE('key', () => {
-    this.OR({ DEF: this.alts(2, () => [{ ALT: () => this.SUBRULE(this.name) }, { ALT: () => this.CONSUME(T.StringLit) }]), ERR_MSG: 'a key (a name or a string)' });
+    this.OR({
+      DEF: this.alts(2, () => [{ ALT: () => this.SUBRULE(this.name) }, { ALT: () => this.CONSUME(T.StringLit) }]),
+      ERR_MSG: 'a key (a name or a string)',
+    });
   });
 
   sep = this.RULE('sep', () => {
@@ -287,23 +292,25 @@ class ScionParser extends CstParser {
   });
 
   postfixOp = this.RULE('postfixOp', () => {
-    this.OR(this.alts(5, () => [
-      { ALT: () => this.SUBRULE(this.argList) },
-      {
-        ALT: () => {
-          this.CONSUME(T.Dot);
-          this.SUBRULE(this.name);
+    this.OR(
+      this.alts(5, () => [
+        { ALT: () => this.SUBRULE(this.argList) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Dot);
+            this.SUBRULE(this.name);
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.index) },
-      {
-        ALT: () => {
-          this.CONSUME(T.As);
-          this.SUBRULE(this.path);
+        { ALT: () => this.SUBRULE(this.index) },
+        {
+          ALT: () => {
+            this.CONSUME(T.As);
+            this.SUBRULE(this.path);
+          },
         },
-      },
-      { ALT: () => this.CONSUME(T.Frozen) },
-    ]));
+        { ALT: () => this.CONSUME(T.Frozen) },
+      ]),
+    );
   });
 
   index = this.RULE('index', () => {
@@ -318,15 +325,17 @@ class ScionParser extends CstParser {
   });
 
   pathSeg = this.RULE('pathSeg', () => {
-    this.OR(this.alts(6, () => [
-      {
-        ALT: () => {
-          this.CONSUME(T.Dot);
-          this.SUBRULE(this.name);
+    this.OR(
+      this.alts(6, () => [
+        {
+          ALT: () => {
+            this.CONSUME(T.Dot);
+            this.SUBRULE(this.name);
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.index) },
-    ]));
+        { ALT: () => this.SUBRULE(this.index) },
+      ]),
+    );
   });
 
   primary = this.RULE('primary', () => {

@@ -15,11 +15,21 @@ export const MAX_EXPR_DEPTH = 200;
 
 /** Binding strength, loosest first. Unary `-`/`!` sit between `* / %` and `**`. */
 export const PREC = {
-  when: 1, '||': 2, '&&': 3,
-  '==': 4, '!=': 4, '<': 4, '<=': 4, '>': 4, '>=': 4,
+  when: 1,
+  '||': 2,
+  '&&': 3,
+  '==': 4,
+  '!=': 4,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
   '..': 5,
-  '+': 6, '-': 6,
-  '*': 7, '/': 7, '%': 7,
+  '+': 6,
+  '-': 6,
+  '*': 7,
+  '/': 7,
+  '%': 7,
   unary: 8,
   '**': 9,
   postfix: 10,
@@ -52,7 +62,9 @@ function mk(ctx: Ctx, e: Expr, s: number, t: number, parts: readonly X[]): X {
   if (d + 1 <= MAX_EXPR_DEPTH) return { e, s, t, d: d + 1 };
   if (!ctx.deepReported) {
     ctx.deepReported = true;
-    ctx.diagnostics.push(diag('E0106', spanOf(ctx, s, t), `expression nests more than ${MAX_EXPR_DEPTH} levels deep`, { suggestion: 'split it into smaller pieces with `let`' }));
+    ctx.diagnostics.push(
+      diag('E0106', spanOf(ctx, s, t), `expression nests more than ${MAX_EXPR_DEPTH} levels deep`, { suggestion: 'split it into smaller pieces with `let`' }),
+    );
   }
   return placeholder(ctx, s, t);
 }
@@ -131,7 +143,14 @@ function postfixChain(ctx: Ctx, n: CstNode): X {
       const seg = idx !== undefined ? indexSeg(ctx, idx) : nameSeg(ctx, p);
       if (seg === undefined) continue;
       if (x.e.kind !== 'ref') {
-        ctx.diagnostics.push(diag('E0107', spanOf(ctx, x.s, seg.t), `only a name path can take ${seg.seg.kind === 'index' ? 'an index `[…]`' : 'a field `.name`'}; this is a ${x.e.kind}`, { suggestion: 'bind the value to a name with `let` first' }));
+        ctx.diagnostics.push(
+          diag(
+            'E0107',
+            spanOf(ctx, x.s, seg.t),
+            `only a name path can take ${seg.seg.kind === 'index' ? 'an index `[…]`' : 'a field `.name`'}; this is a ${x.e.kind}`,
+            { suggestion: 'bind the value to a name with `let` first' },
+          ),
+        );
         continue;
       }
       // A path is a flat list: only an index expression inside it adds depth.
@@ -144,7 +163,11 @@ function postfixChain(ctx: Ctx, n: CstNode): X {
   return x;
 }
 
-interface Seg { seg: PathSeg; t: number; x: X }
+interface Seg {
+  seg: PathSeg;
+  t: number;
+  x: X;
+}
 
 function nameSeg(ctx: Ctx, n: CstNode): Seg | undefined {
   const tok = token(child(n, 'name'), 'Name');

@@ -99,7 +99,10 @@ function decl(ctx: Ctx, item: CstNode): Decl | undefined {
     const fields = fieldBlock(ctx, fb);
     return { kind: 'adapter', name, on, fields, span: spanOf(ctx, kw.startOffset, closeEnd(ctx, fb)) };
   }
-  for (const [rule, kwName, kind] of [['trainDecl', 'Train', 'train'], ['sampleDecl', 'Sample', 'sample']] as const) {
+  for (const [rule, kwName, kind] of [
+    ['trainDecl', 'Train', 'train'],
+    ['sampleDecl', 'Sample', 'sample'],
+  ] as const) {
     const n = child(item, rule);
     if (n === undefined) continue;
     const kw = token(n, kwName);

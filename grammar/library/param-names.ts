@@ -9,8 +9,6 @@
 
 import { LIBRARY, type LibraryName } from './signatures.ts';
 
-
-
 export interface ParamTensor {
   /** Dotted path below the layer's `as` path. */
   readonly path: string;

@@ -58,7 +58,7 @@ export const CONFIG_FIELDS = {
     data: f('expr', 'training data: brown(split, seq), mnist(split), text(path), jsonl(path), images(path)', true),
     calib: f('expr', 'calibration data for data-driven selection'),
     eval: f('expr', 'validation data and cadence: { data = brown(split = val), every = 100 }'),
-    tokenizer: f('string', 'path of a tokenizer.json (default: the data set\'s)'),
+    tokenizer: f('string', "path of a tokenizer.json (default: the data set's)"),
     teacher: f('model', 'a frozen model to distil from; its taps are teacher.NAME'),
     base: f('model', 'the frozen base (the model without adapters); its taps are base.NAME'),
     loss: f('expr', 'the objective: an expression over taps, losses and regularizers', true),

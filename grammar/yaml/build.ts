@@ -4,9 +4,7 @@
 // types, argument lists, record keys).
 
 import { isMap, isPair, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
-import type {
-  Arg, ConfigDecl, Decl, DType, Field, Ident, Import, Param, Program, Stmt, TensorType,
-} from '../ast.ts';
+import type { Arg, ConfigDecl, Decl, DType, Field, Ident, Import, Param, Program, Stmt, TensorType } from '../ast.ts';
 import { DTYPES } from '../ast.ts';
 import { diag } from '../diagnostics/make.ts';
 import { didYouMean } from '../diagnostics/suggest.ts';
@@ -64,7 +62,11 @@ export function buildProgram(ctx: BuildCtx): Program {
       const path = strLitOf(item, ctx);
       if (path === undefined) return;
       const n = deref(item, ctx);
-      const leading = commentLines(i === 0 ? (importsEntry?.pair.key as Node).commentBefore : null, i === 0 ? imports.commentBefore : null, n?.commentBefore);
+      const leading = commentLines(
+        i === 0 ? (importsEntry?.pair.key as Node | undefined)?.commentBefore : null,
+        i === 0 ? imports.commentBefore : null,
+        n?.commentBefore,
+      );
       program.imports.push(attach<Import>({ path, span: path.span }, leading, commentLines(n?.comment)));
     });
   }
@@ -72,7 +74,7 @@ export function buildProgram(ctx: BuildCtx): Program {
   const decls = deref(declsEntry?.pair.value, ctx);
   if (isSeq(decls)) {
     decls.items.forEach((item, i) => {
-      const outer = i === 0 ? [(declsEntry?.pair.key as Node).commentBefore, decls.commentBefore] : [];
+      const outer = i === 0 ? [(declsEntry?.pair.key as Node | undefined)?.commentBefore, decls.commentBefore] : [];
       const decl = buildDecl(item, outer, ctx);
       if (decl !== undefined) program.decls.push(decl);
     });
@@ -206,7 +208,8 @@ function argsOf(node: unknown, ctx: BuildCtx): Arg[] {
   // Read as the argument list of a call: `F(` shifts every index by two.
   const call = parseText(`F(${text})`, (i) => locate(Math.max(0, i - 2)), ctx);
   if (call?.kind !== 'call') {
-    if (call !== undefined) ctx.diags.push(diag('E0213', ctx.loc.spanOf(n.range), `\`args\` must hold an argument list such as \`2048, dim = 192\`, found \`${text}\``));
+    if (call !== undefined)
+      ctx.diags.push(diag('E0213', ctx.loc.spanOf(n.range), `\`args\` must hold an argument list such as \`2048, dim = 192\`, found \`${text}\``));
     return [];
   }
   return call.args;

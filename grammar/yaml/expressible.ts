@@ -16,7 +16,8 @@ export function yamlProblems(p: Program): Diagnostic[] {
   const unique = (what: string, keys: readonly { key: string; span: Span }[]): void => {
     const seen = new Set<string>();
     for (const { key, span } of keys) {
-      if (seen.has(key)) out.push(diag('E0214', span, `${what} \`${key}\` appears twice; a YAML map holds each key once`, { suggestion: `remove one \`${key}\`` }));
+      if (seen.has(key))
+        out.push(diag('E0214', span, `${what} \`${key}\` appears twice; a YAML map holds each key once`, { suggestion: `remove one \`${key}\`` }));
       seen.add(key);
     }
   };
@@ -25,7 +26,10 @@ export function yamlProblems(p: Program): Diagnostic[] {
     if (e === undefined) return;
     if (e.kind === 'list') e.items.forEach(value);
     else if (e.kind === 'record') {
-      unique('record key', e.fields.map((f) => ({ key: f.key, span: f.keySpan })));
+      unique(
+        'record key',
+        e.fields.map((f) => ({ key: f.key, span: f.keySpan })),
+      );
       e.fields.forEach((f) => value(f.value));
     }
   };
@@ -44,25 +48,37 @@ export function yamlProblems(p: Program): Diagnostic[] {
     switch (d.kind) {
       case 'model':
       case 'layer':
-        unique('parameter', d.params.map((q) => ({ key: q.name.name, span: q.name.span })));
+        unique(
+          'parameter',
+          d.params.map((q) => ({ key: q.name.name, span: q.name.span })),
+        );
         d.params.forEach((q) => value(q.default));
         body(d.body);
         return;
       case 'derived':
-        if (d.args.every((a) => a.name !== undefined)) unique('argument', d.args.map((a) => ({ key: a.name!, span: a.nameSpan ?? a.span })));
+        if (d.args.every((a) => a.name !== undefined))
+          unique(
+            'argument',
+            d.args.map((a) => ({ key: a.name!, span: a.nameSpan ?? a.span })),
+          );
         return;
       case 'binding':
         value(d.value);
         return;
       default: {
-        unique('field', d.fields.map((f) => ({ key: f.key, span: f.keySpan })));
+        unique(
+          'field',
+          d.fields.map((f) => ({ key: f.key, span: f.keySpan })),
+        );
         const specs = CONFIG_FIELDS[d.kind] as Record<string, FieldSpec>;
         for (const f of d.fields) {
           const kind = specs[f.key]?.kind;
           if (kind === 'string' && f.value.kind !== 'str') {
             out.push(diag('E0214', f.value.span, `\`${f.key}\` must be a string literal to be written in YAML`, { suggestion: `write \`${f.key} = "…"\`` }));
           } else if (kind === 'strings' && !(f.value.kind === 'list' && f.value.items.every((i) => i.kind === 'str'))) {
-            out.push(diag('E0214', f.value.span, `\`${f.key}\` must be a list of string literals to be written in YAML`, { suggestion: `write \`${f.key} = ["…"]\`` }));
+            out.push(
+              diag('E0214', f.value.span, `\`${f.key}\` must be a list of string literals to be written in YAML`, { suggestion: `write \`${f.key} = ["…"]\`` }),
+            );
           } else value(f.value);
         }
       }

@@ -58,7 +58,8 @@ export function screenText(text: string, loc: Locator): Diagnostic[] {
       continue;
     }
     if (lineStart && /^ +$/.test(token)) lineDepth += token.length;
-    else if (token === '-' || token === '?') lineDepth += 1; // with its space: two columns, like an indent
+    else if (token === '-' || token === '?')
+      lineDepth += 1; // with its space: two columns, like an indent
     else if (token !== ' ' && !/^ +$/.test(token)) lineStart = false;
     if (lineDepth > YAML_LIMITS.maxIndent) {
       return [diag('E0203', loc.span(at, at + 1), `this line nests more than ${YAML_LIMITS.maxIndent} columns deep`)];
@@ -89,7 +90,11 @@ export function screenDocument(doc: Document, loc: Locator): Diagnostic[] {
   const out: Diagnostic[] = [];
   const directives = doc.directives;
   if (directives?.docStart !== undefined && (directives.yaml.explicit === true || Object.keys(directives.tags).some((h) => h !== '!!'))) {
-    out.push(diag('E0206', loc.span(0, 0), 'directives (`%YAML`, `%TAG`) are not part of the YAML form', { suggestion: 'remove the directive lines and the `---` after them' }));
+    out.push(
+      diag('E0206', loc.span(0, 0), 'directives (`%YAML`, `%TAG`) are not part of the YAML form', {
+        suggestion: 'remove the directive lines and the `---` after them',
+      }),
+    );
   }
   let firstAlias: Node['range'] | undefined;
   const visit = (node: unknown, depth: number): boolean => {
@@ -111,7 +116,11 @@ export function screenDocument(doc: Document, loc: Locator): Diagnostic[] {
         let k = j;
         while (k >= 0 && !/\s/.test(loc.text[k]!)) k--;
         const at = loc.text[k + 1] === '!' ? k + 1 : start;
-        out.push(diag('E0206', loc.span(at, node.range?.[1] ?? at), `the tag \`${node.tag.replace('tag:yaml.org,2002:', '!!')}\` is not part of the YAML form`, { suggestion: 'write a plain number, boolean, string, list or map' }));
+        out.push(
+          diag('E0206', loc.span(at, node.range?.[1] ?? at), `the tag \`${node.tag.replace('tag:yaml.org,2002:', '!!')}\` is not part of the YAML form`, {
+            suggestion: 'write a plain number, boolean, string, list or map',
+          }),
+        );
       }
     }
     if (isCollection(node)) {
@@ -129,7 +138,11 @@ export function screenDocument(doc: Document, loc: Locator): Diagnostic[] {
       doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
     } catch (error) {
       if (!(error instanceof ReferenceError)) throw error;
-      out.push(diag('E0204', loc.spanOf(firstAlias), `aliases expand to more than ${YAML_LIMITS.maxAliasCount} nodes (an alias bomb?)`, { suggestion: 'write the repeated values out instead of aliasing them' }));
+      out.push(
+        diag('E0204', loc.spanOf(firstAlias), `aliases expand to more than ${YAML_LIMITS.maxAliasCount} nodes (an alias bomb?)`, {
+          suggestion: 'write the repeated values out instead of aliasing them',
+        }),
+      );
     }
   }
   return out;

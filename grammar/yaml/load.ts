@@ -45,7 +45,11 @@ export function loadYaml(text: string, file: string): LoadResult {
   if (docs.length > 1) {
     const second = docs[1]!;
     const at = second.range?.[0] ?? 0;
-    return empty([diag('E0205', loc.span(at, at), `a YAML spec is one document; a second one starts here (${docs.length} in all)`, { suggestion: 'put each spec in its own file' })]);
+    return empty([
+      diag('E0205', loc.span(at, at), `a YAML spec is one document; a second one starts here (${docs.length} in all)`, {
+        suggestion: 'put each spec in its own file',
+      }),
+    ]);
   }
   const doc = docs[0];
   if (doc === undefined) return empty([diag('E0210', loc.span(0, 0), `the YAML spec is empty; it must start with \`scion: 1\``)]);

@@ -58,7 +58,10 @@ function structuralSchema(key: string, tag: string): TSchema {
   const opt = description === undefined ? {} : { description };
   switch (key) {
     case 'params':
-      return Type.Object({}, { additionalProperties: Type.Union([ref('Value'), Type.Null()], { description: 'a default value, or nothing for a parameter without one' }), ...opt });
+      return Type.Object(
+        {},
+        { additionalProperties: Type.Union([ref('Value'), Type.Null()], { description: 'a default value, or nothing for a parameter without one' }), ...opt },
+      );
     case 'body':
       return Type.Array(ref('Stmt'), opt);
     case 'args':
@@ -145,21 +148,16 @@ function dispatch(cases: { when: TSchema; then: string }[], tags: readonly strin
 export function buildYamlSchema(opts: SchemaOptions = {}): Record<string, unknown> {
   const definitions: Record<string, TSchema> = {
     Name: Type.String({ pattern: NAME_PATTERN, description: 'a name: letters, digits and _, not starting with a digit' }),
-    Value: Type.Union(
-      [Type.Number(), Type.Boolean(), Type.String(), Type.Array(ref('Value')), Type.Object({}, { additionalProperties: ref('Value') })],
-      { description: 'a number, true/false, a string holding an expression, a list or a map (a record)' },
-    ),
+    Value: Type.Union([Type.Number(), Type.Boolean(), Type.String(), Type.Array(ref('Value')), Type.Object({}, { additionalProperties: ref('Value') })], {
+      description: 'a number, true/false, a string holding an expression, a list or a map (a record)',
+    }),
   };
   const declCases: { when: TSchema; then: string }[] = [];
   for (const kind of Object.keys(DECL_FORMS) as DeclForm[]) {
     definitions[defName(kind)] = declSchema(kind, opts);
     const tag = DECL_FORMS[kind].tag;
     const when =
-      kind === 'derived'
-        ? { required: ['model', 'from'] }
-        : kind === 'model'
-          ? { required: ['model'], not: { required: ['from'] } }
-          : { required: [tag] };
+      kind === 'derived' ? { required: ['model', 'from'] } : kind === 'model' ? { required: ['model'], not: { required: ['from'] } } : { required: [tag] };
     declCases.push({ when: Type.Unsafe(when), then: defName(kind) });
   }
   const stmtCases = STMT_TAGS.map((kind) => {

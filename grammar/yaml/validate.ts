@@ -68,7 +68,12 @@ export function validateDocument(doc: Document, data: unknown, loc: Locator): Di
 }
 
 const segments = (pointer: string): string[] =>
-  pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 
 function mapErrors(errors: ErrorObject[], defs: Map<unknown, string>, doc: Document, loc: Locator): Diagnostic[] {
   const isKindUnion = (e: ErrorObject): boolean => e.keyword === 'anyOf' && ['Decl', 'Stmt'].includes(defs.get(e.parentSchema) ?? '');
@@ -125,7 +130,10 @@ function mapError(e: ErrorObject, defs: Map<unknown, string>, doc: Document, loc
           suggestion: firstKey === undefined ? undefined : didYouMean(firstKey, tags),
         });
       }
-      const expected = form === 'Value' ? 'a number, true/false, a string (an expression), a list or a map' : String((e.parentSchema as { description?: string }).description ?? 'another kind of value');
+      const expected =
+        form === 'Value'
+          ? 'a number, true/false, a string (an expression), a list or a map'
+          : String((e.parentSchema as { description?: string }).description ?? 'another kind of value');
       return diag('E0208', where, `${label}: expected ${expected}, found ${found(node)}`);
     }
     case 'type': {
@@ -194,7 +202,8 @@ function nodeAt(doc: Document, path: readonly string[]): { node: Node | undefine
       if (!pair) return { node, anchor: node };
       // `key:` with nothing after it: point at the key, not at the empty place after the colon.
       const v = pair.value as Node | null | undefined;
-      if (v === null || v === undefined || (isScalar(v) && v.value === null && v.range?.[0] === v.range?.[1])) return { node: undefined, anchor: pair.key as Node };
+      if (v === null || v === undefined || (isScalar(v) && v.value === null && v.range?.[0] === v.range?.[1]))
+        return { node: undefined, anchor: pair.key as Node };
       node = pair.value as Node;
     } else if (isSeq(node)) {
       const item = node.items[Number(seg)] as Node | undefined;

@@ -104,7 +104,9 @@ export function exprOf(node: unknown, ctx: BuildCtx, depth = 0): Expr | undefine
     if (!isPair(pair)) return undefined;
     const key = deref(pair.key, ctx);
     if (!isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
-      ctx.diags.push(diag('E0208', ctx.loc.spanOf((key as Node | undefined)?.range ?? n.range), `a record key must be a name or a string, found ${found(key)}`));
+      ctx.diags.push(
+        diag('E0208', ctx.loc.spanOf((key as Node | undefined)?.range ?? n.range), `a record key must be a name or a string, found ${found(key)}`),
+      );
       return undefined;
     }
     const value = exprOf(pair.value, ctx, depth + 1);

@@ -69,9 +69,16 @@ function packA(a: FloatArray, off: number, rs: number, cs: number, i0: number, m
  * packB(…, k, n). A's element (i, p) is a[aOff + i·aRs + p·aCs].
  */
 export function gemmPacked(
-  m: number, n: number, k: number,
-  a: FloatArray, aOff: number, aRs: number, aCs: number,
-  out: FloatArray, oOff: number, accumulate: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  aRs: number,
+  aCs: number,
+  out: FloatArray,
+  oOff: number,
+  accumulate: boolean,
 ): void {
   const nb = (n + 3) >> 2;
   aPack = grow(aPack, k * 4);
@@ -81,30 +88,89 @@ export function gemmPacked(
   for (let i0 = 0; i0 < m; i0 += 4) {
     packA(a, aOff, aRs, aCs, i0, m, k);
     for (let jb = 0; jb < nb; jb++) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       let pb = jb * kk;
       for (let pa = 0; pa < kk; pa += 4, pb += 4) {
-        const a0 = ap[pa] as number, a1 = ap[pa + 1] as number, a2 = ap[pa + 2] as number, a3 = ap[pa + 3] as number;
-        const b0 = bp[pb] as number, b1 = bp[pb + 1] as number, b2 = bp[pb + 2] as number, b3 = bp[pb + 3] as number;
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        const a0 = ap[pa] as number,
+          a1 = ap[pa + 1] as number,
+          a2 = ap[pa + 2] as number,
+          a3 = ap[pa + 3] as number;
+        const b0 = bp[pb] as number,
+          b1 = bp[pb + 1] as number,
+          b2 = bp[pb + 2] as number,
+          b3 = bp[pb + 3] as number;
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+        c33 += a3 * b3;
       }
       const j0 = jb * 4;
       if (i0 + 4 <= m && j0 + 4 <= n && !accumulate) {
         let o = oOff + i0 * n + j0;
-        out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03; o += n;
-        out[o] = c10; out[o + 1] = c11; out[o + 2] = c12; out[o + 3] = c13; o += n;
-        out[o] = c20; out[o + 1] = c21; out[o + 2] = c22; out[o + 3] = c23; o += n;
-        out[o] = c30; out[o + 1] = c31; out[o + 2] = c32; out[o + 3] = c33;
+        out[o] = c00;
+        out[o + 1] = c01;
+        out[o + 2] = c02;
+        out[o + 3] = c03;
+        o += n;
+        out[o] = c10;
+        out[o + 1] = c11;
+        out[o + 2] = c12;
+        out[o + 3] = c13;
+        o += n;
+        out[o] = c20;
+        out[o + 1] = c21;
+        out[o + 2] = c22;
+        out[o + 3] = c23;
+        o += n;
+        out[o] = c30;
+        out[o + 1] = c31;
+        out[o + 2] = c32;
+        out[o + 3] = c33;
         continue;
       }
-      edge[0] = c00; edge[1] = c01; edge[2] = c02; edge[3] = c03;
-      edge[4] = c10; edge[5] = c11; edge[6] = c12; edge[7] = c13;
-      edge[8] = c20; edge[9] = c21; edge[10] = c22; edge[11] = c23;
-      edge[12] = c30; edge[13] = c31; edge[14] = c32; edge[15] = c33;
+      edge[0] = c00;
+      edge[1] = c01;
+      edge[2] = c02;
+      edge[3] = c03;
+      edge[4] = c10;
+      edge[5] = c11;
+      edge[6] = c12;
+      edge[7] = c13;
+      edge[8] = c20;
+      edge[9] = c21;
+      edge[10] = c22;
+      edge[11] = c23;
+      edge[12] = c30;
+      edge[13] = c31;
+      edge[14] = c32;
+      edge[15] = c33;
       const rows = Math.min(4, m - i0);
       const cols = Math.min(4, n - j0);
       for (let r = 0; r < rows; r++) {
@@ -120,10 +186,20 @@ export function gemmPacked(
 
 /** out (row-major [m, n] at oOff) = A · B, both read through strides (see gemmPacked). */
 export function gemm(
-  m: number, n: number, k: number,
-  a: FloatArray, aOff: number, aRs: number, aCs: number,
-  b: FloatArray, bOff: number, bRs: number, bCs: number,
-  out: FloatArray, oOff: number, accumulate = false,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  aRs: number,
+  aCs: number,
+  b: FloatArray,
+  bOff: number,
+  bRs: number,
+  bCs: number,
+  out: FloatArray,
+  oOff: number,
+  accumulate = false,
 ): void {
   packB(b, bOff, bRs, bCs, k, n);
   gemmPacked(m, n, k, a, aOff, aRs, aCs, out, oOff, accumulate);

@@ -17,8 +17,10 @@ export const matmulKernel: CpuKernel = (c) => {
   const m = as[ra - 2] as number;
   const k = as[ra - 1] as number;
   const n = bs[rb - 1] as number;
-  const aRs = sa[ra - 2] as number, aCs = sa[ra - 1] as number;
-  const bRs = sb[rb - 2] as number, bCs = sb[rb - 1] as number;
+  const aRs = sa[ra - 2] as number,
+    aCs = sa[ra - 1] as number;
+  const bRs = sb[rb - 2] as number,
+    bCs = sb[rb - 1] as number;
   const batch = c.node.shape.slice(0, -2);
   // Element offset of each output batch entry's a and b matrices: broadcasting for free.
   const oa = offsets(batch, alignedStrides(as.slice(0, -2), sa.slice(0, -2), batch));
@@ -43,16 +45,51 @@ export const matmulKernel: CpuKernel = (c) => {
 };
 
 interface ConvGeom {
-  n: number; c: number; h: number; w: number; o: number; cg: number; og: number; groups: number;
-  kh: number; kw: number; oh: number; ow: number; sh: number; sw: number; ph: number; pw: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  cg: number;
+  og: number;
+  groups: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
 }
 
-function geom(x: readonly number[], w: readonly number[], y: readonly number[], stride: readonly number[], padding: readonly number[], groups: number): ConvGeom {
+function geom(
+  x: readonly number[],
+  w: readonly number[],
+  y: readonly number[],
+  stride: readonly number[],
+  padding: readonly number[],
+  groups: number,
+): ConvGeom {
   const [n, c, h, wd] = x as [number, number, number, number];
   const [o, cg, kh, kw] = w as [number, number, number, number];
   return {
-    n, c, h, w: wd, o, cg, og: o / groups, groups, kh, kw, oh: y[2] as number, ow: y[3] as number,
-    sh: stride[0] as number, sw: stride[1] as number, ph: padding[0] as number, pw: padding[1] as number,
+    n,
+    c,
+    h,
+    w: wd,
+    o,
+    cg,
+    og: o / groups,
+    groups,
+    kh,
+    kw,
+    oh: y[2] as number,
+    ow: y[3] as number,
+    sh: stride[0] as number,
+    sw: stride[1] as number,
+    ph: padding[0] as number,
+    pw: padding[1] as number,
   };
 }
 

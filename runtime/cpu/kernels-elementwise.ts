@@ -49,16 +49,36 @@ export function unaryKernel(op: UnaryFloatOp | UnaryNumericOp): CpuKernel {
 function unaryLoop(op: UnaryFloatOp | UnaryNumericOp, x: FloatArray, out: FloatArray): void {
   const n = x.length;
   switch (op) {
-    case 'neg': for (let i = 0; i < n; i++) out[i] = -(x[i] as number); return;
-    case 'exp': for (let i = 0; i < n; i++) out[i] = Math.exp(x[i] as number); return;
-    case 'log': for (let i = 0; i < n; i++) out[i] = Math.log(x[i] as number); return;
-    case 'sqrt': for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i] as number); return;
-    case 'rsqrt': for (let i = 0; i < n; i++) out[i] = 1 / Math.sqrt(x[i] as number); return;
-    case 'recip': for (let i = 0; i < n; i++) out[i] = 1 / (x[i] as number); return;
-    case 'tanh': for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i] as number); return;
-    case 'sigmoid': for (let i = 0; i < n; i++) out[i] = sigmoid(x[i] as number); return;
-    case 'silu': for (let i = 0; i < n; i++) out[i] = (x[i] as number) * sigmoid(x[i] as number); return;
-    case 'relu': for (let i = 0; i < n; i++) out[i] = (x[i] as number) > 0 ? (x[i] as number) : 0; return;
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -(x[i] as number);
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i] as number);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(x[i] as number);
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i] as number);
+      return;
+    case 'rsqrt':
+      for (let i = 0; i < n; i++) out[i] = 1 / Math.sqrt(x[i] as number);
+      return;
+    case 'recip':
+      for (let i = 0; i < n; i++) out[i] = 1 / (x[i] as number);
+      return;
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i] as number);
+      return;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) out[i] = sigmoid(x[i] as number);
+      return;
+    case 'silu':
+      for (let i = 0; i < n; i++) out[i] = (x[i] as number) * sigmoid(x[i] as number);
+      return;
+    case 'relu':
+      for (let i = 0; i < n; i++) out[i] = (x[i] as number) > 0 ? (x[i] as number) : 0;
+      return;
     case 'gelu_tanh':
       for (let i = 0; i < n; i++) {
         const v = x[i] as number;
@@ -156,12 +176,17 @@ export const whereKernel: CpuKernel = (c) => {
   const [m, a, b] = c.ins as [FloatArray, FloatArray, FloatArray];
   const shape = c.node.shape;
   const out = c.alloc(size(shape));
-  const r = rowsOf(shape, [0, 1, 2].map((k) => broadcastStrides(shapeOf(c, k), shape)));
+  const r = rowsOf(
+    shape,
+    [0, 1, 2].map((k) => broadcastStrides(shapeOf(c, k), shape)),
+  );
   const [sm, sa, sb] = r.steps as [number, number, number];
   const [rm, ra, rb] = r.starts as [Int32Array, Int32Array, Int32Array];
   for (let i = 0; i < r.count; i++) {
     const o = i * r.len;
-    const im = rm[i] as number, ia = ra[i] as number, ib = rb[i] as number;
+    const im = rm[i] as number,
+      ia = ra[i] as number,
+      ib = rb[i] as number;
     for (let t = 0; t < r.len; t++) out[o + t] = (m[im + t * sm] as number) !== 0 ? (a[ia + t * sa] as number) : (b[ib + t * sb] as number);
   }
   return out;

@@ -21,7 +21,9 @@ export function svd(a: ArrayLike<number>, m: number, n: number): { u: Float64Arr
     let off = 0;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
-        let alpha = 0, beta = 0, gamma = 0;
+        let alpha = 0,
+          beta = 0,
+          gamma = 0;
         for (let i = 0; i < m; i++) {
           const ap = A[i * n + p] as number;
           const aq = A[i * n + q] as number;
@@ -104,4 +106,3 @@ export const svdValuesGradKernel: CpuKernel = (c) => {
   }
   return out;
 };
-

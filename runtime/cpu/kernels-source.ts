@@ -32,7 +32,10 @@ export const iotaKernel: CpuKernel = (c) => {
   const shape = c.node.shape;
   const axis = num(c.node, 'axis');
   // Offsets with stride 1 on `axis` and 0 elsewhere are exactly the index along axis.
-  const idx = offsets(shape, stridesOf(shape).map((_s, i) => (i === axis ? 1 : 0)));
+  const idx = offsets(
+    shape,
+    stridesOf(shape).map((_s, i) => (i === axis ? 1 : 0)),
+  );
   const out = c.alloc(idx.length);
   for (let i = 0; i < idx.length; i++) out[i] = idx[i] as number;
   return out;

@@ -4,13 +4,19 @@
 import type { Op } from '../../compiler/ir/ops.ts';
 import type { CpuKernel } from './kernel.ts';
 import { type BINARY_FNS, binaryKernel, castKernel, identityKernel, type UNARY_FNS, unaryKernel, whereKernel } from './kernels-elementwise.ts';
-import {
-  gatherKernel, scatterAddAlongAxisKernel, scatterAddKernel, takeAlongAxisKernel, topkIndicesKernel,
-} from './kernels-index.ts';
+import { gatherKernel, scatterAddAlongAxisKernel, scatterAddKernel, takeAlongAxisKernel, topkIndicesKernel } from './kernels-index.ts';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel } from './kernels-contract.ts';
 import { svdValuesGradKernel, svdValuesKernel } from './kernels-linalg.ts';
 import {
-  argmaxKernel, broadcastToKernel, concatKernel, padKernel, permuteKernel, reduceMaxKernel, reduceSumKernel, reshapeKernel, sliceKernel,
+  argmaxKernel,
+  broadcastToKernel,
+  concatKernel,
+  padKernel,
+  permuteKernel,
+  reduceMaxKernel,
+  reduceSumKernel,
+  reshapeKernel,
+  sliceKernel,
 } from './kernels-movement.ts';
 import { constantKernel, feedKernel, fullKernel, iotaKernel, randomNormalKernel, randomUniformKernel } from './kernels-source.ts';
 
@@ -25,12 +31,34 @@ export const CPU_KERNELS: Record<Op, CpuKernel> = {
   iota: iotaKernel,
   random_uniform: randomUniformKernel,
   random_normal: randomNormalKernel,
-  neg: u('neg'), abs: u('abs'), sign: u('sign'), exp: u('exp'), log: u('log'), sqrt: u('sqrt'), rsqrt: u('rsqrt'),
-  tanh: u('tanh'), sigmoid: u('sigmoid'), relu: u('relu'), silu: u('silu'), gelu_tanh: u('gelu_tanh'),
-  sin: u('sin'), cos: u('cos'), recip: u('recip'),
-  add: bin('add'), sub: bin('sub'), mul: bin('mul'), div: bin('div'), pow: bin('pow'),
-  maximum: bin('maximum'), minimum: bin('minimum'),
-  eq: bin('eq'), ne: bin('ne'), lt: bin('lt'), le: bin('le'), gt: bin('gt'), ge: bin('ge'),
+  neg: u('neg'),
+  abs: u('abs'),
+  sign: u('sign'),
+  exp: u('exp'),
+  log: u('log'),
+  sqrt: u('sqrt'),
+  rsqrt: u('rsqrt'),
+  tanh: u('tanh'),
+  sigmoid: u('sigmoid'),
+  relu: u('relu'),
+  silu: u('silu'),
+  gelu_tanh: u('gelu_tanh'),
+  sin: u('sin'),
+  cos: u('cos'),
+  recip: u('recip'),
+  add: bin('add'),
+  sub: bin('sub'),
+  mul: bin('mul'),
+  div: bin('div'),
+  pow: bin('pow'),
+  maximum: bin('maximum'),
+  minimum: bin('minimum'),
+  eq: bin('eq'),
+  ne: bin('ne'),
+  lt: bin('lt'),
+  le: bin('le'),
+  gt: bin('gt'),
+  ge: bin('ge'),
   where: whereKernel,
   cast: castKernel,
   stop_gradient: identityKernel,

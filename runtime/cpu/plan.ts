@@ -70,9 +70,16 @@ function makePlan(graph: Graph, wanted: readonly number[]): Plan {
     inNodes[i] = node.inputs.map((j) => nodes[j] as Node);
     if (node.op === 'permute' && !pinned[i] && viewReadersOnly[i] && lastUse[i] !== -1) {
       const st = stridesOf((nodes[node.inputs[0] as number] as Node).shape);
-      viewStrides.set(i, (node.attrs['perm'] as readonly number[]).map((p) => st[p] as number));
+      viewStrides.set(
+        i,
+        (node.attrs['perm'] as readonly number[]).map((p) => st[p] as number),
+      );
     }
-    if (node.inputs.some((j) => viewStrides.has(j))) operandStrides.set(i, node.inputs.map((j) => viewStrides.get(j)));
+    if (node.inputs.some((j) => viewStrides.has(j)))
+      operandStrides.set(
+        i,
+        node.inputs.map((j) => viewStrides.get(j)),
+      );
   }
   const pools = { f32: new BufferPool((k) => new Float32Array(k)), f64: new BufferPool((k) => new Float64Array(k)) };
   return { order: Int32Array.from(order), lastUse, pinned, viewStrides, operandStrides, inNodes, pools };

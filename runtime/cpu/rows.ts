@@ -46,7 +46,13 @@ export function rowsOf(shape: readonly number[], strides: readonly (readonly num
   return {
     count: size(outerShape),
     len: inner.size,
-    starts: strides.map((_s, k) => offsets(outerShape, merged.map((a) => a.st[k] as number), bases?.[k] ?? 0)),
+    starts: strides.map((_s, k) =>
+      offsets(
+        outerShape,
+        merged.map((a) => a.st[k] as number),
+        bases?.[k] ?? 0,
+      ),
+    ),
     steps: inner.st,
   };
 }

@@ -37,7 +37,10 @@ export function runGraph(graph: Graph, inputs: ReadonlyMap<string, Tensor>, opts
   }
   // Only nodes the wanted outputs depend on run; each buffer is released after its last reader
   // into the plan's pool, where the next kernel (or the next run) asking for that size gets it.
-  const plan = planOf(graph, wanted.map((o) => o.node));
+  const plan = planOf(
+    graph,
+    wanted.map((o) => o.node),
+  );
   const pool = plan.pools[opts.dtype];
   let values: (FloatArray | undefined)[];
   try {
@@ -50,7 +53,13 @@ export function runGraph(graph: Graph, inputs: ReadonlyMap<string, Tensor>, opts
   return out;
 }
 
-function execute(graph: Graph, plan: Plan, feeds: ReadonlyMap<string, Tensor>, pool: BufferPool, profile: Map<string, number> | undefined): (FloatArray | undefined)[] {
+function execute(
+  graph: Graph,
+  plan: Plan,
+  feeds: ReadonlyMap<string, Tensor>,
+  pool: BufferPool,
+  profile: Map<string, number> | undefined,
+): (FloatArray | undefined)[] {
   const alloc = (n: number): FloatArray => pool.alloc(n);
   const values: (FloatArray | undefined)[] = new Array(graph.nodes.length);
   for (const i of plan.order) {

@@ -22,7 +22,6 @@ export function sizeOf(shape: readonly number[]): number {
 /** Builds a tensor from plain numbers (row-major). */
 export function tensor(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
   if (values.length !== sizeOf(shape)) throw new RangeError(`tensor: ${values.length} values do not fill shape [${shape.join(',')}]`);
-  const data =
-    dtype === 'i32' ? Int32Array.from(values) : dtype === 'bool' ? Uint8Array.from(values, (v) => (v ? 1 : 0)) : Float64Array.from(values);
+  const data = dtype === 'i32' ? Int32Array.from(values) : dtype === 'bool' ? Uint8Array.from(values, (v) => (v ? 1 : 0)) : Float64Array.from(values);
   return { dtype, shape: [...shape], data };
 }

@@ -21,7 +21,12 @@ class EpochOrder {
   epoch = 0;
   cursor = 0;
 
-  constructor(readonly n: number, readonly batch: number, seed: number, private readonly shuffle: boolean) {
+  constructor(
+    readonly n: number,
+    readonly batch: number,
+    seed: number,
+    private readonly shuffle: boolean,
+  ) {
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
     if (n < batch) throw new RangeError(`only ${n} examples, fewer than one batch of ${batch}`);
     this.prng = new Prng(seed);
@@ -76,7 +81,11 @@ export interface BatcherOptions {
 export class LmBatcher {
   private readonly order: EpochOrder;
 
-  constructor(private readonly tokens: Int32Array, readonly seq: number, options: BatcherOptions) {
+  constructor(
+    private readonly tokens: Int32Array,
+    readonly seq: number,
+    options: BatcherOptions,
+  ) {
     if (!Number.isInteger(seq) || seq < 1) throw new RangeError(`seq must be a positive integer, got ${seq}`);
     this.order = new EpochOrder(Math.max(0, Math.floor((tokens.length - 1) / seq)), options.batch, options.seed, options.shuffle ?? true);
   }
@@ -113,7 +122,11 @@ export class ExampleBatcher {
   readonly size: number;
 
   /** `features` holds `count` examples of `size` values each, row-major. */
-  constructor(private readonly features: Float32Array, private readonly labels: Int32Array, options: BatcherOptions) {
+  constructor(
+    private readonly features: Float32Array,
+    private readonly labels: Int32Array,
+    options: BatcherOptions,
+  ) {
     if (labels.length === 0 || features.length % labels.length !== 0) {
       throw new RangeError(`${features.length} feature values do not divide into ${labels.length} examples`);
     }

@@ -10,8 +10,21 @@ import { fnv1a } from './prng.ts';
 
 /** The 15 genres in the corpus's own order (file letters a..r without i, o, q); label = index. */
 export const BROWN_GENRES = [
-  'news', 'editorial', 'reviews', 'religion', 'hobbies', 'lore', 'belles_lettres', 'government',
-  'learned', 'fiction', 'mystery', 'science_fiction', 'adventure', 'romance', 'humor',
+  'news',
+  'editorial',
+  'reviews',
+  'religion',
+  'hobbies',
+  'lore',
+  'belles_lettres',
+  'government',
+  'learned',
+  'fiction',
+  'mystery',
+  'science_fiction',
+  'adventure',
+  'romance',
+  'humor',
 ] as const;
 export type BrownGenre = (typeof BROWN_GENRES)[number];
 const GENRE_LETTERS = 'abcdefghjklmnpr';
@@ -53,7 +66,9 @@ function readCorpus(): BrownDoc[] {
     const [id, genre] = line.trim().split(/\s+/);
     if (id !== undefined && genre !== undefined) cats.set(id, genre);
   }
-  const ids = readdirSync(dir).filter((f) => /^c[a-r]\d\d$/.test(f)).sort();
+  const ids = readdirSync(dir)
+    .filter((f) => /^c[a-r]\d\d$/.test(f))
+    .sort();
   return ids.map((id) => {
     const label = GENRE_LETTERS.indexOf(id[1]!);
     const genre = BROWN_GENRES[label];

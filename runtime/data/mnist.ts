@@ -61,7 +61,12 @@ export function loadMnist(split?: MnistSplit): ImageSet {
     labels[k] = digit;
   });
   return {
-    images, labels, count: picked.length, height: MNIST_SIDE, width: MNIST_SIDE, channels: 1,
+    images,
+    labels,
+    count: picked.length,
+    height: MNIST_SIDE,
+    width: MNIST_SIDE,
+    channels: 1,
     labelNames: [...Array(10).keys()].map(String),
   };
 }

@@ -8,7 +8,10 @@ import { PNG } from 'pngjs';
 import type { ImageSet } from './mnist.ts';
 
 export class DataError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${file}: ${detail}`);
     this.name = 'DataError';
   }
@@ -119,8 +122,13 @@ export async function readImageFolder(path: string, options: { channels?: 1 | 3 
   const images = new Float32Array(decoded.length * per);
   decoded.forEach((d, i) => images.set(d.pixels, i * per));
   return {
-    images, labels: Int32Array.from(decoded, (d) => d.label), count: decoded.length,
-    height: size.height, width: size.width, channels, labelNames,
+    images,
+    labels: Int32Array.from(decoded, (d) => d.label),
+    count: decoded.length,
+    height: size.height,
+    width: size.width,
+    channels,
+    labelNames,
   };
 }
 

@@ -42,9 +42,12 @@ export function adaptersOn(programs: readonly Program[], model: string): Adapter
 /** PEFT's init_lora_weights value for an init. */
 export function peftInit(init: AdapterSpec['init']): boolean | string {
   switch (init.kind) {
-    case 'zeros': return true;
-    case 'gaussian': return 'gaussian';
-    case 'pissa': return `pissa_niter_${init.niter}`;
+    case 'zeros':
+      return true;
+    case 'gaussian':
+      return 'gaussian';
+    case 'pissa':
+      return `pissa_niter_${init.niter}`;
   }
 }
 
@@ -52,7 +55,13 @@ export function peftInit(init: AdapterSpec['init']): boolean | string {
  * Initializes one adapter's factors from the child's weights as the plan produces them (read from
  * the parent, so this runs before the child is written).
  */
-export async function planAdapter(decl: AdapterDecl, child: LoweredModel, plans: readonly CheckpointTensorPlan[], reader: SafetensorsReader, seed: number): Promise<AdapterTensors> {
+export async function planAdapter(
+  decl: AdapterDecl,
+  child: LoweredModel,
+  plans: readonly CheckpointTensorPlan[],
+  reader: SafetensorsReader,
+  seed: number,
+): Promise<AdapterTensors> {
   const spec = adapterSpec(decl);
   const sites = applyAdapter(child, spec, { base: false }).sites;
   const entries = checkpointPlan(child);
@@ -63,7 +72,9 @@ export async function planAdapter(decl: AdapterDecl, child: LoweredModel, plans:
   for (const site of sites) {
     const entry = entries.find((e) => e.parts.some((p) => p.path === site.weight));
     if (entry === undefined || entry.parts.length !== 1 || entry.transpose || !entry.hf.endsWith('.weight')) {
-      throw new InheritError([`adapter ${spec.name}: '${site.weight}' is stored fused or transposed in the checkpoint (${entry?.hf ?? 'nowhere'}); PEFT adapters need a plain [out, in] Linear weight`]);
+      throw new InheritError([
+        `adapter ${spec.name}: '${site.weight}' is stored fused or transposed in the checkpoint (${entry?.hf ?? 'nowhere'}); PEFT adapters need a plain [out, in] Linear weight`,
+      ]);
     }
     const plan = plans.find((t) => t.name === entry.hf);
     if (plan === undefined) throw new Error(`bug: no plan for '${entry.hf}'`);
@@ -96,7 +107,9 @@ export async function writeAdapter(dir: string, a: AdapterTensors, child: Lowere
   const model = join(out, 'adapter_model.safetensors');
   const tensors = new Map<string, TensorToWrite>([...a.tensors].map(([k, t]) => [k, { dtype: 'F32', shape: t.shape, data: t.data }]));
   await writeSafetensors(model, tensors, { format: 'pt' });
-  const linear = checkpointPlan(child).filter((e) => e.parts.length === 1 && e.shape.length === 2 && e.hf.endsWith('.weight')).map((e) => e.hf.slice(0, -'.weight'.length));
+  const linear = checkpointPlan(child)
+    .filter((e) => e.parts.length === 1 && e.shape.length === 2 && e.hf.endsWith('.weight'))
+    .map((e) => e.hf.slice(0, -'.weight'.length));
   const config = {
     peft_type: 'LORA',
     task_type: null,

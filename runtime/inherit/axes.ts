@@ -61,7 +61,9 @@ function intArg(mod: ModuleEntry, name: string): number | undefined {
 export function moduleGroups(layout: ModelLayout, mod: ModuleEntry, params: ReadonlyMap<string, ParamEntry> = paramMap(layout)): AxisGroup[] {
   const p = mod.path;
   const group = (kind: GroupKind, units: number, members: AxisMember[], kv?: AxisGroup['kv']): AxisGroup =>
-    kv === undefined ? { key: `${p}:${kind}`, kind, module: p, units, members: present(params, members) } : { key: `${p}:${kind}`, kind, module: p, units, members: present(params, members), kv };
+    kv === undefined
+      ? { key: `${p}:${kind}`, kind, module: p, units, members: present(params, members) }
+      : { key: `${p}:${kind}`, kind, module: p, units, members: present(params, members), kv };
   switch (mod.kind) {
     case 'Attention': {
       const heads = intArg(mod, 'heads');
@@ -69,10 +71,15 @@ export function moduleGroups(layout: ModelLayout, mod: ModuleEntry, params: Read
       const kvHeads = intArg(mod, 'kv_heads') ?? heads;
       const qRows = shapeOf(params, `${p}.q_proj.weight`)[0] as number;
       const hd = qRows / heads;
-      return [group('heads', heads, [m(`${p}.q_proj.weight`, 0, hd), m(`${p}.q_proj.bias`, 0, hd), m(`${p}.o_proj.weight`, 1, hd)], {
-        units: kvHeads,
-        members: present(params, ['k_proj', 'v_proj'].flatMap((n) => [m(`${p}.${n}.weight`, 0, hd), m(`${p}.${n}.bias`, 0, hd)])),
-      })];
+      return [
+        group('heads', heads, [m(`${p}.q_proj.weight`, 0, hd), m(`${p}.q_proj.bias`, 0, hd), m(`${p}.o_proj.weight`, 1, hd)], {
+          units: kvHeads,
+          members: present(
+            params,
+            ['k_proj', 'v_proj'].flatMap((n) => [m(`${p}.${n}.weight`, 0, hd), m(`${p}.${n}.bias`, 0, hd)]),
+          ),
+        }),
+      ];
     }
     case 'DiTBlock': {
       // Fused qkv [3·dim, dim]: q, k and v spans at offsets 0, dim, 2·dim; no GQA.
@@ -101,10 +108,17 @@ export function moduleGroups(layout: ModelLayout, mod: ModuleEntry, params: Read
       const c = shapeOf(params, `${p}.conv1.weight`)[0] as number;
       if (c % groups !== 0) throw new InheritError([`${p}: ${c} channels do not split into ${groups} groups`]);
       const u = c / groups;
-      return [group('channels', groups, [
-        m(`${p}.conv1.weight`, 0, u), m(`${p}.conv1.bias`, 0, u), m(`${p}.time_emb_proj.weight`, 0, u), m(`${p}.time_emb_proj.bias`, 0, u),
-        m(`${p}.norm2.weight`, 0, u), m(`${p}.norm2.bias`, 0, u), m(`${p}.conv2.weight`, 1, u),
-      ])];
+      return [
+        group('channels', groups, [
+          m(`${p}.conv1.weight`, 0, u),
+          m(`${p}.conv1.bias`, 0, u),
+          m(`${p}.time_emb_proj.weight`, 0, u),
+          m(`${p}.time_emb_proj.bias`, 0, u),
+          m(`${p}.norm2.weight`, 0, u),
+          m(`${p}.norm2.bias`, 0, u),
+          m(`${p}.conv2.weight`, 1, u),
+        ]),
+      ];
     }
     case 'AttnBlock': {
       // The q/k/v width inside each head: the same dims of every head, so heads stay aligned.
@@ -150,7 +164,10 @@ export function residualGroup(layout: ModelLayout, params: ReadonlyMap<string, P
     if (rule !== undefined) members.push(...present(params, rule(mod.path, width, params)));
     else if (layout.params.some((q) => q.path.startsWith(`${mod.path}.`) && q.shape.includes(width))) unknown.push(`${mod.path} (${mod.kind})`);
   }
-  if (unknown.length > 0) throw new InheritError([`width selection does not know how to slice ${unknown.join(', ')}: only transformer LMs (Embedding, norms, Attention, SwiGLU, MLP, Linear) can change their residual width`]);
+  if (unknown.length > 0)
+    throw new InheritError([
+      `width selection does not know how to slice ${unknown.join(', ')}: only transformer LMs (Embedding, norms, Attention, SwiGLU, MLP, Linear) can change their residual width`,
+    ]);
   return { key: 'dim', kind: 'dim', module: '', units: width, members };
 }
 

@@ -19,7 +19,6 @@ import { InheritError, paramMap, type ModelLayout, type ModuleEntry, type ParamE
 
 /** Layer kinds whose channel axes channels.ts knows; a model needs one of the first four to have spaces. */
 const CONV_KINDS = new Set(['Conv2d', 'ResBlock', 'CondConv2d', 'AttnBlock']);
-const KNOWN = new Set([...CONV_KINDS, 'GroupNorm', 'TimestepEmbedding', 'LabelEmbedding']);
 
 /** A member before its space is known: the producer node (layer path) whose space it lies in. */
 interface Pending {

@@ -67,7 +67,18 @@ export function toCheckpointPlan(
     const tps = parts as TensorPlan[];
     if (tps.every((t) => t.source.kind === 'init')) {
       const reason = tps[0]!.source.kind === 'init' ? tps[0]!.source.reason : '';
-      out.push({ name: e.hf, shape: e.shape, source: { kind: 'init', reason, seed, parts: e.parts.map((p) => ({ path: p.path, shape: p.shape, init: initOf(p.path) })), axis: e.axis, transpose: e.transpose } });
+      out.push({
+        name: e.hf,
+        shape: e.shape,
+        source: {
+          kind: 'init',
+          reason,
+          seed,
+          parts: e.parts.map((p) => ({ path: p.path, shape: p.shape, init: initOf(p.path) })),
+          axis: e.axis,
+          transpose: e.transpose,
+        },
+      });
       continue;
     }
     if (tps.some((t) => t.source.kind === 'init')) {

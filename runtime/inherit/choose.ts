@@ -4,7 +4,7 @@
 
 import { moduleGroups, residualGroup, vocabGroup, type AxisGroup, type GroupKind } from './axes.ts';
 import { channelSpaces } from './channels.ts';
-import { InheritError, paramMap, residualWidth, type ModelLayout, type ModuleEntry } from './layout.ts';
+import { InheritError, paramMap, residualWidth, type ModelLayout } from './layout.ts';
 import { parentPathFn, type PathMap, type UnitChoice } from './plan.ts';
 import { chooseHeads, explicitKeep, kvHeadsOf } from './select.ts';
 import { accumulateUnitNorms, topK, type Dense } from './tensor-ops.ts';
@@ -17,7 +17,9 @@ export interface GroupScores {
 
 export type Scorer = (group: AxisGroup) => Promise<GroupScores>;
 
-export type UnitRule = { readonly kind: 'metric'; readonly name: string; readonly score: Scorer } | { readonly kind: 'indices'; readonly keep: readonly number[] };
+export type UnitRule =
+  | { readonly kind: 'metric'; readonly name: string; readonly score: Scorer }
+  | { readonly kind: 'indices'; readonly keep: readonly number[] };
 
 export interface ChooseInputs {
   readonly parent: ModelLayout;
@@ -85,25 +87,23 @@ export function spacePairs(parent: ModelLayout, child: ModelLayout, toParent: (p
   return out;
 }
 
-const intArg = (m: ModuleEntry | undefined, name: string): number | undefined => {
-  const v = m?.args[name];
-  return typeof v === 'number' ? v : undefined;
-};
-
 const NOUN: Record<GroupKind, string> = { dim: 'channel', heads: 'head', ffn: 'neuron', channels: 'channel group', vocab: 'token' };
 
 /** Picks units for one group pair; returns choices keyed like buildPlan expects. */
 async function decide(key: string, pg: AxisGroup, childUnits: number, rule: UnitRule | undefined, out: Map<string, UnitChoice>): Promise<void> {
   if (rule === undefined) {
     if (childUnits === pg.units) return;
-    throw new InheritError([`${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s where the parent has ${pg.units}; declare how to choose them (\`${pg.kind} = l2\`, \`taylor(calib)\`, or an index list)`]);
+    throw new InheritError([
+      `${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s where the parent has ${pg.units}; declare how to choose them (\`${pg.kind} = l2\`, \`taylor(calib)\`, or an index list)`,
+    ]);
   }
   if (rule.kind === 'indices') {
     out.set(key, { keep: explicitKeep(rule.keep, pg.units, childUnits, NOUN[pg.kind]) });
     return;
   }
   if (childUnits === pg.units) return; // nothing to choose: keep all, in order
-  if (childUnits > pg.units) throw new InheritError([`${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s, more than the parent's ${pg.units}`]);
+  if (childUnits > pg.units)
+    throw new InheritError([`${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s, more than the parent's ${pg.units}`]);
   const { scores } = await rule.score(pg);
   out.set(key, { keep: topK(scores, childUnits), scores: Array.from(scores) });
 }
@@ -157,7 +157,8 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
         if (rule.kind === 'indices') {
           q = explicitKeep(rule.keep, parent.heads, child.heads, 'head');
           kv = kvHeadsOf(q, parent);
-          if (kv.length !== child.kv) throw new InheritError([`${pg.module}: heads [${q.join(', ')}] read ${kv.length} kv heads, but the child has ${child.kv}`]);
+          if (kv.length !== child.kv)
+            throw new InheritError([`${pg.module}: heads [${q.join(', ')}] read ${kv.length} kv heads, but the child has ${child.kv}`]);
         } else {
           if (parent.heads === child.heads && parent.kv === child.kv) return;
           const s = await rule.score(pg);
@@ -176,7 +177,10 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
     await attempt(async () => {
       const pu = pg.members[0]?.unit ?? 1;
       const cu = cg.members[0]?.unit ?? 1;
-      if (pu !== cu) throw new InheritError([`${pg.module}: the parent's channels go in GroupNorm groups of ${pu} and the child's of ${cu}; keep the channels per group (scale \`groups\` with the width)`]);
+      if (pu !== cu)
+        throw new InheritError([
+          `${pg.module}: the parent's channels go in GroupNorm groups of ${pu} and the child's of ${cu}; keep the channels per group (scale \`groups\` with the width)`,
+        ]);
       await decide(pg.key, pg, cg.units, inp.rules.channels, choices);
     });
   }
@@ -196,7 +200,8 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
   if (pv !== undefined && cv !== undefined) {
     await attempt(async () => {
       if (inp.vocab === undefined) {
-        if (pv.units !== cv.units) throw new InheritError([`the child's vocabulary has ${cv.units} tokens and the parent's ${pv.units}; declare \`vocab = compress(…)\` to remap it`]);
+        if (pv.units !== cv.units)
+          throw new InheritError([`the child's vocabulary has ${cv.units} tokens and the parent's ${pv.units}; declare \`vocab = compress(…)\` to remap it`]);
         return;
       }
       groups.set(pv.key, pv);

@@ -94,14 +94,22 @@ export async function taylorImportance(runner: CalibRunner, batches: readonly Ca
 }
 
 /** Mean |x| per feature along `axis` of each probed node, over every batch. */
-export async function featureMeans(runner: CalibRunner, batches: readonly CalibBatch[], probes: readonly { node: number; axis: number }[]): Promise<Map<number, Float64Array>> {
+export async function featureMeans(
+  runner: CalibRunner,
+  batches: readonly CalibBatch[],
+  probes: readonly { node: number; axis: number }[],
+): Promise<Map<number, Float64Array>> {
   const { builder: b, nodes } = GraphBuilder.from(runner.lossGraph());
   const uniq = [...new Map(probes.map((p) => [p.node, p])).values()];
   for (const p of uniq) b.output(`probe:${p.node}`, nodes[p.node] as Node);
   const graph = b.build();
   const sums = new Map<number, { sum: Float64Array; count: number }>();
   for (const batch of batches) {
-    const out = await runner.run(graph, batch, uniq.map((p) => `probe:${p.node}`));
+    const out = await runner.run(
+      graph,
+      batch,
+      uniq.map((p) => `probe:${p.node}`),
+    );
     for (const p of uniq) {
       const t = out.get(`probe:${p.node}`)!;
       const axis = p.axis < 0 ? t.shape.length + p.axis : p.axis;
@@ -130,7 +138,11 @@ export async function blockInfluence(runner: CalibRunner, batches: readonly Cali
   const cos = new Float64Array(stack.depth);
   let rows = 0;
   for (const batch of batches) {
-    const out = await runner.run(graph, batch, bounds.map((_, i) => `boundary:${i}`));
+    const out = await runner.run(
+      graph,
+      batch,
+      bounds.map((_, i) => `boundary:${i}`),
+    );
     const hs = bounds.map((_, i) => out.get(`boundary:${i}`)!);
     const c = hs[0]!.shape[hs[0]!.shape.length - 1] as number;
     const n = hs[0]!.data.length / c;
@@ -138,7 +150,9 @@ export async function blockInfluence(runner: CalibRunner, batches: readonly Cali
       const x = hs[l]!.data;
       const y = hs[l + 1]!.data;
       for (let r = 0; r < n; r++) {
-        let xy = 0, xx = 0, yy = 0;
+        let xy = 0,
+          xx = 0,
+          yy = 0;
         for (let j = r * c; j < (r + 1) * c; j++) {
           xy += (x[j] as number) * (y[j] as number);
           xx += (x[j] as number) ** 2;
@@ -223,36 +237,50 @@ export function createDataScoring(inp: ScoringInputs): DataScoring {
     unitRule(kind, rule, targets): UnitRule {
       const name = rule.metric;
       if (name === 'taylor') {
-        const importance = () => once(`taylor ${refKey(rule.calib)}`, async () => {
-          const batches = await batchesOf(rule.calib);
-          inp.log?.(`taylor: gradients of the parent on ${batches.length} calibration batches`);
-          return taylorImportance(runner, batches);
-        });
+        const importance = () =>
+          once(`taylor ${refKey(rule.calib)}`, async () => {
+            const batches = await batchesOf(rule.calib);
+            inp.log?.(`taylor: gradients of the parent on ${batches.length} calibration batches`);
+            return taylorImportance(runner, batches);
+          });
         const params = new Map(inp.parent.params.map((p) => [p.path, p.shape]));
-        return { kind: 'metric', name, score: summedScorer(async (path) => ({ shape: params.get(path)!, data: Float32Array.from((await importance()).get(path)!) })) };
+        return {
+          kind: 'metric',
+          name,
+          score: summedScorer(async (path) => ({ shape: params.get(path)!, data: Float32Array.from((await importance()).get(path)!) })),
+        };
       }
       if (name === 'activation') {
-        return { kind: 'metric', name, score: async (g): Promise<GroupScores> => {
-          const stack = layerStack(layoutOf(inp.parent));
-          const sites = kind === 'dim'
-            ? (stack === undefined ? [] : layerBoundaries(inp.parent, stack)).map((node) => ({ node, axis: -1, offset: 0, unit: 1 }))
-            : [groupSite(inp.parent.graph, g)].filter((s) => s !== undefined);
-          if (sites.length === 0) throw new Error(`bug: no activation site for ${g.key}`);
-          const batches = await batchesOf(rule.calib);
-          const means = await once(`activation ${refKey(rule.calib)} ${g.key}`, () => featureMeans(runner, batches, sites));
-          const scores = new Float64Array(g.units);
-          for (const s of sites) unitMeans(means.get(s.node)!, s, g.units).forEach((v, u) => (scores[u] = (scores[u] as number) + v / sites.length));
-          return g.kv === undefined ? { scores } : { scores, kvScores: new Float64Array(g.kv.units) };
-        } };
+        return {
+          kind: 'metric',
+          name,
+          score: async (g): Promise<GroupScores> => {
+            const stack = layerStack(layoutOf(inp.parent));
+            const sites =
+              kind === 'dim'
+                ? (stack === undefined ? [] : layerBoundaries(inp.parent, stack)).map((node) => ({ node, axis: -1, offset: 0, unit: 1 }))
+                : [groupSite(inp.parent.graph, g)].filter((s) => s !== undefined);
+            if (sites.length === 0) throw new Error(`bug: no activation site for ${g.key}`);
+            const batches = await batchesOf(rule.calib);
+            const means = await once(`activation ${refKey(rule.calib)} ${g.key}`, () => featureMeans(runner, batches, sites));
+            const scores = new Float64Array(g.units);
+            for (const s of sites) unitMeans(means.get(s.node)!, s, g.units).forEach((v, u) => (scores[u] = (scores[u] as number) + v / sites.length));
+            return g.kv === undefined ? { scores } : { scores, kvScores: new Float64Array(g.kv.units) };
+          },
+        };
       }
       if (name === 'learned_mask') {
         masks.push({ kind, steps: rule.steps, penalty: rule.penalty, calib: rule.calib });
-        return { kind: 'metric', name, score: async (g): Promise<GroupScores> => {
-          maskScores ??= (async () => trainMasks(runner, masks, targets, await batchesOf(masks[0]!.calib)))();
-          const scores = (await maskScores).get(g.key);
-          if (scores === undefined) throw new Error(`bug: no learned mask for ${g.key}`);
-          return g.kv === undefined ? { scores } : { scores, kvScores: new Float64Array(g.kv.units) };
-        } };
+        return {
+          kind: 'metric',
+          name,
+          score: async (g): Promise<GroupScores> => {
+            maskScores ??= (async () => trainMasks(runner, masks, targets, await batchesOf(masks[0]!.calib)))();
+            const scores = (await maskScores).get(g.key);
+            if (scores === undefined) throw new Error(`bug: no learned mask for ${g.key}`);
+            return g.kv === undefined ? { scores } : { scores, kvScores: new Float64Array(g.kv.units) };
+          },
+        };
       }
       throw new Error(`bug: ${name} is not a data-driven metric`);
     },

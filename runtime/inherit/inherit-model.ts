@@ -85,10 +85,16 @@ export function scionReader(reader: SafetensorsReader, parent: LoweredModel, ent
     const entry = byPart.get(path);
     if (entry === undefined) throw new Error(`bug: no checkpoint entry holds '${path}'`);
     if (last?.entry !== entry) {
-      const values = await fromCheckpoint(preset, [entry], (n) => reader.tensors.get(n)?.shape, [], async (n) => {
-        const raw = await reader.read(n);
-        return { shape: reader.tensors.get(n)!.shape, data: raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>) };
-      });
+      const values = await fromCheckpoint(
+        preset,
+        [entry],
+        (n) => reader.tensors.get(n)?.shape,
+        [],
+        async (n) => {
+          const raw = await reader.read(n);
+          return { shape: reader.tensors.get(n)!.shape, data: raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>) };
+        },
+      );
       last = { entry, values };
     }
     return last.values.get(path)!;
@@ -109,12 +115,18 @@ function initOverride(name: string | undefined, shape: readonly number[]): Init 
   const fanIn = (shape[1] as number) * rf;
   const fanOut = (shape[0] as number) * rf;
   switch (name) {
-    case 'zeros': return { dist: 'zeros', rule: 'zeros' };
-    case 'ones': return { dist: 'ones', rule: 'ones' };
-    case 'normal': return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
-    case 'xavier_uniform': return { dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' };
-    case 'kaiming_uniform': return { dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' };
-    default: throw new InheritError([`init = ${name} is not an initializer for inherited models (zeros, ones, normal, xavier_uniform, kaiming_uniform)`]);
+    case 'zeros':
+      return { dist: 'zeros', rule: 'zeros' };
+    case 'ones':
+      return { dist: 'ones', rule: 'ones' };
+    case 'normal':
+      return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
+    case 'xavier_uniform':
+      return { dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' };
+    case 'kaiming_uniform':
+      return { dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' };
+    default:
+      throw new InheritError([`init = ${name} is not an initializer for inherited models (zeros, ones, normal, xavier_uniform, kaiming_uniform)`]);
   }
 }
 
@@ -123,15 +135,20 @@ async function chooseLayers(rule: LayerRuleSpec | undefined, parent: ModelLayout
   const cs = layerStack(child);
   if (rule === undefined) {
     if (ps !== undefined && cs !== undefined && ps.depth !== cs.depth) {
-      throw new InheritError([`the child has ${cs.depth} layers and the parent ${ps.depth}; declare \`layers = keep_ends(first = 1, last = 1)\` or an index list`]);
+      throw new InheritError([
+        `the child has ${cs.depth} layers and the parent ${ps.depth}; declare \`layers = keep_ends(first = 1, last = 1)\` or an index list`,
+      ]);
     }
     return undefined;
   }
   if (ps === undefined || cs === undefined) throw new InheritError(['`layers` is set but the models have no layer stack (layers.N, blocks.N or h.N)']);
   switch (rule.kind) {
-    case 'list': return explicitKeep(rule.keep, ps.depth, cs.depth, 'layer');
-    case 'keep_ends': return keepEnds(ps.depth, cs.depth, rule.first, rule.last);
-    case 'block_influence': case 'drop_one': {
+    case 'list':
+      return explicitKeep(rule.keep, ps.depth, cs.depth, 'layer');
+    case 'keep_ends':
+      return keepEnds(ps.depth, cs.depth, rule.first, rule.last);
+    case 'block_influence':
+    case 'drop_one': {
       // Keep the layers whose removal matters most, in their original order.
       const scores = await data().layerScores(rule.kind, rule.calib);
       const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
@@ -143,15 +160,25 @@ async function chooseLayers(rule: LayerRuleSpec | undefined, parent: ModelLayout
 /** The parent's tokenizer: --tokenizer, tokenizer.json beside the checkpoint, or the spec's compress(tokenizer). */
 async function parentTokenizer(ctx: InheritContext, spec: InheritSpec): Promise<BpeTokenizer> {
   const beside = join(dirname(abs(ctx.cwd, ctx.parentPath ?? ctx.decl.at.value)), 'tokenizer.json');
-  const candidates = [ctx.tokenizerPath === undefined ? undefined : abs(ctx.cwd, ctx.tokenizerPath), beside, spec.vocab?.tokenizer === undefined ? undefined : abs(ctx.cwd, spec.vocab.tokenizer)];
+  const candidates = [
+    ctx.tokenizerPath === undefined ? undefined : abs(ctx.cwd, ctx.tokenizerPath),
+    beside,
+    spec.vocab?.tokenizer === undefined ? undefined : abs(ctx.cwd, spec.vocab.tokenizer),
+  ];
   const path = candidates.find((p) => p !== undefined && existsSync(p));
-  if (path === undefined) throw new InheritError([`data-driven selection encodes calibration text with the parent's tokenizer, but there is no ${beside}; pass --tokenizer or add \`vocab = compress(tokenizer = …)\``]);
+  if (path === undefined)
+    throw new InheritError([
+      `data-driven selection encodes calibration text with the parent's tokenizer, but there is no ${beside}; pass --tokenizer or add \`vocab = compress(tokenizer = …)\``,
+    ]);
   return readTokenizerJson(path);
 }
 
 /** The first `seq` a calibration source of the spec names. */
 function specSeq(spec: InheritSpec): number | undefined {
-  const refs = [spec.layers?.kind === 'block_influence' || spec.layers?.kind === 'drop_one' ? spec.layers.calib : undefined, ...Object.values(spec.units).map((u) => (u.kind === 'metric' ? u.calib : undefined))];
+  const refs = [
+    spec.layers?.kind === 'block_influence' || spec.layers?.kind === 'drop_one' ? spec.layers.calib : undefined,
+    ...Object.values(spec.units).map((u) => (u.kind === 'metric' ? u.calib : undefined)),
+  ];
   const seq = refs.find((r) => typeof r?.args.seq === 'number')?.args.seq;
   return typeof seq === 'number' ? seq : undefined;
 }
@@ -165,7 +192,10 @@ export function parentAtSeq(programs: readonly Program[], name: string, parent: 
   const ctxLen = lmShape(parent).ctx;
   if (seq === ctxLen) return parent;
   const shapes = (m: LoweredModel) => m.params.map((p) => `${p.path}:${p.shape.join('x')}`).join(';');
-  const candidates = Object.entries(parent.instance.params).filter(([, v]) => v === ctxLen).map(([k]) => k).sort((a, b) => Number(b === 'ctx') - Number(a === 'ctx'));
+  const candidates = Object.entries(parent.instance.params)
+    .filter(([, v]) => v === ctxLen)
+    .map(([k]) => k)
+    .sort((a, b) => Number(b === 'ctx') - Number(a === 'ctx'));
   for (const k of candidates) {
     try {
       const m = lowerModel([...programs], name, { overrides: { [k]: seq } });
@@ -184,7 +214,8 @@ function cpuScoring(ctx: InheritContext, spec: InheritSpec, parent0: LoweredMode
   const seq = ctx.calibSeq ?? specSeq(spec);
   const parent = seq === undefined ? parent0 : parentAtSeq(ctx.programs, ctx.decl.parent.name, parent0, seq, ctx.log);
   return createDataScoring({
-    parent, read,
+    parent,
+    read,
     batches: async (ref) => {
       tokenizer ??= parentTokenizer(ctx, spec);
       return calibBatches(ref, await tokenizer, lmShape(parent), { cwd: ctx.cwd, ...(ctx.calibBatches === undefined ? {} : { batches: ctx.calibBatches }) });
@@ -200,15 +231,27 @@ function cpuScoring(ctx: InheritContext, spec: InheritSpec, parent0: LoweredMode
  * @example
  * await runInheritance(pruneContext([program], decl, 'runs/parent/model.safetensors', cwd), 'runs/pruned');
  */
-export function pruneContext(programs: readonly Program[], decl: PruneDecl, parentPath: string, cwd: string, rest: Partial<InheritContext> = {}): InheritContext {
+export function pruneContext(
+  programs: readonly Program[],
+  decl: PruneDecl,
+  parentPath: string,
+  cwd: string,
+  rest: Partial<InheritContext> = {},
+): InheritContext {
   const pruned = prunedModel(programs, decl, lowerModel([...programs], decl.model.name), parentPath);
-  if (pruned.schedule !== 'one_shot') rest.log?.(`prune ${decl.model.name}: schedule ${pruned.schedule} runs during training (pruneStep); applying the final sizes in one shot`);
+  if (pruned.schedule !== 'one_shot')
+    rest.log?.(`prune ${decl.model.name}: schedule ${pruned.schedule} runs during training (pruneStep); applying the final sizes in one shot`);
   return { ...rest, programs, decl: pruned.spec.decl, cwd, parentPath, pruned };
 }
 
 /** Plans the inheritance of `decl` (reads the parent only where a metric needs its weights). */
 export async function planInheritance(ctx: InheritContext, reader: SafetensorsReader): Promise<InheritPlan> {
-  const spec = ctx.pruned?.spec ?? readInheritSpec(ctx.decl, ctx.programs.flatMap((p) => p.decls));
+  const spec =
+    ctx.pruned?.spec ??
+    readInheritSpec(
+      ctx.decl,
+      ctx.programs.flatMap((p) => p.decls),
+    );
   const parent = lowerModel([...ctx.programs], ctx.decl.parent.name);
   const child = ctx.pruned?.child ?? lowerModel([...ctx.programs], ctx.decl.child.name);
   const parentEntries = checkpointPlan(parent);
@@ -218,7 +261,8 @@ export async function planInheritance(ctx: InheritContext, reader: SafetensorsRe
   const read = scionReader(reader, parent, parentEntries);
   let scoring: DataScoring | undefined;
   const data = (): DataScoring => {
-    const image = (p: LoweredModel, r: (path: string) => Promise<Dense>) => unetScoring(p, r, { ...(ctx.calibBatches === undefined ? {} : { batches: ctx.calibBatches }), ...(ctx.log === undefined ? {} : { log: ctx.log }) });
+    const image = (p: LoweredModel, r: (path: string) => Promise<Dense>) =>
+      unetScoring(p, r, { ...(ctx.calibBatches === undefined ? {} : { batches: ctx.calibBatches }), ...(ctx.log === undefined ? {} : { log: ctx.log }) });
     scoring ??= (ctx.dataScoring ?? (isImageDiffusion(parent) ? image : (p, r) => cpuScoring(ctx, spec, p, r)))(parent, read);
     return scoring;
   };
@@ -227,28 +271,55 @@ export async function planInheritance(ctx: InheritContext, reader: SafetensorsRe
   for (const [kind, r] of Object.entries(spec.units) as ['dim' | 'heads' | 'ffn' | 'channels', UnitRuleSpec][]) {
     if (r.kind === 'list') rules[kind] = { kind: 'indices', keep: r.keep };
     else if (r.metric === 'l1' || r.metric === 'l2') rules[kind] = { kind: 'metric', name: r.metric, score: normScorer(r.metric === 'l1' ? 1 : 2, read) };
-    else rules[kind] = data().unitRule(kind, r, groupTargets(pl, cl, { ...(layers === undefined ? {} : { layers }), ...(spec.blocks === undefined ? {} : { blocks: spec.blocks.map }) }));
+    else
+      rules[kind] = data().unitRule(
+        kind,
+        r,
+        groupTargets(pl, cl, { ...(layers === undefined ? {} : { layers }), ...(spec.blocks === undefined ? {} : { blocks: spec.blocks.map }) }),
+      );
   }
   let vocab: InheritPlan['vocab'];
   if (spec.vocab?.kind === 'compress') {
     const tok = await readTokenizerJson(abs(ctx.cwd, spec.vocab.tokenizer!));
     ctx.log?.(`compressing the vocabulary of ${spec.vocab.tokenizer} (${tok.size} tokens)`);
     const size = spec.vocab.size ?? (spec.vocab.coverage === undefined ? cl.params.find((p) => p.path.endsWith('embed_tokens.weight'))?.shape[0] : undefined);
-    const c = compressVocab(tok, await corpusTexts(spec.vocab.corpus, ctx.cwd), { ...(size === undefined ? {} : { size }), ...(spec.vocab.coverage === undefined ? {} : { coverage: spec.vocab.coverage }) });
+    const c = compressVocab(tok, await corpusTexts(spec.vocab.corpus, ctx.cwd), {
+      ...(size === undefined ? {} : { size }),
+      ...(spec.vocab.coverage === undefined ? {} : { coverage: spec.vocab.coverage }),
+    });
     vocab = { tokenizer: c.tokenizer, newToOld: Array.from(c.newToOld), coverage: c.coverage };
   }
   const vocabKeep = vocab?.newToOld ?? (spec.vocab?.kind === 'list' ? spec.vocab.keep : undefined);
   const blocks = spec.blocks?.map;
   const { groups, choices } = await chooseUnits({
-    parent: pl, child: cl, rules,
+    parent: pl,
+    child: cl,
+    rules,
     map: { ...(layers === undefined ? {} : { layers }), ...(blocks === undefined ? {} : { blocks }) },
     ...(vocabKeep === undefined ? {} : { vocab: vocabKeep }),
   });
-  const plan = buildPlan({ parent: pl, child: cl, map: { ...(layers === undefined ? {} : { layers }), ...(blocks === undefined ? {} : { blocks }) }, groups, choices, except: spec.except.map((e) => e.pattern) });
+  const plan = buildPlan({
+    parent: pl,
+    child: cl,
+    map: { ...(layers === undefined ? {} : { layers }), ...(blocks === undefined ? {} : { blocks }) },
+    groups,
+    choices,
+    except: spec.except.map((e) => e.pattern),
+  });
   const infos = new Map(child.params.map((p) => [p.path, p]));
-  const initOf = (path: string): Init => initOverride(spec.init?.name, infos.get(path)?.shape ?? []) ?? infos.get(path)?.init ?? resolveInit('torch', { kind: 'norm_bias' });
+  const initOf = (path: string): Init =>
+    initOverride(spec.init?.name, infos.get(path)?.shape ?? []) ?? infos.get(path)?.init ?? resolveInit('torch', { kind: 'norm_bias' });
   const plans = toCheckpointPlan(plan, childEntries, parentEntries, initOf, spec.seed);
-  return { spec, parent, child, plans, ...(layers === undefined ? {} : { layers }), choices, ...(vocab === undefined ? {} : { vocab }), tied: tiedPairs(plans, reader) };
+  return {
+    spec,
+    parent,
+    child,
+    plans,
+    ...(layers === undefined ? {} : { layers }),
+    choices,
+    ...(vocab === undefined ? {} : { vocab }),
+    tied: tiedPairs(plans, reader),
+  };
 }
 
 /** Child tensors whose values equal another's because both read one parent tensor the same way. */
@@ -258,7 +329,13 @@ function tiedPairs(plans: readonly CheckpointTensorPlan[], reader: SafetensorsRe
     if (t.source.kind !== 'parent' || reader.tensors.has(t.source.parent)) continue;
     // The parent lacks this tensor and is read through a fallback: a tied head in the parent.
     const via = t.source.parentFallbacks.find((n) => reader.tensors.has(n));
-    const twin = plans.find((u) => u !== t && u.source.kind === 'parent' && u.source.parent === via && JSON.stringify(u.source.keep) === JSON.stringify((t.source as { keep: unknown }).keep));
+    const twin = plans.find(
+      (u) =>
+        u !== t &&
+        u.source.kind === 'parent' &&
+        u.source.parent === via &&
+        JSON.stringify(u.source.keep) === JSON.stringify((t.source as { keep: unknown }).keep),
+    );
     if (twin !== undefined) tied.set(t.name, twin.name);
   }
   return tied;
@@ -290,7 +367,10 @@ export async function runInheritance(ctx: InheritContext, dir: string, progress?
     const residuals = new Map<string, Float32Array>();
     for (const a of adapters) {
       for (const [name, v] of a.residuals) {
-        if (residuals.has(name) || p.tied.has(name)) throw new InheritError([`adapter ${a.spec.name}: '${name}' would hold a PiSSA residual ${residuals.has(name) ? 'of two adapters' : 'but is tied to another tensor'}`]);
+        if (residuals.has(name) || p.tied.has(name))
+          throw new InheritError([
+            `adapter ${a.spec.name}: '${name}' would hold a PiSSA residual ${residuals.has(name) ? 'of two adapters' : 'but is tied to another tensor'}`,
+          ]);
         residuals.set(name, v);
       }
     }
@@ -298,7 +378,10 @@ export async function runInheritance(ctx: InheritContext, dir: string, progress?
     files.push(model);
     for (const a of adapters) files.push(...(await writeAdapter(dir, a, p.child)));
     if (preset !== undefined) {
-      const config = { ...writeConfig(preset, p.child), ...(p.tied.size > 0 && 'tie_word_embeddings' in writeConfig(preset, p.child) ? { tie_word_embeddings: true } : {}) };
+      const config = {
+        ...writeConfig(preset, p.child),
+        ...(p.tied.size > 0 && 'tie_word_embeddings' in writeConfig(preset, p.child) ? { tie_word_embeddings: true } : {}),
+      };
       writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
       files.push(join(dir, 'config.json'));
     }
@@ -306,12 +389,17 @@ export async function runInheritance(ctx: InheritContext, dir: string, progress?
       await writeTokenizerJson(join(dir, 'tokenizer.json'), p.vocab.tokenizer);
       files.push(join(dir, 'tokenizer.json'));
     }
-    const provenance = provenanceOf(p.plans, reader, {
-      parent: { path: parentPath, model: ctx.decl.parent.name, ...(p.parent.instance.preset === undefined ? {} : { preset: p.parent.instance.preset }) },
-      child: { model: ctx.decl.child.name, ...(preset === undefined ? {} : { preset }) },
-      ...(p.layers === undefined ? {} : { layers: p.layers }),
-      ...(p.vocab === undefined ? {} : { vocab: { size: p.vocab.newToOld.length, coverage: p.vocab.coverage, newToOld: p.vocab.newToOld } }),
-    }, p.tied);
+    const provenance = provenanceOf(
+      p.plans,
+      reader,
+      {
+        parent: { path: parentPath, model: ctx.decl.parent.name, ...(p.parent.instance.preset === undefined ? {} : { preset: p.parent.instance.preset }) },
+        child: { model: ctx.decl.child.name, ...(preset === undefined ? {} : { preset }) },
+        ...(p.layers === undefined ? {} : { layers: p.layers }),
+        ...(p.vocab === undefined ? {} : { vocab: { size: p.vocab.newToOld.length, coverage: p.vocab.coverage, newToOld: p.vocab.newToOld } }),
+      },
+      p.tied,
+    );
     for (const a of adapters) {
       for (const name of a.residuals.keys()) {
         const t = provenance.tensors[name];

@@ -25,10 +25,14 @@ export function layoutOf(m: LoweredModel): ModelLayout {
   const env = new Map<string, Flow>();
   const visit = (e: InstExpr): Flow | undefined => {
     switch (e.kind) {
-      case 'const': return undefined;
-      case 'var': return env.get(e.id) ?? [[`$input:${e.id}`]];
-      case 'tap': return visit(e.value);
-      case 'neg': return visit(e.arg);
+      case 'const':
+        return undefined;
+      case 'var':
+        return env.get(e.id) ?? [[`$input:${e.id}`]];
+      case 'tap':
+        return visit(e.value);
+      case 'neg':
+        return visit(e.arg);
       case 'binary': {
         const l = visit(e.left);
         const r = visit(e.right);

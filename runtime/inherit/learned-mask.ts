@@ -19,7 +19,7 @@ import type { CalibBatch } from './calib.ts';
 import type { CalibRunner } from './data-scoring.ts';
 import { layoutOf } from './layout-from-model.ts';
 import { InheritError, layerStack } from './layout.ts';
-import { groupSite, LOSS, rebuild, residualWrites } from './probe.ts';
+import { groupSite, LOSS, type rebuild, residualWrites } from './probe.ts';
 import type { DataRef } from './spec-fields.ts';
 import { topK } from './tensor-ops.ts';
 
@@ -57,7 +57,12 @@ export function hardMask(s: Float64Array, k: number, site: { offset: number; uni
  * Trains masks for every parent group of the requested kinds that the child shrinks
  * (`targets`: parent group key → child units) and returns σ(s) per group key.
  */
-export async function trainMasks(runner: CalibRunner, requests: readonly MaskRequest[], targets: ReadonlyMap<string, number>, batches: readonly CalibBatch[]): Promise<Map<string, Float64Array>> {
+export async function trainMasks(
+  runner: CalibRunner,
+  requests: readonly MaskRequest[],
+  targets: ReadonlyMap<string, number>,
+  batches: readonly CalibBatch[],
+): Promise<Map<string, Float64Array>> {
   const graph0 = runner.inp.parent.graph;
   const layout = layoutOf(runner.inp.parent);
   const byKind = new Map(requests.map((r) => [r.kind, r]));
@@ -69,7 +74,14 @@ export async function trainMasks(runner: CalibRunner, requests: readonly MaskReq
     const stack = layerStack(layout);
     if (stack === undefined) throw new InheritError(['learned_mask for `dim` masks the residual stream of a layer stack, and this model has none']);
     if (dimK < g.units) {
-      masked.push({ group: g, k: dimK, site: { axis: -1, offset: 0, unit: 1 }, nodes: residualWrites(runner.inp.parent, stack), features: g.units, penalty: dimReq.penalty });
+      masked.push({
+        group: g,
+        k: dimK,
+        site: { axis: -1, offset: 0, unit: 1 },
+        nodes: residualWrites(runner.inp.parent, stack),
+        features: g.units,
+        penalty: dimReq.penalty,
+      });
     }
   }
   for (const g of allModuleGroups(layout).values()) {
@@ -82,7 +94,13 @@ export async function trainMasks(runner: CalibRunner, requests: readonly MaskReq
     masked.push({ group: g, k, site: { axis: site.axis, offset: site.offset, unit: site.unit }, nodes: [site.node], features, penalty: req.penalty });
   }
   const steps = Math.max(...requests.map((r) => r.steps));
-  return trainMaskSites(masked, steps, (sub) => runner.lossGraph(sub), (g, step, outputs, feeds) => runner.run(g, batches[step % batches.length]!, outputs, feeds), runner.inp.log);
+  return trainMaskSites(
+    masked,
+    steps,
+    (sub) => runner.lossGraph(sub),
+    (g, step, outputs, feeds) => runner.run(g, batches[step % batches.length]!, outputs, feeds),
+    runner.inp.log,
+  );
 }
 
 /** Where and how one group is masked: the nodes multiplied by its mask and the features' layout there. */
@@ -119,15 +137,27 @@ export async function trainMaskSites(
   for (const m of masked) for (const n of m.nodes) bySite.set(n, [...(bySite.get(n) ?? []), m]);
   const maskShape = (m: Masked): number[] => (m.site.axis === -1 ? [m.features] : [m.features, 1, 1]);
   const params = new Map<string, Node>();
-  const g = grad(lossGraph((old, made, b) => {
-    const ms = bySite.get(old.id);
-    // One param node per mask, shared by all its sites, so ∂L/∂m sums over them.
-    return ms?.reduce((x, m) => b.mul(x, params.get(m.param) ?? params.set(m.param, b.param(m.param, maskShape(m), 'f32', { trainable: true })).get(m.param)!), made);
-  }), LOSS, masked.map((m) => m.param));
+  const g = grad(
+    lossGraph((old, made, b) => {
+      const ms = bySite.get(old.id);
+      // One param node per mask, shared by all its sites, so ∂L/∂m sums over them.
+      return ms?.reduce(
+        (x, m) => b.mul(x, params.get(m.param) ?? params.set(m.param, b.param(m.param, maskShape(m), 'f32', { trainable: true })).get(m.param)!),
+        made,
+      );
+    }),
+    LOSS,
+    masked.map((m) => m.param),
+  );
   log?.(`learned_mask: ${steps} steps on ${masked.length} groups`);
   for (let step = 0; step < steps; step++) {
     const feeds = new Map<string, Tensor>(masked.map((m) => [m.param, { dtype: 'f32', shape: maskShape(m), data: hardMask(m.s, m.k, m.site, m.features) }]));
-    const res = await runStep(g, step, masked.map((m) => gradName(m.param)), feeds);
+    const res = await runStep(
+      g,
+      step,
+      masked.map((m) => gradName(m.param)),
+      feeds,
+    );
     for (const m of masked) {
       const gm = res.get(gradName(m.param))!.data;
       const n = m.group.units;

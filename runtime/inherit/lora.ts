@@ -98,11 +98,12 @@ export function topSvd(w: Dense, rank: number, niter = 16, seed = 0): { u: Float
     const rows = transposeW ? n : m;
     const inner = transposeW ? m : n;
     const out = new Float64Array(rows * cols);
-    for (let i = 0; i < rows; i++) for (let t = 0; t < inner; t++) {
-      const wv = transposeW ? (w.data[t * n + i] as number) : (w.data[i * n + t] as number);
-      if (wv === 0) continue;
-      for (let c = 0; c < cols; c++) out[i * cols + c] = (out[i * cols + c] as number) + wv * (x[t * cols + c] as number);
-    }
+    for (let i = 0; i < rows; i++)
+      for (let t = 0; t < inner; t++) {
+        const wv = transposeW ? (w.data[t * n + i] as number) : (w.data[i * n + t] as number);
+        if (wv === 0) continue;
+        for (let c = 0; c < cols; c++) out[i * cols + c] = (out[i * cols + c] as number) + wv * (x[t * cols + c] as number);
+      }
     return out;
   };
   let y = mul(omega, k, false);
@@ -115,17 +116,19 @@ export function topSvd(w: Dense, rank: number, niter = 16, seed = 0): { u: Float
   }
   // B = Qᵀ W [k, n]; its SVD lifts back through Q.
   const small = new Float64Array(k * n);
-  for (let c = 0; c < k; c++) for (let i = 0; i < m; i++) {
-    const q = y[i * k + c] as number;
-    for (let j = 0; j < n; j++) small[c * n + j] = (small[c * n + j] as number) + q * (w.data[i * n + j] as number);
-  }
+  for (let c = 0; c < k; c++)
+    for (let i = 0; i < m; i++) {
+      const q = y[i * k + c] as number;
+      for (let j = 0; j < n; j++) small[c * n + j] = (small[c * n + j] as number) + q * (w.data[i * n + j] as number);
+    }
   const r = svd(small, k, n); // u [k, k], v [n, k]
   const u = new Float64Array(m * k);
-  for (let i = 0; i < m; i++) for (let c = 0; c < k; c++) {
-    let acc = 0;
-    for (let t = 0; t < k; t++) acc += (y[i * k + t] as number) * (r.u[t * k + c] as number);
-    u[i * k + c] = acc;
-  }
+  for (let i = 0; i < m; i++)
+    for (let c = 0; c < k; c++) {
+      let acc = 0;
+      for (let t = 0; t < k; t++) acc += (y[i * k + t] as number) * (r.u[t * k + c] as number);
+      u[i * k + c] = acc;
+    }
   return take({ u, s: r.s, v: r.v }, k, m, n);
 }
 
@@ -150,7 +153,13 @@ export function initLora(w: Dense, rank: number, alpha: number, init: LoraInit, 
     case 'pissa': {
       const { u, s, v } = topSvd(w, rank, init.niter ?? 16, seed);
       const root = Float64Array.from(s, (x) => Math.sqrt(x / scale));
-      const a: Dense = { shape: [rank, inF], data: Float32Array.from({ length: rank * inF }, (_, i) => (root[Math.floor(i / inF)] as number) * (v[(i % inF) * rank + Math.floor(i / inF)] as number)) };
+      const a: Dense = {
+        shape: [rank, inF],
+        data: Float32Array.from(
+          { length: rank * inF },
+          (_, i) => (root[Math.floor(i / inF)] as number) * (v[(i % inF) * rank + Math.floor(i / inF)] as number),
+        ),
+      };
       const b: Dense = { shape: [out, rank], data: Float32Array.from({ length: out * rank }, (_, i) => (u[i] as number) * (root[i % rank] as number)) };
       return { a, b, base: unmergeLora(w, a, b, scale) };
     }

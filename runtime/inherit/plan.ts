@@ -43,7 +43,12 @@ export function parentPathFn(child: ModelLayout, map: PathMap): (path: string) =
 }
 
 export type TensorSource =
-  | { readonly kind: 'parent'; readonly parent: string; readonly keep: readonly (readonly number[] | null)[]; readonly scores: readonly (readonly number[] | null)[] }
+  | {
+      readonly kind: 'parent';
+      readonly parent: string;
+      readonly keep: readonly (readonly number[] | null)[];
+      readonly scores: readonly (readonly number[] | null)[];
+    }
   | { readonly kind: 'init'; readonly reason: string };
 
 export interface TensorPlan {

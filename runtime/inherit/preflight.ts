@@ -98,19 +98,28 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
     if (name !== undefined) used.add(name);
   }
   const fallbacks = new Set(entries.flatMap((e) => e.readFallbacks));
-  for (const n of shapes.keys()) if (!used.has(n) && !fallbacks.has(n) && !(preset.buffers ?? []).some((b) => b.test(n))) problems.push(`unexpected tensor '${n}' ${fmt(shapes.get(n)!)}`);
+  for (const n of shapes.keys())
+    if (!used.has(n) && !fallbacks.has(n) && !(preset.buffers ?? []).some((b) => b.test(n))) problems.push(`unexpected tensor '${n}' ${fmt(shapes.get(n)!)}`);
   const configPath = join(dirname(path), 'config.json');
   if (parent.instance.preset !== undefined && existsSync(configPath)) {
     try {
       const cfg = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
       const declared = readConfig(parent.instance.preset, cfg, Object.keys(parent.instance.params));
-      for (const [k, v] of Object.entries(declared)) if (parent.instance.params[k] !== v) problems.push(`config.json has ${k} = ${v}, \`${decl.parent.name}\` declares ${String(parent.instance.params[k])}`);
+      for (const [k, v] of Object.entries(declared))
+        if (parent.instance.params[k] !== v)
+          problems.push(`config.json has ${k} = ${v}, \`${decl.parent.name}\` declares ${String(parent.instance.params[k])}`);
     } catch (error) {
       report('E0802', decl.at.span, `cannot read ${configPath}: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) {
-    report('E0803', decl.at.span, `the checkpoint does not match \`${decl.parent.name}\`: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, [...problems.slice(0, 8), ...(problems.length > 8 ? [`… and ${problems.length - 8} more`] : [])], 'point `at` at a checkpoint of the declared parent, or change the parent\'s sizes to the checkpoint\'s');
+    report(
+      'E0803',
+      decl.at.span,
+      `the checkpoint does not match \`${decl.parent.name}\`: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+      [...problems.slice(0, 8), ...(problems.length > 8 ? [`… and ${problems.length - 8} more`] : [])],
+      "point `at` at a checkpoint of the declared parent, or change the parent's sizes to the checkpoint's",
+    );
   }
 
   // 2. Layer indices against the checkpoint's depth.
@@ -118,7 +127,8 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
   const layers = fieldOf(decl, 'layers');
   if (layers?.value.kind === 'list' && depth > 0) {
     for (const item of layers.value.items) {
-      if (item.kind === 'num' && item.value >= depth) report('E0804', item.span, `layer ${item.value} is past the checkpoint, which holds layers 0..${depth - 1}`);
+      if (item.kind === 'num' && item.value >= depth)
+        report('E0804', item.span, `layer ${item.value} is past the checkpoint, which holds layers 0..${depth - 1}`);
     }
   }
 
@@ -127,12 +137,21 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
   const cAttn = layoutOf(child).modules.find((m) => m.kind === 'Attention');
   if (pAttn !== undefined && cAttn !== undefined) {
     const num = (m: typeof pAttn, k: string, d: number) => (typeof m.args[k] === 'number' ? (m.args[k] as number) : d);
-    const ph = num(pAttn, 'heads', 1), pk = num(pAttn, 'kv_heads', ph), ch = num(cAttn, 'heads', 1), ck = num(cAttn, 'kv_heads', ch);
+    const ph = num(pAttn, 'heads', 1),
+      pk = num(pAttn, 'kv_heads', ph),
+      ch = num(cAttn, 'heads', 1),
+      ck = num(cAttn, 'kv_heads', ch);
     const rows = (m: LoweredModel, p: string) => m.params.find((x) => x.path === `${p}.q_proj.weight`)?.shape[0] ?? 0;
     const span = fieldOf(decl, 'heads')?.value.span ?? decl.child.span;
     if (ph % pk !== 0 || ch % ck !== 0) report('E0805', span, `heads must divide evenly into kv heads: the parent has ${ph}/${pk}, the child ${ch}/${ck}`);
     else if (rows(parent, pAttn.path) / ph !== rows(child, cAttn.path) / ch) {
-      report('E0805', span, `the child's head width ${rows(child, cAttn.path) / ch} differs from the parent's ${rows(parent, pAttn.path) / ph}: heads are kept whole, so dim / heads must stay the same`, [], `give the child dim = ${(rows(parent, pAttn.path) / ph) * ch} for ${ch} heads`);
+      report(
+        'E0805',
+        span,
+        `the child's head width ${rows(child, cAttn.path) / ch} differs from the parent's ${rows(parent, pAttn.path) / ph}: heads are kept whole, so dim / heads must stay the same`,
+        [],
+        `give the child dim = ${(rows(parent, pAttn.path) / ph) * ch} for ${ch} heads`,
+      );
     } else if (ph !== ch || pk !== ck) {
       try {
         chooseHeads({ heads: ph, kv: pk }, { heads: ch, kv: ck }, new Float64Array(ph), new Float64Array(pk));
@@ -149,7 +168,9 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
   const vocab = fieldOf(decl, 'vocab');
   if (rowsOfEmb !== undefined && vocab !== undefined) {
     if (vocab.value.kind === 'list') {
-      for (const item of vocab.value.items) if (item.kind === 'num' && item.value >= rowsOfEmb) report('E0806', item.span, `token id ${item.value} is past the parent's ${rowsOfEmb} embedding rows`);
+      for (const item of vocab.value.items)
+        if (item.kind === 'num' && item.value >= rowsOfEmb)
+          report('E0806', item.span, `token id ${item.value} is past the parent's ${rowsOfEmb} embedding rows`);
     } else if (vocab.value.kind === 'call') {
       const tokArg = vocab.value.args.find((a) => a.name === 'tokenizer') ?? vocab.value.args[0];
       if (tokArg?.value.kind === 'str' && existsSync(abs(tokArg.value.value))) {
@@ -172,7 +193,14 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
       if (item.kind !== 'str') continue;
       const a = matchesPath(item.value, headPath);
       const b = matchesPath(item.value, emb.path);
-      if (a !== b) report('E0807', item.span, `the parent ties '${headPath}' to '${emb.path}', but "${item.value}" reinitializes only ${a ? `'${headPath}'` : `'${emb.path}'`}`, [], 'except both or neither');
+      if (a !== b)
+        report(
+          'E0807',
+          item.span,
+          `the parent ties '${headPath}' to '${emb.path}', but "${item.value}" reinitializes only ${a ? `'${headPath}'` : `'${emb.path}'`}`,
+          [],
+          'except both or neither',
+        );
     }
   }
   return out;
@@ -180,5 +208,8 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
 
 /** Every inherit declaration of a program, pre-flighted. The hook for `scion check`. */
 export function preflightProgram(programs: readonly Program[], opts: PreflightOptions): Diagnostic[] {
-  return programs.flatMap((p) => p.decls).filter((d): d is InheritDecl => d.kind === 'inherit').flatMap((d) => preflight(programs, d, opts));
+  return programs
+    .flatMap((p) => p.decls)
+    .filter((d): d is InheritDecl => d.kind === 'inherit')
+    .flatMap((d) => preflight(programs, d, opts));
 }

@@ -43,12 +43,24 @@ export function groupSite(graph: Graph, g: AxisGroup): { node: number; axis: num
 /** Statement ids (`h@3`) that an instantiated expression reads, in evaluation order. */
 function varsOf(e: InstExpr, out: string[]): string[] {
   switch (e.kind) {
-    case 'var': out.push(e.id); break;
-    case 'call': for (const a of [...Object.values(e.args), ...e.rest]) varsOf(a, out); break;
-    case 'binary': varsOf(e.left, out); varsOf(e.right, out); break;
-    case 'neg': varsOf(e.arg, out); break;
-    case 'tap': varsOf(e.value, out); break;
-    case 'const': break;
+    case 'var':
+      out.push(e.id);
+      break;
+    case 'call':
+      for (const a of [...Object.values(e.args), ...e.rest]) varsOf(a, out);
+      break;
+    case 'binary':
+      varsOf(e.left, out);
+      varsOf(e.right, out);
+      break;
+    case 'neg':
+      varsOf(e.arg, out);
+      break;
+    case 'tap':
+      varsOf(e.value, out);
+      break;
+    case 'const':
+      break;
   }
   return out;
 }
@@ -92,7 +104,8 @@ export function layerBoundaries(m: LoweredModel, stack: { name: string; depth: n
     const rebound = m.instance.stmts.slice(k + 1).some((t) => t.name === s.id);
     const path = s.value.kind === 'call' || s.value.kind === 'tap' ? s.value.path : undefined;
     const n = rebound ? (path === undefined ? undefined : m.taps.get(path)) : m.taps.get(s.id);
-    if (n === undefined) throw new InheritError([`cannot find the node of '${s.name}' (statement ${k + 1} of ${m.instance.name}); give it a fresh name or an \`as\` path`]);
+    if (n === undefined)
+      throw new InheritError([`cannot find the node of '${s.name}' (statement ${k + 1} of ${m.instance.name}); give it a fresh name or an \`as\` path`]);
     return n;
   };
   const out: number[] = [];
@@ -111,7 +124,10 @@ export function layerBoundaries(m: LoweredModel, stack: { name: string; depth: n
   }
   const shape = (id: number) => (m.graph.nodes[id] as Node).shape.join(',');
   for (let i = 0; i < stack.depth; i++) {
-    if (shape(out[i]!) !== shape(out[i + 1]!)) throw new InheritError([`layer ${stack.name}.${i} maps [${shape(out[i]!)}] to [${shape(out[i + 1]!)}]: block influence and drop-one need layers that keep the hidden state's shape`]);
+    if (shape(out[i]!) !== shape(out[i + 1]!))
+      throw new InheritError([
+        `layer ${stack.name}.${i} maps [${shape(out[i]!)}] to [${shape(out[i + 1]!)}]: block influence and drop-one need layers that keep the hidden state's shape`,
+      ]);
   }
   return out;
 }
@@ -137,7 +153,8 @@ export function residualWrites(m: LoweredModel, stack: { name: string; depth: nu
     writes.push(n.inputs.find((i) => !stream.has(i)) as number);
   }
   const missed = bounds.filter((b) => !stream.has(b));
-  if (missed.length > 0) throw new InheritError([`${m.instance.name}: the residual stream does not run through plain adds from layer to layer, so its width cannot be masked`]);
+  if (missed.length > 0)
+    throw new InheritError([`${m.instance.name}: the residual stream does not run through plain adds from layer to layer, so its width cannot be masked`]);
   return writes;
 }
 
@@ -153,7 +170,11 @@ export interface Rebuilt {
  * for a node (built from `made`, its re-emitted self, or already-mapped nodes), which every later reader then sees. `extend` adds nodes
  * and outputs before the graph is built.
  */
-export function rebuild(graph: Graph, substitute: (old: Node, made: Node, b: GraphBuilder, map: readonly Node[]) => Node | undefined, extend?: (b: GraphBuilder, map: readonly Node[]) => void): Rebuilt {
+export function rebuild(
+  graph: Graph,
+  substitute: (old: Node, made: Node, b: GraphBuilder, map: readonly Node[]) => Node | undefined,
+  extend?: (b: GraphBuilder, map: readonly Node[]) => void,
+): Rebuilt {
   const b = new GraphBuilder();
   const map: Node[] = [];
   for (const n of graph.nodes) {
@@ -180,7 +201,9 @@ export function lmShape(m: LoweredModel): LmShape {
   const input = m.inputs.find((i) => i.dtype === 'i32' && i.shape.length === 2);
   const out = m.graph.outputs.find((o) => (m.graph.nodes[o.node] as Node).shape.length === 3);
   if (input === undefined || out === undefined || m.inputs.length !== 1) {
-    throw new InheritError([`${m.instance.name}: data-driven selection runs the parent on calibration text, so it needs one i32 [batch, ctx] token input and a [batch, ctx, vocab] logits output`]);
+    throw new InheritError([
+      `${m.instance.name}: data-driven selection runs the parent on calibration text, so it needs one i32 [batch, ctx] token input and a [batch, ctx, vocab] logits output`,
+    ]);
   }
   const [rows, ctx] = input.shape as [number, number];
   return { tokens: input.name, logits: out.name, rows, ctx, vocab: (m.graph.nodes[out.node] as Node).shape[2] as number };

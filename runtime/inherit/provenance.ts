@@ -59,7 +59,13 @@ export function provenanceOf(
       entry.keep = s.keep.map((k) => (k === null ? null : [...k]));
       if (s.scores.some((x) => x !== null)) entry.scores = s.scores.map((x) => (x === null ? null : x.map((v) => Number(v.toPrecision(7)))));
     } else {
-      entry.init = { reason: s.reason, seed: s.seed, axis: s.axis, transpose: s.transpose, parts: s.parts.map((p) => ({ path: p.path, shape: [...p.shape], init: p.init })) };
+      entry.init = {
+        reason: s.reason,
+        seed: s.seed,
+        axis: s.axis,
+        transpose: s.transpose,
+        parts: s.parts.map((p) => ({ path: p.path, shape: [...p.shape], init: p.init })),
+      };
     }
     const tie = tied.get(t.name);
     if (tie !== undefined) entry.tiedTo = tie;
@@ -80,8 +86,10 @@ export function parseProvenance(text: string, file: string): { provenance: Prove
   } catch (error) {
     throw new InheritError([`${file}: not JSON: ${(error as Error).message}`]);
   }
-  if (!isObj(root) || root.format !== PROVENANCE_FORMAT) throw new InheritError([`${file}: not a Scion provenance file (expected "format": "${PROVENANCE_FORMAT}")`]);
-  if (root.version !== PROVENANCE_VERSION) throw new InheritError([`${file}: provenance version ${JSON.stringify(root.version)} is not supported (expected ${PROVENANCE_VERSION})`]);
+  if (!isObj(root) || root.format !== PROVENANCE_FORMAT)
+    throw new InheritError([`${file}: not a Scion provenance file (expected "format": "${PROVENANCE_FORMAT}")`]);
+  if (root.version !== PROVENANCE_VERSION)
+    throw new InheritError([`${file}: provenance version ${JSON.stringify(root.version)} is not supported (expected ${PROVENANCE_VERSION})`]);
   if (!isObj(root.tensors)) throw new InheritError([`${file}: "tensors" must be an object`]);
   const problems: string[] = [];
   const plans: CheckpointTensorPlan[] = [];
@@ -106,13 +114,26 @@ export function parseProvenance(text: string, file: string): { provenance: Prove
     } else if (isObj(raw.init) && Array.isArray(raw.init.parts) && Number.isSafeInteger(raw.init.seed) && Number.isSafeInteger(raw.init.axis)) {
       const parts: InitPart[] = [];
       for (const p of raw.init.parts) {
-        if (!isObj(p) || typeof p.path !== 'string' || !isInts(p.shape) || !isObj(p.init) || !['zeros', 'ones', 'normal', 'uniform'].includes(p.init.dist as string)) {
+        if (
+          !isObj(p) ||
+          typeof p.path !== 'string' ||
+          !isInts(p.shape) ||
+          !isObj(p.init) ||
+          !['zeros', 'ones', 'normal', 'uniform'].includes(p.init.dist as string)
+        ) {
           bad('an init part needs "path", "shape" and an "init" distribution');
           continue;
         }
         parts.push({ path: p.path, shape: p.shape, init: p.init as unknown as Init });
       }
-      source = { kind: 'init', reason: String(raw.init.reason ?? ''), seed: raw.init.seed as number, parts, axis: raw.init.axis as number, transpose: raw.init.transpose === true };
+      source = {
+        kind: 'init',
+        reason: String(raw.init.reason ?? ''),
+        seed: raw.init.seed as number,
+        parts,
+        axis: raw.init.axis as number,
+        transpose: raw.init.transpose === true,
+      };
     } else {
       bad('needs either "parent" with "keep", or "init"');
       continue;

@@ -22,7 +22,8 @@ export function pruneGroups(plan: PruneStepPlan): AxisGroup[] {
   const params = paramMap(plan.layout);
   const out: AxisGroup[] = [];
   if (plan.kinds.includes('dim')) out.push(residualGroup(plan.layout, params));
-  for (const m of plan.layout.modules) for (const g of moduleGroups(plan.layout, m, params)) if ((plan.kinds as readonly string[]).includes(g.kind)) out.push(g);
+  for (const m of plan.layout.modules)
+    for (const g of moduleGroups(plan.layout, m, params)) if ((plan.kinds as readonly string[]).includes(g.kind)) out.push(g);
   if (plan.kinds.includes('channels')) out.push(...channelSpaces(plan.layout));
   return out;
 }
@@ -44,7 +45,12 @@ function norms(g: AxisGroup, params: ReadonlyMap<string, Dense>, p: 1 | 2): Floa
  * @example
  * // every 100 steps: pruneStep(weights, { layout, kinds: ['ffn'], metric: 'l2' }, 0.1)
  */
-export function pruneStep(params: ReadonlyMap<string, Dense>, plan: PruneStepPlan, amount: number, scores?: ReadonlyMap<string, ArrayLike<number>>): Map<string, number[]> {
+export function pruneStep(
+  params: ReadonlyMap<string, Dense>,
+  plan: PruneStepPlan,
+  amount: number,
+  scores?: ReadonlyMap<string, ArrayLike<number>>,
+): Map<string, number[]> {
   if (!(amount > 0 && amount < 1)) throw new RangeError(`pruneStep: amount ${amount} is not a fraction in (0, 1)`);
   const out = new Map<string, number[]>();
   for (const g of pruneGroups(plan)) {
@@ -53,7 +59,12 @@ export function pruneStep(params: ReadonlyMap<string, Dense>, plan: PruneStepPla
     const drop = Math.floor(alive.length * amount);
     if (drop === 0) continue;
     const s = scores?.get(g.key) ?? (plan.metric === 'l2' ? n2 : norms(g, params, 1));
-    const keep = new Set(topK(alive.map((u) => s[u] as number), alive.length - drop).map((i) => alive[i] as number));
+    const keep = new Set(
+      topK(
+        alive.map((u) => s[u] as number),
+        alive.length - drop,
+      ).map((i) => alive[i] as number),
+    );
     const gone = alive.filter((u) => !keep.has(u));
     for (const x of g.members) zeroUnits(params.get(x.path)!, x.axis, x.offset, x.unit, gone);
     out.set(g.key, gone);

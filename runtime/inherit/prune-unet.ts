@@ -16,15 +16,22 @@ export function channelOverrides(params: Readonly<Record<string, unknown>>, layo
   const first = layout.modules.find((m) => m.kind === 'Conv2d');
   const from = first === undefined ? undefined : paramMap(layout).get(`${first.path}.weight`)?.shape[0];
   if (from === undefined) throw new FieldError(span, `prune: ${model} has no Conv2d, so it has no channels to prune`);
-  const base = Object.entries(params).filter(([, v]) => v === from).map(([k]) => k);
+  const base = Object.entries(params)
+    .filter(([, v]) => v === from)
+    .map(([k]) => k);
   const name = base.find((k) => BASE_NAMES.includes(k)) ?? (base.length === 1 ? base[0] : undefined);
-  if (name === undefined) throw new FieldError(span, `prune: no parameter of ${model} sets its base width (${from}); name it \`base\` so the pruned width can be set`);
+  if (name === undefined)
+    throw new FieldError(span, `prune: no parameter of ${model} sets its base width (${from}); name it \`base\` so the pruned width can be set`);
   const out: Record<string, number> = { [name]: n };
   const norm = layout.modules.find((m) => typeof m.args['groups'] === 'number' && (m.kind === 'ResBlock' || m.kind === 'GroupNorm'));
   const groups = norm?.args['groups'];
   if (typeof groups === 'number' && typeof params['groups'] === 'number' && params['groups'] === groups) {
     const per = from / groups;
-    if (n % per !== 0) throw new FieldError(span, `prune: ${n} channels are not whole GroupNorm groups of ${per} (${model} has ${groups} groups of ${from} base channels); pick a multiple of ${per}`);
+    if (n % per !== 0)
+      throw new FieldError(
+        span,
+        `prune: ${n} channels are not whole GroupNorm groups of ${per} (${model} has ${groups} groups of ${from} base channels); pick a multiple of ${per}`,
+      );
     out['groups'] = n / per;
   }
   return out;
@@ -54,9 +61,11 @@ export function dropBlocks(value: Expr, lets: ReadonlyMap<string, BindingDecl>, 
     }
     if (!identityResBlock(parent, path, params)) {
       const shortcut = params.get(`${path}.conv_shortcut.weight`)?.shape;
-      problems.push(mod.kind === 'ResBlock' && shortcut !== undefined
-        ? `'${raw}' maps ${shortcut[1]} channels to ${shortcut[0]}, so it is not an identity and cannot be dropped (only ResBlocks whose in and out channels are equal can)`
-        : `'${raw}' is a ${mod.kind}; only ResBlocks whose in and out channels are equal can be dropped`);
+      problems.push(
+        mod.kind === 'ResBlock' && shortcut !== undefined
+          ? `'${raw}' maps ${shortcut[1]} channels to ${shortcut[0]}, so it is not an identity and cannot be dropped (only ResBlocks whose in and out channels are equal can)`
+          : `'${raw}' is a ${mod.kind}; only ResBlocks whose in and out channels are equal can be dropped`,
+      );
       continue;
     }
     const stack = m[1] as string;
@@ -65,7 +74,14 @@ export function dropBlocks(value: Expr, lets: ReadonlyMap<string, BindingDecl>, 
   if (problems.length > 0) throw new InheritError(problems.map((p) => `prune ${model}: ${p}`));
   const map = new Map<string, string>();
   for (const [stack, dropped] of byStack) {
-    const ids = [...new Set(parent.modules.map((x) => new RegExp(`^${stack.replace(/\./g, '\\.')}\\.(\\d+)$`).exec(x.path)?.[1]).filter((x) => x !== undefined).map(Number))].sort((a, b) => a - b);
+    const ids = [
+      ...new Set(
+        parent.modules
+          .map((x) => new RegExp(`^${stack.replace(/\./g, '\\.')}\\.(\\d+)$`).exec(x.path)?.[1])
+          .filter((x) => x !== undefined)
+          .map(Number),
+      ),
+    ].sort((a, b) => a - b);
     ids.filter((i) => !dropped.has(i)).forEach((i, j) => map.set(`${stack}.${j}`, `${stack}.${i}`));
   }
   return map;
@@ -81,7 +97,9 @@ export function checkDropped(parent: ModelLayout, child: ModelLayout, map: Reado
   const wrong = child.modules.filter((m) => kinds.get(toParent(m.path)) !== m.kind).map((m) => `${m.path} (${m.kind})`);
   const expected = parent.modules.length - dropped;
   if (wrong.length > 0 || child.modules.length !== expected) {
-    throw new InheritError([`prune ${model} to ${to}: ${to} must be ${model} with the dropped units removed and the rest renumbered (${expected} layers, it has ${child.modules.length}${wrong.length > 0 ? `; no parent layer for ${wrong.join(', ')}` : ''})`]);
+    throw new InheritError([
+      `prune ${model} to ${to}: ${to} must be ${model} with the dropped units removed and the rest renumbered (${expected} layers, it has ${child.modules.length}${wrong.length > 0 ? `; no parent layer for ${wrong.join(', ')}` : ''})`,
+    ]);
   }
 }
 

@@ -12,7 +12,19 @@ import { InheritError, layerStack, residualWidth, type ModelLayout } from './lay
 import { layoutOf } from './layout-from-model.ts';
 import { normalizePath } from '../../grammar/check/patterns.ts';
 import { channelOverrides, checkDropped, declaredModel, dropBlocks } from './prune-unet.ts';
-import { arg, calleeName, constOf, dataRef, FieldError, METRIC_ORDER, numArg, type DataRef, type InheritSpec, type Metric, type UnitRuleSpec } from './spec-fields.ts';
+import {
+  arg,
+  calleeName,
+  constOf,
+  dataRef,
+  FieldError,
+  METRIC_ORDER,
+  numArg,
+  type DataRef,
+  type InheritSpec,
+  type Metric,
+  type UnitRuleSpec,
+} from './spec-fields.ts';
 
 type SizeKind = 'dim' | 'heads' | 'ffn' | 'depth';
 
@@ -47,9 +59,17 @@ function readTarget(f: Field, lets: ReadonlyMap<string, BindingDecl>, metric: Ex
   const fromMetric = (e: Expr | undefined): UnitRuleSpec => {
     if (e === undefined) return { kind: 'metric', metric: 'l2', calib, steps: 200, penalty: 1, span: f.value.span };
     const name = calleeName(e);
-    if (name === undefined || !Object.hasOwn(METRIC_ORDER, name)) throw new FieldError(e.span, 'metric must be l1, l2, taylor(calib), activation(calib) or learned_mask(calib)');
+    if (name === undefined || !Object.hasOwn(METRIC_ORDER, name))
+      throw new FieldError(e.span, 'metric must be l1, l2, taylor(calib), activation(calib) or learned_mask(calib)');
     const order = METRIC_ORDER[name as Metric];
-    return { kind: 'metric', metric: name as Metric, calib: dataRef(arg(e, order, 'calib'), lets) ?? calib, steps: numArg(e, order, 'steps', lets, 200), penalty: numArg(e, order, 'penalty', lets, 1), span: e.span };
+    return {
+      kind: 'metric',
+      metric: name as Metric,
+      calib: dataRef(arg(e, order, 'calib'), lets) ?? calib,
+      steps: numArg(e, order, 'steps', lets, 200),
+      penalty: numArg(e, order, 'penalty', lets, 1),
+      span: e.span,
+    };
   };
   if (v.kind === 'num') return v.value > 0 && v.value < 1 ? { rule: fromMetric(metric), ratio: v.value } : { rule: fromMetric(metric), size: v.value };
   if (v.kind === 'list' || calleeName(v) === 'indices') {
@@ -66,13 +86,16 @@ function readTarget(f: Field, lets: ReadonlyMap<string, BindingDecl>, metric: Ex
 
 const targetOf = (t: Target, units: number, what: string, span: Span): number => {
   const n = t.size ?? Math.round(units * (t.ratio ?? 1));
-  if (!Number.isInteger(n) || n < 1 || n > units) throw new FieldError(span, `${what}: ${n} of ${units} is not a size the model can be pruned to (1..${units})`);
+  if (!Number.isInteger(n) || n < 1 || n > units)
+    throw new FieldError(span, `${what}: ${n} of ${units} is not a size the model can be pruned to (1..${units})`);
   return n;
 };
 
 /** The model parameter holding `value` for a size, by conventional name first; undefined if none. */
 function paramFor(params: Readonly<Record<string, unknown>>, kind: SizeKind | 'kv', value: number, taken: ReadonlySet<string>): string | undefined {
-  const hits = Object.entries(params).filter(([k, v]) => v === value && !taken.has(k)).map(([k]) => k);
+  const hits = Object.entries(params)
+    .filter(([k, v]) => v === value && !taken.has(k))
+    .map(([k]) => k);
   return hits.find((k) => NAMES[kind].includes(k)) ?? (hits.length === 1 ? hits[0] : undefined);
 }
 
@@ -113,7 +136,10 @@ export function prunedModel(programs: readonly { decls: readonly Decl[] }[], dec
     blocks = dropBlocks(bf.value, lets, pl, decl.model.name);
     const dropped = new Set((constOf((bf.value as Extract<Expr, { kind: 'call' }>).args[0]!.value, lets) as string[]).map(normalizePath)).size;
     if (decl.to === undefined || !declaredModel(decls, decl.to.name)) {
-      throw new FieldError(bf.value.span, `prune: removing blocks changes ${decl.model.name}'s structure, which no parameter sets; declare the smaller model (${decl.model.name} without those units) and write \`prune ${decl.model.name} to ${decl.to?.name ?? 'ThatModel'} { … }\``);
+      throw new FieldError(
+        bf.value.span,
+        `prune: removing blocks changes ${decl.model.name}'s structure, which no parameter sets; declare the smaller model (${decl.model.name} without those units) and write \`prune ${decl.model.name} to ${decl.to?.name ?? 'ThatModel'} { … }\``,
+      );
     }
     declaredChild = lowerModel([...programs] as never, decl.to.name);
     checkDropped(pl, layoutOf(declaredChild), blocks, dropped, decl.model.name, decl.to.name);
@@ -129,7 +155,11 @@ export function prunedModel(programs: readonly { decls: readonly Decl[] }[], dec
     want[kind] = value;
     if (value === from) return;
     const name = paramFor(parent.instance.params, kind, from, taken);
-    if (name === undefined) throw new FieldError(span, `prune: no parameter of ${decl.model.name} sets its ${kind} (${from}); name it ${NAMES[kind][0]} so the pruned size can be set`);
+    if (name === undefined)
+      throw new FieldError(
+        span,
+        `prune: no parameter of ${decl.model.name} sets its ${kind} (${from}); name it ${NAMES[kind][0]} so the pruned size can be set`,
+      );
     taken.add(name);
     overrides[name] = value;
   };
@@ -189,12 +219,37 @@ export function prunedModel(programs: readonly { decls: readonly Decl[] }[], dec
     return g?.members[0]?.unit;
   };
   if (headWidth(child) !== headWidth(parent)) {
-    throw new InheritError([`prune ${decl.model.name}: with ${Object.entries(overrides).map(([k, v]) => `${k} = ${v}`).join(', ')} a head is ${headWidth(child)} wide instead of ${headWidth(parent)} (the family derives the head width from the others): prune \`dim\` by the same ratio as \`heads\``]);
+    throw new InheritError([
+      `prune ${decl.model.name}: with ${Object.entries(overrides)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(
+          ', ',
+        )} a head is ${headWidth(child)} wide instead of ${headWidth(parent)} (the family derives the head width from the others): prune \`dim\` by the same ratio as \`heads\``,
+    ]);
   }
   const wrong = (Object.keys(want) as (SizeKind | 'kv')[]).filter((k) => got[k] !== want[k]).map((k) => `${k} ${got[k]} (wanted ${want[k]})`);
-  if (wrong.length > 0) throw new InheritError([`prune ${decl.model.name}: overriding ${Object.entries(overrides).map(([k, v]) => `${k} = ${v}`).join(', ')} gives ${wrong.join(', ')}`]);
+  if (wrong.length > 0)
+    throw new InheritError([
+      `prune ${decl.model.name}: overriding ${Object.entries(overrides)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(', ')} gives ${wrong.join(', ')}`,
+    ]);
   const name = decl.to ?? decl.model;
-  const inheritDecl: InheritDecl = { kind: 'inherit', child: name, parent: decl.model, at: { kind: 'str', value: parentPath, span: decl.span }, fields: [], span: decl.span };
-  const spec: InheritSpec = { decl: inheritDecl, units, except: [], seed, ...(layers === undefined ? {} : { layers }), ...(blocks === undefined ? {} : { blocks: { map: blocks, span: bf!.value.span } }) };
+  const inheritDecl: InheritDecl = {
+    kind: 'inherit',
+    child: name,
+    parent: decl.model,
+    at: { kind: 'str', value: parentPath, span: decl.span },
+    fields: [],
+    span: decl.span,
+  };
+  const spec: InheritSpec = {
+    decl: inheritDecl,
+    units,
+    except: [],
+    seed,
+    ...(layers === undefined ? {} : { layers }),
+    ...(blocks === undefined ? {} : { blocks: { map: blocks, span: bf!.value.span } }),
+  };
   return { spec, overrides, child, schedule };
 }

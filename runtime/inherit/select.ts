@@ -61,7 +61,8 @@ export function chooseHeads(
 ): HeadChoice {
   const g = parent.heads / parent.kv;
   const gc = child.heads / child.kv;
-  if (!Number.isInteger(g) || !Number.isInteger(gc)) throw new InheritError([`heads must group evenly over kv heads (parent ${parent.heads}/${parent.kv}, child ${child.heads}/${child.kv})`]);
+  if (!Number.isInteger(g) || !Number.isInteger(gc))
+    throw new InheritError([`heads must group evenly over kv heads (parent ${parent.heads}/${parent.kv}, child ${child.heads}/${child.kv})`]);
   if (child.kv === parent.kv && gc <= g) {
     const q: number[] = [];
     for (let kv = 0; kv < parent.kv; kv++) {

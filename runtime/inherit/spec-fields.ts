@@ -46,7 +46,10 @@ export interface InheritSpec {
 
 /** A field value this reader cannot use (the checker lets through some forms only lowering knows). */
 export class FieldError extends Error {
-  constructor(readonly span: Span, message: string) {
+  constructor(
+    readonly span: Span,
+    message: string,
+  ) {
     super(message);
     this.name = 'FieldError';
   }
@@ -71,17 +74,23 @@ export function deref(e: Expr, lets: ReadonlyMap<string, BindingDecl>, depth = 0
 export function constOf(e: Expr, lets: ReadonlyMap<string, BindingDecl>): Const {
   const v = deref(e, lets);
   switch (v.kind) {
-    case 'num': return v.value;
-    case 'str': return v.value;
-    case 'bool': return v.value;
+    case 'num':
+      return v.value;
+    case 'str':
+      return v.value;
+    case 'bool':
+      return v.value;
     case 'unary':
       if (v.op === '-') {
         const x = constOf(v.arg, lets);
         if (typeof x === 'number') return -x;
       }
       break;
-    case 'list': case 'tuple': return v.items.map((x) => constOf(x, lets));
-    default: break;
+    case 'list':
+    case 'tuple':
+      return v.items.map((x) => constOf(x, lets));
+    default:
+      break;
   }
   throw new FieldError(v.span, 'expected a constant (a number, string or list)');
 }
@@ -126,14 +135,19 @@ export function layerRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): Lay
   const v = f.value;
   if (v.kind === 'list') return { kind: 'list', keep: ints(v, lets, 'a layer list'), span: v.span };
   const name = calleeName(v);
-  if (name === 'keep_ends') return { kind: 'keep_ends', first: numArg(v, ['first', 'last'], 'first', lets, 1), last: numArg(v, ['first', 'last'], 'last', lets, 1), span: v.span };
+  if (name === 'keep_ends')
+    return { kind: 'keep_ends', first: numArg(v, ['first', 'last'], 'first', lets, 1), last: numArg(v, ['first', 'last'], 'last', lets, 1), span: v.span };
   if (name === 'indices') return { kind: 'list', keep: ints(arg(v, ['keep'], 'keep') ?? v, lets, 'indices(keep)'), span: v.span };
   if (name === 'block_influence' || name === 'drop_one') return { kind: name, calib: dataRef(arg(v, ['calib'], 'calib'), lets), span: v.span };
   throw new FieldError(v.span, 'layers must be a list of indices, keep_ends(first, last), block_influence(calib) or drop_one(calib)');
 }
 
 export const METRIC_ORDER: Record<Metric, string[]> = {
-  l1: ['ratio', 'size'], l2: ['ratio', 'size'], taylor: ['calib', 'ratio', 'size'], activation: ['calib', 'ratio', 'size'], learned_mask: ['calib', 'steps', 'penalty', 'ratio', 'size'],
+  l1: ['ratio', 'size'],
+  l2: ['ratio', 'size'],
+  taylor: ['calib', 'ratio', 'size'],
+  activation: ['calib', 'ratio', 'size'],
+  learned_mask: ['calib', 'steps', 'penalty', 'ratio', 'size'],
 };
 
 export function unitRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): UnitRuleSpec {
@@ -144,7 +158,14 @@ export function unitRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): Unit
   if (name !== undefined && Object.hasOwn(METRIC_ORDER, name)) {
     const metric = name as Metric;
     const order = METRIC_ORDER[metric];
-    return { kind: 'metric', metric, calib: dataRef(arg(v, order, 'calib'), lets), steps: numArg(v, order, 'steps', lets, 200), penalty: numArg(v, order, 'penalty', lets, 1), span: v.span };
+    return {
+      kind: 'metric',
+      metric,
+      calib: dataRef(arg(v, order, 'calib'), lets),
+      steps: numArg(v, order, 'steps', lets, 200),
+      penalty: numArg(v, order, 'penalty', lets, 1),
+      span: v.span,
+    };
   }
   throw new FieldError(v.span, `${f.key} must be l1, l2, taylor(calib), activation(calib), learned_mask(calib) or an index list`);
 }
@@ -159,8 +180,17 @@ function vocabRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): VocabSpec 
   if (typeof tokenizer !== 'string') throw new FieldError(v.span, 'compress needs tokenizer = "path/to/tokenizer.json"');
   const size = arg(v, order, 'size');
   const coverage = arg(v, order, 'coverage');
-  const out: VocabSpec = { kind: 'compress', tokenizer, span: v.span, ...(dataRef(arg(v, order, 'corpus'), lets) === undefined ? {} : { corpus: dataRef(arg(v, order, 'corpus'), lets)! }) };
-  return { ...out, ...(size === undefined ? {} : { size: numArg(v, order, 'size', lets, 0) }), ...(coverage === undefined ? {} : { coverage: numArg(v, order, 'coverage', lets, 1) }) };
+  const out: VocabSpec = {
+    kind: 'compress',
+    tokenizer,
+    span: v.span,
+    ...(dataRef(arg(v, order, 'corpus'), lets) === undefined ? {} : { corpus: dataRef(arg(v, order, 'corpus'), lets)! }),
+  };
+  return {
+    ...out,
+    ...(size === undefined ? {} : { size: numArg(v, order, 'size', lets, 0) }),
+    ...(coverage === undefined ? {} : { coverage: numArg(v, order, 'coverage', lets, 1) }),
+  };
 }
 
 /** Reads an inherit declaration; `decls` gives the top-level `let`s its fields may name. */
@@ -170,9 +200,18 @@ export function readInheritSpec(decl: InheritDecl, decls: readonly Decl[]): Inhe
   let spec: InheritSpec = { decl, units, except: [], seed: 0 };
   for (const f of decl.fields) {
     switch (f.key) {
-      case 'layers': spec = { ...spec, layers: layerRule(f, lets) }; break;
-      case 'dim': case 'heads': case 'ffn': case 'channels': units[f.key] = unitRule(f, lets); break;
-      case 'vocab': spec = { ...spec, vocab: vocabRule(f, lets) }; break;
+      case 'layers':
+        spec = { ...spec, layers: layerRule(f, lets) };
+        break;
+      case 'dim':
+      case 'heads':
+      case 'ffn':
+      case 'channels':
+        units[f.key] = unitRule(f, lets);
+        break;
+      case 'vocab':
+        spec = { ...spec, vocab: vocabRule(f, lets) };
+        break;
       case 'blocks': {
         const v = deref(f.value, lets);
         if (v.kind !== 'record') throw new FieldError(f.value.span, 'blocks must be a record { "child block" = "parent block", … }');
@@ -186,7 +225,8 @@ export function readInheritSpec(decl: InheritDecl, decls: readonly Decl[]): Inhe
         break;
       }
       case 'except':
-        if (f.value.kind === 'list') spec.except.push(...f.value.items.filter((i) => i.kind === 'str').map((i) => ({ pattern: i.kind === 'str' ? i.value : '', span: i.span })));
+        if (f.value.kind === 'list')
+          spec.except.push(...f.value.items.filter((i) => i.kind === 'str').map((i) => ({ pattern: i.kind === 'str' ? i.value : '', span: i.span })));
         break;
       case 'init': {
         const name = calleeName(f.value);
@@ -198,7 +238,8 @@ export function readInheritSpec(decl: InheritDecl, decls: readonly Decl[]): Inhe
         if (typeof s === 'number') spec = { ...spec, seed: s };
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   return spec;

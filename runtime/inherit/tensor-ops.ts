@@ -37,7 +37,7 @@ export function selectAxes(t: Dense, keep: readonly (readonly number[] | null)[]
   // Walk the output in row-major order; the innermost axis is copied as a run when whole.
   const inner = rank - 1;
   const idx = new Array<number>(rank).fill(0);
-  const source = (a: number, i: number): number => (lists[a] === null ? i : (lists[a] as readonly number[])[i] as number);
+  const source = (a: number, i: number): number => (lists[a] === null ? i : ((lists[a] as readonly number[])[i] as number));
   const innerWhole = lists[inner] === null;
   const innerLen = outShape[inner] ?? 1;
   let o = 0;

@@ -49,7 +49,14 @@ export async function materialize(t: CheckpointTensorPlan, reader: SafetensorsRe
   const s = t.source;
   if (s.kind === 'init') {
     const params = new Map<string, HostTensor>(s.parts.map((p) => [p.path, { shape: p.shape, data: sampleInit(p.init, numel(p.shape), s.seed, p.path) }]));
-    const entry = { hf: t.name, parts: s.parts.map((p) => ({ path: p.path, shape: p.shape })), axis: s.axis, transpose: s.transpose, shape: t.shape, readFallbacks: [] };
+    const entry = {
+      hf: t.name,
+      parts: s.parts.map((p) => ({ path: p.path, shape: p.shape })),
+      axis: s.axis,
+      transpose: s.transpose,
+      shape: t.shape,
+      readFallbacks: [],
+    };
     return toCheckpoint([entry], params).get(t.name)!.data;
   }
   const name = resolveParentName(t, reader);

@@ -34,7 +34,9 @@ const NOISE = 'calib:noise';
 export function isImageDiffusion(m: LoweredModel): boolean {
   const x = m.inputs.find((i) => i.dtype === 'f32' && i.shape.length === 4);
   const out = m.graph.outputs[0];
-  return x !== undefined && out !== undefined && m.inputs.some((i) => i.shape.length === 1) && (m.graph.nodes[out.node] as Node).shape.join() === x.shape.join();
+  return (
+    x !== undefined && out !== undefined && m.inputs.some((i) => i.shape.length === 1) && (m.graph.nodes[out.node] as Node).shape.join() === x.shape.join()
+  );
 }
 
 /** Deterministic standard normal values (mulberry32 + Box–Muller). */
@@ -70,11 +72,13 @@ function unetInputs(parent: LoweredModel) {
  * timesteps with a cosine schedule, shaped for `parent`.
  */
 export function unetCalibBatches(parent: LoweredModel, ref: DataRef | undefined, n: number): UnetBatch[] {
-  if (ref !== undefined && ref.source !== 'mnist') throw new InheritError([`data-driven scores on a UNet calibrate on images: use mnist(split = …), not ${ref.source}(…)`]);
+  if (ref !== undefined && ref.source !== 'mnist')
+    throw new InheritError([`data-driven scores on a UNet calibrate on images: use mnist(split = …), not ${ref.source}(…)`]);
   const [bsz, ch, h, w] = unetInputs(parent).x.shape as [number, number, number, number];
   // MNIST has train and test splits; any other split name (`calib`) calibrates on train images.
   const set = loadMnist((ref?.args.split === 'test' ? 'test' : 'train') satisfies MnistSplit);
-  if (set.height !== h || set.width !== w || set.channels !== ch) throw new InheritError([`calibration images are ${set.channels}×${set.height}×${set.width} but ${parent.instance.name} takes ${ch}×${h}×${w}`]);
+  if (set.height !== h || set.width !== w || set.channels !== ch)
+    throw new InheritError([`calibration images are ${set.channels}×${set.height}×${set.width} but ${parent.instance.name} takes ${ch}×${h}×${w}`]);
   const per = ch * h * w;
   return Array.from({ length: n }, (_, k) => {
     const noise = gaussians(bsz * per, 1000 + k);
@@ -83,14 +87,15 @@ export function unetCalibBatches(parent: LoweredModel, ref: DataRef | undefined,
     const y = new Int32Array(bsz);
     for (let i = 0; i < bsz; i++) {
       const img = (k * bsz + i) % set.count;
-      t[i] = 50 + ((k * bsz + i) * 337) % 900;
+      t[i] = 50 + (((k * bsz + i) * 337) % 900);
       const ab = Math.cos((Math.PI / 2) * (t[i]! / 1000)) ** 2; // ᾱ_t, cosine schedule
       y[i] = set.labels[img] as number;
       // Images are [H, W, C]; the model takes [C, H, W], scaled to [−1, 1].
-      for (let c = 0; c < ch; c++) for (let p = 0; p < h * w; p++) {
-        const j = i * per + c * h * w + p;
-        x[j] = Math.sqrt(ab) * (2 * (set.images[img * per + p * ch + c] as number) - 1) + Math.sqrt(1 - ab) * (noise[j] as number);
-      }
+      for (let c = 0; c < ch; c++)
+        for (let p = 0; p < h * w; p++) {
+          const j = i * per + c * h * w + p;
+          x[j] = Math.sqrt(ab) * (2 * (set.images[img * per + p * ch + c] as number) - 1) + Math.sqrt(1 - ab) * (noise[j] as number);
+        }
     }
     return { x, t, y, noise };
   });
@@ -112,7 +117,11 @@ export function spaceSite(parent: LoweredModel, g: AxisGroup): { node: number; a
  * DataScoring for a UNet parent on `mnist(split, batches)` calibration images; `batches`
  * overrides the source's count, `calib` replaces the images (tests: models of other sizes).
  */
-export function unetScoring(parent: LoweredModel, read: (path: string) => Promise<Dense>, opts: { batches?: number; log?: (l: string) => void; calib?: (ref: DataRef | undefined) => UnetBatch[] } = {}): DataScoring {
+export function unetScoring(
+  parent: LoweredModel,
+  read: (path: string) => Promise<Dense>,
+  opts: { batches?: number; log?: (l: string) => void; calib?: (ref: DataRef | undefined) => UnetBatch[] } = {},
+): DataScoring {
   const { x, t, y } = unetInputs(parent);
   const epsName = parent.graph.outputs[0]!.name;
   const memo = new Map<string, Promise<unknown>>();
@@ -121,18 +130,20 @@ export function unetScoring(parent: LoweredModel, read: (path: string) => Promis
     return memo.get(key) as Promise<T>;
   };
   const refKey = (ref: DataRef | undefined) => JSON.stringify(ref === undefined ? null : { s: ref.source, a: ref.args });
-  const batchesOf = (ref: DataRef | undefined) => once(`batches ${refKey(ref)}`, async () => {
-    const n = opts.batches ?? (typeof ref?.args.batches === 'number' && ref.args.batches > 0 ? ref.args.batches : 4);
-    return opts.calib?.(ref) ?? unetCalibBatches(parent, ref, n);
-  });
-  const params = () => once('params', async () => {
-    const out = new Map<string, Tensor>();
-    for (const p of parent.params) {
-      const v = await read(p.path);
-      out.set(p.path, { dtype: 'f32', shape: v.shape, data: v.data });
-    }
-    return out;
-  });
+  const batchesOf = (ref: DataRef | undefined) =>
+    once(`batches ${refKey(ref)}`, async () => {
+      const n = opts.batches ?? (typeof ref?.args.batches === 'number' && ref.args.batches > 0 ? ref.args.batches : 4);
+      return opts.calib?.(ref) ?? unetCalibBatches(parent, ref, n);
+    });
+  const params = () =>
+    once('params', async () => {
+      const out = new Map<string, Tensor>();
+      for (const p of parent.params) {
+        const v = await read(p.path);
+        out.set(p.path, { dtype: 'f32', shape: v.shape, data: v.data });
+      }
+      return out;
+    });
   const run = async (g: Graph, b: UnetBatch, outputs: readonly string[], extra?: ReadonlyMap<string, Tensor>) => {
     const feeds = new Map(await params());
     feeds.set(x.name, { dtype: 'f32', shape: x.shape, data: b.x });
@@ -143,52 +154,62 @@ export function unetScoring(parent: LoweredModel, read: (path: string) => Promis
     return runGraph(g, feeds, { dtype: 'f32', outputs });
   };
   /** The parent with the loss mean((ε̂ − noise)²) as output LOSS, `substitute` applied. */
-  const lossGraph = (substitute: Parameters<typeof rebuild>[1] = () => undefined, probes: readonly number[] = []) => rebuild(parent.graph, substitute, (b, map) => {
-    const eps = b.nodes[b.outputs.find((o) => o.name === epsName)!.node] as Node;
-    const d = b.sub(eps, b.input(NOISE, x.shape, 'f32'));
-    b.output(LOSS, mean(b, b.mul(d, d)));
-    for (const p of probes) b.output(`probe:${p}`, map[p] as Node);
-  }).graph;
+  const lossGraph = (substitute: Parameters<typeof rebuild>[1] = () => undefined, probes: readonly number[] = []) =>
+    rebuild(parent.graph, substitute, (b, map) => {
+      const eps = b.nodes[b.outputs.find((o) => o.name === epsName)!.node] as Node;
+      const d = b.sub(eps, b.input(NOISE, x.shape, 'f32'));
+      b.output(LOSS, mean(b, b.mul(d, d)));
+      for (const p of probes) b.output(`probe:${p}`, map[p] as Node);
+    }).graph;
 
-  const taylor = (ref: DataRef | undefined) => once(`taylor ${refKey(ref)}`, async () => {
-    const batches = await batchesOf(ref);
-    const names = parent.graph.nodes.filter((q) => q.op === 'param' && q.attrs['trainable'] === true).map((q) => q.attrs['name'] as string);
-    const g = grad(lossGraph(), LOSS, names);
-    const ps = await params();
-    const acc = new Map(names.map((k) => [k, new Float64Array(ps.get(k)!.data.length)]));
-    for (const [k, b] of batches.entries()) {
-      opts.log?.(`taylor: calibration batch ${k + 1}/${batches.length}`);
-      const out = await run(g, b, names.map(gradName));
-      for (const name of names) {
-        const wv = ps.get(name)!.data;
-        const dv = out.get(gradName(name))!.data;
-        const a = acc.get(name)!;
-        for (let i = 0; i < a.length; i++) a[i] = (a[i] as number) + Math.abs((wv[i] as number) * (dv[i] as number));
+  const taylor = (ref: DataRef | undefined) =>
+    once(`taylor ${refKey(ref)}`, async () => {
+      const batches = await batchesOf(ref);
+      const names = parent.graph.nodes.filter((q) => q.op === 'param' && q.attrs['trainable'] === true).map((q) => q.attrs['name'] as string);
+      const g = grad(lossGraph(), LOSS, names);
+      const ps = await params();
+      const acc = new Map(names.map((k) => [k, new Float64Array(ps.get(k)!.data.length)]));
+      for (const [k, b] of batches.entries()) {
+        opts.log?.(`taylor: calibration batch ${k + 1}/${batches.length}`);
+        const out = await run(g, b, names.map(gradName));
+        for (const name of names) {
+          const wv = ps.get(name)!.data;
+          const dv = out.get(gradName(name))!.data;
+          const a = acc.get(name)!;
+          for (let i = 0; i < a.length; i++) a[i] = (a[i] as number) + Math.abs((wv[i] as number) * (dv[i] as number));
+        }
       }
-    }
-    return acc;
-  });
+      return acc;
+    });
 
   /** Mean |x| per channel of every space's owner output, over every batch (one forward per batch). */
-  const activations = (ref: DataRef | undefined) => once(`activation ${refKey(ref)}`, async () => {
-    const sites = channelSpaces(layoutOf(parent)).map((g) => ({ key: g.key, site: spaceSite(parent, g) }));
-    const graph = lossGraph(() => undefined, sites.map((x) => x.site.node));
-    const sums = new Map(sites.map((x) => [x.key, { sum: new Float64Array(x.site.features), count: 0 }]));
-    for (const b of await batchesOf(ref)) {
-      const out = await run(graph, b, sites.map((x) => `probe:${x.site.node}`));
-      for (const { key, site } of sites) {
-        const v = out.get(`probe:${site.node}`)!; // [B, C, H, W] or [B, C]
-        const inner = v.shape.slice(2).reduce((a, c) => a * c, 1);
-        const acc = sums.get(key)!;
-        for (let i = 0; i < v.data.length; i++) {
-          const c = Math.floor(i / inner) % site.features;
-          acc.sum[c] = (acc.sum[c] as number) + Math.abs(v.data[i] as number);
+  const activations = (ref: DataRef | undefined) =>
+    once(`activation ${refKey(ref)}`, async () => {
+      const sites = channelSpaces(layoutOf(parent)).map((g) => ({ key: g.key, site: spaceSite(parent, g) }));
+      const graph = lossGraph(
+        () => undefined,
+        sites.map((x) => x.site.node),
+      );
+      const sums = new Map(sites.map((x) => [x.key, { sum: new Float64Array(x.site.features), count: 0 }]));
+      for (const b of await batchesOf(ref)) {
+        const out = await run(
+          graph,
+          b,
+          sites.map((x) => `probe:${x.site.node}`),
+        );
+        for (const { key, site } of sites) {
+          const v = out.get(`probe:${site.node}`)!; // [B, C, H, W] or [B, C]
+          const inner = v.shape.slice(2).reduce((a, c) => a * c, 1);
+          const acc = sums.get(key)!;
+          for (let i = 0; i < v.data.length; i++) {
+            const c = Math.floor(i / inner) % site.features;
+            acc.sum[c] = (acc.sum[c] as number) + Math.abs(v.data[i] as number);
+          }
+          acc.count += v.data.length / site.features;
         }
-        acc.count += v.data.length / site.features;
       }
-    }
-    return new Map([...sums].map(([k, a]) => [k, a.sum.map((v) => v / a.count)]));
-  });
+      return new Map([...sums].map(([k, a]) => [k, a.sum.map((v) => v / a.count)]));
+    });
 
   const masks: { steps: number; penalty: number; calib: DataRef | undefined }[] = [];
   let maskScores: Promise<Map<string, Float64Array>> | undefined;
@@ -201,7 +222,13 @@ export function unetScoring(parent: LoweredModel, read: (path: string) => Promis
       sites.push({ group: g, k, site: { axis, offset, unit }, nodes: [node], features, penalty: Math.max(...masks.map((m) => m.penalty)) });
     }
     const batches = await batchesOf(masks[0]!.calib);
-    return trainMaskSites(sites, Math.max(...masks.map((m) => m.steps)), (sub) => lossGraph(sub), (g, step, outputs, feeds) => run(g, batches[step % batches.length]!, outputs, feeds), opts.log);
+    return trainMaskSites(
+      sites,
+      Math.max(...masks.map((m) => m.steps)),
+      (sub) => lossGraph(sub),
+      (g, step, outputs, feeds) => run(g, batches[step % batches.length]!, outputs, feeds),
+      opts.log,
+    );
   };
 
   /** Per-unit mean of per-channel values (a unit: one GroupNorm group's channels). */
@@ -211,24 +238,36 @@ export function unetScoring(parent: LoweredModel, read: (path: string) => Promis
   };
 
   return {
-    layerScores: () => Promise.reject(new InheritError(['block influence and drop-one score the layers of a language model; UNet blocks are chosen with `blocks = …`'])),
+    layerScores: () =>
+      Promise.reject(new InheritError(['block influence and drop-one score the layers of a language model; UNet blocks are chosen with `blocks = …`'])),
     unitRule: (kind, rule, targets): UnitRule => {
-      if (kind !== 'channels' && rule.metric !== 'taylor') throw new InheritError([`${kind} = ${rule.metric}(…): activation and learned_mask score a UNet's channels only`]);
+      if (kind !== 'channels' && rule.metric !== 'taylor')
+        throw new InheritError([`${kind} = ${rule.metric}(…): activation and learned_mask score a UNet's channels only`]);
       if (rule.metric === 'activation') {
-        return { kind: 'metric', name: 'activation', score: async (g): Promise<GroupScores> => ({ scores: perUnit(g, (await activations(rule.calib)).get(g.key)!) }) };
+        return {
+          kind: 'metric',
+          name: 'activation',
+          score: async (g): Promise<GroupScores> => ({ scores: perUnit(g, (await activations(rule.calib)).get(g.key)!) }),
+        };
       }
       if (rule.metric === 'learned_mask') {
         masks.push({ steps: rule.steps, penalty: rule.penalty, calib: rule.calib });
-        return { kind: 'metric', name: 'learned_mask', score: async (g): Promise<GroupScores> => {
-          maskScores ??= trainMasks(targets);
-          const scores = (await maskScores).get(g.key);
-          if (scores === undefined) throw new Error(`bug: no learned mask for ${g.key}`);
-          return { scores };
-        } };
+        return {
+          kind: 'metric',
+          name: 'learned_mask',
+          score: async (g): Promise<GroupScores> => {
+            maskScores ??= trainMasks(targets);
+            const scores = (await maskScores).get(g.key);
+            if (scores === undefined) throw new Error(`bug: no learned mask for ${g.key}`);
+            return { scores };
+          },
+        };
       }
-      if (rule.metric !== 'taylor') throw new InheritError([`${kind} = ${rule.metric}(…) is not available for UNets: use taylor(calib), activation(calib), learned_mask(calib), l1 or l2`]);
+      if (rule.metric !== 'taylor')
+        throw new InheritError([`${kind} = ${rule.metric}(…) is not available for UNets: use taylor(calib), activation(calib), learned_mask(calib), l1 or l2`]);
       return {
-        kind: 'metric', name: 'taylor',
+        kind: 'metric',
+        name: 'taylor',
         score: async (group) => {
           const imp = await taylor(rule.calib);
           const scores = new Float64Array(group.units);

@@ -50,7 +50,13 @@ function sideBySideNegated(a: Float32Array, b: Float32Array, m: number): Float32
  *
  * @example await writePeftAdapter(outDir, lowered.adapter.model, lowered.adapter.fresh, params, frozen);
  */
-export async function writePeftAdapter(dir: string, am: AdaptedModel, fresh: readonly string[], params: ReadonlyMap<string, Float32Array>, frozen: ReadonlyMap<string, Tensor>): Promise<PeftFiles> {
+export async function writePeftAdapter(
+  dir: string,
+  am: AdaptedModel,
+  fresh: readonly string[],
+  params: ReadonlyMap<string, Float32Array>,
+  frozen: ReadonlyMap<string, Tensor>,
+): Promise<PeftFiles> {
   const plan = checkpointPlan(baseView(am));
   const tensors = new Map<string, TensorToWrite>();
   const modules: string[] = [];
@@ -77,9 +83,15 @@ export async function writePeftAdapter(dir: string, am: AdaptedModel, fresh: rea
   const saved = new Set<string>();
   for (const path of fresh) {
     const e = plan.find((x) => x.parts.some((p) => p.path === path));
-    if (e === undefined || e.parts.length !== 1 || e.transpose) throw new JobError(`'${path}' is stored fused or transposed (${e?.hf ?? 'nowhere'}); PEFT's modules_to_save needs it whole`);
+    if (e === undefined || e.parts.length !== 1 || e.transpose)
+      throw new JobError(`'${path}' is stored fused or transposed (${e?.hf ?? 'nowhere'}); PEFT's modules_to_save needs it whole`);
     tensors.set(`${PEFT_PREFIX}${e.hf}`, { dtype: 'F32', shape: [...e.shape], data: value(path) });
-    saved.add(e.hf.replace(/\.(weight|bias)$/, '').split('.').at(-1) as string);
+    saved.add(
+      e.hf
+        .replace(/\.(weight|bias)$/, '')
+        .split('.')
+        .at(-1) as string,
+    );
   }
   const model = join(dir, 'adapter_model.safetensors');
   await writeSafetensors(model, tensors, { format: 'pt' });

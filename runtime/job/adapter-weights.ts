@@ -75,12 +75,23 @@ export async function adapterStart(am: AdaptedModel, fresh: readonly string[], p
     const present = plan.filter((e) => [e.hf, ...e.readFallbacks].some(has));
     const missing = plan.filter((e) => !present.includes(e) && e.parts.some((p) => !freshSet.has(p.path)));
     if (missing.length > 0) {
-      throw new JobError(`${relative(cwd, path) || path} lacks ${missing.length} tensor(s) of '${am.instance.name}' (e.g. ${missing.slice(0, 3).map((e) => e.hf).join(', ')}); only parameters the inherit leaves out with \`except\` may be missing`);
+      throw new JobError(
+        `${relative(cwd, path) || path} lacks ${missing.length} tensor(s) of '${am.instance.name}' (e.g. ${missing
+          .slice(0, 3)
+          .map((e) => e.hf)
+          .join(', ')}); only parameters the inherit leaves out with \`except\` may be missing`,
+      );
     }
     const used = new Set(present.flatMap((e) => [e.hf, ...e.readFallbacks]));
     for (const n of reader.tensors.keys()) if (!used.has(n)) ignored.push(n);
     try {
-      const host = await fromCheckpoint(namingPreset(am.instance.preset), present, (n) => reader.tensors.get(n)?.shape, [...reader.tensors.keys()].filter((n) => used.has(n)), async (n) => ({ shape: reader.tensors.get(n)?.shape ?? [], data: await readAll(reader, n) }));
+      const host = await fromCheckpoint(
+        namingPreset(am.instance.preset),
+        present,
+        (n) => reader.tensors.get(n)?.shape,
+        [...reader.tensors.keys()].filter((n) => used.has(n)),
+        async (n) => ({ shape: reader.tensors.get(n)?.shape ?? [], data: await readAll(reader, n) }),
+      );
       for (const [p, t] of host) loaded.set(p, t.data);
     } catch (error) {
       if (error instanceof MappingError) throw new JobError(`${relative(cwd, path) || path} does not fit '${am.instance.name}': ${error.message}`);
@@ -107,7 +118,8 @@ export async function adapterStart(am: AdaptedModel, fresh: readonly string[], p
     const w = frozen.get(site.weight);
     if (w === undefined) throw new Error(`bug: adapterStart: no base weight '${site.weight}'`);
     // Same per-module seed as `scion inherit`, so both paths give the same factors.
-    const lora = factors?.get(site.module) ?? initLora({ shape: w.shape, data: w.data as Float32Array }, spec.rank, spec.alpha, init, (seed + fnv1a(site.module)) >>> 0);
+    const lora =
+      factors?.get(site.module) ?? initLora({ shape: w.shape, data: w.data as Float32Array }, spec.rank, spec.alpha, init, (seed + fnv1a(site.module)) >>> 0);
     initial.set(site.loraA, lora.a.data.slice());
     initial.set(site.loraB, lora.b.data.slice());
     if (site.initA !== undefined && site.initB !== undefined) {
@@ -116,7 +128,9 @@ export async function adapterStart(am: AdaptedModel, fresh: readonly string[], p
       if (!fromFile) frozen.set(site.weight, { dtype: 'f32', shape: w.shape, data: lora.base.data });
     }
   }
-  const origin = fromFile ? relative(cwd, file) || file : `${spec.init.kind === 'pissa' ? `pissa(niter=${spec.init.niter})` : spec.init.kind} of the base weights`;
+  const origin = fromFile
+    ? relative(cwd, file) || file
+    : `${spec.init.kind === 'pissa' ? `pissa(niter=${spec.init.niter})` : spec.init.kind} of the base weights`;
   return { frozen, initial, ignored, adapterOrigin: origin };
 }
 
@@ -132,7 +146,8 @@ async function readFactors(am: AdaptedModel, plan: readonly PlanEntry[], file: s
       const get = async (k: 'A' | 'B', shape: number[]): Promise<{ shape: number[]; data: Float32Array }> => {
         const name = `${hf}.lora_${k}.weight`;
         const t = reader.tensors.get(name);
-        if (t === undefined || t.shape.join() !== shape.join()) throw new JobError(`${file}: '${name}' is ${t === undefined ? 'missing' : `[${t.shape.join(', ')}]`}, expected [${shape.join(', ')}]`);
+        if (t === undefined || t.shape.join() !== shape.join())
+          throw new JobError(`${file}: '${name}' is ${t === undefined ? 'missing' : `[${t.shape.join(', ')}]`}, expected [${shape.join(', ')}]`);
         return { shape, data: await readAll(reader, name) };
       };
       const a = await get('A', [am.adapter.rank, site.inFeatures]);

@@ -27,20 +27,22 @@ export const cpuBackend: Backend = {
 /** Thrown for `--device webgpu` when WebGPU cannot run the job; the message says why. */
 export class DeviceUnavailable extends Error {}
 
-async function webgpuBackend(graph: Graph): Promise<{ backend: Backend } | { reason: string }> {
+async function webgpuBackend(graph: Graph, allowSoftware: boolean): Promise<{ backend: Backend } | { reason: string }> {
   // Loaded on demand: the CPU path never pays for Dawn or the WGSL compiler.
   const { createWebGpuBackend } = await import('./webgpu-backend.ts');
-  const r = await createWebGpuBackend(graph);
+  const r = await createWebGpuBackend(graph, { allowSoftware });
   return 'run' in r ? { backend: r } : { reason: r.reason };
 }
 
 /**
- * The backend for `--device`. `log` receives the one-line notice of a CPU fallback under 'auto';
+ * The backend for `--device`. 'auto' takes a hardware WebGPU adapter and otherwise the CPU (a
+ * software adapter such as llvmpipe is slower than the CPU backend); `log` receives the one-line
+ * notice of that fallback.
  * 'webgpu' without a usable device throws DeviceUnavailable.
  */
 export async function selectBackend(device: DeviceChoice, graph: Graph, log: (line: string) => void): Promise<Backend> {
   if (device === 'cpu') return cpuBackend;
-  const r = await webgpuBackend(graph);
+  const r = await webgpuBackend(graph, device === 'webgpu');
   if ('backend' in r) return r.backend;
   if (device === 'webgpu') throw new DeviceUnavailable(`--device webgpu: ${r.reason}`);
   log(`note: running on the CPU reference backend (WebGPU not used: ${r.reason})`);

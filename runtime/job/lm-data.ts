@@ -24,7 +24,8 @@ const BROWN_SPLITS: readonly BrownSplit[] = ['train', 'val', 'calib'];
 export async function sourceTexts(d: DataSource, cwd: string): Promise<string[]> {
   if (d.source === 'brown') {
     const task = String(d.args['task'] ?? 'lm');
-    if (task !== 'lm') throw new JobError(`${d.where}: brown(task = "${task}") is classification data; scion train runs language modelling (task = "lm") only so far`);
+    if (task !== 'lm')
+      throw new JobError(`${d.where}: brown(task = "${task}") is classification data; scion train runs language modelling (task = "lm") only so far`);
     const split = String(d.args['split'] ?? 'train');
     if (!BROWN_SPLITS.includes(split as BrownSplit)) throw new JobError(`${d.where}: brown has the splits ${BROWN_SPLITS.join(', ')}, not "${split}"`);
     return loadBrown(split as BrownSplit).map((doc) => doc.text);

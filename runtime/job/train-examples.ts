@@ -105,7 +105,13 @@ type EvalPlan = Pick<ExampleTrainPlan, 'graph' | 'evalGraph' | 'feeder' | 'evalO
  * Mean `evalOutput` over the batches, and accuracy when the plan has logits. Each batch draws its
  * noise from a PRNG seeded by its position, so evaluations of a diffusion model are comparable.
  */
-export async function evaluateExamples(plan: EvalPlan, backend: JobOptions['backend'], base: ReadonlyMap<string, Tensor>, set: Examples, batches: readonly Int32Array[]): Promise<{ loss: number; accuracy: number | null }> {
+export async function evaluateExamples(
+  plan: EvalPlan,
+  backend: JobOptions['backend'],
+  base: ReadonlyMap<string, Tensor>,
+  set: Examples,
+  batches: readonly Int32Array[],
+): Promise<{ loss: number; accuracy: number | null }> {
   let sum = 0;
   let correct = 0;
   let seen = 0;
@@ -118,7 +124,9 @@ export async function evaluateExamples(plan: EvalPlan, backend: JobOptions['back
     if (plan.logitsOutput !== undefined) {
       const logits = out.get(plan.logitsOutput)!;
       const pred = argmaxRows(logits.data, logits.shape.at(-1) as number);
-      pred.forEach((p, r) => { if (p === set.labels[idx[r] as number]) correct++; });
+      pred.forEach((p, r) => {
+        if (p === set.labels[idx[r] as number]) correct++;
+      });
       seen += pred.length;
     }
   }
@@ -127,36 +135,46 @@ export async function evaluateExamples(plan: EvalPlan, backend: JobOptions['back
 
 export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Promise<ExampleTrainResult> {
   const began = performance.now();
-  const params: NamedTensors = new Map(plan.trainable.map((p) => {
-    const init = plan.initial.get(p.path);
-    if (init === undefined) throw new Error(`trainExamples: no initial value for '${p.path}'`);
-    return [p.path, init.slice()];
-  }));
+  const params: NamedTensors = new Map(
+    plan.trainable.map((p) => {
+      const init = plan.initial.get(p.path);
+      if (init === undefined) throw new Error(`trainExamples: no initial value for '${p.path}'`);
+      return [p.path, init.slice()];
+    }),
+  );
   const feeds = new Map<string, Tensor>(plan.frozen);
   for (const p of plan.trainable) feeds.set(p.path, { dtype: 'f32', shape: p.shape, data: params.get(p.path)! });
   const rng = new Prng(plan.seed ^ 0x0d1ff05e);
   const batches = new RoundBatches({
-    count: plan.train.count, batch: plan.batch, seed: plan.seed, total: plan.steps * plan.accumulate,
-    ...(plan.rounds === undefined ? {} : {
-      rounds: plan.rounds,
-      // The frozen current model: the live parameters at the round boundary, forward only.
-      score: async (parts) => {
-        const out: number[] = [];
-        for (const [k, idx] of parts.entries()) {
-          const f = new Map(feeds);
-          for (const [name, t] of plan.feeder.feeds(plan.train, idx, new Prng((plan.seed + 2) * 1_000_003 + k), false)) f.set(name, t);
-          out.push((await o.backend.run(plan.evalGraph ?? plan.graph, f, ['loss'])).get('loss')!.data[0] as number);
-        }
-        return out;
-      },
-    }),
+    count: plan.train.count,
+    batch: plan.batch,
+    seed: plan.seed,
+    total: plan.steps * plan.accumulate,
+    ...(plan.rounds === undefined
+      ? {}
+      : {
+          rounds: plan.rounds,
+          // The frozen current model: the live parameters at the round boundary, forward only.
+          score: async (parts) => {
+            const out: number[] = [];
+            for (const [k, idx] of parts.entries()) {
+              const f = new Map(feeds);
+              for (const [name, t] of plan.feeder.feeds(plan.train, idx, new Prng((plan.seed + 2) * 1_000_003 + k), false)) f.set(name, t);
+              out.push((await o.backend.run(plan.evalGraph ?? plan.graph, f, ['loss'])).get('loss')!.data[0] as number);
+            }
+            return out;
+          },
+        }),
     ...(plan.onRound === undefined ? {} : { onRound: plan.onRound }),
   });
-  const data: Stateful = { getState: () => ({ batches: batches.getState(), rng: rng.getState() }), setState: (s) => {
-    const st = s as { batches: unknown; rng: ReturnType<Prng['getState']> };
-    batches.setState(st.batches);
-    rng.setState(st.rng);
-  } };
+  const data: Stateful = {
+    getState: () => ({ batches: batches.getState(), rng: rng.getState() }),
+    setState: (s) => {
+      const st = s as { batches: unknown; rng: ReturnType<Prng['getState']> };
+      batches.setState(st.batches);
+      rng.setState(st.rng);
+    },
+  };
   const during = evalIndexBatches(plan.val.count, plan.batch, plan.evalBatchesDuring ?? 8);
   const final = evalIndexBatches(plan.val.count, plan.batch, plan.evalBatchesFinal ?? 32);
   const weightSchedules = plan.weights.map((w) => ({ input: w.input, at: ramp(w.from, w.to, w.steps) }));
@@ -181,13 +199,15 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
     progress: o.progress,
     unit: plan.unit,
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
-    ...(plan.evalEvery === undefined ? {} : {
-      evalEvery: plan.evalEvery,
-      evaluate: async () => {
-        const r = await evaluateExamples(plan, o.backend, feeds, plan.val, during);
-        return r.accuracy === null ? { loss: r.loss } : { loss: r.loss, accuracy: r.accuracy };
-      },
-    }),
+    ...(plan.evalEvery === undefined
+      ? {}
+      : {
+          evalEvery: plan.evalEvery,
+          evaluate: async () => {
+            const r = await evaluateExamples(plan, o.backend, feeds, plan.val, during);
+            return r.accuracy === null ? { loss: r.loss } : { loss: r.loss, accuracy: r.accuracy };
+          },
+        }),
     step: async (batchIndex) => {
       const update = Math.floor(batchIndex / plan.accumulate);
       const idx = await batches.next(batchIndex);

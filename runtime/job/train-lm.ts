@@ -10,7 +10,20 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import type { LrScheduleSpec, OptimizerSpec } from '../../compiler/lower/lower-train-config.ts';
 import type { Tensor } from '../cpu/tensor.ts';
 import { LmBatcher } from '../data/index.ts';
-import { AdamW, Ema, makeSchedule, ramp, Sgd, train, type MetricRecord, type NamedTensors, type Optimizer, type ProgressInfo, type ProgressLine, type Schedule } from '../train/index.ts';
+import {
+  AdamW,
+  Ema,
+  makeSchedule,
+  ramp,
+  Sgd,
+  train,
+  type MetricRecord,
+  type NamedTensors,
+  type Optimizer,
+  type ProgressInfo,
+  type ProgressLine,
+  type Schedule,
+} from '../train/index.ts';
 import type { Backend } from './backend.ts';
 import { unigramEntropy } from './baseline.ts';
 import { evalBatches } from './lm-data.ts';
@@ -86,15 +99,23 @@ export function optimizerOf(o: OptimizerSpec): Optimizer {
 
 export function scheduleOf(s: LrScheduleSpec, base: number, total: number): Schedule {
   switch (s.kind) {
-    case 'constant': return makeSchedule({ kind: 'constant', value: base });
+    case 'constant':
+      return makeSchedule({ kind: 'constant', value: base });
     // A --steps shorter than the warmup shortens the warmup with it.
-    case 'linear': return makeSchedule({ kind: 'linear', base, warmup: Math.min(s.warmup, total), total, end: s.end });
-    case 'warmup_cosine': return makeSchedule({ kind: 'warmup_cosine', base, warmup: Math.min(s.warmup, total), total, minLr: s.minLr });
+    case 'linear':
+      return makeSchedule({ kind: 'linear', base, warmup: Math.min(s.warmup, total), total, end: s.end });
+    case 'warmup_cosine':
+      return makeSchedule({ kind: 'warmup_cosine', base, warmup: Math.min(s.warmup, total), total, minLr: s.minLr });
   }
 }
 
 /** Mean of `output` over fixed batches: the validation loss. */
-export async function evaluateLm(plan: Pick<LmTrainPlan, 'graph' | 'tokensInput' | 'batch' | 'ctx' | 'evalOutput'>, backend: Backend, feeds: Map<string, Tensor>, batches: readonly Int32Array[]): Promise<number> {
+export async function evaluateLm(
+  plan: Pick<LmTrainPlan, 'graph' | 'tokensInput' | 'batch' | 'ctx' | 'evalOutput'>,
+  backend: Backend,
+  feeds: Map<string, Tensor>,
+  batches: readonly Int32Array[],
+): Promise<number> {
   let sum = 0;
   for (const rows of batches) {
     feeds.set(plan.tokensInput, { dtype: 'i32', shape: [plan.batch, plan.ctx], data: rows });
@@ -107,11 +128,13 @@ export async function evaluateLm(plan: Pick<LmTrainPlan, 'graph' | 'tokensInput'
 
 export async function trainLm(plan: LmTrainPlan, o: JobOptions): Promise<LmTrainResult> {
   const began = performance.now();
-  const params: NamedTensors = new Map(plan.trainable.map((p) => {
-    const init = plan.initial.get(p.path);
-    if (init === undefined) throw new Error(`trainLm: no initial value for '${p.path}'`);
-    return [p.path, init.slice()];
-  }));
+  const params: NamedTensors = new Map(
+    plan.trainable.map((p) => {
+      const init = plan.initial.get(p.path);
+      if (init === undefined) throw new Error(`trainLm: no initial value for '${p.path}'`);
+      return [p.path, init.slice()];
+    }),
+  );
   // Parameter tensors wrap the live buffers the optimizer updates in place.
   const feeds = new Map<string, Tensor>(plan.frozen);
   for (const p of plan.trainable) feeds.set(p.path, { dtype: 'f32', shape: p.shape, data: params.get(p.path)! });
@@ -139,13 +162,15 @@ export async function trainLm(plan: LmTrainPlan, o: JobOptions): Promise<LmTrain
     progress: o.progress,
     unit: 'tok',
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
-    ...(plan.evalEvery === undefined ? {} : {
-      evalEvery: plan.evalEvery,
-      evaluate: async () => {
-        const loss = await evaluateLm(plan, o.backend, feeds, during);
-        return { loss, perplexity: Math.exp(loss) };
-      },
-    }),
+    ...(plan.evalEvery === undefined
+      ? {}
+      : {
+          evalEvery: plan.evalEvery,
+          evaluate: async () => {
+            const loss = await evaluateLm(plan, o.backend, feeds, during);
+            return { loss, perplexity: Math.exp(loss) };
+          },
+        }),
     step: async (batchIndex) => {
       const update = Math.floor(batchIndex / plan.accumulate);
       feeds.set(plan.tokensInput, { dtype: 'i32', shape: [plan.batch, plan.ctx], data: batcher.next() });

@@ -8,16 +8,26 @@ import { DEFAULT_LIMITS, type DeviceLimits } from '../../compiler/codegen/wgsl/l
 import { compileGraph } from '../../compiler/pipeline.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../cpu/tensor.ts';
-import { acquireDevice, type GpuDevice } from '../webgpu/device.ts';
+import { acquireDevice, isSoftwareAdapter, type GpuDevice } from '../webgpu/device.ts';
 import { WebGpuExecutor } from '../webgpu/executor.ts';
 import { PipelineCache } from '../webgpu/pipeline-cache.ts';
 import type { Backend } from './backend.ts';
 
+export interface WebGpuBackendOptions {
+  /** Use an adapter that emulates a GPU on the CPU (llvmpipe, SwiftShader); `--device webgpu` does. */
+  allowSoftware?: boolean;
+}
+
 /** Opens a device and checks that `graph` compiles for it; the reason says why not, in words. */
-export async function createWebGpuBackend(graph: Graph): Promise<Backend | { reason: string }> {
+export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions = {}): Promise<Backend | { reason: string }> {
   const found = await acquireDevice();
   if (found.device === null) return { reason: found.reason };
   const gpu: GpuDevice = found;
+  if (!(opts.allowSoftware ?? false) && isSoftwareAdapter(gpu.adapterInfo)) {
+    const name = gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.architecture;
+    gpu.destroy();
+    return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, where the CPU backend is faster; --device webgpu uses it anyway` };
+  }
   const cache = new PipelineCache(gpu);
   const executors = new Map<Graph, Promise<WebGpuExecutor>>();
   const executorFor = (g: Graph): Promise<WebGpuExecutor> => {

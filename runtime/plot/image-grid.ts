@@ -12,7 +12,8 @@ import { encodePng } from './png.ts';
  */
 export function imageGrid(images: readonly Float32Array[], cols: number, scale = 1, shape?: readonly [number, number]): Buffer {
   if (images.length === 0) throw new Error('imageGrid: no images');
-  if (!Number.isInteger(cols) || cols < 1 || !Number.isInteger(scale) || scale < 1) throw new RangeError(`imageGrid: cols and scale must be positive integers (got ${cols}, ${scale})`);
+  if (!Number.isInteger(cols) || cols < 1 || !Number.isInteger(scale) || scale < 1)
+    throw new RangeError(`imageGrid: cols and scale must be positive integers (got ${cols}, ${scale})`);
   const side = Math.round(Math.sqrt(images[0]!.length));
   const [h, w] = shape ?? [side, side];
   images.forEach((im, i) => {

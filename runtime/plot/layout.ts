@@ -80,7 +80,12 @@ export function layoutPlot(series: readonly Series[], options: PlotOptions = {})
   const px = (x: number) => left + fractionOf(xAxis, x) * (right - left);
   const py = (y: number) => bottom - fractionOf(yAxis, y) * (bottom - top);
   return {
-    width, height, left, top, right, bottom,
+    width,
+    height,
+    left,
+    top,
+    right,
+    bottom,
     title: options.title ?? '',
     xLabel: options.xLabel ?? 'step',
     yLabel: options.yLabel ?? (logY ? 'loss (log)' : 'loss'),

@@ -9,7 +9,11 @@ export class Canvas {
   /** [height, width, 4] RGBA bytes, row-major. */
   readonly data: Uint8Array;
 
-  constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    background: Rgb = [255, 255, 255],
+  ) {
     this.data = new Uint8Array(width * height * 4);
     for (let i = 0; i < width * height; i++) this.data.set([background[0], background[1], background[2], 255], i * 4);
   }

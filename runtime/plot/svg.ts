@@ -10,17 +10,24 @@ export function renderSvg(l: PlotLayout): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${l.width}" height="${l.height}" viewBox="0 0 ${l.width} ${l.height}">`);
   out.push(`<rect x="0" y="0" width="${l.width}" height="${l.height}" fill="#ffffff"/>`);
-  if (l.title !== '') out.push(`<text x="${l.width / 2}" y="24" text-anchor="middle" font-family="sans-serif" font-size="16" fill="#111">${escapeXml(l.title)}</text>`);
+  if (l.title !== '')
+    out.push(`<text x="${l.width / 2}" y="24" text-anchor="middle" font-family="sans-serif" font-size="16" fill="#111">${escapeXml(l.title)}</text>`);
   out.push('<g class="grid" stroke="#e6e6e6" stroke-width="1">');
   for (const t of l.xTicks) out.push(`<line x1="${n(t.at)}" y1="${l.top}" x2="${n(t.at)}" y2="${l.bottom}"/>`);
   for (const t of l.yTicks) out.push(`<line x1="${l.left}" y1="${n(t.at)}" x2="${l.right}" y2="${n(t.at)}"/>`);
   out.push('</g>');
   out.push(`<rect class="frame" x="${l.left}" y="${l.top}" width="${l.right - l.left}" height="${l.bottom - l.top}" fill="none" stroke="#333"/>`);
   out.push(`<g class="x-ticks" ${FONT} text-anchor="middle">`);
-  for (const t of l.xTicks) out.push(`<line x1="${n(t.at)}" y1="${l.bottom}" x2="${n(t.at)}" y2="${l.bottom + 5}" stroke="#333"/><text x="${n(t.at)}" y="${l.bottom + 19}">${formatTick(t.value)}</text>`);
+  for (const t of l.xTicks)
+    out.push(
+      `<line x1="${n(t.at)}" y1="${l.bottom}" x2="${n(t.at)}" y2="${l.bottom + 5}" stroke="#333"/><text x="${n(t.at)}" y="${l.bottom + 19}">${formatTick(t.value)}</text>`,
+    );
   out.push('</g>');
   out.push(`<g class="y-ticks" ${FONT} text-anchor="end">`);
-  for (const t of l.yTicks) out.push(`<line x1="${l.left - 5}" y1="${n(t.at)}" x2="${l.left}" y2="${n(t.at)}" stroke="#333"/><text x="${l.left - 8}" y="${n(t.at + 4)}">${formatTick(t.value)}</text>`);
+  for (const t of l.yTicks)
+    out.push(
+      `<line x1="${l.left - 5}" y1="${n(t.at)}" x2="${l.left}" y2="${n(t.at)}" stroke="#333"/><text x="${l.left - 8}" y="${n(t.at + 4)}">${formatTick(t.value)}</text>`,
+    );
   out.push('</g>');
   out.push(`<text x="${(l.left + l.right) / 2}" y="${l.height - 12}" text-anchor="middle" ${FONT}>${escapeXml(l.xLabel)}</text>`);
   const cy = (l.top + l.bottom) / 2;

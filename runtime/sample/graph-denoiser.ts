@@ -30,11 +30,19 @@ const inputNode = (graph: Graph, name: string): Node | undefined => graph.nodes.
  * The feeds of one call: weights plus x, t (broadcast to the batch) and labels — those of them the
  * graph still has (a graph cut at a deep tap may no longer read x or t).
  */
-export function feedsFor(m: GraphModel, graph: Graph, x: Float64Array, t: number, labels: Int32Array, extra?: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+export function feedsFor(
+  m: GraphModel,
+  graph: Graph,
+  x: Float64Array,
+  t: number,
+  labels: Int32Array,
+  extra?: ReadonlyMap<string, Tensor>,
+): Map<string, Tensor> {
   const feeds = new Map<string, Tensor>(m.weights);
   const xNode = inputNode(graph, m.inputs.x);
   if (xNode) {
-    if (xNode.shape.reduce((p, d) => p * d, 1) !== x.length) throw new Error(`graph denoiser: ${m.name} takes x ${JSON.stringify(xNode.shape)}, got ${x.length} values`);
+    if (xNode.shape.reduce((p, d) => p * d, 1) !== x.length)
+      throw new Error(`graph denoiser: ${m.name} takes x ${JSON.stringify(xNode.shape)}, got ${x.length} values`);
     feeds.set(m.inputs.x, { dtype: 'f32', shape: xNode.shape, data: Float32Array.from(x) });
   }
   const tNode = inputNode(graph, m.inputs.t);

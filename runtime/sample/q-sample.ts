@@ -7,7 +7,8 @@ import type { DiffusionSchedule } from './types.ts';
 export function qSampleHost(s: DiffusionSchedule, x0: ArrayLike<number>, t: ArrayLike<number>, noise: ArrayLike<number>): Float32Array {
   const b = t.length;
   const per = x0.length / b;
-  if (!Number.isInteger(per) || noise.length !== x0.length) throw new Error(`qSampleHost: ${x0.length} values, ${noise.length} noise values, ${b} timesteps do not fit`);
+  if (!Number.isInteger(per) || noise.length !== x0.length)
+    throw new Error(`qSampleHost: ${x0.length} values, ${noise.length} noise values, ${b} timesteps do not fit`);
   const out = new Float32Array(x0.length);
   for (let i = 0; i < b; i++) {
     const a = s.alphasCumprod[t[i] as number];

@@ -20,7 +20,15 @@ export const cacheInputName = (tap: string): string => `cache:${tap}`;
 export function cutAtTap(graph: Graph, tap: number, name: string): Graph {
   const at = graph.nodes[tap];
   if (at === undefined) throw new Error(`cutAtTap: no node %${tap}`);
-  const replaced: Node = { id: tap, op: 'input', inputs: [], attrs: { name, shape: at.shape, dtype: at.dtype }, dtype: at.dtype, shape: at.shape, ...(at.span ? { span: at.span } : {}) };
+  const replaced: Node = {
+    id: tap,
+    op: 'input',
+    inputs: [],
+    attrs: { name, shape: at.shape, dtype: at.dtype },
+    dtype: at.dtype,
+    shape: at.shape,
+    ...(at.span ? { span: at.span } : {}),
+  };
   const nodes = graph.nodes.map((n) => (n.id === tap ? replaced : n));
   const live = new Uint8Array(nodes.length);
   for (const o of graph.outputs) live[o.node] = 1;
@@ -56,7 +64,8 @@ export interface CachedDenoiser extends Denoiser {
  * @param tapName the tap's spec path, for the cache input's name and messages
  */
 export function cachedDenoiser(m: GraphModel, tap: number, tapName: string, schedule: RefreshSchedule): CachedDenoiser {
-  if ('every' in schedule && !(Number.isInteger(schedule.every) && schedule.every >= 1)) throw new RangeError(`cache every = ${schedule.every}: must be a positive integer`);
+  if ('every' in schedule && !(Number.isInteger(schedule.every) && schedule.every >= 1))
+    throw new RangeError(`cache every = ${schedule.every}: must be a positive integer`);
   const cacheOut = `cache:${tapName}`;
   const full: Graph = { nodes: m.graph.nodes, outputs: [...m.graph.outputs, { name: cacheOut, node: tap }] };
   const cut = cutAtTap(m.graph, tap, cacheInputName(tapName));

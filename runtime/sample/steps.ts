@@ -29,12 +29,20 @@ export function modelLogVariance(s: DiffusionSchedule, i: number, mode: Variance
     });
   }
   // fixed_large: β_i, except β̃_1 at i = 0 (improved-diffusion); fixed_small: β̃_i (clipped).
-  const value = mode === 'fixed_small' ? minLog : Math.log(i === 0 ? (s.posteriorVariance[1] ?? s.betas[0] as number) : (s.betas[i] as number));
+  const value = mode === 'fixed_small' ? minLog : Math.log(i === 0 ? (s.posteriorVariance[1] ?? (s.betas[0] as number)) : (s.betas[i] as number));
   return new Float64Array(n).fill(value);
 }
 
 /** DDPM: x_{i−1} = μ(x̂_0, x_i) + [i > 0]·exp(½ log Σ)·z. */
-export function ddpmStep(s: DiffusionSchedule, i: number, x: Float64Array, eps: Float64Array, noise: Float64Array, mode: VarianceMode, v?: Float64Array): Float64Array {
+export function ddpmStep(
+  s: DiffusionSchedule,
+  i: number,
+  x: Float64Array,
+  eps: Float64Array,
+  noise: Float64Array,
+  mode: VarianceMode,
+  v?: Float64Array,
+): Float64Array {
   const x0 = predictX0(s, i, x, eps);
   const c1 = s.posteriorMeanCoef1[i] as number;
   const c2 = s.posteriorMeanCoef2[i] as number;

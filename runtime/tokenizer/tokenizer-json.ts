@@ -9,7 +9,10 @@ import { atomicWrite, writeAll } from '../weights/safetensors-writer.ts';
 
 /** A tokenizer.json this runtime cannot use; `message` names the file and the field. */
 export class TokenizerFormatError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${file}: ${detail}`);
     this.name = 'TokenizerFormatError';
   }
@@ -77,7 +80,9 @@ export function parseTokenizerJson(text: string, file = 'tokenizer.json'): BpeTo
   });
 
   const bpe: BpeModel = {
-    vocab, merges, addedTokens,
+    vocab,
+    merges,
+    addedTokens,
     addPrefixSpace: (pre as { add_prefix_space?: Json }).add_prefix_space === true,
     ignoreMerges: model.ignore_merges === true,
   };
@@ -106,9 +111,17 @@ export function toTokenizerJson(tokenizer: BpeTokenizer): object {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [...model.addedTokens].sort((a, b) => a.id - b.id).map((t) => ({
-      id: t.id, content: t.content, single_word: false, lstrip: false, rstrip: false, normalized: !t.special, special: t.special,
-    })),
+    added_tokens: [...model.addedTokens]
+      .sort((a, b) => a.id - b.id)
+      .map((t) => ({
+        id: t.id,
+        content: t.content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: !t.special,
+        special: t.special,
+      })),
     normalizer: null,
     pre_tokenizer: byte,
     post_processor: { ...byte, trim_offsets: false },

@@ -35,7 +35,10 @@ const TEMP = /^\.step-\d{8,}\.safetensors\..*\.tmp$/;
 
 /** A file that is not a usable checkpoint (truncated, damaged, another format or version). */
 export class CheckpointError extends Error {
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`${path}: not a valid checkpoint: ${reason}`);
     this.name = 'CheckpointError';
   }
@@ -123,8 +126,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
       throw new CheckpointError(path, 'the state metadata is not JSON');
     }
     if (!Number.isSafeInteger(state.step) || !Array.isArray(state.metrics)) throw new CheckpointError(path, 'the state metadata lacks step or metrics');
-    const group = (prefix: string): NamedTensors =>
-      new Map([...tensors].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
+    const group = (prefix: string): NamedTensors => new Map([...tensors].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
     const checkpoint: Checkpoint = { step: state.step, params: group('param/'), metrics: state.metrics };
     if (state.optimizer !== null) checkpoint.optimizer = { ...state.optimizer, tensors: group('optim/') };
     const ema = group('ema/');
@@ -141,7 +143,9 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
  * The newest checkpoint in `dir` that reads back intact, with the newer files that did not (and
  * why); undefined when there is none.
  */
-export async function latestCheckpoint(dir: string): Promise<{ path: string; checkpoint: Checkpoint; skipped: { path: string; reason: string }[] } | undefined> {
+export async function latestCheckpoint(
+  dir: string,
+): Promise<{ path: string; checkpoint: Checkpoint; skipped: { path: string; reason: string }[] } | undefined> {
   const skipped: { path: string; reason: string }[] = [];
   for (const { path } of (await listCheckpoints(dir)).reverse()) {
     try {

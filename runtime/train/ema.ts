@@ -12,7 +12,10 @@ import { cloneTensors, sortedNames, type NamedTensors, type ReadonlyNamedTensors
 export class Ema {
   private shadowTensors: NamedTensors;
 
-  constructor(params: ReadonlyNamedTensors, readonly decay: number) {
+  constructor(
+    params: ReadonlyNamedTensors,
+    readonly decay: number,
+  ) {
     if (!(decay >= 0 && decay <= 1)) throw new RangeError(`EMA decay must be in [0, 1], got ${decay}`);
     this.shadowTensors = cloneTensors(params);
   }

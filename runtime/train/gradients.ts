@@ -65,7 +65,11 @@ export class GradAccumulator {
   take(): { loss: number; grads: NamedTensors } {
     if (this.n === 0) throw new Error('GradAccumulator.take: nothing accumulated');
     const grads: NamedTensors = new Map();
-    for (const [name, s] of this.sums) grads.set(name, Float32Array.from(s, (x) => x / this.n));
+    for (const [name, s] of this.sums)
+      grads.set(
+        name,
+        Float32Array.from(s, (x) => x / this.n),
+      );
     const loss = this.lossSum / this.n;
     this.sums.clear();
     this.lossSum = 0;

@@ -8,5 +8,5 @@ export { constant, cosineWeight, linear, makeSchedule, ramp, twoPhase, warmupCos
 export { CheckpointError, checkpointPath, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 export { train, TrainingDiverged, type StepResult, type Stateful, type TrainOptions, type TrainResult } from './loop.ts';
 export { formatProgress, ProgressLine, type ProgressInfo, type ProgressStream } from './progress.ts';
-export { type MetricRecord, type RunSummary } from './run-files.ts';
+export type { MetricRecord, RunSummary } from './run-files.ts';
 export { batchProbabilities, sampleBatches, sampleCount, type RoundSampleOptions } from './rounds.ts';

@@ -73,7 +73,12 @@ export interface TrainResult {
 
 /** The run met a NaN or infinity; says where, and which checkpoint is the last good one. */
 export class TrainingDiverged extends Error {
-  constructor(readonly step: number, readonly tensor: string, readonly lastCheckpoint: string | undefined, detail: string) {
+  constructor(
+    readonly step: number,
+    readonly tensor: string,
+    readonly lastCheckpoint: string | undefined,
+    detail: string,
+  ) {
     super(
       `training stopped at step ${step}: ${tensor} ${detail}; ` +
         (lastCheckpoint === undefined ? 'no checkpoint was written yet' : `last good checkpoint: ${lastCheckpoint}`) +
@@ -118,8 +123,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let lastLoss: number | null = null;
   let lastEval: Record<string, number> | null = null;
   const summary = (status: RunSummary['status'], stepsDone: number, error?: string): RunSummary => ({
-    status, steps: o.steps, stepsDone, finalLoss: lastLoss, lastEval, elapsedSec: elapsed(),
-    lastCheckpoint: lastCheckpoint ?? null, resumedFrom: resumedFrom ?? null, ...(error === undefined ? {} : { error }),
+    status,
+    steps: o.steps,
+    stepsDone,
+    finalLoss: lastLoss,
+    lastEval,
+    elapsedSec: elapsed(),
+    lastCheckpoint: lastCheckpoint ?? null,
+    resumedFrom: resumedFrom ?? null,
+    ...(error === undefined ? {} : { error }),
   });
   const record = async (r: MetricRecord) => {
     metrics.push(r);
@@ -148,7 +160,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       o.optimizer.step(o.params, grads, lr);
       const badParam = firstNonFinite(o.params);
       if (badParam !== undefined) {
-        throw new TrainingDiverged(stepNo, `parameter '${badParam.name}'`, lastCheckpoint, `became ${badParam.value} at index ${badParam.index} after the update`);
+        throw new TrainingDiverged(
+          stepNo,
+          `parameter '${badParam.name}'`,
+          lastCheckpoint,
+          `became ${badParam.value} at index ${badParam.index} after the update`,
+        );
       }
       o.ema?.update(o.params);
       done = stepNo;

@@ -59,7 +59,10 @@ export class AdamW implements Optimizer {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 1e-2;
     this.decays = options.decays ?? (() => true);
-    for (const [what, x] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
+    for (const [what, x] of [
+      ['beta1', this.beta1],
+      ['beta2', this.beta2],
+    ] as const) {
       if (!(x >= 0 && x < 1)) throw new RangeError(`AdamW: ${what} must be in [0, 1), got ${x}`);
     }
     if (!(this.eps >= 0) || !(this.weightDecay >= 0)) throw new RangeError('AdamW: eps and weight decay must be >= 0');

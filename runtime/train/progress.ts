@@ -67,7 +67,10 @@ export class ProgressLine {
   private readonly redrawMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly stream: ProgressStream = process.stderr, options: ProgressLineOptions = {}) {
+  constructor(
+    private readonly stream: ProgressStream = process.stderr,
+    options: ProgressLineOptions = {},
+  ) {
     this.intervalMs = options.intervalMs ?? 5000;
     this.redrawMs = options.redrawMs ?? 100;
     this.now = options.now ?? (() => performance.now());

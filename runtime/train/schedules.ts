@@ -65,12 +65,18 @@ export function twoPhase(value: number, total: number, warmupRatio = 0.2, rampRa
 
 export function makeSchedule(spec: ScheduleSpec): Schedule {
   switch (spec.kind) {
-    case 'constant': return constant(spec.value);
-    case 'linear': return linear(spec);
-    case 'warmup_cosine': return warmupCosine(spec);
-    case 'ramp': return ramp(spec.from, spec.to, spec.steps, spec.start ?? 0);
-    case 'cosine_weight': return cosineWeight(spec.value, spec.total, spec.floor ?? 0.1);
-    case 'two_phase': return twoPhase(spec.value, spec.total, spec.warmupRatio ?? 0.2, spec.rampRatio ?? 0.05);
+    case 'constant':
+      return constant(spec.value);
+    case 'linear':
+      return linear(spec);
+    case 'warmup_cosine':
+      return warmupCosine(spec);
+    case 'ramp':
+      return ramp(spec.from, spec.to, spec.steps, spec.start ?? 0);
+    case 'cosine_weight':
+      return cosineWeight(spec.value, spec.total, spec.floor ?? 0.1);
+    case 'two_phase':
+      return twoPhase(spec.value, spec.total, spec.warmupRatio ?? 0.2, spec.rampRatio ?? 0.05);
   }
 }
 

@@ -17,9 +17,7 @@ function roundUp4(bytes: number): number {
 /** An uninitialized (zeroed) f32 storage buffer of `count` elements. */
 export async function createStorageF32(gpu: GpuDevice, count: number, label: string): Promise<GPUBuffer> {
   gpu.assertAlive();
-  return withErrorScopes(gpu.device, `buffer '${label}'`, () =>
-    gpu.device.createBuffer({ label, size: roundUp4(count * 4), usage: STORAGE }),
-  );
+  return withErrorScopes(gpu.device, `buffer '${label}'`, () => gpu.device.createBuffer({ label, size: roundUp4(count * 4), usage: STORAGE }));
 }
 
 /** A storage buffer holding `data`. */

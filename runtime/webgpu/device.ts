@@ -36,6 +36,15 @@ export interface AdapterDescription {
   key: string;
 }
 
+/**
+ * Whether the adapter is a CPU emulation of a GPU (Mesa's llvmpipe/lavapipe, SwiftShader). On such
+ * an adapter the CPU reference backend is faster than WebGPU (measured: research/baselines.md and
+ * bench/), so `--device auto` prefers the CPU there.
+ */
+export function isSoftwareAdapter(info: AdapterDescription): boolean {
+  return /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+}
+
 export interface GpuDevice {
   device: GPUDevice;
   /** The GPU object the adapter came from (Dawn's `create()` result, or navigator.gpu). */
@@ -90,7 +99,8 @@ async function findGpu(opts: AcquireOptions): Promise<FoundGpu | NoDevice> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (opts.gpu !== undefined) return { gpu: opts.gpu, platform: typeof process === 'undefined' ? 'browser' : 'node' };
   if (typeof process === 'undefined' || process.versions?.node === undefined) {
-    if (nav?.gpu === undefined) return { device: null, reason: 'this browser has no WebGPU (navigator.gpu is undefined); try a recent Chrome/Edge, or enable WebGPU' };
+    if (nav?.gpu === undefined)
+      return { device: null, reason: 'this browser has no WebGPU (navigator.gpu is undefined); try a recent Chrome/Edge, or enable WebGPU' };
     return { gpu: nav.gpu, platform: 'browser' };
   }
   let create: (flags: string[]) => GPU;

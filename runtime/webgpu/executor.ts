@@ -66,11 +66,17 @@ export class WebGpuExecutor {
     const arenas: GPUBuffer[] = [];
     for (const [a, bytes] of artifact.memory.arenas.entries()) {
       try {
-        arenas.push(await withErrorScopes(device, `arena ${a}`, () => device.createBuffer({ label: `scion arena ${a}`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: ARENA_USAGE })));
+        arenas.push(
+          await withErrorScopes(device, `arena ${a}`, () =>
+            device.createBuffer({ label: `scion arena ${a}`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: ARENA_USAGE }),
+          ),
+        );
       } catch (error) {
         for (const b of arenas) b.destroy();
         if (error instanceof GpuError && error.filter === 'out-of-memory') {
-          throw new Error(`not enough GPU memory: arena ${a} needs ${bytes} bytes (the plan's peak is ${artifact.memory.peakBytes} bytes); use a smaller batch or model`);
+          throw new Error(
+            `not enough GPU memory: arena ${a} needs ${bytes} bytes (the plan's peak is ${artifact.memory.peakBytes} bytes); use a smaller batch or model`,
+          );
         }
         throw error;
       }
@@ -87,12 +93,21 @@ export class WebGpuExecutor {
       const prog = byKernel.get(kernel.id);
       if (prog === undefined) throw new Error(`executor: kernel ${kernel.id} has no program in the artifact`);
       const program: WgslProgram = {
-        key: prog.key, code: prog.code, entryPoint: 'main', workgroupSize: [prog.workgroupSize, 1, 1], tile: { cols: 1, rows: 1 }, uniforms: [],
+        key: prog.key,
+        code: prog.code,
+        entryPoint: 'main',
+        workgroupSize: [prog.workgroupSize, 1, 1],
+        tile: { cols: 1, rows: 1 },
+        uniforms: [],
         bindings: prog.arenas.map((a, k) => ({ binding: k, name: `A${a}`, access: 'read_write' as const })),
       };
       const { pipeline, layout } = await cache.get(program);
       const bindGroup = await withErrorScopes(device, `bind group of kernel ${kernel.id} (${kernel.name})`, () =>
-        device.createBindGroup({ label: `kernel ${kernel.id}`, layout, entries: prog.arenas.map((a, k) => ({ binding: k, resource: { buffer: arenas[a] as GPUBuffer } })) }),
+        device.createBindGroup({
+          label: `kernel ${kernel.id}`,
+          layout,
+          entries: prog.arenas.map((a, k) => ({ binding: k, resource: { buffer: arenas[a] as GPUBuffer } })),
+        }),
       );
       const groups = Math.max(1, Math.ceil(prog.threads / prog.workgroupSize));
       const grid: [number, number, number] = groups <= maxPerDim ? [groups, 1, 1] : [maxPerDim, Math.ceil(groups / maxPerDim), 1];
@@ -239,7 +254,8 @@ export class WebGpuExecutor {
 
   /** Runs one step with a timestamp per kernel (needs the 'timestamp-query' feature). */
   async profile(): Promise<KernelTiming[]> {
-    if (!this.gpu.features.has('timestamp-query')) throw new Error('profiling needs the adapter feature timestamp-query (request it in acquireDevice optionalFeatures)');
+    if (!this.gpu.features.has('timestamp-query'))
+      throw new Error('profiling needs the adapter feature timestamp-query (request it in acquireDevice optionalFeatures)');
     const qs = this.gpu.device.createQuerySet({ type: 'timestamp', count: Math.max(2, this.steps.length * 2) });
     await this.step(qs);
     const resolve = this.lastResolve ?? fail('no resolve buffer');
@@ -253,7 +269,11 @@ export class WebGpuExecutor {
     resolve.destroy();
     qs.destroy();
     return this.steps.map((s, k) => {
-      const t: KernelTiming = { kernel: s.kernel.id, name: s.kernel.name, ms: s.kernel.kind === 'host' ? NaN : Number((ns[2 * k + 1] ?? 0n) - (ns[2 * k] ?? 0n)) / 1e6 };
+      const t: KernelTiming = {
+        kernel: s.kernel.id,
+        name: s.kernel.name,
+        ms: s.kernel.kind === 'host' ? NaN : Number((ns[2 * k + 1] ?? 0n) - (ns[2 * k] ?? 0n)) / 1e6,
+      };
       if (s.kernel.source !== undefined) t.source = s.kernel.source;
       return t;
     });
@@ -265,7 +285,12 @@ export class WebGpuExecutor {
 }
 
 /** One-shot: write every feed, run one step, read every output. */
-export async function runArtifact(gpu: GpuDevice, artifact: KernelArtifact, feeds: ReadonlyMap<string, Tensor>, cache?: PipelineCache): Promise<Map<string, Tensor>> {
+export async function runArtifact(
+  gpu: GpuDevice,
+  artifact: KernelArtifact,
+  feeds: ReadonlyMap<string, Tensor>,
+  cache?: PipelineCache,
+): Promise<Map<string, Tensor>> {
   const ex = await WebGpuExecutor.create(gpu, artifact, cache);
   try {
     for (const io of [...artifact.graph.inputs, ...artifact.graph.params]) {

@@ -40,16 +40,25 @@ export function decodeTensor(dtype: Dtype, bytes: Uint8Array): TensorArray {
   const { buffer, byteOffset } = aligned;
   const n = bytes.byteLength / size;
   switch (dtype) {
-    case 'F64': return new Float64Array(buffer, byteOffset, n);
-    case 'F32': return new Float32Array(buffer, byteOffset, n);
-    case 'F16': return halfToF32(new Uint16Array(buffer, byteOffset, n));
-    case 'BF16': return bf16ToF32(new Uint16Array(buffer, byteOffset, n));
-    case 'I64': return new BigInt64Array(buffer, byteOffset, n);
-    case 'I32': return new Int32Array(buffer, byteOffset, n);
-    case 'I16': return new Int16Array(buffer, byteOffset, n);
-    case 'I8': return new Int8Array(buffer, byteOffset, n);
+    case 'F64':
+      return new Float64Array(buffer, byteOffset, n);
+    case 'F32':
+      return new Float32Array(buffer, byteOffset, n);
+    case 'F16':
+      return halfToF32(new Uint16Array(buffer, byteOffset, n));
+    case 'BF16':
+      return bf16ToF32(new Uint16Array(buffer, byteOffset, n));
+    case 'I64':
+      return new BigInt64Array(buffer, byteOffset, n);
+    case 'I32':
+      return new Int32Array(buffer, byteOffset, n);
+    case 'I16':
+      return new Int16Array(buffer, byteOffset, n);
+    case 'I8':
+      return new Int8Array(buffer, byteOffset, n);
     case 'U8':
-    case 'BOOL': return new Uint8Array(buffer, byteOffset, n);
+    case 'BOOL':
+      return new Uint8Array(buffer, byteOffset, n);
   }
 }
 
@@ -68,16 +77,23 @@ export function encodeTensor(dtype: Dtype, data: TensorArray): Uint8Array {
 
 function arrayKind(dtype: Dtype): { new (n: number): TensorArray; readonly name: string } {
   switch (dtype) {
-    case 'F64': return Float64Array;
+    case 'F64':
+      return Float64Array;
     case 'F32':
     case 'F16':
-    case 'BF16': return Float32Array;
-    case 'I64': return BigInt64Array;
-    case 'I32': return Int32Array;
-    case 'I16': return Int16Array;
-    case 'I8': return Int8Array;
+    case 'BF16':
+      return Float32Array;
+    case 'I64':
+      return BigInt64Array;
+    case 'I32':
+      return Int32Array;
+    case 'I16':
+      return Int16Array;
+    case 'I8':
+      return Int8Array;
     case 'U8':
-    case 'BOOL': return Uint8Array;
+    case 'BOOL':
+      return Uint8Array;
   }
 }
 

@@ -13,14 +13,42 @@ export const MAX_HEADER_DEPTH = 8;
 export const MAX_RANK = 16;
 
 export type SafetensorsErrorCode =
-  | 'too-short' | 'header-too-large' | 'header-past-end' | 'header-empty' | 'header-not-utf8'
-  | 'header-not-json' | 'header-too-deep' | 'header-not-object' | 'duplicate-name' | 'empty-name'
-  | 'entry-not-object' | 'entry-missing-field' | 'entry-unknown-field' | 'dtype-not-string'
-  | 'unknown-dtype' | 'shape-not-array' | 'rank-too-large' | 'bad-dimension' | 'shape-too-large'
-  | 'offsets-not-pair' | 'bad-offset' | 'offsets-reversed' | 'size-mismatch' | 'offsets-out-of-bounds'
-  | 'offsets-overlap' | 'data-hole' | 'data-trailing' | 'metadata-not-object' | 'metadata-not-string'
-  | 'unknown-tensor' | 'index-invalid' | 'shard-missing' | 'shard-path' | 'shard-tensor-missing'
-  | 'shard-tensor-unlisted' | 'io';
+  | 'too-short'
+  | 'header-too-large'
+  | 'header-past-end'
+  | 'header-empty'
+  | 'header-not-utf8'
+  | 'header-not-json'
+  | 'header-too-deep'
+  | 'header-not-object'
+  | 'duplicate-name'
+  | 'empty-name'
+  | 'entry-not-object'
+  | 'entry-missing-field'
+  | 'entry-unknown-field'
+  | 'dtype-not-string'
+  | 'unknown-dtype'
+  | 'shape-not-array'
+  | 'rank-too-large'
+  | 'bad-dimension'
+  | 'shape-too-large'
+  | 'offsets-not-pair'
+  | 'bad-offset'
+  | 'offsets-reversed'
+  | 'size-mismatch'
+  | 'offsets-out-of-bounds'
+  | 'offsets-overlap'
+  | 'data-hole'
+  | 'data-trailing'
+  | 'metadata-not-object'
+  | 'metadata-not-string'
+  | 'unknown-tensor'
+  | 'index-invalid'
+  | 'shard-missing'
+  | 'shard-path'
+  | 'shard-tensor-missing'
+  | 'shard-tensor-unlisted'
+  | 'io';
 
 /** A user error in a safetensors file or index: the CLI prints `message` and exits 1. */
 export class SafetensorsError extends Error {
@@ -109,23 +137,29 @@ export function parseHeader(file: string, headerBytes: Uint8Array, dataStart: nu
   let cursor = 0;
   for (const span of spans) {
     if (span.end > dataSize) {
-      throw new SafetensorsError('offsets-out-of-bounds', file,
-        `data_offsets [${span.begin}, ${span.end}] run past the ${dataSize}-byte data area`, span.name);
+      throw new SafetensorsError('offsets-out-of-bounds', file, `data_offsets [${span.begin}, ${span.end}] run past the ${dataSize}-byte data area`, span.name);
     }
     if (span.begin < cursor) {
       const previous = spans[spans.indexOf(span) - 1]!;
-      throw new SafetensorsError('offsets-overlap', file,
-        `data_offsets [${span.begin}, ${span.end}] overlap tensor '${previous.name}' [${previous.begin}, ${previous.end}]`, span.name);
+      throw new SafetensorsError(
+        'offsets-overlap',
+        file,
+        `data_offsets [${span.begin}, ${span.end}] overlap tensor '${previous.name}' [${previous.begin}, ${previous.end}]`,
+        span.name,
+      );
     }
     if (span.begin > cursor) {
-      throw new SafetensorsError('data-hole', file,
-        `data_offsets start at ${span.begin}, leaving bytes ${cursor}..${span.begin} of the data area unused`, span.name);
+      throw new SafetensorsError(
+        'data-hole',
+        file,
+        `data_offsets start at ${span.begin}, leaving bytes ${cursor}..${span.begin} of the data area unused`,
+        span.name,
+      );
     }
     cursor = span.end;
   }
   if (cursor !== dataSize) {
-    throw new SafetensorsError('data-trailing', file,
-      `the data area has ${dataSize} bytes but the tensors cover only ${cursor}`);
+    throw new SafetensorsError('data-trailing', file, `the data area has ${dataSize} bytes but the tensors cover only ${cursor}`);
   }
   return { tensors: new Map(spans.map((s) => [s.name, s.info])), metadata };
 }

@@ -52,7 +52,8 @@ export async function writeSafetensors(path: string, tensors: TensorsToWrite, me
 }
 
 export function sortedEntries(tensors: TensorsToWrite): [string, TensorToWrite][] {
-  const entries: [string, TensorToWrite][] = tensors instanceof Map ? [...(tensors as ReadonlyMap<string, TensorToWrite>).entries()] : Object.entries(tensors as Record<string, TensorToWrite>);
+  const entries: [string, TensorToWrite][] =
+    tensors instanceof Map ? [...(tensors as ReadonlyMap<string, TensorToWrite>).entries()] : Object.entries(tensors as Record<string, TensorToWrite>);
   for (const [name, t] of entries) {
     if (name === '' || name === '__metadata__') throw new Error(`writeSafetensors: invalid tensor name '${name}'`);
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {

@@ -41,7 +41,10 @@ class ShardedCheckpoint implements SafetensorsReader {
     try {
       for (const shardName of shardNames) {
         const shardPath = join(dirname(path), shardName);
-        const exists = await stat(shardPath).then((s) => s.isFile(), () => false);
+        const exists = await stat(shardPath).then(
+          (s) => s.isFile(),
+          () => false,
+        );
         if (!exists) {
           const first = [...weightMap].find(([, s]) => s === shardName)![0];
           throw new SafetensorsError('shard-missing', path, `weight_map names shard '${shardName}', which does not exist`, first);
@@ -61,8 +64,12 @@ class ShardedCheckpoint implements SafetensorsReader {
       for (const [i, shard] of shards.entries()) {
         for (const [tensor, summary] of shard.tensors) {
           if (weightMap.get(tensor) !== shardNames[i]) {
-            throw new SafetensorsError('shard-tensor-unlisted', path,
-              `shard '${shardNames[i]}' holds it but weight_map ${weightMap.has(tensor) ? `puts it in '${weightMap.get(tensor)}'` : 'does not list it'}`, tensor);
+            throw new SafetensorsError(
+              'shard-tensor-unlisted',
+              path,
+              `shard '${shardNames[i]}' holds it but weight_map ${weightMap.has(tensor) ? `puts it in '${weightMap.get(tensor)}'` : 'does not list it'}`,
+              tensor,
+            );
           }
           tensors.set(tensor, summary);
         }

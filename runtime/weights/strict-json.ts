@@ -90,9 +90,9 @@ export function parseStrictJson(text: string, maxDepth: number): JsonValue {
       return ch === '{' ? parseObject(depth + 1) : parseArray(depth + 1);
     }
     if (ch === '"') return parseString();
-    if (ch === 't') return expect('true'), true;
-    if (ch === 'f') return expect('false'), false;
-    if (ch === 'n') return expect('null'), null;
+    if (ch === 't') return (expect('true'), true);
+    if (ch === 'f') return (expect('false'), false);
+    if (ch === 'n') return (expect('null'), null);
     NUMBER.lastIndex = pos;
     const match = NUMBER.exec(text);
     if (match === null) return fail(ch === undefined ? 'unexpected end of text' : `unexpected '${ch}'`);
@@ -104,12 +104,12 @@ export function parseStrictJson(text: string, maxDepth: number): JsonValue {
     pos++;
     const items: JsonValue[] = [];
     skipWs();
-    if (text[pos] === ']') return pos++, items;
+    if (text[pos] === ']') return (pos++, items);
     for (;;) {
       items.push(parseValue(depth));
       skipWs();
       if (text[pos] === ',') pos++;
-      else if (text[pos] === ']') return pos++, items;
+      else if (text[pos] === ']') return (pos++, items);
       else fail("expected ',' or ']'");
     }
   };
@@ -118,7 +118,7 @@ export function parseStrictJson(text: string, maxDepth: number): JsonValue {
     pos++;
     const entries = new Map<string, JsonValue>();
     skipWs();
-    if (text[pos] === '}') return pos++, { kind: 'object', entries };
+    if (text[pos] === '}') return (pos++, { kind: 'object', entries });
     for (;;) {
       skipWs();
       if (text[pos] !== '"') fail('expected a string key');
@@ -132,7 +132,7 @@ export function parseStrictJson(text: string, maxDepth: number): JsonValue {
       entries.set(key, parseValue(depth));
       skipWs();
       if (text[pos] === ',') pos++;
-      else if (text[pos] === '}') return pos++, { kind: 'object', entries };
+      else if (text[pos] === '}') return (pos++, { kind: 'object', entries });
       else fail("expected ',' or '}'");
     }
   };

@@ -31,7 +31,13 @@ export function randomWeights(m: LoweredModel, seed: number, scale = 0.4): Weigh
 export const TOKENS: Tensor = { dtype: 'i32', shape: [2, 4], data: Int32Array.from([1, 4, 10, 2, 3, 3, 0, 7]) };
 
 /** Runs `graph` in f64 with the weights of `params` and extra inputs. */
-export function runWith(graph: Graph, params: readonly { path: string; shape: readonly number[] }[], w: Weights, inputs: Record<string, Tensor> = { tokens: TOKENS }, outputs?: string[]): Map<string, Tensor> {
+export function runWith(
+  graph: Graph,
+  params: readonly { path: string; shape: readonly number[] }[],
+  w: Weights,
+  inputs: Record<string, Tensor> = { tokens: TOKENS },
+  outputs?: string[],
+): Map<string, Tensor> {
   const feed = new Map<string, Tensor>(Object.entries(inputs));
   for (const p of params) {
     const data = w.get(p.path);
@@ -57,11 +63,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** out[M, N] = a[M, K] · b[K, N] for row-major arrays. */
 export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
   const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let t = 0; t < k; t++) s += (a[i * k + t] as number) * (b[t * n + j] as number);
-    out[i * n + j] = s;
-  }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += (a[i * k + t] as number) * (b[t * n + j] as number);
+      out[i * n + j] = s;
+    }
   return out;
 }
 

@@ -63,7 +63,10 @@ describe('adapter insertion', () => {
     const merged = new Map(w);
     for (const s of am.sites) {
       const ba = matmul(w.get(s.loraB) as Float64Array, w.get(s.loraA) as Float64Array, s.outFeatures, 3, s.inFeatures); // [out, in]
-      merged.set(s.weight, (w.get(s.weight) as Float64Array).map((v, k) => v + am.scale * (ba[k] as number)));
+      merged.set(
+        s.weight,
+        (w.get(s.weight) as Float64Array).map((v, k) => v + am.scale * (ba[k] as number)),
+      );
     }
     const ref = data(runWith(plain.graph, plain.params, merged), 'logits');
     const base = data(runWith(plain.graph, plain.params, w), 'logits');
@@ -77,7 +80,10 @@ describe('adapter insertion', () => {
     const g = withLoss(am.graph, 'logits');
     expect(() => grad(g, 'loss', ['layers.0.self_attn.q_proj.weight'])).toThrow(/frozen/);
     const gg = grad(g, 'loss');
-    const names = gg.outputs.filter((o) => o.name.startsWith('grad:')).map((o) => o.name.slice(5)).sort();
+    const names = gg.outputs
+      .filter((o) => o.name.startsWith('grad:'))
+      .map((o) => o.name.slice(5))
+      .sort();
     expect(names).toEqual(am.adapterParams.map((p) => p.path).sort());
     const out = runWith(gg, am.params, w);
     const lossAt = (ws: Weights): number => data(runWith(g, am.params, ws, { tokens: TOKENS }, ['loss']), 'loss')[0] as number;
@@ -106,7 +112,10 @@ describe('adapter insertion', () => {
       const b0 = w.get(s.loraB) as Float64Array;
       ws.set(s.initA as string, a0).set(s.initB as string, b0);
       const ba = matmul(b0, a0, s.outFeatures, 3, s.inFeatures);
-      ws.set(s.weight, (w.get(s.weight) as Float64Array).map((v, k) => v - am.scale * (ba[k] as number)));
+      ws.set(
+        s.weight,
+        (w.get(s.weight) as Float64Array).map((v, k) => v - am.scale * (ba[k] as number)),
+      );
     }
     const out = runWith(am.graph, am.params, ws);
     expect(maxAbsDiff(data(out, 'logits'), pre)).toBeLessThan(1e-12); // step 0: W_res + s·BA = W
@@ -115,7 +124,10 @@ describe('adapter insertion', () => {
     const moved = new Map(ws);
     const s0 = am.sites[0];
     if (s0 === undefined) throw new Error('no site');
-    moved.set(s0.loraA, (ws.get(s0.loraA) as Float64Array).map((v) => v + 0.3));
+    moved.set(
+      s0.loraA,
+      (ws.get(s0.loraA) as Float64Array).map((v) => v + 0.3),
+    );
     const out2 = runWith(am.graph, am.params, moved);
     expect(maxAbsDiff(data(out2, 'logits'), pre)).toBeGreaterThan(1e-5);
     expect(maxAbsDiff(data(out2, 'base.logits'), pre)).toBeLessThan(1e-12);
@@ -132,8 +144,19 @@ adapter D on P { targets = ["proj"], rank = 40, alpha = 40, dropout = 0.25 }`);
     expect(am.inputs.map((i) => i.name)).toEqual(['x', 'dropout_key']);
     const eye = new Float64Array(40 * 40).map((_v, k) => (k % 41 === 0 ? 1 : 0));
     const x = Float64Array.from(randoms(2000, 9, 1)).map((v) => v + Math.sign(v)); // |x| ≥ 1
-    const w: Weights = new Map([['proj.weight', new Float64Array(1600)], ['proj.lora_A.weight', eye], ['proj.lora_B.weight', eye]]);
-    const run = (seed: number): Float64Array => data(runWith(am.graph, am.params, w, { x: { dtype: 'f32', shape: [50, 40], data: x }, dropout_key: { dtype: 'i32', shape: [2], data: Int32Array.from([seed, 0]) } }), 'y');
+    const w: Weights = new Map([
+      ['proj.weight', new Float64Array(1600)],
+      ['proj.lora_A.weight', eye],
+      ['proj.lora_B.weight', eye],
+    ]);
+    const run = (seed: number): Float64Array =>
+      data(
+        runWith(am.graph, am.params, w, {
+          x: { dtype: 'f32', shape: [50, 40], data: x },
+          dropout_key: { dtype: 'i32', shape: [2], data: Int32Array.from([seed, 0]) },
+        }),
+        'y',
+      );
     const y = run(1);
     // W = 0 and A = B = I, scale 1: y = dropout(x) — each entry is 0 or x/0.75.
     let dropped = 0;

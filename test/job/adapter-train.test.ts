@@ -65,10 +65,16 @@ const V = 'layers.0.self_attn.v_proj';
 const SCALE = 4 / 2;
 
 let dir = '';
-const job = async (out: string): Promise<ExampleJob> => prepareExampleJob(loadSpec(join(dir, 'tiny.scion'), captureIo(dir), 'test')!, 'A', { outDir: join(dir, out), cwd: dir, log: () => undefined });
+const job = async (out: string): Promise<ExampleJob> =>
+  prepareExampleJob(loadSpec(join(dir, 'tiny.scion'), captureIo(dir), 'test')!, 'A', { outDir: join(dir, out), cwd: dir, log: () => undefined });
 
 const losses = (out: string): number[] =>
-  readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; loss: number }).filter((r) => r.kind === 'train').map((r) => r.loss);
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; loss: number })
+    .filter((r) => r.kind === 'train')
+    .map((r) => r.loss);
 
 /** The first n examples of a set. */
 function head(e: Examples, n: number): Examples {
@@ -115,7 +121,14 @@ describe('train on an adapter target', () => {
     expect(j.plan.frozen.get('embed_tokens.weight')!.data).toEqual(await parentTensor('model.embed_tokens.weight'));
     expect(j.plan.frozen.get('layers.0.mlp.down_proj.weight')!.data).toEqual(await parentTensor('model.layers.0.mlp.down_proj.weight'));
     const wq = await parentTensor(`model.${Q}.weight`); // [16, 16]
-    const back = merged(j.plan.frozen.get(`${Q}.weight`)!.data as Float32Array, j.plan.frozen.get(`${Q}.lora_A.init`)!.data as Float32Array, j.plan.frozen.get(`${Q}.lora_B.init`)!.data as Float32Array, 16, 16, SCALE);
+    const back = merged(
+      j.plan.frozen.get(`${Q}.weight`)!.data as Float32Array,
+      j.plan.frozen.get(`${Q}.lora_A.init`)!.data as Float32Array,
+      j.plan.frozen.get(`${Q}.lora_B.init`)!.data as Float32Array,
+      16,
+      16,
+      SCALE,
+    );
     back.forEach((v, k) => expect(v).toBeCloseTo(wq[k] as number, 4));
 
     // A small fixed set: 12 steps over 8 examples must fit them better than the start.
@@ -150,7 +163,14 @@ describe('train on an adapter target', () => {
       expect(reader.tensors.get(`${pre}.lora_A.weight`)?.shape).toEqual([4, 16]);
       expect(await read('base_model.model.score.weight')).toEqual(r.params.get('score.weight'));
       const viaPeft = merged(wq, await read(`${pre}.lora_A.weight`), await read(`${pre}.lora_B.weight`), 16, 16, peft.alpha / peft.rank);
-      const viaRun = merged(plan.frozen.get(`${Q}.weight`)!.data as Float32Array, r.params.get(`${Q}.lora_A.weight`)!, r.params.get(`${Q}.lora_B.weight`)!, 16, 16, SCALE);
+      const viaRun = merged(
+        plan.frozen.get(`${Q}.weight`)!.data as Float32Array,
+        r.params.get(`${Q}.lora_A.weight`)!,
+        r.params.get(`${Q}.lora_B.weight`)!,
+        16,
+        16,
+        SCALE,
+      );
       viaPeft.forEach((v, k) => expect(v).toBeCloseTo(viaRun[k] as number, 4));
     } finally {
       await reader.close();
@@ -160,10 +180,17 @@ describe('train on an adapter target', () => {
   it('resumes an interrupted run with identical losses', async () => {
     await trainExamples((await job('full')).plan, { outDir: join(dir, 'full'), resume: false, backend: cpuBackend, progress: false });
     const crash = new Error('simulated crash after step 4');
-    await expect(trainExamples((await job('cut')).plan, {
-      outDir: join(dir, 'cut'), resume: false, backend: cpuBackend, progress: false,
-      onProgress: (p) => { if (p.step === 4) throw crash; },
-    })).rejects.toBe(crash);
+    await expect(
+      trainExamples((await job('cut')).plan, {
+        outDir: join(dir, 'cut'),
+        resume: false,
+        backend: cpuBackend,
+        progress: false,
+        onProgress: (p) => {
+          if (p.step === 4) throw crash;
+        },
+      }),
+    ).rejects.toBe(crash);
     const resumed = await trainExamples((await job('cut')).plan, { outDir: join(dir, 'cut'), resume: true, backend: cpuBackend, progress: false });
     expect(resumed.summary.resumedFrom).toMatch(/step-0+3\.safetensors$/);
     const a = losses(join(dir, 'full'));

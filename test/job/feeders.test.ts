@@ -13,7 +13,12 @@ import type { BpeTokenizer } from '../../runtime/tokenizer/index.ts';
 const set: ImageSet = {
   // 2 images of 1×2 pixels with 2 channels, [N, H, W, C]
   images: Float32Array.of(0, 1, 0.5, 0.25, 1, 0, 0.75, 0.5),
-  labels: Int32Array.of(3, 7), count: 2, height: 1, width: 2, channels: 2, labelNames: [],
+  labels: Int32Array.of(3, 7),
+  count: 2,
+  height: 1,
+  width: 2,
+  channels: 2,
+  labelNames: [],
 };
 
 describe('example sets', () => {
@@ -87,7 +92,16 @@ describe('evaluation helpers', () => {
   });
 
   it('spreads fixed evaluation batches over the whole set', () => {
-    expect(evalIndexBatches(10, 2, 8).map((b) => [...b])).toEqual([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]);
-    expect(evalIndexBatches(100, 2, 2).map((b) => [...b])).toEqual([[0, 25], [50, 75]]);
+    expect(evalIndexBatches(10, 2, 8).map((b) => [...b])).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+      [6, 7],
+      [8, 9],
+    ]);
+    expect(evalIndexBatches(100, 2, 2).map((b) => [...b])).toEqual([
+      [0, 25],
+      [50, 75],
+    ]);
   });
 });

@@ -46,11 +46,13 @@ function feeds(t: LoweredTrain, weight = 0.3): Map<string, Tensor> {
 function logitsOf(f: Map<string, Tensor>, prefix: string, dim: number): number[][] {
   const e = f.get(`${prefix}embed.weight`)!.data;
   const w = f.get(`${prefix}head.weight`)!.data;
-  return TOKENS.map((tok) => [0, 1, 2].map((v) => {
-    let s = 0;
-    for (let d = 0; d < dim; d++) s += (e[tok * dim + d] as number) * (w[v * dim + d] as number);
-    return s;
-  }));
+  return TOKENS.map((tok) =>
+    [0, 1, 2].map((v) => {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += (e[tok * dim + d] as number) * (w[v * dim + d] as number);
+      return s;
+    }),
+  );
 }
 
 const logSoftmax = (row: number[], t = 1): number[] => {
@@ -140,9 +142,7 @@ describe('lowerTrain', () => {
 
   it('adds a trained projection when feature_kd compares different widths', () => {
     const k = lowerTrain(parse(spec('feature_kd(logits, teacher.logits) + feature_kd(embed, teacher.embed)')), 'S', { batch: 2 });
-    expect(k.trainable.filter((p) => !p.inModel)).toEqual([
-      expect.objectContaining({ path: 'loss.feature_kd.1.proj.weight', shape: [4, 2] }),
-    ]);
+    expect(k.trainable.filter((p) => !p.inModel)).toEqual([expect.objectContaining({ path: 'loss.feature_kd.1.proj.weight', shape: [4, 2] })]);
     const f = feeds(k);
     const out = runGraph(k.graph, f, { dtype: 'f64' });
     // The projected student embedding rows against the teacher's, by hand.

@@ -33,7 +33,11 @@ describe('RoundBatches', () => {
     const scored: number[] = [];
     // Batch 2 of the partition has an overwhelming loss: with sample 0.25 of 4 batches it is the one drawn.
     const r = new RoundBatches({
-      count: 16, batch: 4, seed: 1, total: 8, rounds: { count: 2, sample: 0.25, temperature: 1 },
+      count: 16,
+      batch: 4,
+      seed: 1,
+      total: 8,
+      rounds: { count: 2, sample: 0.25, temperature: 1 },
       score: async (parts, round) => {
         scored.push(round);
         return parts.map((_, k) => (k === 2 ? 100 : 0));
@@ -51,13 +55,18 @@ describe('RoundBatches', () => {
 
   it('resumes mid-round from its state on the same batches, without rescoring', async () => {
     let scores = 0;
-    const make = (): RoundBatches => new RoundBatches({
-      count: 24, batch: 4, seed: 9, total: 12, rounds: { count: 2, sample: 0.5, temperature: 1 },
-      score: async (parts) => {
-        scores++;
-        return parts.map((_, k) => k * 0.3);
-      },
-    });
+    const make = (): RoundBatches =>
+      new RoundBatches({
+        count: 24,
+        batch: 4,
+        seed: 9,
+        total: 12,
+        rounds: { count: 2, sample: 0.5, temperature: 1 },
+        score: async (parts) => {
+          scores++;
+          return parts.map((_, k) => k * 0.3);
+        },
+      });
     const a = make();
     const straight = (await take(a, 0, 12)).map((b) => [...b]);
     const b = make();

@@ -70,7 +70,12 @@ beforeAll(() => {
 });
 
 const trainLosses = (out: string): number[] =>
-  readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; loss: number }).filter((r) => r.kind === 'train').map((r) => r.loss);
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; loss: number })
+    .filter((r) => r.kind === 'train')
+    .map((r) => r.loss);
 
 async function train(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const io = captureIo(dir);
@@ -101,7 +106,12 @@ describe('an MNIST classifier', () => {
     // Images spread over the set (it is ordered by digit); pixels [0, 1] → [−1, 1], as the job feeds them.
     const pick = Array.from({ length: n }, (_, i) => Math.floor((i * test.count) / n));
     const images = new Float32Array(n * 784);
-    pick.forEach((j, r) => images.set(test.images.subarray(j * 784, (j + 1) * 784).map((v) => 2 * v - 1), r * 784));
+    pick.forEach((j, r) =>
+      images.set(
+        test.images.subarray(j * 784, (j + 1) * 784).map((v) => 2 * v - 1),
+        r * 784,
+      ),
+    );
     feeds.set('image', { dtype: 'f32', shape: [n, 1, 28, 28], data: images });
     const logits = runGraph(m.graph, feeds, { dtype: 'f32' }).get('logits')!.data;
     let correct = 0;
@@ -120,7 +130,12 @@ describe('an MNIST classifier', () => {
   }, 60_000);
 
   it('--init starts from the given weights', async () => {
-    const job = await prepareExampleJob(loadSpec(join(dir, 'mlp.scion'), captureIo(dir), 'test')!, 'Mlp', { outDir: join(dir, 'other'), cwd: dir, init: join(dir, 'mlp', 'model.safetensors'), log: () => undefined });
+    const job = await prepareExampleJob(loadSpec(join(dir, 'mlp.scion'), captureIo(dir), 'test')!, 'Mlp', {
+      outDir: join(dir, 'other'),
+      cwd: dir,
+      init: join(dir, 'mlp', 'model.safetensors'),
+      log: () => undefined,
+    });
     const reader = await openSafetensors(join(dir, 'mlp', 'model.safetensors'));
     const saved = Float32Array.from((await reader.read('fc1.weight')) as ArrayLike<number>);
     await reader.close();
@@ -139,7 +154,10 @@ describe('multiple rounds', () => {
 
 describe('a tiny DiT on MNIST', () => {
   it('trains with the diffusion loss, writes EMA weights, and resumes with identical losses', async () => {
-    const straight = JSON.parse((await train(['dit.scion', '--out', 'dit-a'])).stdout) as { summary: { kind: string; valLoss: number; imagesPerSecond: number }; ema: string };
+    const straight = JSON.parse((await train(['dit.scion', '--out', 'dit-a'])).stdout) as {
+      summary: { kind: string; valLoss: number; imagesPerSecond: number };
+      ema: string;
+    };
     expect(straight.summary.kind).toBe('diffusion');
     expect(Number.isFinite(straight.summary.valLoss)).toBe(true);
     expect(straight.summary.imagesPerSecond).toBeGreaterThan(0);

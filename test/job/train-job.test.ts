@@ -53,7 +53,12 @@ beforeAll(() => {
 });
 
 const losses = (out: string): number[] =>
-  readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; loss: number }).filter((r) => r.kind === 'train').map((r) => r.loss);
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; loss: number })
+    .filter((r) => r.kind === 'train')
+    .map((r) => r.loss);
 
 describe('scion train (tiny llama on a small text)', () => {
   let summary: { steps: number; trainLoss: number; valLoss: number; baselineLoss: number; tokensPerSecond: number; device: string };
@@ -76,13 +81,17 @@ describe('scion train (tiny llama on a small text)', () => {
     expect(summary.tokensPerSecond).toBeGreaterThan(0);
   });
 
-  it('writes summary.json with the issue\'s fields and the model files', () => {
+  it("writes summary.json with the issue's fields and the model files", () => {
     const s = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as Record<string, unknown>;
     for (const k of ['steps', 'trainLoss', 'valLoss', 'baselineLoss', 'tokensPerSecond', 'device']) expect(s).toHaveProperty(k);
     const cfg = JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(cfg).toMatchObject({ model_type: 'llama', vocab_size: 300, hidden_size: 16, num_hidden_layers: 1 });
     expect(readFileSync(join(dir, 'run', 'loss.svg'), 'utf8')).toContain('<svg');
-    expect(readFileSync(join(dir, 'run', 'loss.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      readFileSync(join(dir, 'run', 'loss.png'))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
   });
 
   it('computes the baseline as the unigram entropy of the validation tokens', async () => {
@@ -91,7 +100,7 @@ describe('scion train (tiny llama on a small text)', () => {
     // Independently: H = ln N − (1/N)·Σ c·ln c over the run lengths of the sorted ids.
     ids.sort((a, b) => a - b);
     let sum = 0;
-    for (let i = 0; i < ids.length;) {
+    for (let i = 0; i < ids.length; ) {
       let j = i;
       while (j < ids.length && ids[j] === ids[i]) j++;
       sum += (j - i) * Math.log(j - i);
@@ -102,9 +111,12 @@ describe('scion train (tiny llama on a small text)', () => {
     expect(unigramEntropy([0, 0, 1, 2])).toBeCloseTo(1.5 * Math.log(2), 12);
   });
 
-  it('generates text that the run\'s tokenizer decodes', async () => {
+  it("generates text that the run's tokenizer decodes", async () => {
     const io = captureIo(dir);
-    const code = await main(['generate', 'tiny.scion', '--weights', 'run/model.safetensors', '--prompt', 'the cat', '--tokens', '12', '--seed', '3', '--json'], io);
+    const code = await main(
+      ['generate', 'tiny.scion', '--weights', 'run/model.safetensors', '--prompt', 'the cat', '--tokens', '12', '--seed', '3', '--json'],
+      io,
+    );
     expect(code, io.stderr).toBe(0);
     const r = JSON.parse(io.stdout) as { text: string; ids: number[] };
     const tokenizer = await readTokenizerJson(join(dir, 'run', 'tokenizer.json'));
@@ -138,10 +150,17 @@ describe('--resume', () => {
 
     const cut = await job('cut');
     const crash = new Error('simulated crash after step 5');
-    await expect(trainLm(cut.plan, {
-      outDir: join(dir, 'cut'), resume: false, backend: cpuBackend, progress: false,
-      onProgress: (p) => { if (p.step === 5) throw crash; },
-    })).rejects.toBe(crash);
+    await expect(
+      trainLm(cut.plan, {
+        outDir: join(dir, 'cut'),
+        resume: false,
+        backend: cpuBackend,
+        progress: false,
+        onProgress: (p) => {
+          if (p.step === 5) throw crash;
+        },
+      }),
+    ).rejects.toBe(crash);
     expect(losses(join(dir, 'cut'))).toHaveLength(5);
     const resumed = await trainLm((await job('cut')).plan, { outDir: join(dir, 'cut'), resume: true, backend: cpuBackend, progress: false });
     expect(resumed.summary.resumedFrom).toMatch(/step-0+4\.safetensors$/);

@@ -14,7 +14,10 @@ const softmax = (row: readonly number[]): number[] => {
 /** Σ_rows mask·v / Σ mask (mean without a mask). */
 function maskedMean(v: readonly number[], mask?: readonly number[]): number {
   const w = mask ?? v.map(() => 1);
-  const den = Math.max(1, w.reduce((p, x) => p + x, 0));
+  const den = Math.max(
+    1,
+    w.reduce((p, x) => p + x, 0),
+  );
   return v.reduce((p, x, i) => p + x * (w[i] as number), 0) / den;
 }
 
@@ -60,12 +63,13 @@ export function covarianceOffDiag(z: Matrix, mask?: readonly number[]): number {
   const d = (rows[0] as number[]).length;
   const mu = Array.from({ length: d }, (_v, j) => rows.reduce((s, r) => s + (r[j] as number), 0) / n);
   let total = 0;
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
-    if (i === j) continue;
-    let c = 0;
-    for (const r of rows) c += ((r[i] as number) - (mu[i] as number)) * ((r[j] as number) - (mu[j] as number));
-    total += (c / (n - 1)) ** 2;
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      if (i === j) continue;
+      let c = 0;
+      for (const r of rows) c += ((r[i] as number) - (mu[i] as number)) * ((r[j] as number) - (mu[j] as number));
+      total += (c / (n - 1)) ** 2;
+    }
   return total / d;
 }
 
@@ -77,26 +81,27 @@ export function symmetricEigenvalues(a: Matrix): number[] {
     let off = 0;
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += (m[i]![j] as number) ** 2;
     if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) {
-      const apq = m[p]![q] as number;
-      if (Math.abs(apq) < 1e-300) continue;
-      const theta = ((m[q]![q] as number) - (m[p]![p] as number)) / (2 * apq);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const c = 1 / Math.sqrt(t * t + 1);
-      const s = t * c;
-      for (let k = 0; k < n; k++) {
-        const akp = m[k]![p] as number;
-        const akq = m[k]![q] as number;
-        m[k]![p] = c * akp - s * akq;
-        m[k]![q] = s * akp + c * akq;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p]![q] as number;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = ((m[q]![q] as number) - (m[p]![p] as number)) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = m[k]![p] as number;
+          const akq = m[k]![q] as number;
+          m[k]![p] = c * akp - s * akq;
+          m[k]![q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = m[p]![k] as number;
+          const aqk = m[q]![k] as number;
+          m[p]![k] = c * apk - s * aqk;
+          m[q]![k] = s * apk + c * aqk;
+        }
       }
-      for (let k = 0; k < n; k++) {
-        const apk = m[p]![k] as number;
-        const aqk = m[q]![k] as number;
-        m[p]![k] = c * apk - s * aqk;
-        m[q]![k] = s * apk + c * aqk;
-      }
-    }
   }
   return m.map((r, i) => r[i] as number);
 }
@@ -106,13 +111,17 @@ export function singularValues(z: Matrix): number[] {
   const rows = z.length;
   const cols = (z[0] as number[]).length;
   const small = Math.min(rows, cols);
-  const g: Matrix = Array.from({ length: small }, (_r, i) => Array.from({ length: small }, (_c, j) => {
-    let s = 0;
-    if (cols <= rows) for (let k = 0; k < rows; k++) s += (z[k]![i] as number) * (z[k]![j] as number);
-    else for (let k = 0; k < cols; k++) s += (z[i]![k] as number) * (z[j]![k] as number);
-    return s;
-  }));
-  return symmetricEigenvalues(g).map((v) => Math.sqrt(Math.max(v, 0))).sort((a, b) => b - a);
+  const g: Matrix = Array.from({ length: small }, (_r, i) =>
+    Array.from({ length: small }, (_c, j) => {
+      let s = 0;
+      if (cols <= rows) for (let k = 0; k < rows; k++) s += (z[k]![i] as number) * (z[k]![j] as number);
+      else for (let k = 0; k < cols; k++) s += (z[i]![k] as number) * (z[j]![k] as number);
+      return s;
+    }),
+  );
+  return symmetricEigenvalues(g)
+    .map((v) => Math.sqrt(Math.max(v, 0)))
+    .sort((a, b) => b - a);
 }
 
 /** −Σ_{i≤k} σ_i / (Σσ or ‖Z‖_F), 0 below 1e-8; masked rows dropped. */

@@ -34,9 +34,11 @@ const rowsOf = (flat: ArrayLike<number>, c: number): Matrix => Array.from({ leng
 
 describe('BA-LoRA loss rules in train', () => {
   it('lower to terms equal to the reference formulas on the model outputs', () => {
-    const prog = parse(TRAIN(`cross_entropy(logits, label) + 0.15 * consistency(logits, base.logits, T = 2)
+    const prog = parse(
+      TRAIN(`cross_entropy(logits, label) + 0.15 * consistency(logits, base.logits, T = 2)
        + ramp(from = 0, to = 0.03, steps = 100) * diversity(features, k = 3)
-       + 0.03 * svd_energy(features, k = 2) + 0.01 * diversity(logits, variant = "arxiv")`));
+       + 0.03 * svd_energy(features, k = 2) + 0.01 * diversity(logits, variant = "arxiv")`),
+    );
     const t = lowerTrain(prog, 'C', { batch: 3, grads: false });
     expect(t.terms.map((x) => x.output)).toEqual(['term:cross_entropy', 'term:consistency', 'term:diversity', 'term:svd_energy', 'term:diversity.1']);
     expect(t.weights).toMatchObject([{ input: 'weight:0', from: 0, to: 0.03, steps: 100 }]);
@@ -45,7 +47,11 @@ describe('BA-LoRA loss rules in train', () => {
     const plain = lowerModel(prog, 'C', { dims: { batch: 3 } });
     const student = new Map(plain.params.map((p, k) => [p.path, Float64Array.from(randoms(numel(p.shape), 40 + k, 0.8))]));
     const base = new Map(plain.params.map((p, k) => [p.path, Float64Array.from(randoms(numel(p.shape), 90 + k, 0.8))]));
-    const feed = new Map<string, Tensor>([['tokens', TOKENS], ['label', { dtype: 'i32', shape: [3], data: Int32Array.from([0, 3, 1]) }], ['weight:0', { dtype: 'f32', shape: [], data: Float64Array.of(0.5) }]]);
+    const feed = new Map<string, Tensor>([
+      ['tokens', TOKENS],
+      ['label', { dtype: 'i32', shape: [3], data: Int32Array.from([0, 3, 1]) }],
+      ['weight:0', { dtype: 'f32', shape: [], data: Float64Array.of(0.5) }],
+    ]);
     for (const p of plain.params) {
       feed.set(p.path, { dtype: 'f32', shape: p.shape, data: student.get(p.path) as Float64Array });
       feed.set(`base.${p.path}`, { dtype: 'f32', shape: p.shape, data: base.get(p.path) as Float64Array });
@@ -69,7 +75,12 @@ describe('BA-LoRA loss rules in train', () => {
     expect(term('term:diversity')).toBeCloseTo(topkEntropy(features, 3), 12);
     expect(term('term:svd_energy')).toBeCloseTo(svdEnergyRef(features, 2, 'sum_sigma'), 12);
     expect(term('term:diversity.1')).toBeCloseTo(covarianceOffDiag(logits), 12);
-    const total = term('term:cross_entropy') + 0.15 * term('term:consistency') + 0.5 * term('term:diversity') + 0.03 * term('term:svd_energy') + 0.01 * term('term:diversity.1');
+    const total =
+      term('term:cross_entropy') +
+      0.15 * term('term:consistency') +
+      0.5 * term('term:diversity') +
+      0.03 * term('term:svd_energy') +
+      0.01 * term('term:diversity.1');
     expect(term('loss')).toBeCloseTo(total, 12);
   });
 

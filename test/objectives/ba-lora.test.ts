@@ -98,7 +98,10 @@ describe('BA-LoRA regularizers: against the JS reference', () => {
     expect(value([4, 6], f, (b, z) => consistency(b, z, konst(b, p, [4, 6]), { temperature: 2, mask: mk(b) }))).toBeCloseTo(consistencyIclr(F, P, 2, mask), 12);
     expect(value([4, 6], f, (b, z) => consistency(b, z, konst(b, p, [4, 6]), { variant: 'arxiv', mask: mk(b) }))).toBeCloseTo(consistencyArxiv(F, P, mask), 12);
     // Rank 3 [B, T, C] with a [B, T] mask is the same as the flattened rows.
-    expect(value([2, 2, 6], f, (b, z) => consistency(b, z, konst(b, p, [2, 2, 6]), { mask: konst(b, mask, [2, 2]) }))).toBeCloseTo(consistencyIclr(F, P, 2, mask), 12);
+    expect(value([2, 2, 6], f, (b, z) => consistency(b, z, konst(b, p, [2, 2, 6]), { mask: konst(b, mask, [2, 2]) }))).toBeCloseTo(
+      consistencyIclr(F, P, 2, mask),
+      12,
+    );
   });
 
   it('diversity, both variants', () => {
@@ -109,7 +112,10 @@ describe('BA-LoRA regularizers: against the JS reference', () => {
 
   it('svd_energy, both norms, masked rows dropped, arXiv reshape', () => {
     expect(value([4, 6], f, (b, z) => svdEnergy(b, z, { k: 2 }))).toBeCloseTo(svdEnergyRef(F, 2, 'sum_sigma'), 12);
-    expect(value([4, 6], f, (b, z) => svdEnergy(b, z, { k: 3, norm: 'frobenius', mask: konst(b, mask, [4]) }))).toBeCloseTo(svdEnergyRef(F, 3, 'frobenius', mask), 12);
+    expect(value([4, 6], f, (b, z) => svdEnergy(b, z, { k: 3, norm: 'frobenius', mask: konst(b, mask, [4]) }))).toBeCloseTo(
+      svdEnergyRef(F, 3, 'frobenius', mask),
+      12,
+    );
     // arXiv NLG: [B, L, V] → [B, L·V].
     expect(value([2, 2, 6], f, (b, z) => svdEnergy(b, z, { k: 1, variant: 'arxiv' }))).toBeCloseTo(svdEnergyRef(rowsOf(f, 12), 1, 'sum_sigma'), 12);
   });
@@ -144,7 +150,14 @@ describe('BA-LoRA regularizers: gradients match finite differences (f64)', () =>
     const zp = b.param('p', [2, 3]);
     b.output('loss', consistency(b, zf, zp));
     const g = grad(b.build(), 'loss', ['f', 'p']);
-    const out = runGraph(g, new Map([['f', { dtype: 'f32' as const, shape: [2, 3], data: Float64Array.from(rand(6, 3)) }], ['p', { dtype: 'f32' as const, shape: [2, 3], data: Float64Array.from(rand(6, 4)) }]]), { dtype: 'f64' });
+    const out = runGraph(
+      g,
+      new Map([
+        ['f', { dtype: 'f32' as const, shape: [2, 3], data: Float64Array.from(rand(6, 3)) }],
+        ['p', { dtype: 'f32' as const, shape: [2, 3], data: Float64Array.from(rand(6, 4)) }],
+      ]),
+      { dtype: 'f64' },
+    );
     expect([...(out.get(gradName('p'))?.data ?? [])].every((v) => v === 0)).toBe(true);
     expect([...(out.get(gradName('f'))?.data ?? [])].some((v) => v !== 0)).toBe(true);
   });

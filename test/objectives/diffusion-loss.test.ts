@@ -46,9 +46,12 @@ describe('diffusion(eps, sigma) in the train loss table', () => {
       return Math.sqrt(a) * x + Math.sqrt(1 - a) * (noise[i] as number);
     });
     const feeds = new Map<string, Tensor>([
-      ['conv.weight', tensor(wave(18, 2, 0.3), [2, 1, 3, 3])], ['conv.bias', tensor([0.05, -0.1], [2])],
-      ['x', tensor(xt, [2, 1, 4, 4])], ['t', tensor(ts, [2])],
-      [NOISE_INPUT, tensor(noise, [2, 1, 4, 4])], [X_START_INPUT, tensor(x0, [2, 1, 4, 4])],
+      ['conv.weight', tensor(wave(18, 2, 0.3), [2, 1, 3, 3])],
+      ['conv.bias', tensor([0.05, -0.1], [2])],
+      ['x', tensor(xt, [2, 1, 4, 4])],
+      ['t', tensor(ts, [2])],
+      [NOISE_INPUT, tensor(noise, [2, 1, 4, 4])],
+      [X_START_INPUT, tensor(x0, [2, 1, 4, 4])],
     ]);
     const loss = runGraph(train.graph, feeds, { dtype: 'f64', outputs: ['loss'] }).get('loss')?.data[0] as number;
 

@@ -29,4 +29,3 @@ export function vbRef(betas: number[], t: number, x0: number[], xt: number[], ep
   }
   return total / x0.length / Math.LN2;
 }
-

@@ -8,7 +8,13 @@ import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import type { Node } from '../../compiler/ir/graph.ts';
 import { linearBetas, linearSchedule, respace, scheduleFromBetas, type DiffusionSchedule } from '../../compiler/objectives/diffusion-schedule.ts';
 import {
-  approxStandardNormalCdf, diffusionLoss, discretizedGaussianLogLikelihood, learnedRangeLogVariance, normalKl, qSample, vbTerm,
+  approxStandardNormalCdf,
+  diffusionLoss,
+  discretizedGaussianLogLikelihood,
+  learnedRangeLogVariance,
+  normalKl,
+  qSample,
+  vbTerm,
 } from '../../compiler/objectives/diffusion.ts';
 import { runGraph } from '../../runtime/cpu/run-graph.ts';
 import { tensor, type Tensor } from '../../runtime/cpu/tensor.ts';
@@ -57,8 +63,17 @@ describe('diffusion graph compositions', () => {
     const noise = b.input('noise', [2, 1, 1, 2]);
     const t = b.input('t', [2]);
     b.output('xt', qSample(b, s3, x0, t, noise));
-    const out = run(b, [['x0', tensor([1, -1, 0.5, 0.25], [2, 1, 1, 2])], ['noise', tensor([0.3, 0.7, -2, 1], [2, 1, 1, 2])], ['t', tensor([0, 2], [2])]]);
-    const want = [Math.sqrt(0.9) * 1 + Math.sqrt(0.1) * 0.3, -Math.sqrt(0.9) + Math.sqrt(0.1) * 0.7, Math.sqrt(0.504) * 0.5 - Math.sqrt(0.496) * 2, Math.sqrt(0.504) * 0.25 + Math.sqrt(0.496)];
+    const out = run(b, [
+      ['x0', tensor([1, -1, 0.5, 0.25], [2, 1, 1, 2])],
+      ['noise', tensor([0.3, 0.7, -2, 1], [2, 1, 1, 2])],
+      ['t', tensor([0, 2], [2])],
+    ]);
+    const want = [
+      Math.sqrt(0.9) * 1 + Math.sqrt(0.1) * 0.3,
+      -Math.sqrt(0.9) + Math.sqrt(0.1) * 0.7,
+      Math.sqrt(0.504) * 0.5 - Math.sqrt(0.496) * 2,
+      Math.sqrt(0.504) * 0.25 + Math.sqrt(0.496),
+    ];
     flat(out.get('xt')).forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 14));
   });
 
@@ -71,7 +86,12 @@ describe('diffusion graph compositions', () => {
     b.output('kl', normalKl(b, m1, lv1, m2, lv2));
     b.output('cdf', approxStandardNormalCdf(b, m1));
     b.output('ll', discretizedGaussianLogLikelihood(b, m1, m2, lv2));
-    const out = run(b, [['m1', tensor([0, -1, 1], [3])], ['lv1', tensor([0, 0, Math.log(4)], [3])], ['m2', tensor([1, 0, 0], [3])], ['lv2', tensor([0, 0, 0], [3])]]);
+    const out = run(b, [
+      ['m1', tensor([0, -1, 1], [3])],
+      ['lv1', tensor([0, 0, Math.log(4)], [3])],
+      ['m2', tensor([1, 0, 0], [3])],
+      ['lv2', tensor([0, 0, 0], [3])],
+    ]);
     // KL(N(0,1)‖N(1,1)) = ½; KL(N(-1,1)‖N(0,1)) = ½; KL(N(1,4)‖N(0,1)) = ½(−1 − ln4 + 4 + 1) = 2 − ln 2
     expect(flat(out.get('kl'))).toEqual([expect.closeTo(0.5, 14), expect.closeTo(0.5, 14), expect.closeTo(2 - Math.LN2, 14)]);
     // Φ(0) = ½ exactly; the tanh form is within 1e-3 of the true Φ(±1) = 0.158655, 0.841345.
@@ -93,10 +113,17 @@ describe('diffusion graph compositions', () => {
     const v = b.input('v', [3, 1]);
     const t = b.input('t', [3]);
     b.output('lv', learnedRangeLogVariance(b, s3, v, t));
-    const out = run(b, [['v', tensor([1, -1, 0], [3, 1])], ['t', tensor([2, 2, 1], [3])]]);
+    const out = run(b, [
+      ['v', tensor([1, -1, 0], [3, 1])],
+      ['t', tensor([2, 2, 1], [3])],
+    ]);
     const lb2 = Math.log(0.3);
     const lpv2 = Math.log(0.084 / 0.496);
-    expect(flat(out.get('lv'))).toEqual([expect.closeTo(lb2, 14), expect.closeTo(lpv2, 14), expect.closeTo(0.5 * Math.log(0.2) + 0.5 * Math.log(0.02 / 0.28), 14)]);
+    expect(flat(out.get('lv'))).toEqual([
+      expect.closeTo(lb2, 14),
+      expect.closeTo(lpv2, 14),
+      expect.closeTo(0.5 * Math.log(0.2) + 0.5 * Math.log(0.02 / 0.28), 14),
+    ]);
   });
 });
 
@@ -119,7 +146,12 @@ describe('the VB term and the full loss', () => {
     const epsNode = b.param('eps', shape);
     const vNode = b.param('v', shape);
     const { loss, mse, vb } = diffusionLoss(b, s3, {
-      eps: epsNode, v: vNode, noise: b.input('noise', shape), xStart: b.input('x0', shape), xT: b.input('xt', shape), t: b.input('t', [3]),
+      eps: epsNode,
+      v: vNode,
+      noise: b.input('noise', shape),
+      xStart: b.input('x0', shape),
+      xT: b.input('xt', shape),
+      t: b.input('t', [3]),
     });
     b.output('loss', loss);
     b.output('mse', mse);
@@ -128,7 +160,12 @@ describe('the VB term and the full loss', () => {
     return { b, vNode, epsNode, sched: s3 };
   }
   const feeds = (vv: number[], ee: number[] = eps): [string, Tensor][] => [
-    ['eps', tensor(ee, shape)], ['v', tensor(vv, shape)], ['noise', tensor(noise, shape)], ['x0', tensor(x0, shape)], ['xt', tensor(xt, shape)], ['t', tensor(ts, [3])],
+    ['eps', tensor(ee, shape)],
+    ['v', tensor(vv, shape)],
+    ['noise', tensor(noise, shape)],
+    ['x0', tensor(x0, shape)],
+    ['xt', tensor(xt, shape)],
+    ['t', tensor(ts, [3])],
   ];
 
   it('matches the scalar reference per sample (KL at t > 0, decoder NLL at t = 0) and sums mse + vb', () => {
@@ -178,7 +215,11 @@ describe('the VB term and the full loss', () => {
     const r = diffusionLoss(b, s3, { eps: e, noise: b.input('noise', [1, 1, 1, 2]), xStart: e, xT: e, t: b.input('t', [1]) });
     expect(r.vb).toBeUndefined();
     b.output('loss', r.loss);
-    const out = run(b, [['eps', tensor([1, 2], [1, 1, 1, 2])], ['noise', tensor([0, 0], [1, 1, 1, 2])], ['t', tensor([1], [1])]]);
+    const out = run(b, [
+      ['eps', tensor([1, 2], [1, 1, 1, 2])],
+      ['noise', tensor([0, 0], [1, 1, 1, 2])],
+      ['t', tensor([1], [1])],
+    ]);
     expect(out.get('loss')?.data[0]).toBeCloseTo(2.5, 14);
   });
 });

@@ -28,7 +28,12 @@ function setup(): { model: GraphModel; tap: number } {
   if (diagnostics.length > 0) throw new Error(diagnostics[0]?.message);
   const m = lowerModel(program, 'Net', { dims: { batch: 2 } });
   const rng = new Prng(11);
-  const weights = new Map<string, Tensor>(m.params.map((p) => [p.path, { dtype: 'f32', shape: p.shape, data: Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => 0.3 * rng.nextNormal()) }]));
+  const weights = new Map<string, Tensor>(
+    m.params.map((p) => [
+      p.path,
+      { dtype: 'f32', shape: p.shape, data: Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => 0.3 * rng.nextNormal()) },
+    ]),
+  );
   const tap = m.taps.get('down');
   if (tap === undefined) throw new Error('no tap down');
   return { model: { name: 'Net', graph: m.graph, weights, inputs: { x: 'x', t: 't', y: 'y' }, outputs: { eps: 'eps' } }, tap };
@@ -43,9 +48,18 @@ describe('feature reuse', () => {
   it('cuts the graph at the tap: fewer nodes, the tap is an input, and fed the true value it equals the full graph', () => {
     const cut = cutAtTap(model.graph, tap, cacheInputName('down'));
     expect(cut.nodes.length).toBeLessThan(model.graph.nodes.length);
-    expect(cut.nodes.filter((n) => n.op === 'input').map((n) => n.attrs['name']).sort()).toEqual(['cache:down', 't', 'x', 'y']);
+    expect(
+      cut.nodes
+        .filter((n) => n.op === 'input')
+        .map((n) => n.attrs['name'])
+        .sort(),
+    ).toEqual(['cache:down', 't', 'x', 'y']);
     const x = Float64Array.from({ length: 32 }, (_, k) => Math.sin(k));
-    const full = runGraph({ nodes: model.graph.nodes, outputs: [...model.graph.outputs, { name: 'tap', node: tap }] }, feedsFor(model, model.graph, x, 321, Int32Array.of(1, 2)), { dtype: 'f32' });
+    const full = runGraph(
+      { nodes: model.graph.nodes, outputs: [...model.graph.outputs, { name: 'tap', node: tap }] },
+      feedsFor(model, model.graph, x, 321, Int32Array.of(1, 2)),
+      { dtype: 'f32' },
+    );
     const tapValue = full.get('tap') as Tensor;
     const part = runGraph(cut, feedsFor(model, cut, x, 321, Int32Array.of(1, 2), new Map([['cache:down', tapValue]])), { dtype: 'f32' });
     expect([...(part.get('eps')?.data ?? [])]).toEqual([...(full.get('eps')?.data ?? [])]);

@@ -22,7 +22,10 @@ describe('step formulas (β = 0.1, 0.2, 0.3)', () => {
     const epsC = (3 - Math.sqrt(0.504)) / Math.sqrt(0.496);
     expect(ddimStep(s3, 2, Float64Array.of(3), Float64Array.of(0), Float64Array.of(0), 0)[0]).toBeCloseTo(Math.sqrt(0.72) + Math.sqrt(0.28) * epsC, 14);
     // The last step (i = 0) returns x̂0 (ᾱ_{−1} = 1).
-    expect(ddimStep(s3, 0, Float64Array.of(0.3), Float64Array.of(0.2), Float64Array.of(5), 1)[0]).toBeCloseTo((0.3 - Math.sqrt(0.1) * 0.2) / Math.sqrt(0.9), 14);
+    expect(ddimStep(s3, 0, Float64Array.of(0.3), Float64Array.of(0.2), Float64Array.of(5), 1)[0]).toBeCloseTo(
+      (0.3 - Math.sqrt(0.1) * 0.2) / Math.sqrt(0.9),
+      14,
+    );
   });
 
   it('DDPM at i = 2 with fixed-small, fixed-large and learned variance; no noise at i = 0', () => {
@@ -46,15 +49,24 @@ describe('sampling loop', () => {
   const shape = [2, 1, 2, 3];
   const x0 = Float64Array.of(-1, -0.5, 0, 0.25, 0.9, 1, 0.3, -0.2, 0.7, -0.95, 0.05, 0.6);
   /** ε that a perfect model of the single point x0 would predict: (x_t − √ᾱ_t·x0)/√(1 − ᾱ_t). */
-  const oracle = (base: typeof s3): Denoiser => (x, t) => {
-    const a = base.alphasCumprod[t] as number;
-    return { eps: x.map((xv, k) => (xv - Math.sqrt(a) * (x0[k] as number)) / Math.sqrt(1 - a)) };
-  };
+  const oracle =
+    (base: typeof s3): Denoiser =>
+    (x, t) => {
+      const a = base.alphasCumprod[t] as number;
+      return { eps: x.map((xv, k) => (xv - Math.sqrt(a) * (x0[k] as number)) / Math.sqrt(1 - a)) };
+    };
 
   it('DDIM with η = 0 and an oracle ε recovers x0 exactly (1000 → 50 and 1000 → 7 steps)', () => {
     const base = linearSchedule(1000);
     for (const steps of [50, 7]) {
-      const out = sampleLoop({ plan: respace(base, steps), sampler: { kind: 'ddim', eta: 0 }, denoiser: oracle(base), shape, labels: Int32Array.of(0, 1), rng: new Prng(3) });
+      const out = sampleLoop({
+        plan: respace(base, steps),
+        sampler: { kind: 'ddim', eta: 0 },
+        denoiser: oracle(base),
+        shape,
+        labels: Int32Array.of(0, 1),
+        rng: new Prng(3),
+      });
       out.forEach((v, k) => expect(Math.abs(v - (x0[k] as number))).toBeLessThan(1e-12));
     }
   });
@@ -63,9 +75,22 @@ describe('sampling loop', () => {
     const base = linearSchedule(1000);
     const seen: [number, number][] = [];
     const plan = respace(base, 5);
-    sampleLoop({ plan, sampler: { kind: 'ddpm' }, denoiser: (x, t, _y, step) => (seen.push([t, step]), { eps: new Float64Array(x.length) }), shape, labels: Int32Array.of(0, 1), rng: new Prng(1) });
+    sampleLoop({
+      plan,
+      sampler: { kind: 'ddpm' },
+      denoiser: (x, t, _y, step) => (seen.push([t, step]), { eps: new Float64Array(x.length) }),
+      shape,
+      labels: Int32Array.of(0, 1),
+      rng: new Prng(1),
+    });
     // stride 999/4 = 249.75: t = round(i·249.75) = 0, 250, 500, 749, 999, walked from the top.
-    expect(seen).toEqual([[999, 0], [749, 1], [500, 2], [250, 3], [0, 4]]);
+    expect(seen).toEqual([
+      [999, 0],
+      [749, 1],
+      [500, 2],
+      [250, 3],
+      [0, 4],
+    ]);
     expect(plan.timesteps).toEqual([0, 250, 500, 749, 999]);
   });
 });
@@ -88,8 +113,13 @@ describe('guidance and switching', () => {
   });
 
   it('switch = [UNet when t > 600, SmallUNet] picks UNet above 600 and SmallUNet otherwise', () => {
-    const tag = (name: string): Denoiser => (x) => ({ eps: new Float64Array(x.length).fill(name === 'UNet' ? 1 : 2) });
-    const arms = [{ name: 'UNet', denoiser: tag('UNet'), when: (t: number) => t > 600 }, { name: 'SmallUNet', denoiser: tag('SmallUNet') }];
+    const tag =
+      (name: string): Denoiser =>
+      (x) => ({ eps: new Float64Array(x.length).fill(name === 'UNet' ? 1 : 2) });
+    const arms = [
+      { name: 'UNet', denoiser: tag('UNet'), when: (t: number) => t > 600 },
+      { name: 'SmallUNet', denoiser: tag('SmallUNet') },
+    ];
     const sw = switching(arms);
     const base = linearSchedule(1000);
     sampleLoop({ plan: respace(base, 10), sampler: { kind: 'ddim', eta: 0 }, denoiser: sw, shape: [1, 1, 1, 1], labels: Int32Array.of(0), rng: new Prng(2) });

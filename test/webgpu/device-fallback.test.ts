@@ -39,7 +39,12 @@ describe('device loss', () => {
     const lost = new Promise<{ reason: string; message: string }>((resolve) => (lose = resolve));
     let destroyed = 0;
     const device = { lost, features: new Set(['shader-f16']), limits: {}, destroy: () => void destroyed++, onuncapturederror: null };
-    const adapter = { features: new Set(['shader-f16']), limits: {}, info: { vendor: 'v', architecture: 'a', device: 'd', description: 'fake' }, requestDevice: async () => device };
+    const adapter = {
+      features: new Set(['shader-f16']),
+      limits: {},
+      info: { vendor: 'v', architecture: 'a', device: 'd', description: 'fake' },
+      requestDevice: async () => device,
+    };
     return { adapter, lose, destroyed: () => destroyed };
   }
 

@@ -29,7 +29,15 @@ describe.skipIf(gpu === null)('acquireDevice on the real adapter', () => {
 
   it('rejects WGSL that does not compile, naming the shader key', async () => {
     const cache = new PipelineCache(gpu!);
-    const broken = { key: 'test/broken', code: 'fn main( {', entryPoint: 'main', workgroupSize: [1, 1, 1] as const, tile: { cols: 1, rows: 1 }, uniforms: [], bindings: [] };
+    const broken = {
+      key: 'test/broken',
+      code: 'fn main( {',
+      entryPoint: 'main',
+      workgroupSize: [1, 1, 1] as const,
+      tile: { cols: 1, rows: 1 },
+      uniforms: [],
+      bindings: [],
+    };
     await expect(cache.get(broken)).rejects.toThrow();
     expect(cache.size).toBe(0); // the failure is not cached
   });

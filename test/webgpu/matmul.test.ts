@@ -75,9 +75,13 @@ describe.skipIf(gpu === null)('matmul kernels on WebGPU vs the JS reference', ()
   // The epilogue is shared WGSL (epilogue / epilogue4), so each one is checked on a vec4 and a
   // scalar-load shape of the register variant, and bias + relu also through the tiled variant.
   for (const epilogue of EPILOGUES) {
-    const variants = epilogue.activation === 'relu' ? (['register 4×4 (vec4 where it fits)', 'tiled'] as const) : (['register 4×4 (vec4 where it fits)'] as const);
+    const variants =
+      epilogue.activation === 'relu' ? (['register 4×4 (vec4 where it fits)', 'tiled'] as const) : (['register 4×4 (vec4 where it fits)'] as const);
     for (const variant of variants) {
-      for (const dims of [{ batch: 2, m: 33, n: 20, k: 24 }, { batch: 1, m: 17, n: 19, k: 23 }]) {
+      for (const dims of [
+        { batch: 2, m: 33, n: 20, k: 24 },
+        { batch: 1, m: 17, n: 19, k: 23 },
+      ]) {
         const spec = { ...VARIANTS[variant]!(dims)!, ...epilogue };
         it(`${variant} + bias ${epilogue.bias} + ${epilogue.activation}: ${dims.batch}×${dims.m}×${dims.n}×${dims.k}`, () => check(spec, dims, 7));
       }

@@ -33,10 +33,13 @@ export function legalize(g: Graph, kg: KernelGraph, memory: MemoryPlan, limits: 
     }
   }
   memory.arenas.forEach((bytes, a) => {
-    if (bytes > limits.maxStorageBufferBindingSize) throw new LegalizeError(`arena ${a} needs ${bytes} bytes; the device binds at most ${limits.maxStorageBufferBindingSize}`);
+    if (bytes > limits.maxStorageBufferBindingSize)
+      throw new LegalizeError(`arena ${a} needs ${bytes} bytes; the device binds at most ${limits.maxStorageBufferBindingSize}`);
   });
   if (memory.arenas.length > limits.maxStorageBuffersPerShaderStage) {
-    throw new LegalizeError(`the plan needs ${memory.arenas.length} arenas; the device binds at most ${limits.maxStorageBuffersPerShaderStage} storage buffers per kernel`);
+    throw new LegalizeError(
+      `the plan needs ${memory.arenas.length} arenas; the device binds at most ${limits.maxStorageBuffersPerShaderStage} storage buffers per kernel`,
+    );
   }
   for (const k of kg.kernels) {
     const threads = k.segments.reduce((s, x) => s + x.rows, 0);

@@ -23,9 +23,15 @@ function registerVec4Body(wx: number, wy: number, rows = 4, cols4 = 1): string {
   const each = <T>(xs: T[], f: (x: T) => string): string => xs.map(f).join('\n  ');
   const loads = J.flatMap((j) => [0, 1, 2, 3].map((t) => `let b${j}_${t} = b[br + ${t}u * n4 + bc${j}];`));
   const fmas = I.flatMap((i) =>
-    J.map((j) => `acc${i}_${j} = fma(vec4f(a${i}.x), b${j}_0, fma(vec4f(a${i}.y), b${j}_1, fma(vec4f(a${i}.z), b${j}_2, fma(vec4f(a${i}.w), b${j}_3, acc${i}_${j}))));`),
+    J.map(
+      (j) =>
+        `acc${i}_${j} = fma(vec4f(a${i}.x), b${j}_0, fma(vec4f(a${i}.y), b${j}_1, fma(vec4f(a${i}.z), b${j}_2, fma(vec4f(a${i}.w), b${j}_3, acc${i}_${j}))));`,
+    ),
   );
-  const stores = I.map((i) => `if (row0 + ${i}u < dims.M) {\n    ${J.map((j) => `if (col4 + ${j}u < n4) { c[cOff + (row0 + ${i}u) * n4 + col4 + ${j}u] = epilogue4(acc${i}_${j}, (col4 + ${j}u) * 4u); }`).join('\n    ')}\n  }`);
+  const stores = I.map(
+    (i) =>
+      `if (row0 + ${i}u < dims.M) {\n    ${J.map((j) => `if (col4 + ${j}u < n4) { c[cOff + (row0 + ${i}u) * n4 + col4 + ${j}u] = epilogue4(acc${i}_${j}, (col4 + ${j}u) * 4u); }`).join('\n    ')}\n  }`,
+  );
   return `
 @compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -78,12 +84,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     let bv = vec4f(b[br + cb0], b[br + cb1], b[br + cb2], b[br + cb3]);
     ${lines((i) => `acc${i} = fma(vec4f(a[ra${i} + k]), bv, acc${i});`)}
   }
-  ${lines((i) => `if (row0 + ${i}u < dims.M) {
+  ${lines(
+    (i) => `if (row0 + ${i}u < dims.M) {
     let cr = cOff + (row0 + ${i}u) * dims.N;
     for (var j = 0u; j < 4u; j++) {
       if (col0 + j < dims.N) { c[cr + col0 + j] = epilogue(acc${i}[j], col0 + j); }
     }
-  }`)}
+  }`,
+  )}
 }
 `;
 }
@@ -133,14 +141,16 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     workgroupBarrier();
   }
   let col0 = colBase + lid.x * 4u;
-  ${lines((i) => `{
+  ${lines(
+    (i) => `{
     let row = rowBase + lid.y * 4u + ${i}u;
     if (row < dims.M && wid.z < dims.batch) {
       for (var j = 0u; j < 4u; j++) {
         if (col0 + j < dims.N) { c[cOff + row * dims.N + col0 + j] = epilogue(acc${i}[j], col0 + j); }
       }
     }
-  }`)}
+  }`,
+  )}
 }
 `;
 }

@@ -106,10 +106,8 @@ struct Dims { ${MATMUL_UNIFORMS.map((f) => `${f}: u32`).join(', ')}, _pad: u32 }
 ${spec.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${epilogueWgsl(spec)}
 `;
-  const body =
-    spec.variant === 'register' ? registerBody(spec.vec4, wx, wy, rows, cols4) : spec.variant === 'tiled' ? tiledBody() : naiveBody();
-  const tile =
-    spec.variant === 'naive' ? { cols: wx, rows: wy } : spec.vec4 ? { cols: wx * 4 * cols4, rows: wy * rows } : { cols: wx * 4, rows: wy * 4 };
+  const body = spec.variant === 'register' ? registerBody(spec.vec4, wx, wy, rows, cols4) : spec.variant === 'tiled' ? tiledBody() : naiveBody();
+  const tile = spec.variant === 'naive' ? { cols: wx, rows: wy } : spec.vec4 ? { cols: wx * 4 * cols4, rows: wy * rows } : { cols: wx * 4, rows: wy * 4 };
   const bindings = [
     { binding: 1, name: 'a', access: 'read' as const },
     { binding: 2, name: 'b', access: 'read' as const },

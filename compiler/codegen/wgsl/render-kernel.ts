@@ -35,7 +35,9 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   for (const b of kg.buffers) bufferOfNode.set(b.node, b.id);
   const members = new Set(kernel.nodes);
   const roots = new Set(kernel.segments.map((s) => s.root));
-  const arenas = [...new Set([...kernel.inputs, ...kernel.outputs].map((b) => (memory.placements[b] ?? fail(`buffer ${b} is not placed`)).arena))].sort((a, b) => a - b);
+  const arenas = [...new Set([...kernel.inputs, ...kernel.outputs].map((b) => (memory.placements[b] ?? fail(`buffer ${b} is not placed`)).arena))].sort(
+    (a, b) => a - b,
+  );
   const fns: string[] = [];
   const privates: string[] = [];
   const done = new Set<number>();
@@ -104,7 +106,9 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     }
     emit(s.root);
     const p = at(s.output);
-    segs.push(`fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`);
+    segs.push(
+      `fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`,
+    );
     dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
     first += s.rows;
   });

@@ -98,8 +98,10 @@ export function affineView(g: Graph, id: number, computed: IsComputed): AffineVi
   if (x === undefined) return undefined;
   const child = (): AffineView | undefined => affineView(g, x.id, computed);
   switch (n.op) {
-    case 'stop_gradient': return child();
-    case 'cast': return n.dtype === x.dtype ? child() : undefined;
+    case 'stop_gradient':
+      return child();
+    case 'cast':
+      return n.dtype === x.dtype ? child() : undefined;
     case 'permute': {
       const c = child();
       const perm = n.attrs['perm'] as readonly number[];
@@ -138,7 +140,11 @@ export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, 
   let value: Node | undefined;
   let mm: Node | undefined;
   for (let guard = 0; guard < 64; guard++) {
-    if (cur.op === 'matmul') { mm = cur; value = value ?? cur; break; }
+    if (cur.op === 'matmul') {
+      mm = cur;
+      value = value ?? cur;
+      break;
+    }
     if (cur.op === 'reduce_sum') {
       const x = g.nodes[cur.inputs[0] as number] as Node;
       if (x.op !== 'matmul' || !computed(x.id) || value !== undefined) return undefined;
@@ -200,8 +206,12 @@ export interface BlockedSegment {
  * the root's value function, `store` the output's arena and offset.
  */
 export function renderBlockedSegment(
-  g: Graph, plan: BlockedMatmul, k: number, rootFn: string,
-  load: (node: number) => { arena: number; offset: number }, store: { arena: number; offset: number },
+  g: Graph,
+  plan: BlockedMatmul,
+  k: number,
+  rootFn: string,
+  load: (node: number) => { arena: number; offset: number },
+  store: { arena: number; offset: number },
 ): BlockedSegment {
   const mm = g.nodes[plan.matmul] as Node;
   const aShape = (g.nodes[mm.inputs[0] as number] as Node).shape;

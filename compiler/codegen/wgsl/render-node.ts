@@ -91,12 +91,17 @@ fn runif(seed: u32, counter: u32, stream: u32, index: u32) -> f32 {
 fn ix(v: f32, dim: u32) -> u32 { return u32(clamp(i32(v), 0, i32(dim) - 1)); }
 `;
 
-const el = (fn: (xs: string[]) => string): Render => (c) => fn(c.ins.map((_x, k) => arg(c, k)));
+const el =
+  (fn: (xs: string[]) => string): Render =>
+  (c) =>
+    fn(c.ins.map((_x, k) => arg(c, k)));
 const unary = (op: UnaryFloatOp | UnaryNumericOp): Render => el(([x]) => UNARY[op](x as string));
-const binary = (op: BinaryArithOp | CompareOp): Render => (c) => {
-  const [a, b] = [arg(c, 0), arg(c, 1)];
-  return BINARY[op](a, b, c.node.dtype === 'i32');
-};
+const binary =
+  (op: BinaryArithOp | CompareOp): Render =>
+  (c) => {
+    const [a, b] = [arg(c, 0), arg(c, 1)];
+    return BINARY[op](a, b, c.node.dtype === 'i32');
+  };
 
 /** [outer, dim, inner] around `axis`. */
 function around(shape: readonly number[], axis: number): [number, number, number] {
@@ -110,10 +115,20 @@ function reduce(kind: 'sum' | 'max'): Render {
     const st = stridesOf(x);
     const kept = x.map((_d, k) => k).filter((k) => !axes.has(k));
     const red = x.map((_d, k) => k).filter((k) => axes.has(k));
-    const base = remap(c.lines, 'i', kept.map((k) => x[k] as number), kept.map((k) => st[k] as number));
+    const base = remap(
+      c.lines,
+      'i',
+      kept.map((k) => x[k] as number),
+      kept.map((k) => st[k] as number),
+    );
     const count = numel(red.map((k) => x[k] as number));
     const inner: string[] = [];
-    const off = remap(inner, 'j', red.map((k) => x[k] as number), red.map((k) => st[k] as number));
+    const off = remap(
+      inner,
+      'j',
+      red.map((k) => x[k] as number),
+      red.map((k) => st[k] as number),
+    );
     c.lines.push(`var acc = ${kind === 'sum' ? '0.0' : f(-Infinity)};`);
     c.lines.push(`for (var j = 0u; j < ${u(count)}; j++) {`, ...inner, `let x = ${c.v(0, `${base} + ${off}`)};`);
     c.lines.push(kind === 'sum' ? 'acc += x;' : 'if (x > acc || x != x) { acc = x; }', '}');
@@ -131,8 +146,12 @@ function gatherLike(c: NodeCtx): string {
 }
 
 export const NODE_RENDER: Record<Op, Render> = {
-  input: () => { throw new Error('wgsl: inputs are buffers, not rendered'); },
-  param: () => { throw new Error('wgsl: params are buffers, not rendered'); },
+  input: () => {
+    throw new Error('wgsl: inputs are buffers, not rendered');
+  },
+  param: () => {
+    throw new Error('wgsl: params are buffers, not rendered');
+  },
   constant: (c) => {
     const data = attrNums(c.node, 'data');
     if (data.length === 1) return f(data[0] as number);
@@ -151,12 +170,34 @@ export const NODE_RENDER: Record<Op, Render> = {
     c.lines.push(`let u1 = 1.0 - runif(${key}, 2u * i);`, `let u2 = runif(${key}, 2u * i + 1u);`);
     return 'sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2)';
   },
-  neg: unary('neg'), abs: unary('abs'), sign: unary('sign'), exp: unary('exp'), log: unary('log'), sqrt: unary('sqrt'),
-  rsqrt: unary('rsqrt'), tanh: unary('tanh'), sigmoid: unary('sigmoid'), relu: unary('relu'), silu: unary('silu'),
-  gelu_tanh: unary('gelu_tanh'), sin: unary('sin'), cos: unary('cos'), recip: unary('recip'),
-  add: binary('add'), sub: binary('sub'), mul: binary('mul'), div: binary('div'), pow: binary('pow'),
-  maximum: binary('maximum'), minimum: binary('minimum'),
-  eq: binary('eq'), ne: binary('ne'), lt: binary('lt'), le: binary('le'), gt: binary('gt'), ge: binary('ge'),
+  neg: unary('neg'),
+  abs: unary('abs'),
+  sign: unary('sign'),
+  exp: unary('exp'),
+  log: unary('log'),
+  sqrt: unary('sqrt'),
+  rsqrt: unary('rsqrt'),
+  tanh: unary('tanh'),
+  sigmoid: unary('sigmoid'),
+  relu: unary('relu'),
+  silu: unary('silu'),
+  gelu_tanh: unary('gelu_tanh'),
+  sin: unary('sin'),
+  cos: unary('cos'),
+  recip: unary('recip'),
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  pow: binary('pow'),
+  maximum: binary('maximum'),
+  minimum: binary('minimum'),
+  eq: binary('eq'),
+  ne: binary('ne'),
+  lt: binary('lt'),
+  le: binary('le'),
+  gt: binary('gt'),
+  ge: binary('ge'),
   where: el(([m, a, b]) => `select(${b}, ${a}, ${m} != 0.0)`),
   cast: (c) => {
     const x = arg(c, 0);
@@ -175,7 +216,15 @@ export const NODE_RENDER: Record<Op, Render> = {
   reshape: (c) => c.v(0, 'i'),
   permute: (c) => {
     const st = stridesOf(inShape(c, 0));
-    return c.v(0, remap(c.lines, 'i', c.node.shape, attrNums(c.node, 'perm').map((p) => st[p] as number)));
+    return c.v(
+      0,
+      remap(
+        c.lines,
+        'i',
+        c.node.shape,
+        attrNums(c.node, 'perm').map((p) => st[p] as number),
+      ),
+    );
   },
   broadcast_to: (c) => arg(c, 0),
   slice: (c) => {
@@ -218,7 +267,9 @@ export const NODE_RENDER: Record<Op, Render> = {
     const k = numel(inShape(c, 1));
     c.lines.push(`let o = i / ${u(dim * inner)};`, `let row = (i / ${u(inner)}) % ${u(dim)};`, `let r = i % ${u(inner)};`);
     c.lines.push(`var acc = ${c.v(0, 'i')};`);
-    c.lines.push(`for (var j = 0u; j < ${u(k)}; j++) { if (ix(${c.v(1, 'j')}, ${u(dim)}) == row) { acc += ${c.v(2, `(o * ${u(k)} + j) * ${u(inner)} + r`)}; } }`);
+    c.lines.push(
+      `for (var j = 0u; j < ${u(k)}; j++) { if (ix(${c.v(1, 'j')}, ${u(dim)}) == row) { acc += ${c.v(2, `(o * ${u(k)} + j) * ${u(inner)} + r`)}; } }`,
+    );
     return 'acc';
   },
   take_along_axis: (c) => {
@@ -234,7 +285,9 @@ export const NODE_RENDER: Record<Op, Render> = {
     const k = inShape(c, 1)[axis] as number;
     c.lines.push(`let o = i / ${u(dim * inner)};`, `let row = (i / ${u(inner)}) % ${u(dim)};`, `let r = i % ${u(inner)};`);
     c.lines.push(`var acc = ${c.v(0, 'i')};`);
-    c.lines.push(`for (var j = 0u; j < ${u(k)}; j++) { let q = (o * ${u(k)} + j) * ${u(inner)} + r; if (ix(${c.v(1, 'q')}, ${u(dim)}) == row) { acc += ${c.v(2, 'q')}; } }`);
+    c.lines.push(
+      `for (var j = 0u; j < ${u(k)}; j++) { let q = (o * ${u(k)} + j) * ${u(inner)} + r; if (ix(${c.v(1, 'q')}, ${u(dim)}) == row) { acc += ${c.v(2, 'q')}; } }`,
+    );
     return 'acc';
   },
   topk_indices: (c) => {
@@ -264,8 +317,12 @@ export const NODE_RENDER: Record<Op, Render> = {
   conv2d: (c) => convPull(c, 'conv2d'),
   conv2d_grad_input: (c) => convPull(c, 'grad_input'),
   conv2d_grad_weight: (c) => convPull(c, 'grad_weight'),
-  svd_values: () => { throw new Error('wgsl: svd_values runs on the host'); },
-  svd_values_grad: () => { throw new Error('wgsl: svd_values_grad runs on the host'); },
+  svd_values: () => {
+    throw new Error('wgsl: svd_values runs on the host');
+  },
+  svd_values_grad: () => {
+    throw new Error('wgsl: svd_values_grad runs on the host');
+  },
 };
 
 /** The three convolutions in pull form: each output element sums its own contributions. */
@@ -286,13 +343,28 @@ function convPull(c: NodeCtx, kind: 'conv2d' | 'grad_input' | 'grad_weight'): st
   const L = c.lines;
   L.push('var acc = 0.0;');
   if (kind === 'conv2d') {
-    L.push(`let ox = i % ${u(OW)};`, `let oy = (i / ${u(OW)}) % ${u(OH)};`, `let oc = (i / ${u(OW * OH)}) % ${u(O)};`, `let n = i / ${u(OW * OH * O)};`, `let g = oc / ${u(og)};`);
+    L.push(
+      `let ox = i % ${u(OW)};`,
+      `let oy = (i / ${u(OW)}) % ${u(OH)};`,
+      `let oc = (i / ${u(OW * OH)}) % ${u(O)};`,
+      `let n = i / ${u(OW * OH * O)};`,
+      `let g = oc / ${u(og)};`,
+    );
     L.push(`for (var icg = 0u; icg < ${u(cg)}; icg++) { for (var ki = 0u; ki < ${u(kh)}; ki++) { for (var kj = 0u; kj < ${u(kw)}; kj++) {`);
     L.push(`  let iy = i32(oy * ${u(sh)} + ki) - ${ph}; let jx = i32(ox * ${u(sw)} + kj) - ${pw};`);
-    L.push(`  if (iy >= 0 && iy < ${H} && jx >= 0 && jx < ${W}) { acc = fma(${c.v(0, xAt('n', `g * ${u(cg)} + icg`, 'iy', 'jx'))}, ${c.v(1, wAt('oc', 'icg', 'ki', 'kj'))}, acc); }`);
+    L.push(
+      `  if (iy >= 0 && iy < ${H} && jx >= 0 && jx < ${W}) { acc = fma(${c.v(0, xAt('n', `g * ${u(cg)} + icg`, 'iy', 'jx'))}, ${c.v(1, wAt('oc', 'icg', 'ki', 'kj'))}, acc); }`,
+    );
     L.push('} } }');
   } else if (kind === 'grad_input') {
-    L.push(`let jx = i % ${u(W)};`, `let iy = (i / ${u(W)}) % ${u(H)};`, `let ch = (i / ${u(W * H)}) % ${u(C)};`, `let n = i / ${u(W * H * C)};`, `let g = ch / ${u(cg)};`, `let icg = ch % ${u(cg)};`);
+    L.push(
+      `let jx = i % ${u(W)};`,
+      `let iy = (i / ${u(W)}) % ${u(H)};`,
+      `let ch = (i / ${u(W * H)}) % ${u(C)};`,
+      `let n = i / ${u(W * H * C)};`,
+      `let g = ch / ${u(cg)};`,
+      `let icg = ch % ${u(cg)};`,
+    );
     L.push(`for (var o = g * ${u(og)}; o < (g + 1u) * ${u(og)}; o++) { for (var ki = 0u; ki < ${u(kh)}; ki++) { for (var kj = 0u; kj < ${u(kw)}; kj++) {`);
     L.push(`  let ty = i32(iy) + ${ph} - i32(ki); let tx = i32(jx) + ${pw} - i32(kj);`);
     L.push(`  if (ty < 0 || tx < 0 || ty % ${sh} != 0 || tx % ${sw} != 0) { continue; }`);
@@ -300,10 +372,18 @@ function convPull(c: NodeCtx, kind: 'conv2d' | 'grad_input' | 'grad_weight'): st
     L.push(`  if (oy < ${OH} && ox < ${OW}) { acc = fma(${c.v(0, yAt('n', 'o', 'oy', 'ox'))}, ${c.v(1, wAt('o', 'icg', 'ki', 'kj'))}, acc); }`);
     L.push('} } }');
   } else {
-    L.push(`let kj = i % ${u(kw)};`, `let ki = (i / ${u(kw)}) % ${u(kh)};`, `let icg = (i / ${u(kw * kh)}) % ${u(cg)};`, `let oc = i / ${u(kw * kh * cg)};`, `let ch = (oc / ${u(og)}) * ${u(cg)} + icg;`);
+    L.push(
+      `let kj = i % ${u(kw)};`,
+      `let ki = (i / ${u(kw)}) % ${u(kh)};`,
+      `let icg = (i / ${u(kw * kh)}) % ${u(cg)};`,
+      `let oc = i / ${u(kw * kh * cg)};`,
+      `let ch = (oc / ${u(og)}) * ${u(cg)} + icg;`,
+    );
     L.push(`for (var n = 0u; n < ${u(N)}; n++) { for (var oy = 0u; oy < ${u(OH)}; oy++) { for (var ox = 0u; ox < ${u(OW)}; ox++) {`);
     L.push(`  let iy = i32(oy * ${u(sh)} + ki) - ${ph}; let jx = i32(ox * ${u(sw)} + kj) - ${pw};`);
-    L.push(`  if (iy >= 0 && iy < ${H} && jx >= 0 && jx < ${W}) { acc = fma(${c.v(0, xAt('n', 'ch', 'iy', 'jx'))}, ${c.v(1, yAt('n', 'oc', 'oy', 'ox'))}, acc); }`);
+    L.push(
+      `  if (iy >= 0 && iy < ${H} && jx >= 0 && jx < ${W}) { acc = fma(${c.v(0, xAt('n', 'ch', 'iy', 'jx'))}, ${c.v(1, yAt('n', 'oc', 'oy', 'ox'))}, acc); }`,
+    );
     L.push('} } }');
   }
   return 'acc';

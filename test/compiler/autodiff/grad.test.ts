@@ -19,7 +19,15 @@ describe('grad', () => {
     b.output('loss', b.sum(b.add(b.mul(x, w), c)));
     const g = grad(b.build(), 'loss');
     verifyGraph(g);
-    const out = runGraph(g, new Map([['x', tensor([1, 2, 3, 4, 5, 6], [2, 3])], ['w', tensor([1, 1, 1], [3])], ['c', tensor([0], [])]]), { dtype: 'f64' });
+    const out = runGraph(
+      g,
+      new Map([
+        ['x', tensor([1, 2, 3, 4, 5, 6], [2, 3])],
+        ['w', tensor([1, 1, 1], [3])],
+        ['c', tensor([0], [])],
+      ]),
+      { dtype: 'f64' },
+    );
     expect([...(out.get(gradName('w'))?.data ?? [])]).toEqual([5, 7, 9]);
     expect([...(out.get(gradName('c'))?.data ?? [])]).toEqual([6]);
     expect(out.get('loss')?.data[0]).toBe(21);
@@ -35,7 +43,15 @@ describe('grad', () => {
     b.output('loss', b.sum(b.add(b.add(b.mul(w, w), b.mul(b.stopGradient(w), w)), b.mul(frozen, w))));
     const g = grad(b.build(), 'loss');
     expect(g.outputs.map((o) => o.name)).toEqual(['loss', 'grad:w', 'grad:unused']);
-    const out = runGraph(g, new Map([['w', tensor([1, -2], [2])], ['base', tensor([10, 20], [2])], ['unused', tensor([0, 0, 0], [3])]]), { dtype: 'f64' });
+    const out = runGraph(
+      g,
+      new Map([
+        ['w', tensor([1, -2], [2])],
+        ['base', tensor([10, 20], [2])],
+        ['unused', tensor([0, 0, 0], [3])],
+      ]),
+      { dtype: 'f64' },
+    );
     expect([...(out.get('grad:w')?.data ?? [])]).toEqual([13, 14]);
     expect([...(out.get('grad:unused')?.data ?? [])]).toEqual([0, 0, 0]);
     expect(() => grad(b.build(), 'loss', ['base'])).toThrow(/'base' is frozen/);
@@ -45,7 +61,10 @@ describe('grad', () => {
 
   it('accumulates fan-out and matches finite differences through a small MLP', () => {
     const res = fdCheck(
-      { w1: { shape: [3, 4], values: [0.1, -0.2, 0.3, 0.05, 0.2, 0.1, -0.3, 0.4, -0.1, 0.25, 0.15, -0.05] }, b1: { shape: [4], values: [0.01, -0.02, 0.03, 0] } },
+      {
+        w1: { shape: [3, 4], values: [0.1, -0.2, 0.3, 0.05, 0.2, 0.1, -0.3, 0.4, -0.1, 0.25, 0.15, -0.05] },
+        b1: { shape: [4], values: [0.01, -0.02, 0.03, 0] },
+      },
       { x: { shape: [2, 3], values: [1, -1, 0.5, 0.3, 0.2, -0.7] } },
       (b, p) => {
         const h = b.tanh(b.add(b.matmul(p('x'), p('w1')), p('b1')));

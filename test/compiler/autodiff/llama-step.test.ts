@@ -52,13 +52,26 @@ function initFeeds(g: Graph): Map<string, Tensor> {
     // The head starts tiny so the first prediction is near uniform.
     const scale = name === 'lm_head.weight' ? 0.005 : 0.08;
     const norm = name.endsWith('norm.weight');
-    feeds.set(name, tensor(Array.from({ length: size }, (_v, i) => (norm ? 1 : scale * Math.sin(seed * 7.1 + i * 1.37))), n.shape));
+    feeds.set(
+      name,
+      tensor(
+        Array.from({ length: size }, (_v, i) => (norm ? 1 : scale * Math.sin(seed * 7.1 + i * 1.37))),
+        n.shape,
+      ),
+    );
     seed++;
   }
   const toks = Array.from({ length: CFG.batch * CFG.ctx }, (_v, i) => (i * 37 + 11) % CFG.vocab);
   feeds.set('tokens', tensor(toks, [CFG.batch, CFG.ctx], 'i32'));
   // Next-token labels; the last position of each row is ignored.
-  feeds.set('labels', tensor(toks.map((_t, i) => ((i + 1) % CFG.ctx === 0 ? -100 : (toks[i + 1] as number))), [CFG.batch, CFG.ctx], 'i32'));
+  feeds.set(
+    'labels',
+    tensor(
+      toks.map((_t, i) => ((i + 1) % CFG.ctx === 0 ? -100 : (toks[i + 1] as number))),
+      [CFG.batch, CFG.ctx],
+      'i32',
+    ),
+  );
   return feeds;
 }
 

@@ -19,7 +19,14 @@ interface ComposeCase {
   fd: string[];
 }
 
-const f = (shape: number[], seed: number, scale = 1): CaseInput => ({ shape, values: ref.det(shape.reduce((p, d) => p * d, 1), seed, scale) });
+const f = (shape: number[], seed: number, scale = 1): CaseInput => ({
+  shape,
+  values: ref.det(
+    shape.reduce((p, d) => p * d, 1),
+    seed,
+    scale,
+  ),
+});
 const ids = (shape: number[], values: number[]): CaseInput => ({ shape, values, dtype: 'i32' });
 const v = (c: Record<string, CaseInput>, k: string): number[] => c[k]?.values ?? [];
 
@@ -34,13 +41,44 @@ const AT = { q: f([1, 4, 5, 4], 11), k: f([1, 2, 5, 4], 12), v: f([1, 2, 5, 4], 
 const CASES: ComposeCase[] = [
   { name: 'softmax', inputs: SM, build: (b, x) => softmax(b, x('x')), want: () => ref.softmaxRef(v(SM, 'x'), 5), fd: ['x'] },
   { name: 'log_softmax', inputs: SM, build: (b, x) => logSoftmax(b, x('x')), want: () => ref.logSoftmaxRef(v(SM, 'x'), 5), fd: ['x'] },
-  { name: 'layer_norm', inputs: LN, build: (b, x) => layerNorm(b, x('x'), { weight: x('w'), bias: x('b'), eps: 1e-6 }), want: () => ref.layerNormRef(v(LN, 'x'), 4, v(LN, 'w'), v(LN, 'b'), 1e-6), fd: ['x', 'w', 'b'] },
-  { name: 'rms_norm', inputs: LN, build: (b, x) => rmsNorm(b, x('x'), { weight: x('w'), eps: 1e-5 }), want: () => ref.rmsNormRef(v(LN, 'x'), 4, v(LN, 'w'), 1e-5), fd: ['x', 'w'] },
-  { name: 'group_norm (2 groups)', inputs: GN, build: (b, x) => groupNorm(b, x('x'), 2, { weight: x('w'), bias: x('b'), eps: 1e-5 }), want: () => ref.groupNormRef(v(GN, 'x'), 2, 4, 4, 2, v(GN, 'w'), v(GN, 'b'), 1e-5), fd: ['x', 'w', 'b'] },
-  { name: 'cross_entropy, ignore_index -100', inputs: CE, build: (b, x) => crossEntropy(b, x('logits'), x('labels'), { ignoreIndex: -100 }), want: () => [ref.crossEntropyRef(v(CE, 'logits'), 5, v(CE, 'labels'), -100)], fd: ['logits'] },
-  { name: 'KL with temperature 2 (T² scaled)', inputs: KL, build: (b, x) => klDiv(b, x('s'), x('t'), { temperature: 2 }), want: () => [ref.klRef(v(KL, 's'), v(KL, 't'), 4, 2)], fd: ['s', 't'] },
   {
-    name: 'llama attention: RoPE (rotate_half) + GQA + causal', inputs: AT,
+    name: 'layer_norm',
+    inputs: LN,
+    build: (b, x) => layerNorm(b, x('x'), { weight: x('w'), bias: x('b'), eps: 1e-6 }),
+    want: () => ref.layerNormRef(v(LN, 'x'), 4, v(LN, 'w'), v(LN, 'b'), 1e-6),
+    fd: ['x', 'w', 'b'],
+  },
+  {
+    name: 'rms_norm',
+    inputs: LN,
+    build: (b, x) => rmsNorm(b, x('x'), { weight: x('w'), eps: 1e-5 }),
+    want: () => ref.rmsNormRef(v(LN, 'x'), 4, v(LN, 'w'), 1e-5),
+    fd: ['x', 'w'],
+  },
+  {
+    name: 'group_norm (2 groups)',
+    inputs: GN,
+    build: (b, x) => groupNorm(b, x('x'), 2, { weight: x('w'), bias: x('b'), eps: 1e-5 }),
+    want: () => ref.groupNormRef(v(GN, 'x'), 2, 4, 4, 2, v(GN, 'w'), v(GN, 'b'), 1e-5),
+    fd: ['x', 'w', 'b'],
+  },
+  {
+    name: 'cross_entropy, ignore_index -100',
+    inputs: CE,
+    build: (b, x) => crossEntropy(b, x('logits'), x('labels'), { ignoreIndex: -100 }),
+    want: () => [ref.crossEntropyRef(v(CE, 'logits'), 5, v(CE, 'labels'), -100)],
+    fd: ['logits'],
+  },
+  {
+    name: 'KL with temperature 2 (T² scaled)',
+    inputs: KL,
+    build: (b, x) => klDiv(b, x('s'), x('t'), { temperature: 2 }),
+    want: () => [ref.klRef(v(KL, 's'), v(KL, 't'), 4, 2)],
+    fd: ['s', 't'],
+  },
+  {
+    name: 'llama attention: RoPE (rotate_half) + GQA + causal',
+    inputs: AT,
     build: (b, x) => {
       const { cos, sin } = ropeTables(b, 5, 4, { base: 10000 });
       return attention(b, applyRope(b, x('q'), cos, sin), applyRope(b, x('k'), cos, sin), x('v'), { causal: true });
@@ -78,7 +116,9 @@ describe('small compositions', () => {
     b.output('up', upsampleNearest(b, x, 2));
     b.output('tv', k.values);
     b.output('ti', k.indices);
-    const out = runGraph(b.build(), feedsOf({ x: { shape: [1, 1, 2, 2], values: [1, 2, 3, 4] }, r: { shape: [1, 4], values: [0.5, 9, -1, 3] } }), { dtype: 'f32' });
+    const out = runGraph(b.build(), feedsOf({ x: { shape: [1, 1, 2, 2], values: [1, 2, 3, 4] }, r: { shape: [1, 4], values: [0.5, 9, -1, 3] } }), {
+      dtype: 'f32',
+    });
     expect([...(out.get('up')?.data ?? [])]).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
     expect([...(out.get('tv')?.data ?? [])]).toEqual([9, 3]);
     expect([...(out.get('ti')?.data ?? [])]).toEqual([1, 3]);

@@ -74,7 +74,10 @@ describe('text form', () => {
     const b = new GraphBuilder();
     const x = b.input('x', [2, 64]);
     const w = b.param('w', [64, 64]);
-    b.output('y', b.withSpan(span(12, 5), () => b.matmul(x, w)));
+    b.output(
+      'y',
+      b.withSpan(span(12, 5), () => b.matmul(x, w)),
+    );
     expect(printGraph(b.build())).toBe(
       '%0: f32[2,64] = input {name="x"}\n%1: f32[64,64] = param {name="w", trainable=true}\n%2: f32[2,64] = matmul %0, %1   # spec.scion:12:5\noutput "y" = %2\n',
     );

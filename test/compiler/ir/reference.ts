@@ -61,7 +61,8 @@ export function groupNormRef(x: number[], n: number, c: number, hw: number, g: n
 
 export function crossEntropyRef(logits: number[], v: number, labels: number[], ignore: number): number {
   const lsm = logSoftmaxRef(logits, v);
-  let s = 0, count = 0;
+  let s = 0,
+    count = 0;
   labels.forEach((l, r) => {
     if (l === ignore) return;
     s -= lsm[r * v + l] as number;
@@ -71,8 +72,14 @@ export function crossEntropyRef(logits: number[], v: number, labels: number[], i
 }
 
 export function klRef(student: number[], teacher: number[], v: number, t: number): number {
-  const ls = logSoftmaxRef(student.map((x) => x / t), v);
-  const lt = logSoftmaxRef(teacher.map((x) => x / t), v);
+  const ls = logSoftmaxRef(
+    student.map((x) => x / t),
+    v,
+  );
+  const lt = logSoftmaxRef(
+    teacher.map((x) => x / t),
+    v,
+  );
   const rows = student.length / v;
   let s = 0;
   for (let i = 0; i < student.length; i++) s += Math.exp(lt[i] as number) * ((lt[i] as number) - (ls[i] as number));
@@ -108,7 +115,11 @@ export function llamaAttentionRef(q: number[], k: number[], v: number[], bs: num
           sc.push(s / Math.sqrt(d));
         }
         const p = softmaxRef(sc, sc.length);
-        for (let j = 0; j <= i; j++) for (let e = 0; e < d; e++) { const o = idx(b, hh, i, e, h); out[o] = (out[o] as number) + (p[j] as number) * (v[idx(b, g, j, e, kv)] as number); }
+        for (let j = 0; j <= i; j++)
+          for (let e = 0; e < d; e++) {
+            const o = idx(b, hh, i, e, h);
+            out[o] = (out[o] as number) + (p[j] as number) * (v[idx(b, g, j, e, kv)] as number);
+          }
       }
     }
   return out;

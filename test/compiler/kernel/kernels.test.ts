@@ -12,18 +12,21 @@ const kernelsOf = (text: string): number[][] => compileGraph(parseGraph(text)).g
 
 describe('fusion', () => {
   it('fuses an elementwise chain with broadcasts into one kernel', () => {
-    expect(kernelsOf(`
+    expect(
+      kernelsOf(`
 %0: f32[4,3] = input {name="x"}
 %1: f32[3] = param {name="b", trainable=true}
 %2: f32[4,3] = add %0, %1
 %3: f32[4,3] = tanh %2
 %4: f32[4,3] = mul %3, %3
 output "y" = %4
-`)).toEqual([[2, 3, 4]]);
+`),
+    ).toEqual([[2, 3, 4]]);
   });
 
   it('fuses a matmul with its transposed weight (a view) and its epilogue: bias, activation, residual, scale', () => {
-    expect(kernelsOf(`
+    expect(
+      kernelsOf(`
 %0: f32[4,3] = input {name="x"}
 %1: f32[3,3] = param {name="w", trainable=true}
 %2: f32[3] = param {name="b", trainable=true}
@@ -35,7 +38,8 @@ output "y" = %4
 %8: f32[] = full {value=0.5}
 %9: f32[4,3] = mul %7, %8
 output "y" = %9
-`)).toEqual([[3, 4, 5, 6, 7, 9]]);
+`),
+    ).toEqual([[3, 4, 5, 6, 7, 9]]);
   });
 
   it('materializes an elementwise value feeding a matmul (it would be recomputed per output column)', () => {

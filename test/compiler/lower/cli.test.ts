@@ -12,7 +12,14 @@ import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import { parseSpec, SPECS, maxRelErr } from './helpers.ts';
 
 function capture(): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd: join(SPECS, '..'), out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  const io = {
+    stdout: '',
+    stderr: '',
+    isTty: false,
+    cwd: join(SPECS, '..'),
+    out: (t: string) => void (io.stdout += t),
+    err: (t: string) => void (io.stderr += t),
+  };
   return io;
 }
 
@@ -20,7 +27,17 @@ describe('scion explain', () => {
   it('--json lists every model with params, inputs and layers', async () => {
     const io = capture();
     expect(await main(['explain', 'specs/default.scion', '--batch', '4', '--json'], io)).toBe(0);
-    const j = JSON.parse(io.stdout) as { models: { name: string; preset: string; params: number; trainableParams: number; flops: number; inputs: { name: string; dtype: string; shape: number[] }[]; layers: { path: string; shape: number[]; params: number; flops: number }[] }[] };
+    const j = JSON.parse(io.stdout) as {
+      models: {
+        name: string;
+        preset: string;
+        params: number;
+        trainableParams: number;
+        flops: number;
+        inputs: { name: string; dtype: string; shape: number[] }[];
+        layers: { path: string; shape: number[]; params: number; flops: number }[];
+      }[];
+    };
     const m = j.models[0];
     expect(m?.name).toBe('TinyLlama');
     expect(m?.preset).toBe('llama');
@@ -65,14 +82,21 @@ describe('scion init and scion eval', () => {
     await writeSafetensors(input, { tokens: { dtype: 'I32', shape: [2, 64], data: tokens } });
     const out = join(dir, 'out.safetensors');
     const evalIo = capture();
-    expect(await main(['eval', 'specs/default.scion', '--model', 'TinyLlama', '--weights', w, '--input', input, '-o', out, '--tap', 'layers.0.mlp', '--tap', 'h'], evalIo)).toBe(0);
+    expect(
+      await main(
+        ['eval', 'specs/default.scion', '--model', 'TinyLlama', '--weights', w, '--input', input, '-o', out, '--tap', 'layers.0.mlp', '--tap', 'h'],
+        evalIo,
+      ),
+    ).toBe(0);
     const res = await openSafetensors(out);
     expect(res.tensors.get('logits')?.shape).toEqual([2, 64, 512]);
     expect(res.tensors.get('tap:layers.0.mlp')?.shape).toEqual([2, 64, 64]);
     expect(res.tensors.get('tap:h')?.shape).toEqual([2, 64, 64]);
 
     const m = lowerModel(parseSpec('default.scion'), 'TinyLlama', { dims: { batch: 2 } });
-    const feed = new Map<string, { dtype: 'f32' | 'i32'; shape: readonly number[]; data: Float32Array | Int32Array }>([['tokens', { dtype: 'i32', shape: [2, 64], data: tokens }]]);
+    const feed = new Map<string, { dtype: 'f32' | 'i32'; shape: readonly number[]; data: Float32Array | Int32Array }>([
+      ['tokens', { dtype: 'i32', shape: [2, 64], data: tokens }],
+    ]);
     for (const p of m.params) {
       const hf = p.path === 'lm_head.weight' ? p.path : `model.${p.path}`;
       feed.set(p.path, { dtype: 'f32', shape: p.shape, data: (await ckpt.read(hf)) as Float32Array });

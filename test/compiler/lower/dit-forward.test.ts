@@ -43,20 +43,31 @@ function posEmbed(d: number, g: number): V[] {
 
 function reference(w: Map<string, Float32Array>, x: number[][][], ts: number[], ys: number[]): number[] {
   const W = (k: string): Float32Array => w.get(k) as Float32Array;
-  const D = 8, p = 2, H = 2, hd = 4, g = 2, C = 1;
+  const D = 8,
+    p = 2,
+    H = 2,
+    hd = 4,
+    g = 2,
+    C = 1;
   const out: number[] = [];
   x.forEach((img, bi) => {
     // patchify: token (i, j) = conv over img[2i..2i+1][2j..2j+1]
     const pe = posEmbed(D, g);
     let tok: V[] = [];
-    for (let i = 0; i < g; i++) for (let j = 0; j < g; j++) {
-      const patch = [img[2 * i]?.[2 * j], img[2 * i]?.[2 * j + 1], img[2 * i + 1]?.[2 * j], img[2 * i + 1]?.[2 * j + 1]] as number[];
-      tok.push(lin(patch, W('x_embedder.proj.weight'), W('x_embedder.proj.bias'), D).map((v, k) => v + (pe[i * g + j]?.[k] as number)));
-    }
+    for (let i = 0; i < g; i++)
+      for (let j = 0; j < g; j++) {
+        const patch = [img[2 * i]?.[2 * j], img[2 * i]?.[2 * j + 1], img[2 * i + 1]?.[2 * j], img[2 * i + 1]?.[2 * j + 1]] as number[];
+        tok.push(lin(patch, W('x_embedder.proj.weight'), W('x_embedder.proj.bias'), D).map((v, k) => v + (pe[i * g + j]?.[k] as number)));
+      }
     const half = 128;
     const f = Array.from({ length: half }, (_, k) => Math.exp((-Math.log(10000) * k) / half));
     const temb0 = [...f.map((fr) => Math.cos((ts[bi] as number) * fr)), ...f.map((fr) => Math.sin((ts[bi] as number) * fr))];
-    const temb = lin(lin(temb0, W('t_embedder.linear_1.weight'), W('t_embedder.linear_1.bias'), D).map(silu), W('t_embedder.linear_2.weight'), W('t_embedder.linear_2.bias'), D);
+    const temb = lin(
+      lin(temb0, W('t_embedder.linear_1.weight'), W('t_embedder.linear_1.bias'), D).map(silu),
+      W('t_embedder.linear_2.weight'),
+      W('t_embedder.linear_2.bias'),
+      D,
+    );
     const yemb = Array.from(W('y_embedder.embedding_table.weight').subarray((ys[bi] as number) * D, ((ys[bi] as number) + 1) * D));
     const c = temb.map((v, k) => v + (yemb[k] as number));
     const mod = lin(c.map(silu), W('blocks.0.adaLN_modulation.weight'), W('blocks.0.adaLN_modulation.bias'), 6 * D);
@@ -87,10 +98,12 @@ function reference(w: Map<string, Float32Array>, x: number[][][], ts: number[], 
     const fm = lin(c.map(silu), W('final_layer.adaLN_modulation.weight'), W('final_layer.adaLN_modulation.bias'), 2 * D);
     const fin = tok.map((r) => lin(modulate(ln(r), fm.slice(0, D), fm.slice(D)), W('final_layer.linear.weight'), W('final_layer.linear.bias'), p * p * 2 * C));
     // unpatchify: nhwpqc → nchpwq
-    for (let ch = 0; ch < 2 * C; ch++) for (let row = 0; row < g * p; row++) for (let col = 0; col < g * p; col++) {
-      const tokIdx = Math.floor(row / p) * g + Math.floor(col / p);
-      out.push((fin[tokIdx] as V)[((row % p) * p + (col % p)) * 2 * C + ch] as number);
-    }
+    for (let ch = 0; ch < 2 * C; ch++)
+      for (let row = 0; row < g * p; row++)
+        for (let col = 0; col < g * p; col++) {
+          const tokIdx = Math.floor(row / p) * g + Math.floor(col / p);
+          out.push((fin[tokIdx] as V)[((row % p) * p + (col % p)) * 2 * C + ch] as number);
+        }
   });
   return out;
 }
@@ -99,12 +112,30 @@ describe('DiT forward', () => {
   it('matches a direct transcription of DiT models.py to 1e-4', () => {
     const m = lower(SPEC, 'D', { dims: { batch: 2 } });
     const w = randomWeights(m, 7, 0.4);
-    const xs = [[[0.1, -0.3, 0.5, 0.2], [0.9, -0.1, 0.3, 0.7], [-0.5, 0.4, 0.0, 0.8], [0.6, -0.9, 0.2, -0.2]], [[0.3, 0.1, -0.4, 0.5], [-0.7, 0.2, 0.8, 0.1], [0.4, 0.4, -0.6, 0.3], [0.0, 0.9, -0.1, -0.8]]];
-    const out = run(m, w, {
-      x: { dtype: 'f32', shape: [2, 1, 4, 4], data: Float32Array.from(xs.flat(2)) },
-      t: { dtype: 'f32', shape: [2], data: Float32Array.from([17, 640]) },
-      y: { dtype: 'i32', shape: [2], data: Int32Array.from([2, 0]) },
-    }, 'f32').get('img');
+    const xs = [
+      [
+        [0.1, -0.3, 0.5, 0.2],
+        [0.9, -0.1, 0.3, 0.7],
+        [-0.5, 0.4, 0.0, 0.8],
+        [0.6, -0.9, 0.2, -0.2],
+      ],
+      [
+        [0.3, 0.1, -0.4, 0.5],
+        [-0.7, 0.2, 0.8, 0.1],
+        [0.4, 0.4, -0.6, 0.3],
+        [0.0, 0.9, -0.1, -0.8],
+      ],
+    ];
+    const out = run(
+      m,
+      w,
+      {
+        x: { dtype: 'f32', shape: [2, 1, 4, 4], data: Float32Array.from(xs.flat(2)) },
+        t: { dtype: 'f32', shape: [2], data: Float32Array.from([17, 640]) },
+        y: { dtype: 'i32', shape: [2], data: Int32Array.from([2, 0]) },
+      },
+      'f32',
+    ).get('img');
     expect(out?.shape).toEqual([2, 2, 4, 4]);
     expect(maxRelErr(out?.data ?? [], reference(w, xs, [17, 640], [2, 0]))).toBeLessThan(1e-4);
   });

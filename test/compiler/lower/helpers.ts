@@ -45,7 +45,12 @@ export function randomWeights(m: LoweredModel, seed = 1, scale = 0.3): Map<strin
   return new Map(m.params.map((p, k) => [p.path, randoms(numel(p.shape), seed * 1000 + k, scale)]));
 }
 
-export function run(m: LoweredModel, weights: ReadonlyMap<string, Float32Array>, inputs: Record<string, Tensor>, dtype: 'f32' | 'f64' = 'f64'): Map<string, Tensor> {
+export function run(
+  m: LoweredModel,
+  weights: ReadonlyMap<string, Float32Array>,
+  inputs: Record<string, Tensor>,
+  dtype: 'f32' | 'f64' = 'f64',
+): Map<string, Tensor> {
   const feed = new Map<string, Tensor>();
   for (const p of m.params) {
     const w = weights.get(p.path);

@@ -37,7 +37,9 @@ describe('instantiate', () => {
   });
 
   it('reports a failed require with the values, a duplicate path, and a bad dimension', () => {
-    const bad = parse('model M(dim = 10, heads = 3) {\n  require dim % heads == 0, "dim must split"\n  input x: f32[batch, dim]\n  output y = Linear(x, dim) as p\n}');
+    const bad = parse(
+      'model M(dim = 10, heads = 3) {\n  require dim % heads == 0, "dim must split"\n  input x: f32[batch, dim]\n  output y = Linear(x, dim) as p\n}',
+    );
     const d = catchDiag(() => instantiate(bad, 'M'));
     expect(d.code).toBe('E0501');
     expect(d.message).toBe('dim must split');
@@ -57,7 +59,10 @@ describe('instantiate', () => {
   });
 
   it('lowers user layers with their own params under the call path', () => {
-    const m = lower('layer Scale(x, n) {\n  param g: f32[n] = ones()\n  return x * g\n}\nmodel M() {\n  input x: f32[2, 4]\n  output y = Scale(x, 4) as s\n}', 'M');
+    const m = lower(
+      'layer Scale(x, n) {\n  param g: f32[n] = ones()\n  return x * g\n}\nmodel M() {\n  input x: f32[2, 4]\n  output y = Scale(x, 4) as s\n}',
+      'M',
+    );
     expect(m.params).toEqual([expect.objectContaining({ path: 's.g', shape: [4], init: { dist: 'ones', rule: 'ones' } })]);
   });
 });

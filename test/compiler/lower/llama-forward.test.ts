@@ -45,7 +45,11 @@ function rope(x: Mat): Mat {
   });
 }
 
-function reference(w: Map<string, Float32Array>, tokens: number[][], c: { vocab: number; dim: number; depth: number; heads: number; kv: number; ffn: number }): number[][][] {
+function reference(
+  w: Map<string, Float32Array>,
+  tokens: number[][],
+  c: { vocab: number; dim: number; depth: number; heads: number; kv: number; ffn: number },
+): number[][][] {
   const hd = c.dim / c.heads;
   const get = (k: string): Float32Array => w.get(k) as Float32Array;
   return tokens.map((seq) => {
@@ -91,8 +95,16 @@ describe('llama forward', () => {
     const m = lower(SPEC, 'L', { dims: { batch: 2 } });
     const w = randomWeights(m, 3, 0.4);
     // Norm gains near 1 as in trained models, but not exactly 1 so the gain is exercised.
-    for (const [k, v] of w) if (k.endsWith('layernorm.weight') || k === 'norm.weight') w.set(k, v.map((x) => 1 + x));
-    const tokens = [[1, 5, 10, 3, 0], [7, 7, 2, 9, 4]];
+    for (const [k, v] of w)
+      if (k.endsWith('layernorm.weight') || k === 'norm.weight')
+        w.set(
+          k,
+          v.map((x) => 1 + x),
+        );
+    const tokens = [
+      [1, 5, 10, 3, 0],
+      [7, 7, 2, 9, 4],
+    ];
     const out = run(m, w, { tokens: { dtype: 'i32', shape: [2, 5], data: Int32Array.from(tokens.flat()) } }, 'f32');
     const logits = out.get('logits');
     expect(logits?.shape).toEqual([2, 5, 11]);

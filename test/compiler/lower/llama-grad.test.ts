@@ -36,7 +36,14 @@ describe('llama gradients', () => {
   it('match central finite differences', () => {
     const m = lower(SPEC, 'L', { dims: { batch: 2 } });
     const w = randomWeights(m, 11, 0.5);
-    const names = ['layers.0.self_attn.q_proj.weight', 'layers.0.self_attn.k_proj.weight', 'layers.0.mlp.gate_proj.weight', 'layers.0.input_layernorm.weight', 'embed_tokens.weight', 'lm_head.weight'];
+    const names = [
+      'layers.0.self_attn.q_proj.weight',
+      'layers.0.self_attn.k_proj.weight',
+      'layers.0.mlp.gate_proj.weight',
+      'layers.0.input_layernorm.weight',
+      'embed_tokens.weight',
+      'lm_head.weight',
+    ];
     const g = grad(withLoss(m.graph), 'loss', names);
     const feed = (ws: Map<string, Float32Array | Float64Array>): Map<string, Tensor> => {
       const f = new Map<string, Tensor>([['tokens', { dtype: 'i32', shape: [2, 4], data: Int32Array.from([1, 4, 6, 2, 3, 3, 0, 5]) }]]);
@@ -45,7 +52,7 @@ describe('llama gradients', () => {
     };
     const w64 = new Map([...w].map(([k, v]) => [k, Float64Array.from(v)]));
     const out = runGraph(g, feed(w64), { dtype: 'f64' });
-    const lossAt = (ws: Map<string, Float64Array>): number => (runGraph(g, feed(ws), { dtype: 'f64', outputs: ['loss'] }).get('loss')?.data[0] as number);
+    const lossAt = (ws: Map<string, Float64Array>): number => runGraph(g, feed(ws), { dtype: 'f64', outputs: ['loss'] }).get('loss')?.data[0] as number;
     const eps = 1e-5;
     for (const name of names) {
       const analytic = out.get(gradName(name))?.data as Float64Array;

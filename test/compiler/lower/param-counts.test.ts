@@ -59,7 +59,7 @@ describe('parameter counts of specs/ equal closed forms', () => {
     expect(r.layers.map((l) => l.path).slice(0, 3)).toEqual(['embed_tokens', 'layers.0.input_layernorm', 'layers.0.self_attn']);
   });
 
-  it('counts a Linear layer\'s FLOPs as 2·tokens·in·out plus the bias add', () => {
+  it("counts a Linear layer's FLOPs as 2·tokens·in·out plus the bias add", () => {
     const r = explainModel(parseSpec('ba-lora.scion'), 'GenreClassifier', { dims: { batch: 3 } });
     const score = r.layers.find((l) => l.path === 'score');
     expect(score?.flops).toBe(2 * 3 * 256 * 15 + 3 * 15);

@@ -42,7 +42,10 @@ function bcastAt(x: readonly number[], shape: readonly number[], idx: readonly n
 }
 
 /** Runs `build` over f64 inputs named a, b, … and returns the output `y`. */
-function run(inputs: Record<string, { shape: number[]; values: number[] }>, build: (b: GraphBuilder, x: Record<string, Node>) => Node | Record<string, Node>): Map<string, Tensor> {
+function run(
+  inputs: Record<string, { shape: number[]; values: number[] }>,
+  build: (b: GraphBuilder, x: Record<string, Node>) => Node | Record<string, Node>,
+): Map<string, Tensor> {
   const b = new GraphBuilder();
   const x: Record<string, Node> = {};
   for (const [k, v] of Object.entries(inputs)) x[k] = b.input(k, v.shape);
@@ -77,8 +80,42 @@ function refMatmul(a: number[], as: number[], b: number[], bs: number[]): number
 
 describe('matmul fast paths', () => {
   const cases: [number[], number[]][] = [
-    [[1, 1], [1, 1]], [[5, 7], [7, 6]], [[4, 4], [4, 8]], [[9, 3], [3, 1]], [[3, 0 + 2], [2, 5]],
-    [[2, 6, 5], [5, 7]], [[3, 5, 4], [3, 4, 9]], [[2, 1, 5, 3], [1, 3, 3, 6]], [[7, 13], [2, 13, 5]],
+    [
+      [1, 1],
+      [1, 1],
+    ],
+    [
+      [5, 7],
+      [7, 6],
+    ],
+    [
+      [4, 4],
+      [4, 8],
+    ],
+    [
+      [9, 3],
+      [3, 1],
+    ],
+    [
+      [3, 0 + 2],
+      [2, 5],
+    ],
+    [
+      [2, 6, 5],
+      [5, 7],
+    ],
+    [
+      [3, 5, 4],
+      [3, 4, 9],
+    ],
+    [
+      [2, 1, 5, 3],
+      [1, 3, 3, 6],
+    ],
+    [
+      [7, 13],
+      [2, 13, 5],
+    ],
   ];
   it.each(cases)('%j @ %j matches the naive loop', (as, bs) => {
     const a = rand(numel(as), 1);
@@ -96,11 +133,14 @@ describe('matmul fast paths', () => {
       return g.matmul(qh, kt);
     });
     const want: number[] = [];
-    for (let bb = 0; bb < 2; bb++) for (let h = 0; h < 3; h++) for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) {
-      let s = 0;
-      for (let d = 0; d < 4; d++) s += (q[((bb * 5 + i) * 3 + h) * 4 + d] as number) * (k[((bb * 5 + j) * 3 + h) * 4 + d] as number);
-      want.push(s);
-    }
+    for (let bb = 0; bb < 2; bb++)
+      for (let h = 0; h < 3; h++)
+        for (let i = 0; i < 5; i++)
+          for (let j = 0; j < 5; j++) {
+            let s = 0;
+            for (let d = 0; d < 4; d++) s += (q[((bb * 5 + i) * 3 + h) * 4 + d] as number) * (k[((bb * 5 + j) * 3 + h) * 4 + d] as number);
+            want.push(s);
+          }
     expect(maxRelErr(y(got), want)).toBeLessThan(1e-13);
   });
 
@@ -118,7 +158,18 @@ describe('matmul fast paths', () => {
   });
 });
 
-interface Conv { n: number; c: number; h: number; w: number; o: number; kh: number; kw: number; stride: [number, number]; pad: [number, number]; groups: number }
+interface Conv {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  pad: [number, number];
+  groups: number;
+}
 
 /** Naive NCHW cross-correlation, and its two adjoints by scattering the same index triples. */
 function refConv(g: Conv, x: number[], w: number[], dy: number[]): { y: number[]; dx: number[]; dw: number[] } {
@@ -129,19 +180,24 @@ function refConv(g: Conv, x: number[], w: number[], dy: number[]): { y: number[]
   const yv = new Array<number>(g.n * g.o * oh * ow).fill(0);
   const dx = new Array<number>(x.length).fill(0);
   const dw = new Array<number>(w.length).fill(0);
-  for (let b = 0; b < g.n; b++) for (let o = 0; o < g.o; o++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
-    const yi = ((b * g.o + o) * oh + i) * ow + j;
-    for (let ci = 0; ci < cg; ci++) for (let ki = 0; ki < g.kh; ki++) for (let kj = 0; kj < g.kw; kj++) {
-      const iy = i * g.stride[0] + ki - g.pad[0];
-      const ix = j * g.stride[1] + kj - g.pad[1];
-      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-      const xi = ((b * g.c + Math.floor(o / og) * cg + ci) * g.h + iy) * g.w + ix;
-      const wi = ((o * cg + ci) * g.kh + ki) * g.kw + kj;
-      yv[yi] = (yv[yi] as number) + (x[xi] as number) * (w[wi] as number);
-      dx[xi] = (dx[xi] as number) + (dy[yi] as number) * (w[wi] as number);
-      dw[wi] = (dw[wi] as number) + (dy[yi] as number) * (x[xi] as number);
-    }
-  }
+  for (let b = 0; b < g.n; b++)
+    for (let o = 0; o < g.o; o++)
+      for (let i = 0; i < oh; i++)
+        for (let j = 0; j < ow; j++) {
+          const yi = ((b * g.o + o) * oh + i) * ow + j;
+          for (let ci = 0; ci < cg; ci++)
+            for (let ki = 0; ki < g.kh; ki++)
+              for (let kj = 0; kj < g.kw; kj++) {
+                const iy = i * g.stride[0] + ki - g.pad[0];
+                const ix = j * g.stride[1] + kj - g.pad[1];
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                const xi = ((b * g.c + Math.floor(o / og) * cg + ci) * g.h + iy) * g.w + ix;
+                const wi = ((o * cg + ci) * g.kh + ki) * g.kw + kj;
+                yv[yi] = (yv[yi] as number) + (x[xi] as number) * (w[wi] as number);
+                dx[xi] = (dx[xi] as number) + (dy[yi] as number) * (w[wi] as number);
+                dw[wi] = (dw[wi] as number) + (dy[yi] as number) * (x[xi] as number);
+              }
+        }
   return { y: yv, dx, dw };
 }
 
@@ -159,7 +215,8 @@ describe('conv2d as im2col + gemm', () => {
     const x = rand(numel(xs), 7);
     const w = rand(numel(ws), 8);
     const opts = { stride: g.stride, padding: g.pad, groups: g.groups };
-    const shapeY = run({ x: { shape: xs, values: x }, w: { shape: ws, values: w } }, (b, v) => b.conv2d(v['x'] as Node, v['w'] as Node, opts)).get('y')?.shape ?? [];
+    const shapeY =
+      run({ x: { shape: xs, values: x }, w: { shape: ws, values: w } }, (b, v) => b.conv2d(v['x'] as Node, v['w'] as Node, opts)).get('y')?.shape ?? [];
     const dy = rand(numel(shapeY), 9);
     const want = refConv(g, x, w, dy);
     const got = run({ x: { shape: xs, values: x }, w: { shape: ws, values: w }, dy: { shape: [...shapeY], values: dy } }, (b, v) => ({
@@ -175,8 +232,28 @@ describe('conv2d as im2col + gemm', () => {
 
 describe('row-wise broadcasting and run reductions', () => {
   const pairs: [number[], number[]][] = [
-    [[3, 4, 5], [3, 4, 5]], [[3, 4, 5], []], [[3, 4, 5], [5]], [[3, 4, 5], [3, 1, 5]], [[3, 4, 5], [3, 4, 1]],
-    [[1, 4, 1], [3, 1, 5]], [[2, 3, 1, 4], [3, 6, 1]],
+    [
+      [3, 4, 5],
+      [3, 4, 5],
+    ],
+    [[3, 4, 5], []],
+    [[3, 4, 5], [5]],
+    [
+      [3, 4, 5],
+      [3, 1, 5],
+    ],
+    [
+      [3, 4, 5],
+      [3, 4, 1],
+    ],
+    [
+      [1, 4, 1],
+      [3, 1, 5],
+    ],
+    [
+      [2, 3, 1, 4],
+      [3, 6, 1],
+    ],
   ];
   it.each(pairs)('sub and where over %j and %j match numpy broadcasting', (as, bs) => {
     const a = rand(numel(as), 10);
@@ -192,7 +269,23 @@ describe('row-wise broadcasting and run reductions', () => {
     expect(Array.from(y(got, 'w'))).toEqual(Array.from({ length: n }, (_v, i) => (at(a, as, i) > 0 ? at(b, bs, i) : at(a, as, i))));
   });
 
-  const reductions: [number[], number[]][] = [[[3, 4, 5], [2]], [[3, 4, 5], [0]], [[3, 4, 5], [0, 1]], [[3, 4, 5], [1]], [[3, 4, 5], [0, 2]], [[3, 1, 5], [0, 1]]];
+  const reductions: [number[], number[]][] = [
+    [[3, 4, 5], [2]],
+    [[3, 4, 5], [0]],
+    [
+      [3, 4, 5],
+      [0, 1],
+    ],
+    [[3, 4, 5], [1]],
+    [
+      [3, 4, 5],
+      [0, 2],
+    ],
+    [
+      [3, 1, 5],
+      [0, 1],
+    ],
+  ];
   it.each(reductions)('sum and max of %j over axes %j match the naive loop', (xs, axes) => {
     const x = rand(numel(xs), 12);
     const got = run({ x: { shape: xs, values: x } }, (g, v) => ({ y: g.sum(v['x'] as Node, axes), m: g.max(v['x'] as Node, axes) }));
@@ -227,7 +320,12 @@ describe('buffer reuse across runs', () => {
     xs.forEach((v, r) => {
       const want = [0, 1, 2].map((i) => v.slice(4 * i, 4 * i + 4).reduce((acc, e) => acc + e * e + 1, 0));
       expect(maxRelErr(runs[r]?.get('s')?.data ?? [], want)).toBeLessThan(1e-15);
-      expect(maxRelErr(runs[r]?.get('u')?.data ?? [], v.map((e) => 2 * (e * e + 0.5)))).toBeLessThan(1e-15);
+      expect(
+        maxRelErr(
+          runs[r]?.get('u')?.data ?? [],
+          v.map((e) => 2 * (e * e + 0.5)),
+        ),
+      ).toBeLessThan(1e-15);
     });
     expect(Array.from(again.get('s')?.data ?? [])).toEqual(Array.from(runs[0]?.get('s')?.data ?? []));
     expect(Array.from(again.get('t')?.data ?? [])).toEqual(Array.from(runs[0]?.get('t')?.data ?? []));

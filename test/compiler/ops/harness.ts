@@ -66,7 +66,7 @@ export function fdCheck(
   const g = grad(fwd, 'loss', Object.keys(params));
   const feeds = new Map([...feedsOf(params), ...feedsOf(inputs)]);
   const got = runGraph(g, feeds, { dtype: 'f64' });
-  const lossAt = (f: Map<string, Tensor>): number => (runGraph(fwd, f, { dtype: 'f64', outputs: ['loss'] }).get('loss')?.data[0] as number);
+  const lossAt = (f: Map<string, Tensor>): number => runGraph(fwd, f, { dtype: 'f64', outputs: ['loss'] }).get('loss')?.data[0] as number;
   const h = 1e-5;
   return Object.entries(params).map(([name, v]) => {
     const analytic = Float64Array.from(got.get(gradName(name))?.data ?? []);
@@ -79,7 +79,9 @@ export function fdCheck(
       };
       numeric[i] = (bump(h) - bump(-h)) / (2 * h);
     }
-    let d2 = 0, a2 = 0, n2 = 0;
+    let d2 = 0,
+      a2 = 0,
+      n2 = 0;
     for (let i = 0; i < numeric.length; i++) {
       d2 += ((analytic[i] as number) - (numeric[i] as number)) ** 2;
       a2 += (analytic[i] as number) ** 2;

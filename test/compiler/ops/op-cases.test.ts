@@ -14,7 +14,11 @@ import { FD_SKIPS, OP_CASES, type CaseInput, type OpCase } from './op-cases.ts';
 
 function fdInputs(c: OpCase): string[] {
   if (c.fd === false || VJP_RULES[c.op] === 'nondiff' || FD_SKIPS[c.op]) return [];
-  return c.fd ? [...c.fd] : Object.entries(c.inputs).filter(([, v]) => (v.dtype ?? 'f32') === 'f32').map(([k]) => k);
+  return c.fd
+    ? [...c.fd]
+    : Object.entries(c.inputs)
+        .filter(([, v]) => (v.dtype ?? 'f32') === 'f32')
+        .map(([k]) => k);
 }
 
 describe('op table coverage', () => {

@@ -14,7 +14,9 @@ import type { JsonDiagnostic } from '../../../grammar/diagnostics/render.ts';
 import { captureIo } from './capture-io.ts';
 
 const SPEC_DIR = fileURLToPath(new URL('../../../specs/', import.meta.url));
-const SPECS = readdirSync(SPEC_DIR).filter((f) => f.endsWith('.scion')).sort();
+const SPECS = readdirSync(SPEC_DIR)
+  .filter((f) => f.endsWith('.scion'))
+  .sort();
 const RUNS_PER_SPEC = 40;
 
 // A rough tokenizer, independent of the real lexer: comments, strings, names, numbers, operators.
@@ -38,11 +40,21 @@ function mutantArb(text: string): fc.Arbitrary<Mutant> {
   const printable = fc.constantFrom(...'abcxyz_019.,:;=+-*/%()[]{}"<>!&| \n\t#@'.split(''));
   return fc.oneof(
     tok.map((t) => ({ text: text.slice(0, t.start) + text.slice(t.end), at: t.start, what: `delete token ${JSON.stringify(text.slice(t.start, t.end))}` })),
-    tok.map((t) => ({ text: text.slice(0, t.end) + ' ' + text.slice(t.start), at: t.end, what: `duplicate token ${JSON.stringify(text.slice(t.start, t.end))}` })),
-    fc.tuple(tok, tok).map(([t, u]) => ({ text: text.slice(0, t.start) + text.slice(u.start, u.end) + text.slice(t.end), at: t.start, what: `replace ${JSON.stringify(text.slice(t.start, t.end))} by ${JSON.stringify(text.slice(u.start, u.end))}` })),
+    tok.map((t) => ({
+      text: text.slice(0, t.end) + ' ' + text.slice(t.start),
+      at: t.end,
+      what: `duplicate token ${JSON.stringify(text.slice(t.start, t.end))}`,
+    })),
+    fc.tuple(tok, tok).map(([t, u]) => ({
+      text: text.slice(0, t.start) + text.slice(u.start, u.end) + text.slice(t.end),
+      at: t.start,
+      what: `replace ${JSON.stringify(text.slice(t.start, t.end))} by ${JSON.stringify(text.slice(u.start, u.end))}`,
+    })),
     pos.map((p) => ({ text: text.slice(0, p) + text.slice(p + 1), at: p, what: `delete char ${JSON.stringify(text[p])}` })),
     pos.map((p) => ({ text: text.slice(0, p + 1) + text.slice(p), at: p, what: `duplicate char ${JSON.stringify(text[p])}` })),
-    fc.tuple(pos, printable).map(([p, c]) => ({ text: text.slice(0, p) + c + text.slice(p + 1), at: p, what: `replace char ${JSON.stringify(text[p])} by ${JSON.stringify(c)}` })),
+    fc
+      .tuple(pos, printable)
+      .map(([p, c]) => ({ text: text.slice(0, p) + c + text.slice(p + 1), at: p, what: `replace char ${JSON.stringify(text[p])} by ${JSON.stringify(c)}` })),
   );
 }
 
@@ -99,12 +111,15 @@ describe('mutation fuzz of scion check --json', () => {
   it('reports at least 90% of invalid mutants within two lines of the mutation', () => {
     expect(stats.invalid).toBeGreaterThan(100);
     const ratio = stats.near / stats.invalid;
-    if (ratio < 0.9) console.log(`invalid mutants: ${stats.invalid}, near: ${(ratio * 100).toFixed(1)}%\n${stats.far.join("\n")}`);
+    if (ratio < 0.9) console.log(`invalid mutants: ${stats.invalid}, near: ${(ratio * 100).toFixed(1)}%\n${stats.far.join('\n')}`);
     expect(ratio).toBeGreaterThanOrEqual(0.9);
   });
 
   it('never throws on arbitrary mutants (property)', async () => {
     const text = readFileSync(join(SPEC_DIR, 'tiny-lm.scion'), 'utf8');
-    await fc.assert(fc.asyncProperty(mutantArb(text), async (m) => void (await checkMutant('prop-tiny-lm.scion', m.text))), { numRuns: 60, seed: 7 });
+    await fc.assert(
+      fc.asyncProperty(mutantArb(text), async (m) => void (await checkMutant('prop-tiny-lm.scion', m.text))),
+      { numRuns: 60, seed: 7 },
+    );
   });
 });

@@ -12,7 +12,9 @@ import { renderDiagnostics } from '../../../grammar/diagnostics/render.ts';
 const DIR = fileURLToPath(new URL('../../golden/diagnostics/', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const read = (p: string): string | undefined => (existsSync(join(DIR, p)) ? readFileSync(join(DIR, p), 'utf8') : undefined);
-const specs = readdirSync(DIR).filter((f) => f.endsWith('.scion')).sort();
+const specs = readdirSync(DIR)
+  .filter((f) => f.endsWith('.scion'))
+  .sort();
 
 function render(file: string): { text: string; codes: string[] } {
   const r = checkSource(read(file)!, file, read);

@@ -11,7 +11,9 @@ import { normalizePath, resolveImports, resolvePath } from '../../../grammar/res
 import { parseSource } from '../../../grammar/check/check-source.ts';
 
 const span = (line: number, col: number, endCol: number, file = 'a.scion'): Span => ({
-  file, start: { line, col, offset: 0 }, end: { line, col: endCol, offset: 0 },
+  file,
+  start: { line, col, offset: 0 },
+  end: { line, col: endCol, offset: 0 },
 });
 
 describe('render', () => {
@@ -20,12 +22,12 @@ describe('render', () => {
     const d = diag('E0301', span(2, 7, 9), 'undefined name `hh`', { notes: [noteAt('see', span(1, 7, 8))], suggestion: 'did you mean `h`?' });
     expect(renderDiagnostics([d], src)).toBe(
       'a.scion:2:7: error[E0301]: undefined name `hh`\n' +
-      '  2 │   h = hh + 1\n' +
-      '    │       ^^\n' +
-      '  = note: see (a.scion:1:7)\n' +
-      '  = help: did you mean `h`?\n' +
-      '\n' +
-      '1 error\n',
+        '  2 │   h = hh + 1\n' +
+        '    │       ^^\n' +
+        '  = note: see (a.scion:1:7)\n' +
+        '  = help: did you mean `h`?\n' +
+        '\n' +
+        '1 error\n',
     );
   });
   it('sorts by position and counts severities', () => {
@@ -47,7 +49,20 @@ describe('render', () => {
   });
   it('toJson flattens spans and notes', () => {
     const d = diag('E0301', span(2, 7, 9), 'x', { notes: [{ message: 'plain' }] });
-    expect(toJson([d])).toEqual([{ code: 'E0301', severity: 'error', message: 'x', file: 'a.scion', line: 2, col: 7, endLine: 2, endCol: 9, notes: [{ message: 'plain' }], suggestion: null }]);
+    expect(toJson([d])).toEqual([
+      {
+        code: 'E0301',
+        severity: 'error',
+        message: 'x',
+        file: 'a.scion',
+        line: 2,
+        col: 7,
+        endLine: 2,
+        endCol: 9,
+        notes: [{ message: 'plain' }],
+        suggestion: null,
+      },
+    ]);
   });
 });
 
@@ -113,7 +128,10 @@ describe('imports', () => {
     const files: Record<string, string> = { 'b.scion': 'import "a.scion"\nimport "gone.scion"\n' };
     const root = 'import "b.scion"\n';
     const r = resolveImports(parseSource(root, 'a.scion').program, root, (p) => files[p], parseSource);
-    expect(r.diagnostics.map((d) => [d.code, d.span.file, d.span.start.line])).toEqual([['E0331', 'b.scion', 1], ['E0330', 'b.scion', 2]]);
+    expect(r.diagnostics.map((d) => [d.code, d.span.file, d.span.start.line])).toEqual([
+      ['E0331', 'b.scion', 1],
+      ['E0330', 'b.scion', 2],
+    ]);
     expect(r.diagnostics[0]!.message).toBe('import cycle: a.scion → b.scion → a.scion');
   });
 });

@@ -11,7 +11,9 @@ import { DOCS_PATH, diagnosticsMarkdown } from '../../../grammar/diagnostics/wri
 import { missingParamNames } from '../../../grammar/library/param-names.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SPECS = readdirSync(`${ROOT}specs`).filter((f) => f.endsWith('.scion') || f.endsWith('.yaml')).sort();
+const SPECS = readdirSync(`${ROOT}specs`)
+  .filter((f) => f.endsWith('.scion') || f.endsWith('.yaml'))
+  .sort();
 
 describe('example specs', () => {
   it.each(SPECS)('specs/%s checks clean', async (file) => {
@@ -24,7 +26,12 @@ describe('example specs', () => {
 
   it('all of them at once, as text', async () => {
     const io = captureIo(ROOT);
-    expect(await run(SPECS.map((f) => `specs/${f}`), io)).toBe(0);
+    expect(
+      await run(
+        SPECS.map((f) => `specs/${f}`),
+        io,
+      ),
+    ).toBe(0);
     expect(io.stdout).toMatch(/: no problems\n$/);
   });
 });
@@ -46,7 +53,12 @@ describe('command line', () => {
     expect(await run(['test/golden/diagnostics/many-errors.scion', '--json'], io)).toBe(1);
     const out = JSON.parse(io.stdout) as { diagnostics: { code: string; line: number }[]; errors: number };
     expect(out.errors).toBe(4);
-    expect(out.diagnostics.map((d) => [d.code, d.line])).toEqual([['E0501', 3], ['E0301', 7], ['E0301', 9], ['E0310', 14]]);
+    expect(out.diagnostics.map((d) => [d.code, d.line])).toEqual([
+      ['E0501', 3],
+      ['E0301', 7],
+      ['E0301', 9],
+      ['E0310', 14],
+    ]);
   });
 
   it('warnings alone exit 0', async () => {

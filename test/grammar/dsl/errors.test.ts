@@ -29,7 +29,10 @@ describe('diagnostics', () => {
     ['let a = x as 3\n', ['x.scion:1:14-1:15: error[E0103]: expected a name, found `3`']],
     ['let a = 1e + 2kk', ['x.scion:1:9-1:11: error[E0104]: invalid number `1e`', 'x.scion:1:14-1:17: error[E0104]: invalid number `2kk`']],
     ['let a = 1e999', ['x.scion:1:9-1:14: error[E0104]: number `1e999` is too large']],
-    ['let a = "x\\q\\u{110000}"', ['x.scion:1:11-1:13: error[E0105]: invalid escape `\\q` in string', 'x.scion:1:13-1:23: error[E0105]: invalid escape `\\u{110000}` in string']],
+    [
+      'let a = "x\\q\\u{110000}"',
+      ['x.scion:1:11-1:13: error[E0105]: invalid escape `\\q` in string', 'x.scion:1:13-1:23: error[E0105]: invalid escape `\\u{110000}` in string'],
+    ],
     ['let a = 1 $ 2', ['x.scion:1:11-1:12: error[E0101]: unexpected character `$`', `x.scion:1:13-1:14: error[E0103]: expected ${DECL}, found \`2\``]],
     ['let a = f(x)[0]', ['x.scion:1:9-1:16: error[E0107]: only a name path can take an index `[…]`; this is a call']],
     ['let', ['x.scion:1:4-1:4: error[E0103]: expected a name, found end of input']],

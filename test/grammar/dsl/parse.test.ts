@@ -59,7 +59,13 @@ describe('example specs', () => {
     expect(program.decls.map((d: Decl) => d.kind)).toEqual(['model', 'derived', 'binding', 'inherit', 'train', 'train']);
     const llama = program.decls[0] as ModelDecl;
     expect(llama.params.map((p) => `${p.name.name}=${p.default === undefined ? '' : sx(p.default)}`)).toEqual([
-      'vocab=4096', 'dim=256', 'depth=8', 'heads=8', 'kv_heads=4', 'ffn=688', 'ctx=128',
+      'vocab=4096',
+      'dim=256',
+      'depth=8',
+      'heads=8',
+      'kv_heads=4',
+      'ffn=688',
+      'ctx=128',
     ]);
     expect(llama.preset?.name).toBe('llama');
     const rep = llama.body[4]!;
@@ -120,8 +126,15 @@ describe('expressions', () => {
 
   it('reads numbers with suffixes and keeps their text', () => {
     const cases: [string, number, boolean][] = [
-      ['2k', 2000, true], ['1.5M', 1_500_000, true], ['3G', 3e9, true], ['1e-4', 0.0001, false],
-      ['0.5', 0.5, false], ['42', 42, true], ['1.1k', 1100, true], ['1.0001k', 1000.1, false], ['2.5e-1k', 250, true],
+      ['2k', 2000, true],
+      ['1.5M', 1_500_000, true],
+      ['3G', 3e9, true],
+      ['1e-4', 0.0001, false],
+      ['0.5', 0.5, false],
+      ['42', 42, true],
+      ['1.1k', 1100, true],
+      ['1.0001k', 1000.1, false],
+      ['2.5e-1k', 250, true],
     ];
     for (const [text, value, isInt] of cases) expect(stripSpans(expr(text))).toEqual({ kind: 'num', value, text, isInt });
   });

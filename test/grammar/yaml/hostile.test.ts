@@ -21,7 +21,12 @@ describe('hostile YAML', () => {
   it('an alias bomb (a billion laughs) is refused at the first alias', () => {
     const rows = ['scion: 1', 'a: &a [x, x, x, x, x, x, x, x, x]'];
     const names = 'abcdefghij';
-    for (let i = 1; i < 10; i++) rows.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      rows.push(
+        `${names[i]}: &${names[i]} [${Array(9)
+          .fill(`*${names[i - 1]}`)
+          .join(', ')}]`,
+      );
     const { codes, messages } = timedCodes(`${rows.join('\n')}\n`);
     expect(codes).toEqual(['E0204']);
     expect(messages[0]).toBe(`3:8: aliases expand to more than ${YAML_LIMITS.maxAliasCount} nodes (an alias bomb?)`);
@@ -98,7 +103,39 @@ describe('hostile YAML', () => {
   });
 
   it('never throws, whatever the text', () => {
-    const yamlish = fc.array(fc.constantFrom('scion: 1\n', 'decls:\n', '  - ', 'let: ', 'value: ', 'x', '[', ']', '{', '}', ',', '&a ', '*a', '!!str ', '"', "'", '#', '\n', ' ', ':', '-', '2k', '(', ')', '%YAML 1.2\n', '---\n'), { maxLength: 60 }).map((parts) => parts.join(''));
+    const yamlish = fc
+      .array(
+        fc.constantFrom(
+          'scion: 1\n',
+          'decls:\n',
+          '  - ',
+          'let: ',
+          'value: ',
+          'x',
+          '[',
+          ']',
+          '{',
+          '}',
+          ',',
+          '&a ',
+          '*a',
+          '!!str ',
+          '"',
+          "'",
+          '#',
+          '\n',
+          ' ',
+          ':',
+          '-',
+          '2k',
+          '(',
+          ')',
+          '%YAML 1.2\n',
+          '---\n',
+        ),
+        { maxLength: 60 },
+      )
+      .map((parts) => parts.join(''));
     fc.assert(
       fc.property(fc.oneof(yamlish, fc.string({ maxLength: 80 })), (text) => {
         const r = loadYaml(text, 'f.yaml');

@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BROWN_GENRES, DataError, detokenize, loadBrown, loadMnist, readImageFolder, readJsonl, readTextSource, untag,
-} from '../../../runtime/data/index.ts';
+import { BROWN_GENRES, DataError, detokenize, loadBrown, loadMnist, readImageFolder, readJsonl, readTextSource, untag } from '../../../runtime/data/index.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -23,8 +21,21 @@ describe('Brown corpus', () => {
     const perGenre = Object.fromEntries(BROWN_GENRES.map((g) => [g, docs.filter((d) => d.genre === g).length]));
     // The corpus manual's table: A 44, B 27, C 17, D 17, E 36, F 48, G 75, H 30, J 80, K 29, L 24, M 6, N 29, P 29, R 9.
     expect(perGenre).toEqual({
-      news: 44, editorial: 27, reviews: 17, religion: 17, hobbies: 36, lore: 48, belles_lettres: 75, government: 30,
-      learned: 80, fiction: 29, mystery: 24, science_fiction: 6, adventure: 29, romance: 29, humor: 9,
+      news: 44,
+      editorial: 27,
+      reviews: 17,
+      religion: 17,
+      hobbies: 36,
+      lore: 48,
+      belles_lettres: 75,
+      government: 30,
+      learned: 80,
+      fiction: 29,
+      mystery: 24,
+      science_fiction: 6,
+      adventure: 29,
+      romance: 29,
+      humor: 9,
     });
     expect(docs.every((d) => BROWN_GENRES[d.label] === d.genre)).toBe(true);
   });
@@ -108,7 +119,9 @@ describe('user files', () => {
     await writeFile(join(dir, 'texts', 'sub', 'c.md'), 'third');
     await writeFile(join(dir, 'texts', 'skip.bin'), 'x');
     expect(await readTextSource(join(dir, 'texts'))).toEqual([
-      { name: 'a.txt', text: 'first' }, { name: 'b.txt', text: 'second' }, { name: join('sub', 'c.md'), text: 'third' },
+      { name: 'a.txt', text: 'first' },
+      { name: 'b.txt', text: 'second' },
+      { name: join('sub', 'c.md'), text: 'third' },
     ]);
     await writeFile(join(dir, 'bad.txt'), new Uint8Array([0xff, 0xfe]));
     await expect(readTextSource(join(dir, 'bad.txt'))).rejects.toThrow(`${join(dir, 'bad.txt')}: is not valid UTF-8 text`);

@@ -10,14 +10,22 @@ function referenceXoshiro(state: readonly number[], count: number): number[] {
   for (let i = 0; i < count; i++) {
     out.push(Number((rotl((s[1]! * 5n) & M, 7n) * 9n) & M));
     const t = (s[1]! << 9n) & M;
-    s[2]! ^= s[0]!; s[3]! ^= s[1]!; s[1]! ^= s[2]!; s[0]! ^= s[3]!; s[2]! ^= t; s[3] = rotl(s[3]!, 11n);
+    s[2]! ^= s[0]!;
+    s[3]! ^= s[1]!;
+    s[1]! ^= s[2]!;
+    s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = rotl(s[3]!, 11n);
   }
   return out;
 }
 
 describe('Prng', () => {
   it('is xoshiro128** (checked against a BigInt reference from several states)', () => {
-    for (const state of [[1, 2, 3, 4], [0xffffffff, 0x80000000, 0x12345678, 0x9abcdef0]] as const) {
+    for (const state of [
+      [1, 2, 3, 4],
+      [0xffffffff, 0x80000000, 0x12345678, 0x9abcdef0],
+    ] as const) {
       const p = Prng.fromState(state);
       expect(Array.from({ length: 50 }, () => p.nextU32())).toEqual(referenceXoshiro(state, 50));
     }

@@ -41,8 +41,13 @@ describe('scion inherit', () => {
     expect(report.layers).toEqual([0, 3]);
     const config = JSON.parse(readFileSync(join(dir, 'child/config.json'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ model_type: 'llama', num_hidden_layers: 2, intermediate_size: 8, hidden_size: 16 });
-    const prov = JSON.parse(readFileSync(join(dir, 'child/provenance.json'), 'utf8')) as { tensors: Record<string, { parent: string; keep: (number[] | null)[] }> };
-    expect(prov.tensors['model.layers.1.mlp.down_proj.weight']).toMatchObject({ parent: 'model.layers.3.mlp.down_proj.weight', keep: [null, [1, 2, 3, 5, 8, 13, 21, 23]] });
+    const prov = JSON.parse(readFileSync(join(dir, 'child/provenance.json'), 'utf8')) as {
+      tensors: Record<string, { parent: string; keep: (number[] | null)[] }>;
+    };
+    expect(prov.tensors['model.layers.1.mlp.down_proj.weight']).toMatchObject({
+      parent: 'model.layers.3.mlp.down_proj.weight',
+      keep: [null, [1, 2, 3, 5, 8, 13, 21, 23]],
+    });
 
     // Replay on the sibling, then inherit from the sibling through the spec: the same bytes.
     const r1 = capture(dir);

@@ -52,7 +52,8 @@ function ce(logits: ArrayLike<number>, targets: Int32Array): number {
   return s / targets.length;
 }
 
-const meanLoss = (m: LoweredModel, w: ReadonlyMap<string, HostTensor>) => BATCHES.reduce((a, b) => a + ce(run(m, w, b.tokens).get('logits')!.data, b.targets), 0) / BATCHES.length;
+const meanLoss = (m: LoweredModel, w: ReadonlyMap<string, HostTensor>) =>
+  BATCHES.reduce((a, b) => a + ce(run(m, w, b.tokens).get('logits')!.data, b.targets), 0) / BATCHES.length;
 
 describe('taylor', () => {
   it('is Σ|w·∂L/∂w| with gradients that match finite differences, summed over gate rows, up rows and down columns', async () => {
@@ -67,20 +68,30 @@ describe('taylor', () => {
         return BATCHES.map((b) => ce(run(parent, new Map(W).set(key, { shape: W.get(key)!.shape, data: d }), b.tokens).get('logits')!.data, b.targets));
       };
       const eps = 1e-2;
-      const plus = at(w + eps), minus = at(w - eps);
+      const plus = at(w + eps),
+        minus = at(w - eps);
       const expected = plus.reduce((a, p, k) => a + Math.abs((w * (p - minus[k]!)) / (2 * eps)), 0);
       expect(imp.get(key)![i]).toBeCloseTo(expected, 3);
     }
     // The group score is the per-neuron sum of those products over the three tensors.
     const scoring = createDataScoring({ parent, read, batches: async () => BATCHES });
     const g = allModuleGroups(layoutOf(parent)).get('layers.1.mlp:ffn')!;
-    const rule = scoring.unitRule('ffn', { kind: 'metric', metric: 'taylor', calib: undefined, steps: 0, penalty: 0, span: parent.instance.decl.span }, new Map());
+    const rule = scoring.unitRule(
+      'ffn',
+      { kind: 'metric', metric: 'taylor', calib: undefined, steps: 0, penalty: 0, span: parent.instance.decl.span },
+      new Map(),
+    );
     if (rule.kind !== 'metric') throw new Error('expected a metric rule');
     const { scores } = await rule.score(g);
-    const D = PARENT.dim, F = PARENT.ffn;
+    const D = PARENT.dim,
+      F = PARENT.ffn;
     for (let j = 0; j < F; j++) {
       let s = 0;
-      for (let c = 0; c < D; c++) s += imp.get('layers.1.mlp.gate_proj.weight')![j * D + c]! + imp.get('layers.1.mlp.up_proj.weight')![j * D + c]! + imp.get('layers.1.mlp.down_proj.weight')![c * F + j]!;
+      for (let c = 0; c < D; c++)
+        s +=
+          imp.get('layers.1.mlp.gate_proj.weight')![j * D + c]! +
+          imp.get('layers.1.mlp.up_proj.weight')![j * D + c]! +
+          imp.get('layers.1.mlp.down_proj.weight')![c * F + j]!;
       expect(scores[j]).toBeCloseTo(s, 4);
     }
   });
@@ -89,22 +100,30 @@ describe('taylor', () => {
 describe('activation', () => {
   it('scores FFN neurons by mean |silu(x·Wgᵀ)·(x·Wuᵀ)| recomputed from the norm tap', async () => {
     const scoring = createDataScoring({ parent, read, batches: async () => BATCHES });
-    const rule = scoring.unitRule('ffn', { kind: 'metric', metric: 'activation', calib: undefined, steps: 0, penalty: 0, span: parent.instance.decl.span }, new Map());
+    const rule = scoring.unitRule(
+      'ffn',
+      { kind: 'metric', metric: 'activation', calib: undefined, steps: 0, penalty: 0, span: parent.instance.decl.span },
+      new Map(),
+    );
     if (rule.kind !== 'metric') throw new Error('expected a metric rule');
     const { scores } = await rule.score(allModuleGroups(layoutOf(parent)).get('layers.2.mlp:ffn')!);
-    const D = PARENT.dim, F = PARENT.ffn;
-    const wg = W.get('layers.2.mlp.gate_proj.weight')!.data, wu = W.get('layers.2.mlp.up_proj.weight')!.data;
+    const D = PARENT.dim,
+      F = PARENT.ffn;
+    const wg = W.get('layers.2.mlp.gate_proj.weight')!.data,
+      wu = W.get('layers.2.mlp.up_proj.weight')!.data;
     const expected = new Float64Array(F);
     for (const b of BATCHES) {
       const x = run(parent, W, b.tokens, ['layers.2.post_attention_layernorm']).get('tap:layers.2.post_attention_layernorm')!.data;
-      for (let t = 0; t < CTX; t++) for (let j = 0; j < F; j++) {
-        let g = 0, u = 0;
-        for (let c = 0; c < D; c++) {
-          g += (x[t * D + c] as number) * wg[j * D + c]!;
-          u += (x[t * D + c] as number) * wu[j * D + c]!;
+      for (let t = 0; t < CTX; t++)
+        for (let j = 0; j < F; j++) {
+          let g = 0,
+            u = 0;
+          for (let c = 0; c < D; c++) {
+            g += (x[t * D + c] as number) * wg[j * D + c]!;
+            u += (x[t * D + c] as number) * wu[j * D + c]!;
+          }
+          expected[j] = expected[j]! + Math.abs((g / (1 + Math.exp(-g))) * u) / (CTX * BATCHES.length);
         }
-        expected[j] = expected[j]! + Math.abs((g / (1 + Math.exp(-g))) * u) / (CTX * BATCHES.length);
-      }
     }
     for (let j = 0; j < F; j++) expect(scores[j]).toBeCloseTo(expected[j]!, 4);
   });
@@ -119,12 +138,17 @@ describe('layer metrics', () => {
     for (const b of BATCHES) {
       const out = run(parent, W, b.tokens, taps);
       for (let l = 0; l < PARENT.depth; l++) {
-        const x = out.get(`tap:${taps[l]}`)!.data, y = out.get(`tap:${taps[l + 1]}`)!.data;
+        const x = out.get(`tap:${taps[l]}`)!.data,
+          y = out.get(`tap:${taps[l + 1]}`)!.data;
         for (let t = 0; t < CTX; t++) {
-          let xy = 0, xx = 0, yy = 0;
+          let xy = 0,
+            xx = 0,
+            yy = 0;
           for (let c = 0; c < PARENT.dim; c++) {
             const i = t * PARENT.dim + c;
-            xy += (x[i] as number) * (y[i] as number); xx += (x[i] as number) ** 2; yy += (y[i] as number) ** 2;
+            xy += (x[i] as number) * (y[i] as number);
+            xx += (x[i] as number) ** 2;
+            yy += (y[i] as number) ** 2;
           }
           cos[l] = cos[l]! + xy / Math.sqrt(xx * yy) / (CTX * BATCHES.length);
         }
@@ -161,19 +185,23 @@ describe('learned mask', () => {
     const F = PARENT.ffn;
     const lossWithMask = (m: number[]) => {
       const d = Float32Array.from(down.data, (v, i) => v * m[i % F]!); // scaling column j = scaling neuron j
-      return ce(run(parent, new Map(W).set('layers.0.mlp.down_proj.weight', { shape: down.shape, data: d }), BATCHES[0]!.tokens).get('logits')!.data, BATCHES[0]!.targets);
+      return ce(
+        run(parent, new Map(W).set('layers.0.mlp.down_proj.weight', { shape: down.shape, data: d }), BATCHES[0]!.tokens).get('logits')!.data,
+        BATCHES[0]!.targets,
+      );
     };
     const hard: number[] = Array.from({ length: F }, (_, j) => (j < k ? 1 : 0));
     let checked = 0;
     for (let j = 0; j < F; j++) {
       const eps = 1e-2;
-      const up = [...hard], dn = [...hard];
+      const up = [...hard],
+        dn = [...hard];
       up[j] = hard[j]! + eps;
       dn[j] = hard[j]! - eps;
       const g = (lossWithMask(up) - lossWithMask(dn)) / (2 * eps);
       if (Math.abs(g) < 1e-3) continue;
       // Adam's first step moves each logit by lr = 0.1 against the gradient's sign.
-      expect(s1.get(key)![j]).toBeCloseTo(1 / (1 + Math.exp(g > 0 ? 0.1 : -0.1)), 4) // up to Adam's ε;
+      expect(s1.get(key)![j]).toBeCloseTo(1 / (1 + Math.exp(g > 0 ? 0.1 : -0.1)), 4); // up to Adam's ε;
       checked++;
     }
     expect(checked).toBeGreaterThan(F / 2);
@@ -207,7 +235,8 @@ describe('learned mask', () => {
     let checked = 0;
     for (let j = 0; j < D; j++) {
       const eps = 1e-2;
-      const up = [...hard], dn = [...hard];
+      const up = [...hard],
+        dn = [...hard];
       up[j] = hard[j]! + eps;
       dn[j] = hard[j]! - eps;
       const g = (lossWithMask(up) - lossWithMask(dn)) / (2 * eps);

@@ -51,12 +51,14 @@ export function randoms(n: number, seed: number, scale = 0.4): Float32Array {
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 export function randomWeights(m: LoweredModel, seed: number): Map<string, HostTensor> {
-  return new Map(m.params.map((p, k) => {
-    const v = randoms(numel(p.shape), seed * 7919 + k);
-    // Norm gains near 1, as in trained models.
-    if (p.path.endsWith('norm.weight') || p.path.endsWith('layernorm.weight')) for (let i = 0; i < v.length; i++) v[i] = 1 + (v[i] as number);
-    return [p.path, { shape: p.shape, data: v }];
-  }));
+  return new Map(
+    m.params.map((p, k) => {
+      const v = randoms(numel(p.shape), seed * 7919 + k);
+      // Norm gains near 1, as in trained models.
+      if (p.path.endsWith('norm.weight') || p.path.endsWith('layernorm.weight')) for (let i = 0; i < v.length; i++) v[i] = 1 + (v[i] as number);
+      return [p.path, { shape: p.shape, data: v }];
+    }),
+  );
 }
 
 /** Writes Scion parameters under the model's preset names. */
@@ -69,7 +71,13 @@ export async function writeModel(path: string, m: LoweredModel, weights: Readonl
 export async function readModel(path: string, m: LoweredModel): Promise<Map<string, HostTensor>> {
   const r = await openSafetensors(path);
   try {
-    return await fromCheckpoint(namingPreset(m.instance.preset), checkpointPlan(m), (n) => r.tensors.get(n)?.shape, [...r.tensors.keys()], async (n) => ({ shape: r.tensors.get(n)!.shape, data: (await r.read(n)) as Float32Array }));
+    return await fromCheckpoint(
+      namingPreset(m.instance.preset),
+      checkpointPlan(m),
+      (n) => r.tensors.get(n)?.shape,
+      [...r.tensors.keys()],
+      async (n) => ({ shape: r.tensors.get(n)!.shape, data: (await r.read(n)) as Float32Array }),
+    );
   } finally {
     await r.close();
   }
@@ -83,7 +91,19 @@ export function logits(m: LoweredModel, weights: ReadonlyMap<string, HostTensor>
 }
 
 /** Writes a parent checkpoint for `parentName` and runs the first inherit declaration of `text`. */
-export async function inheritFrom(text: string, weights?: Map<string, HostTensor>, omit: readonly string[] = []): Promise<{ program: Program; parent: LoweredModel; child: LoweredModel; parentW: Map<string, HostTensor>; childW: Map<string, HostTensor>; out: InheritOutput; dir: string }> {
+export async function inheritFrom(
+  text: string,
+  weights?: Map<string, HostTensor>,
+  omit: readonly string[] = [],
+): Promise<{
+  program: Program;
+  parent: LoweredModel;
+  child: LoweredModel;
+  parentW: Map<string, HostTensor>;
+  childW: Map<string, HostTensor>;
+  out: InheritOutput;
+  dir: string;
+}> {
   const program = parse(text);
   const decl = program.decls.find((d): d is InheritDecl => d.kind === 'inherit')!;
   const parent = lowerModel(program, decl.parent.name);

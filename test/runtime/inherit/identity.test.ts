@@ -34,7 +34,8 @@ describe('inheritance identities on the CPU backend', () => {
     const w = randomWeights(parent, 2);
     const r = await inheritFrom(text, w);
     const inert = new Map(w);
-    for (const k of ['layers.1.self_attn.o_proj.weight', 'layers.1.mlp.down_proj.weight']) inert.set(k, { shape: w.get(k)!.shape, data: new Float32Array(w.get(k)!.data.length) });
+    for (const k of ['layers.1.self_attn.o_proj.weight', 'layers.1.mlp.down_proj.weight'])
+      inert.set(k, { shape: w.get(k)!.shape, data: new Float32Array(w.get(k)!.data.length) });
     expect(Array.from(logits(r.child, r.childW, TOKENS))).toEqual(Array.from(logits(r.parent, inert, TOKENS)));
     expect(r.out.provenance.layers).toEqual([0, 2, 3]);
     expect(r.out.provenance.tensors['model.layers.1.mlp.up_proj.weight']?.parent).toBe('model.layers.2.mlp.up_proj.weight');
@@ -66,7 +67,9 @@ describe('inheritance identities on the CPU backend', () => {
       // Independent check of the l2 choice: the norms of gate row + up row + down column.
       const norm = (j: number) => {
         let s = 0;
-        const g = r.parentW.get(`layers.${l}.mlp.gate_proj.weight`)!.data, u = r.parentW.get(`layers.${l}.mlp.up_proj.weight`)!.data, d = r.parentW.get(key)!.data;
+        const g = r.parentW.get(`layers.${l}.mlp.gate_proj.weight`)!.data,
+          u = r.parentW.get(`layers.${l}.mlp.up_proj.weight`)!.data,
+          d = r.parentW.get(key)!.data;
         for (let i = 0; i < PARENT.dim; i++) s += g[j * PARENT.dim + i]! ** 2 + u[j * PARENT.dim + i]! ** 2 + d[i * PARENT.ffn + j]! ** 2;
         return s;
       };
@@ -93,11 +96,34 @@ describe('inheritance identities on the CPU backend', () => {
       expect(Array.from(get(r.childW, `${a}.q_proj.weight`))).toEqual(rows(get(r.parentW, `${a}.q_proj.weight`), 16, q, dims));
       expect(Array.from(get(r.childW, `${a}.k_proj.weight`))).toEqual(rows(get(r.parentW, `${a}.k_proj.weight`), 16, kv, dims));
       expect(Array.from(get(r.childW, `${a}.o_proj.weight`))).toEqual(rows(get(r.parentW, `${a}.o_proj.weight`), 16, dims, q));
-      expect(Array.from(get(r.childW, `layers.${l}.mlp.down_proj.weight`))).toEqual(rows(get(r.parentW, `layers.${l}.mlp.down_proj.weight`), 24, dims, Array.from({ length: 24 }, (_, j) => j)));
-      expect(Array.from(get(r.childW, `layers.${l}.input_layernorm.weight`))).toEqual(dims.map((d) => get(r.parentW, `layers.${l}.input_layernorm.weight`)[d]!));
+      expect(Array.from(get(r.childW, `layers.${l}.mlp.down_proj.weight`))).toEqual(
+        rows(
+          get(r.parentW, `layers.${l}.mlp.down_proj.weight`),
+          24,
+          dims,
+          Array.from({ length: 24 }, (_, j) => j),
+        ),
+      );
+      expect(Array.from(get(r.childW, `layers.${l}.input_layernorm.weight`))).toEqual(
+        dims.map((d) => get(r.parentW, `layers.${l}.input_layernorm.weight`)[d]!),
+      );
     }
-    expect(Array.from(get(r.childW, 'embed_tokens.weight'))).toEqual(rows(get(r.parentW, 'embed_tokens.weight'), 16, Array.from({ length: 13 }, (_, i) => i), dims));
-    expect(Array.from(get(r.childW, 'lm_head.weight'))).toEqual(rows(get(r.parentW, 'lm_head.weight'), 16, Array.from({ length: 13 }, (_, i) => i), dims));
+    expect(Array.from(get(r.childW, 'embed_tokens.weight'))).toEqual(
+      rows(
+        get(r.parentW, 'embed_tokens.weight'),
+        16,
+        Array.from({ length: 13 }, (_, i) => i),
+        dims,
+      ),
+    );
+    expect(Array.from(get(r.childW, 'lm_head.weight'))).toEqual(
+      rows(
+        get(r.parentW, 'lm_head.weight'),
+        16,
+        Array.from({ length: 13 }, (_, i) => i),
+        dims,
+      ),
+    );
   });
 
   it('whole KV groups follow their query heads (l2 ranks groups by summed scores)', async () => {

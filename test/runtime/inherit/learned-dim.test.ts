@@ -38,7 +38,9 @@ describe('scion inherit with a learned residual-width mask', () => {
     const parent = lowerModel(program, 'P');
     const parentW = randomWeights(parent, 6);
     await writeModel(join(dir, 'parent.safetensors'), parent, parentW);
-    const docs = loadBrown('calib').slice(0, 5).map((d) => d.text);
+    const docs = loadBrown('calib')
+      .slice(0, 5)
+      .map((d) => d.text);
     await writeTokenizerJson(join(dir, 'tokenizer.json'), compressVocab(gpt2Tokenizer(), docs, { size: VOCAB }).tokenizer);
 
     const runs: Prov[] = [];
@@ -68,6 +70,8 @@ describe('scion inherit with a learned residual-width mask', () => {
     const pn = parentW.get('norm.weight')!.data;
     expect(Array.from(w.get('norm.weight')!.data)).toEqual(keep.map((c) => pn[c]!));
     const pd = parentW.get('layers.1.mlp.down_proj.weight')!.data; // [16, 24] → [8, 24]
-    expect(Array.from(w.get('layers.1.mlp.down_proj.weight')!.data)).toEqual(Array.from({ length: 8 * 24 }, (_, i) => pd[keep[Math.floor(i / 24)]! * 24 + (i % 24)]!));
+    expect(Array.from(w.get('layers.1.mlp.down_proj.weight')!.data)).toEqual(
+      Array.from({ length: 8 * 24 }, (_, i) => pd[keep[Math.floor(i / 24)]! * 24 + (i % 24)]!),
+    );
   }, 60_000);
 });

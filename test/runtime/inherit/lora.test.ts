@@ -28,7 +28,9 @@ describe('LoRA adapters', () => {
   it('PiSSA: scale·B·A is the rank-r truncation and base + scale·B·A = W', () => {
     const sig = [9, 5, 3, 1, 0.5, 0.25];
     const w = known(10, 6, sig, 3);
-    const alpha = 4, rank = 2, scale = alpha / rank;
+    const alpha = 4,
+      rank = 2,
+      scale = alpha / rank;
     const { a, b, base } = initLora(w, rank, alpha, { kind: 'pissa' });
     expect(a.shape).toEqual([2, 6]);
     expect(b.shape).toEqual([10, 2]);

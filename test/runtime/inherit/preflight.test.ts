@@ -15,7 +15,12 @@ async function check(fields: string, child: string, opts: { ckptDepth?: number; 
   await writeModel(join(dir, 'parent.safetensors'), written, randomWeights(written, 1), opts.omit ?? []);
   const decl = program.decls.find((d): d is InheritDecl => d.kind === 'inherit')!;
   const lines = text.split('\n');
-  return preflight([program], decl, { cwd: dir }).map((d) => ({ code: d.code, line: lines[d.span.start.line - 1]!.trim(), message: d.message, notes: d.notes.map((n) => n.message) }));
+  return preflight([program], decl, { cwd: dir }).map((d) => ({
+    code: d.code,
+    line: lines[d.span.start.line - 1]!.trim(),
+    message: d.message,
+    notes: d.notes.map((n) => n.message),
+  }));
 }
 
 describe('preflight', () => {
@@ -33,7 +38,13 @@ describe('preflight', () => {
 
   it('reports a head width the child cannot keep, and an impossible kv grouping', async () => {
     const a = await check('  heads = l2', 'heads = 2');
-    expect(a).toMatchObject([{ code: 'E0805', line: 'heads = l2', message: "the child's head width 8 differs from the parent's 4: heads are kept whole, so dim / heads must stay the same" }]);
+    expect(a).toMatchObject([
+      {
+        code: 'E0805',
+        line: 'heads = l2',
+        message: "the child's head width 8 differs from the parent's 4: heads are kept whole, so dim / heads must stay the same",
+      },
+    ]);
     const b = await check('  heads = l2\n  dim = l2', 'heads = 3, kv_heads = 3, dim = 12');
     expect(b).toMatchObject([{ code: 'E0805', line: 'heads = l2' }]);
   });

@@ -31,7 +31,9 @@ prune P to H {
 const TOKENS = [1, 5, 12, 3, 0];
 const ffnNorm = (w: Map<string, { data: Float32Array }>, l: number, j: number) => {
   let s = 0;
-  const g = w.get(`layers.${l}.mlp.gate_proj.weight`)!.data, u = w.get(`layers.${l}.mlp.up_proj.weight`)!.data, d = w.get(`layers.${l}.mlp.down_proj.weight`)!.data;
+  const g = w.get(`layers.${l}.mlp.gate_proj.weight`)!.data,
+    u = w.get(`layers.${l}.mlp.up_proj.weight`)!.data,
+    d = w.get(`layers.${l}.mlp.down_proj.weight`)!.data;
   for (let i = 0; i < PARENT.dim; i++) s += g[j * PARENT.dim + i]! ** 2 + u[j * PARENT.dim + i]! ** 2 + d[i * PARENT.ffn + j]! ** 2;
   return s;
 };
@@ -46,7 +48,13 @@ describe('prune blocks', () => {
     await writeModel(join(dir, 'p.safetensors'), parent, w);
     const io = capture(dir);
     expect(await main(['inherit', 'spec.scion', '--child', 'S', '--parent', 'p.safetensors', '-o', 'out', '--json'], io), io.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'out/config.json'), 'utf8'))).toMatchObject({ intermediate_size: 12, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 3, hidden_size: 16 });
+    expect(JSON.parse(readFileSync(join(dir, 'out/config.json'), 'utf8'))).toMatchObject({
+      intermediate_size: 12,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      num_hidden_layers: 3,
+      hidden_size: 16,
+    });
 
     // Identity: the child equals the parent with layer 2 inert and the dropped neurons' down columns zeroed.
     const child = lowerModel(program, 'P', { overrides: { ffn: 12, depth: 3 } });
@@ -58,20 +66,31 @@ describe('prune blocks', () => {
       for (let i = 0; i < d.length; i++) if (!keep.includes(i % cols)) d[i] = 0;
       inert.set(key, { shape: w.get(key)!.shape, data: d });
     };
-    for (const [cl, pl] of [[0, 0], [1, 1], [2, 3]] as const) {
+    for (const [cl, pl] of [
+      [0, 0],
+      [1, 1],
+      [2, 3],
+    ] as const) {
       const keptFfn = prov.tensors[`model.layers.${cl}.mlp.down_proj.weight`]!.keep[1]!;
       const dropped = Array.from({ length: PARENT.ffn }, (_, j) => j).filter((j) => !keptFfn.includes(j));
       expect(Math.max(...dropped.map((j) => ffnNorm(w, pl, j)))).toBeLessThanOrEqual(Math.min(...keptFfn.map((j) => ffnNorm(w, pl, j))));
       zeroCols(`layers.${pl}.mlp.down_proj.weight`, PARENT.ffn, keptFfn);
     }
-    for (const k of ['layers.2.self_attn.o_proj.weight', 'layers.2.mlp.down_proj.weight']) inert.set(k, { shape: w.get(k)!.shape, data: new Float32Array(w.get(k)!.data.length) });
-    const a = logits(child, cw, TOKENS), b = logits(parent, inert, TOKENS);
+    for (const k of ['layers.2.self_attn.o_proj.weight', 'layers.2.mlp.down_proj.weight'])
+      inert.set(k, { shape: w.get(k)!.shape, data: new Float32Array(w.get(k)!.data.length) });
+    const a = logits(child, cw, TOKENS),
+      b = logits(parent, inert, TOKENS);
     for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 5);
 
     // Heads follow whole KV groups (4 over 2 → 2 over 1), and the residual width with them.
     const h = capture(dir);
     expect(await main(['inherit', 'spec.scion', '--child', 'H', '--parent', 'p.safetensors', '-o', 'h'], h), h.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'h/config.json'), 'utf8'))).toMatchObject({ num_attention_heads: 2, num_key_value_heads: 1, hidden_size: 8, intermediate_size: 24 });
+    expect(JSON.parse(readFileSync(join(dir, 'h/config.json'), 'utf8'))).toMatchObject({
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      hidden_size: 8,
+      intermediate_size: 24,
+    });
   });
 
   it('refuses a prune without --parent (usage) and a size the model cannot take (input error)', async () => {

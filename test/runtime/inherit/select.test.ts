@@ -28,7 +28,14 @@ describe('selection rules', () => {
 
   it('selectAxes gathers rows and columns in the listed order', () => {
     const t = { shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i) };
-    expect(Array.from(selectAxes(t, [[2, 0], [1, 3]]).data)).toEqual([9, 11, 1, 3]);
+    expect(
+      Array.from(
+        selectAxes(t, [
+          [2, 0],
+          [1, 3],
+        ]).data,
+      ),
+    ).toEqual([9, 11, 1, 3]);
     expect(selectAxes(t, [null, [0]]).shape).toEqual([3, 1]);
     const c = { shape: [2, 2, 2, 2], data: Float32Array.from({ length: 16 }, (_, i) => i) };
     expect(Array.from(selectAxes(c, [[1], null, null, [0]]).data)).toEqual([8, 10, 12, 14]);

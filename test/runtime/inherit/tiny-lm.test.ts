@@ -29,11 +29,16 @@ describe('specs/tiny-lm.scion inherits end to end', () => {
     mkdirSync(parentDir, { recursive: true });
     const init = capture(dir);
     expect(await main(['init', SPEC, '--model', 'Llama', '--seed', '3', '-o', 'runs/parent/model.safetensors'], init), init.stderr).toBe(0);
-    const docs = loadBrown('train').slice(0, 30).map((d) => d.text);
+    const docs = loadBrown('train')
+      .slice(0, 30)
+      .map((d) => d.text);
     await writeTokenizerJson(join(parentDir, 'tokenizer.json'), compressVocab(gpt2Tokenizer(), docs, { size: 4096 }).tokenizer);
 
     const io = capture(dir);
-    const code = await main(['inherit', SPEC, '--child', 'Tiny', '--parent', 'runs/parent/model.safetensors', '--calib-batches', '1', '--calib-seq', '12', '-o', 'out', '--json'], io);
+    const code = await main(
+      ['inherit', SPEC, '--child', 'Tiny', '--parent', 'runs/parent/model.safetensors', '--calib-batches', '1', '--calib-seq', '12', '-o', 'out', '--json'],
+      io,
+    );
     expect(code, io.stderr).toBe(0);
     const report = JSON.parse(io.stdout) as { layers: number[]; vocab: { size: number } };
     expect(report.layers).toEqual([0, 2, 5, 7]); // keep_ends(1, 1) of 8 → 4
@@ -43,11 +48,17 @@ describe('specs/tiny-lm.scion inherits end to end', () => {
     const tiny = lowerModel(program, 'Tiny');
     const w = await readModel(join(dir, 'out/model.safetensors'), tiny);
     for (const p of tiny.params) expect(w.get(p.path)?.shape, p.path).toEqual(p.shape);
-    const out = logits(tiny, w, Array.from({ length: 128 }, (_, i) => (i * 37) % 2048));
+    const out = logits(
+      tiny,
+      w,
+      Array.from({ length: 128 }, (_, i) => (i * 37) % 2048),
+    );
     expect(out.length).toBe(128 * 2048);
     expect(out.every((v) => Number.isFinite(v))).toBe(true);
 
-    const prov = JSON.parse(readFileSync(join(dir, 'out/provenance.json'), 'utf8')) as { tensors: Record<string, { parent?: string; keep?: (number[] | null)[]; scores?: unknown[] }> };
+    const prov = JSON.parse(readFileSync(join(dir, 'out/provenance.json'), 'utf8')) as {
+      tensors: Record<string, { parent?: string; keep?: (number[] | null)[]; scores?: unknown[] }>;
+    };
     const file = await openSafetensors(join(dir, 'out/model.safetensors'));
     const names = [...file.tensors.keys()];
     await file.close();
@@ -59,6 +70,11 @@ describe('specs/tiny-lm.scion inherits end to end', () => {
     const gate = prov.tensors['model.layers.0.mlp.gate_proj.weight']!;
     expect(gate.keep![0]).toHaveLength(384);
     expect(gate.scores![0]).not.toBeNull();
-    expect(JSON.parse(readFileSync(join(dir, 'out/config.json'), 'utf8'))).toMatchObject({ num_hidden_layers: 4, hidden_size: 128, intermediate_size: 384, vocab_size: 2048 });
+    expect(JSON.parse(readFileSync(join(dir, 'out/config.json'), 'utf8'))).toMatchObject({
+      num_hidden_layers: 4,
+      hidden_size: 128,
+      intermediate_size: 384,
+      vocab_size: 2048,
+    });
   }, 120_000);
 });

@@ -31,10 +31,22 @@ const SPEC = `model V(size = 4, channels = 1, base = 8, classes = 3, groups = 4)
 const parent = lowerModel(parse(SPEC), 'V');
 const W = randomWeights(parent, 3);
 const read = async (p: string) => W.get(p)!;
-const BATCHES: UnetBatch[] = [0, 1].map((k) => ({ x: randoms(16, 50 + k, 1), t: Float32Array.of(100 + 400 * k), y: Int32Array.of(k + 1), noise: randoms(16, 70 + k, 1) }));
+const BATCHES: UnetBatch[] = [0, 1].map((k) => ({
+  x: randoms(16, 50 + k, 1),
+  t: Float32Array.of(100 + 400 * k),
+  y: Int32Array.of(k + 1),
+  noise: randoms(16, 70 + k, 1),
+}));
 const spaces = new Map(channelSpaces(layoutOf(parent)).map((g) => [g.key, g]));
 const scoring = () => unetScoring(parent, read, { calib: () => BATCHES });
-const rule = (metric: 'activation' | 'learned_mask', steps = 0, penalty = 0): Extract<UnitRuleSpec, { kind: 'metric' }> => ({ kind: 'metric', metric, calib: undefined, steps, penalty, span: parent.instance.decl.span });
+const rule = (metric: 'activation' | 'learned_mask', steps = 0, penalty = 0): Extract<UnitRuleSpec, { kind: 'metric' }> => ({
+  kind: 'metric',
+  metric,
+  calib: undefined,
+  steps,
+  penalty,
+  span: parent.instance.decl.span,
+});
 
 /** Runs V on one batch with weights `w`; returns eps and the named taps. */
 function run(w: ReadonlyMap<string, HostTensor>, b: UnetBatch, taps: string[] = []): Map<string, Tensor> {
@@ -51,7 +63,11 @@ describe('UNet activation scores', () => {
   it('are mean |x| of each producing layer output per channel, averaged over each GroupNorm group', async () => {
     expect([...spaces.keys()].sort()).toEqual(['conv_in:out', 'down.1.res.0:out', 'time_embedding:out']);
     const s = scoring();
-    for (const [key, tap] of [['conv_in:out', 'conv_in'], ['down.1.res.0:out', 'down.1.res.0'], ['time_embedding:out', 'time_embedding']] as const) {
+    for (const [key, tap] of [
+      ['conv_in:out', 'conv_in'],
+      ['down.1.res.0:out', 'down.1.res.0'],
+      ['time_embedding:out', 'time_embedding'],
+    ] as const) {
       const g = spaces.get(key)!;
       const r = s.unitRule('channels', rule('activation'), new Map());
       if (r.kind !== 'metric') throw new Error('expected a metric rule');
@@ -88,7 +104,8 @@ describe('UNet learned masks', () => {
     // ε-loss of batch 0 with conv_in's output channel c scaled by m[c] (weight rows and bias).
     const loss = (m: number[]) => {
       const w = new Map(W);
-      const cw = W.get('conv_in.weight')!, cb = W.get('conv_in.bias')!;
+      const cw = W.get('conv_in.weight')!,
+        cb = W.get('conv_in.bias')!;
       w.set('conv_in.weight', { shape: cw.shape, data: Float32Array.from(cw.data, (v, i) => v * m[Math.floor(i / 9)]!) });
       w.set('conv_in.bias', { shape: cb.shape, data: Float32Array.from(cb.data, (v, i) => v * m[i]!) });
       const e = run(w, BATCHES[0]!).get('eps')!.data;
@@ -106,7 +123,8 @@ describe('UNet learned masks', () => {
       checked++;
     }
     expect(checked).toBeGreaterThanOrEqual(3);
-    const a = await score(3, 1), b = await score(3, 1);
+    const a = await score(3, 1),
+      b = await score(3, 1);
     expect(a).toEqual(b);
     expect(a.some((v) => Math.abs(v - 0.5) > 0.03)).toBe(true);
   });

@@ -57,7 +57,9 @@ function eps(m: LoweredModel, w: ReadonlyMap<string, HostTensor>): Float32Array 
 
 /** The parent checkpoint with every index a child tensor drops zeroed on that axis (from provenance.json), read back. */
 async function zeroDropped(dir: string, parent: LoweredModel): Promise<Map<string, HostTensor>> {
-  const prov = JSON.parse(readFileSync(join(dir, 'child', 'provenance.json'), 'utf8')) as { tensors: Record<string, { parent?: string; keep?: (number[] | null)[] }> };
+  const prov = JSON.parse(readFileSync(join(dir, 'child', 'provenance.json'), 'utf8')) as {
+    tensors: Record<string, { parent?: string; keep?: (number[] | null)[] }>;
+  };
   const r = await openSafetensors(join(dir, 'parent.safetensors'));
   const tensors = new Map<string, TensorToWrite>();
   try {
@@ -74,14 +76,17 @@ async function zeroDropped(dir: string, parent: LoweredModel): Promise<Map<strin
       const inner = p.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
       const outer = p.data.length / (n * inner);
       const kept = new Set(keep);
-      for (let o = 0; o < outer; o++) for (let i = 0; i < n; i++) if (!kept.has(i)) (p.data as Float32Array).fill(0, (o * n + i) * inner, (o * n + i + 1) * inner);
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < n; i++) if (!kept.has(i)) (p.data as Float32Array).fill(0, (o * n + i) * inner, (o * n + i + 1) * inner);
     });
   }
   await writeSafetensors(join(dir, 'zeroed.safetensors'), tensors);
   return readModel(join(dir, 'zeroed.safetensors'), parent);
 }
 
-async function pruneTo(child: string): Promise<{ dir: string; parent: LoweredModel; parentW: Map<string, HostTensor>; childM: LoweredModel; childW: Map<string, HostTensor> }> {
+async function pruneTo(
+  child: string,
+): Promise<{ dir: string; parent: LoweredModel; parentW: Map<string, HostTensor>; childM: LoweredModel; childW: Map<string, HostTensor> }> {
   const program = parse(SPEC);
   const decl = program.decls.find((d): d is PruneDecl => d.kind === 'prune' && d.to?.name === child)!;
   const parent = lowerModel(program, 'U');
@@ -165,7 +170,11 @@ describe('prune blocks = drop([…]) for UNets', () => {
     const r = await pruneTo('NoRes11');
     // Skipping an identity ResBlock: its residual branch (conv2) contributes nothing.
     const ref = new Map(r.parentW);
-    for (const n of ['weight', 'bias']) ref.set(`down.1.res.1.conv2.${n}`, { shape: r.parentW.get(`down.1.res.1.conv2.${n}`)!.shape, data: new Float32Array(r.parentW.get(`down.1.res.1.conv2.${n}`)!.data.length) });
+    for (const n of ['weight', 'bias'])
+      ref.set(`down.1.res.1.conv2.${n}`, {
+        shape: r.parentW.get(`down.1.res.1.conv2.${n}`)!.shape,
+        data: new Float32Array(r.parentW.get(`down.1.res.1.conv2.${n}`)!.data.length),
+      });
     close(eps(r.childM, r.childW), eps(r.parent, ref));
   });
 
@@ -178,9 +187,19 @@ describe('prune blocks = drop([…]) for UNets', () => {
 describe('scion inherit on specs/a-sdm.scion', () => {
   it('prunes the initialized UNet to half its channels by taylor on MNIST calibration', async () => {
     const dir = tmp();
-    const io = { stdout: '', stderr: '', isTty: false, cwd: process.cwd(), out: (s: string) => void (io.stdout += s), err: (s: string) => void (io.stderr += s) };
+    const io = {
+      stdout: '',
+      stderr: '',
+      isTty: false,
+      cwd: process.cwd(),
+      out: (s: string) => void (io.stdout += s),
+      err: (s: string) => void (io.stderr += s),
+    };
     expect(await main(['init', 'specs/a-sdm.scion', '--model', 'UNet', '-o', join(dir, 'unet')], io)).toBe(0);
-    const code = await main(['inherit', 'specs/a-sdm.scion', '--child', 'PrunedUNet', '--parent', join(dir, 'unet'), '--calib-batches', '1', '-o', join(dir, 'out'), '--json'], io);
+    const code = await main(
+      ['inherit', 'specs/a-sdm.scion', '--child', 'PrunedUNet', '--parent', join(dir, 'unet'), '--calib-batches', '1', '-o', join(dir, 'out'), '--json'],
+      io,
+    );
     expect(io.stderr.includes('error') ? io.stderr : code).toBe(0);
     const r = await openSafetensors(join(dir, 'out', 'model.safetensors'));
     const p = await openSafetensors(join(dir, 'unet'));

@@ -42,7 +42,10 @@ describe('plotLosses', () => {
   it('places points by the scales: first and last train points at the expected pixels', () => {
     const l = layoutPlot([{ name: 'a', x: [0, 10], y: [0, 1] }], { width: 200, height: 100 });
     // Plot area: left 72, right 200 − 24 = 176, top 44, bottom 100 − 52 = 48; domain x 0..10, y 0..1.
-    expect(l.series[0]!.points).toEqual([[72, 48], [176, 44]]);
+    expect(l.series[0]!.points).toEqual([
+      [72, 48],
+      [176, 44],
+    ]);
   });
 
   it('uses a log axis when asked, dropping values ≤ 0', () => {
@@ -74,8 +77,11 @@ describe('plotLosses', () => {
 describe('lossSeries', () => {
   it('splits metrics.jsonl records into train and validation loss series', () => {
     const records = [
-      { kind: 'train', step: 1, loss: 3 }, { kind: 'train', step: 2, loss: 2.5 },
-      { kind: 'eval', step: 2, loss: 2.8, acc: 0.1 }, { kind: 'eval', step: 4, acc: 0.2 }, { kind: 'train', step: 3, loss: 2 },
+      { kind: 'train', step: 1, loss: 3 },
+      { kind: 'train', step: 2, loss: 2.5 },
+      { kind: 'eval', step: 2, loss: 2.8, acc: 0.1 },
+      { kind: 'eval', step: 4, acc: 0.2 },
+      { kind: 'train', step: 3, loss: 2 },
     ];
     expect(lossSeries(records)).toEqual([
       { name: 'train', x: [1, 2, 3], y: [3, 2.5, 2] },

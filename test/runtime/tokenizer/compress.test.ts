@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BYTE_CHARS_IN_VOCAB_ORDER } from '../../../runtime/tokenizer/byte-level.ts';
-import {
-  BpeTokenizer, compressVocab, gpt2Tokenizer, GPT2_EOT_ID, readTokenizerJson, writeTokenizerJson,
-} from '../../../runtime/tokenizer/index.ts';
+import { BpeTokenizer, compressVocab, gpt2Tokenizer, GPT2_EOT_ID, readTokenizerJson, writeTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { loadBrown } from '../../../runtime/data/index.ts';
 
 let dir: string;
@@ -20,7 +18,13 @@ afterAll(async () => {
 /** 256 byte tokens (GPT-2 order), then he, ll, hell, Ġw, hello, then <eot> = 261. */
 function tinyTokenizer(): BpeTokenizer {
   const vocab = new Map(BYTE_CHARS_IN_VOCAB_ORDER.map((c, i): [string, number] => [c, i]));
-  const merges: [string, string][] = [['h', 'e'], ['l', 'l'], ['he', 'll'], ['Ġ', 'w'], ['hell', 'o']];
+  const merges: [string, string][] = [
+    ['h', 'e'],
+    ['l', 'l'],
+    ['he', 'll'],
+    ['Ġ', 'w'],
+    ['hell', 'o'],
+  ];
   merges.forEach(([a, b], i) => vocab.set(a + b, 256 + i));
   return new BpeTokenizer({ vocab, merges, addedTokens: [{ id: 261, content: '<eot>', special: true }], addPrefixSpace: false, ignoreMerges: false });
 }
@@ -55,7 +59,12 @@ describe('compressVocab on a hand-built tokenizer', () => {
     expect(oldToNew[260]).toBe(259);
     expect(oldToNew[261]).toBe(260);
     expect(coverage).toBe(1);
-    expect(tokenizer.model.merges).toEqual([['h', 'e'], ['l', 'l'], ['he', 'll'], ['hell', 'o']]);
+    expect(tokenizer.model.merges).toEqual([
+      ['h', 'e'],
+      ['l', 'l'],
+      ['he', 'll'],
+      ['hell', 'o'],
+    ]);
     expect(tokenizer.encode('hello<eot>')).toEqual([259, 260]);
     assertReachable(tokenizer);
   });
@@ -77,7 +86,9 @@ describe('compressVocab on a hand-built tokenizer', () => {
 });
 
 describe('compressVocab on GPT-2 with the Brown corpus', () => {
-  const train = loadBrown('train').slice(0, 12).map((d) => d.text);
+  const train = loadBrown('train')
+    .slice(0, 12)
+    .map((d) => d.text);
   const parent = gpt2Tokenizer();
   const result = compressVocab(parent, train, { size: 2048 });
   const child = result.tokenizer;
@@ -129,10 +140,13 @@ describe('compressVocab on GPT-2 with the Brown corpus', () => {
   it('writes tokenizer.json in HF format and reads it back identically', async () => {
     const path = join(dir, 'tokenizer.json');
     await writeTokenizerJson(path, child);
+    // biome-ignore lint/suspicious/noExplicitAny: the test walks Hugging Face's JSON layout field by field
     const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, any>;
     expect(json.model.type).toBe('BPE');
     expect(json.pre_tokenizer).toEqual({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
-    expect(json.added_tokens).toEqual([{ id: 2047, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }]);
+    expect(json.added_tokens).toEqual([
+      { id: 2047, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+    ]);
     expect(Object.keys(json.model.vocab).length).toBe(2048);
     const back = await readTokenizerJson(path);
     const text = loadBrown('val')[0]!.text.slice(0, 2000);

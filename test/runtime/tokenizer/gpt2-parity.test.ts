@@ -9,7 +9,33 @@ import { gpt2Tokenizer, GPT2_EOT_ID, parseTokenizerJson, toTokenizerJson } from 
 const tok = gpt2Tokenizer();
 
 // Words, punctuation, digits, contractions, whitespace runs and non-Latin text, mixed.
-const PIECES = ["'s", "'ll", "n't", ' the', 'The', ' 1984', '3.14', '  ', '\n', '\n\n', '\t', '!!', '?', ' — ', 'naïve', 'café', '日本語', '🎉', '👩‍👩‍👧', 'Ġ', 'ñ', '$', '...', 'HTTP', 'x'];
+const PIECES = [
+  "'s",
+  "'ll",
+  "n't",
+  ' the',
+  'The',
+  ' 1984',
+  '3.14',
+  '  ',
+  '\n',
+  '\n\n',
+  '\t',
+  '!!',
+  '?',
+  ' — ',
+  'naïve',
+  'café',
+  '日本語',
+  '🎉',
+  '👩‍👩‍👧',
+  'Ġ',
+  'ñ',
+  '$',
+  '...',
+  'HTTP',
+  'x',
+];
 const textArb = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
@@ -17,18 +43,30 @@ const textArb = fc.oneof(
 );
 
 describe('GPT-2 parent tokenizer', () => {
-  it('has GPT-2\'s size and first merges', () => {
+  it("has GPT-2's size and first merges", () => {
     expect(tok.size).toBe(50257);
     expect(tok.model.merges.length).toBe(50000);
     // The first lines of GPT-2's merges.txt.
-    expect(tok.model.merges.slice(0, 4)).toEqual([['Ġ', 't'], ['Ġ', 'a'], ['h', 'e'], ['i', 'n']]);
+    expect(tok.model.merges.slice(0, 4)).toEqual([
+      ['Ġ', 't'],
+      ['Ġ', 'a'],
+      ['h', 'e'],
+      ['i', 'n'],
+    ]);
     expect(tok.idToToken[GPT2_EOT_ID]).toBe('<|endoftext|>');
   });
 
   it('encodes fixed texts exactly as gpt-tokenizer does', () => {
     for (const text of [
-      'Hello world', "It's 9:30 and they'll've gone.", '   leading and trailing   ', 'tabs\tand\r\nCRLF',
-      'Ünïcödé façade — “quotes”', '😀😃 emoji 🧑🏽‍🚀', 'x'.repeat(300), '12345678901234567890', '',
+      'Hello world',
+      "It's 9:30 and they'll've gone.",
+      '   leading and trailing   ',
+      'tabs\tand\r\nCRLF',
+      'Ünïcödé façade — “quotes”',
+      '😀😃 emoji 🧑🏽‍🚀',
+      'x'.repeat(300),
+      '12345678901234567890',
+      '',
     ]) {
       expect(tok.encode(text)).toEqual(referenceEncode(text));
     }
@@ -45,7 +83,7 @@ describe('GPT-2 parent tokenizer', () => {
     );
   });
 
-  it('decodes back to the text, agreeing with gpt-tokenizer\'s decoder (property)', () => {
+  it("decodes back to the text, agreeing with gpt-tokenizer's decoder (property)", () => {
     fc.assert(
       fc.property(textArb, (text) => {
         const ids = tok.encode(text);

@@ -18,17 +18,24 @@ afterAll(async () => {
 describe('checkpoints', () => {
   it('round-trips params, optimizer state, EMA, RNG, data position and metrics; keeps the last K', async () => {
     const dir = join(root, 'roundtrip');
-    const params = new Map([['b', new Float32Array([0.5])], ['a.weight', new Float32Array([1, -2, 3.25])]]);
+    const params = new Map([
+      ['b', new Float32Array([0.5])],
+      ['a.weight', new Float32Array([1, -2, 3.25])],
+    ]);
     for (let step = 10; step <= 40; step += 10) {
-      await writeCheckpoint(dir, {
-        step,
-        params,
-        optimizer: { kind: 'adamw', step, tensors: new Map([['exp_avg/a.weight', new Float32Array([step, 0, 1])]]) },
-        ema: new Map([['b', new Float32Array([0.25])]]),
-        rng: [1, 2, 3, step],
-        data: { epoch: 1, cursor: step },
-        metrics: [{ kind: 'train', step, loss: 1 / step }],
-      }, { keep: 2 });
+      await writeCheckpoint(
+        dir,
+        {
+          step,
+          params,
+          optimizer: { kind: 'adamw', step, tensors: new Map([['exp_avg/a.weight', new Float32Array([step, 0, 1])]]) },
+          ema: new Map([['b', new Float32Array([0.25])]]),
+          rng: [1, 2, 3, step],
+          data: { epoch: 1, cursor: step },
+          metrics: [{ kind: 'train', step, loss: 1 / step }],
+        },
+        { keep: 2 },
+      );
     }
     expect((await listCheckpoints(dir)).map((c) => c.step)).toEqual([30, 40]);
     const c = await readCheckpoint(checkpointPath(dir, 40));

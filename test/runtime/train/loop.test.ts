@@ -37,7 +37,10 @@ function toyRun(options: { crashAt?: number; nanAt?: { batch: number; what: 'los
   }
   const batcher = new ExampleBatcher(rows, new Int32Array(N), { batch: 8, seed: 5 });
   const noise = new Prng(99); // target noise: makes the RNG state matter for exact resume
-  const params = new Map([['w', new Float32Array(D)], ['b', new Float32Array(1)]]);
+  const params = new Map([
+    ['w', new Float32Array(D)],
+    ['b', new Float32Array(1)],
+  ]);
   const step = (batch: number): StepResult => {
     if (batch === options.crashAt) throw new Error('simulated crash');
     const { x } = batcher.next(); // [8, D + 1]
@@ -59,18 +62,37 @@ function toyRun(options: { crashAt?: number; nanAt?: { batch: number; what: 'los
       if (options.nanAt.what === 'loss') loss = Infinity;
       else gb = NaN;
     }
-    return { loss, grads: new Map([['w', gw], ['b', new Float32Array([gb])]]), items: B };
+    return {
+      loss,
+      grads: new Map([
+        ['w', gw],
+        ['b', new Float32Array([gb])],
+      ]),
+      items: B,
+    };
   };
   return { params, step, batcher, noise };
 }
 
 function options(run: ReturnType<typeof toyRun>, dir: string, resume = false): TrainOptions {
   return {
-    params: run.params, step: run.step, optimizer: new AdamW({ weightDecay: 0.01 }),
-    schedule: warmupCosine({ base: 0.1, warmup: 3, total: 20, minLr: 0.01 }), steps: 20, accumulate: 2, clip: 1,
-    ema: new Ema(run.params, 0.9), checkpoint: { dir: join(dir, 'ckpt'), every: 4, keep: 2 }, resume,
-    evalEvery: 5, evaluate: (s) => ({ w0: run.params.get('w')![0]!, s }),
-    rng: run.noise, data: run.batcher, runDir: dir, progress: false, unit: 'ex',
+    params: run.params,
+    step: run.step,
+    optimizer: new AdamW({ weightDecay: 0.01 }),
+    schedule: warmupCosine({ base: 0.1, warmup: 3, total: 20, minLr: 0.01 }),
+    steps: 20,
+    accumulate: 2,
+    clip: 1,
+    ema: new Ema(run.params, 0.9),
+    checkpoint: { dir: join(dir, 'ckpt'), every: 4, keep: 2 },
+    resume,
+    evalEvery: 5,
+    evaluate: (s) => ({ w0: run.params.get('w')![0]!, s }),
+    rng: run.noise,
+    data: run.batcher,
+    runDir: dir,
+    progress: false,
+    unit: 'ex',
   };
 }
 
@@ -110,7 +132,10 @@ describe('train loop', () => {
     expect([...emaC.shadow.get('w')!]).toEqual([...ema.shadow.get('w')!]);
 
     // metrics.jsonl holds every step once (the crashed run's steps 9–10 were replaced) plus evals.
-    const lines = (await readFile(join(root, 'resumed', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number; loss?: number });
+    const lines = (await readFile(join(root, 'resumed', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; step: number; loss?: number });
     expect(lines.filter((l) => l.kind === 'train').map((l) => l.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(lines.filter((l) => l.kind === 'eval').map((l) => l.step)).toEqual([5, 10, 15, 20]);
     expect(trainLosses(lines)).toEqual(trainLosses(full.metrics));

@@ -35,7 +35,10 @@ describe('AdamW', () => {
     const rng = new Prng(7);
     const n = 5;
     const init = Float32Array.from({ length: n }, () => rng.nextNormal());
-    const params = new Map([['a', init.slice()], ['b', two(0.3, -0.7)]]);
+    const params = new Map([
+      ['a', init.slice()],
+      ['b', two(0.3, -0.7)],
+    ]);
     // Reference: plain arrays, f64, the textbook AdamW with the same decoupled decay.
     const ref = { a: [...init], b: [0.3, -0.7] };
     const mom: Record<string, { m: number[]; v: number[] }> = { a: { m: Array(n).fill(0), v: Array(n).fill(0) }, b: { m: [0, 0], v: [0, 0] } };
@@ -45,8 +48,18 @@ describe('AdamW', () => {
       const lr = 1e-2 * (1 + Math.sin(t));
       const ga = Float32Array.from({ length: n }, () => rng.nextNormal());
       const gb = Float32Array.from({ length: 2 }, () => rng.nextNormal());
-      opt.step(params, new Map([['a', ga], ['b', gb]]), lr);
-      for (const [key, g, decays] of [['a', ga, true], ['b', gb, false]] as const) {
+      opt.step(
+        params,
+        new Map([
+          ['a', ga],
+          ['b', gb],
+        ]),
+        lr,
+      );
+      for (const [key, g, decays] of [
+        ['a', ga, true],
+        ['b', gb, false],
+      ] as const) {
         const p = ref[key];
         const s = mom[key]!;
         for (let i = 0; i < p.length; i++) {
@@ -108,7 +121,10 @@ describe('SGD', () => {
 describe('gradient clipping and accumulation', () => {
   it('clips to the global norm like clip_grad_norm_', () => {
     // ‖[3, 4]‖ = 5 → scaled by 1/(5 + 1e-6) ≈ [0.6, 0.8]; a norm under the limit is left alone.
-    const grads = new Map([['a', new Float32Array([3])], ['b', new Float32Array([4])]]);
+    const grads = new Map([
+      ['a', new Float32Array([3])],
+      ['b', new Float32Array([4])],
+    ]);
     expect(clipGlobalNorm(grads, 1)).toBeCloseTo(5, 6);
     expect(grads.get('a')![0]).toBeCloseTo(0.6, 6);
     expect(grads.get('b')![0]).toBeCloseTo(0.8, 6);

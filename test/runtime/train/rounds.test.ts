@@ -23,7 +23,11 @@ describe('multiple-round batch sampling', () => {
     expect(a.length).toBe(6);
     expect(new Set(a).size).toBe(6);
     expect([...sampleBatches(losses, { fraction: 0.5, rng: new Prng(1) })]).toEqual([...a]);
-    expect(sampleBatches(losses, { fraction: 1, rng: new Prng(2) }).slice().sort()).toEqual(Int32Array.from({ length: 11 }, (_, i) => i));
+    expect(
+      sampleBatches(losses, { fraction: 1, rng: new Prng(2) })
+        .slice()
+        .sort(),
+    ).toEqual(Int32Array.from({ length: 11 }, (_, i) => i));
   });
 
   it('first draws follow softmax(loss) (20k draws, within 4σ)', () => {
@@ -34,7 +38,7 @@ describe('multiple-round batch sampling', () => {
     const counts = [0, 0, 0, 0];
     for (let t = 0; t < draws; t++) counts[sampleBatches(losses, { fraction: 0.25, rng })[0]!]!++;
     counts.forEach((c, i) => {
-      const sigma = Math.sqrt((draws * p[i]! * (1 - p[i]!)));
+      const sigma = Math.sqrt(draws * p[i]! * (1 - p[i]!));
       expect(Math.abs(c - draws * p[i]!)).toBeLessThan(4 * sigma);
     });
   });

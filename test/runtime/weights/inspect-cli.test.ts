@@ -11,11 +11,15 @@ import { writeSafetensors } from '../../../runtime/weights/index.ts';
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'scion-inspect-'));
-  await writeSafetensors(join(dir, 'm.safetensors'), {
-    'embed.weight': { dtype: 'F32', shape: [10, 4], data: new Float32Array(40) },
-    'head.bias': { dtype: 'BF16', shape: [10], data: new Float32Array(10) },
-    'step': { dtype: 'I64', shape: [], data: new BigInt64Array(1) },
-  }, { format: 'pt' });
+  await writeSafetensors(
+    join(dir, 'm.safetensors'),
+    {
+      'embed.weight': { dtype: 'F32', shape: [10, 4], data: new Float32Array(40) },
+      'head.bias': { dtype: 'BF16', shape: [10], data: new Float32Array(10) },
+      step: { dtype: 'I64', shape: [], data: new BigInt64Array(1) },
+    },
+    { format: 'pt' },
+  );
   await writeFile(join(dir, 'bad.safetensors'), new Uint8Array(4));
 });
 afterAll(async () => {
@@ -50,19 +54,21 @@ describe('scion inspect', () => {
   it('prints a table with the metadata and totals', async () => {
     const { code, out } = await scion(['inspect', join(dir, 'm.safetensors')]);
     expect(code).toBe(0);
-    expect(out).toBe([
-      'name          dtype  shape     size',
-      '------------  -----  -------  -----',
-      'embed.weight  F32    [10, 4]  160 B',
-      'head.bias     BF16   [10]      20 B',
-      'step          I64    []         8 B',
-      '',
-      'metadata:',
-      '  format: pt',
-      '',
-      '3 tensors, 51 parameters, 188 B (188 bytes)',
-      '',
-    ].join('\n'));
+    expect(out).toBe(
+      [
+        'name          dtype  shape     size',
+        '------------  -----  -------  -----',
+        'embed.weight  F32    [10, 4]  160 B',
+        'head.bias     BF16   [10]      20 B',
+        'step          I64    []         8 B',
+        '',
+        'metadata:',
+        '  format: pt',
+        '',
+        '3 tensors, 51 parameters, 188 B (188 bytes)',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('exits 1 with the clear message on a bad file, 2 on a bad command line', async () => {
@@ -70,7 +76,9 @@ describe('scion inspect', () => {
     expect(bad).toEqual({ code: 1, out: '', err: `scion inspect: ${join(dir, 'bad.safetensors')}: file is 4 bytes, shorter than the 8-byte header length\n` });
     const badJson = await scion(['inspect', 'bad.safetensors', '--json']);
     expect(badJson.code).toBe(1);
-    expect(JSON.parse(badJson.out)).toEqual({ error: { code: 'too-short', message: `${join(dir, 'bad.safetensors')}: file is 4 bytes, shorter than the 8-byte header length` } });
+    expect(JSON.parse(badJson.out)).toEqual({
+      error: { code: 'too-short', message: `${join(dir, 'bad.safetensors')}: file is 4 bytes, shorter than the 8-byte header length` },
+    });
     expect((await scion(['inspect'])).code).toBe(2);
     expect((await scion(['inspect', 'a', '--frob'])).code).toBe(2);
   });

@@ -39,13 +39,7 @@ describe('safetensors reader', () => {
       bool: { dtype: 'BOOL', shape: [2], data_offsets: [29, 31] },
     });
     const data = [
-      0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0,
-      0x00, 0x3c, 0x00, 0xb8,
-      0x49, 0x40,
-      0xf9, 0xff, 0xff, 0xff,
-      0, 0, 0, 0, 0, 1, 0, 0,
-      0, 128, 255,
-      1, 0,
+      0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x3c, 0x00, 0xb8, 0x49, 0x40, 0xf9, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0, 128, 255, 1, 0,
     ];
     const path = join(dir, 'hand.safetensors');
     await writeFile(path, handBuilt(header, data));
@@ -80,10 +74,14 @@ describe('safetensors writer', () => {
   it('writes the exact bytes of the format: length, sorted padded header, data', async () => {
     const path = join(dir, 'exact.safetensors');
     // Given out of order: the file must list 'a' before 'b' and put metadata first.
-    await writeSafetensors(path, {
-      b: { dtype: 'I32', shape: [1], data: new Int32Array([258]) },
-      a: { dtype: 'U8', shape: [2], data: new Uint8Array([7, 9]) },
-    }, { k: 'v' });
+    await writeSafetensors(
+      path,
+      {
+        b: { dtype: 'I32', shape: [1], data: new Int32Array([258]) },
+        a: { dtype: 'U8', shape: [2], data: new Uint8Array([7, 9]) },
+      },
+      { k: 'v' },
+    );
     const bytes = new Uint8Array(await readFile(path));
     const json = '{"__metadata__":{"k":"v"},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"I32","shape":[1],"data_offsets":[2,6]}}';
     const padded = Math.ceil(json.length / 8) * 8;
@@ -98,8 +96,8 @@ describe('safetensors writer', () => {
       'w.f32': { dtype: 'F32' as const, shape: [5], data: f32 },
       'w.f16': { dtype: 'F16' as const, shape: [5], data: f32 },
       'w.bf16': { dtype: 'BF16' as const, shape: [1, 5], data: () => f32 },
-      'ids': { dtype: 'I64' as const, shape: [2], data: new BigInt64Array([-1n, 5n]) },
-      'empty': { dtype: 'F32' as const, shape: [0, 4], data: new Float32Array(0) },
+      ids: { dtype: 'I64' as const, shape: [2], data: new BigInt64Array([-1n, 5n]) },
+      empty: { dtype: 'F32' as const, shape: [0, 4], data: new Float32Array(0) },
     };
     const p1 = join(dir, 'rt1.safetensors');
     const p2 = join(dir, 'rt2.safetensors');
@@ -124,9 +122,17 @@ describe('safetensors writer', () => {
 
   it('half conversion matches IEEE bit patterns', () => {
     const cases: [number, number][] = [
-      [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400],
-      [0.1, 0x2e66], [1 + 2 ** -11, 0x3c00] /* tie → even */, [1 + 3 * 2 ** -11, 0x3c02] /* tie → even (up) */,
-      [-0, 0x8000], [Infinity, 0x7c00], [65520, 0x7c00] /* rounds past max → inf */,
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [2 ** -24, 0x0001],
+      [2 ** -14, 0x0400],
+      [0.1, 0x2e66],
+      [1 + 2 ** -11, 0x3c00] /* tie → even */,
+      [1 + 3 * 2 ** -11, 0x3c02] /* tie → even (up) */,
+      [-0, 0x8000],
+      [Infinity, 0x7c00],
+      [65520, 0x7c00] /* rounds past max → inf */,
     ];
     for (const [value, bits] of cases) expect([value, numberToHalfBits(value)]).toEqual([value, bits]);
     expect(halfBitsToNumber(0x3555)).toBeCloseTo(1 / 3, 3);
@@ -137,13 +143,22 @@ describe('safetensors writer', () => {
     const path = join(dir, 'atomic.safetensors');
     await writeSafetensors(path, { x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } });
     const before = await readFile(path);
-    await expect(writeSafetensors(path, {
-      x: { dtype: 'F32', shape: [1], data: new Float32Array([2]) },
-      y: { dtype: 'F32', shape: [2], data: () => { throw new Error('producer failed'); } },
-    })).rejects.toThrow('producer failed');
+    await expect(
+      writeSafetensors(path, {
+        x: { dtype: 'F32', shape: [1], data: new Float32Array([2]) },
+        y: {
+          dtype: 'F32',
+          shape: [2],
+          data: () => {
+            throw new Error('producer failed');
+          },
+        },
+      }),
+    ).rejects.toThrow('producer failed');
     expect(Buffer.compare(await readFile(path), before)).toBe(0);
-    await expect(writeSafetensors(path, { z: { dtype: 'F32', shape: [3], data: new Float32Array(2) } }))
-      .rejects.toThrow("tensor 'z' has 2 values, shape [3] needs 3");
+    await expect(writeSafetensors(path, { z: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })).rejects.toThrow(
+      "tensor 'z' has 2 values, shape [3] needs 3",
+    );
     expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -13,7 +13,14 @@ import { gpuForTests, randomF32 } from '../gpu-fixture.ts';
 import { compareWithCpu, relErr } from './helpers.ts';
 
 const { gpu } = await gpuForTests();
-const feed = (shape: number[], seed: number): Tensor => tensor(randomF32(shape.reduce((a, d) => a * d, 1), seed), shape);
+const feed = (shape: number[], seed: number): Tensor =>
+  tensor(
+    randomF32(
+      shape.reduce((a, d) => a * d, 1),
+      seed,
+    ),
+    shape,
+  );
 const blockedCount = (g: Graph): number => compileGraph(g).programs.reduce((n, p) => n + (p.code.match(/register-blocked/g) ?? []).length, 0);
 
 /** y = relu(x·Wᵀ + b) + x, then 0.5·y — W read transposed through strides. x: [2,5,6], W: [6,6]. */
@@ -69,13 +76,20 @@ describe.skipIf(gpu === null)('register-blocked matmuls on WebGPU match the CPU 
   const cache = gpu === null ? null : new PipelineCache(gpu);
 
   it('fused epilogue (transposed weight, bias, relu, residual, scale) at 5×6×6 per batch', SLOW, async () => {
-    const feeds = new Map([['x', feed([2, 5, 6], 1)], ['w', feed([6, 6], 2)], ['bias', feed([6], 3)]]);
+    const feeds = new Map([
+      ['x', feed([2, 5, 6], 1)],
+      ['w', feed([6, 6], 2)],
+      ['bias', feed([6], 3)],
+    ]);
     const r = await compareWithCpu(gpu!, epilogueGraph(), feeds, cache!);
     expect(relErr(r.gpu.get('y')!.data, r.cpu.get('y')!.data)).toBeLessThan(1e-6);
   });
 
   it('weight gradient summed over the batch and transposed, 5×9 from K = 7', SLOW, async () => {
-    const feeds = new Map([['x', feed([3, 7, 5], 4)], ['g', feed([3, 7, 9], 5)]]);
+    const feeds = new Map([
+      ['x', feed([3, 7, 5], 4)],
+      ['g', feed([3, 7, 9], 5)],
+    ]);
     const r = await compareWithCpu(gpu!, weightGradGraph(), feeds, cache!);
     expect(relErr(r.gpu.get('dw')!.data, r.cpu.get('dw')!.data)).toBeLessThan(1e-6);
   });

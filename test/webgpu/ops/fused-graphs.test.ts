@@ -19,7 +19,17 @@ import { llamaFeeds, tinyLlama } from './tiny-llama.ts';
 
 const { gpu } = await gpuForTests();
 
-const feed = (shape: number[], seed: number, scale = 1): Tensor => tensor(Array.from(randomF32(shape.reduce((a, d) => a * d, 1), seed), (v) => v * scale), shape);
+const feed = (shape: number[], seed: number, scale = 1): Tensor =>
+  tensor(
+    Array.from(
+      randomF32(
+        shape.reduce((a, d) => a * d, 1),
+        seed,
+      ),
+      (v) => v * scale,
+    ),
+    shape,
+  );
 
 function oneOp(build: (b: GraphBuilder) => void): Graph {
   const b = new GraphBuilder();
@@ -30,7 +40,10 @@ function oneOp(build: (b: GraphBuilder) => void): Graph {
 describe('fusion: one kernel per normalization (no device needed)', () => {
   const cases: [string, Graph][] = [
     ['softmax over the last axis', oneOp((b) => b.output('y', softmax(b, b.input('x', [6, 10]))))],
-    ['LayerNorm with weight and bias', oneOp((b) => b.output('y', layerNorm(b, b.input('x', [6, 10]), { weight: b.param('w', [10]), bias: b.param('c', [10]) })))],
+    [
+      'LayerNorm with weight and bias',
+      oneOp((b) => b.output('y', layerNorm(b, b.input('x', [6, 10]), { weight: b.param('w', [10]), bias: b.param('c', [10]) }))),
+    ],
     ['GroupNorm, 2 groups', oneOp((b) => b.output('y', groupNorm(b, b.input('x', [2, 4, 3, 3]), 2, { weight: b.param('w', [4]) })))],
     ['RMSNorm', oneOp((b) => b.output('y', rmsNorm(b, b.input('x', [6, 10]), { weight: b.param('w', [10]) })))],
   ];
@@ -54,7 +67,11 @@ describe.skipIf(gpu === null)('fused graphs on WebGPU match the CPU reference (f
       b.output('rms', rmsNorm(b, x, { weight: b.param('w', [10]) }));
       b.output('group', groupNorm(b, b.reshape(x, [2, 3, 10]), 3, {}));
     });
-    const feeds = new Map([['x', feed([6, 10], 1, 3)], ['w', feed([10], 2)], ['c', feed([10], 3)]]);
+    const feeds = new Map([
+      ['x', feed([6, 10], 1, 3)],
+      ['w', feed([10], 2)],
+      ['c', feed([10], 3)],
+    ]);
     const r = await compareWithCpu(gpu!, g, feeds, cache!);
     for (const name of ['softmax', 'layer', 'rms', 'group']) expect(relErr(r.gpu.get(name)!.data, r.cpu.get(name)!.data), name).toBeLessThan(2e-6);
   });
@@ -65,7 +82,11 @@ describe.skipIf(gpu === null)('fused graphs on WebGPU match the CPU reference (f
       const y = b.mul(rmsNorm(b, x, { weight: b.param('w', [10]) }), softmax(b, b.mul(x, 2)));
       b.output('loss', b.sum(b.mul(y, b.input('probe', [6, 10]))));
     });
-    const feeds = new Map([['x', feed([6, 10], 4, 2)], ['w', feed([10], 5)], ['probe', feed([6, 10], 6)]]);
+    const feeds = new Map([
+      ['x', feed([6, 10], 4, 2)],
+      ['w', feed([10], 5)],
+      ['probe', feed([6, 10], 6)],
+    ]);
     const r = await compareWithCpu(gpu!, grad(fwd, 'loss'), feeds, cache!);
     for (const name of ['loss', 'grad:x', 'grad:w']) expect(relErr(r.gpu.get(name)!.data, r.cpu.get(name)!.data), name).toBeLessThan(1e-5);
   });
@@ -78,8 +99,12 @@ describe.skipIf(gpu === null)('fused graphs on WebGPU match the CPU reference (f
       b.output('loss', mse(b, y, b.input('target', [16, 5])));
     });
     const feeds = new Map([
-      ['x', feed([16, 12], 7)], ['target', feed([16, 5], 8)],
-      ['fc1.weight', feed([20, 12], 9, 0.5)], ['fc1.bias', feed([20], 10, 0.1)], ['fc2.weight', feed([5, 20], 11, 0.5)], ['fc2.bias', feed([5], 12, 0.1)],
+      ['x', feed([16, 12], 7)],
+      ['target', feed([16, 5], 8)],
+      ['fc1.weight', feed([20, 12], 9, 0.5)],
+      ['fc1.bias', feed([20], 10, 0.1)],
+      ['fc2.weight', feed([5, 20], 11, 0.5)],
+      ['fc2.bias', feed([5], 12, 0.1)],
     ]);
     const g = grad(fwd, 'loss');
     const r = await compareWithCpu(gpu!, g, feeds, cache!);
@@ -93,15 +118,29 @@ describe.skipIf(gpu === null)('fused graphs on WebGPU match the CPU reference (f
     const feeds = llamaFeeds(fwd);
     for (const p of step.params) {
       const t = feeds.get(p)!;
-      feeds.set(stateName('m', p), tensor(Array.from(randomF32(t.data.length, 20), (v) => v * 1e-3), t.shape));
-      feeds.set(stateName('v', p), tensor(Array.from(randomF32(t.data.length, 21), (v) => Math.abs(v) * 1e-5), t.shape));
+      feeds.set(
+        stateName('m', p),
+        tensor(
+          Array.from(randomF32(t.data.length, 20), (v) => v * 1e-3),
+          t.shape,
+        ),
+      );
+      feeds.set(
+        stateName('v', p),
+        tensor(
+          Array.from(randomF32(t.data.length, 21), (v) => Math.abs(v) * 1e-5),
+          t.shape,
+        ),
+      );
     }
     feeds.set('adam.lr', tensor([1e-2], []));
     feeds.set('adam.bc1', tensor([1 - 0.9 ** 3], []));
     feeds.set('adam.bc2', tensor([1 - 0.95 ** 3], []));
     const art = compileGraph(step.graph, { carry: step.carry });
     const dispatches = art.graph.kernels.length;
-    console.log(`tiny llama step: ${art.graph.primitiveOps} primitive ops → ${dispatches} dispatches; peak ${art.memory.peakBytes} B, lower bound ${art.memory.lowerBoundBytes} B`);
+    console.log(
+      `tiny llama step: ${art.graph.primitiveOps} primitive ops → ${dispatches} dispatches; peak ${art.memory.peakBytes} B, lower bound ${art.memory.lowerBoundBytes} B`,
+    );
     expect(dispatches * 3).toBeLessThanOrEqual(art.graph.primitiveOps);
     expect(art.memory.peakBytes).toBeLessThanOrEqual(1.25 * art.memory.lowerBoundBytes);
 

@@ -16,7 +16,13 @@ export interface Compared {
   primitiveOps: number;
 }
 
-export async function compareWithCpu(gpu: GpuDevice, g: Graph, feeds: ReadonlyMap<string, Tensor>, cache?: PipelineCache, opts: CompileOptions = {}): Promise<Compared> {
+export async function compareWithCpu(
+  gpu: GpuDevice,
+  g: Graph,
+  feeds: ReadonlyMap<string, Tensor>,
+  cache?: PipelineCache,
+  opts: CompileOptions = {},
+): Promise<Compared> {
   const art = compileGraph(g, opts);
   const out = await runArtifact(gpu, art, feeds, cache);
   return { gpu: out, cpu: runGraph(g, feeds, { dtype: 'f32' }), dispatches: art.graph.kernels.length, primitiveOps: art.graph.primitiveOps };

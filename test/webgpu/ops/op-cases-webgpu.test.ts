@@ -17,11 +17,26 @@ const { gpu } = await gpuForTests();
 /** Per-op tolerance on max |gpu − cpu| / max(1, |cpu|); default 1e-6 (exact arithmetic, reordering). */
 const TOLERANCE: Partial<Record<Op, number>> = {
   // transcendental functions: the driver's f32 implementations differ from JS's by a few ulp
-  exp: 1e-5, log: 1e-5, sqrt: 1e-6, rsqrt: 1e-5, tanh: 1e-5, sigmoid: 1e-5, silu: 1e-5, gelu_tanh: 1e-5,
-  sin: 1e-5, cos: 1e-5, pow: 1e-5, random_normal: 1e-4,
+  exp: 1e-5,
+  log: 1e-5,
+  sqrt: 1e-6,
+  rsqrt: 1e-5,
+  tanh: 1e-5,
+  sigmoid: 1e-5,
+  silu: 1e-5,
+  gelu_tanh: 1e-5,
+  sin: 1e-5,
+  cos: 1e-5,
+  pow: 1e-5,
+  random_normal: 1e-4,
   // accumulation order differs from the CPU's loops
-  matmul: 1e-5, conv2d: 1e-5, conv2d_grad_input: 1e-5, conv2d_grad_weight: 1e-5, reduce_sum: 1e-6,
-  svd_values: 1e-6, svd_values_grad: 1e-6,
+  matmul: 1e-5,
+  conv2d: 1e-5,
+  conv2d_grad_input: 1e-5,
+  conv2d_grad_weight: 1e-5,
+  reduce_sum: 1e-6,
+  svd_values: 1e-6,
+  svd_values_grad: 1e-6,
 };
 
 describe.skipIf(gpu === null)('every op case on WebGPU matches the CPU reference (f32)', () => {
@@ -34,7 +49,17 @@ describe.skipIf(gpu === null)('every op case on WebGPU matches the CPU reference
       feeds.set(`c${k}.${name}`, tensor(v.values, v.shape, v.dtype ?? 'f32'));
     }
     for (const [name, v] of Object.entries(c.params ?? {})) feeds.set(name, tensor(v.values, v.shape, v.dtype ?? 'f32'));
-    b.output(`y${k}`, c.build(b, (name) => nodes.get(name) ?? (() => { throw new Error(`test bug: ${name}`); })()));
+    b.output(
+      `y${k}`,
+      c.build(
+        b,
+        (name) =>
+          nodes.get(name) ??
+          (() => {
+            throw new Error(`test bug: ${name}`);
+          })(),
+      ),
+    );
   });
   const g = b.build();
   let result: Compared | undefined;

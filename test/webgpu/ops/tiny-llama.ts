@@ -46,11 +46,24 @@ export function llamaFeeds(g: Graph, cfg = LLAMA): Map<string, Tensor> {
     const size = n.shape.reduce((a, d) => a * d, 1);
     const name = n.attrs['name'] as string;
     const norm = name.endsWith('norm.weight');
-    feeds.set(name, tensor(Array.from({ length: size }, (_v, i) => (norm ? 1 : 0.08 * Math.sin(seed * 7.1 + i * 1.37))), n.shape));
+    feeds.set(
+      name,
+      tensor(
+        Array.from({ length: size }, (_v, i) => (norm ? 1 : 0.08 * Math.sin(seed * 7.1 + i * 1.37))),
+        n.shape,
+      ),
+    );
     seed++;
   }
   const toks = Array.from({ length: cfg.batch * cfg.ctx }, (_v, i) => (i * 37 + 11) % cfg.vocab);
   feeds.set('tokens', tensor(toks, [cfg.batch, cfg.ctx], 'i32'));
-  feeds.set('labels', tensor(toks.map((_t, i) => ((i + 1) % cfg.ctx === 0 ? -100 : (toks[i + 1] as number))), [cfg.batch, cfg.ctx], 'i32'));
+  feeds.set(
+    'labels',
+    tensor(
+      toks.map((_t, i) => ((i + 1) % cfg.ctx === 0 ? -100 : (toks[i + 1] as number))),
+      [cfg.batch, cfg.ctx],
+      'i32',
+    ),
+  );
   return feeds;
 }

@@ -15,7 +15,7 @@ import type { InheritDecl } from '../grammar/ast.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
 import { lowerModel } from '../compiler/lower/lower-model.ts';
 import { checkpointPlan } from '../compiler/presets/index.ts';
-import { runInheritance } from '../runtime/inherit/inherit-model.ts';
+import { runInheritance } from '../jobs/inherit/inherit-model.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../runtime/weights/index.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';
 

@@ -11,7 +11,7 @@ import { findTrain, trainConfig } from '../compiler/lower/lower-train-config.ts'
 import { lowerTrain } from '../compiler/lower/lower-train.ts';
 import { checkSource } from '../grammar/check/check-source.ts';
 import type { Tensor } from '../runtime/cpu/tensor.ts';
-import { cpuBackend, selectBackend, type Backend } from '../runtime/job/backend.ts';
+import { cpuBackend, selectBackend, type Backend } from '../jobs/train/backend.ts';
 import { AdamW } from '../runtime/train/index.ts';
 import { DEFAULT_SPEC } from '../cli/commands/train.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';

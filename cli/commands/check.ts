@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { checkSource } from '../../grammar/check/check-source.ts';
-import { preflightProgram } from '../../runtime/inherit/preflight.ts';
+import { preflightProgram } from '../../jobs/inherit/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { countSeverities, renderDiagnostics, toJson } from '../../grammar/diagnostics/render.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';

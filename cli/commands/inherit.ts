@@ -7,11 +7,11 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { InheritDecl, PruneDecl, Span } from '../../grammar/ast.ts';
-import { InheritError } from '../../runtime/inherit/layout.ts';
-import { pruneContext, runInheritance } from '../../runtime/inherit/inherit-model.ts';
-import { provenanceOf, readProvenance } from '../../runtime/inherit/provenance.ts';
-import { FieldError } from '../../runtime/inherit/spec-fields.ts';
-import { writeChild } from '../../runtime/inherit/transfer.ts';
+import { InheritError } from '../../jobs/inherit/layout.ts';
+import { pruneContext, runInheritance } from '../../jobs/inherit/inherit-model.ts';
+import { provenanceOf, readProvenance } from '../../jobs/inherit/provenance.ts';
+import { FieldError } from '../../jobs/inherit/spec-fields.ts';
+import { writeChild } from '../../jobs/inherit/transfer.ts';
 import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import { renderDiagnostics } from '../../grammar/diagnostics/render.ts';

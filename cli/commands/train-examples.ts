@@ -3,7 +3,7 @@
 // genre), and language models trained in multiple `rounds`. It reads the spec's fields the
 // compiler's trainConfig does not (rounds), decides the task from the loss and data, loads frozen
 // teacher/base weights and an optional initial checkpoint (`--init`, e.g. `scion inherit -o DIR`),
-// and builds the ExampleTrainPlan runtime/job/train-examples.ts runs. Not a command itself.
+// and builds the ExampleTrainPlan jobs/train/train-examples.ts runs. Not a command itself.
 
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -16,13 +16,13 @@ import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.
 import { linearSchedule } from '../../compiler/objectives/diffusion-schedule.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { BROWN_GENRES, loadBrown } from '../../runtime/data/index.ts';
-import { adapterStart, type AdapterStart } from '../../runtime/job/adapter-weights.ts';
-import { JobError } from '../../runtime/job/errors.ts';
-import { genreExamples, imageSource, lmExamples, type Examples } from '../../runtime/job/examples.ts';
-import { diffusionFeeder, supervisedFeeder, type Feeder } from '../../runtime/job/feeders.ts';
-import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from '../../runtime/job/lm-data.ts';
-import type { RoundsSpec } from '../../runtime/job/round-batches.ts';
-import type { ExampleTrainPlan, TaskKind } from '../../runtime/job/train-examples.ts';
+import { adapterStart, type AdapterStart } from '../../jobs/train/adapter-weights.ts';
+import { JobError } from '../../jobs/train/errors.ts';
+import { genreExamples, imageSource, lmExamples, type Examples } from '../../jobs/train/examples.ts';
+import { diffusionFeeder, supervisedFeeder, type Feeder } from '../../jobs/train/feeders.ts';
+import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from '../../jobs/train/lm-data.ts';
+import type { RoundsSpec } from '../../jobs/train/round-batches.ts';
+import type { ExampleTrainPlan, TaskKind } from '../../jobs/train/train-examples.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
 import { loadWeights } from './eval.ts';
 

@@ -13,7 +13,7 @@ import { LowerError, nearest } from '../lower/errors.ts';
 export type LoraInit =
   | { kind: 'zeros' } // PEFT default: A kaiming-uniform(a=√5), B zeros
   | { kind: 'gaussian' } // PEFT "gaussian": A ~ N(0, 1/r), B zeros
-  | { kind: 'pissa'; niter: number }; // A, B from the top-r singular triplets of W (runtime/inherit)
+  | { kind: 'pissa'; niter: number }; // A, B from the top-r singular triplets of W (jobs/inherit)
 
 export interface AdapterSpec {
   name: string;

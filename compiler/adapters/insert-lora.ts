@@ -10,7 +10,7 @@
 //
 // Parameters keep PEFT's names (`<module>.lora_A.weight` [r, in], `<module>.lora_B.weight`
 // [out, r]); every base parameter is frozen, only A and B are trainable. With PiSSA the base
-// weight holds the residual W_res = W − (alpha/r)·B₀·A₀ (runtime/inherit writes it), so the base
+// weight holds the residual W_res = W − (alpha/r)·B₀·A₀ (jobs/inherit writes it), so the base
 // path adds the frozen initial factors back (`<module>.lora_A.init`, `<module>.lora_B.init`):
 // adapter off means the pretrained W, not the residual.
 
@@ -108,7 +108,7 @@ function adapterInits(spec: AdapterSpec, inF: number, weight: string): { a: Init
     case 'gaussian':
       return { a: { dist: 'normal', std: 1 / spec.rank, rule: `normal(1/r)` }, b };
     case 'pissa': {
-      // The real values come from the SVD of W (runtime/inherit); the distribution is a usable fallback.
+      // The real values come from the SVD of W (jobs/inherit); the distribution is a usable fallback.
       const rule = `pissa(niter=${spec.init.niter}) of ${weight}`;
       return { a: { dist: 'uniform', bound: 1 / Math.sqrt(inF), rule }, b: { dist: 'zeros', rule } };
     }

@@ -40,7 +40,7 @@ const SOURCES = [
 
 describe('.scion → YAML → AST', () => {
   it('covers every example spec', () => {
-    expect(exampleSpecs()).toEqual(['a-sdm', 'ba-lora', 'default', 'lit', 'tiny-lm']);
+    expect(exampleSpecs()).toEqual(['a-sdm', 'ba-lora', 'default', 'lit', 'mnist-classifier', 'tiny-lm']);
   });
 
   it.each(SOURCES)('$name: the same AST, and formatProgram gives the canonical text', ({ name, path }) => {

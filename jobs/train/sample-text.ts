@@ -1,0 +1,85 @@
+// Text generation from a causal language model: one forward pass per new token over the last
+// `ctx` tokens (no KV cache; the models here are small), sampling the next token from
+// softmax(logits / temperature) restricted to the top k, with a seeded PRNG so a seed repeats.
+
+import type { Graph } from '../../compiler/ir/graph.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { Prng } from '../../runtime/data/index.ts';
+import type { BpeTokenizer } from '../../runtime/tokenizer/index.ts';
+import type { Backend } from './backend.ts';
+import { endOfText } from './lm-data.ts';
+import { JobError } from './errors.ts';
+
+export interface TextModel {
+  /** Forward graph at batch 1: input `input` i32[1, ctx] → output `logits` f32[1, ctx, vocab]. */
+  graph: Graph;
+  input: string;
+  output: string;
+  ctx: number;
+  vocab: number;
+  /** Parameters by Scion path. */
+  params: ReadonlyMap<string, Tensor>;
+}
+
+export interface SampleOptions {
+  prompt: string;
+  /** New tokens to draw. */
+  tokens: number;
+  /** 0: greedy. */
+  temperature: number;
+  /** 0: the whole vocabulary. */
+  topK: number;
+  seed: number;
+}
+
+/**
+ * The next token from one row of logits: greedy at temperature 0, else a draw from the top-k
+ * softmax at that temperature. Ids the tokenizer does not know (`allowed[id] === 0`) never come.
+ */
+export function sampleToken(logits: ArrayLike<number>, allowed: Uint8Array, o: { temperature: number; topK: number }, prng: Prng): number {
+  const ids: number[] = [];
+  for (let i = 0; i < logits.length; i++) if (allowed[i] === 1) ids.push(i);
+  if (ids.length === 0) throw new Error('sampleToken: no allowed token');
+  // Highest logit first; ties by id so the order is deterministic.
+  ids.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
+  if (o.temperature <= 0) return ids[0] as number;
+  const kept = o.topK > 0 ? ids.slice(0, o.topK) : ids;
+  const top = logits[kept[0] as number] as number;
+  const weights = kept.map((i) => Math.exp(((logits[i] as number) - top) / o.temperature));
+  const total = weights.reduce((a, w) => a + w, 0);
+  let u = prng.nextFloat() * total;
+  for (let k = 0; k < kept.length; k++) {
+    u -= weights[k] as number;
+    if (u <= 0) return kept[k] as number;
+  }
+  return kept[kept.length - 1] as number;
+}
+
+/** Draws `o.tokens` tokens after the prompt; returns the new text (without the prompt) and ids. */
+export async function generateText(m: TextModel, backend: Backend, tokenizer: BpeTokenizer, o: SampleOptions): Promise<{ text: string; ids: number[] }> {
+  const eot = endOfText(tokenizer);
+  const context = tokenizer.encode(o.prompt);
+  // An empty prompt starts a fresh document: after end-of-text, as in training.
+  if (context.length === 0) {
+    if (eot === undefined) throw new JobError('give a --prompt: this tokenizer has no end-of-text token to start from');
+    context.push(eot);
+  }
+  const allowed = new Uint8Array(m.vocab);
+  for (let i = 0; i < Math.min(m.vocab, tokenizer.size); i++) allowed[i] = tokenizer.idToToken[i] === undefined ? 0 : 1;
+  const prng = new Prng(o.seed);
+  const feeds = new Map(m.params);
+  const out: number[] = [];
+  for (let step = 0; step < o.tokens; step++) {
+    const window = context.slice(-m.ctx);
+    const row = new Int32Array(m.ctx); // positions after the window are padding the causal mask hides
+    row.set(window);
+    feeds.set(m.input, { dtype: 'i32', shape: [1, m.ctx], data: row });
+    const logits = (await backend.run(m.graph, feeds, [m.output])).get(m.output);
+    if (logits === undefined) throw new Error(`generateText: the graph has no output '${m.output}'`);
+    const at = window.length - 1;
+    const next = sampleToken(logits.data.subarray(at * m.vocab, (at + 1) * m.vocab), allowed, o, prng);
+    context.push(next);
+    out.push(next);
+  }
+  return { text: tokenizer.decode(out), ids: out };
+}

@@ -1,0 +1,80 @@
+// The WebGPU side of `Backend`: each distinct graph is compiled once (passes, fusion, memory plan,
+// WGSL) and kept as a live executor; a call writes the feeds, records the whole step into one
+// command encoder, and reads back the requested outputs. The training loop stays on the host
+// (optimizer, clipping, checkpoints), so both backends produce the same files and resume the same
+// way; only the forward and backward passes move to the device.
+
+import { DEFAULT_LIMITS, type DeviceLimits } from '../../compiler/codegen/wgsl/legalize.ts';
+import { compileGraph } from '../../compiler/pipeline.ts';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { acquireDevice, isSoftwareAdapter, type GpuDevice } from '../../runtime/webgpu/device.ts';
+import { WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
+import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
+import type { Backend } from './backend.ts';
+
+export interface WebGpuBackendOptions {
+  /** Use an adapter that emulates a GPU on the CPU (llvmpipe, SwiftShader); `--device webgpu` does. */
+  allowSoftware?: boolean;
+}
+
+/** Opens a device and checks that `graph` compiles for it; the reason says why not, in words. */
+export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions = {}): Promise<Backend | { reason: string }> {
+  const found = await acquireDevice();
+  if (found.device === null) return { reason: found.reason };
+  const gpu: GpuDevice = found;
+  if (!(opts.allowSoftware ?? false) && isSoftwareAdapter(gpu.adapterInfo)) {
+    const name = gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.architecture;
+    gpu.destroy();
+    return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, where the CPU backend is faster; --device webgpu uses it anyway` };
+  }
+  const cache = new PipelineCache(gpu);
+  const executors = new Map<Graph, Promise<WebGpuExecutor>>();
+  const executorFor = (g: Graph): Promise<WebGpuExecutor> => {
+    let ex = executors.get(g);
+    if (ex === undefined) {
+      ex = WebGpuExecutor.create(gpu, compileGraph(g, { limits: limitsOf(gpu), verify: false }), cache);
+      executors.set(g, ex);
+    }
+    return ex;
+  };
+  try {
+    await executorFor(graph);
+  } catch (error) {
+    gpu.destroy();
+    return { reason: `the graph does not compile for this device: ${(error as Error).message}` };
+  }
+  let disposed = false;
+  return {
+    name: 'webgpu',
+    async run(g, feeds, outputs) {
+      const ex = await executorFor(g);
+      const art = ex.artifact.graph;
+      for (const io of [...art.inputs, ...art.params]) {
+        const t = feeds.get(io.name);
+        if (t === undefined) throw new Error(`webgpu backend: no value fed for '${io.name}'`);
+        ex.write(io.name, t);
+      }
+      await ex.step();
+      const names = outputs ?? art.outputs.map((o) => o.name);
+      const out = new Map<string, Tensor>();
+      for (const name of names) out.set(name, await ex.read(name));
+      return out;
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      // Executors hold device buffers; destroying the device releases them all at once.
+      gpu.destroy();
+    },
+  };
+}
+
+function limitsOf(gpu: GpuDevice): DeviceLimits {
+  const pick = (k: keyof DeviceLimits): number => gpu.limits[k] ?? DEFAULT_LIMITS[k];
+  return {
+    maxStorageBufferBindingSize: pick('maxStorageBufferBindingSize'),
+    maxComputeWorkgroupsPerDimension: pick('maxComputeWorkgroupsPerDimension'),
+    maxStorageBuffersPerShaderStage: pick('maxStorageBuffersPerShaderStage'),
+  };
+}

@@ -1,0 +1,43 @@
+// Selection rules and tensor slicing against hand-computed values.
+
+import { describe, expect, it } from 'vitest';
+import { chooseHeads, keepEnds, kvHeadsOf } from '../../../jobs/inherit/select.ts';
+import { selectAxes, topK } from '../../../jobs/inherit/tensor-ops.ts';
+
+describe('selection rules', () => {
+  it('keep_ends spaces the middle evenly', () => {
+    expect(keepEnds(8, 4, 1, 1)).toEqual([0, 2, 5, 7]); // middle 1..6, picks at centres 1+1, 1+4
+    expect(keepEnds(10, 5, 2, 2)).toEqual([0, 1, 5, 8, 9]); // one middle pick: 2 + floor(0.5·6)
+    expect(keepEnds(4, 4, 1, 1)).toEqual([0, 1, 2, 3]);
+    expect(() => keepEnds(4, 2, 2, 1)).toThrow('more than the child');
+  });
+
+  it('topK keeps the best in index order, ties to the lower index', () => {
+    expect(topK([0.1, 0.9, 0.5, 0.9], 2)).toEqual([1, 3]);
+    expect(topK([1, 1, 1, 1], 2)).toEqual([0, 1]);
+  });
+
+  it('chooseHeads: within groups when kv heads stay, whole groups when the group size stays', () => {
+    // 8 heads over 4 kv heads (groups of 2): keep the better head of each group.
+    expect(chooseHeads({ heads: 8, kv: 4 }, { heads: 4, kv: 4 }, [1, 2, 4, 3, 0, 9, 5, 5], [0, 0, 0, 0])).toEqual({ q: [1, 2, 5, 6], kv: [0, 1, 2, 3] });
+    // → 4 heads over 2 kv heads: the two groups with the largest q + kv score sums (3+0.5, 7+0, 9+0, 10+0.1).
+    expect(chooseHeads({ heads: 8, kv: 4 }, { heads: 4, kv: 2 }, [1, 2, 4, 3, 0, 9, 5, 5], [0.5, 0, 0, 0.1])).toEqual({ q: [4, 5, 6, 7], kv: [2, 3] });
+    expect(() => chooseHeads({ heads: 8, kv: 4 }, { heads: 3, kv: 3 }, new Float64Array(8), new Float64Array(4))).toThrow('cannot select');
+    expect(kvHeadsOf([1, 2, 7], { heads: 8, kv: 4 })).toEqual([0, 1, 3]);
+  });
+
+  it('selectAxes gathers rows and columns in the listed order', () => {
+    const t = { shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i) };
+    expect(
+      Array.from(
+        selectAxes(t, [
+          [2, 0],
+          [1, 3],
+        ]).data,
+      ),
+    ).toEqual([9, 11, 1, 3]);
+    expect(selectAxes(t, [null, [0]]).shape).toEqual([3, 1]);
+    const c = { shape: [2, 2, 2, 2], data: Float32Array.from({ length: 16 }, (_, i) => i) };
+    expect(Array.from(selectAxes(c, [[1], null, null, [0]]).data)).toEqual([8, 10, 12, 14]);
+  });
+});

@@ -1,0 +1,172 @@
+// The main job on a tiny llama and a small text: `scion train` lowers the loss and writes its
+// files; a run interrupted after step 5 and resumed gives bit-identical losses to an uninterrupted
+// one (CPU backend); `scion generate` writes text the tokenizer decodes; the baseline is the
+// unigram entropy computed independently of the job's own function.
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prepareLmJob } from '../../../cli/commands/train.ts';
+import { main } from '../../../cli/main.ts';
+import { loadSpec } from '../../../cli/commands/explain.ts';
+import { cpuBackend } from '../../../jobs/train/backend.ts';
+import { unigramEntropy } from '../../../jobs/train/baseline.ts';
+import { encodeStream } from '../../../jobs/train/lm-data.ts';
+import { trainLm } from '../../../jobs/train/train-lm.ts';
+import { readTokenizerJson } from '../../../runtime/tokenizer/index.ts';
+import { captureIo } from '../../grammar/check/capture-io.ts';
+
+const SPEC = `
+model Tiny(vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 8) preset llama {
+  input tokens: i32[batch, ctx]
+  h = Embedding(tokens, vocab, dim) as embed_tokens
+  repeat i in 0..depth {
+    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
+    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
+  }
+  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
+}
+
+train Tiny {
+  data = text(path = "train.txt", seq = 8)
+  eval = { data = text(path = "val.txt", seq = 8), every = 10 }
+  loss = cross_entropy(logits, next(tokens))
+  optimizer = adamw(lr = 1e-2, betas = (0.9, 0.95), clip = 1.0)
+  schedule = warmup_cosine(warmup = 3, min_lr = 1e-3)
+  steps = 40
+  batch = 4
+  checkpoint = { every = 2, keep = 2 }
+  seed = 5
+}
+`;
+
+const SENTENCES = ['the cat sat on the mat.', 'a dog ran in the park.', 'the bird sang in the tree.', 'my friend read a book.'];
+const text = (n: number, shift: number): string => Array.from({ length: n }, (_, i) => SENTENCES[(i * 3 + shift) % SENTENCES.length]).join(' ');
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'scion-job-'));
+  writeFileSync(join(dir, 'tiny.scion'), SPEC);
+  writeFileSync(join(dir, 'train.txt'), text(120, 0));
+  writeFileSync(join(dir, 'val.txt'), text(40, 1));
+});
+
+const losses = (out: string): number[] =>
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; loss: number })
+    .filter((r) => r.kind === 'train')
+    .map((r) => r.loss);
+
+describe('scion train (tiny llama on a small text)', () => {
+  let summary: { steps: number; trainLoss: number; valLoss: number; baselineLoss: number; tokensPerSecond: number; device: string };
+
+  beforeAll(async () => {
+    const io = captureIo(dir);
+    const code = await main(['train', 'tiny.scion', '--out', 'run', '--device', 'cpu', '--json'], io);
+    if (code !== 0) throw new Error(io.stderr);
+    summary = (JSON.parse(io.stdout) as { summary: typeof summary }).summary;
+  }, 120_000);
+
+  it('lowers the loss and beats the unigram baseline on the validation text', () => {
+    const l = losses(join(dir, 'run'));
+    expect(l).toHaveLength(40);
+    const head = l.slice(0, 5).reduce((a, x) => a + x, 0) / 5;
+    const tail = l.slice(-5).reduce((a, x) => a + x, 0) / 5;
+    expect(tail).toBeLessThan(head - 1);
+    expect(summary.valLoss).toBeLessThan(summary.baselineLoss);
+    expect(summary.device).toBe('cpu');
+    expect(summary.tokensPerSecond).toBeGreaterThan(0);
+  });
+
+  it("writes summary.json with the issue's fields and the model files", () => {
+    const s = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as Record<string, unknown>;
+    for (const k of ['steps', 'trainLoss', 'valLoss', 'baselineLoss', 'tokensPerSecond', 'device']) expect(s).toHaveProperty(k);
+    const cfg = JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(cfg).toMatchObject({ model_type: 'llama', vocab_size: 300, hidden_size: 16, num_hidden_layers: 1 });
+    expect(readFileSync(join(dir, 'run', 'loss.svg'), 'utf8')).toContain('<svg');
+    expect(
+      readFileSync(join(dir, 'run', 'loss.png'))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
+  });
+
+  it('computes the baseline as the unigram entropy of the validation tokens', async () => {
+    const tokenizer = await readTokenizerJson(join(dir, 'run', 'tokenizer.json'));
+    const ids = [...encodeStream(tokenizer, [text(40, 1)])];
+    // Independently: H = ln N − (1/N)·Σ c·ln c over the run lengths of the sorted ids.
+    ids.sort((a, b) => a - b);
+    let sum = 0;
+    for (let i = 0; i < ids.length; ) {
+      let j = i;
+      while (j < ids.length && ids[j] === ids[i]) j++;
+      sum += (j - i) * Math.log(j - i);
+      i = j;
+    }
+    const expected = Math.log(ids.length) - sum / ids.length;
+    expect(summary.baselineLoss).toBeCloseTo(expected, 12);
+    expect(unigramEntropy([0, 0, 1, 2])).toBeCloseTo(1.5 * Math.log(2), 12);
+  });
+
+  it("generates text that the run's tokenizer decodes", async () => {
+    const io = captureIo(dir);
+    const code = await main(
+      ['generate', 'tiny.scion', '--weights', 'run/model.safetensors', '--prompt', 'the cat', '--tokens', '12', '--seed', '3', '--json'],
+      io,
+    );
+    expect(code, io.stderr).toBe(0);
+    const r = JSON.parse(io.stdout) as { text: string; ids: number[] };
+    const tokenizer = await readTokenizerJson(join(dir, 'run', 'tokenizer.json'));
+    expect(r.ids).toHaveLength(12);
+    for (const id of r.ids) expect(tokenizer.idToToken[id]).toBeDefined();
+    expect(tokenizer.decode(r.ids)).toBe(r.text);
+    expect(r.text.length).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('scion eval (validation mode)', () => {
+  it('reports the validation loss the job measured, with perplexity and baseline', async () => {
+    const io = captureIo(dir);
+    const code = await main(['eval', 'tiny.scion', '--weights', 'run/model.safetensors', '--data', 'val', '--batches', '32', '--json'], io);
+    expect(code, io.stderr).toBe(0);
+    const r = JSON.parse(io.stdout) as { loss: number; perplexity: number; baselineLoss: number };
+    const s = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { valLoss: number; baselineLoss: number };
+    expect(r.loss).toBeCloseTo(s.valLoss, 5);
+    expect(r.perplexity).toBeCloseTo(Math.exp(r.loss), 8);
+    expect(r.baselineLoss).toBeCloseTo(s.baselineLoss, 12);
+  }, 60_000);
+});
+
+describe('--resume', () => {
+  it('continues an interrupted run with bit-identical losses', async () => {
+    const io = captureIo(dir);
+    const program = loadSpec('tiny.scion', io, 'test')!;
+    const job = async (out: string) => prepareLmJob(program, 'Tiny', { outDir: join(dir, out), cwd: dir, steps: 9, log: () => undefined });
+    const full = await job('full');
+    await trainLm(full.plan, { outDir: join(dir, 'full'), resume: false, backend: cpuBackend, progress: false });
+
+    const cut = await job('cut');
+    const crash = new Error('simulated crash after step 5');
+    await expect(
+      trainLm(cut.plan, {
+        outDir: join(dir, 'cut'),
+        resume: false,
+        backend: cpuBackend,
+        progress: false,
+        onProgress: (p) => {
+          if (p.step === 5) throw crash;
+        },
+      }),
+    ).rejects.toBe(crash);
+    expect(losses(join(dir, 'cut'))).toHaveLength(5);
+    const resumed = await trainLm((await job('cut')).plan, { outDir: join(dir, 'cut'), resume: true, backend: cpuBackend, progress: false });
+    expect(resumed.summary.resumedFrom).toMatch(/step-0+4\.safetensors$/);
+    const a = losses(join(dir, 'full'));
+    const b = losses(join(dir, 'cut'));
+    expect(b).toHaveLength(9);
+    expect(b).toEqual(a); // exact: same floats, not merely close
+  }, 120_000);
+});

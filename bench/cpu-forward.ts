@@ -12,21 +12,9 @@ import { runGraph } from '../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../runtime/cpu/tensor.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';
 import { DEFAULT_TIMING, medianMsPerRun } from './timing.ts';
+import { fill } from './fill.ts';
 
 export const BATCHES = [1, 8] as const;
-
-/** mulberry32: deterministic weights so runs are comparable. */
-function fill(n: number, seed: number, scale: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[k] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 export function tinyLlama(batch: number): LoweredModel {
   const file = join(import.meta.dirname, '../specs/default.scion');

@@ -30,6 +30,7 @@ import { runGraph } from '../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../runtime/cpu/tensor.ts';
 import { DEFAULT_TIMING, medianMsPerRun } from './timing.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';
+import { fill } from './fill.ts';
 
 export interface Workload {
   name: string;
@@ -44,19 +45,6 @@ function lower(spec: string, model: string, batch: number, overrides: Record<str
   const { program, diagnostics } = parseProgram(readFileSync(file, 'utf8'), `specs/${spec}`);
   if (diagnostics.length > 0) throw new Error(`specs/${spec} does not parse: ${diagnostics[0]?.message ?? ''}`);
   return lowerModel(program, model, { dims: { batch }, overrides });
-}
-
-/** mulberry32 in [-scale, scale): deterministic data so runs are comparable. */
-function fill(n: number, seed: number, scale: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[k] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
 }
 
 /** Feeds for every input and param of `graph`: floats small and random, i32 in [0, classes). */

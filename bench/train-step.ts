@@ -21,6 +21,7 @@ import type { PipelineCache } from '../runtime/webgpu/pipeline-cache.ts';
 import { tfjsOnDevice, type Tf } from './peers/tfjs-webgpu.ts';
 import { interleavedMsPerRun } from './timing.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';
+import { fill } from './fill.ts';
 
 /** The workload: B8, S64, d128, 4 heads, MLP 512 (GELU-tanh), 2 pre-norm layers, vocab 512. */
 export const GPT = { batch: 8, ctx: 64, dim: 128, heads: 4, ffn: 512, depth: 2, vocab: 512 };
@@ -39,19 +40,6 @@ model Gpt(vocab = ${GPT.vocab}, dim = ${GPT.dim}, depth = ${GPT.depth}, heads = 
 
 const LR = 1e-3;
 const BETAS = [0.9, 0.999] as const;
-
-/** mulberry32 in [-scale, scale): the same data for every run. */
-function fill(n: number, seed: number, scale: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[k] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 const tokensOf = (seed: number): Int32Array => Int32Array.from(fill(GPT.batch * GPT.ctx, seed, 1), (v) => Math.floor((v + 1) * 0.5 * GPT.vocab) % GPT.vocab);
 

@@ -12,6 +12,7 @@ import { checkpointPlan, fromCheckpoint, namingPreset, toCheckpoint, type HostTe
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../runtime/weights/index.ts';
 import { runInheritance, type InheritOutput } from '../../../jobs/inherit/inherit-model.ts';
+import { randoms as lowerRandoms } from '../../compiler/lower/helpers.ts';
 
 export const LLAMA = (name: string, a: { vocab: number; dim: number; depth: number; heads: number; kv: number; ffn: number }) => `
 model ${name}(vocab = ${a.vocab}, dim = ${a.dim}, depth = ${a.depth}, heads = ${a.heads}, kv_heads = ${a.kv}, ffn = ${a.ffn}, ctx = 5) preset llama {
@@ -36,17 +37,7 @@ export function parse(text: string): Program {
 export const tmp = (): string => mkdtempSync(join(tmpdir(), 'scion-inherit-'));
 
 /** Deterministic uniform(−scale, scale) values (mulberry32), independent of the code under test. */
-export function randoms(n: number, seed: number, scale = 0.4): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[k] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+export const randoms = (n: number, seed: number, scale = 0.4): Float32Array => lowerRandoms(n, seed, scale);
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 

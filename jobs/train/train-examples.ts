@@ -11,6 +11,7 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import type { LrScheduleSpec, OptimizerSpec } from '../../compiler/lower/lower-train-config.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { Prng } from '../../runtime/data/index.ts';
+import { liveParams } from './live-params.ts';
 import { Ema, ramp, train, type MetricRecord, type NamedTensors, type Stateful } from '../../runtime/train/index.ts';
 import type { Examples } from './examples.ts';
 import type { Feeder } from './feeders.ts';
@@ -135,15 +136,7 @@ export async function evaluateExamples(
 
 export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Promise<ExampleTrainResult> {
   const began = performance.now();
-  const params: NamedTensors = new Map(
-    plan.trainable.map((p) => {
-      const init = plan.initial.get(p.path);
-      if (init === undefined) throw new Error(`trainExamples: no initial value for '${p.path}'`);
-      return [p.path, init.slice()];
-    }),
-  );
-  const feeds = new Map<string, Tensor>(plan.frozen);
-  for (const p of plan.trainable) feeds.set(p.path, { dtype: 'f32', shape: p.shape, data: params.get(p.path)! });
+  const { params, feeds } = liveParams(plan, 'trainExamples');
   const rng = new Prng(plan.seed ^ 0x0d1ff05e);
   const batches = new RoundBatches({
     count: plan.train.count,

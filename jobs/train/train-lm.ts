@@ -27,6 +27,7 @@ import {
 import type { Backend } from './backend.ts';
 import { unigramEntropy } from './baseline.ts';
 import { evalBatches } from './lm-data.ts';
+import { liveParams } from './live-params.ts';
 
 export interface LmTrainPlan {
   /** Outputs `loss`, `evalOutput` and one gradient per trainable parameter. */
@@ -128,16 +129,7 @@ export async function evaluateLm(
 
 export async function trainLm(plan: LmTrainPlan, o: JobOptions): Promise<LmTrainResult> {
   const began = performance.now();
-  const params: NamedTensors = new Map(
-    plan.trainable.map((p) => {
-      const init = plan.initial.get(p.path);
-      if (init === undefined) throw new Error(`trainLm: no initial value for '${p.path}'`);
-      return [p.path, init.slice()];
-    }),
-  );
-  // Parameter tensors wrap the live buffers the optimizer updates in place.
-  const feeds = new Map<string, Tensor>(plan.frozen);
-  for (const p of plan.trainable) feeds.set(p.path, { dtype: 'f32', shape: p.shape, data: params.get(p.path)! });
+  const { params, feeds } = liveParams(plan, 'trainLm');
   const batcher = new LmBatcher(plan.train, plan.ctx - 1, { batch: plan.batch, seed: plan.seed });
   const during = evalBatches(plan.val, plan.ctx, plan.batch, plan.evalBatchesDuring ?? 8);
   const final = evalBatches(plan.val, plan.ctx, plan.batch, plan.evalBatchesFinal ?? 32);

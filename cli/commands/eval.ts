@@ -1,5 +1,7 @@
 // `scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors
-// [--device cpu] [--tap PATH…]`: one forward pass on the CPU reference.
+// [--device auto|cpu|webgpu] [--profile] [--tap PATH…]`: one forward pass on the chosen backend;
+// `--profile` runs it on WebGPU with timestamp queries and prints each kernel's time, slowest
+// first, with the spec line it came from.
 // Without --input it is the validation mode (validate(), below):
 // `scion eval FILE --model NAME --weights W [--data val] [--batches N] [--json]` reports the
 // validation loss and perplexity of a language model against the unigram baseline. Inputs are tensors named
@@ -12,16 +14,17 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import { LowerError, commandLineSpan } from '../../compiler/lower/errors.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, fromCheckpoint, MappingError, namingPreset, type HostTensor } from '../../compiler/presets/index.ts';
-import { runGraph } from '../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { openSafetensors, writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
-import { tokenInput, trainedModel } from './train.ts';
+import { parseDevice, tokenInput, trainedModel } from './train.ts';
 import { dirname } from 'node:path';
 import { findTrain, trainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain } from '../../compiler/lower/lower-train.ts';
-import { cpuBackend } from '../../jobs/train/backend.ts';
+import { cpuBackend, DeviceUnavailable, selectBackend, type Backend, type DeviceChoice } from '../../jobs/train/backend.ts';
+import { createWebGpuBackend, type WebGpuBackend } from '../../jobs/train/webgpu-backend.ts';
+import type { KernelTiming } from '../../runtime/webgpu/executor.ts';
 import { unigramEntropy } from '../../jobs/train/baseline.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import { encodeStream, evalBatches, sourceTexts } from '../../jobs/train/lm-data.ts';
@@ -32,7 +35,7 @@ import { needsExampleJob } from './train-examples.ts';
 import { validateExamples } from './train-report.ts';
 
 const USAGE =
-  'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device cpu] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
+  'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device auto|cpu|webgpu] [--profile] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
 
 const toHost = (data: ArrayLike<number>, shape: readonly number[]): HostTensor => ({
   shape,
@@ -67,6 +70,8 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   const opt: { model?: string; weights?: string; input?: string; out?: string; data?: string; batches?: number; json?: boolean } = {};
   const taps: string[] = [];
   let batch: number | undefined;
+  let device: DeviceChoice | undefined;
+  let profile = false;
   const files: string[] = [];
   for (let k = 0; k < args.length; k++) {
     const a = args[k] as string;
@@ -79,11 +84,10 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     else if (a === '--data') opt.data = takeValue(args, k++, a, USAGE);
     else if (a === '--batches') opt.batches = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
     else if (a === '--json') opt.json = true;
-    else if (a === '--device') {
-      const d = takeValue(args, k++, a, USAGE);
-      if (d !== 'cpu') throw new UsageError(`--device ${d}: eval runs on the CPU reference only (--device cpu)\n${USAGE}`);
-    } else if (a === '--help' || a === '-h') {
-      io.out(`${USAGE}\n\nRuns one forward pass on the CPU reference and writes outputs and taps as tensors.\n`);
+    else if (a === '--device') device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
+    else if (a === '--profile') profile = true;
+    else if (a === '--help' || a === '-h') {
+      io.out(`${USAGE}\n\nRuns one forward pass (on the CPU reference unless --device says otherwise) and writes outputs and taps as tensors.\n`);
       return EXIT.ok;
     } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
     else files.push(a);
@@ -106,6 +110,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   if (files.length !== 1 || opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
     throw new UsageError(`need FILE, --model, --weights, --input and -o\n${USAGE}`);
   }
+  if (profile && device === 'cpu') throw new UsageError(`--profile times WebGPU kernels: it cannot run with --device cpu\n${USAGE}`);
   const program = loadSpec(files[0] as string, io, 'eval');
   if (program === undefined) return EXIT.inputError;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
@@ -134,7 +139,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
       return EXIT.inputError;
     }
     for (const [path, t] of await loadWeights(m, weights)) feed.set(path, { dtype: 'f32', shape: t.shape, data: t.data });
-    const out = runGraph(graph, feed, { dtype: 'f32' });
+    const out = await forward(graph, feed, device ?? 'cpu', profile, io);
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, t] of out) {
       tensors.set(
@@ -148,7 +153,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     io.out(`${opt.out}: ${[...out.entries()].map(([k, t]) => `${k} [${t.shape.join(', ')}]`).join(', ')}\n`);
     return EXIT.ok;
   } catch (error) {
-    if (error instanceof MappingError) {
+    if (error instanceof MappingError || error instanceof DeviceUnavailable) {
       io.err(`scion eval: ${error.message}\n`);
       return EXIT.inputError;
     }
@@ -158,6 +163,48 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     await weights.close();
   }
 };
+
+/**
+ * The forward pass on the `--device` backend. With `profile` it runs on WebGPU (any adapter,
+ * software included, since the kernels are what is timed), prints the per-kernel table to stdout
+ * and returns the outputs of that same step.
+ */
+async function forward(graph: Graph, feed: ReadonlyMap<string, Tensor>, device: DeviceChoice, profile: boolean, io: Io): Promise<Map<string, Tensor>> {
+  let backend: Backend | WebGpuBackend;
+  if (profile) {
+    const r = await createWebGpuBackend(graph, { allowSoftware: true, timestamps: true });
+    if (!('run' in r)) throw new DeviceUnavailable(`--profile needs WebGPU: ${r.reason}`);
+    backend = r;
+  } else backend = await selectBackend(device, graph, (line) => io.err(`${line}\n`));
+  try {
+    if (!profile || backend.name !== 'webgpu' || !('profile' in backend)) return await backend.run(graph, feed);
+    let timings: KernelTiming[];
+    try {
+      timings = await backend.profile(graph, feed);
+    } catch (error) {
+      throw new DeviceUnavailable(`--profile: ${(error as Error).message}`);
+    }
+    io.out(profileTable(timings));
+    return await backend.run(graph, feed);
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** Per-kernel times, slowest first, with share of the total and the spec source of each kernel. */
+export function profileTable(timings: readonly KernelTiming[]): string {
+  const gpu = timings.filter((t) => Number.isFinite(t.ms));
+  const total = gpu.reduce((s, t) => s + t.ms, 0);
+  const rows = [...gpu].sort((a, b) => b.ms - a.ms || a.kernel - b.kernel);
+  const host = timings.length - gpu.length;
+  const lines = [`profile: ${gpu.length} kernels, ${total.toFixed(3)} ms on the GPU${host > 0 ? ` (${host} host kernels not timed)` : ''}`];
+  lines.push('      ms      %  kernel  source                                ops');
+  for (const t of rows) {
+    const pct = total > 0 ? (100 * t.ms) / total : 0;
+    lines.push(`${t.ms.toFixed(3).padStart(8)} ${pct.toFixed(1).padStart(6)}  ${`#${t.kernel}`.padStart(6)}  ${(t.source ?? '?').padEnd(36)}  ${t.name}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
 
 /**
  * Validation mode: the mean cross-entropy (the loss's cross_entropy term, else the whole loss) of

@@ -9,18 +9,30 @@ import { compileGraph } from '../../compiler/pipeline.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { acquireDevice, isSoftwareAdapter, type GpuDevice } from '../../runtime/webgpu/device.ts';
-import { WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
+import { type KernelTiming, WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
 import type { Backend } from './backend.ts';
 
 export interface WebGpuBackendOptions {
   /** Use an adapter that emulates a GPU on the CPU (llvmpipe, SwiftShader); `--device webgpu` does. */
   allowSoftware?: boolean;
+  /** Request the adapter's 'timestamp-query' feature, which `profile` needs (where it exists). */
+  timestamps?: boolean;
+}
+
+/** The WebGPU backend, plus per-kernel timing of one step. */
+export interface WebGpuBackend extends Backend {
+  readonly name: 'webgpu';
+  /**
+   * Runs one step of `graph` with the feeds and returns each kernel's time from GPU timestamp
+   * queries, in execution order. Throws where the device lacks 'timestamp-query'.
+   */
+  profile(graph: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<KernelTiming[]>;
 }
 
 /** Opens a device and checks that `graph` compiles for it; the reason says why not, in words. */
-export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions = {}): Promise<Backend | { reason: string }> {
-  const found = await acquireDevice();
+export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend | { reason: string }> {
+  const found = await acquireDevice(opts.timestamps === true ? { optionalFeatures: ['timestamp-query'] } : {});
   if (found.device === null) return { reason: found.reason };
   const gpu: GpuDevice = found;
   if (!(opts.allowSoftware ?? false) && isSoftwareAdapter(gpu.adapterInfo)) {
@@ -45,21 +57,29 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
     return { reason: `the graph does not compile for this device: ${(error as Error).message}` };
   }
   let disposed = false;
+  const prepared = async (g: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<WebGpuExecutor> => {
+    const ex = await executorFor(g);
+    const art = ex.artifact.graph;
+    for (const io of [...art.inputs, ...art.params]) {
+      const t = feeds.get(io.name);
+      if (t === undefined) throw new Error(`webgpu backend: no value fed for '${io.name}'`);
+      ex.write(io.name, t);
+    }
+    return ex;
+  };
   return {
     name: 'webgpu',
     async run(g, feeds, outputs) {
-      const ex = await executorFor(g);
+      const ex = await prepared(g, feeds);
       const art = ex.artifact.graph;
-      for (const io of [...art.inputs, ...art.params]) {
-        const t = feeds.get(io.name);
-        if (t === undefined) throw new Error(`webgpu backend: no value fed for '${io.name}'`);
-        ex.write(io.name, t);
-      }
       await ex.step();
       const names = outputs ?? art.outputs.map((o) => o.name);
       const out = new Map<string, Tensor>();
       for (const name of names) out.set(name, await ex.read(name));
       return out;
+    },
+    async profile(g, feeds) {
+      return (await prepared(g, feeds)).profile();
     },
     dispose() {
       if (disposed) return;

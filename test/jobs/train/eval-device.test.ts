@@ -1,0 +1,78 @@
+// `scion eval --device` and `--profile`: the forward pass on WebGPU writes the CPU reference's
+// outputs (relative 1e-4), and the profile lists every kernel once, slowest first, each with the
+// spec line it came from. The WebGPU half is skipped without an adapter (a failure under CI=true).
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Io } from '../../../cli/io.ts';
+import { main } from '../../../cli/main.ts';
+import { openSafetensors, writeSafetensors } from '../../../runtime/weights/index.ts';
+import { gpuForTests } from '../../webgpu/gpu-fixture.ts';
+
+function capture(): Io & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    isTty: false,
+    cwd: process.cwd(),
+    out: (s: string) => {
+      io.stdout += s;
+    },
+    err: (s: string) => {
+      io.stderr += s;
+    },
+  };
+  return io;
+}
+
+async function setUp(): Promise<{ args: (out: string) => string[]; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'scion-eval-device-'));
+  const w = join(dir, 'w.safetensors');
+  expect(await main(['init', 'specs/mnist-classifier.scion', '--model', 'DigitMLP', '--seed', '2', '-o', w], capture())).toBe(0);
+  const input = join(dir, 'in.safetensors');
+  await writeSafetensors(input, { image: { dtype: 'F32', shape: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, (_, k) => Math.sin(k)) } });
+  return { dir, args: (out) => ['eval', 'specs/mnist-classifier.scion', '--model', 'DigitMLP', '--weights', w, '--input', input, '-o', join(dir, out)] };
+}
+
+async function logits(path: string): Promise<Float32Array> {
+  const r = await openSafetensors(path);
+  const v = (await r.read('logits')) as Float32Array;
+  await r.close();
+  return v;
+}
+
+describe('scion eval --device and --profile (usage)', () => {
+  it('rejects --profile on the CPU and an unknown device as usage errors', async () => {
+    const { args } = await setUp();
+    const a = capture();
+    expect(await main([...args('o.safetensors'), '--profile', '--device', 'cpu'], a)).toBe(2);
+    expect(a.stderr).toContain('--profile times WebGPU kernels');
+    expect(await main([...args('o.safetensors'), '--device', 'tpu'], capture())).toBe(2);
+  });
+});
+
+const probe = await gpuForTests();
+
+describe.skipIf(probe.gpu === null)('scion eval on WebGPU', () => {
+  it('writes the CPU outputs with --device webgpu, and profiles every kernel with its source', async () => {
+    const { dir, args } = await setUp();
+    expect(await main([...args('cpu.safetensors'), '--device', 'cpu'], capture())).toBe(0);
+    expect(await main([...args('gpu.safetensors'), '--device', 'webgpu'], capture())).toBe(0);
+    const want = await logits(join(dir, 'cpu.safetensors'));
+    const got = await logits(join(dir, 'gpu.safetensors'));
+    const scale = Math.max(...Array.from(want, Math.abs));
+    want.forEach((w, i) => expect(Math.abs((got[i] as number) - w)).toBeLessThanOrEqual(1e-4 * scale));
+
+    const io = capture();
+    expect(await main([...args('prof.safetensors'), '--profile'], io)).toBe(0);
+    const rows = io.stdout.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+#\d+/.test(l));
+    // fc1 (matmul + bias + relu) and fc2 (matmul + bias): two fused kernels, at lines 8 and 9.
+    expect(rows.length).toBe(2);
+    const ms = rows.map((r) => Number(r.trim().split(/\s+/)[0]));
+    expect(ms).toEqual([...ms].sort((x, y) => y - x));
+    expect(rows.map((r) => /specs\/mnist-classifier\.scion:(\d+)/.exec(r)?.[1]).sort()).toEqual(['8', '9']);
+    expect(await logits(join(dir, 'prof.safetensors'))).toEqual(got);
+  }, 120_000);
+});

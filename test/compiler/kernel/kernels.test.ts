@@ -6,7 +6,7 @@ import { parseGraph } from '../../../compiler/ir/text.ts';
 import type { KernelArtifact } from '../../../compiler/kernel/kernel-graph.ts';
 import { buildTrainStep } from '../../../compiler/kernel/train-step.ts';
 import { compileGraph } from '../../../compiler/pipeline.ts';
-import { tinyLlama } from '../../webgpu/ops/tiny-llama.ts';
+import { tinyLlama } from '../ir/tiny-llama.ts';
 
 const kernelsOf = (text: string): number[][] => compileGraph(parseGraph(text)).graph.kernels.map((k) => k.nodes);
 

@@ -15,7 +15,7 @@ import { PipelineCache } from '../../../runtime/webgpu/pipeline-cache.ts';
 import { WebGpuExecutor } from '../../../runtime/webgpu/executor.ts';
 import { gpuForTests, randomF32 } from '../gpu-fixture.ts';
 import { compareWithCpu, relErr } from './helpers.ts';
-import { llamaFeeds, tinyLlama } from './tiny-llama.ts';
+import { llamaFeeds, tinyLlama } from '../../compiler/ir/tiny-llama.ts';
 
 const { gpu } = await gpuForTests();
 

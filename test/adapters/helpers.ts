@@ -6,19 +6,12 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import { runGraph } from '../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { numel, randoms } from '../compiler/lower/helpers.ts';
+import { llamaSpec } from '../compiler/lower/helpers.ts';
 
 export { parse, numel, randoms } from '../compiler/lower/helpers.ts';
 
 export const LLAMA = `
-model L(vocab = 11, dim = 8, depth = 2, heads = 2, kv_heads = 1, ffn = 12, ctx = 4) preset llama {
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}
+${llamaSpec('L', 'vocab = 11, dim = 8, depth = 2, heads = 2, kv_heads = 1, ffn = 12, ctx = 4')}
 `;
 
 export type Weights = Map<string, Float64Array>;

@@ -6,43 +6,13 @@ import { grad, gradName } from '../../../compiler/autodiff/grad.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { verifyGraph } from '../../../compiler/ir/verify.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
-import { tensor, type Tensor } from '../../../runtime/cpu/tensor.ts';
-import { tinyLlama } from '../ir/tiny-llama.ts';
+import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import { llamaFeeds, tinyLlama } from '../ir/tiny-llama.ts';
 
 const CFG = { vocab: 256, dim: 64, depth: 2, heads: 4, kvHeads: 2, ffn: 172, batch: 4, ctx: 32 };
 
-function initFeeds(g: Graph): Map<string, Tensor> {
-  const feeds = new Map<string, Tensor>();
-  let seed = 1;
-  for (const n of g.nodes) {
-    if (n.op !== 'param') continue;
-    const size = n.shape.reduce((a, d) => a * d, 1);
-    const name = n.attrs['name'] as string;
-    // The head starts tiny so the first prediction is near uniform.
-    const scale = name === 'lm_head.weight' ? 0.005 : 0.08;
-    const norm = name.endsWith('norm.weight');
-    feeds.set(
-      name,
-      tensor(
-        Array.from({ length: size }, (_v, i) => (norm ? 1 : scale * Math.sin(seed * 7.1 + i * 1.37))),
-        n.shape,
-      ),
-    );
-    seed++;
-  }
-  const toks = Array.from({ length: CFG.batch * CFG.ctx }, (_v, i) => (i * 37 + 11) % CFG.vocab);
-  feeds.set('tokens', tensor(toks, [CFG.batch, CFG.ctx], 'i32'));
-  // Next-token labels; the last position of each row is ignored.
-  feeds.set(
-    'labels',
-    tensor(
-      toks.map((_t, i) => ((i + 1) % CFG.ctx === 0 ? -100 : (toks[i + 1] as number))),
-      [CFG.batch, CFG.ctx],
-      'i32',
-    ),
-  );
-  return feeds;
-}
+// The head starts tiny so the first prediction is near uniform.
+const initFeeds = (g: Graph): Map<string, Tensor> => llamaFeeds(g, CFG, (name) => (name === 'lm_head.weight' ? 0.005 : 0.08));
 
 describe('tiny llama training step on the CPU', () => {
   const fwd = tinyLlama(CFG);

@@ -37,8 +37,11 @@ export function tinyLlama(cfg = LLAMA): Graph {
   return b.build();
 }
 
-/** Deterministic params (norm weights 1, others small sines) and next-token data. */
-export function llamaFeeds(g: Graph, cfg = LLAMA): Map<string, Tensor> {
+/**
+ * Deterministic params (norm weights 1, others small sines scaled by `scaleOf(name)`, 0.08 by
+ * default) and next-token data.
+ */
+export function llamaFeeds(g: Graph, cfg = LLAMA, scaleOf: (name: string) => number = () => 0.08): Map<string, Tensor> {
   const feeds = new Map<string, Tensor>();
   let seed = 1;
   for (const n of g.nodes) {
@@ -49,7 +52,7 @@ export function llamaFeeds(g: Graph, cfg = LLAMA): Map<string, Tensor> {
     feeds.set(
       name,
       tensor(
-        Array.from({ length: size }, (_v, i) => (norm ? 1 : 0.08 * Math.sin(seed * 7.1 + i * 1.37))),
+        Array.from({ length: size }, (_v, i) => (norm ? 1 : scaleOf(name) * Math.sin(seed * 7.1 + i * 1.37))),
         n.shape,
       ),
     );

@@ -71,3 +71,16 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return worst;
 }
+
+/** The llama family as the specs write it (GQA attention with RoPE, SwiGLU, RMSNorm), under `name(params)`. */
+export function llamaSpec(name: string, params: string): string {
+  return `model ${name}(${params}) preset llama {
+  input tokens: i32[batch, ctx]
+  h = Embedding(tokens, vocab, dim) as embed_tokens
+  repeat i in 0..depth {
+    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
+    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
+  }
+  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
+}`;
+}

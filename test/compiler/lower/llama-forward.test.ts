@@ -3,18 +3,10 @@
 // SwiGLU MLP, lm_head), written here independently of the layer library.
 
 import { describe, expect, it } from 'vitest';
-import { lower, maxRelErr, randomWeights, run } from './helpers.ts';
+import { lower, maxRelErr, randomWeights, run, llamaSpec } from './helpers.ts';
 
 const SPEC = `
-model L(vocab = 11, dim = 16, depth = 2, heads = 4, kv_heads = 2, ffn = 24, ctx = 5) preset llama {
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}`;
+${llamaSpec('L', 'vocab = 11, dim = 16, depth = 2, heads = 4, kv_heads = 2, ffn = 24, ctx = 5')}`;
 
 type Mat = number[][]; // [rows][cols]
 

@@ -8,18 +8,10 @@ import { crossEntropy } from '../../../compiler/ir/compose.ts';
 import type { Graph, Node } from '../../../compiler/ir/graph.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
-import { lower, randomWeights } from './helpers.ts';
+import { lower, randomWeights, llamaSpec } from './helpers.ts';
 
 const SPEC = `
-model L(vocab = 7, dim = 8, depth = 1, heads = 2, kv_heads = 1, ffn = 12, ctx = 4) preset llama {
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}`;
+${llamaSpec('L', 'vocab = 7, dim = 8, depth = 1, heads = 2, kv_heads = 1, ffn = 12, ctx = 4')}`;
 
 /** The forward graph plus `loss` = cross_entropy(logits, tokens shifted left, ignore −100). */
 function withLoss(g: Graph): Graph {

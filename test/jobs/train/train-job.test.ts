@@ -16,17 +16,10 @@ import { encodeStream } from '../../../jobs/train/lm-data.ts';
 import { trainLm } from '../../../jobs/train/train-lm.ts';
 import { readTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { captureIo } from '../../grammar/check/capture-io.ts';
+import { llamaSpec } from '../../compiler/lower/helpers.ts';
 
 const SPEC = `
-model Tiny(vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 8) preset llama {
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}
+${llamaSpec('Tiny', 'vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 8')}
 
 train Tiny {
   data = text(path = "train.txt", seq = 8)

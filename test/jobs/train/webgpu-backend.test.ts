@@ -9,19 +9,12 @@ import { cpuBackend } from '../../../jobs/train/backend.ts';
 import { createWebGpuBackend } from '../../../jobs/train/webgpu-backend.ts';
 import { gpuForTests } from '../../webgpu/gpu-fixture.ts';
 import { numel, parse, randoms } from '../../compiler/lower/helpers.ts';
+import { llamaSpec } from '../../compiler/lower/helpers.ts';
 
 // The default spec's llama at one layer and small sizes: the same kernels per layer, half the
 // shaders to compile (lavapipe compiles each pipeline in 0.3–0.9 s).
 const SPEC = `
-model TinyLlama(vocab = 64, dim = 32, depth = 1, heads = 4, kv_heads = 2, ffn = 48, ctx = 8) preset llama {
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}
+${llamaSpec('TinyLlama', 'vocab = 64, dim = 32, depth = 1, heads = 4, kv_heads = 2, ffn = 48, ctx = 8')}
 train TinyLlama {
   data = brown(split = "train", seq = 8)
   loss = cross_entropy(logits, next(tokens))

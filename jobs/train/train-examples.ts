@@ -16,7 +16,7 @@ import { Ema, ramp, train, type MetricRecord, type NamedTensors, type Stateful }
 import type { Examples } from './examples.ts';
 import type { Feeder } from './feeders.ts';
 import { RoundBatches, type RoundsSpec } from './round-batches.ts';
-import { optimizerOf, scheduleOf, type JobOptions } from './train-lm.ts';
+import { loopSettings, type JobOptions } from './train-lm.ts';
 
 export type TaskKind = 'diffusion' | 'classification' | 'lm';
 
@@ -179,14 +179,8 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
 
   const result = await train({
     params,
-    optimizer: optimizerOf(plan.optimizer),
-    schedule: scheduleOf(plan.schedule, plan.optimizer.lr, plan.steps),
-    steps: plan.steps,
-    accumulate: plan.accumulate,
-    clip: plan.optimizer.clip,
+    ...loopSettings(plan, o),
     ...(ema === undefined ? {} : { ema }),
-    checkpoint: { dir: join(o.outDir, 'checkpoints'), every: plan.checkpoint.every, keep: plan.checkpoint.keep },
-    resume: o.resume,
     data,
     runDir: o.outDir,
     progress: o.progress,

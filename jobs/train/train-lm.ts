@@ -98,6 +98,22 @@ export function optimizerOf(o: OptimizerSpec): Optimizer {
     : new AdamW({ betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
 }
 
+/** The plan-derived settings of the generic loop that every job kind shares. */
+export function loopSettings(
+  plan: { optimizer: OptimizerSpec; schedule: LrScheduleSpec; steps: number; accumulate: number; checkpoint: { every: number; keep: number } },
+  o: JobOptions,
+) {
+  return {
+    optimizer: optimizerOf(plan.optimizer),
+    schedule: scheduleOf(plan.schedule, plan.optimizer.lr, plan.steps),
+    steps: plan.steps,
+    accumulate: plan.accumulate,
+    clip: plan.optimizer.clip,
+    checkpoint: { dir: join(o.outDir, 'checkpoints'), every: plan.checkpoint.every, keep: plan.checkpoint.keep },
+    resume: o.resume,
+  };
+}
+
 export function scheduleOf(s: LrScheduleSpec, base: number, total: number): Schedule {
   switch (s.kind) {
     case 'constant':
@@ -141,14 +157,8 @@ export async function trainLm(plan: LmTrainPlan, o: JobOptions): Promise<LmTrain
 
   const result = await train({
     params,
-    optimizer: optimizerOf(plan.optimizer),
-    schedule: scheduleOf(plan.schedule, plan.optimizer.lr, plan.steps),
-    steps: plan.steps,
-    accumulate: plan.accumulate,
-    clip: plan.optimizer.clip,
+    ...loopSettings(plan, o),
     ...(plan.ema === undefined ? {} : { ema: new Ema(params, plan.ema) }),
-    checkpoint: { dir: join(o.outDir, 'checkpoints'), every: plan.checkpoint.every, keep: plan.checkpoint.keep },
-    resume: o.resume,
     data: batcher,
     runDir: o.outDir,
     progress: o.progress,

@@ -3,11 +3,13 @@
 import { cloneTensors, sortedNames, type NamedTensors, type ReadonlyNamedTensors } from './tensors.ts';
 
 /**
- * shadow ← decay·shadow + (1 − decay)·param after every update; the shadow starts as a copy of the
- * parameters, as in DiT's training script.
+ * shadow ← d·shadow + (1 − d)·param after every update; the shadow starts as a copy of the
+ * parameters, as in DiT's training script. With the update's 1-based step number, d warms up as
+ * min(decay, (1 + step) / (10 + step)): without it, after n steps the random initial weights still
+ * hold decay^n of the average (0.999^1000 ≈ 37%), so short runs would sample from mostly noise.
  *
  * @example
- * const ema = new Ema(params, 0.9999);  // after each optimizer step: ema.update(params)
+ * const ema = new Ema(params, 0.9999);  // after optimizer step n: ema.update(params, n)
  */
 export class Ema {
   private shadowTensors: NamedTensors;
@@ -25,8 +27,13 @@ export class Ema {
     return this.shadowTensors;
   }
 
-  update(params: ReadonlyNamedTensors): void {
-    const d = this.decay;
+  /** The decay used at 1-based `step` (the warm-up above); `decay` itself without a step. */
+  decayAt(step?: number): number {
+    return step === undefined ? this.decay : Math.min(this.decay, (1 + step) / (10 + step));
+  }
+
+  update(params: ReadonlyNamedTensors, step?: number): void {
+    const d = this.decayAt(step);
     for (const name of sortedNames(this.shadowTensors)) {
       const s = this.shadowTensors.get(name)!;
       const p = params.get(name);

@@ -167,7 +167,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           `became ${badParam.value} at index ${badParam.index} after the update`,
         );
       }
-      o.ema?.update(o.params);
+      o.ema?.update(o.params, stepNo);
       done = stepNo;
       lastLoss = loss;
       await record({ kind: 'train', step: stepNo, loss, lr, grad_norm: gradNorm, time_s: elapsed() });

@@ -158,4 +158,18 @@ describe('EMA', () => {
     ema.update(params);
     expectClose(ema.shadow.get('w') as Float32Array, [1.19, -1.62]);
   });
+
+  it('warms the decay up as min(decay, (1 + step) / (10 + step)) when given the step', () => {
+    // step 1: d = 2/11; shadow [0] → (9/11)·4 = 3.2727…; step 2: d = min(0.5, 3/12) = 0.25 →
+    // 0.25·3.2727 + 0.75·4 = 3.8182; step 90: d = min(0.5, 91/100) = 0.5.
+    const params = new Map([['w', two(0, 0)]]);
+    const ema = new Ema(params, 0.5);
+    params.set('w', two(4, -4));
+    ema.update(params, 1);
+    expectClose(ema.shadow.get('w') as Float32Array, [36 / 11, -36 / 11]);
+    ema.update(params, 2);
+    expectClose(ema.shadow.get('w') as Float32Array, [0.25 * (36 / 11) + 3, -(0.25 * (36 / 11) + 3)]);
+    expect(ema.decayAt(90)).toBe(0.5);
+    expect(ema.decayAt()).toBe(0.5);
+  });
 });

@@ -15,7 +15,7 @@ import { generateText, type SampleOptions, type TextModel } from '../../jobs/tra
 import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { loadWeights } from './eval.ts';
+import { loadWeights } from '../../jobs/weights/load-weights.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
 import { DEFAULT_SPEC, defaultOutDir, parseDevice, trainedModel } from './train.ts';
 

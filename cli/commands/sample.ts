@@ -1,28 +1,28 @@
 // `scion sample FILE [--model NAME] --weights W [--weights MODEL=W]… [--steps N] [--guidance S]
-// [--classes 0,1,…] [--count K] [--seed S] [--no-reuse] [--json] -o grid.png`: draws images with
-// the spec's `sample` block (sampler, guidance, feature reuse, model switching) on the CPU
-// reference and writes them as a PNG grid, one row per class. Prints the time per image and how
-// many full and partial (reused-feature) passes ran.
+// [--classes 0,1,…] [--count K] [--seed S] [--no-reuse] [--device auto|cpu|webgpu]
+// [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--json] -o grid.png`: draws images with
+// the spec's `sample` block (sampler, guidance, feature reuse, model switching; jobs/sample) and
+// writes them as a PNG grid, one row per class. Prints the device, the time per image and how many
+// full and partial (reused-feature) passes ran; with --judge, how often a classifier assigns each
+// sample to the class it was drawn for.
 
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { linearSchedule, respace } from '../../compiler/objectives/diffusion-schedule.ts';
-import { holds, sampleConfig, type SampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
+import { sampleConfig, type SampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import type { Program } from '../../grammar/ast.ts';
-import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { Prng } from '../../runtime/data/prng.ts';
+import { DIFFUSION_T, prepareSampler, type DrawResult } from '../../jobs/sample/draw-samples.ts';
+import { judgeModelName, prepareJudge, type Judge, type JudgeReport } from '../../jobs/sample/judge.ts';
+import { DeviceUnavailable, type DeviceChoice } from '../../jobs/train/backend.ts';
+import { JobError } from '../../jobs/train/errors.ts';
 import { imageGrid } from '../../runtime/plot/index.ts';
-import { cachedDenoiser, graphDenoiser, guided, sampleLoop, switching, type Denoiser, type GraphModel, type SwitchArm } from '../../runtime/sample/index.ts';
-import { openSafetensors } from '../../runtime/weights/index.ts';
+import { SafetensorsError } from '../../runtime/weights/index.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { loadWeights } from './eval.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
+import { defaultOutDir, parseDevice } from './train.ts';
 
 const USAGE =
-  'usage: scion sample FILE [--model NAME] --weights W [--weights MODEL=W]... [--steps N] [--guidance S] [--classes 0,1,...] [--count K] [--seed S] [--no-reuse] [--json] -o grid.png';
-const T = 1000;
+  'usage: scion sample FILE [--model NAME] --weights W [--weights MODEL=W]... [--steps N] [--guidance S] [--classes 0,1,...] [--count K] [--seed S] [--no-reuse] [--device auto|cpu|webgpu] [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--json] -o grid.png';
 
 interface Options {
   model?: string;
@@ -34,12 +34,17 @@ interface Options {
   seed?: number;
   out?: string;
   reuse: boolean;
+  device: DeviceChoice;
+  judge?: { file: string; model?: string; weights?: string };
   json: boolean;
 }
 
 function parseArgs(args: string[]): { files: string[]; opt: Options } {
-  const opt: Options = { weights: new Map(), reuse: true, json: false };
+  const opt: Options = { weights: new Map(), reuse: true, device: 'auto', json: false };
   const files: string[] = [];
+  let judgeModel: string | undefined;
+  let judgeWeights: string | undefined;
+  let judgeFile: string | undefined;
   for (let k = 0; k < args.length; k++) {
     const a = args[k] as string;
     if (a === '--model') opt.model = takeValue(args, k++, a, USAGE);
@@ -61,35 +66,40 @@ function parseArgs(args: string[]): { files: string[]; opt: Options } {
       opt.classes = list;
     } else if (a === '-o' || a === '--out') opt.out = takeValue(args, k++, a, USAGE);
     else if (a === '--no-reuse') opt.reuse = false;
+    else if (a === '--device') opt.device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
+    else if (a === '--judge') judgeFile = takeValue(args, k++, a, USAGE);
+    else if (a === '--judge-model') judgeModel = takeValue(args, k++, a, USAGE);
+    else if (a === '--judge-weights') judgeWeights = takeValue(args, k++, a, USAGE);
     else if (a === '--json') opt.json = true;
     else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
     else files.push(a);
   }
+  if (judgeFile === undefined && (judgeModel !== undefined || judgeWeights !== undefined))
+    throw new UsageError(`--judge-model and --judge-weights need --judge SPEC\n${USAGE}`);
+  if (judgeFile !== undefined)
+    opt.judge = {
+      file: judgeFile,
+      ...(judgeModel === undefined ? {} : { model: judgeModel }),
+      ...(judgeWeights === undefined ? {} : { weights: judgeWeights }),
+    };
   return { files, opt };
-}
-
-/** The model's x (f32 [B, C, H, W]), t (f32/i32 [B]) and label (i32 [B]) inputs, by shape and dtype. */
-function modelInputs(m: LoweredModel): GraphModel['inputs'] | string {
-  const x = m.inputs.find((i) => i.shape.length === 4 && i.dtype === 'f32');
-  const t = m.inputs.find((i) => i.shape.length === 1 && i.name === 't');
-  const y = m.inputs.find((i) => i.shape.length === 1 && i.dtype === 'i32' && i !== t);
-  if (x === undefined || t === undefined)
-    return `model '${m.instance.name}' needs an image input [batch, C, H, W] and a timestep input t: f32[batch] to be sampled`;
-  return y === undefined ? { x: x.name, t: t.name } : { x: x.name, t: t.name, y: y.name };
 }
 
 export const run: Command = async (args: string[], io: Io): Promise<number> => {
   if (args.includes('--help') || args.includes('-h')) {
-    io.out(`${USAGE}\n\nDraws images with the spec's sample block on the CPU reference; writes a PNG grid, one row per class.\n`);
+    io.out(
+      `${USAGE}\n\nDraws images with the spec's sample block; writes a PNG grid, one row per class. --device auto (default) runs the denoiser on a\nhardware WebGPU adapter when there is one, else on the CPU reference; --device webgpu uses any adapter, software included.\n--judge SPEC classifies every sample with a trained classifier of that spec (--judge-model, default the model it trains;\n--judge-weights, default runs/<model>/model.safetensors) and reports how often it agrees with the requested class.\n`,
+    );
     return EXIT.ok;
   }
   const { files, opt } = parseArgs(args);
   if (files.length !== 1 || opt.out === undefined || opt.weights.size === 0) throw new UsageError(`need FILE, --weights and -o\n${USAGE}`);
   const program = loadSpec(files[0] as string, io, 'sample');
   if (program === undefined) return EXIT.inputError;
+  const judgeProgram = opt.judge === undefined ? undefined : loadSpec(opt.judge.file, io, 'sample');
+  if (opt.judge !== undefined && judgeProgram === undefined) return EXIT.inputError;
   const target = opt.model ?? program.decls.find((d) => d.kind === 'sample')?.target.name;
   if (target === undefined) throw new UsageError(`the spec has no sample block: name the model with --model\n${USAGE}`);
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
   try {
     const cfg = sampleConfig(program, target);
     if (opt.steps !== undefined) cfg.sampler.steps = opt.steps;
@@ -97,10 +107,10 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     if (opt.classes !== undefined) cfg.classes = opt.classes;
     if (opt.count !== undefined) cfg.count = opt.count;
     if (opt.seed !== undefined) cfg.seed = opt.seed;
-    if (cfg.sampler.steps > T) throw new UsageError(`--steps must be at most ${T}\n${USAGE}`);
-    return await sampleAndWrite(program, cfg, opt, abs, io);
+    if (cfg.sampler.steps > DIFFUSION_T) throw new UsageError(`--steps must be at most ${DIFFUSION_T}\n${USAGE}`);
+    return await sampleAndReport(program, cfg, opt, judgeProgram, io);
   } catch (error) {
-    if (error instanceof MappingError) {
+    if (error instanceof MappingError || error instanceof JobError || error instanceof DeviceUnavailable || error instanceof SafetensorsError) {
       io.err(`scion sample: ${error.message}\n`);
       return EXIT.inputError;
     }
@@ -109,97 +119,84 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   }
 };
 
-async function sampleAndWrite(program: Program, cfg: SampleConfig, opt: Options, abs: (p: string) => string, io: Io): Promise<number> {
-  const labels = Int32Array.from(cfg.classes.flatMap((c) => Array.from({ length: cfg.count }, () => c)));
-  const batch = labels.length;
-  const cfgOn = cfg.guidance !== 1;
-  const arms = cfg.switch.length > 0 ? cfg.switch : [{ model: cfg.target }];
-  const models: { name: string; denoiser: Denoiser; counters: () => { full: number; partial: number } }[] = [];
-  let imageShape: readonly number[] = [];
-  for (const arm of arms) {
-    const m = lowerModel(program, arm.model, { dims: { batch: cfgOn ? 2 * batch : batch } });
-    const inputs = modelInputs(m);
-    if (typeof inputs === 'string') return (io.err(`scion sample: ${inputs}\n`), EXIT.inputError);
-    const path = opt.weights.get(arm.model) ?? (arm.model === cfg.target ? opt.weights.get(null) : undefined);
-    if (path === undefined)
-      return (io.err(`scion sample: no weights for '${arm.model}' (the switch uses it): pass --weights ${arm.model}=FILE\n`), EXIT.inputError);
-    const reader = await openSafetensors(abs(path));
-    const weights = new Map<string, Tensor>();
-    try {
-      for (const [p, t] of await loadWeights(m, reader)) weights.set(p, { dtype: 'f32', shape: t.shape, data: t.data });
-    } finally {
-      await reader.close();
-    }
-    const classes = Number(m.instance.params['classes'] ?? 0);
-    if (cfgOn && inputs.y === undefined)
-      return (io.err(`scion sample: guidance needs a class-conditional model; '${arm.model}' takes no labels (use --guidance 1)\n`), EXIT.inputError);
-    const bad = cfg.classes.find((c) => c >= classes);
-    if (inputs.y !== undefined && bad !== undefined)
-      return (io.err(`scion sample: class ${bad} is out of range: '${arm.model}' has ${classes} classes\n`), EXIT.inputError);
-    const outputs = m.graph.outputs.some((o) => o.name === 'sigma') ? { eps: 'eps', v: 'sigma' } : { eps: 'eps' };
-    const gm: GraphModel = { name: arm.model, graph: m.graph, weights, inputs, outputs };
-    const xInput = m.inputs.find((i) => i.name === inputs.x);
-    imageShape = [batch, ...(xInput?.shape.slice(1) ?? [])];
-    let inner: Denoiser;
-    let counters: () => { full: number; partial: number };
-    // Taps are keyed by dotted paths: `up[1].res[0]` is `up.1.res.0`.
-    const tapNode = cfg.reuse === undefined ? undefined : (m.taps.get(cfg.reuse.tap) ?? m.taps.get(cfg.reuse.tap.replace(/\[(\d+)\]/g, '.$1')));
-    if (opt.reuse && cfg.reuse !== undefined) {
-      if (tapNode === undefined) return (io.err(`scion sample: reuse tap '${cfg.reuse.tap}' is not a tap of '${arm.model}'\n`), EXIT.inputError);
-      const c = cachedDenoiser(gm, tapNode, cfg.reuse.tap, 'every' in cfg.reuse ? { every: cfg.reuse.every } : { steps: cfg.reuse.steps });
-      inner = c;
-      counters = () => ({ full: c.fullPasses, partial: c.partialPasses });
-    } else {
-      const g = graphDenoiser(gm);
-      inner = g;
-      counters = () => ({ full: g.passes, partial: 0 });
-    }
-    // DiT's LabelEmbedder keeps its null class at index `classes`.
-    models.push({ name: arm.model, denoiser: cfgOn ? guided(inner, cfg.guidance, classes) : inner, counters });
-  }
-  const switchArms: SwitchArm[] = arms.map((a, k) => {
-    const when = 'when' in a ? a.when : undefined;
-    const d = (models[k] as (typeof models)[number]).denoiser;
-    return when === undefined ? { name: a.model, denoiser: d } : { name: a.model, denoiser: d, when: (t: number) => holds(when, t) };
-  });
-  const denoiser = switchArms.length === 1 ? (switchArms[0] as SwitchArm).denoiser : switching(switchArms);
-  const plan = respace(linearSchedule(T), cfg.sampler.steps);
-  const start = performance.now();
-  const x = sampleLoop({
-    plan,
-    denoiser,
-    shape: imageShape,
-    labels,
-    rng: new Prng(cfg.seed),
-    sampler: cfg.sampler.kind === 'ddim' ? { kind: 'ddim', eta: cfg.sampler.eta } : { kind: 'ddpm' },
-    onStep: (step) => {
-      if (!opt.json && io.isTty) io.err(`\rstep ${step + 1}/${plan.timesteps.length}`);
+async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options, judgeProgram: Program | undefined, io: Io): Promise<number> {
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  const sampler = await prepareSampler(program, cfg, {
+    weights: new Map([...opt.weights].map(([k, v]) => [k, abs(v)])),
+    reuse: opt.reuse,
+    device: opt.device,
+    log: (line) => io.err(`${line}\n`),
+    onStep: (step, steps) => {
+      if (!opt.json && io.isTty) io.err(`\rstep ${step + 1}/${steps}`);
     },
   });
-  const ms = performance.now() - start;
-  // Channel 0 of each image, mapped from [−1, 1] to [0, 1].
-  const [, c = 1, h = 1, w = 1] = imageShape;
-  const images = Array.from({ length: batch }, (_, i) => Float32Array.from({ length: h * w }, (_v, k) => ((x[i * c * h * w + k] as number) + 1) / 2));
-  writeFileSync(abs(opt.out as string), imageGrid(images, cfg.count, 2, [h, w]));
-  const passes = models.map((m) => ({ model: m.name, ...m.counters() }));
-  const report = {
-    images: batch,
-    ms,
-    msPerImage: ms / batch,
-    steps: plan.timesteps.length,
-    sampler: cfg.sampler,
-    guidance: cfg.guidance,
-    reuse: opt.reuse ? (cfg.reuse ?? null) : null,
-    passes,
-    out: opt.out,
-  };
-  if (opt.json) io.out(`${JSON.stringify(report)}\n`);
-  else {
-    if (io.isTty) io.err('\n');
-    const reuse = opt.reuse && cfg.reuse ? `reuse ${cfg.reuse.tap}` : 'no reuse';
-    io.out(
-      `${opt.out}: ${batch} images, ${plan.timesteps.length} ${cfg.sampler.kind} steps, ${(ms / batch).toFixed(1)} ms/image (${reuse}; ${passes.map((p) => `${p.model} ${p.full} full + ${p.partial} partial passes`).join(', ')})\n`,
-    );
+  let r: DrawResult;
+  let judged: JudgeReport | undefined;
+  try {
+    // The judge is loaded and checked against the image shape before the first step runs.
+    let judge: Judge | undefined;
+    if (opt.judge !== undefined && judgeProgram !== undefined) {
+      const model = judgeModelName(judgeProgram, opt.judge.model);
+      const weights = opt.judge.weights === undefined ? resolve(defaultOutDir(io.cwd, model), 'model.safetensors') : abs(opt.judge.weights);
+      judge = await prepareJudge(judgeProgram, model, weights, sampler.shape);
+    }
+    r = await sampler.draw();
+    judged = judge?.classify(r.images, r.labels);
+  } finally {
+    sampler.dispose();
   }
+  if (!opt.json && io.isTty) io.err('\n');
+  writeFileSync(abs(opt.out as string), imageGrid(channelZero(r), cfg.count, 2, [r.shape[2] ?? 1, r.shape[3] ?? 1]));
+  const batch = r.labels.length;
+  const fullPasses = r.passes.reduce((s, p) => s + p.full, 0);
+  const partialPasses = r.passes.reduce((s, p) => s + p.partial, 0);
+  const reuse = opt.reuse ? (cfg.reuse ?? null) : null;
+  if (opt.json) {
+    const report = {
+      images: batch,
+      device: r.device,
+      ms: r.ms,
+      msPerImage: r.ms / batch,
+      steps: r.steps,
+      sampler: cfg.sampler,
+      guidance: cfg.guidance,
+      reuse,
+      passes: r.passes,
+      fullPasses,
+      partialPasses,
+      out: opt.out,
+      ...(judged === undefined
+        ? {}
+        : {
+            judge: { file: opt.judge?.file, model: judged.model },
+            agreement: judged.agreement,
+            perClass: judged.perClass,
+            count: judged.count,
+            predictions: [...judged.predictions],
+          }),
+    };
+    io.out(`${JSON.stringify(report)}\n`);
+    return EXIT.ok;
+  }
+  const reuseText = reuse === null ? 'no reuse' : `reuse ${reuse.tap}`;
+  io.out(
+    `${opt.out}: ${batch} images, ${r.steps} ${cfg.sampler.kind} steps on ${r.device === 'cpu' ? 'the CPU' : 'WebGPU'}, ${(r.ms / batch).toFixed(1)} ms/image (${reuseText}; ${r.passes.map((p) => `${p.model} ${p.full} full + ${p.partial} partial passes`).join(', ')})\n`,
+  );
+  if (judged !== undefined) io.out(judgeText(judged));
   return EXIT.ok;
+}
+
+/** Channel 0 of each image, mapped from [−1, 1] to [0, 1], for the grid. */
+function channelZero(r: DrawResult): Float32Array[] {
+  const [b = 0, c = 1, h = 1, w = 1] = r.shape;
+  return Array.from({ length: b }, (_, i) => Float32Array.from({ length: h * w }, (_v, k) => ((r.images[i * c * h * w + k] as number) + 1) / 2));
+}
+
+function judgeText(j: JudgeReport): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const hits = Math.round(j.agreement * j.count);
+  const rows = j.perClass.map(
+    (c) => `  class ${String(c.class).padStart(3)}  ${pct(c.agreement).padStart(6)}  (${Math.round(c.agreement * c.count)}/${c.count})`,
+  );
+  return [`judge ${j.model}: ${pct(j.agreement)} of ${j.count} samples classified as the requested class (${hits}/${j.count})`, ...rows, ''].join('\n');
 }

@@ -1,4 +1,4 @@
-// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--device auto|cpu|webgpu] [--resume]
+// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device auto|cpu|webgpu] [--resume]
 // [--json]`: the main job. Compiles the spec's `train` declaration into one graph (student, frozen
 // teacher/base, loss, gradients), prepares the data and tokenizer, runs the training loop with
 // checkpoints, then writes model.safetensors (preset names), config.json, tokenizer.json, loss
@@ -22,12 +22,13 @@ import { lossSeries, plotLosses } from '../../runtime/plot/index.ts';
 import { ProgressLine, TrainingDiverged } from '../../runtime/train/index.ts';
 import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { initialWeights, initPath, loadFrozen, needsExampleJob, prepareExampleJob } from './train-examples.ts';
+import { initialWeights, initPath, loadFrozen, needsExampleJob, prepareExampleJob } from '../../jobs/train/prepare-examples.ts';
 import { runExampleJob } from './train-report.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
 import { sampleFromModel } from './generate.ts';
 
-const USAGE = 'usage: scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--init WEIGHTS.safetensors] [--device auto|cpu|webgpu] [--resume] [--json]';
+const USAGE =
+  'usage: scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--init WEIGHTS.safetensors] [--device auto|cpu|webgpu] [--resume] [--json]';
 
 /** The spec `scion train` runs without FILE. */
 export const DEFAULT_SPEC = fileURLToPath(new URL('../../specs/default.scion', import.meta.url));
@@ -76,12 +77,13 @@ export function tokenInput(t: LoweredTrain): { name: string; ctx: number } {
 export async function prepareLmJob(
   program: Program,
   model: string,
-  o: { outDir: string; cwd: string; steps?: number; init?: string; log: (line: string) => void },
+  o: { outDir: string; cwd: string; steps?: number; seed?: number; init?: string; log: (line: string) => void },
 ): Promise<LmJob> {
   const decl = findTrain(program, model);
   if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
   const config = trainConfig(decl, program);
   if (o.steps !== undefined) config.steps = o.steps;
+  if (o.seed !== undefined) config.seed = o.seed;
   const lowered = lowerTrain(program, model, { batch: config.batch });
   const tokens = tokenInput(lowered);
   const seq = config.data.args['seq'];
@@ -178,10 +180,18 @@ interface Options {
   model?: string;
   out?: string;
   steps?: number;
+  seed?: number;
   init?: string;
   device: DeviceChoice;
   resume: boolean;
   json: boolean;
+}
+
+/** --seed: the spec's `seed` replaced, for runs that differ only in it. */
+function nonNegativeInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} takes an integer >= 0, got '${v}'\n${USAGE}`);
+  return n;
 }
 
 function parse(args: string[]): Options | 'help' {
@@ -191,6 +201,7 @@ function parse(args: string[]): Options | 'help' {
     if (a === '--model') o.model = takeValue(args, k++, a, USAGE);
     else if (a === '--out' || a === '-o') o.out = takeValue(args, k++, a, USAGE);
     else if (a === '--steps') o.steps = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
+    else if (a === '--seed') o.seed = nonNegativeInt(takeValue(args, k++, a, USAGE), a);
     else if (a === '--init') o.init = takeValue(args, k++, a, USAGE);
     else if (a === '--device') o.device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
     else if (a === '--resume') o.resume = true;
@@ -225,11 +236,25 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     await mkdir(outDir, { recursive: true });
     const init = o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) };
     if (needsExampleJob(program, model)) {
-      const job = await prepareExampleJob(program, model, { outDir, cwd: io.cwd, ...(o.steps === undefined ? {} : { steps: o.steps }), ...init, log });
+      const job = await prepareExampleJob(program, model, {
+        outDir,
+        cwd: io.cwd,
+        ...(o.steps === undefined ? {} : { steps: o.steps }),
+        ...(o.seed === undefined ? {} : { seed: o.seed }),
+        ...init,
+        log,
+      });
       backend = await selectBackend(o.device, job.plan.graph, log);
       return await runExampleJob(job, model, { outDir, resume: o.resume, backend, json: o.json, log }, io);
     }
-    const job = await prepareLmJob(program, model, { outDir, cwd: io.cwd, ...(o.steps === undefined ? {} : { steps: o.steps }), ...init, log });
+    const job = await prepareLmJob(program, model, {
+      outDir,
+      cwd: io.cwd,
+      ...(o.steps === undefined ? {} : { steps: o.steps }),
+      ...(o.seed === undefined ? {} : { seed: o.seed }),
+      ...init,
+      log,
+    });
     backend = await selectBackend(o.device, job.plan.graph, log);
     log(
       `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(io.cwd, outDir) || '.'}`,

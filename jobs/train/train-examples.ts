@@ -71,6 +71,8 @@ export interface ExampleJobSummary {
   device: string;
   wallSeconds: number;
   resumedFrom: string | null;
+  /** The run's seed (the spec's, or --seed). */
+  seed: number;
   rounds: number;
 }
 
@@ -230,6 +232,7 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
     device: o.backend.name,
     wallSeconds: (performance.now() - began) / 1000,
     resumedFrom: result.resumedFrom ?? null,
+    seed: plan.seed,
     rounds: plan.rounds?.count ?? 1,
   };
   await writeFile(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

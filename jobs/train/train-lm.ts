@@ -84,6 +84,8 @@ export interface JobSummary {
   valPerplexity: number;
   wallSeconds: number;
   resumedFrom: string | null;
+  /** The run's seed (the spec's, or --seed). */
+  seed: number;
 }
 
 export interface LmTrainResult {
@@ -203,6 +205,7 @@ export async function trainLm(plan: LmTrainPlan, o: JobOptions): Promise<LmTrain
     valPerplexity: Math.exp(valLoss),
     wallSeconds: (performance.now() - began) / 1000,
     resumedFrom: result.resumedFrom ?? null,
+    seed: plan.seed,
   };
   // Replaces the loop's own summary.json with the job's (the loop's status lives in metrics.jsonl and the exit code).
   await writeFile(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -1,11 +1,14 @@
-// A denoiser backed by a lowered model graph on the CPU reference: feeds x, t and the labels by
-// the model's input names, reads ε (and v) by output name. Counts its passes so reuse schedules
-// can be checked and timed.
+// A denoiser backed by a lowered model graph, on the CPU reference unless given another runner
+// (a WebGPU backend's `run`): feeds x, t and the labels by the model's input names, reads ε (and
+// v) by output name. Counts its passes so reuse schedules can be checked and timed.
 
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import { runGraph } from '../cpu/run-graph.ts';
 import type { Tensor } from '../cpu/tensor.ts';
-import type { Denoiser, DenoiserOutput } from './types.ts';
+import type { Denoiser, DenoiserOutput, GraphRunner } from './types.ts';
+
+/** The CPU reference interpreter in f32. */
+export const cpuRunner: GraphRunner = (graph, feeds, outputs) => Promise.resolve(runGraph(graph, feeds, { dtype: 'f32', outputs }));
 
 export interface GraphModel {
   /** For messages: the spec's model name. */
@@ -20,8 +23,11 @@ export interface GraphModel {
 }
 
 export interface CountedDenoiser extends Denoiser {
+  (x: Float64Array, t: number, labels: Int32Array, step: number): Promise<DenoiserOutput>;
   /** Graph evaluations so far. */
   readonly passes: number;
+  /** The one graph it runs (a backend compiles it once). */
+  readonly graph: Graph;
 }
 
 const inputNode = (graph: Graph, name: string): Node | undefined => graph.nodes.find((m) => m.op === 'input' && m.attrs['name'] === name);
@@ -62,13 +68,14 @@ export function readOutputs(m: GraphModel, out: ReadonlyMap<string, Tensor>): De
   return v === undefined ? { eps: Float64Array.from(eps.data) } : { eps: Float64Array.from(eps.data), v: Float64Array.from(v.data) };
 }
 
-/** One full graph evaluation per call. */
-export function graphDenoiser(m: GraphModel): CountedDenoiser {
+/** One full graph evaluation per call, through `run` (default: the CPU reference). */
+export function graphDenoiser(m: GraphModel, run: GraphRunner = cpuRunner): CountedDenoiser {
   let passes = 0;
   const wanted = m.outputs.v === undefined ? [m.outputs.eps] : [m.outputs.eps, m.outputs.v];
-  const fn = (x: Float64Array, t: number, labels: Int32Array, _step: number): DenoiserOutput => {
+  const fn = async (x: Float64Array, t: number, labels: Int32Array, _step: number): Promise<DenoiserOutput> => {
     passes++;
-    return readOutputs(m, runGraph(m.graph, feedsFor(m, m.graph, x, t, labels), { dtype: 'f32', outputs: wanted }));
+    return readOutputs(m, await run(m.graph, feedsFor(m, m.graph, x, t, labels), wanted));
   };
-  return Object.defineProperty(fn, 'passes', { get: () => passes }) as CountedDenoiser;
+  Object.defineProperties(fn, { passes: { get: () => passes }, graph: { value: m.graph } });
+  return fn as CountedDenoiser;
 }

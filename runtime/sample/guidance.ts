@@ -10,7 +10,7 @@ import type { Denoiser, DenoiserOutput } from './types.ts';
  * @param nullClass the label of the null (unconditional) class: `classes` in DiT's LabelEmbedder
  */
 export function guided(inner: Denoiser, scale: number, nullClass: number): Denoiser {
-  return (x, t, labels, step): DenoiserOutput => {
+  return async (x, t, labels, step): Promise<DenoiserOutput> => {
     const b = labels.length;
     const n = x.length;
     const xx = new Float64Array(2 * n);
@@ -19,7 +19,7 @@ export function guided(inner: Denoiser, scale: number, nullClass: number): Denoi
     const yy = new Int32Array(2 * b);
     yy.set(labels, 0);
     yy.fill(nullClass, b);
-    const out = inner(xx, t, yy, step);
+    const out = await inner(xx, t, yy, step);
     const eps = new Float64Array(n);
     for (let k = 0; k < n; k++) {
       const c = out.eps[k] as number;

@@ -5,10 +5,9 @@
 // consumers, e.g. skip connections and the time embedding, still need is kept and recomputed).
 
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import { runGraph } from '../cpu/run-graph.ts';
 import type { Tensor } from '../cpu/tensor.ts';
-import { feedsFor, readOutputs, type GraphModel } from './graph-denoiser.ts';
-import type { Denoiser, DenoiserOutput } from './types.ts';
+import { cpuRunner, feedsFor, readOutputs, type GraphModel } from './graph-denoiser.ts';
+import type { Denoiser, DenoiserOutput, GraphRunner } from './types.ts';
 
 /** Name of the input that replaces the tap in a cut graph. */
 export const cacheInputName = (tap: string): string => `cache:${tap}`;
@@ -52,18 +51,23 @@ export function isRefreshStep(s: RefreshSchedule, step: number): boolean {
 }
 
 export interface CachedDenoiser extends Denoiser {
+  (x: Float64Array, t: number, labels: Int32Array, step: number): Promise<DenoiserOutput>;
   readonly fullPasses: number;
   readonly partialPasses: number;
   /** Nodes of the full graph and of the cut sub-graph (how much a reuse step skips). */
   readonly fullNodes: number;
   readonly partialNodes: number;
+  /** The full graph (with the tap as an extra output) and the cut one: built once, so a backend compiles each once. */
+  readonly fullGraph: Graph;
+  readonly partialGraph: Graph;
 }
 
 /**
  * @param tap the tap's node id in `m.graph` (LoweredModel.taps.get(path))
  * @param tapName the tap's spec path, for the cache input's name and messages
+ * @param run where both graphs run (default: the CPU reference); the cached tap value stays on the host
  */
-export function cachedDenoiser(m: GraphModel, tap: number, tapName: string, schedule: RefreshSchedule): CachedDenoiser {
+export function cachedDenoiser(m: GraphModel, tap: number, tapName: string, schedule: RefreshSchedule, run: GraphRunner = cpuRunner): CachedDenoiser {
   if ('every' in schedule && !(Number.isInteger(schedule.every) && schedule.every >= 1))
     throw new RangeError(`cache every = ${schedule.every}: must be a positive integer`);
   const cacheOut = `cache:${tapName}`;
@@ -74,17 +78,17 @@ export function cachedDenoiser(m: GraphModel, tap: number, tapName: string, sche
   let cachedBatch = -1;
   let fullPasses = 0;
   let partialPasses = 0;
-  const fn = (x: Float64Array, t: number, labels: Int32Array, step: number): DenoiserOutput => {
+  const fn = async (x: Float64Array, t: number, labels: Int32Array, step: number): Promise<DenoiserOutput> => {
     // A stale cache from another batch size (or none yet) forces a refresh.
     if (cached === undefined || cachedBatch !== labels.length || isRefreshStep(schedule, step)) {
       fullPasses++;
-      const out = runGraph(full, feedsFor(m, full, x, t, labels), { dtype: 'f32', outputs: [...wanted, cacheOut] });
+      const out = await run(full, feedsFor(m, full, x, t, labels), [...wanted, cacheOut]);
       cached = out.get(cacheOut);
       cachedBatch = labels.length;
       return readOutputs(m, out);
     }
     partialPasses++;
-    const out = runGraph(cut, feedsFor(m, cut, x, t, labels, new Map([[cacheInputName(tapName), cached]])), { dtype: 'f32', outputs: wanted });
+    const out = await run(cut, feedsFor(m, cut, x, t, labels, new Map([[cacheInputName(tapName), cached]])), wanted);
     return readOutputs(m, out);
   };
   Object.defineProperties(fn, {
@@ -92,6 +96,8 @@ export function cachedDenoiser(m: GraphModel, tap: number, tapName: string, sche
     partialPasses: { get: () => partialPasses },
     fullNodes: { value: m.graph.nodes.length },
     partialNodes: { value: cut.nodes.length },
+    fullGraph: { value: full },
+    partialGraph: { value: cut },
   });
   return fn as CachedDenoiser;
 }

@@ -3,7 +3,7 @@
 //
 // Example:
 //   const plan = respace(linearSchedule(1000), 50);              // compiler side: plain data
-//   const x0 = sampleLoop({ plan, sampler: { kind: 'ddim', eta: 0 }, denoiser, shape: [4, 1, 28, 28],
+//   const x0 = await sampleLoop({ plan, sampler: { kind: 'ddim', eta: 0 }, denoiser, shape: [4, 1, 28, 28],
 //                           labels: Int32Array.of(0, 1, 2, 3), rng: new Prng(1) });
 
 import type { Prng } from '../data/prng.ts';
@@ -33,7 +33,7 @@ function normals(rng: Prng, n: number): Float64Array {
 }
 
 /** Returns x_0 [B, C, H, W] (values roughly in [−1, 1]). */
-export function sampleLoop(o: SampleLoopOptions): Float64Array {
+export async function sampleLoop(o: SampleLoopOptions): Promise<Float64Array> {
   const n = o.shape.reduce((p, d) => p * d, 1);
   if (o.labels.length !== (o.shape[0] ?? 0)) throw new Error(`sampleLoop: ${o.labels.length} labels for a batch of ${o.shape[0] ?? 0}`);
   let x = o.xT ?? normals(o.rng, n);
@@ -42,7 +42,7 @@ export function sampleLoop(o: SampleLoopOptions): Float64Array {
   let step = 0;
   for (let i = timesteps.length - 1; i >= 0; i--, step++) {
     const t = timesteps[i] as number;
-    const out = o.denoiser(x, t, o.labels, step);
+    const out = await o.denoiser(x, t, o.labels, step);
     if (out.eps.length !== n) throw new Error(`sampleLoop: the denoiser returned ${out.eps.length} ε values for ${n}`);
     // Noise is drawn on every step (even where unused) so runs with η = 0 and η > 0 stay aligned.
     const z = normals(o.rng, n);

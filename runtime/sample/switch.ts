@@ -28,7 +28,7 @@ export function switching(arms: readonly SwitchArm[]): SwitchingDenoiser {
   const last = arms[arms.length - 1] as SwitchArm;
   if (last.when !== undefined) throw new Error(`switch: the last alternative (${last.name}) must be the unconditional default`);
   const trace: [number, string][] = [];
-  const fn = (x: Float64Array, t: number, labels: Int32Array, step: number): DenoiserOutput => {
+  const fn = (x: Float64Array, t: number, labels: Int32Array, step: number): DenoiserOutput | Promise<DenoiserOutput> => {
     const arm = pickArm(arms, t);
     trace.push([t, arm.name]);
     return arm.denoiser(x, t, labels, step);

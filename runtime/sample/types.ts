@@ -1,9 +1,12 @@
 // The shapes the samplers share. A denoiser is anything that maps (x_t, t, labels) to the model's
-// ε (and the learned-range variance output v when the model has one): a CPU graph, a guided pair of
-// calls, a cached sub-graph, or a switch between models. The noise schedule is plain data made by
-// compiler/objectives/diffusion-schedule.ts (the runtime imports only its type).
+// ε (and the learned-range variance output v when the model has one): a graph on some backend, a
+// guided pair of calls, a cached sub-graph, or a switch between models. It may answer at once or
+// through a promise (a device backend reads its outputs back asynchronously). The noise schedule
+// is plain data made by compiler/objectives/diffusion-schedule.ts (the runtime imports only its type).
 
+import type { Graph } from '../../compiler/ir/graph.ts';
 import type { DiffusionSchedule } from '../../compiler/objectives/diffusion-schedule.ts';
+import type { Tensor } from '../cpu/tensor.ts';
 
 export type { DiffusionSchedule };
 
@@ -21,8 +24,15 @@ export interface Denoiser {
    * @param labels class ids [B]
    * @param step 0-based index of this sampler step (for caching schedules)
    */
-  (x: Float64Array, t: number, labels: Int32Array, step: number): DenoiserOutput;
+  (x: Float64Array, t: number, labels: Int32Array, step: number): DenoiserOutput | Promise<DenoiserOutput>;
 }
+
+/**
+ * Evaluates `graph` with inputs and parameters fed by name and returns the named outputs: the CPU
+ * reference (cpuRunner) or a device backend's `run`. A backend may compile each distinct Graph
+ * object once, so denoisers build their graphs once and pass the same objects on every call.
+ */
+export type GraphRunner = (graph: Graph, feeds: ReadonlyMap<string, Tensor>, outputs: readonly string[]) => Promise<Map<string, Tensor>>;
 
 /** A respaced schedule with the original timesteps it keeps (ascending), as `respace` returns. */
 export interface SamplerPlan {

@@ -42,7 +42,7 @@ function setup(): { model: GraphModel; tap: number } {
 describe('feature reuse', () => {
   const { model, tap } = setup();
   const plan = respace(linearSchedule(1000), 10);
-  const run = (denoiser: Parameters<typeof sampleLoop>[0]['denoiser']): Float64Array =>
+  const run = (denoiser: Parameters<typeof sampleLoop>[0]['denoiser']): Promise<Float64Array> =>
     sampleLoop({ plan, sampler: { kind: 'ddim', eta: 0 }, denoiser, shape: [2, 1, 4, 4], labels: Int32Array.of(0, 2), rng: new Prng(5) });
 
   it('cuts the graph at the tap: fewer nodes, the tap is an input, and fed the true value it equals the full graph', () => {
@@ -65,17 +65,17 @@ describe('feature reuse', () => {
     expect([...(part.get('eps')?.data ?? [])]).toEqual([...(full.get('eps')?.data ?? [])]);
   });
 
-  it('every = 1 equals no reuse bit for bit; every = 3 runs 4 full and 6 partial passes over 10 steps', () => {
+  it('every = 1 equals no reuse bit for bit; every = 3 runs 4 full and 6 partial passes over 10 steps', async () => {
     const plain = graphDenoiser(model);
-    const reference = run(plain);
+    const reference = await run(plain);
     expect(plain.passes).toBe(10);
 
     const each = cachedDenoiser(model, tap, 'down', { every: 1 });
-    expect([...run(each)]).toEqual([...reference]);
+    expect([...(await run(each))]).toEqual([...reference]);
     expect([each.fullPasses, each.partialPasses]).toEqual([10, 0]);
 
     const third = cachedDenoiser(model, tap, 'down', { every: 3 });
-    const reused = run(third);
+    const reused = await run(third);
     expect([third.fullPasses, third.partialPasses]).toEqual([4, 6]); // full at steps 0, 3, 6, 9
     expect(third.partialNodes).toBeLessThan(third.fullNodes);
     // A stale tap changes the result, but only somewhat (the shallow path is recomputed).
@@ -83,7 +83,7 @@ describe('feature reuse', () => {
     expect(reused.every((v) => Number.isFinite(v))).toBe(true);
 
     const listed = cachedDenoiser(model, tap, 'down', { steps: [0, 5] });
-    run(listed);
+    await run(listed);
     expect([listed.fullPasses, listed.partialPasses]).toEqual([2, 8]);
   });
 });

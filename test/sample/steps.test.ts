@@ -56,10 +56,10 @@ describe('sampling loop', () => {
       return { eps: x.map((xv, k) => (xv - Math.sqrt(a) * (x0[k] as number)) / Math.sqrt(1 - a)) };
     };
 
-  it('DDIM with η = 0 and an oracle ε recovers x0 exactly (1000 → 50 and 1000 → 7 steps)', () => {
+  it('DDIM with η = 0 and an oracle ε recovers x0 exactly (1000 → 50 and 1000 → 7 steps)', async () => {
     const base = linearSchedule(1000);
     for (const steps of [50, 7]) {
-      const out = sampleLoop({
+      const out = await sampleLoop({
         plan: respace(base, steps),
         sampler: { kind: 'ddim', eta: 0 },
         denoiser: oracle(base),
@@ -71,11 +71,11 @@ describe('sampling loop', () => {
     }
   });
 
-  it('calls the denoiser with the original timesteps, largest first, and the step index', () => {
+  it('calls the denoiser with the original timesteps, largest first, and the step index', async () => {
     const base = linearSchedule(1000);
     const seen: [number, number][] = [];
     const plan = respace(base, 5);
-    sampleLoop({
+    await sampleLoop({
       plan,
       sampler: { kind: 'ddpm' },
       denoiser: (x, t, _y, step) => (seen.push([t, step]), { eps: new Float64Array(x.length) }),
@@ -96,7 +96,7 @@ describe('sampling loop', () => {
 });
 
 describe('guidance and switching', () => {
-  it('classifier-free guidance: one doubled call, labels [y; null], ε = ε_u + s·(ε_c − ε_u), v from the conditional half', () => {
+  it('classifier-free guidance: one doubled call, labels [y; null], ε = ε_u + s·(ε_c − ε_u), v from the conditional half', async () => {
     const calls: number[][] = [];
     // Inner model: ε = label + x, v = label/10.
     const inner: Denoiser = (x, _t, labels) => {
@@ -105,14 +105,14 @@ describe('guidance and switching', () => {
       return { eps: x.map((xv, k) => xv + (labels[Math.floor(k / per)] as number)), v: x.map((_xv, k) => (labels[Math.floor(k / per)] as number) / 10) };
     };
     const g = guided(inner, 3, 10);
-    const out = g(Float64Array.of(1, 2), 5, Int32Array.of(4, 7), 0);
+    const out = await g(Float64Array.of(1, 2), 5, Int32Array.of(4, 7), 0);
     expect(calls).toEqual([[4, 7, 10, 10]]);
     // sample 0: ε_c = 1 + 4, ε_u = 1 + 10 → 11 + 3·(5 − 11) = −7; sample 1: 12 + 3·(9 − 12) = 3
     expect([...out.eps]).toEqual([-7, 3]);
     expect([...(out.v ?? [])]).toEqual([0.4, 0.7]);
   });
 
-  it('switch = [UNet when t > 600, SmallUNet] picks UNet above 600 and SmallUNet otherwise', () => {
+  it('switch = [UNet when t > 600, SmallUNet] picks UNet above 600 and SmallUNet otherwise', async () => {
     const tag =
       (name: string): Denoiser =>
       (x) => ({ eps: new Float64Array(x.length).fill(name === 'UNet' ? 1 : 2) });
@@ -122,7 +122,14 @@ describe('guidance and switching', () => {
     ];
     const sw = switching(arms);
     const base = linearSchedule(1000);
-    sampleLoop({ plan: respace(base, 10), sampler: { kind: 'ddim', eta: 0 }, denoiser: sw, shape: [1, 1, 1, 1], labels: Int32Array.of(0), rng: new Prng(2) });
+    await sampleLoop({
+      plan: respace(base, 10),
+      sampler: { kind: 'ddim', eta: 0 },
+      denoiser: sw,
+      shape: [1, 1, 1, 1],
+      labels: Int32Array.of(0),
+      rng: new Prng(2),
+    });
     expect(sw.trace.map(([t]) => t)).toEqual([999, 888, 777, 666, 555, 444, 333, 222, 111, 0]);
     expect(sw.trace.map(([, n]) => n)).toEqual(['UNet', 'UNet', 'UNet', 'UNet', 'SmallUNet', 'SmallUNet', 'SmallUNet', 'SmallUNet', 'SmallUNet', 'SmallUNet']);
     expect([pickArm(arms, 600).name, pickArm(arms, 601).name]).toEqual(['SmallUNet', 'UNet']);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../../../cli/commands/explain.ts';
-import { prepareExampleJob } from '../../../cli/commands/train-examples.ts';
+import { prepareExampleJob } from '../../../jobs/train/prepare-examples.ts';
 import { main } from '../../../cli/main.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';

@@ -1,9 +1,9 @@
-// Preparing `scion train` for every kind of spec besides a plain language model (cli/commands/
-// train.ts runs those): diffusion on images, classification (images, or Brown windows labelled by
-// genre), and language models trained in multiple `rounds`. It reads the spec's fields the
-// compiler's trainConfig does not (rounds), decides the task from the loss and data, loads frozen
-// teacher/base weights and an optional initial checkpoint (`--init`, e.g. `scion inherit -o DIR`),
-// and builds the ExampleTrainPlan jobs/train/train-examples.ts runs. Not a command itself.
+// Preparing an example job for `scion train`: every kind of spec besides a plain language model
+// (train-lm.ts runs those) — diffusion on images, classification (images, or Brown windows
+// labelled by genre), and language models trained in multiple `rounds`. It reads the spec's
+// fields the compiler's trainConfig does not (rounds), decides the task from the loss and data,
+// loads frozen teacher/base weights and an optional initial checkpoint (`--init`, e.g. `scion
+// inherit -o DIR`), and builds the ExampleTrainPlan train-examples.ts runs.
 
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -13,24 +13,14 @@ import { sampleInit } from '../../compiler/layers/init.ts';
 import { LowerError } from '../../compiler/lower/errors.ts';
 import { calleeOf, constExpr, dataSpec, findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
-import { linearSchedule } from '../../compiler/objectives/diffusion-schedule.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { BROWN_GENRES, loadBrown } from '../../runtime/data/index.ts';
-import { adapterStart, type AdapterStart } from '../../jobs/train/adapter-weights.ts';
-import { JobError } from '../../jobs/train/errors.ts';
-import { genreExamples, imageSource, lmExamples, type Examples } from '../../jobs/train/examples.ts';
-import { diffusionFeeder, supervisedFeeder, type Feeder } from '../../jobs/train/feeders.ts';
-import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from '../../jobs/train/lm-data.ts';
-import type { RoundsSpec } from '../../jobs/train/round-batches.ts';
-import type { ExampleTrainPlan, TaskKind } from '../../jobs/train/train-examples.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
-import { loadWeights } from './eval.ts';
-
-/** The dropout key input compiler/adapters adds to a training graph. */
-const DROPOUT_KEY = 'dropout_key';
-
-const where = (d: DataSpec): string => `${d.span.file}:${d.span.start.line}`;
-export const dataSource = (d: DataSpec): DataSource => ({ source: d.source, args: d.args, where: where(d) });
+import { loadWeights } from '../weights/load-weights.ts';
+import { adapterStart, type AdapterStart } from './adapter-weights.ts';
+import { JobError } from './errors.ts';
+import { DROPOUT_KEY, taskData, type TaskDataOptions } from './example-task-data.ts';
+import type { RoundsSpec } from './round-batches.ts';
+import type { ExampleTrainPlan, TaskKind } from './train-examples.ts';
 
 /** `rounds = { count, sample = 0.5, weight = softmax(loss) }`, or undefined without the field. */
 export function roundsSpec(decl: TrainDecl): RoundsSpec | undefined {
@@ -78,11 +68,6 @@ export function adapterBasePath(program: Program, on: string, init: string | und
   const inh = program.decls.find((d) => d.kind === 'inherit' && d.child.name === on);
   if (inh?.kind === 'inherit') return resolve(cwd, inh.at.value);
   return resolve(cwd, 'runs', on, 'model.safetensors');
-}
-
-/** The model inputs a feeder fills: all but the adapter's dropout key (fed by the loop). */
-function modelInputs(t: LoweredTrain): LoweredTrain['student']['inputs'] {
-  return t.student.inputs.filter((i) => i.name !== DROPOUT_KEY);
 }
 
 /** The task a spec trains: diffusion loss → diffusion; a `label` input → classification; else LM. */
@@ -180,12 +165,11 @@ export function needsExampleJob(program: Program, model: string): boolean {
   return d.source === 'mnist' || d.source === 'images' || String(d.args['task'] ?? 'lm') !== 'lm';
 }
 
-interface PrepareOptions {
-  outDir: string;
-  cwd: string;
+export interface PrepareOptions extends TaskDataOptions {
   steps?: number;
+  /** Replaces the spec's `seed`. */
+  seed?: number;
   init?: string;
-  log: (line: string) => void;
 }
 
 /** Compiles the declaration and loads data, frozen and initial weights for trainExamples. */
@@ -194,6 +178,7 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
   if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
   const config = trainConfigOf(decl, program);
   if (o.steps !== undefined) config.steps = o.steps;
+  if (o.seed !== undefined) config.seed = o.seed;
   const rounds = roundsSpec(decl);
   const lowered = lowerTrain(program, model, { batch: config.batch });
   const kind = taskKind(lowered);
@@ -269,99 +254,4 @@ function withLossParams(t: LoweredTrain, initial: ReadonlyMap<string, Float32Arr
         ),
       );
   return out;
-}
-
-interface TaskData {
-  feeder: Feeder;
-  train: Examples;
-  val: Examples;
-  unit: ExampleTrainPlan['unit'];
-  itemsPerExample: number;
-  logitsOutput?: string;
-}
-
-async function taskData(kind: TaskKind, t: LoweredTrain, config: TrainConfig, valData: DataSpec, o: PrepareOptions): Promise<TaskData> {
-  const ins = modelInputs(t);
-  if (kind === 'diffusion') {
-    const x = ins.find((i) => i.name === 'x');
-    const tIn = ins.find((i) => i.name === 't');
-    if (x === undefined || tIn === undefined) throw new Error('bug: the diffusion rule accepted a model without inputs x and t');
-    const y = ins.find((i) => i !== x && i !== tIn && i.dtype === 'i32' && i.shape.length === 1);
-    const train = await imageSource(dataSource(config.data), o.cwd);
-    const val = await imageSource(dataSource(valData), o.cwd);
-    checkExampleShape(train, x.shape.slice(1), config.data);
-    const nullClass = y === undefined ? undefined : labelTableRows(t, y.name);
-    const classes = Number(t.student.instance.params['classes'] ?? 0);
-    const feeder = diffusionFeeder({
-      x: x.name,
-      t: tIn.name,
-      tDtype: tIn.dtype === 'i32' ? 'i32' : 'f32',
-      schedule: linearSchedule(1000),
-      ...(y === undefined ? {} : { y: y.name }),
-      // The label table has a null row (index `classes`) when the LabelEmbedding drops labels.
-      ...(nullClass !== undefined && nullClass > classes ? { labelDropout: { nullClass: classes, p: 0.1 } } : {}),
-    });
-    return { feeder, train, val, unit: 'img', itemsPerExample: 1 };
-  }
-  const input = ins[0];
-  if (input === undefined || ins.length !== 1)
-    throw new LowerError(
-      'E0904',
-      `scion train feeds one model input for ${kind === 'lm' ? 'language models' : 'classification'}; '${t.student.instance.name}' takes ${ins.map((i) => i.name).join(', ')}`,
-      t.decl.span,
-    );
-  if (input.dtype === 'i32') {
-    const ctx = input.shape[1] as number;
-    const vocabParam = t.student.instance.params['vocab'];
-    if (typeof vocabParam !== 'number')
-      throw new LowerError('E0904', `'${t.student.instance.name}' takes tokens but has no \`vocab\` parameter to size its tokenizer`, t.decl.span);
-    const trainTexts = kind === 'lm' ? await sourceTexts(dataSource(config.data), o.cwd) : loadBrown('train').map((d) => d.text);
-    const tok = await prepareTokenizer({
-      vocab: vocabParam,
-      corpus: trainTexts,
-      cachePath: join(o.outDir, 'tokenizer.json'),
-      ...(config.tokenizer === undefined ? {} : { file: resolve(o.cwd, config.tokenizer) }),
-    });
-    o.log(`tokenizer: ${tok.origin}`);
-    if (kind === 'lm') {
-      const train = lmExamples(encodeStream(tok.tokenizer, trainTexts), ctx);
-      const val = lmExamples(encodeStream(tok.tokenizer, await sourceTexts(dataSource(valData), o.cwd)), ctx);
-      return { feeder: supervisedFeeder({ input: input.name }), train, val, unit: 'tok', itemsPerExample: ctx };
-    }
-    if (config.data.source !== 'brown')
-      throw new JobError(`${where(config.data)}: text classification reads brown(task = "genre") so far, not ${config.data.source}(…)`);
-    const train = genreExamples(dataSource(config.data), tok.tokenizer, ctx, BROWN_GENRES);
-    const val = genreExamples(dataSource({ ...valData, args: { ...valData.args } }), tok.tokenizer, ctx, BROWN_GENRES);
-    return { feeder: supervisedFeeder({ input: input.name, label: 'label' }), train, val, unit: 'tok', itemsPerExample: ctx, logitsOutput: logitsOf(t) };
-  }
-  const train = await imageSource(dataSource(config.data), o.cwd);
-  const val = await imageSource(dataSource(valData), o.cwd);
-  checkExampleShape(train, input.shape.slice(1), config.data);
-  return { feeder: supervisedFeeder({ input: input.name, label: 'label' }), train, val, unit: 'img', itemsPerExample: 1, logitsOutput: logitsOf(t) };
-}
-
-function checkExampleShape(e: Examples, want: readonly number[], d: DataSpec): void {
-  if (e.shape.join(',') !== want.join(',')) {
-    throw new LowerError('E0905', `the data holds examples of shape [${e.shape.join(', ')}] but the model takes [${want.join(', ')}]`, d.span);
-  }
-}
-
-/** The classifier's [batch, classes] output: `logits` when the model has it, else its first 2-D output. */
-function logitsOf(t: LoweredTrain): string {
-  const outs = t.student.outputs;
-  const named = outs.find((x) => x.name === 'logits');
-  const two = outs.find((x) => t.student.graph.nodes[x.node]?.shape.length === 2);
-  const o = named ?? two;
-  if (o === undefined) throw new LowerError('E0904', `'${t.student.instance.name}' has no [batch, classes] output to measure accuracy on`, t.decl.span);
-  return o.name;
-}
-
-/** Rows of the table gathered by the label input (classes + 1 when it has a null class). */
-function labelTableRows(t: LoweredTrain, yName: string): number | undefined {
-  const nodes = t.student.graph.nodes;
-  const y = nodes.find((n) => n.op === 'input' && n.attrs['name'] === yName);
-  if (y === undefined) return undefined;
-  const gather = nodes.find((n) => n.op === 'gather' && n.inputs[1] === y.id);
-  const table = gather === undefined ? undefined : nodes[gather.inputs[0] as number];
-  return table?.shape[0];
 }

@@ -62,6 +62,6 @@ describe('parameter counts of specs/ equal closed forms', () => {
   it("counts a Linear layer's FLOPs as 2·tokens·in·out plus the bias add", () => {
     const r = explainModel(parseSpec('ba-lora.scion'), 'GenreClassifier', { dims: { batch: 3 } });
     const score = r.layers.find((l) => l.path === 'score');
-    expect(score?.flops).toBe(2 * 3 * 256 * 15 + 3 * 15);
+    expect(score?.flops).toBe(2 * 3 * 64 * 15 + 3 * 15);
   });
 });

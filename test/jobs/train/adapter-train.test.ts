@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../../../cli/commands/explain.ts';
-import { prepareExampleJob, type ExampleJob } from '../../../cli/commands/train-examples.ts';
+import { prepareExampleJob, type ExampleJob } from '../../../jobs/train/prepare-examples.ts';
 import { main } from '../../../cli/main.ts';
 import { writePeftAdapter } from '../../../jobs/train/adapter-save.ts';
 import { cpuBackend } from '../../../jobs/train/backend.ts';

@@ -13,8 +13,10 @@ import { eliminateDead } from './passes/eliminate-dead.ts';
 import { fuseKernels } from './passes/fuse-kernels.ts';
 import { mergeIndependent } from './passes/merge-independent.ts';
 import { planMemory } from './kernel/plan-memory.ts';
+import { fuseAttention } from './kernel/fuse-attention.ts';
 import { DEFAULT_LIMITS, legalize, type DeviceLimits } from './codegen/wgsl/legalize.ts';
 import { renderKernel } from './codegen/wgsl/render-kernel.ts';
+import { halfArenas, planHalfMemory } from './codegen/wgsl/f16-storage.ts';
 import type { KernelArtifact } from './kernel/kernel-graph.ts';
 
 /** The IR passes, in order, each with why it is there. */
@@ -36,6 +38,22 @@ export interface CompileOptions {
   verify?: boolean;
   /** Called after each IR pass, e.g. to dump the IR (SCION_DUMP_IR). */
   onPass?: (name: string, g: Graph) => void;
+  /**
+   * WebGPU features the target device offers (a GpuDevice's `features`). 'subgroups' turns on
+   * the subgroup row reductions (codegen/wgsl/subgroup-reduce.ts). Default: none (core WebGPU).
+   */
+  features?: Iterable<string>;
+  /**
+   * 'f32' (default; the reference) or 'f16': weights stored as f16, arithmetic in f32
+   * (codegen/wgsl/f16-storage.ts). The artifact then needs 'shader-f16'.
+   */
+  precision?: 'f32' | 'f16';
+  /** Fuse softmax attention into one kernel where it applies (default true; false for comparisons). */
+  fuseAttention?: boolean;
+}
+
+export class TargetError extends Error {
+  override name = 'TargetError';
 }
 
 /** The IR after every pass, verified after each. */
@@ -55,12 +73,26 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArt
   // Partition into kernels: vertical fusion (producers into consumers).
   const fused = fuseKernels(g, opts.carry === undefined ? {} : { carry: opts.carry });
   // Independent kernels share a dispatch: horizontal fusion (the optimizer over all params).
-  const kg = mergeIndependent(fused);
-  // Liveness-based placement in arenas; carried state written in place.
-  const memory = planMemory(kg, { maxArenaBytes: limits.maxStorageBufferBindingSize });
+  const merged = mergeIndependent(fused);
+  // Softmax attention whose scores only feed P·V (forward graphs): one kernel, scores never stored
+  // (kernel/fuse-attention.ts). Its kernel reads f32 arenas, so f16 storage keeps the unfused form.
+  const kg = opts.precision === 'f16' || opts.fuseAttention === false ? merged : fuseAttention(g, merged);
+  const features = new Set(opts.features ?? []);
+  const f16 = opts.precision === 'f16';
+  // A target that lists its features and lacks shader-f16 cannot run f16; an unknown one may.
+  if (f16 && opts.features !== undefined && !features.has('shader-f16'))
+    throw new TargetError("precision 'f16' needs the WebGPU feature shader-f16, which the target device lacks");
+  // Liveness-based placement in arenas; carried state written in place; with f16, the weights
+  // in an f16 arena of their own.
+  const ctx = { maxArenaBytes: limits.maxStorageBufferBindingSize };
+  const memory = f16 ? planHalfMemory(kg, ctx) : planMemory(kg, ctx);
   // Device limits: indices, binding sizes, dispatch grids.
   legalize(g, kg, memory, limits);
   // The dumb part: one WGSL program per kernel from the per-op table.
-  const programs = kg.kernels.filter((k) => k.kind === 'wgsl').map((k) => renderKernel(g, kg, memory, k));
-  return { graph: kg, memory, programs, optimized: g };
+  const half = halfArenas(memory);
+  const render = { subgroups: features.has('subgroups'), ...(half.size > 0 ? { halfArenas: half } : {}) };
+  const programs = kg.kernels.filter((k) => k.kind === 'wgsl').map((k) => renderKernel(g, kg, memory, k, render));
+  // What the kernels ended up needing, not what was offered: the artifact runs wherever these exist.
+  const needs = [...(half.size > 0 ? ['shader-f16'] : []), ...(programs.some((p) => p.code.includes('\nenable subgroups;')) ? ['subgroups'] : [])];
+  return { graph: kg, memory, programs, ...(needs.length > 0 ? { features: needs } : {}), optimized: g };
 }

@@ -58,6 +58,33 @@ export interface KernelInfo {
   inplace: { output: number; input: number }[];
   /** Host kernels: the op run on the CPU (svd), with its attrs and operand shapes. */
   host?: { op: Op; attrs: Attrs; inShapes: Shape[]; inDTypes: DType[]; outShape: Shape; outDType: DType };
+  /** A fused softmax attention (fuse-attention.ts), rendered by codegen/wgsl/render-attention.ts. */
+  attention?: AttentionInfo;
+}
+
+/** Where one attention operand lives: buffer, element offset in it, strides along (batch, head, seq). */
+export interface AttentionOperand {
+  buffer: number;
+  offset: number;
+  /** The feature axis is contiguous; a GQA operand's head stride steps kv heads. */
+  strides: { batch: number; head: number; seq: number };
+}
+
+/** out = softmax(scale · q·kᵀ [causal]) · v over [B, H, Sq, D] × [B, KVH, Sk, D] × [B, KVH, Sk, Dv]. */
+export interface AttentionInfo {
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  queries: number;
+  keys: number;
+  headDim: number;
+  valueDim: number;
+  causal: boolean;
+  scale: number;
+  q: AttentionOperand;
+  k: AttentionOperand;
+  v: AttentionOperand;
+  out: AttentionOperand;
 }
 
 export interface Placement {
@@ -77,6 +104,11 @@ export interface MemoryPlan {
   lowerBoundBytes: number;
   /** Buffer pairs that share memory because the kernel wrote the output in place. */
   inplace: { output: number; input: number }[];
+  /**
+   * Element type of each arena when not all f32 (precision 'f16': codegen/wgsl/f16-storage.ts);
+   * an f16 arena's placements and size count 2-byte elements. Absent: every arena is f32.
+   */
+  arenaTypes?: ('f32' | 'f16')[];
 }
 
 export interface CompiledKernel {
@@ -114,6 +146,11 @@ export interface KernelArtifact {
   graph: KernelGraph;
   memory: MemoryPlan;
   programs: CompiledKernel[];
+  /**
+   * WebGPU features the kernels need ('shader-f16', 'subgroups'); the runtime refuses the
+   * artifact on a device without them. Absent or empty: core WebGPU.
+   */
+  features?: string[];
 }
 
 export function formatSource(span: Span | undefined): string | undefined {

@@ -7,8 +7,12 @@
 import type { Graph, Node } from '../../ir/graph.ts';
 import { classOf } from '../../kernel/op-classes.ts';
 import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan } from '../../kernel/kernel-graph.ts';
-import { NODE_RENDER, PRELUDE } from './render-node.ts';
+import { NODE_RENDER, PRELUDE, renderReduce } from './render-node.ts';
+import { widenHalfLoads } from './f16-storage.ts';
+import { coopMain, coopSegment, coopSegments, subgroupPrelude, type CoopReduction, type MainSegment } from './subgroup-reduce.ts';
 import { planBlockedMatmul, renderBlockedSegment, type BlockedMatmul } from './render-matmul.ts';
+import { renderAttentionKernel } from './render-attention.ts';
+import { rollLoops } from './roll-loops.ts';
 import { resetNames, u } from './wgsl-util.ts';
 
 export const WORKGROUP_SIZE = 64;
@@ -26,10 +30,18 @@ function hashKey(text: string): string {
 export interface RenderOptions {
   /** Render matmuls over plain buffers register-blocked (default true; false forces per-element). */
   blockedMatmul?: boolean;
+  /** The target has `subgroups`: row reductions run on a workgroup each (subgroup-reduce.ts). */
+  subgroups?: boolean;
+  /** Arenas stored as f16 (f16-storage.ts): declared array<f16>, every read widened to f32. */
+  halfArenas?: ReadonlySet<number>;
+  /** Keep literal-count loops rolled (roll-loops.ts; default true: lavapipe compiles unrolled ones for seconds). */
+  rollLoops?: boolean;
 }
 
 export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel: KernelInfo, opts: RenderOptions = {}): CompiledKernel {
   if (kernel.kind !== 'wgsl') throw new Error(`renderKernel: kernel ${kernel.id} runs on the host`);
+  // Fused attention (compiler/kernel/fuse-attention.ts) has a renderer of its own.
+  if (kernel.attention !== undefined) return renderAttentionKernel(kernel, memory);
   resetNames();
   const bufferOfNode = new Map<number, number>();
   for (const b of kg.buffers) bufferOfNode.set(b.node, b.id);
@@ -88,10 +100,44 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     }
   };
 
+  // A reduction's cooperative form p<id>: this lane's share of the loop, then the combine.
+  const partialFn = (x: CoopReduction): string => {
+    const node = g.nodes[x.id] as Node;
+    const lines: string[] = [];
+    const acc = renderReduce(
+      {
+        node,
+        ins: node.inputs.map((j) => g.nodes[j] as Node),
+        lines,
+        v: (k, idx) => {
+          const j = node.inputs[k] as number;
+          emit(j);
+          return `v${j}(${idx})`;
+        },
+      },
+      x.kind,
+      { first: 'sgLane', step: WORKGROUP_SIZE },
+    );
+    const body = [...lines, `return ${x.kind === 'sum' ? 'wgSum' : 'wgMax'}(${acc});`].map((l) => `  ${l}`).join('\n');
+    return `fn p${x.id}(i: u32) -> f32 { // %${x.id} ${node.op} across the workgroup\n${body}\n}`;
+  };
+
   const segs: string[] = [];
   const dispatch: string[] = [];
   let first = 0;
+  const coop = opts.subgroups === true ? coopSegments(g, kernel, isComputed, new Set(blocked.keys())) : new Map<number, never>();
+  const mainSegs: MainSegment[] = [];
+  const partials = new Set<number>();
   kernel.segments.forEach((s, k) => {
+    const reductions = coop.get(k);
+    if (reductions !== undefined) {
+      emit(s.root);
+      for (const x of reductions) if (!partials.has(x.id)) fns.push(partialFn(x));
+      for (const x of reductions) partials.add(x.id);
+      segs.push(coopSegment(k, reductions, s, at(s.output), WORKGROUP_SIZE));
+      mainSegs.push({ k, rows: s.rows, coop: true });
+      return;
+    }
     const plan = blocked.get(k);
     if (plan !== undefined) {
       const nodeAt = (id: number): { arena: number; offset: number } => at(bufferOfNode.get(id) ?? fail(`matmul operand %${id} has no buffer`));
@@ -101,6 +147,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       emit(s.root);
       segs.push(r.segment);
       dispatch.push(`  if (t < ${u(first + r.threads)}) { s${k}(t - ${u(first)}); return; }`);
+      mainSegs.push({ k, rows: r.threads, coop: false });
       first += r.threads;
       return;
     }
@@ -110,6 +157,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       `fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`,
     );
     dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
+    mainSegs.push({ k, rows: s.rows, coop: false });
     first += s.rows;
   });
 
@@ -117,14 +165,23 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     `// scion kernel ${kernel.id}: ${kernel.name}${kernel.source ? ` @ ${kernel.source}` : ''}`,
     ...arenas.map((a, k) => `@group(0) @binding(${k}) var<storage, read_write> A${a}: array<f32>;`),
   ];
-  const main = [
+  const cooperative = coop.size > 0 ? coopMain(mainSegs, WORKGROUP_SIZE) : undefined;
+  if (cooperative !== undefined) first = cooperative.threads;
+  const main = cooperative?.main ?? [
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
     'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {',
     `  let t = gid.x + gid.y * groups.x * ${u(WORKGROUP_SIZE)};`,
     ...dispatch,
     '}',
   ];
-  const code = [...header, ...privates, PRELUDE, ...fns, ...segs, ...main].join('\n') + '\n';
+  const enables = [
+    ...(opts.halfArenas !== undefined && arenas.some((a) => opts.halfArenas?.has(a)) ? ['enable f16;'] : []),
+    ...(cooperative ? ['enable subgroups;'] : []),
+  ];
+  const prelude = cooperative === undefined ? PRELUDE : PRELUDE + subgroupPrelude(WORKGROUP_SIZE);
+  const text = [header[0] as string, ...enables, ...header.slice(1), ...privates, prelude, ...fns, ...segs, ...main].join('\n') + '\n';
+  const rolled = opts.rollLoops === false ? text : rollLoops(text);
+  const code = opts.halfArenas === undefined ? rolled : widenHalfLoads(rolled, opts.halfArenas);
   // The key ignores the first comment line so identical kernels share one pipeline.
   return { kernel: kernel.id, key: `scion/${hashKey(code.slice(code.indexOf('\n') + 1))}`, code, threads: first, workgroupSize: WORKGROUP_SIZE, arenas };
 }

@@ -14,6 +14,8 @@ export const BENCH_MODULES = [
   'cpu-train-step',
   'train-tokens',
   'train-step',
+  'subgroups',
+  'attention',
 ] as const;
 
 export interface LoadedBenchmarks {

@@ -1,8 +1,11 @@
-// `scion compile FILE [--model NAME] [--train] [--batch B] -o DIR [--json]`: lowers a model (and
+// `scion compile FILE [--model NAME] [--train] [--batch B] [--f16] [--features LIST] -o DIR [--json]`:
+// lowers a model (and
 // with --train its training step: next-token cross-entropy on the first output, autodiff, AdamW),
 // compiles it to fused WebGPU kernels and writes the artifact: DIR/plan.json (kernels, dispatch
-// order, buffer and memory plan, weight map) and DIR/kernels/*.wgsl. --json prints
-// {"kernels", "dispatches", "primitiveOps", "peakBytes", "lowerBoundBytes"}.
+// order, buffer and memory plan, weight map) and DIR/kernels/*.wgsl. --f16 stores the weights as
+// f16 (arithmetic stays f32); --features names what the target device offers (comma-separated,
+// e.g. subgroups,shader-f16); plan.json's `features` lists what the kernels need. --json prints
+// {"kernels", "dispatches", "primitiveOps", "peakBytes", "lowerBoundBytes", "features"}.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -15,7 +18,10 @@ import { compileGraph } from '../../compiler/pipeline.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
 
-const USAGE = 'usage: scion compile FILE [--model NAME] [--train] [--batch B] -o DIR [--json]';
+const USAGE = 'usage: scion compile FILE [--model NAME] [--train] [--batch B] [--f16] [--features LIST] -o DIR [--json]';
+
+/** Features the compiler knows how to use; anything else in --features is a usage error. */
+const KNOWN_FEATURES = ['shader-f16', 'subgroups'];
 
 /** The forward graph plus `loss` = next-token cross-entropy of the first output against `labels`. */
 function withLmLoss(g: Graph): Graph {
@@ -34,6 +40,8 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   let batch: number | undefined;
   let train = false;
   let json = false;
+  let f16 = false;
+  let features: string[] | undefined;
   const files: string[] = [];
   for (let k = 0; k < args.length; k++) {
     const a = args[k] as string;
@@ -42,8 +50,19 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     else if (a === '--batch') batch = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
     else if (a === '--train') train = true;
     else if (a === '--json') json = true;
-    else if (a === '--help' || a === '-h') {
-      io.out(`${USAGE}\n\nCompiles a model (with --train: its AdamW training step) into fused WebGPU kernels.\n`);
+    else if (a === '--f16') f16 = true;
+    else if (a === '--features') {
+      features = takeValue(args, k++, a, USAGE)
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
+      const unknown = features.filter((x) => !KNOWN_FEATURES.includes(x));
+      if (unknown.length > 0) throw new UsageError(`unknown feature(s) ${unknown.join(', ')} for --features (known: ${KNOWN_FEATURES.join(', ')})\n${USAGE}`);
+    } else if (a === '--help' || a === '-h') {
+      io.out(
+        `${USAGE}\n\nCompiles a model (with --train: its AdamW training step) into fused WebGPU kernels.\n` +
+          '--f16 stores weights as f16 (needs shader-f16); --features subgroups uses subgroup row reductions.\n',
+      );
       return EXIT.ok;
     } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
     else files.push(a);
@@ -68,7 +87,9 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     graph = step.graph;
     carry = step.carry;
   }
-  const art = compileGraph(graph, { carry });
+  if (f16 && features !== undefined && !features.includes('shader-f16'))
+    throw new UsageError(`--f16 needs shader-f16 in --features (or leave --features out)\n${USAGE}`);
+  const art = compileGraph(graph, { carry, ...(f16 ? { precision: 'f16' as const } : {}), ...(features === undefined ? {} : { features }) });
   const dir = isAbsolute(out) ? out : resolve(io.cwd, out);
   mkdirSync(join(dir, 'kernels'), { recursive: true });
   const files_ = art.programs.map((p) => ({ kernel: p.kernel, file: `kernels/${String(p.kernel).padStart(4, '0')}.wgsl` }));
@@ -79,6 +100,8 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     version: art.graph.version,
     model: name,
     train,
+    precision: f16 ? 'f16' : 'f32',
+    features: art.features ?? [],
     graph: art.graph,
     memory: art.memory,
     weightMap,
@@ -98,11 +121,12 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     primitiveOps: art.graph.primitiveOps,
     peakBytes: art.memory.peakBytes,
     lowerBoundBytes: art.memory.lowerBoundBytes,
+    features: art.features ?? [],
   };
   if (json) io.out(JSON.stringify(summary) + '\n');
   else
     io.out(
-      `compiled ${name}${train ? ' (training step)' : ''}: ${summary.primitiveOps} primitive ops → ${summary.dispatches} dispatches (${summary.kernels} WGSL kernels); peak ${summary.peakBytes} bytes, lower bound ${summary.lowerBoundBytes}; wrote ${out}/plan.json\n`,
+      `compiled ${name}${train ? ' (training step)' : ''}: ${summary.primitiveOps} primitive ops → ${summary.dispatches} dispatches (${summary.kernels} WGSL kernels); peak ${summary.peakBytes} bytes, lower bound ${summary.lowerBoundBytes}${summary.features.length > 0 ? `; needs ${summary.features.join(', ')}` : ''}; wrote ${out}/plan.json\n`,
     );
   return EXIT.ok;
 };

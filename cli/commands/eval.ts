@@ -1,7 +1,7 @@
 // `scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors
-// [--device auto|cpu|webgpu] [--profile] [--tap PATH…]`: one forward pass on the chosen backend;
+// [--device auto|cpu|webgpu] [--profile] [--f16] [--tap PATH…]`: one forward pass on the chosen backend;
 // `--profile` runs it on WebGPU with timestamp queries and prints each kernel's time, slowest
-// first, with the spec line it came from.
+// first, with the spec line it came from; `--f16` runs it on WebGPU with f16 weights.
 // Without --input it is the validation mode (validate(), below):
 // `scion eval FILE --model NAME --weights W [--data val] [--batches N] [--json]` reports the
 // validation loss and perplexity of a language model against the unigram baseline. Inputs are tensors named
@@ -13,9 +13,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { LowerError, commandLineSpan } from '../../compiler/lower/errors.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { checkpointPlan, fromCheckpoint, MappingError, namingPreset, type HostTensor } from '../../compiler/presets/index.ts';
+import { MappingError } from '../../compiler/presets/index.ts';
+import { loadWeights } from '../../jobs/weights/load-weights.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { openSafetensors, writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../runtime/weights/index.ts';
+import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
 import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
 import { parseDevice, tokenInput, trainedModel } from './train.ts';
@@ -24,34 +25,21 @@ import { findTrain, trainConfig } from '../../compiler/lower/lower-train-config.
 import { lowerTrain } from '../../compiler/lower/lower-train.ts';
 import { cpuBackend, DeviceUnavailable, selectBackend, type Backend, type DeviceChoice } from '../../jobs/train/backend.ts';
 import { createWebGpuBackend, type WebGpuBackend } from '../../jobs/train/webgpu-backend.ts';
-import type { KernelTiming } from '../../runtime/webgpu/executor.ts';
+import { runArtifact, type KernelTiming } from '../../runtime/webgpu/executor.ts';
+import { acquireDevice } from '../../runtime/webgpu/device.ts';
+import { compileGraph } from '../../compiler/pipeline.ts';
+import { DEFAULT_LIMITS, type DeviceLimits } from '../../compiler/codegen/wgsl/legalize.ts';
 import { unigramEntropy } from '../../jobs/train/baseline.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import { encodeStream, evalBatches, sourceTexts } from '../../jobs/train/lm-data.ts';
 import { evaluateLm } from '../../jobs/train/train-lm.ts';
 import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import type { Program } from '../../grammar/ast.ts';
-import { needsExampleJob } from './train-examples.ts';
-import { validateExamples } from './train-report.ts';
+import { needsExampleJob } from '../../jobs/train/prepare-examples.ts';
+import { validateExamples } from '../../jobs/train/example-job.ts';
 
 const USAGE =
-  'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device auto|cpu|webgpu] [--profile] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
-
-const toHost = (data: ArrayLike<number>, shape: readonly number[]): HostTensor => ({
-  shape,
-  data: data instanceof Float32Array ? data : Float32Array.from(data),
-});
-
-/** Reads a checkpoint into Scion parameter paths through the model's preset. */
-export async function loadWeights(m: LoweredModel, reader: SafetensorsReader): Promise<Map<string, HostTensor>> {
-  return fromCheckpoint(
-    namingPreset(m.instance.preset),
-    checkpointPlan(m),
-    (n) => reader.tensors.get(n)?.shape,
-    [...reader.tensors.keys()],
-    async (n) => toHost((await reader.read(n)) as ArrayLike<number>, reader.tensors.get(n)?.shape ?? []),
-  );
-}
+  'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device auto|cpu|webgpu] [--profile] [--f16] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
 
 /** The graph with extra outputs `tap:PATH` for each requested tap. */
 export function withTaps(m: LoweredModel, taps: readonly string[]): Graph {
@@ -72,6 +60,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   let batch: number | undefined;
   let device: DeviceChoice | undefined;
   let profile = false;
+  let f16 = false;
   const files: string[] = [];
   for (let k = 0; k < args.length; k++) {
     const a = args[k] as string;
@@ -86,6 +75,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     else if (a === '--json') opt.json = true;
     else if (a === '--device') device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
     else if (a === '--profile') profile = true;
+    else if (a === '--f16') f16 = true;
     else if (a === '--help' || a === '-h') {
       io.out(`${USAGE}\n\nRuns one forward pass (on the CPU reference unless --device says otherwise) and writes outputs and taps as tensors.\n`);
       return EXIT.ok;
@@ -111,6 +101,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     throw new UsageError(`need FILE, --model, --weights, --input and -o\n${USAGE}`);
   }
   if (profile && device === 'cpu') throw new UsageError(`--profile times WebGPU kernels: it cannot run with --device cpu\n${USAGE}`);
+  if (f16 && (device === 'cpu' || profile)) throw new UsageError(`--f16 runs f16 weights on WebGPU: not with --device cpu or --profile\n${USAGE}`);
   const program = loadSpec(files[0] as string, io, 'eval');
   if (program === undefined) return EXIT.inputError;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
@@ -139,7 +130,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
       return EXIT.inputError;
     }
     for (const [path, t] of await loadWeights(m, weights)) feed.set(path, { dtype: 'f32', shape: t.shape, data: t.data });
-    const out = await forward(graph, feed, device ?? 'cpu', profile, io);
+    const out = f16 ? await forwardF16(graph, feed) : await forward(graph, feed, device ?? 'cpu', profile, io);
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, t] of out) {
       tensors.set(
@@ -191,6 +182,23 @@ async function forward(graph: Graph, feed: ReadonlyMap<string, Tensor>, device: 
   }
 }
 
+/**
+ * `--f16`: the forward pass on WebGPU with the weights stored as f16 (arithmetic in f32;
+ * codegen/wgsl/f16-storage.ts), on any adapter with shader-f16, software ones included.
+ */
+async function forwardF16(graph: Graph, feed: ReadonlyMap<string, Tensor>): Promise<Map<string, Tensor>> {
+  const gpu = await acquireDevice();
+  if (gpu.device === null) throw new DeviceUnavailable(`--f16 needs WebGPU: ${gpu.reason}`);
+  try {
+    if (!gpu.features.has('shader-f16')) throw new DeviceUnavailable('--f16: the WebGPU adapter lacks the shader-f16 feature');
+    const limits = { ...DEFAULT_LIMITS };
+    for (const k of Object.keys(limits) as (keyof DeviceLimits)[]) limits[k] = gpu.limits[k] ?? limits[k];
+    return await runArtifact(gpu, compileGraph(graph, { precision: 'f16', features: gpu.features, limits, verify: false }), feed);
+  } finally {
+    gpu.destroy();
+  }
+}
+
 /** Per-kernel times, slowest first, with share of the total and the spec source of each kernel. */
 export function profileTable(timings: readonly KernelTiming[]): string {
   const gpu = timings.filter((t) => Number.isFinite(t.ms));
@@ -221,7 +229,7 @@ async function validate(
   io: Io,
 ): Promise<number> {
   if (!Array.isArray(program) && needsExampleJob(program as Program, model)) {
-    // Images, classification and multi-round specs: loss and accuracy (cli/commands/train-report.ts).
+    // Images, classification and multi-round specs: loss and accuracy (jobs/train/example-job.ts).
     try {
       const r = await validateExamples(program as Program, model, weightsPath, split, maxBatches, io.cwd);
       if (json) io.out(`${JSON.stringify(r)}\n`);

@@ -20,6 +20,7 @@ import { CPU_KERNELS } from '../cpu/kernels.ts';
 import type { Tensor, TensorData } from '../cpu/tensor.ts';
 import type { GpuDevice } from './device.ts';
 import { GpuError, withErrorScopes } from './errors.ts';
+import { fromF16, toF16 } from './f16-convert.ts';
 import { BUFFER_USAGE, MAP_MODE } from './gpu-constants.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 
@@ -51,6 +52,17 @@ function fromF32(b: BufferInfo, data: Float32Array): Tensor {
   return { dtype: b.dtype, shape, data };
 }
 
+/** The artifact needs a WebGPU feature the device does not have (compiled for another target). */
+export class MissingFeatureError extends Error {
+  override name = 'MissingFeatureError';
+  constructor(readonly missing: readonly string[]) {
+    super(
+      `the artifact needs the WebGPU feature(s) ${missing.join(', ')}, which this device lacks; ` +
+        `compile it for this device (without --f16 for shader-f16; without subgroups in its features)`,
+    );
+  }
+}
+
 export class WebGpuExecutor {
   private constructor(
     private readonly gpu: GpuDevice,
@@ -62,6 +74,8 @@ export class WebGpuExecutor {
   /** Allocates the arenas, uploads large constants and compiles (or reuses) every pipeline. */
   static async create(gpu: GpuDevice, artifact: KernelArtifact, cache: PipelineCache = new PipelineCache(gpu)): Promise<WebGpuExecutor> {
     gpu.assertAlive();
+    const missing = (artifact.features ?? []).filter((f) => !gpu.features.has(f));
+    if (missing.length > 0) throw new MissingFeatureError(missing);
     const { device } = gpu;
     const arenas: GPUBuffer[] = [];
     for (const [a, bytes] of artifact.memory.arenas.entries()) {
@@ -132,7 +146,13 @@ export class WebGpuExecutor {
   private writeBuffer(b: BufferInfo, data: Float32Array): void {
     if (data.length !== b.count) throw new Error(`executor: '${b.name ?? b.id}' needs ${b.count} values, got ${data.length}`);
     const p = this.placement(b);
-    this.gpu.device.queue.writeBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 4, data);
+    // f16 arenas (precision 'f16'): placed at even offsets, so offset·2 stays 4-byte aligned.
+    if (this.isHalf(p)) this.gpu.device.queue.writeBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 2, toF16(data));
+    else this.gpu.device.queue.writeBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 4, data);
+  }
+
+  private isHalf(p: Placement): boolean {
+    return this.artifact.memory.arenaTypes?.[p.arena] === 'f16';
   }
 
   /** Sets an input or parameter (shape and dtype checked against the artifact). */
@@ -215,11 +235,12 @@ export class WebGpuExecutor {
 
   private async readRange(p: Placement, count: number): Promise<Float32Array> {
     const { device } = this.gpu;
-    const bytes = Math.max(4, count * 4);
+    const half = this.isHalf(p);
+    const bytes = half ? Math.max(4, Math.ceil(count / 2) * 4) : Math.max(4, count * 4);
     const staging = device.createBuffer({ label: 'scion readback', size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
     try {
       const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 4, staging, 0, bytes);
+      encoder.copyBufferToBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * (half ? 2 : 4), staging, 0, bytes);
       device.queue.submit([encoder.finish()]);
       try {
         await staging.mapAsync(MAP_MODE.READ);
@@ -227,6 +248,7 @@ export class WebGpuExecutor {
         this.gpu.assertAlive();
         throw error;
       }
+      if (half) return fromF16(new Uint16Array(staging.getMappedRange().slice(0, bytes)), count);
       return new Float32Array(staging.getMappedRange().slice(0, count * 4));
     } finally {
       staging.destroy();

@@ -108,7 +108,15 @@ function around(shape: readonly number[], axis: number): [number, number, number
   return [numel(shape.slice(0, axis)), shape[axis] as number, numel(shape.slice(axis + 1))];
 }
 
-function reduce(kind: 'sum' | 'max'): Render {
+/**
+ * A reduction's loop. Without `lanes` one thread walks all of it; with lanes, thread `first` takes
+ * every `step`-th element and the result is that thread's partial (subgroup-reduce.ts combines).
+ */
+export function renderReduce(c: NodeCtx, kind: 'sum' | 'max', lanes?: { first: string; step: number }): string {
+  return reduce(kind, lanes)(c);
+}
+
+function reduce(kind: 'sum' | 'max', lanes?: { first: string; step: number }): Render {
   return (c) => {
     const x = inShape(c, 0);
     const axes = new Set(attrNums(c.node, 'axes'));
@@ -130,7 +138,8 @@ function reduce(kind: 'sum' | 'max'): Render {
       red.map((k) => st[k] as number),
     );
     c.lines.push(`var acc = ${kind === 'sum' ? '0.0' : f(-Infinity)};`);
-    c.lines.push(`for (var j = 0u; j < ${u(count)}; j++) {`, ...inner, `let x = ${c.v(0, `${base} + ${off}`)};`);
+    const loop = lanes === undefined ? `for (var j = 0u; j < ${u(count)}; j++) {` : `for (var j = ${lanes.first}; j < ${u(count)}; j += ${u(lanes.step)}) {`;
+    c.lines.push(loop, ...inner, `let x = ${c.v(0, `${base} + ${off}`)};`);
     c.lines.push(kind === 'sum' ? 'acc += x;' : 'if (x > acc || x != x) { acc = x; }', '}');
     return 'acc';
   };

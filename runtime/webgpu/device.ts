@@ -4,7 +4,12 @@
 /// <reference types="@webgpu/types" />
 
 import { DeviceLostError, GpuError } from './errors.ts';
-import { DEFAULT_POLL, installYieldingPoll, type PollOptions } from './poll.ts';
+import type { PollOptions } from './poll.ts';
+
+// Node-only modules are imported by a computed name, so that bundlers (esbuild, Vite) leave them
+// out of a page's bundle: Dawn is a native addon, and poll.ts wraps Node's setImmediate. A page
+// never reaches these imports (it takes navigator.gpu); test/browser/ checks the bundle.
+const NODE_ONLY = { dawn: 'webgpu', poll: './poll.ts' } as const;
 
 export interface AcquireOptions {
   /** Use this GPU object instead of finding one (tests; or a page's own `navigator.gpu`). */
@@ -14,7 +19,10 @@ export interface AcquireOptions {
   featureLevel?: 'core' | 'compatibility';
   /** Features the caller cannot run without: an adapter lacking one gives NoDevice. */
   requiredFeatures?: readonly GPUFeatureName[];
-  /** Features requested only where the adapter has them (e.g. 'shader-f16', 'timestamp-query'). */
+  /**
+   * Features requested only where the adapter has them (e.g. 'timestamp-query'), on top of
+   * SHADER_FEATURES, which are always requested where offered.
+   */
   optionalFeatures?: readonly GPUFeatureName[];
   /** 'adapter' (default) asks for the adapter's maxima of the compute limits; 'default' for spec defaults. */
   limits?: 'adapter' | 'default';
@@ -50,7 +58,10 @@ export interface GpuDevice {
   /** The GPU object the adapter came from (Dawn's `create()` result, or navigator.gpu). */
   gpu: GPU;
   adapterInfo: AdapterDescription;
+  /** The features the device was opened with: pass them as compileGraph's `features`. */
   features: ReadonlySet<string>;
+  /** The adapter's subgroup sizes, where it reports them (lavapipe: 8 and 8). */
+  subgroupSizes?: { min: number; max: number };
   limits: Readonly<Record<string, number>>;
   /** Throws the DeviceLostError (or first uncaptured GpuError) if the device is no longer usable. */
   assertAlive(): void;
@@ -76,6 +87,13 @@ const COMPUTE_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
   'maxStorageBuffersPerShaderStage',
 ] as const;
+
+/**
+ * Shader features the compiler can use (compileGraph `features`: subgroup reductions, f16
+ * weights), requested wherever the adapter offers them: enabling one costs nothing for shaders
+ * that do not `enable` it.
+ */
+export const SHADER_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups'];
 
 const NO_VULKAN =
   'Dawn found no WebGPU adapter: no usable Vulkan driver. Without a GPU, install Mesa >= 25 ' +
@@ -105,7 +123,7 @@ async function findGpu(opts: AcquireOptions): Promise<FoundGpu | NoDevice> {
   }
   let create: (flags: string[]) => GPU;
   try {
-    ({ create } = await import('webgpu'));
+    ({ create } = (await import(/* @vite-ignore */ NODE_ONLY.dawn)) as typeof import('webgpu'));
   } catch (error) {
     return { device: null, reason: `the 'webgpu' package (Dawn for Node) could not be loaded: ${(error as Error).message}` };
   }
@@ -114,6 +132,12 @@ async function findGpu(opts: AcquireOptions): Promise<FoundGpu | NoDevice> {
   } catch (error) {
     return { device: null, reason: `Dawn could not start: ${(error as Error).message}` };
   }
+}
+
+/** Node only: poll.ts's yielding poll for Dawn; returns its uninstall. */
+async function installNodePoll(options: PollOptions | undefined): Promise<() => void> {
+  const { DEFAULT_POLL, installYieldingPoll } = (await import(/* @vite-ignore */ NODE_ONLY.poll)) as typeof import('./poll.ts');
+  return installYieldingPoll(options ?? DEFAULT_POLL);
 }
 
 function describe(info: GPUAdapterInfo, platform: 'node' | 'browser'): AdapterDescription {
@@ -134,7 +158,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<GpuDevic
   if ('reason' in found) return found;
   const { gpu, platform } = found;
   LIVE_GPU_OBJECTS.add(gpu);
-  const uninstallPoll = platform === 'node' && opts.poll !== false ? installYieldingPoll(opts.poll ?? DEFAULT_POLL) : () => {};
+  const uninstallPoll = platform === 'node' && opts.poll !== false ? await installNodePoll(opts.poll) : () => {};
   const release = (): void => {
     uninstallPoll();
     LIVE_GPU_OBJECTS.delete(gpu);
@@ -153,13 +177,17 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<GpuDevic
       release();
       return { device: null, reason: `the adapter lacks required feature(s): ${missing.join(', ')}` };
     }
-    const features = [...(opts.requiredFeatures ?? []), ...(opts.optionalFeatures ?? []).filter((f) => adapter.features.has(f))];
+    const wanted = [...(opts.requiredFeatures ?? []), ...(opts.optionalFeatures ?? []), ...SHADER_FEATURES];
+    const features = [...new Set(wanted)].filter((f) => adapter.features.has(f));
     const requiredLimits: Record<string, number> = {};
     if ((opts.limits ?? 'adapter') === 'adapter') {
       for (const name of COMPUTE_LIMITS) requiredLimits[name] = adapter.limits[name];
     }
     const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
-    return wrapDevice(gpu, device, describe(adapter.info, platform), opts, release);
+    const wrapped = wrapDevice(gpu, device, describe(adapter.info, platform), opts, release);
+    // Browsers without the subgroups feature may leave these undefined.
+    const { subgroupMinSize: min, subgroupMaxSize: max } = adapter.info as Partial<Pick<GPUAdapterInfo, 'subgroupMinSize' | 'subgroupMaxSize'>>;
+    return typeof min === 'number' && typeof max === 'number' && min > 0 ? { ...wrapped, subgroupSizes: { min, max } } : wrapped;
   } catch (error) {
     release();
     return { device: null, reason: `requesting a WebGPU device failed: ${(error as Error).message}` };

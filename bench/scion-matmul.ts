@@ -5,7 +5,7 @@
 /// <reference types="@webgpu/types" />
 
 import { matmulCandidates, matmulProgram, matmulUniforms, type MatmulDims, type MatmulEpilogue, type MatmulSpec } from '../compiler/codegen/wgsl/matmul.ts';
-import { autotune, type TuneChoice, type TuneStore } from '../runtime/webgpu/autotune.ts';
+import { autotune, isCurrentChoice, type TuneChoice, type TuneStore } from '../runtime/webgpu/autotune.ts';
 import { createStorageF32, readF32, uploadF32 } from '../runtime/webgpu/buffers.ts';
 import type { GpuDevice } from '../runtime/webgpu/device.ts';
 import { groupsFor, prepareDispatch, type PreparedDispatch } from '../runtime/webgpu/dispatch.ts';
@@ -96,7 +96,7 @@ export async function tuneMatmul(
     return { ...choice, spec };
   };
   const known = store.get(gpu.adapterInfo.key, opKey);
-  if (known !== undefined && Object.hasOwn(candidates, known.choice)) return { ...pick(known), fresh: false };
+  if (isCurrentChoice(known, Object.keys(candidates))) return { ...pick(known), fresh: false };
   // only now allocate and compile: a remembered choice costs nothing
   const count = (dims.n + 1) * (dims.k + 1);
   const fill = new Float32Array(count).map((_, i) => ((i * 7919) % 13) / 13 - 0.5);

@@ -16,7 +16,7 @@ import { compileGraph } from '../compiler/pipeline.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
 import { tensor } from '../runtime/cpu/tensor.ts';
 import type { GpuDevice } from '../runtime/webgpu/device.ts';
-import { WebGpuExecutor } from '../runtime/webgpu/executor.ts';
+import { WebGpuExecutor, type KernelTiming } from '../runtime/webgpu/executor.ts';
 import type { PipelineCache } from '../runtime/webgpu/pipeline-cache.ts';
 import { tfjsOnDevice, type Tf } from './peers/tfjs-webgpu.ts';
 import { interleavedMsPerRun } from './timing.ts';
@@ -51,7 +51,10 @@ export interface Stepper {
 }
 
 /** Scion's step on `gpu`: compiled once, params and Adam state resident in the arenas. */
-export async function scionStepper(gpu: GpuDevice, cache: PipelineCache): Promise<Stepper & { dispatches: number; primitiveOps: number }> {
+export async function scionStepper(
+  gpu: GpuDevice,
+  cache: PipelineCache,
+): Promise<Stepper & { dispatches: number; primitiveOps: number; profile(): Promise<KernelTiming[]> }> {
   const { program, diagnostics } = parseProgram(SPEC, 'bench/train-step.scion');
   if (diagnostics.length > 0) throw new Error(`bench spec does not parse: ${diagnostics[0]?.message ?? ''}`);
   const m = lowerModel(program, 'Gpt', { dims: { batch: GPT.batch } });
@@ -84,6 +87,10 @@ export async function scionStepper(gpu: GpuDevice, cache: PipelineCache): Promis
       ex.write('adam.bc1', tensor([1 - BETAS[0] ** t], []));
       ex.write('adam.bc2', tensor([1 - BETAS[1] ** t], []));
       await ex.step();
+    },
+    /** One step with per-kernel GPU times (needs 'timestamp-query'), to find what dominates. */
+    profile() {
+      return ex.profile();
     },
     async loss() {
       const l = await ex.read('loss');

@@ -61,12 +61,23 @@ export async function timeRuns(run: TimedRun, reps: number): Promise<number> {
 }
 
 /**
- * The remembered choice for (adapter, op), or — the first time — the fastest candidate, which
- * is then stored. `fresh` reports whether timing happened in this call.
+ * Whether a remembered choice still answers for `candidates`: it was timed against exactly these
+ * names. A new candidate (a faster kernel added in a release) must get its chance, so a choice
+ * made among a different set is timed again rather than kept forever.
+ */
+export function isCurrentChoice(known: TuneChoice | undefined, candidates: readonly string[]): known is TuneChoice {
+  if (known === undefined || !candidates.includes(known.choice)) return false;
+  const timed = Object.keys(known.timesMs);
+  return timed.length === candidates.length && candidates.every((name) => Object.hasOwn(known.timesMs, name));
+}
+
+/**
+ * The remembered choice for (adapter, op), or — the first time, or when the candidates changed —
+ * the fastest candidate, which is then stored. `fresh` reports whether timing happened in this call.
  */
 export async function autotune(store: TuneStore, request: TuneRequest): Promise<TuneChoice & { fresh: boolean }> {
   const known = store.get(request.adapterKey, request.opKey);
-  if (known !== undefined && Object.hasOwn(request.candidates, known.choice)) return { ...known, fresh: false };
+  if (isCurrentChoice(known, Object.keys(request.candidates))) return { ...known, fresh: false };
   const timesMs: Record<string, number> = {};
   for (const [name, run] of Object.entries(request.candidates)) timesMs[name] = await timeRuns(run, request.reps ?? 3);
   const ranked = Object.entries(timesMs).sort((x, y) => x[1] - y[1]);

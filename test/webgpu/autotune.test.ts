@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { autotune, median, MemoryTuneStore } from '../../runtime/webgpu/autotune.ts';
+import { autotune, isCurrentChoice, median, MemoryTuneStore } from '../../runtime/webgpu/autotune.ts';
 import { FileTuneStore } from '../../runtime/webgpu/tune-store-file.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -38,6 +38,19 @@ describe('autotune', () => {
     store.set('a', 'op', { choice: 'gone', timesMs: {}, workload: 'w', at: 'then' });
     const result = await autotune(store, { adapterKey: 'a', opKey: 'op', workload: 'w', candidates: { only: counted(1).run }, reps: 1 });
     expect(result).toMatchObject({ choice: 'only', fresh: true });
+  });
+
+  it('re-tunes when a candidate was added since the choice was made, and keeps it otherwise', async () => {
+    const store = new MemoryTuneStore();
+    store.set('a', 'op', { choice: 'old', timesMs: { old: 5 }, workload: 'w', at: 'then' });
+    const old = counted(20);
+    const added = counted(1);
+    const result = await autotune(store, { adapterKey: 'a', opKey: 'op', workload: 'w', candidates: { old: old.run, added: added.run }, reps: 1 });
+    expect(result).toMatchObject({ choice: 'added', fresh: true });
+    expect(old.calls()).toBe(2); // the old winner was timed again beside the newcomer
+    expect(isCurrentChoice(store.get('a', 'op'), ['old', 'added'])).toBe(true);
+    expect(isCurrentChoice(store.get('a', 'op'), ['old', 'added', 'newer'])).toBe(false);
+    expect(isCurrentChoice(store.get('a', 'op'), ['added'])).toBe(false);
   });
 
   it('median of odd and even counts', () => {

@@ -25,6 +25,7 @@ const SHAPES: Case[] = [
   { name: 'batch 2×9×7×5', dims: { batch: 2, m: 9, n: 7, k: 5 } },
   { name: 'batch 3 with broadcast B 10×8×12', dims: { batch: 3, m: 10, n: 8, k: 12, broadcastB: true } },
   { name: 'wider than one tile 130×129×65', dims: { batch: 1, m: 130, n: 129, k: 65 } },
+  { name: 'vec4, rows past a 16-row block and columns past an 8-wide one: 2×37×44×12', dims: { batch: 2, m: 37, n: 44, k: 12 } },
 ];
 
 /** Variants as functions of the shape: the vec4 forms only where they apply. */
@@ -33,6 +34,8 @@ const VARIANTS: Record<string, (dims: MatmulDims) => MatmulSpec | null> = {
   'register 4×4 scalar loads': () => ({ variant: 'register', vec4: false, bias: false, activation: 'none' }),
   'register 4×8 vec4, 16×4 workgroup': (d) =>
     fitsVec4(d) ? { variant: 'register', vec4: true, bias: false, activation: 'none', block: [4, 2], workgroup: [16, 4] } : null,
+  'register 8×8 vec4': (d) => (fitsVec4(d) ? { variant: 'register', vec4: true, bias: false, activation: 'none', block: [8, 2], workgroup: [8, 8] } : null),
+  'register 16×8 vec4': (d) => (fitsVec4(d) ? { variant: 'register', vec4: true, bias: false, activation: 'none', block: [16, 2], workgroup: [8, 8] } : null),
   tiled: () => ({ variant: 'tiled', vec4: false, bias: false, activation: 'none' }),
   naive: () => ({ variant: 'naive', vec4: false, bias: false, activation: 'none' }),
 };
@@ -76,13 +79,17 @@ describe.skipIf(gpu === null)('matmul kernels on WebGPU vs the JS reference', ()
   // scalar-load shape of the register variant, and bias + relu also through the tiled variant.
   for (const epilogue of EPILOGUES) {
     const variants =
-      epilogue.activation === 'relu' ? (['register 4×4 (vec4 where it fits)', 'tiled'] as const) : (['register 4×4 (vec4 where it fits)'] as const);
+      epilogue.activation === 'relu'
+        ? (['register 4×4 (vec4 where it fits)', 'register 16×8 vec4', 'tiled'] as const)
+        : (['register 4×4 (vec4 where it fits)'] as const);
     for (const variant of variants) {
       for (const dims of [
         { batch: 2, m: 33, n: 20, k: 24 },
         { batch: 1, m: 17, n: 19, k: 23 },
       ]) {
-        const spec = { ...VARIANTS[variant]!(dims)!, ...epilogue };
+        const make = VARIANTS[variant]!(dims);
+        if (make === null) continue; // a vec4-only block on a shape that does not fit vec4
+        const spec = { ...make, ...epilogue };
         it(`${variant} + bias ${epilogue.bias} + ${epilogue.activation}: ${dims.batch}×${dims.m}×${dims.n}×${dims.k}`, () => check(spec, dims, 7));
       }
     }

@@ -1,9 +1,10 @@
 // Register-blocked matmul segments inside compiled graphs. The per-element renderer computes a
-// matmul as one dot product per output element; here one thread owns a 4×4 block of C in
-// registers (codegen/wgsl/matmul.ts's `register` variant, lesson 2 of research/baselines.md:
-// on lavapipe register blocking without workgroup memory beats tiles and the naive loop), then
-// runs the kernel's fused epilogue (bias, activation, residual, scale, a transpose of the result)
-// for each of its 16 elements through the ordinary per-node value functions.
+// matmul as one dot product per output element; here one thread owns a block of C in registers
+// (8×8 where the matrix allows, `blockFor`; codegen/wgsl/matmul.ts's `register` variant, lesson 2
+// of research/baselines.md: on lavapipe register blocking without workgroup memory beats tiles
+// and the naive loop), then runs the kernel's fused epilogue (bias, activation, residual, scale,
+// a transpose of the result) for each of its elements through the ordinary per-node value
+// functions.
 //
 // Applies when the operands are affine views of arena buffers (transposes, reshapes, broadcasts
 // and slices become strides, not copies) and the segment's root reaches the matmul along one
@@ -12,7 +13,7 @@
 // an operand computed by a fused producer, a matmul read at several indices — keeps the
 // per-element path (render-kernel.ts).
 //
-//   thread t → (batch entry ob of the reduced output, 4-row block, 4-column block)
+//   thread t → (batch entry ob of the reduced output, row block, column block)
 //   acc[i][j] = Σ_{rb < R} Σ_p A[rb, ob][row0+i, p] · B[rb, ob][p, col0+j]
 
 import type { Graph, Node } from '../../ir/graph.ts';
@@ -28,18 +29,28 @@ export interface AffineView {
   strides: number[];
 }
 
-/** What the blocked segment needs, found by `planBlockedMatmul`. */
-export interface BlockedMatmul {
+/** One matmul accumulated into the block, with its operands as views of buffers. */
+export interface MatmulTerm {
   matmul: number;
-  /** The node whose value the accumulators stand for: the matmul or its batch reduce_sum. */
-  value: number;
   a: AffineView;
   b: AffineView;
-  /** Leading batch axes summed inside the kernel (0 without a reduce_sum). */
+}
+
+/** What the blocked segment needs, found by `planBlockedMatmul`. */
+export interface BlockedMatmul {
+  /**
+   * The node whose value the accumulators stand for: the matmul, its batch reduce_sum, or a tree
+   * of adds over several same-shaped matmuls (a gradient reaching one tensor along several paths,
+   * e.g. dx = dq·Wq + dk·Wk + dv·Wv), each accumulated into the same registers.
+   */
+  value: number;
+  /** The matmuls summed, one or more; all of one output shape. */
+  terms: MatmulTerm[];
+  /** Leading batch axes summed inside the kernel (0 without a reduce_sum; 0 for several terms). */
   reduced: number;
   /** Permutes from `value` up to the root, bottom first: the index map to the root's layout. */
   permutes: number[];
-  /** The nodes from the root down to the matmul. */
+  /** The nodes from the root down to the matmuls (with an add tree's inner nodes). */
   chain: number[];
 }
 
@@ -133,15 +144,18 @@ export function affineView(g: Graph, id: number, computed: IsComputed): AffineVi
  * else reads the matmul's chain at another index).
  */
 export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, reach: ReadonlySet<number>): BlockedMatmul | undefined {
-  // Walk down the single chain: index-preserving ops and permutes, then a matmul (maybe summed).
+  // Walk down the single chain: index-preserving ops and permutes, then a matmul (maybe summed),
+  // or an add tree whose leaves are matmuls of one shape.
   const chain: number[] = [root];
+  // chain node → the one node allowed to read it
+  const parent = new Map<number, number>();
   const permutes: number[] = [];
   let cur = g.nodes[root] as Node;
   let value: Node | undefined;
-  let mm: Node | undefined;
+  let matmuls: number[] = [];
   for (let guard = 0; guard < 64; guard++) {
     if (cur.op === 'matmul') {
-      mm = cur;
+      matmuls = [cur.id];
       value = value ?? cur;
       break;
     }
@@ -152,8 +166,16 @@ export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, 
       if (!axes.every((a, k) => a === k) || axes.length > x.shape.length - 2) return undefined;
       value = cur;
       chain.push(x.id);
+      parent.set(x.id, cur.id);
       cur = x;
       continue;
+    }
+    const tree = cur.op === 'add' && value === undefined ? addTreeOfMatmuls(g, cur, computed, parent) : undefined;
+    if (tree !== undefined) {
+      matmuls = tree.matmuls;
+      value = cur;
+      chain.push(...tree.inner);
+      break;
     }
     // pick the operand that leads to a matmul: the only in-kernel one that is not a free source
     const next = cur.inputs.map((j, k) => ({ j, k })).filter(({ j }) => computed(j) && leadsToMatmul(g, j, computed));
@@ -161,21 +183,55 @@ export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, 
     const { j, k } = next[0] as { j: number; k: number };
     if (cur.op === 'permute') permutes.unshift(cur.id);
     else if (!indexPreserving(g, cur, k)) return undefined;
+    parent.set(j, cur.id);
     cur = g.nodes[j] as Node;
     chain.push(j);
   }
-  if (mm === undefined || value === undefined) return undefined;
+  if (matmuls.length === 0 || value === undefined) return undefined;
   // Below the root, chain nodes may be read only by their parent in the chain.
-  const parent = new Map<number, number>();
-  for (let q = 1; q < chain.length; q++) parent.set(chain[q] as number, chain[q - 1] as number);
   for (const id of reach) {
     for (const j of (g.nodes[id] as Node).inputs) if (parent.has(j) && parent.get(j) !== id) return undefined;
   }
-  const a = affineView(g, mm.inputs[0] as number, computed);
-  const b = affineView(g, mm.inputs[1] as number, computed);
-  if (a === undefined || b === undefined) return undefined;
-  const reduced = value === mm ? 0 : (value.attrs['axes'] as readonly number[]).length;
-  return { matmul: mm.id, value: value.id, a, b, reduced, permutes, chain };
+  const terms: MatmulTerm[] = [];
+  for (const id of matmuls) {
+    const mm = g.nodes[id] as Node;
+    const a = affineView(g, mm.inputs[0] as number, computed);
+    const b = affineView(g, mm.inputs[1] as number, computed);
+    if (a === undefined || b === undefined) return undefined;
+    terms.push({ matmul: id, a, b });
+  }
+  const reduced = value.op === 'reduce_sum' ? (value.attrs['axes'] as readonly number[]).length : 0;
+  return { value: value.id, terms, reduced, permutes, chain };
+}
+
+/**
+ * The matmul leaves of an add tree rooted at `top` (adds of equal shapes, no broadcast, every
+ * node computed in the kernel), with the tree's nodes below `top` recorded in `parent`; undefined
+ * unless it has at least two leaves, all matmuls of one shape.
+ */
+function addTreeOfMatmuls(g: Graph, top: Node, computed: IsComputed, parent: Map<number, number>): { matmuls: number[]; inner: number[] } | undefined {
+  const matmuls: number[] = [];
+  const inner: number[] = [];
+  const edges: [number, number][] = [];
+  const walk = (n: Node): boolean => {
+    if (n.op === 'matmul') {
+      matmuls.push(n.id);
+      return true;
+    }
+    if (n.op !== 'add' || n.inputs[0] === n.inputs[1]) return false;
+    return n.inputs.every((j) => {
+      const x = g.nodes[j] as Node;
+      if (!computed(j) || x.shape.length !== n.shape.length || !x.shape.every((d, i) => d === n.shape[i])) return false;
+      inner.push(j);
+      edges.push([j, n.id]);
+      return walk(x);
+    });
+  };
+  if (!walk(top) || matmuls.length < 2 || new Set(matmuls).size !== matmuls.length) return undefined;
+  const shape = (g.nodes[matmuls[0] as number] as Node).shape;
+  if (!matmuls.every((id) => (g.nodes[id] as Node).shape.every((d, i) => d === shape[i]))) return undefined;
+  for (const [child, p] of edges) parent.set(child, p);
+  return { matmuls, inner };
 }
 
 function leadsToMatmul(g: Graph, id: number, computed: IsComputed): boolean {
@@ -190,6 +246,17 @@ function batchStrides(g: Graph, operand: number, v: AffineView, batch: readonly 
   const shape = (g.nodes[operand] as Node).shape;
   const lead = batch.length - (shape.length - 2);
   return batch.map((_d, i) => (i < lead || shape[i - lead] === 1 ? 0 : (v.strides[i - lead] as number)));
+}
+
+/**
+ * Rows × columns of C one thread owns. On lavapipe every storage load in the K loop costs ~100
+ * instructions (llvmpipe loads lane by lane with bounds checks; measured from its assembly), so a
+ * bigger block pays: per step along K a thread loads rows + cols scalars for rows · cols FMAs,
+ * 16 loads for 64 FMAs at 8×8 against 8 for 16 at 4×4. Small sides keep 4 so edge blocks do not
+ * mostly compute clamped duplicates.
+ */
+export function blockFor(m: number, n: number): { rows: number; cols: number } {
+  return { rows: m > 4 ? 8 : 4, cols: n > 4 ? 8 : 4 };
 }
 
 export interface BlockedSegment {
@@ -213,39 +280,55 @@ export function renderBlockedSegment(
   load: (node: number) => { arena: number; offset: number },
   store: { arena: number; offset: number },
 ): BlockedSegment {
-  const mm = g.nodes[plan.matmul] as Node;
-  const aShape = (g.nodes[mm.inputs[0] as number] as Node).shape;
+  const mm = g.nodes[(plan.terms[0] as MatmulTerm).matmul] as Node;
   const m = mm.shape[mm.shape.length - 2] as number;
   const n = mm.shape[mm.shape.length - 1] as number;
-  const kk = aShape[aShape.length - 1] as number;
   const batch = mm.shape.slice(0, -2);
   const rBatch = batch.slice(0, plan.reduced);
   const oBatch = batch.slice(plan.reduced);
   const [R, OB] = [numel(rBatch), numel(oBatch)];
-  const [mb, nb] = [Math.ceil(m / 4), Math.ceil(n / 4)];
-  const sa = plan.a.strides;
-  const sb = plan.b.strides;
-  const [sAr, sAk] = [sa[sa.length - 2] as number, sa[sa.length - 1] as number];
-  const [sBk, sBc] = [sb[sb.length - 2] as number, sb[sb.length - 1] as number];
-  const pa = load(plan.a.node);
-  const pb = load(plan.b.node);
+  const { rows, cols } = blockFor(m, n);
+  const c4 = cols / 4;
+  const [mb, nb] = [Math.ceil(m / rows), Math.ceil(n / cols)];
+  const I = [...Array(rows).keys()];
+  const J = [...Array(cols).keys()];
+  const Q = [...Array(c4).keys()];
   const L: string[] = [];
   L.push(`let cb = r % ${u(nb)};`, `let rb = (r / ${u(nb)}) % ${u(mb)};`, `let ob = r / ${u(mb * nb)};`);
-  L.push('let row0 = rb * 4u;', 'let col0 = cb * 4u;');
-  // rows/columns past the edge read the last one (in bounds) and are never stored
-  for (let i = 0; i < 4; i++) L.push(`let ar${i} = min(row0 + ${i}u, ${u(m - 1)}) * ${u(sAr)};`);
-  for (let j = 0; j < 4; j++) L.push(`let bc${j} = min(col0 + ${j}u, ${u(n - 1)}) * ${u(sBc)};`);
-  for (let i = 0; i < 4; i++) L.push(`var acc${i} = vec4f(0.0);`);
-  L.push(`for (var q = 0u; q < ${u(R)}; q++) {`);
-  const inner: string[] = [`let bt = q * ${u(OB)} + ob;`];
-  const ao = remap(inner, 'bt', batch, batchStrides(g, mm.inputs[0] as number, plan.a, batch), pa.offset + plan.a.offset);
-  const bo = remap(inner, 'bt', batch, batchStrides(g, mm.inputs[1] as number, plan.b, batch), pb.offset + plan.b.offset);
-  L.push(...inner.map((l) => `  ${l}`));
-  L.push(`  for (var p = 0u; p < ${u(kk)}; p++) {`);
-  L.push(`    let ap = ${ao} + p * ${u(sAk)};`, `    let bp = ${bo} + p * ${u(sBk)};`);
-  L.push(`    let bv = vec4f(A${pb.arena}[bp + bc0], A${pb.arena}[bp + bc1], A${pb.arena}[bp + bc2], A${pb.arena}[bp + bc3]);`);
-  for (let i = 0; i < 4; i++) L.push(`    acc${i} = fma(vec4f(A${pa.arena}[ap + ar${i}]), bv, acc${i});`);
-  L.push('  }', '}');
+  L.push(`let row0 = rb * ${u(rows)};`, `let col0 = cb * ${u(cols)};`);
+  for (const i of I) for (const q of Q) L.push(`var acc${i}_${q} = vec4f(0.0);`);
+  let kk = 0;
+  // one block per term, each with its own views, summed into the same accumulators
+  for (const term of plan.terms) {
+    const tm = g.nodes[term.matmul] as Node;
+    const aShape = (g.nodes[tm.inputs[0] as number] as Node).shape;
+    const k = aShape[aShape.length - 1] as number;
+    kk += k;
+    const sa = term.a.strides;
+    const sb = term.b.strides;
+    const [sAr, sAk] = [sa[sa.length - 2] as number, sa[sa.length - 1] as number];
+    const [sBk, sBc] = [sb[sb.length - 2] as number, sb[sb.length - 1] as number];
+    const pa = load(term.a.node);
+    const pb = load(term.b.node);
+    L.push(`{ // %${term.matmul}`);
+    // rows/columns past the edge read the last one (in bounds) and are never stored
+    for (const i of I) L.push(`  let ar${i} = min(row0 + ${i}u, ${u(m - 1)}) * ${u(sAr)};`);
+    for (const j of J) L.push(`  let bc${j} = min(col0 + ${j}u, ${u(n - 1)}) * ${u(sBc)};`);
+    L.push(`  for (var q = 0u; q < ${u(R)}; q++) {`);
+    const inner: string[] = [`let bt = q * ${u(OB)} + ob;`];
+    const ao = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[0] as number, term.a, batch), pa.offset + term.a.offset);
+    const bo = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[1] as number, term.b, batch), pb.offset + term.b.offset);
+    L.push(...inner.map((l) => `    ${l}`));
+    L.push(`    for (var p = 0u; p < ${u(k)}; p++) {`);
+    L.push(`      let ap = ${ao} + p * ${u(sAk)};`, `      let bp = ${bo} + p * ${u(sBk)};`);
+    const bAt = (j: number): string => `A${pb.arena}[bp + bc${j}]`;
+    for (const q of Q) L.push(`      let bv${q} = vec4f(${bAt(4 * q)}, ${bAt(4 * q + 1)}, ${bAt(4 * q + 2)}, ${bAt(4 * q + 3)});`);
+    for (const i of I) {
+      L.push(`      let a${i} = vec4f(A${pa.arena}[ap + ar${i}]);`);
+      for (const q of Q) L.push(`      acc${i}_${q} = fma(a${i}, bv${q}, acc${i}_${q});`);
+    }
+    L.push('    }', '  }', '}');
+  }
   // Each element: its index in the (reduced) matmul, mapped up through the permutes to the root.
   const up: string[] = [`let j0 = (ob * ${u(m)} + row) * ${u(n)} + col;`];
   let idx = 'j0';
@@ -257,15 +340,21 @@ export function renderBlockedSegment(
     const st = x.shape.map((_d, a) => outSt[perm.indexOf(a)] as number);
     idx = remap(up, idx, x.shape, st);
   }
-  L.push(`for (var i = 0u; i < 4u; i++) {`, '  let row = row0 + i;', `  if (row >= ${u(m)}) { break; }`);
-  L.push('  let accRow = select(select(select(acc3, acc2, i == 2u), acc1, i == 1u), acc0, i == 0u);');
-  L.push('  for (var j = 0u; j < 4u; j++) {', '    let col = col0 + j;', `    if (col >= ${u(n)}) { break; }`);
-  L.push(`    mmv${plan.value} = accRow[j];`, ...up.map((l) => `    ${l}`));
-  L.push(`    A${store.arena}[${u(store.offset)} + ${idx}] = ${rootFn}(${idx});`, '  }', '}');
+  // Stores unrolled per accumulator (rows × vec4 columns), so every accumulator stays a plain
+  // variable; each block runs the root's value function (the fused epilogue) per element.
+  for (const i of I) {
+    L.push(`if (row0 + ${i}u < ${u(m)}) {`, `  let row = row0 + ${i}u;`);
+    for (const q of Q) {
+      L.push(`  for (var j = 0u; j < 4u; j++) {`, `    let col = col0 + ${u(4 * q)} + j;`, `    if (col >= ${u(n)}) { break; }`);
+      L.push(`    mmv${plan.value} = acc${i}_${q}[j];`, ...up.map((l) => `    ${l}`));
+      L.push(`    A${store.arena}[${u(store.offset)} + ${idx}] = ${rootFn}(${idx});`, '  }');
+    }
+    L.push('}');
+  }
   return {
     privates: [`var<private> mmv${plan.value}: f32;`],
-    valueFn: `fn v${plan.value}(i: u32) -> f32 { return mmv${plan.value}; } // %${plan.value} blocked ${mm.op} ${m}x${n}x${kk}${R > 1 ? ` summed over ${R}` : ''}`,
-    segment: `fn s${k}(r: u32) { // register-blocked 4x4\n${L.map((l) => `  ${l}`).join('\n')}\n}`,
+    valueFn: `fn v${plan.value}(i: u32) -> f32 { return mmv${plan.value}; } // %${plan.value} blocked ${mm.op} ${m}x${n}x${kk}${R > 1 ? ` summed over ${R}` : ''}${plan.terms.length > 1 ? ` (${plan.terms.length} matmuls added)` : ''}`,
+    segment: `fn s${k}(r: u32) { // register-blocked ${rows}x${cols}\n${L.map((l) => `  ${l}`).join('\n')}\n}`,
     threads: OB * mb * nb,
   };
 }

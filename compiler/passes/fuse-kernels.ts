@@ -94,6 +94,30 @@ function trailingBroadcast(c: Node, r: Node): number {
   return cols > 1 ? cols : 0;
 }
 
+/** Contraction length above which a matmul is not inlined into a row kernel or a reduction. */
+const LONG_CONTRACTION = 64;
+
+/**
+ * Long matmuls and convolutions join a kernel only as the producer of an elementwise epilogue. Inlined
+ * into a row kernel (a norm or softmax: one thread per row, reductions memoized per row) or into a
+ * reduction, their dot products run serially per row and again for every read of the row — in the
+ * small GPT's training step one such LayerNorm kernel took ~20% of GPU time. Materialized, they
+ * render register-blocked (codegen/wgsl/render-matmul.ts).
+ */
+function isLongContraction(g: Graph, n: Node): boolean {
+  if (n.op.startsWith('conv2d')) return true;
+  if (n.op !== 'matmul') return false;
+  // Short ones stay inlined: attention's q·kᵀ (head_dim long) is what fuse-attention.ts matches
+  // inside the softmax kernel, and costs a row thread only keys × head_dim.
+  const a = g.nodes[n.inputs[0] as number] as Node;
+  return (a.shape[a.shape.length - 1] ?? 0) > LONG_CONTRACTION;
+}
+
+function hasLoop(g: Graph, group: Group): boolean {
+  for (const m of group.members) if (classOf(g.nodes[m] as Node) === 'loop') return true;
+  return false;
+}
+
 /** A reduction over trailing axes covering exactly one row of `cols` elements of its input. */
 function reducesTrailing(c: Node, x: Node, cols: number): boolean {
   if (c.op !== 'reduce_sum' && c.op !== 'reduce_max') return false;
@@ -160,7 +184,7 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
       });
     }
     const admit = cls === 'loop' ? mult <= 1.0001 : cls === 'view' || mult <= maxRecompute;
-    if (!admit) {
+    if (!admit || (isLongContraction(g, node) && (cols > 0 || group.cols > 0 || hasLoop(g, group)))) {
       newGroup(i);
       continue;
     }

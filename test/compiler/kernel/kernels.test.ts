@@ -52,6 +52,31 @@ output "y" = %3
 `);
     expect(ks).toEqual([[2], [3]]);
   });
+
+  // x·W with K = 128 feeding a row softmax: inlined, each row's thread would run 128·5 FMAs twice
+  // (once for the max, once for the output); materialized, the matmul renders register-blocked.
+  // With K = 8 (attention's q·kᵀ at a small head size) it stays inside the row kernel.
+  // (Node ids are renumbered densely by the parser: the matmul is node 2.)
+  it.each([
+    [128, [[2], [3, 4, 5, 6, 7, 8, 9]]],
+    [8, [[2, 3, 4, 5, 6, 7, 8, 9]]],
+  ])('keeps a matmul with K = %i out of a row-reduction kernel only when K > 64', (k, kernels) => {
+    expect(
+      kernelsOf(`
+%0: f32[4,${k}] = input {name="x"}
+%1: f32[${k},5] = param {name="w", trainable=true}
+%3: f32[4,5] = matmul %0, %1
+%4: f32[4] = reduce_max %3 {axes=[1], keepdim=false}
+%5: f32[4,1] = reshape %4 {shape=[4,1]}
+%6: f32[4,5] = sub %3, %5
+%7: f32[4,5] = exp %6
+%8: f32[4] = reduce_sum %7 {axes=[1], keepdim=false}
+%9: f32[4,1] = reshape %8 {shape=[4,1]}
+%10: f32[4,5] = div %7, %9
+output "p" = %10
+`),
+    ).toEqual(kernels);
+  });
 });
 
 /** Every pair of buffers one kernel touches is disjoint in memory, except declared in-place pairs. */

@@ -234,27 +234,20 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   let backend: Backend | undefined;
   try {
     await mkdir(outDir, { recursive: true });
-    const init = o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) };
-    if (needsExampleJob(program, model)) {
-      const job = await prepareExampleJob(program, model, {
-        outDir,
-        cwd: io.cwd,
-        ...(o.steps === undefined ? {} : { steps: o.steps }),
-        ...(o.seed === undefined ? {} : { seed: o.seed }),
-        ...init,
-        log,
-      });
-      backend = await selectBackend(o.device, job.plan.graph, log);
-      return await runExampleJob(job, model, { outDir, resume: o.resume, backend, json: o.json, log }, io);
-    }
-    const job = await prepareLmJob(program, model, {
+    const prep = {
       outDir,
       cwd: io.cwd,
       ...(o.steps === undefined ? {} : { steps: o.steps }),
       ...(o.seed === undefined ? {} : { seed: o.seed }),
-      ...init,
+      ...(o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) }),
       log,
-    });
+    };
+    if (needsExampleJob(program, model)) {
+      const job = await prepareExampleJob(program, model, prep);
+      backend = await selectBackend(o.device, job.plan.graph, log);
+      return await runExampleJob(job, model, { outDir, resume: o.resume, backend, json: o.json, log }, io);
+    }
+    const job = await prepareLmJob(program, model, prep);
     backend = await selectBackend(o.device, job.plan.graph, log);
     log(
       `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(io.cwd, outDir) || '.'}`,

@@ -70,17 +70,23 @@ export interface AttentionOperand {
   strides: { batch: number; head: number; seq: number };
 }
 
-/** out = softmax(scale · q·kᵀ [causal]) · v over [B, H, Sq, D] × [B, KVH, Sk, D] × [B, KVH, Sk, Dv]. */
-export interface AttentionInfo {
+/** The sizes of out = softmax(scale · q·kᵀ [causal]) · v over [B, H, Sq, D] × [B, KVH, Sk, D] × [B, KVH, Sk, Dv]. */
+export interface AttentionShape {
   batch: number;
   heads: number;
+  /** Key/value heads; divides `heads` (GQA), equal to it for plain multi-head attention. */
   kvHeads: number;
   queries: number;
   keys: number;
   headDim: number;
   valueDim: number;
   causal: boolean;
+  /** Multiplies q·k before the softmax (usually 1/√headDim). */
   scale: number;
+}
+
+/** A fused attention: its sizes and where each operand lives. */
+export interface AttentionInfo extends AttentionShape {
   q: AttentionOperand;
   k: AttentionOperand;
   v: AttentionOperand;

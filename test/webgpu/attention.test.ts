@@ -3,7 +3,8 @@
 // and not, grouped-query heads, more keys than queries (causal offset), and a batch of two.
 
 import { describe, expect, it } from 'vitest';
-import { attentionUnsupported, renderAttention, type AttentionShape } from '../../compiler/codegen/wgsl/render-attention.ts';
+import { attentionUnsupported, renderAttention } from '../../compiler/codegen/wgsl/render-attention.ts';
+import type { AttentionShape } from '../../compiler/kernel/kernel-graph.ts';
 import { BUFFER_USAGE, MAP_MODE } from '../../runtime/webgpu/gpu-constants.ts';
 import { gpuForTests, randomF32 } from './gpu-fixture.ts';
 

@@ -14,23 +14,9 @@
 // Grouped-query attention: head h reads kv head h / (H / KVH). Causal: query i sees keys
 // j ≤ i + (Sk − Sq), i.e. the queries are the last Sq positions of the key sequence.
 
-import type { AttentionOperand, CompiledKernel, KernelInfo, MemoryPlan } from '../../kernel/kernel-graph.ts';
+import type { AttentionOperand, AttentionShape, CompiledKernel, KernelInfo, MemoryPlan } from '../../kernel/kernel-graph.ts';
 import { rollLoops } from './roll-loops.ts';
 import { f, u } from './wgsl-util.ts';
-
-export interface AttentionShape {
-  batch: number;
-  heads: number;
-  /** Key/value heads; divides `heads` (GQA), equal to it for plain multi-head attention. */
-  kvHeads: number;
-  queries: number;
-  keys: number;
-  headDim: number;
-  valueDim: number;
-  causal: boolean;
-  /** Multiplies q·k before the softmax (usually 1/√headDim). */
-  scale: number;
-}
 
 /**
  * Where a tensor lives: arena (binding A<arena>), offset in f32 elements, and optionally its

@@ -104,18 +104,18 @@ export async function loadFrozen(lowered: LoweredTrain, cwd: string): Promise<Ma
  * model's preset names, e.g. from `scion inherit -o DIR`) when given. Every student parameter must
  * be in it (the mapping names what is missing); loss-owned parameters keep their init.
  */
-export async function initialWeights(lowered: LoweredTrain, seed: number, init: string | undefined): Promise<Map<string, Float32Array>> {
-  const initial = new Map(
-    lowered.trainable.map((p) => [
-      p.path,
-      sampleInit(
-        p.init,
-        p.shape.reduce((a, d) => a * d, 1),
-        seed,
-        p.path,
-      ),
-    ]),
+/** A trainable parameter's values drawn by its init rule, seeded by the run's seed and its path. */
+function seededInit(p: LoweredTrain['trainable'][number], seed: number): Float32Array {
+  return sampleInit(
+    p.init,
+    p.shape.reduce((a, d) => a * d, 1),
+    seed,
+    p.path,
   );
+}
+
+export async function initialWeights(lowered: LoweredTrain, seed: number, init: string | undefined): Promise<Map<string, Float32Array>> {
+  const initial = new Map(lowered.trainable.map((p) => [p.path, seededInit(p, seed)]));
   if (init === undefined) return initial;
   let reader;
   try {
@@ -242,16 +242,6 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
 /** Adapter starts plus the seeded init of any loss-owned parameter (feature_kd projections). */
 function withLossParams(t: LoweredTrain, initial: ReadonlyMap<string, Float32Array>, seed: number): Map<string, Float32Array> {
   const out = new Map(initial);
-  for (const p of t.trainable)
-    if (!out.has(p.path))
-      out.set(
-        p.path,
-        sampleInit(
-          p.init,
-          p.shape.reduce((a, d) => a * d, 1),
-          seed,
-          p.path,
-        ),
-      );
+  for (const p of t.trainable) if (!out.has(p.path)) out.set(p.path, seededInit(p, seed));
   return out;
 }

@@ -16,6 +16,7 @@ import { planMemory } from './kernel/plan-memory.ts';
 import { fuseAttention } from './kernel/fuse-attention.ts';
 import { DEFAULT_LIMITS, legalize, type DeviceLimits } from './codegen/wgsl/legalize.ts';
 import { renderKernel } from './codegen/wgsl/render-kernel.ts';
+import type { MatmulBlock } from './codegen/wgsl/render-matmul.ts';
 import { halfArenas, planHalfMemory } from './codegen/wgsl/f16-storage.ts';
 import type { KernelArtifact } from './kernel/kernel-graph.ts';
 
@@ -50,6 +51,12 @@ export interface CompileOptions {
   precision?: 'f32' | 'f16';
   /** Fuse softmax attention into one kernel where it applies (default true; false for comparisons). */
   fuseAttention?: boolean;
+  /**
+   * The largest register block (rows × columns of C per thread) of matmuls rendered blocked; small
+   * matrices still get smaller blocks (render-matmul.ts `blockFor`). Sides 4, 8 or 16. Default
+   * 8×8; jobs/train/tune-graph.ts picks one per adapter.
+   */
+  matmulBlock?: MatmulBlock;
 }
 
 export class TargetError extends Error {
@@ -90,7 +97,11 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArt
   legalize(g, kg, memory, limits);
   // The dumb part: one WGSL program per kernel from the per-op table.
   const half = halfArenas(memory);
-  const render = { subgroups: features.has('subgroups'), ...(half.size > 0 ? { halfArenas: half } : {}) };
+  const render = {
+    subgroups: features.has('subgroups'),
+    ...(half.size > 0 ? { halfArenas: half } : {}),
+    ...(opts.matmulBlock !== undefined ? { matmulBlock: opts.matmulBlock } : {}),
+  };
   const programs = kg.kernels.filter((k) => k.kind === 'wgsl').map((k) => renderKernel(g, kg, memory, k, render));
   // What the kernels ended up needing, not what was offered: the artifact runs wherever these exist.
   const needs = [...(half.size > 0 ? ['shader-f16'] : []), ...(programs.some((p) => p.code.includes('\nenable subgroups;')) ? ['subgroups'] : [])];

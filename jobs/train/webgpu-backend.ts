@@ -2,22 +2,33 @@
 // WGSL) and kept as a live executor; a call writes the feeds, records the whole step into one
 // command encoder, and reads back the requested outputs. The training loop stays on the host
 // (optimizer, clipping, checkpoints), so both backends produce the same files and resume the same
-// way; only the forward and backward passes move to the device.
+// way; only the forward and backward passes move to the device. Graphs are compiled with this
+// adapter's tuned choices (tune-graph.ts: matmul register block, subgroup reductions), timed once
+// per adapter on tiny probes and remembered in the autotune store.
 
 import { DEFAULT_LIMITS, type DeviceLimits } from '../../compiler/codegen/wgsl/legalize.ts';
-import { compileGraph } from '../../compiler/pipeline.ts';
+import { compileGraph, type CompileOptions } from '../../compiler/pipeline.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { acquireDevice, isSoftwareAdapter, type GpuDevice } from '../../runtime/webgpu/device.ts';
 import { type KernelTiming, WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
+import type { TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
+import { FileTuneStore } from '../../runtime/webgpu/tune-store-file.ts';
 import type { Backend } from './backend.ts';
+import { compileOptionsFor, tuneGraphForDevice, UNTUNED, type GraphTuning } from './tune-graph.ts';
 
 export interface WebGpuBackendOptions {
   /** Use an adapter that emulates a GPU on the CPU (llvmpipe, SwiftShader); `--device webgpu` does. */
   allowSoftware?: boolean;
   /** Request the adapter's 'timestamp-query' feature, which `profile` needs (where it exists). */
   timestamps?: boolean;
+  /**
+   * Where this adapter's tuned choices are kept (default: the file store, ~/.cache/scion), or false
+   * for the fixed untuned ones (8×8 blocks, no subgroup reductions). SCION_TUNE=off skips tuning
+   * when this is not given (tests, or a one-off run that should not time anything).
+   */
+  tune?: TuneStore | false;
 }
 
 /** The WebGPU backend, plus per-kernel timing of one step. */
@@ -28,6 +39,8 @@ export interface WebGpuBackend extends Backend {
    * queries, in execution order. Throws where the device lacks 'timestamp-query'.
    */
   profile(graph: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<KernelTiming[]>;
+  /** The choices graphs are compiled with, and where they came from. */
+  readonly tuning: GraphTuning & { source: 'tuned' | 'stored' | 'untuned'; note?: string };
 }
 
 /** Opens a device and checks that `graph` compiles for it; the reason says why not, in words. */
@@ -41,11 +54,14 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
     return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, where the CPU backend is faster; --device webgpu uses it anyway` };
   }
   const cache = new PipelineCache(gpu);
+  const base: CompileOptions = { limits: limitsOf(gpu), verify: false };
+  const tuning = await tuningFor(gpu, cache, opts.tune, base);
+  const compileOpts: CompileOptions = { ...base, ...compileOptionsFor(tuning) };
   const executors = new Map<Graph, Promise<WebGpuExecutor>>();
   const executorFor = (g: Graph): Promise<WebGpuExecutor> => {
     let ex = executors.get(g);
     if (ex === undefined) {
-      ex = WebGpuExecutor.create(gpu, compileGraph(g, { limits: limitsOf(gpu), verify: false }), cache);
+      ex = WebGpuExecutor.create(gpu, compileGraph(g, compileOpts), cache);
       executors.set(g, ex);
     }
     return ex;
@@ -69,6 +85,7 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
   };
   return {
     name: 'webgpu',
+    tuning,
     async run(g, feeds, outputs) {
       const ex = await prepared(g, feeds);
       const art = ex.artifact.graph;
@@ -88,6 +105,22 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
       gpu.destroy();
     },
   };
+}
+
+/**
+ * The tuned choices for this adapter (timed on first use, then read from the store). Tuning is an
+ * optimization: if a probe fails on this device, the untuned choices are used and `note` says why.
+ */
+async function tuningFor(gpu: GpuDevice, cache: PipelineCache, tune: TuneStore | false | undefined, base: CompileOptions): Promise<WebGpuBackend['tuning']> {
+  // SCION_TUNE=off skips only the default store: a caller's explicit choice wins.
+  if (tune === false || (tune === undefined && process.env['SCION_TUNE'] === 'off')) return { ...UNTUNED, source: 'untuned' };
+  try {
+    const t = await tuneGraphForDevice(gpu, cache, tune ?? new FileTuneStore(), base);
+    return { matmulBlock: t.matmulBlock, subgroups: t.subgroups, source: t.fresh ? 'tuned' : 'stored' };
+  } catch (error) {
+    gpu.assertAlive();
+    return { ...UNTUNED, source: 'untuned', note: `tuning failed: ${(error as Error).message}` };
+  }
 }
 
 function limitsOf(gpu: GpuDevice): DeviceLimits {

@@ -10,7 +10,7 @@ import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan } from '../../
 import { NODE_RENDER, PRELUDE, renderReduce } from './render-node.ts';
 import { widenHalfLoads } from './f16-storage.ts';
 import { coopMain, coopSegment, coopSegments, subgroupPrelude, type CoopReduction, type MainSegment } from './subgroup-reduce.ts';
-import { planBlockedMatmul, renderBlockedSegment, type BlockedMatmul } from './render-matmul.ts';
+import { planBlockedMatmul, renderBlockedSegment, type BlockedMatmul, type MatmulBlock } from './render-matmul.ts';
 import { renderAttentionKernel } from './render-attention.ts';
 import { rollLoops } from './roll-loops.ts';
 import { resetNames, u } from './wgsl-util.ts';
@@ -36,6 +36,8 @@ export interface RenderOptions {
   halfArenas?: ReadonlySet<number>;
   /** Keep literal-count loops rolled (roll-loops.ts; default true: lavapipe compiles unrolled ones for seconds). */
   rollLoops?: boolean;
+  /** The largest register block of a blocked matmul (render-matmul.ts `blockFor`; default 8×8). */
+  matmulBlock?: MatmulBlock;
 }
 
 export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel: KernelInfo, opts: RenderOptions = {}): CompiledKernel {
@@ -141,7 +143,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     const plan = blocked.get(k);
     if (plan !== undefined) {
       const nodeAt = (id: number): { arena: number; offset: number } => at(bufferOfNode.get(id) ?? fail(`matmul operand %${id} has no buffer`));
-      const r = renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output));
+      const r = renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), opts.matmulBlock);
       overridden.set(plan.value, r.valueFn);
       privates.push(...r.privates);
       emit(s.root);

@@ -1,10 +1,10 @@
 // Register-blocked matmul segments inside compiled graphs. The per-element renderer computes a
 // matmul as one dot product per output element; here one thread owns a block of C in registers
-// (8×8 where the matrix allows, `blockFor`; codegen/wgsl/matmul.ts's `register` variant, lesson 2
-// of research/baselines.md: on lavapipe register blocking without workgroup memory beats tiles
-// and the naive loop), then runs the kernel's fused epilogue (bias, activation, residual, scale,
-// a transpose of the result) for each of its elements through the ordinary per-node value
-// functions.
+// (8×8 where the matrix allows, or a per-adapter cap: `blockFor`; codegen/wgsl/matmul.ts's
+// `register` variant, lesson 2 of research/baselines.md: on lavapipe register blocking without
+// workgroup memory beats tiles and the naive loop), then runs the kernel's fused epilogue (bias,
+// activation, residual, scale, a transpose of the result) for each of its elements through the
+// ordinary per-node value functions.
 //
 // Applies when the operands are affine views of arena buffers (transposes, reshapes, broadcasts
 // and slices become strides, not copies) and the segment's root reaches the matmul along one
@@ -248,15 +248,34 @@ function batchStrides(g: Graph, operand: number, v: AffineView, batch: readonly 
   return batch.map((_d, i) => (i < lead || shape[i - lead] === 1 ? 0 : (v.strides[i - lead] as number)));
 }
 
+/** A register block: rows × columns of C one thread owns. */
+export interface MatmulBlock {
+  rows: number;
+  cols: number;
+}
+
+/** The block compiled graphs use unless told otherwise (CompileOptions `matmulBlock`). */
+export const DEFAULT_MATMUL_BLOCK: MatmulBlock = { rows: 8, cols: 8 };
+
 /**
- * Rows × columns of C one thread owns. On lavapipe every storage load in the K loop costs ~100
+ * Block sides the renderer accepts: columns are held as vec4 accumulators (multiples of 4), and a
+ * side halves down to 4 for small matrices, so powers of two.
+ */
+export const MATMUL_BLOCK_SIDES: readonly number[] = [4, 8, 16];
+
+/**
+ * Rows × columns of C one thread owns, at most `cap` (default 8×8; a per-adapter choice of
+ * jobs/train/tune-graph.ts otherwise). On lavapipe every storage load in the K loop costs ~100
  * instructions (llvmpipe loads lane by lane with bounds checks; measured from its assembly), so a
  * bigger block pays: per step along K a thread loads rows + cols scalars for rows · cols FMAs,
- * 16 loads for 64 FMAs at 8×8 against 8 for 16 at 4×4. Small sides keep 4 so edge blocks do not
- * mostly compute clamped duplicates.
+ * 16 loads for 64 FMAs at 8×8 against 8 for 16 at 4×4. A side is halved (never below 4) while
+ * the matrix fits in half of it, so edge blocks do not mostly compute clamped duplicates.
  */
-export function blockFor(m: number, n: number): { rows: number; cols: number } {
-  return { rows: m > 4 ? 8 : 4, cols: n > 4 ? 8 : 4 };
+export function blockFor(m: number, n: number, cap: MatmulBlock = DEFAULT_MATMUL_BLOCK): MatmulBlock {
+  for (const side of [cap.rows, cap.cols])
+    if (!MATMUL_BLOCK_SIDES.includes(side)) throw new Error(`matmul block side ${side} is not one of ${MATMUL_BLOCK_SIDES.join(', ')}`);
+  const shrink = (extent: number, side: number): number => (side > 4 && extent <= side / 2 ? shrink(extent, Math.max(4, side / 2)) : side);
+  return { rows: shrink(m, cap.rows), cols: shrink(n, cap.cols) };
 }
 
 export interface BlockedSegment {
@@ -279,6 +298,7 @@ export function renderBlockedSegment(
   rootFn: string,
   load: (node: number) => { arena: number; offset: number },
   store: { arena: number; offset: number },
+  cap: MatmulBlock = DEFAULT_MATMUL_BLOCK,
 ): BlockedSegment {
   const mm = g.nodes[(plan.terms[0] as MatmulTerm).matmul] as Node;
   const m = mm.shape[mm.shape.length - 2] as number;
@@ -287,7 +307,7 @@ export function renderBlockedSegment(
   const rBatch = batch.slice(0, plan.reduced);
   const oBatch = batch.slice(plan.reduced);
   const [R, OB] = [numel(rBatch), numel(oBatch)];
-  const { rows, cols } = blockFor(m, n);
+  const { rows, cols } = blockFor(m, n, cap);
   const c4 = cols / 4;
   const [mb, nb] = [Math.ceil(m / rows), Math.ceil(n / cols)];
   const I = [...Array(rows).keys()];

@@ -1,0 +1,164 @@
+// Per-adapter choices for compiled graphs (issue #4): the register block of matmuls
+// (render-matmul.ts `blockFor` cap) and whether row reductions run on subgroups
+// (subgroup-reduce.ts). Each is timed once per adapter on a tiny probe graph compiled with every
+// candidate, and remembered in a TuneStore (runtime/webgpu/autotune.ts) under the adapter's key;
+// later calls read the store and compile nothing. The training and eval graphs are then compiled
+// with `compileOptionsFor(tuning)` (webgpu-backend.ts).
+//
+//   matmul probe:  x [256, 128] · w [128, 264]   (small-model sizes: milliseconds per run; no
+//                  epilogue, which would only add to lavapipe's compile time, not to the choice)
+//   reduce probe:  softmax(x [64, 256]) over rows
+
+import type { MatmulBlock } from '../../compiler/codegen/wgsl/render-matmul.ts';
+import { GraphBuilder } from '../../compiler/ir/builder.ts';
+import { softmax } from '../../compiler/ir/compose.ts';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import { compileGraph, type CompileOptions } from '../../compiler/pipeline.ts';
+import { tensor } from '../../runtime/cpu/tensor.ts';
+import { autotune, isCurrentChoice, type TimedRun, type TuneStore } from '../../runtime/webgpu/autotune.ts';
+import type { GpuDevice } from '../../runtime/webgpu/device.ts';
+import { WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
+import type { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
+
+/** What the tuner decides for compiled graphs on one adapter. */
+export interface GraphTuning {
+  matmulBlock: MatmulBlock;
+  /** Row reductions on subgroups (only ever true where the device offers 'subgroups'). */
+  subgroups: boolean;
+}
+
+/** Today's fixed behaviour: 8×8 blocks, one thread per reduced row. */
+export const UNTUNED: GraphTuning = { matmulBlock: { rows: 8, cols: 8 }, subgroups: false };
+
+/** Register-block caps timed, by name (the name is what the store keeps). */
+export const MATMUL_BLOCK_CANDIDATES: Readonly<Record<string, MatmulBlock>> = {
+  '4x4': { rows: 4, cols: 4 },
+  '8x8': { rows: 8, cols: 8 },
+  '16x8': { rows: 16, cols: 8 },
+};
+
+/** Op keys in the store; the version part changes when the probes or candidates' meaning do. */
+export const GRAPH_TUNE_KEYS = { matmulBlock: 'graph/matmul-block/f32/v1', rowReduce: 'graph/row-reduce/f32/v1' } as const;
+
+const REDUCE_CANDIDATES = ['thread-per-row', 'subgroups'] as const;
+
+/**
+ * A candidate replaces the untuned default only when it is at least this much faster. Probe
+ * timings on a shared machine jitter by ~10–20%, and a bigger block costs more than time per step:
+ * lavapipe compiles a 16×8-blocked kernel for seconds where an 8×8 one takes about one (measured
+ * on a cold Mesa shader cache), so a noise-level win must not switch every training kernel to it.
+ */
+export const SWITCH_MARGIN = 0.85;
+
+/** The fastest of `timesMs`, unless it beats `fallback` by less than SWITCH_MARGIN. */
+export function decide(timesMs: Readonly<Record<string, number>>, fallback: string): string {
+  const ranked = Object.entries(timesMs).sort((x, y) => x[1] - y[1]);
+  const best = ranked[0] ?? fail('no timings to decide from');
+  const base = timesMs[fallback];
+  return base === undefined || best[1] < SWITCH_MARGIN * base ? best[0] : fallback;
+}
+
+/** A probe compiled and bound on the device: `run` does one step and awaits it. */
+export interface Probe {
+  run: TimedRun;
+  dispose(): void;
+}
+
+/** Compiles `graph` with `opts` and binds it with some input data, ready to time. */
+export type PrepareProbe = (graph: Graph, opts: CompileOptions) => Promise<Probe>;
+
+export interface TuneGraphRequest {
+  store: TuneStore;
+  adapterKey: string;
+  /** Whether the device offers 'subgroups' (else the reduction choice is not timed). */
+  subgroups: boolean;
+  prepare: PrepareProbe;
+  /** Timed runs per candidate after one warm-up (default 3). */
+  reps?: number;
+}
+
+/** The tuning, and whether any timing happened in this call. */
+export type TunedGraph = GraphTuning & { fresh: boolean };
+
+/** x [256, 128] · w [128, 264]: a linear layer of a small model. */
+export function matmulProbe(): Graph {
+  const b = new GraphBuilder();
+  b.output('y', b.matmul(b.input('x', [256, 128]), b.param('w', [128, 264])));
+  return b.build();
+}
+
+/** Row softmax of x [64, 256]: rows long enough for the subgroup path (SUBGROUP_MIN_REDUCE). */
+export function reduceProbe(): Graph {
+  const b = new GraphBuilder();
+  b.output('y', softmax(b, b.input('x', [64, 256])));
+  return b.build();
+}
+
+/**
+ * The remembered tuning for this adapter, or — the first time, or when the candidate set changed —
+ * each choice timed on its probe and stored. Probes are prepared only for choices not in the store.
+ */
+export async function tuneGraph(req: TuneGraphRequest): Promise<TunedGraph> {
+  const reps = req.reps ?? 3;
+  let fresh = false;
+  // The store keeps the raw timings (and the fastest); the choice applies the margin to them.
+  const pick = async (opKey: string, workload: string, graph: () => Graph, variants: Record<string, CompileOptions>, fallback: string): Promise<string> => {
+    const known = req.store.get(req.adapterKey, opKey);
+    if (isCurrentChoice(known, Object.keys(variants))) return decide(known.timesMs, fallback);
+    const probes: Probe[] = [];
+    try {
+      const candidates: Record<string, TimedRun> = {};
+      for (const [name, opts] of Object.entries(variants)) {
+        const probe = await req.prepare(graph(), opts);
+        probes.push(probe);
+        candidates[name] = probe.run;
+      }
+      const choice = await autotune(req.store, { adapterKey: req.adapterKey, opKey, workload, candidates, reps });
+      fresh ||= choice.fresh;
+      return decide(choice.timesMs, fallback);
+    } finally {
+      for (const p of probes) p.dispose();
+    }
+  };
+  const blocks = Object.fromEntries(Object.entries(MATMUL_BLOCK_CANDIDATES).map(([name, block]) => [name, { matmulBlock: block }]));
+  const block = await pick(GRAPH_TUNE_KEYS.matmulBlock, '256x264x128 matmul', matmulProbe, blocks, '8x8');
+  const matmulBlock = MATMUL_BLOCK_CANDIDATES[block] ?? fail(`unknown block candidate ${block}`);
+  // Without the feature there is nothing to choose (and nothing to store).
+  if (!req.subgroups) return { matmulBlock, subgroups: false, fresh };
+  const [plain, sub] = REDUCE_CANDIDATES;
+  const reduce = await pick(GRAPH_TUNE_KEYS.rowReduce, '64x256 softmax', reduceProbe, { [plain]: {}, [sub]: { features: ['subgroups'] } }, plain);
+  return { matmulBlock, subgroups: reduce === sub, fresh };
+}
+
+/** Compile options that apply `tuning` (to add to a graph's own, e.g. limits). */
+export function compileOptionsFor(tuning: GraphTuning): CompileOptions {
+  return { matmulBlock: tuning.matmulBlock, ...(tuning.subgroups ? { features: ['subgroups'] } : {}) };
+}
+
+/** Probes on a real device: compiled with the device's limits, fed deterministic values. */
+export function deviceProbes(gpu: GpuDevice, cache: PipelineCache, base: CompileOptions = {}): PrepareProbe {
+  return async (graph, opts) => {
+    const ex = await WebGpuExecutor.create(gpu, compileGraph(graph, { ...base, ...opts, verify: false }), cache);
+    const kg = ex.artifact.graph;
+    for (const io of [...kg.inputs, ...kg.params]) {
+      const buffer = kg.buffers[io.buffer] ?? fail(`feed ${io.name} has no buffer`);
+      ex.write(
+        io.name,
+        tensor(
+          Float32Array.from({ length: buffer.count }, (_, i) => ((i * 7919) % 13) / 13 - 0.5),
+          buffer.shape,
+        ),
+      );
+    }
+    return { run: () => ex.step(), dispose: () => ex.destroy() };
+  };
+}
+
+/** `tuneGraph` for a device: keyed by its adapter, probes run on it. */
+export function tuneGraphForDevice(gpu: GpuDevice, cache: PipelineCache, store: TuneStore, base: CompileOptions = {}): Promise<TunedGraph> {
+  return tuneGraph({ store, adapterKey: gpu.adapterInfo.key, subgroups: gpu.features.has('subgroups'), prepare: deviceProbes(gpu, cache, base) });
+}
+
+function fail(msg: string): never {
+  throw new Error(`tune-graph bug: ${msg}`);
+}

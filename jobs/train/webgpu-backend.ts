@@ -90,10 +90,7 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
       const ex = await prepared(g, feeds);
       const art = ex.artifact.graph;
       await ex.step();
-      const names = outputs ?? art.outputs.map((o) => o.name);
-      const out = new Map<string, Tensor>();
-      for (const name of names) out.set(name, await ex.read(name));
-      return out;
+      return ex.readMany(outputs ?? art.outputs.map((o) => o.name));
     },
     async profile(g, feeds) {
       return (await prepared(g, feeds)).profile();

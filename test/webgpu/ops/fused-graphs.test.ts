@@ -155,6 +155,15 @@ describe.skipIf(gpu === null)('fused graphs on WebGPU match the CPU reference (f
         const got = await ex.read(c.input);
         expect(relErr(got.data, cpu.get(c.output)!.data), c.output).toBeLessThan(1e-5);
       }
+      // readMany: every carried tensor plus the loss in one copy and one map, the same values as one at a time
+      const names = ['loss', ...step.carry.map((c) => c.input)];
+      const many = await ex.readMany(names);
+      expect([...many.keys()]).toEqual(names);
+      for (const name of names) {
+        const one = await ex.read(name);
+        expect(many.get(name)!.shape, name).toEqual(one.shape);
+        expect(Array.from(many.get(name)!.data), name).toEqual(Array.from(one.data));
+      }
     } finally {
       ex.destroy();
     }

@@ -272,9 +272,7 @@ export class WebGpuExecutor {
   private async runHost(kernel: KernelInfo): Promise<void> {
     const h = kernel.host ?? fail(`host kernel ${kernel.id} has no op`);
     const g = this.artifact.graph;
-    const ins = await this.readRanges(
-      kernel.inputs.map((b) => ({ p: this.placement(g.buffers[b] as BufferInfo), count: (g.buffers[b] as BufferInfo).count })),
-    );
+    const ins = await this.readRanges(kernel.inputs.map((b) => ({ p: this.placement(g.buffers[b] as BufferInfo), count: (g.buffers[b] as BufferInfo).count })));
     // The kernel reads its operands in operand order; the artifact lists inputs by buffer id.
     const inNodes: Node[] = h.inShapes.map((shape, k) => ({ id: k, op: 'input', inputs: [], attrs: {}, dtype: h.inDTypes[k] ?? 'f32', shape }));
     const node: Node = { id: inNodes.length, op: h.op, inputs: inNodes.map((n) => n.id), attrs: h.attrs, dtype: h.outDType, shape: h.outShape };

@@ -8,21 +8,14 @@ import { blockFor } from '../../compiler/codegen/wgsl/render-matmul.ts';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
-import { tensor, type Tensor } from '../../runtime/cpu/tensor.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
-import { gpuForTests, randomF32 } from './gpu-fixture.ts';
-import { compareWithCpu, relErr } from './ops/helpers.ts';
+import { gpuForTests } from './gpu-fixture.ts';
+import { compareWithCpu, randomTensor, relErr } from './ops/helpers.ts';
 
 const { gpu } = await gpuForTests();
 
-const feed = (shape: number[], seed: number): Tensor =>
-  tensor(
-    randomF32(
-      shape.reduce((a, d) => a * d, 1),
-      seed,
-    ),
-    shape,
-  );
+const feed = randomTensor;
 
 /** The block comments of the blocked segments in the compiled kernels, e.g. ['8x8']. */
 const blocks = (g: Graph): string[] => compileGraph(g).programs.flatMap((p) => [...p.code.matchAll(/register-blocked (\d+x\d+)/g)].map((m) => m[1] as string));

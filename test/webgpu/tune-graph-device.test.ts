@@ -9,22 +9,15 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import { cpuBackend } from '../../jobs/train/backend.ts';
 import { decide, GRAPH_TUNE_KEYS, MATMUL_BLOCK_CANDIDATES, tuneGraphForDevice } from '../../jobs/train/tune-graph.ts';
 import { createWebGpuBackend } from '../../jobs/train/webgpu-backend.ts';
-import { tensor, type Tensor } from '../../runtime/cpu/tensor.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { MemoryTuneStore, type TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
-import { gpuForTests, randomF32 } from './gpu-fixture.ts';
-import { compareWithCpu, relErr } from './ops/helpers.ts';
+import { gpuForTests } from './gpu-fixture.ts';
+import { compareWithCpu, randomTensor, relErr } from './ops/helpers.ts';
 
 const { gpu } = await gpuForTests();
 
-const feed = (shape: number[], seed: number): Tensor =>
-  tensor(
-    randomF32(
-      shape.reduce((a, d) => a * d, 1),
-      seed,
-    ),
-    shape,
-  );
+const feed = randomTensor;
 
 /**
  * relu(x·wᵀ + bias) for x [2, 37, 13], w [21, 13] (37×21 per batch: partial 16-row and 8-column

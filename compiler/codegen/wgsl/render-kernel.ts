@@ -7,7 +7,7 @@
 import type { Graph, Node } from '../../ir/graph.ts';
 import { classOf } from '../../kernel/op-classes.ts';
 import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan } from '../../kernel/kernel-graph.ts';
-import { NODE_RENDER, PRELUDE, renderReduce } from './render-node.ts';
+import { NODE_RENDER, PRELUDE, renderReduce, type NodeCtx } from './render-node.ts';
 import { widenHalfLoads } from './f16-storage.ts';
 import { coopMain, coopSegment, coopSegments, subgroupPrelude, type CoopReduction, type MainSegment } from './subgroup-reduce.ts';
 import { planBlockedMatmul, renderBlockedSegment, type BlockedMatmul, type MatmulBlock } from './render-matmul.ts';
@@ -62,6 +62,17 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     members.has(id) || roots.has(id) || (bufferOfNode.get(id) === undefined && classOf(g.nodes[id] as Node) !== 'buffer');
   const blocked = opts.blockedMatmul === false ? new Map<number, BlockedMatmul>() : planBlocked(g, kernel, isComputed, roots);
   const overridden = new Map<number, string>();
+  // A node's render context: operand k's value is a call of its function v<j>, emitted on first use.
+  const nodeCtx = (node: Node, lines: string[]): NodeCtx => ({
+    node,
+    ins: node.inputs.map((j) => g.nodes[j] as Node),
+    lines,
+    v: (k, idx) => {
+      const j = node.inputs[k] as number;
+      emit(j);
+      return `v${j}(${idx})`;
+    },
+  });
   const emit = (id: number): void => {
     if (done.has(id)) return;
     done.add(id);
@@ -80,16 +91,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       return;
     }
     const lines: string[] = [];
-    const value = NODE_RENDER[node.op]({
-      node,
-      ins: node.inputs.map((j) => g.nodes[j] as Node),
-      lines,
-      v: (k, idx) => {
-        const j = node.inputs[k] as number;
-        emit(j);
-        return `v${j}(${idx})`;
-      },
-    });
+    const value = NODE_RENDER[node.op](nodeCtx(node, lines));
     const body = [...lines, `return ${value};`].map((l) => `  ${l}`).join('\n');
     const where = node.span ? ` @ ${node.span.file}:${node.span.start.line}:${node.span.start.col}` : '';
     if (classOf(node) === 'loop') {
@@ -106,20 +108,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   const partialFn = (x: CoopReduction): string => {
     const node = g.nodes[x.id] as Node;
     const lines: string[] = [];
-    const acc = renderReduce(
-      {
-        node,
-        ins: node.inputs.map((j) => g.nodes[j] as Node),
-        lines,
-        v: (k, idx) => {
-          const j = node.inputs[k] as number;
-          emit(j);
-          return `v${j}(${idx})`;
-        },
-      },
-      x.kind,
-      { first: 'sgLane', step: WORKGROUP_SIZE },
-    );
+    const acc = renderReduce(nodeCtx(node, lines), x.kind, { first: 'sgLane', step: WORKGROUP_SIZE });
     const body = [...lines, `return ${x.kind === 'sum' ? 'wgSum' : 'wgMax'}(${acc});`].map((l) => `  ${l}`).join('\n');
     return `fn p${x.id}(i: u32) -> f32 { // %${x.id} ${node.op} across the workgroup\n${body}\n}`;
   };

@@ -7,20 +7,12 @@ import { reshapeStrides } from '../../../compiler/codegen/wgsl/render-matmul.ts'
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { compileGraph } from '../../../compiler/pipeline.ts';
-import { tensor, type Tensor } from '../../../runtime/cpu/tensor.ts';
 import { PipelineCache } from '../../../runtime/webgpu/pipeline-cache.ts';
-import { gpuForTests, randomF32 } from '../gpu-fixture.ts';
-import { compareWithCpu, relErr } from './helpers.ts';
+import { gpuForTests } from '../gpu-fixture.ts';
+import { compareWithCpu, randomTensor, relErr } from './helpers.ts';
 
 const { gpu } = await gpuForTests();
-const feed = (shape: number[], seed: number): Tensor =>
-  tensor(
-    randomF32(
-      shape.reduce((a, d) => a * d, 1),
-      seed,
-    ),
-    shape,
-  );
+const feed = randomTensor;
 const blockedCount = (g: Graph): number => compileGraph(g).programs.reduce((n, p) => n + (p.code.match(/register-blocked/g) ?? []).length, 0);
 
 /** y = relu(x·Wᵀ + b) + x, then 0.5·y — W read transposed through strides. x: [2,5,6], W: [6,6]. */

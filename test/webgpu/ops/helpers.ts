@@ -4,10 +4,11 @@
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { compileGraph, type CompileOptions } from '../../../compiler/pipeline.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
-import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import { tensor, type Tensor } from '../../../runtime/cpu/tensor.ts';
 import type { GpuDevice } from '../../../runtime/webgpu/device.ts';
 import { runArtifact } from '../../../runtime/webgpu/executor.ts';
 import type { PipelineCache } from '../../../runtime/webgpu/pipeline-cache.ts';
+import { randomF32 } from '../gpu-fixture.ts';
 
 export interface Compared {
   gpu: Map<string, Tensor>;
@@ -41,3 +42,13 @@ export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number 
   }
   return e;
 }
+
+/** A seeded random f32 tensor of `shape` (values from gpu-fixture's randomF32). */
+export const randomTensor = (shape: number[], seed: number): Tensor =>
+  tensor(
+    randomF32(
+      shape.reduce((a, d) => a * d, 1),
+      seed,
+    ),
+    shape,
+  );

@@ -144,11 +144,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     io.out(`${opt.out}: ${[...out.entries()].map(([k, t]) => `${k} [${t.shape.join(', ')}]`).join(', ')}\n`);
     return EXIT.ok;
   } catch (error) {
-    if (error instanceof MappingError || error instanceof DeviceUnavailable) {
-      io.err(`scion eval: ${error.message}\n`);
-      return EXIT.inputError;
-    }
-    return reportLowerError(error, io);
+    return evalFailure(error, io);
   } finally {
     await inputs.close();
     await weights.close();
@@ -239,11 +235,7 @@ async function validate(
         );
       return EXIT.ok;
     } catch (error) {
-      if (error instanceof JobError || error instanceof MappingError) {
-        io.err(`scion eval: ${error.message}\n`);
-        return EXIT.inputError;
-      }
-      return reportLowerError(error, io);
+      return evalFailure(error, io);
     }
   }
   const reader = await openSafetensors(weightsPath);
@@ -271,12 +263,20 @@ async function validate(
       );
     return EXIT.ok;
   } catch (error) {
-    if (error instanceof JobError || error instanceof MappingError) {
-      io.err(`scion eval: ${error.message}\n`);
-      return EXIT.inputError;
-    }
-    return reportLowerError(error, io);
+    return evalFailure(error, io);
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * The user errors of eval's modes — a checkpoint that does not fit the model, no device, a job the
+ * spec cannot run — print their message and exit 1; lowering errors go to reportLowerError.
+ */
+function evalFailure(error: unknown, io: Io): number {
+  if (error instanceof JobError || error instanceof MappingError || error instanceof DeviceUnavailable) {
+    io.err(`scion eval: ${error.message}\n`);
+    return EXIT.inputError;
+  }
+  return reportLowerError(error, io);
 }

@@ -17,7 +17,7 @@ import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../.
 import { selectBackend, DeviceUnavailable, type Backend, type DeviceChoice } from '../../jobs/train/backend.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from '../../jobs/train/lm-data.ts';
-import { trainLm, type JobSummary, type LmTrainPlan } from '../../jobs/train/train-lm.ts';
+import { planSettings, trainLm, type JobSummary, type LmTrainPlan } from '../../jobs/train/train-lm.ts';
 import { lossSeries, plotLosses } from '../../runtime/plot/index.ts';
 import { ProgressLine, TrainingDiverged } from '../../runtime/train/index.ts';
 import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
@@ -130,16 +130,9 @@ export async function prepareLmJob(
     frozen,
     weights: lowered.weights,
     evalOutput: ce?.output ?? 'loss',
-    optimizer: config.optimizer,
-    schedule: config.schedule,
-    steps: config.steps,
-    accumulate: config.accumulate,
-    checkpoint: config.checkpoint,
-    seed: config.seed,
+    ...planSettings(config),
     train,
     val,
-    ...(config.ema === undefined ? {} : { ema: config.ema }),
-    ...(config.eval === undefined ? {} : { evalEvery: config.eval.every }),
   };
   return { lowered, config, plan, tokenizerOrigin: tok.origin };
 }

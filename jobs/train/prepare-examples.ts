@@ -12,6 +12,7 @@ import { gradName } from '../../compiler/autodiff/grad.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { LowerError } from '../../compiler/lower/errors.ts';
 import { calleeOf, constExpr, dataSpec, findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
+import { planSettings } from './train-lm.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
@@ -225,14 +226,7 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
     batch: config.batch,
     itemsPerExample,
     unit,
-    optimizer: config.optimizer,
-    schedule: config.schedule,
-    steps: config.steps,
-    accumulate: config.accumulate,
-    checkpoint: config.checkpoint,
-    seed: config.seed,
-    ...(config.ema === undefined ? {} : { ema: config.ema }),
-    ...(config.eval === undefined ? {} : { evalEvery: config.eval.every }),
+    ...planSettings(config),
     ...(rounds === undefined ? {} : { rounds }),
   };
   o.log(`data: ${train.count.toLocaleString('en-US')} training and ${val.count.toLocaleString('en-US')} validation examples (${kind})`);

@@ -11,7 +11,7 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import type { LrScheduleSpec, OptimizerSpec } from '../../compiler/lower/lower-train-config.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { Prng } from '../../runtime/data/index.ts';
-import { liveParams } from './live-params.ts';
+import { gradsOf, liveParams, tailMeanLoss } from './live-params.ts';
 import { Ema, ramp, train, type MetricRecord, type NamedTensors, type Stateful } from '../../runtime/train/index.ts';
 import type { Examples } from './examples.ts';
 import type { Feeder } from './feeders.ts';
@@ -208,23 +208,17 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
       const out = await o.backend.run(plan.graph, feeds, outputs);
       stepSeconds += (performance.now() - t0) / 1000;
       stepItems += itemsPerBatch;
-      const grads = new Map<string, Float32Array>();
-      for (const p of plan.trainable) {
-        const g = out.get(p.grad)!.data;
-        grads.set(p.path, g instanceof Float32Array ? g : Float32Array.from(g));
-      }
-      return { loss: out.get('loss')!.data[0] as number, grads, items: itemsPerBatch };
+      return { loss: out.get('loss')!.data[0] as number, grads: gradsOf(out, plan.trainable), items: itemsPerBatch };
     },
   });
 
   const val = await evaluateExamples(plan, o.backend, feeds, plan.val, final);
   const trainLosses = result.metrics.filter((m) => m.kind === 'train').map((m) => Number(m['loss']));
-  const tail = trainLosses.slice(-Math.max(1, Math.min(20, Math.ceil(trainLosses.length / 10))));
   const rate = stepSeconds > 0 ? stepItems / stepSeconds : null;
   const summary: ExampleJobSummary = {
     kind: plan.kind,
     steps: result.step,
-    trainLoss: tail.length === 0 ? null : tail.reduce((a, x) => a + x, 0) / tail.length,
+    trainLoss: tailMeanLoss(trainLosses),
     valLoss: val.loss,
     valAccuracy: val.accuracy,
     imagesPerSecond: plan.unit === 'img' ? rate : null,

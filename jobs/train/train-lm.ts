@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
-import type { LrScheduleSpec, OptimizerSpec } from '../../compiler/lower/lower-train-config.ts';
+import type { LrScheduleSpec, OptimizerSpec, TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { LmBatcher } from '../../runtime/data/index.ts';
 import {
@@ -27,7 +27,7 @@ import {
 import type { Backend } from './backend.ts';
 import { unigramEntropy } from './baseline.ts';
 import { evalBatches } from './lm-data.ts';
-import { liveParams } from './live-params.ts';
+import { gradsOf, liveParams, tailMeanLoss } from './live-params.ts';
 
 export interface LmTrainPlan {
   /** Outputs `loss`, `evalOutput` and one gradient per trainable parameter. */
@@ -98,6 +98,20 @@ export function optimizerOf(o: OptimizerSpec): Optimizer {
   return o.kind === 'sgd'
     ? new Sgd({ momentum: o.momentum, weightDecay: o.weightDecay })
     : new AdamW({ betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
+}
+
+/** A train declaration's optimization settings, as every job kind's plan carries them. */
+export function planSettings(config: TrainConfig) {
+  return {
+    optimizer: config.optimizer,
+    schedule: config.schedule,
+    steps: config.steps,
+    accumulate: config.accumulate,
+    checkpoint: config.checkpoint,
+    seed: config.seed,
+    ...(config.ema === undefined ? {} : { ema: config.ema }),
+    ...(config.eval === undefined ? {} : { evalEvery: config.eval.every }),
+  };
 }
 
 /** The plan-derived settings of the generic loop that every job kind shares. */
@@ -183,21 +197,15 @@ export async function trainLm(plan: LmTrainPlan, o: JobOptions): Promise<LmTrain
       const out = await o.backend.run(plan.graph, feeds, outputs);
       stepSeconds += (performance.now() - t0) / 1000;
       stepTokens += tokensPerBatch;
-      const grads = new Map<string, Float32Array>();
-      for (const p of plan.trainable) {
-        const g = out.get(p.grad)!.data;
-        grads.set(p.path, g instanceof Float32Array ? g : Float32Array.from(g));
-      }
-      return { loss: out.get('loss')!.data[0] as number, grads, items: tokensPerBatch };
+      return { loss: out.get('loss')!.data[0] as number, grads: gradsOf(out, plan.trainable), items: tokensPerBatch };
     },
   });
 
   const valLoss = await evaluateLm(plan, o.backend, feeds, final);
   const trainLosses = result.metrics.filter((m) => m.kind === 'train').map((m) => Number(m['loss']));
-  const tail = trainLosses.slice(-Math.max(1, Math.min(20, Math.ceil(trainLosses.length / 10))));
   const summary: JobSummary = {
     steps: result.step,
-    trainLoss: tail.length === 0 ? null : tail.reduce((a, x) => a + x, 0) / tail.length,
+    trainLoss: tailMeanLoss(trainLosses),
     valLoss,
     baselineLoss: unigramEntropy(plan.val),
     tokensPerSecond: stepSeconds > 0 ? stepTokens / stepSeconds : null,

@@ -12,18 +12,10 @@ import { checkpointPlan, fromCheckpoint, namingPreset, toCheckpoint, type HostTe
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../runtime/weights/index.ts';
 import { runInheritance, type InheritOutput } from '../../../jobs/inherit/inherit-model.ts';
-import { randoms as lowerRandoms } from '../../compiler/lower/helpers.ts';
+import { llamaSpec, randoms as lowerRandoms } from '../../compiler/lower/helpers.ts';
 
 export const LLAMA = (name: string, a: { vocab: number; dim: number; depth: number; heads: number; kv: number; ffn: number }) => `
-model ${name}(vocab = ${a.vocab}, dim = ${a.dim}, depth = ${a.depth}, heads = ${a.heads}, kv_heads = ${a.kv}, ffn = ${a.ffn}, ctx = 5) preset llama {
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}
+${llamaSpec(name, `vocab = ${a.vocab}, dim = ${a.dim}, depth = ${a.depth}, heads = ${a.heads}, kv_heads = ${a.kv}, ffn = ${a.ffn}, ctx = 5`)}
 `;
 
 export const PARENT = { vocab: 13, dim: 16, depth: 4, heads: 4, kv: 2, ffn: 24 };

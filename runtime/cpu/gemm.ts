@@ -14,12 +14,40 @@
 // Packing costs O(mk + kn) against the O(mkn) product; callers packing B once for many A (a
 // weight shared over a batch) call packB once and gemmPacked per batch entry.
 
+import { wasmPanel } from './gemm-wasm.ts';
 import type { FloatArray } from './tensor.ts';
 
 let bPack = new Float64Array(1024);
 let aPack = new Float64Array(256);
 /** One 4×4 tile, for the partial tiles at the right and bottom edges. */
 const edge = new Float64Array(16);
+
+// With WebAssembly SIMD the packed panels live in the kernel's memory: B's panels from byte 0,
+// then per call A's panel and the [4, 4·nb] output panel. `heap` views that memory (renewed when
+// it grows, which keeps its contents).
+const wasm = wasmPanel();
+let heap = wasm === null ? new Float64Array(0) : new Float64Array(wasm.memory.buffer);
+let useWasm = wasm !== null;
+
+/**
+ * Which inner loop gemmPacked runs: 'wasm' (the default where WebAssembly SIMD exists) or the
+ * scalar JavaScript loop. Both give the same bits; the switch is for tests and benchmarks.
+ * Returns the kernel in use after the call.
+ */
+export function gemmKernel(kind?: 'wasm' | 'scalar'): 'wasm' | 'scalar' {
+  if (kind !== undefined) useWasm = kind === 'wasm' && wasm !== null;
+  return useWasm ? 'wasm' : 'scalar';
+}
+
+/** Makes the kernel's memory hold at least `doubles` f64 values; returns the current view. */
+function heapOf(doubles: number): Float64Array {
+  if (wasm !== null && heap.length < doubles) {
+    const pages = Math.ceil((doubles * 8 - wasm.memory.buffer.byteLength) / 65536);
+    wasm.memory.grow(Math.max(pages, wasm.memory.buffer.byteLength / 65536));
+    heap = new Float64Array(wasm.memory.buffer);
+  }
+  return heap;
+}
 
 function grow(buf: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffer> {
   return buf.length >= n ? buf : new Float64Array(Math.max(n, buf.length * 2));
@@ -28,8 +56,11 @@ function grow(buf: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuff
 /** Packs B[k, n] (element (p, j) at b[off + p·rs + j·cs]) into panels of 4 columns, zero-padded. */
 export function packB(b: FloatArray, off: number, rs: number, cs: number, k: number, n: number): void {
   const nb = (n + 3) >> 2;
-  bPack = grow(bPack, nb * k * 4);
-  const bp = bPack;
+  let bp: Float64Array;
+  if (wasm === null) {
+    bPack = grow(bPack, nb * k * 4);
+    bp = bPack;
+  } else bp = heapOf(nb * k * 4);
   for (let jb = 0; jb < nb; jb++) {
     const j0 = jb * 4;
     const base = jb * k * 4;
@@ -50,17 +81,48 @@ export function packB(b: FloatArray, off: number, rs: number, cs: number, k: num
   }
 }
 
-/** Packs rows i0..i0+3 of A (element (i, p) at a[off + i·rs + p·cs]) as [k, 4], zero-padded. */
-function packA(a: FloatArray, off: number, rs: number, cs: number, i0: number, m: number, k: number): void {
-  const ap = aPack;
+/** Packs rows i0..i0+3 of A (element (i, p) at a[off + i·rs + p·cs]) as [k, 4] at ap[at…], zero-padded. */
+function packA(ap: Float64Array, at: number, a: FloatArray, off: number, rs: number, cs: number, i0: number, m: number, k: number): void {
   const rows = Math.min(4, m - i0);
   for (let r = 0; r < 4; r++) {
     if (r >= rows) {
-      for (let p = 0; p < k; p++) ap[p * 4 + r] = 0;
+      for (let p = 0; p < k; p++) ap[at + p * 4 + r] = 0;
       continue;
     }
     const src = off + (i0 + r) * rs;
-    for (let p = 0; p < k; p++) ap[p * 4 + r] = a[src + p * cs] as number;
+    for (let p = 0; p < k; p++) ap[at + p * 4 + r] = a[src + p * cs] as number;
+  }
+}
+
+/** gemmPacked through the WebAssembly kernel: one call per 4-row panel of A, then rows copied out. */
+function gemmWasm(
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  aRs: number,
+  aCs: number,
+  out: FloatArray,
+  oOff: number,
+  accumulate: boolean,
+): void {
+  if (wasm === null) throw new Error('bug: gemmWasm without the kernel');
+  const nb = (n + 3) >> 2;
+  const n4 = nb * 4;
+  const aAt = (nb * k * 4 + 1) & ~1; // f64 index, 16-byte aligned
+  const oAt = aAt + k * 4;
+  const hp = heapOf(oAt + 4 * n4);
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    packA(hp, aAt, a, aOff, aRs, aCs, i0, m, k);
+    wasm.panel(aAt * 8, 0, oAt * 8, k, nb, n4 * 8);
+    const rows = Math.min(4, m - i0);
+    for (let r = 0; r < rows; r++) {
+      const src = oAt + r * n4;
+      const dst = oOff + (i0 + r) * n;
+      if (!accumulate) out.set(hp.subarray(src, src + n), dst);
+      else for (let c = 0; c < n; c++) out[dst + c] = (out[dst + c] as number) + (hp[src + c] as number);
+    }
   }
 }
 
@@ -80,13 +142,17 @@ export function gemmPacked(
   oOff: number,
   accumulate: boolean,
 ): void {
+  if (useWasm && k > 0) {
+    gemmWasm(m, n, k, a, aOff, aRs, aCs, out, oOff, accumulate);
+    return;
+  }
   const nb = (n + 3) >> 2;
   aPack = grow(aPack, k * 4);
   const ap = aPack;
-  const bp = bPack;
+  const bp = wasm === null ? bPack : heap;
   const kk = k * 4;
   for (let i0 = 0; i0 < m; i0 += 4) {
-    packA(a, aOff, aRs, aCs, i0, m, k);
+    packA(ap, 0, a, aOff, aRs, aCs, i0, m, k);
     for (let jb = 0; jb < nb; jb++) {
       let c00 = 0,
         c01 = 0,

@@ -1,18 +1,27 @@
 // What a command may touch of the outside world; tests pass their own to capture output.
 
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { atomicWrite, writeAll } from '../runtime/weights/safetensors-writer.ts';
+
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   /** Whether stderr is a terminal (colors, progress redraws). */
   isTty: boolean;
   cwd: string;
+  /** Standard input, read whole (the file `-`). Absent: the process's own. */
+  stdin?: () => string;
 }
+
+const readProcessStdin = (): string => readFileSync(0, 'utf8');
 
 export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
   isTty: Boolean(process.stderr.isTTY),
   cwd: process.cwd(),
+  stdin: readProcessStdin,
 };
 
 /** Exit codes: 0 ok, 1 the input has errors, 2 usage error. */
@@ -22,3 +31,48 @@ export type Command = (args: string[], io: Io) => Promise<number>;
 
 /** Thrown for bad command lines; main prints it with the command's usage and exits 2. */
 export class UsageError extends Error {}
+
+/** The file argument that means standard input, as Unix tools have it. */
+export const STDIN_ARG = '-';
+/** The name diagnostics give standard input. */
+export const STDIN_NAME = '<stdin>';
+
+/** A reader relative to the working directory; undefined for missing files and folders. */
+export function fileReader(cwd: string): (path: string) => string | undefined {
+  return (path) => {
+    const full = isAbsolute(path) ? path : resolve(cwd, path);
+    try {
+      if (!statSync(full).isFile()) return undefined;
+      return readFileSync(full, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/**
+ * One spec argument: its text and the name diagnostics give it — the path exactly as the user
+ * wrote it, or `<stdin>` for `-`. Undefined when it cannot be read.
+ */
+export function readInput(file: string, io: Io): { name: string; text: string } | undefined {
+  if (file === STDIN_ARG) {
+    try {
+      return { name: STDIN_NAME, text: (io.stdin ?? readProcessStdin)() };
+    } catch {
+      return undefined;
+    }
+  }
+  const text = fileReader(io.cwd)(file);
+  return text === undefined ? undefined : { name: file, text };
+}
+
+/** The value of `--from`/`--to`: a spec's form (standard input has no extension to tell it). */
+export function parseForm(value: string | undefined, flag = '--from'): 'scion' | 'yaml' {
+  if (value !== 'scion' && value !== 'yaml') throw new UsageError(`${flag} takes scion or yaml, not '${value ?? ''}'`);
+  return value;
+}
+
+/** Writes a text file whole or not at all (temp file, fsync, rename): a user's spec is never left half-written. */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  await atomicWrite(path, (handle) => writeAll(handle, new TextEncoder().encode(text)));
+}

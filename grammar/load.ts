@@ -14,10 +14,11 @@ export function formOf(file: string): SpecForm {
 }
 
 /**
- * Reads a spec in the form its file name says (.scion, .yaml or .yml).
+ * Reads a spec in the form its file name says (.scion, .yaml or .yml), or in `form` where the
+ * name has none to say (standard input).
  *
  * @example loadSource('scion: 1\n', 'empty.yaml').program.decls // []
  */
-export function loadSource(text: string, file: string): { program: Program; diagnostics: Diagnostic[] } {
-  return formOf(file) === 'yaml' ? loadYaml(text, file) : parseProgram(text, file);
+export function loadSource(text: string, file: string, form: SpecForm = formOf(file)): { program: Program; diagnostics: Diagnostic[] } {
+  return form === 'yaml' ? loadYaml(text, file) : parseProgram(text, file);
 }

@@ -2,27 +2,24 @@
 // and activation memory of each model (or the one named), with totals and the embedding share.
 // Also home of the spec loading the init and eval commands share.
 
-import { isAbsolute, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
 import { checkSource } from '../../grammar/check/check-source.ts';
 import { countSeverities, renderDiagnostics } from '../../grammar/diagnostics/render.ts';
 import { explainModel, formatReport, type ModelReport } from '../../compiler/explain.ts';
 import { LowerError } from '../../compiler/lower/errors.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { fileReader } from './check.ts';
+import { EXIT, fileReader, readInput, UsageError, type Command, type Io } from '../io.ts';
 
 const USAGE = 'usage: scion explain FILE [--model NAME] [--batch B] [--json]';
 
 /** Parses, resolves and checks a spec; prints diagnostics and returns undefined on errors. */
 export function loadSpec(file: string, io: Io, cmd: string): Program | undefined {
-  const read = fileReader(io.cwd);
-  const text = read(file);
-  if (text === undefined) {
+  const input = readInput(file, io);
+  if (input === undefined) {
     io.err(`scion ${cmd}: cannot read '${file}'\n`);
     return undefined;
   }
-  const name = isAbsolute(file) ? relative(io.cwd, file) || file : file;
-  const r = checkSource(text, name, read);
+  const name = input.name;
+  const r = checkSource(input.text, name, fileReader(io.cwd));
   if (countSeverities(r.diagnostics).errors > 0) {
     io.err(
       renderDiagnostics(

@@ -4,7 +4,7 @@
 
 import type { Decl, Program } from '../ast.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
-import { loadSource } from '../load.ts';
+import { loadSource, type SpecForm } from '../load.ts';
 import { resolveImports, type ParseFn, type ReadFile } from '../resolve.ts';
 import { checkDecls, type CheckOptions } from './index.ts';
 
@@ -28,8 +28,9 @@ export const parseSource: ParseFn = loadSource;
  * const r = checkSource(text, 'specs/tiny-lm.scion', (p) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined));
  * r.diagnostics.filter((d) => d.severity === 'error').length // 0
  */
-export function checkSource(text: string, file: string, readFile: ReadFile, opts: CheckOptions = {}): CheckResult {
-  const parsed = parseSource(text, file);
+export function checkSource(text: string, file: string, readFile: ReadFile, opts: CheckOptions & { form?: SpecForm } = {}): CheckResult {
+  // The root's form: its extension's, unless the caller says (standard input has no extension).
+  const parsed = loadSource(text, file, opts.form);
   const resolved = resolveImports(parsed.program, text, readFile, parseSource);
   const checks = checkDecls(resolved.decls, opts);
   return {

@@ -106,18 +106,19 @@ export interface JsonNote {
   message: string;
   file?: string;
   line?: number;
-  col?: number;
+  column?: number;
 }
 
+/** One diagnostic as `--json` prints it: the field names every command's JSON output shares. */
 export interface JsonDiagnostic {
-  code: string;
-  severity: Severity;
-  message: string;
   file: string;
   line: number;
-  col: number;
+  column: number;
   endLine: number;
-  endCol: number;
+  endColumn: number;
+  severity: Severity;
+  code: string;
+  message: string;
   notes: JsonNote[];
   suggestion: string | null;
 }
@@ -125,15 +126,15 @@ export interface JsonDiagnostic {
 /** The `--json` form: plain objects with 1-based lines and columns, sorted like the text form. */
 export function toJson(diags: readonly Diagnostic[]): JsonDiagnostic[] {
   return sortDiagnostics(diags).map((d) => ({
-    code: d.code,
-    severity: d.severity,
-    message: d.message,
     file: d.span.file,
     line: d.span.start.line,
-    col: d.span.start.col,
+    column: d.span.start.col,
     endLine: d.span.end.line,
-    endCol: d.span.end.col,
-    notes: d.notes.map((n) => (n.span ? { message: n.message, file: n.span.file, line: n.span.start.line, col: n.span.start.col } : { message: n.message })),
+    endColumn: d.span.end.col,
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    notes: d.notes.map((n) => (n.span ? { message: n.message, file: n.span.file, line: n.span.start.line, column: n.span.start.col } : { message: n.message })),
     suggestion: d.suggestion ?? null,
   }));
 }

@@ -82,8 +82,8 @@ async function checkMutant(name: string, text: string): Promise<Outcome> {
     const lines = src.split('\n');
     expect(d.line, `${d.code} ${d.message}`).toBeGreaterThanOrEqual(1);
     expect(d.line).toBeLessThanOrEqual(lines.length);
-    expect(d.col).toBeGreaterThanOrEqual(1);
-    expect(d.col).toBeLessThanOrEqual(lines[d.line - 1]!.length + 1);
+    expect(d.column).toBeGreaterThanOrEqual(1);
+    expect(d.column).toBeLessThanOrEqual(lines[d.line - 1]!.length + 1);
     expect(d.endLine).toBeGreaterThanOrEqual(d.line);
     expect(d.endLine).toBeLessThanOrEqual(lines.length);
   }

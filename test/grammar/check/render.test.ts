@@ -51,14 +51,14 @@ describe('render', () => {
     const d = diag('E0301', span(2, 7, 9), 'x', { notes: [{ message: 'plain' }] });
     expect(toJson([d])).toEqual([
       {
-        code: 'E0301',
-        severity: 'error',
-        message: 'x',
         file: 'a.scion',
         line: 2,
-        col: 7,
+        column: 7,
         endLine: 2,
-        endCol: 9,
+        endColumn: 9,
+        severity: 'error',
+        code: 'E0301',
+        message: 'x',
         notes: [{ message: 'plain' }],
         suggestion: null,
       },

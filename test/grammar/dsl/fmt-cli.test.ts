@@ -56,8 +56,10 @@ describe('scion fmt', () => {
     const dir = workspace({ 'a.scion': MESSY, 'bad.scion': 'let = ' });
     const io = capture(dir);
     expect(await main(['fmt', '--check', '--json', 'a.scion', 'bad.scion'], io)).toBe(1);
-    const json = JSON.parse(io.stdout) as { files: { file: string; formatted: boolean | null; diagnostics: { code: string; line: number; col: number }[] }[] };
-    expect(json.files.map((f) => [f.file, f.formatted, f.diagnostics.map((d) => `${d.code}@${d.line}:${d.col}`)])).toEqual([
+    const json = JSON.parse(io.stdout) as {
+      files: { file: string; formatted: boolean | null; diagnostics: { code: string; line: number; column: number }[] }[];
+    };
+    expect(json.files.map((f) => [f.file, f.formatted, f.diagnostics.map((d) => `${d.code}@${d.line}:${d.column}`)])).toEqual([
       ['a.scion', false, []],
       ['bad.scion', null, ['E0103@1:5', 'E0103@1:6']],
     ]);

@@ -6,6 +6,7 @@
 //   artifact.programs[0].code; // WGSL
 
 import type { Graph } from './ir/graph.ts';
+import { printGraph } from './ir/text.ts';
 import { verifyGraph } from './ir/verify.ts';
 import { simplify } from './passes/simplify.ts';
 import { eliminateCommon } from './passes/eliminate-common.ts';
@@ -37,7 +38,7 @@ export interface CompileOptions {
   limits?: DeviceLimits;
   /** Run the IR verifier after every pass (tests do; cheap enough to leave on). */
   verify?: boolean;
-  /** Called after each IR pass, e.g. to dump the IR (SCION_DUMP_IR). */
+  /** Called after each IR pass. Default: SCION_DUMP_IR=1 prints the IR on stderr (docs/debugging.md). */
   onPass?: (name: string, g: Graph) => void;
   /**
    * WebGPU features the target device offers (a GpuDevice's `features`). 'subgroups' turns on
@@ -63,13 +64,26 @@ export class TargetError extends Error {
   override name = 'TargetError';
 }
 
+/**
+ * The debug switch SCION_DUMP_IR=1: the IR text as lowered and after every pass, on stderr. Read
+ * through globalThis so the compiler still bundles for a page, where there is no process.
+ */
+function irDumpFromEnv(): ((name: string, g: Graph) => void) | undefined {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined>; stderr?: { write(text: string): unknown } } }).process;
+  const stderr = proc?.stderr;
+  if (proc?.env?.['SCION_DUMP_IR'] !== '1' || stderr === undefined) return undefined;
+  return (pass, g) => void stderr.write(`// ── IR ${pass === '' ? 'as lowered' : `after ${pass}`} (${g.nodes.length} nodes) ──\n${printGraph(g)}\n`);
+}
+
 /** The IR after every pass, verified after each. */
 export function optimizeGraph(g: Graph, opts: CompileOptions = {}): Graph {
+  const dump = opts.onPass === undefined ? irDumpFromEnv() : undefined;
+  dump?.('', g);
   let cur = g;
   for (const p of IR_PASSES) {
     cur = p.run(cur);
     if (opts.verify ?? true) verifyGraph(cur);
-    opts.onPass?.(p.name, cur);
+    (opts.onPass ?? dump)?.(p.name, cur);
   }
   return cur;
 }

@@ -13,7 +13,7 @@ import { checkSource } from '../grammar/check/check-source.ts';
 import type { Tensor } from '../runtime/cpu/tensor.ts';
 import { cpuBackend, selectBackend, type Backend } from '../jobs/train/backend.ts';
 import { AdamW } from '../runtime/train/index.ts';
-import { DEFAULT_SPEC } from '../cli/commands/train.ts';
+import { DEFAULT_SPEC } from '../jobs/train/defaults.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';
 
 const WARMUP = 1;

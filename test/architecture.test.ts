@@ -52,3 +52,84 @@ describe('import direction', () => {
     expect(edges('jobs').filter((e) => e.to === 'cli')).toEqual([]);
   });
 });
+
+/** Static imports of one file that load code (not `import type`, not only `type` names), as absolute paths. */
+function valueImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?([^;'"]*?)\s*from\s+'([^']+)'/gm)) {
+    const [, , typeKw, names, spec] = m as unknown as [string, string, string | undefined, string, string];
+    if (typeKw !== undefined || !spec.startsWith('.')) continue;
+    const braced = /^\{([^}]*)\}$/s.exec(names.trim());
+    if (braced !== null) {
+      const items = (braced[1] as string)
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      if (items.length > 0 && items.every((s) => s.startsWith('type '))) continue;
+    }
+    out.push(resolve(dirname(file), spec));
+  }
+  for (const m of text.matchAll(/^\s*import\s+'([^']+)'/gm)) if ((m[1] as string).startsWith('.')) out.push(resolve(dirname(file), m[1] as string));
+  return out;
+}
+
+/** Strongly connected components with more than one file (or a file importing itself): Tarjan. */
+function importCycles(files: readonly string[]): string[][] {
+  const graph = new Map(files.map((f) => [f, valueImports(f)]));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      for (;;) {
+        const w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(relative(ROOT, w));
+        if (w === v) break;
+      }
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) cycles.push(scc.sort());
+    }
+  };
+  for (const f of files) if (!index.has(f)) visit(f);
+  return cycles;
+}
+
+describe('module structure', () => {
+  it('no command imports another command (shared pieces live in cli/*.ts or jobs/)', () => {
+    const commands = join(ROOT, 'cli', 'commands');
+    const crossing = tsFiles(commands).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/from\s+'(\.[^']*)'/g)]
+        .map((m) => resolve(dirname(f), m[1] as string))
+        .filter((t) => dirname(t) === commands)
+        .map((t) => `${relative(ROOT, f)} → ${relative(ROOT, t)}`),
+    );
+    expect(crossing).toEqual([]);
+  });
+  it('nothing under bench/ imports cli/', () => {
+    expect(edges('bench').filter((e) => e.to === 'cli')).toEqual([]);
+  });
+  it('no value-import cycles among source files', () => {
+    const files = ['grammar', 'compiler', 'runtime', 'jobs', 'cli', 'bench'].flatMap((d) => tsFiles(join(ROOT, d)));
+    expect(importCycles(files)).toEqual([]);
+  });
+  it('the cycle finder finds a planted cycle (it can fail)', () => {
+    const dir = join(ROOT, 'test', 'fixtures', 'import-cycle');
+    expect(importCycles(tsFiles(dir))).toEqual([['test/fixtures/import-cycle/a.ts', 'test/fixtures/import-cycle/b.ts']]);
+  });
+});

@@ -15,8 +15,9 @@ import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import { buildTrainStep } from '../../compiler/kernel/train-step.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
+import { positiveInt, takeValue } from '../flags.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
+import { loadSpec, reportLowerError } from '../spec.ts';
 
 const USAGE = 'usage: scion compile FILE [--model NAME] [--train] [--batch B] [--f16] [--features LIST] -o DIR [--json]';
 

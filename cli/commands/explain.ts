@@ -1,57 +1,13 @@
 // `scion explain FILE [--model NAME] [--batch B] [--json]`: per-layer parameters, shapes, FLOPs
 // and activation memory of each model (or the one named), with totals and the embedding share.
-// Also home of the spec loading the init and eval commands share.
 
 import type { Program } from '../../grammar/ast.ts';
-import { checkSource } from '../../grammar/check/check-source.ts';
-import { countSeverities, renderDiagnostics } from '../../grammar/diagnostics/render.ts';
 import { explainModel, formatReport, type ModelReport } from '../../compiler/explain.ts';
-import { LowerError } from '../../compiler/lower/errors.ts';
-import { EXIT, fileReader, readInput, UsageError, type Command, type Io } from '../io.ts';
+import { positiveInt, takeValue } from '../flags.ts';
+import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { loadSpec, reportLowerError } from '../spec.ts';
 
 const USAGE = 'usage: scion explain FILE [--model NAME] [--batch B] [--json]';
-
-/** Parses, resolves and checks a spec; prints diagnostics and returns undefined on errors. */
-export function loadSpec(file: string, io: Io, cmd: string): Program | undefined {
-  const input = readInput(file, io);
-  if (input === undefined) {
-    io.err(`scion ${cmd}: cannot read '${file}'\n`);
-    return undefined;
-  }
-  const name = input.name;
-  const r = checkSource(input.text, name, fileReader(io.cwd));
-  if (countSeverities(r.diagnostics).errors > 0) {
-    io.err(
-      renderDiagnostics(
-        r.diagnostics.filter((d) => d.severity === 'error'),
-        r.sources,
-        { color: false },
-      ),
-    );
-    return undefined;
-  }
-  return { file: name, imports: [], decls: r.decls };
-}
-
-/** Prints a lowering diagnostic like the checker's; rethrows anything else (bugs). */
-export function reportLowerError(error: unknown, io: Io): number {
-  if (!(error instanceof LowerError)) throw error;
-  io.err(renderDiagnostics([error.diagnostic], new Map(), { color: false }));
-  return EXIT.inputError;
-}
-
-/** The value of `--flag V`, consuming it; throws a usage error when V is missing. */
-export function takeValue(args: string[], k: number, flag: string, usage: string): string {
-  const v = args[k + 1];
-  if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value\n${usage}`);
-  return v;
-}
-
-export function positiveInt(text: string, flag: string, usage: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${text}'\n${usage}`);
-  return n;
-}
 
 export function modelNamesOf(program: Program): string[] {
   return program.decls.filter((d) => d.kind === 'model' || d.kind === 'derived').map((d) => d.name.name);

@@ -5,54 +5,22 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Program } from '../../grammar/ast.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { selectBackend, DeviceUnavailable, type Backend } from '../../jobs/train/backend.ts';
 import { JobError } from '../../jobs/train/errors.ts';
-import { generateText, type SampleOptions, type TextModel } from '../../jobs/train/sample-text.ts';
+import { generateText, textModel, type SampleOptions } from '../../jobs/train/sample-text.ts';
 import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
+import { DEFAULT_SPEC, defaultOutDir, trainedModel } from '../../jobs/train/defaults.ts';
+import { parseDevice, positiveInt, takeValue } from '../flags.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { loadSpec, reportLowerError } from '../spec.ts';
 import { loadWeights } from '../../jobs/weights/load-weights.ts';
-import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
-import { DEFAULT_SPEC, defaultOutDir, parseDevice, trainedModel } from './train.ts';
 
 const USAGE =
   'usage: scion generate [FILE] [--model NAME] [--weights W.safetensors] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]';
-
-/** The model's forward graph at batch 1 with `params` as its weights. */
-export function textModel(program: Program, model: string, params: ReadonlyMap<string, Tensor>): TextModel {
-  const m = lowerModel(program, model, { dims: { batch: 1 } });
-  const input = m.inputs[0];
-  const logits = m.outputs.find((x) => x.name === 'logits') ?? m.outputs[0];
-  if (m.inputs.length !== 1 || input === undefined || input.dtype !== 'i32' || input.shape.length !== 2 || logits === undefined) {
-    throw new JobError(`'${model}' is not a language model: generate needs one i32[batch, ctx] input and a logits output`);
-  }
-  const shape = m.graph.nodes[logits.node]?.shape ?? [];
-  return { graph: m.graph, input: input.name, output: logits.name, ctx: input.shape[1] as number, vocab: shape[shape.length - 1] ?? 0, params };
-}
-
-/** A sample from freshly trained parameters (by Scion path): what `scion train` prints at the end. */
-export async function sampleFromModel(
-  program: Program,
-  model: string,
-  params: ReadonlyMap<string, Float32Array>,
-  tokenizerPath: string,
-  backend: Backend,
-  o: SampleOptions,
-): Promise<string> {
-  const m = lowerModel(program, model, { dims: { batch: 1 } });
-  const feeds = new Map<string, Tensor>();
-  for (const p of m.params) {
-    const data = params.get(p.path);
-    if (data === undefined) throw new Error(`sampleFromModel: no trained value for '${p.path}'`);
-    feeds.set(p.path, { dtype: 'f32', shape: p.shape, data });
-  }
-  const tokenizer = await readTokenizerJson(tokenizerPath);
-  return (await generateText(textModel(program, model, feeds), backend, tokenizer, o)).text;
-}
 
 function number(text: string, flag: string, ok: (v: number) => boolean): number {
   const v = Number(text);

@@ -16,8 +16,9 @@ import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.t
 import { MappingError } from '../../compiler/presets/index.ts';
 import { renderDiagnostics } from '../../grammar/diagnostics/render.ts';
 import { diag } from '../../grammar/diagnostics/make.ts';
+import { takeValue } from '../flags.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { loadSpec, reportLowerError, takeValue } from './explain.ts';
+import { loadSpec, reportLowerError } from '../spec.ts';
 
 const USAGE =
   'usage: scion inherit FILE [--child NAME] [--parent CKPT] [--tokenizer tokenizer.json] [--calib-batches N] [--calib-seq N] -o DIR [--json]\n       scion inherit --replay provenance.json --parent CKPT -o DIR [--json]';

@@ -8,8 +8,9 @@ import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../../compiler/presets/index.ts';
 import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
+import { takeValue } from '../flags.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { loadSpec, reportLowerError, takeValue } from './explain.ts';
+import { loadSpec, reportLowerError } from '../spec.ts';
 
 const USAGE = 'usage: scion init FILE --model NAME [--seed N] -o OUT.safetensors';
 

@@ -17,9 +17,10 @@ import { DeviceUnavailable, type DeviceChoice } from '../../jobs/train/backend.t
 import { JobError } from '../../jobs/train/errors.ts';
 import { imageGrid } from '../../runtime/plot/index.ts';
 import { SafetensorsError } from '../../runtime/weights/index.ts';
+import { defaultOutDir } from '../../jobs/train/defaults.ts';
+import { parseDevice, positiveInt, takeValue } from '../flags.ts';
 import { EXIT, UsageError, type Command, type Io } from '../io.ts';
-import { loadSpec, positiveInt, reportLowerError, takeValue } from './explain.ts';
-import { defaultOutDir, parseDevice } from './train.ts';
+import { loadSpec, reportLowerError } from '../spec.ts';
 
 const USAGE =
   'usage: scion sample FILE [--model NAME] --weights W [--weights MODEL=W]... [--steps N] [--guidance S] [--classes 0,1,...] [--count K] [--seed S] [--no-reuse] [--device auto|cpu|webgpu] [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--json] -o grid.png';

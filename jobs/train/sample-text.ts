@@ -2,10 +2,12 @@
 // `ctx` tokens (no KV cache; the models here are small), sampling the next token from
 // softmax(logits / temperature) restricted to the top k, with a seeded PRNG so a seed repeats.
 
+import type { Program } from '../../grammar/ast.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
+import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { Prng } from '../../runtime/data/index.ts';
-import type { BpeTokenizer } from '../../runtime/tokenizer/index.ts';
+import { readTokenizerJson, type BpeTokenizer } from '../../runtime/tokenizer/index.ts';
 import type { Backend } from './backend.ts';
 import { endOfText } from './lm-data.ts';
 import { JobError } from './errors.ts';
@@ -82,4 +84,36 @@ export async function generateText(m: TextModel, backend: Backend, tokenizer: Bp
     out.push(next);
   }
   return { text: tokenizer.decode(out), ids: out };
+}
+
+/** The model's forward graph at batch 1 with `params` as its weights. */
+export function textModel(program: Program, model: string, params: ReadonlyMap<string, Tensor>): TextModel {
+  const m = lowerModel(program, model, { dims: { batch: 1 } });
+  const input = m.inputs[0];
+  const logits = m.outputs.find((x) => x.name === 'logits') ?? m.outputs[0];
+  if (m.inputs.length !== 1 || input === undefined || input.dtype !== 'i32' || input.shape.length !== 2 || logits === undefined) {
+    throw new JobError(`'${model}' is not a language model: generate needs one i32[batch, ctx] input and a logits output`);
+  }
+  const shape = m.graph.nodes[logits.node]?.shape ?? [];
+  return { graph: m.graph, input: input.name, output: logits.name, ctx: input.shape[1] as number, vocab: shape[shape.length - 1] ?? 0, params };
+}
+
+/** A sample from freshly trained parameters (by Scion path): what `scion train` prints at the end. */
+export async function sampleFromModel(
+  program: Program,
+  model: string,
+  params: ReadonlyMap<string, Float32Array>,
+  tokenizerPath: string,
+  backend: Backend,
+  o: SampleOptions,
+): Promise<string> {
+  const m = lowerModel(program, model, { dims: { batch: 1 } });
+  const feeds = new Map<string, Tensor>();
+  for (const p of m.params) {
+    const data = params.get(p.path);
+    if (data === undefined) throw new Error(`sampleFromModel: no trained value for '${p.path}'`);
+    feeds.set(p.path, { dtype: 'f32', shape: p.shape, data });
+  }
+  const tokenizer = await readTokenizerJson(tokenizerPath);
+  return (await generateText(textModel(program, model, feeds), backend, tokenizer, o)).text;
 }

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadSpec } from '../../../cli/commands/explain.ts';
+import { loadSpec } from '../../../cli/spec.ts';
 import { prepareExampleJob, type ExampleJob } from '../../../jobs/train/prepare-examples.ts';
 import { main } from '../../../cli/main.ts';
 import { writePeftAdapter } from '../../../jobs/train/adapter-save.ts';

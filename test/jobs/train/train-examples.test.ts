@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadSpec } from '../../../cli/commands/explain.ts';
+import { loadSpec } from '../../../cli/spec.ts';
 import { prepareExampleJob } from '../../../jobs/train/prepare-examples.ts';
 import { main } from '../../../cli/main.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';

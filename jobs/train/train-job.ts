@@ -1,0 +1,117 @@
+// The whole `scion train` job, from a checked program to the files of a finished run: prepare
+// (compile the train declaration, data, tokenizer, weights), pick the backend, train, then write
+// the model (or, for an adapter target, the PEFT files), the loss plots and, for a language model,
+// a generated sample. The command only parses flags and prints the result.
+
+import { mkdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Program } from '../../grammar/ast.ts';
+import type { ProgressLine } from '../../runtime/train/index.ts';
+import { selectBackend, type Backend, type DeviceChoice } from './backend.ts';
+import { trainExampleJob } from './example-job.ts';
+import { prepareLmJob } from './lm-job.ts';
+import { saveModel, writePlots } from './outputs.ts';
+import { needsExampleJob, prepareExampleJob } from './prepare-examples.ts';
+import { sampleFromModel } from './sample-text.ts';
+import type { ExampleJobSummary } from './train-examples.ts';
+import { trainLm, type JobSummary } from './train-lm.ts';
+
+export interface TrainJobOptions {
+  /** The run folder (created when missing). */
+  outDir: string;
+  /** The working folder: relative data paths and the log's paths are read from it. */
+  cwd: string;
+  /** Replace the spec's steps or seed (`--steps`, `--seed`). */
+  steps?: number;
+  seed?: number;
+  /** Initial weights (absolute path) instead of the spec's or a fresh init. */
+  init?: string;
+  device: DeviceChoice;
+  resume: boolean;
+  /** One line at a time, for people (stderr). */
+  log: (line: string) => void;
+  /** The progress line, or false (tests). */
+  progress: ProgressLine | false;
+}
+
+/** What a finished run wrote, by kind of job. Paths are absolute. */
+export type TrainJobResult =
+  | { kind: 'lm'; summary: JobSummary; out: string; model: string; plot: string; sample: string }
+  | { kind: 'examples'; summary: ExampleJobSummary; out: string; model: string; ema: string | null; plot: string }
+  | {
+      kind: 'adapter';
+      summary: ExampleJobSummary;
+      out: string;
+      adapter: string;
+      adapterConfig: string;
+      /** Trained tensors (LoRA factors and fresh parameters). */
+      trained: number;
+      plot: string;
+      /** Rank and alpha as written, and the fresh modules saved whole. */
+      rank: number;
+      alpha: number;
+      fresh: readonly string[];
+    };
+
+/** The sample `scion train` prints after a language model's run. */
+const END_SAMPLE = { prompt: 'The', tokens: 48, temperature: 0.8, topK: 40, seed: 0 };
+
+/** Runs the job `train MODEL` of `program` declares; the backend is released at the end. */
+export async function runTrainJob(program: Program, model: string, o: TrainJobOptions): Promise<TrainJobResult> {
+  await mkdir(o.outDir, { recursive: true });
+  const prep = {
+    outDir: o.outDir,
+    cwd: o.cwd,
+    ...(o.steps === undefined ? {} : { steps: o.steps }),
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...(o.init === undefined ? {} : { init: o.init }),
+    log: o.log,
+  };
+  let backend: Backend | undefined;
+  try {
+    if (needsExampleJob(program, model)) {
+      const job = await prepareExampleJob(program, model, prep);
+      backend = await selectBackend(o.device, job.plan.graph, o.log);
+      const { result: r, peft } = await trainExampleJob(job, model, {
+        outDir: o.outDir,
+        resume: o.resume,
+        backend,
+        cwd: o.cwd,
+        log: o.log,
+        progress: o.progress,
+      });
+      const plot = await writePlots(o.outDir, model, r.metrics, undefined, job.plan.steps);
+      const ad = job.lowered.adapter;
+      if (ad !== undefined && peft !== undefined) {
+        const trained = [...r.params.keys()].filter((k) => !k.startsWith('loss.')).length;
+        return {
+          kind: 'adapter',
+          summary: r.summary,
+          out: o.outDir,
+          adapter: peft.model,
+          adapterConfig: peft.config,
+          trained,
+          plot,
+          rank: peft.rank,
+          alpha: peft.alpha,
+          fresh: ad.fresh,
+        };
+      }
+      const modelPath = await saveModel(job.lowered, r.params, o.outDir);
+      const ema = r.ema === undefined ? null : await saveModel(job.lowered, r.ema, o.outDir, 'model-ema.safetensors');
+      return { kind: 'examples', summary: r.summary, out: o.outDir, model: modelPath, ema, plot };
+    }
+    const job = await prepareLmJob(program, model, prep);
+    backend = await selectBackend(o.device, job.plan.graph, o.log);
+    o.log(
+      `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(o.cwd, o.outDir) || '.'}`,
+    );
+    const r = await trainLm(job.plan, { outDir: o.outDir, resume: o.resume, backend, progress: o.progress });
+    const modelPath = await saveModel(job.lowered, r.params, o.outDir);
+    const plot = await writePlots(o.outDir, model, r.metrics, r.summary.baselineLoss, job.plan.steps);
+    const sample = await sampleFromModel(program, model, r.params, join(o.outDir, 'tokenizer.json'), backend, END_SAMPLE);
+    return { kind: 'lm', summary: r.summary, out: o.outDir, model: modelPath, plot, sample };
+  } finally {
+    backend?.dispose();
+  }
+}

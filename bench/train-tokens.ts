@@ -11,7 +11,9 @@ import { findTrain, trainConfig } from '../compiler/lower/lower-train-config.ts'
 import { lowerTrain } from '../compiler/lower/lower-train.ts';
 import { checkSource } from '../grammar/check/check-source.ts';
 import type { Tensor } from '../runtime/cpu/tensor.ts';
-import { cpuBackend, selectBackend, type Backend } from '../jobs/train/backend.ts';
+import { cpuBackend } from '../backends/cpu/index.ts';
+import { selectBackend } from '../backends/registry.ts';
+import type { Backend } from '../backends/backend.ts';
 import { AdamW } from '../runtime/train/index.ts';
 import { DEFAULT_SPEC } from '../jobs/train/defaults.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';

@@ -1,7 +1,7 @@
 // The values of the flags commands share, parsed one way: a bad value is a usage error (exit 2)
 // that names the flag and repeats the command's usage line.
 
-import type { DeviceChoice } from '../jobs/train/backend.ts';
+import { BACKEND_NAMES, isDeviceChoice, type DeviceChoice } from '../backends/registry.ts';
 import { UsageError } from './io.ts';
 
 /** The value of `--flag V`, consuming it; throws a usage error when V is missing. */
@@ -17,10 +17,10 @@ export function positiveInt(text: string, flag: string, usage: string): number {
   return n;
 }
 
-/** `--device auto|cpu|webgpu`. */
+/** `--device auto` or a backend's name (backends/registry.ts). */
 export function parseDevice(v: string, usage: string): DeviceChoice {
-  if (v === 'auto' || v === 'cpu' || v === 'webgpu') return v;
-  throw new UsageError(`--device must be auto, cpu or webgpu, got '${v}'\n${usage}`);
+  if (isDeviceChoice(v)) return v;
+  throw new UsageError(`--device must be auto or one of ${BACKEND_NAMES.join(', ')}, got '${v}'\n${usage}`);
 }
 
 /** An integer >= 0 (`--seed`). */

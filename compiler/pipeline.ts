@@ -55,7 +55,7 @@ export interface CompileOptions {
   /**
    * The largest register block (rows × columns of C per thread) of matmuls rendered blocked; small
    * matrices still get smaller blocks (render-matmul.ts `blockFor`). Sides 4, 8 or 16. Default
-   * 8×8; jobs/train/tune-graph.ts picks one per adapter.
+   * 8×8; backends/webgpu/tune-graph.ts picks one per adapter.
    */
   matmulBlock?: MatmulBlock;
 }

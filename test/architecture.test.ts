@@ -1,5 +1,6 @@
-// Imports run one way: grammar ← compiler ← runtime (types only) ← jobs ← cli. A browser runtime
-// must load without the compiler, and the grammar must load without either.
+// Imports run one way: grammar ← compiler ← runtime (types only) ← backends ← jobs ← cli. A
+// browser runtime must load without the compiler, and the grammar must load without either; a
+// backend is reached through backends/registry.ts, never by a job naming its internals.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -48,8 +49,14 @@ describe('import direction', () => {
   it('runtime imports only types from the compiler, and nothing of jobs or cli', () => {
     expect(edges('runtime').filter((e) => (e.to === 'compiler' && !e.typeOnly) || e.to === 'jobs' || e.to === 'cli' || e.to === 'grammar')).toEqual([]);
   });
+  it('backends import nothing of jobs or the cli', () => {
+    expect(edges('backends').filter((e) => e.to === 'jobs' || e.to === 'cli')).toEqual([]);
+  });
   it('jobs import nothing of the cli', () => {
     expect(edges('jobs').filter((e) => e.to === 'cli')).toEqual([]);
+  });
+  it('runtime imports nothing of backends', () => {
+    expect(edges('runtime').filter((e) => e.to === 'backends')).toEqual([]);
   });
 });
 
@@ -125,7 +132,7 @@ describe('module structure', () => {
     expect(edges('bench').filter((e) => e.to === 'cli')).toEqual([]);
   });
   it('no value-import cycles among source files', () => {
-    const files = ['grammar', 'compiler', 'runtime', 'jobs', 'cli', 'bench'].flatMap((d) => tsFiles(join(ROOT, d)));
+    const files = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'cli', 'bench'].flatMap((d) => tsFiles(join(ROOT, d)));
     expect(importCycles(files)).toEqual([]);
   });
   it('the cycle finder finds a planted cycle (it can fail)', () => {

@@ -5,7 +5,8 @@
 // Without FILE it trains specs/default.scion: a tiny llama on the Brown corpus.
 
 import { isAbsolute, relative, resolve } from 'node:path';
-import { DeviceUnavailable, type DeviceChoice } from '../../jobs/train/backend.ts';
+import { DeviceUnavailable } from '../../backends/backend.ts';
+import type { DeviceChoice } from '../../backends/registry.ts';
 import { DEFAULT_SPEC, defaultOutDir, trainedModel } from '../../jobs/train/defaults.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import type { ExampleJobSummary } from '../../jobs/train/train-examples.ts';

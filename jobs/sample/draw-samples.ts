@@ -21,7 +21,8 @@ import {
   type GraphRunner,
   type SwitchArm,
 } from '../../runtime/sample/index.ts';
-import { selectBackend, type Backend, type DeviceChoice } from '../train/backend.ts';
+import { selectBackend, type DeviceChoice } from '../../backends/registry.ts';
+import type { Backend } from '../../backends/backend.ts';
 import { JobError } from '../train/errors.ts';
 import { loadWeightFeeds } from '../weights/load-weights.ts';
 

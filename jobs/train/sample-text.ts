@@ -8,7 +8,7 @@ import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { Prng } from '../../runtime/data/index.ts';
 import { readTokenizerJson, type BpeTokenizer } from '../../runtime/tokenizer/index.ts';
-import type { Backend } from './backend.ts';
+import type { Backend } from '../../backends/backend.ts';
 import { endOfText } from './lm-data.ts';
 import { JobError } from './errors.ts';
 

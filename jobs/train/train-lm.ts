@@ -24,7 +24,7 @@ import {
   type ProgressLine,
   type Schedule,
 } from '../../runtime/train/index.ts';
-import type { Backend } from './backend.ts';
+import type { Backend } from '../../backends/backend.ts';
 import { unigramEntropy } from './baseline.ts';
 import { evalBatches } from './lm-data.ts';
 import { gradsOf, liveParams, tailMeanLoss } from './live-params.ts';

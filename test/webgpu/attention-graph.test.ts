@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
-import { cpuBackend } from '../../jobs/train/backend.ts';
+import { cpuBackend } from '../../backends/cpu/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { runArtifact } from '../../runtime/webgpu/executor.ts';
 import { numel, parseSpec, randoms } from '../compiler/lower/helpers.ts';

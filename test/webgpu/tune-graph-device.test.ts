@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
-import { cpuBackend } from '../../jobs/train/backend.ts';
-import { decide, GRAPH_TUNE_KEYS, MATMUL_BLOCK_CANDIDATES, tuneGraphForDevice } from '../../jobs/train/tune-graph.ts';
-import { createWebGpuBackend } from '../../jobs/train/webgpu-backend.ts';
+import { cpuBackend } from '../../backends/cpu/index.ts';
+import { decide, GRAPH_TUNE_KEYS, MATMUL_BLOCK_CANDIDATES, tuneGraphForDevice } from '../../backends/webgpu/tune-graph.ts';
+import { createWebGpuBackend } from '../../backends/webgpu/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { MemoryTuneStore, type TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';

@@ -9,7 +9,7 @@ import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { compileGraph, type CompileOptions } from '../../compiler/pipeline.ts';
 import { MemoryTuneStore } from '../../runtime/webgpu/autotune.ts';
-import { compileOptionsFor, decide, GRAPH_TUNE_KEYS, MATMUL_BLOCK_CANDIDATES, tuneGraph, type PrepareProbe } from '../../jobs/train/tune-graph.ts';
+import { compileOptionsFor, decide, GRAPH_TUNE_KEYS, MATMUL_BLOCK_CANDIDATES, tuneGraph, type PrepareProbe } from '../../backends/webgpu/tune-graph.ts';
 
 /** relu(x·wᵀ + bias), x [2, 37, 13], w [21, 13]: 37×21 per batch (odd in both directions). */
 function linear(): Graph {

@@ -265,7 +265,7 @@ export const MATMUL_BLOCK_SIDES: readonly number[] = [4, 8, 16];
 
 /**
  * Rows × columns of C one thread owns, at most `cap` (default 8×8; a per-adapter choice of
- * jobs/train/tune-graph.ts otherwise). On lavapipe every storage load in the K loop costs ~100
+ * backends/webgpu/tune-graph.ts otherwise). On lavapipe every storage load in the K loop costs ~100
  * instructions (llvmpipe loads lane by lane with bounds checks; measured from its assembly), so a
  * bigger block pays: per step along K a thread loads rows + cols scalars for rows · cols FMAs,
  * 16 loads for 64 FMAs at 8×8 against 8 for 16 at 4×4. A side is halved (never below 4) while

@@ -12,7 +12,7 @@ import { loadSpec } from '../../../cli/spec.ts';
 import { prepareExampleJob, type ExampleJob } from '../../../jobs/train/prepare-examples.ts';
 import { main } from '../../../cli/main.ts';
 import { writePeftAdapter } from '../../../jobs/train/adapter-save.ts';
-import { cpuBackend } from '../../../jobs/train/backend.ts';
+import { cpuBackend } from '../../../backends/cpu/index.ts';
 import type { Examples } from '../../../jobs/train/examples.ts';
 import { evalIndexBatches, evaluateExamples, trainExamples } from '../../../jobs/train/train-examples.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';

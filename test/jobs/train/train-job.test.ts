@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareLmJob } from '../../../jobs/train/lm-job.ts';
 import { main } from '../../../cli/main.ts';
 import { loadSpec } from '../../../cli/spec.ts';
-import { cpuBackend } from '../../../jobs/train/backend.ts';
+import { cpuBackend } from '../../../backends/cpu/index.ts';
 import { unigramEntropy } from '../../../jobs/train/baseline.ts';
 import { encodeStream } from '../../../jobs/train/lm-data.ts';
 import { trainLm } from '../../../jobs/train/train-lm.ts';

@@ -1,6 +1,6 @@
-// The WebGPU side of `Backend`: each distinct graph is compiled once (passes, fusion, memory plan,
-// WGSL) and kept as a live executor; a call writes the feeds, records the whole step into one
-// command encoder, and reads back the requested outputs. The training loop stays on the host
+// The WebGPU backend: each distinct graph is compiled once (passes, fusion, memory plan, WGSL) and
+// kept as a live executor holding its buffers; a run writes the feeds, records the whole step into
+// one command encoder, and reads back the requested outputs. The training loop stays on the host
 // (optimizer, clipping, checkpoints), so both backends produce the same files and resume the same
 // way; only the forward and backward passes move to the device. Graphs are compiled with this
 // adapter's tuned choices (tune-graph.ts: matmul register block, subgroup reductions), timed once
@@ -15,7 +15,7 @@ import { type KernelTiming, WebGpuExecutor } from '../../runtime/webgpu/executor
 import type { TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
 import { FileTuneStore } from '../../runtime/webgpu/tune-store-file.ts';
-import type { Backend } from './backend.ts';
+import type { Backend, BackendEntry } from '../backend.ts';
 import { compileOptionsFor, tuneGraphForDevice, UNTUNED, type GraphTuning } from './tune-graph.ts';
 
 export interface WebGpuBackendOptions {
@@ -73,24 +73,51 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
     return { reason: `the graph does not compile for this device: ${(error as Error).message}` };
   }
   let disposed = false;
-  const prepared = async (g: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<WebGpuExecutor> => {
+  // What has been written to each executor: a run must not read a buffer nobody wrote.
+  const written = new WeakMap<WebGpuExecutor, Set<string>>();
+  const write = async (g: Graph, values: ReadonlyMap<string, Tensor>): Promise<WebGpuExecutor> => {
     const ex = await executorFor(g);
+    let seen = written.get(ex);
+    if (seen === undefined) {
+      seen = new Set();
+      written.set(ex, seen);
+    }
+    // Values the graph does not take are ignored, as the CPU interpreter ignores them.
     const art = ex.artifact.graph;
     for (const io of [...art.inputs, ...art.params]) {
-      const t = feeds.get(io.name);
-      if (t === undefined) throw new Error(`webgpu backend: no value fed for '${io.name}'`);
+      const t = values.get(io.name);
+      if (t === undefined) continue;
       ex.write(io.name, t);
+      seen.add(io.name);
+    }
+    return ex;
+  };
+  const prepared = async (g: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<WebGpuExecutor> => {
+    const ex = await write(g, feeds);
+    const seen = written.get(ex);
+    const art = ex.artifact.graph;
+    for (const io of [...art.inputs, ...art.params]) {
+      if (!seen?.has(io.name)) throw new Error(`webgpu backend: no value fed for '${io.name}'`);
     }
     return ex;
   };
   return {
     name: 'webgpu',
     tuning,
+    async compile(g) {
+      await executorFor(g);
+    },
+    async write(g, values) {
+      await write(g, values);
+    },
     async run(g, feeds, outputs) {
       const ex = await prepared(g, feeds);
       const art = ex.artifact.graph;
       await ex.step();
       return ex.readMany(outputs ?? art.outputs.map((o) => o.name));
+    },
+    async read(g, names) {
+      return (await executorFor(g)).readMany(names);
     },
     async profile(g, feeds) {
       return (await prepared(g, feeds)).profile();
@@ -103,6 +130,12 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
     },
   };
 }
+
+/** The registry's entry: `--device auto` declines a software adapter, `--device webgpu` takes it. */
+export const WEBGPU: BackendEntry = {
+  title: 'WebGPU',
+  open: (graph, chosen) => createWebGpuBackend(graph, { allowSoftware: chosen }),
+};
 
 /**
  * The tuned choices for this adapter (timed on first use, then read from the store). Tuning is an

@@ -3,13 +3,13 @@
 // under CI=true, where lavapipe is installed).
 
 import { describe, expect, it } from 'vitest';
-import { lowerTrain } from '../../../compiler/lower/lower-train.ts';
-import type { Tensor } from '../../../runtime/cpu/tensor.ts';
-import { cpuBackend } from '../../../jobs/train/backend.ts';
-import { createWebGpuBackend } from '../../../jobs/train/webgpu-backend.ts';
-import { gpuForTests } from '../../webgpu/gpu-fixture.ts';
-import { numel, parse, randoms } from '../../compiler/lower/helpers.ts';
-import { llamaSpec } from '../../compiler/lower/helpers.ts';
+import { lowerTrain } from '../../compiler/lower/lower-train.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { cpuBackend } from '../../backends/cpu/index.ts';
+import { createWebGpuBackend } from '../../backends/webgpu/index.ts';
+import { gpuForTests } from '../webgpu/gpu-fixture.ts';
+import { numel, parse, randoms } from '../compiler/lower/helpers.ts';
+import { llamaSpec } from '../compiler/lower/helpers.ts';
 
 // The default spec's llama at one layer and small sizes: the same kernels per layer, half the
 // shaders to compile (lavapipe compiles each pipeline in 0.3–0.9 s).

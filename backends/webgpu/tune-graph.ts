@@ -3,7 +3,7 @@
 // (subgroup-reduce.ts). Each is timed once per adapter on a tiny probe graph compiled with every
 // candidate, and remembered in a TuneStore (runtime/webgpu/autotune.ts) under the adapter's key;
 // later calls read the store and compile nothing. The training and eval graphs are then compiled
-// with `compileOptionsFor(tuning)` (webgpu-backend.ts).
+// with `compileOptionsFor(tuning)` (index.ts beside this file).
 //
 //   matmul probe:  x [256, 128] · w [128, 264]   (small-model sizes: milliseconds per run; no
 //                  epilogue, which would only add to lavapipe's compile time, not to the choice)

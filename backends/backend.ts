@@ -1,0 +1,47 @@
+// What every backend is to the jobs: a place where a graph runs. A backend is one folder under
+// backends/ behind this interface and one line in registry.ts; jobs and commands never name its
+// internals. The CPU reference (cpu/) is the executable definition every other backend is held to.
+//
+// State: a backend holds, per graph, the values last written for its inputs and parameters, and
+// the outputs of its last run. `run` writes its feeds first, so a job that feeds everything every
+// step (the host-side training loop today) needs only `run`; a job that keeps parameters on the
+// device writes them once and reads them back when it checkpoints.
+
+import type { Graph } from '../compiler/ir/graph.ts';
+import type { Tensor } from '../runtime/cpu/tensor.ts';
+
+export interface Backend {
+  /** The registry name (`--device NAME`). */
+  readonly name: string;
+  /**
+   * Prepares `graph` to run here (WebGPU: passes, WGSL, pipelines). `run` does it on first use
+   * anyway; calling it early makes a graph this backend cannot run fail before any work is done.
+   */
+  compile(graph: Graph): Promise<void>;
+  /** Sets inputs or parameters of `graph` by name, without running it. */
+  write(graph: Graph, values: ReadonlyMap<string, Tensor>): Promise<void>;
+  /**
+   * Writes `feeds`, runs `graph` once and returns the requested outputs (default all). Every input
+   * and parameter must have a value, fed now or written before.
+   */
+  run(graph: Graph, feeds: ReadonlyMap<string, Tensor>, outputs?: readonly string[]): Promise<Map<string, Tensor>>;
+  /** Reads values of `graph` back: outputs of its last run, or inputs and parameters it holds. */
+  read(graph: Graph, names: readonly string[]): Promise<Map<string, Tensor>>;
+  /** Releases what the backend holds (device, buffers); idempotent. */
+  dispose(): void;
+}
+
+/** How the registry opens a backend for a graph; the reason says in words why it cannot. */
+export interface BackendEntry {
+  /** For people: "the CPU reference backend", "WebGPU". */
+  readonly title: string;
+  /**
+   * Opens the backend and checks that `graph` runs on it. `chosen` is true when the user named
+   * this backend (`--device NAME`), false when `--device auto` is trying it: an entry may decline
+   * then (WebGPU declines a software adapter, which is no faster than the CPU).
+   */
+  open(graph: Graph, chosen: boolean): Promise<Backend | { reason: string }>;
+}
+
+/** Thrown when the chosen device cannot run the job; the message says why. */
+export class DeviceUnavailable extends Error {}

@@ -64,7 +64,8 @@ describe.each(BACKEND_NAMES)('backend %s', (name) => {
     );
     close((await backend.run(GRAPH, new Map([['x', X1]]))).get('y'), Y1);
     // A value the graph does not take is ignored, as by the CPU interpreter.
-    close((await backend.run(GRAPH, new Map([['x', X2], ['not_in_graph', B]]), ['y'])).get('y'), Y2);
+    const feeds = new Map([['x', X2]]).set('not_in_graph', B);
+    close((await backend.run(GRAPH, feeds, ['y'])).get('y'), Y2);
   });
   it('reads back the last outputs and the values it holds', async () => {
     const r = await backend.read(GRAPH, ['y', 'w', 'x']);

@@ -12,7 +12,8 @@ import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.
 import { JobError } from './errors.ts';
 import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from './lm-data.ts';
 import { initialWeights, initPath, loadFrozen } from './prepare-examples.ts';
-import { planSettings, type LmTrainPlan } from './train-lm.ts';
+import { planSettings } from './train-loop.ts';
+import type { LmTrainPlan } from './train-lm.ts';
 
 const where = (d: DataSpec): string => `${d.span.file}:${d.span.start.line}`;
 const source = (d: DataSpec): DataSource => ({ source: d.source, args: d.args, where: where(d) });

@@ -12,7 +12,7 @@ import { gradName } from '../../compiler/autodiff/grad.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { LowerError } from '../../compiler/lower/errors.ts';
 import { calleeOf, constExpr, dataSpec, findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
-import { planSettings } from './train-lm.ts';
+import { planSettings } from './train-loop.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';

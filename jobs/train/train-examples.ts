@@ -1,26 +1,22 @@
-// The training job for example-based tasks — image diffusion, classification, and language
-// models trained in multiple rounds. Like train-lm.ts it feeds the generic loop of runtime/train
-// (updates, clipping, EMA, checkpoints, resume, NaN checks, progress, metrics.jsonl); here a batch
+// The example-based tasks — image diffusion, classification, and language models trained in
+// multiple rounds — for the one loop of train-loop.ts (shared with train-lm.ts). Here a batch
 // is a list of example indices (RoundBatches, which also does the round resampling) turned into
 // inputs by a Feeder. Per-step randomness (diffusion timesteps, noise, label dropout) comes from one
 // seeded PRNG whose state is checkpointed, so a resumed run repeats an uninterrupted one.
 
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
-import type { LrScheduleSpec, OptimizerSpec } from '../../compiler/lower/lower-train-config.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { Prng } from '../../runtime/data/index.ts';
-import { gradsOf, liveParams, tailMeanLoss } from './live-params.ts';
-import { Ema, ramp, train, type MetricRecord, type NamedTensors, type Stateful } from '../../runtime/train/index.ts';
+import type { Stateful } from '../../runtime/train/index.ts';
+import type { Backend } from '../../backends/backend.ts';
 import type { Examples } from './examples.ts';
 import type { Feeder } from './feeders.ts';
 import { RoundBatches, type RoundsSpec } from './round-batches.ts';
-import { loopSettings, type JobOptions } from './train-lm.ts';
+import { runTraining, type JobOptions, type Task, type TrainPlan, type TrainResult } from './train-loop.ts';
 
 export type TaskKind = 'diffusion' | 'classification' | 'lm';
 
-export interface ExampleTrainPlan {
+export interface ExampleTrainPlan extends TrainPlan {
   kind: TaskKind;
   /** Outputs `loss`, `evalOutput`, `logitsOutput` (classification) and one gradient per trainable parameter. */
   graph: Graph;
@@ -28,10 +24,6 @@ export interface ExampleTrainPlan {
   evalGraph?: Graph;
   /** An i32[2] input `graph` draws dropout from: fed (seed, batch index) each step. */
   dropoutKey?: string;
-  trainable: readonly { path: string; shape: readonly number[]; grad: string }[];
-  initial: ReadonlyMap<string, Float32Array>;
-  frozen: ReadonlyMap<string, Tensor>;
-  weights: readonly { input: string; from: number; to: number; steps: number }[];
   /** The output reported as validation loss (the cross-entropy or diffusion term, else `loss`). */
   evalOutput: string;
   /** Classification: the [batch, classes] logits output accuracy is read from. */
@@ -43,14 +35,6 @@ export interface ExampleTrainPlan {
   /** Tokens or images per example, for the throughput figure. */
   itemsPerExample: number;
   unit: 'img' | 'tok' | 'ex';
-  optimizer: OptimizerSpec;
-  schedule: LrScheduleSpec;
-  steps: number;
-  accumulate: number;
-  checkpoint: { every: number; keep: number };
-  ema?: number;
-  seed: number;
-  evalEvery?: number;
   rounds?: RoundsSpec;
   evalBatchesDuring?: number;
   evalBatchesFinal?: number;
@@ -76,13 +60,7 @@ export interface ExampleJobSummary {
   rounds: number;
 }
 
-export interface ExampleTrainResult {
-  params: NamedTensors;
-  /** The EMA of the weights when the spec asks for one. */
-  ema?: NamedTensors;
-  summary: ExampleJobSummary;
-  metrics: MetricRecord[];
-}
+export type ExampleTrainResult = TrainResult<ExampleJobSummary>;
 
 /** Up to `max` fixed batches spread over the set (every part of a small set is seen). */
 export function evalIndexBatches(count: number, batch: number, max: number): Int32Array[] {
@@ -110,7 +88,7 @@ type EvalPlan = Pick<ExampleTrainPlan, 'graph' | 'evalGraph' | 'feeder' | 'evalO
  */
 export async function evaluateExamples(
   plan: EvalPlan,
-  backend: JobOptions['backend'],
+  backend: Backend,
   base: ReadonlyMap<string, Tensor>,
   set: Examples,
   batches: readonly Int32Array[],
@@ -136,10 +114,12 @@ export async function evaluateExamples(
   return { loss: sum / batches.length, accuracy: plan.logitsOutput === undefined ? null : correct / seen };
 }
 
-export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Promise<ExampleTrainResult> {
-  const began = performance.now();
-  const { params, feeds } = liveParams(plan, 'trainExamples');
+/** The example task over `plan`'s sets: seeded round batches, a feeder, per-step randomness. */
+export function exampleTask(plan: ExampleTrainPlan, backend: Backend): Task<ExampleJobSummary> {
   const rng = new Prng(plan.seed ^ 0x0d1ff05e);
+  // Scoring for round resampling runs the frozen current model: the live parameters at the round
+  // boundary, forward only. `live` is the loop's feed map, seen at the first step.
+  let live: ReadonlyMap<string, Tensor> = new Map();
   const batches = new RoundBatches({
     count: plan.train.count,
     batch: plan.batch,
@@ -149,20 +129,19 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
       ? {}
       : {
           rounds: plan.rounds,
-          // The frozen current model: the live parameters at the round boundary, forward only.
           score: async (parts) => {
             const out: number[] = [];
             for (const [k, idx] of parts.entries()) {
-              const f = new Map(feeds);
+              const f = new Map(live);
               for (const [name, t] of plan.feeder.feeds(plan.train, idx, new Prng((plan.seed + 2) * 1_000_003 + k), false)) f.set(name, t);
-              out.push((await o.backend.run(plan.evalGraph ?? plan.graph, f, ['loss'])).get('loss')!.data[0] as number);
+              out.push((await backend.run(plan.evalGraph ?? plan.graph, f, ['loss'])).get('loss')!.data[0] as number);
             }
             return out;
           },
         }),
     ...(plan.onRound === undefined ? {} : { onRound: plan.onRound }),
   });
-  const data: Stateful = {
+  const state: Stateful = {
     getState: () => ({ batches: batches.getState(), rng: rng.getState() }),
     setState: (s) => {
       const st = s as { batches: unknown; rng: ReturnType<Prng['getState']> };
@@ -170,65 +149,42 @@ export async function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Prom
       rng.setState(st.rng);
     },
   };
-  const during = evalIndexBatches(plan.val.count, plan.batch, plan.evalBatchesDuring ?? 8);
-  const final = evalIndexBatches(plan.val.count, plan.batch, plan.evalBatchesFinal ?? 32);
-  const weightSchedules = plan.weights.map((w) => ({ input: w.input, at: ramp(w.from, w.to, w.steps) }));
-  const outputs = ['loss', ...plan.trainable.map((p) => p.grad)];
-  const itemsPerBatch = plan.batch * plan.itemsPerExample;
-  const ema = plan.ema === undefined ? undefined : new Ema(params, plan.ema);
-  let stepSeconds = 0;
-  let stepItems = 0;
-
-  const result = await train({
-    params,
-    ...loopSettings(plan, o),
-    ...(ema === undefined ? {} : { ema }),
-    data,
-    runDir: o.outDir,
-    progress: o.progress,
+  const evalSets = {
+    during: evalIndexBatches(plan.val.count, plan.batch, plan.evalBatchesDuring ?? 8),
+    final: evalIndexBatches(plan.val.count, plan.batch, plan.evalBatchesFinal ?? 32),
+  };
+  return {
     unit: plan.unit,
-    ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
-    ...(plan.evalEvery === undefined
-      ? {}
-      : {
-          evalEvery: plan.evalEvery,
-          evaluate: async () => {
-            const r = await evaluateExamples(plan, o.backend, feeds, plan.val, during);
-            return r.accuracy === null ? { loss: r.loss } : { loss: r.loss, accuracy: r.accuracy };
-          },
-        }),
-    step: async (batchIndex) => {
-      const update = Math.floor(batchIndex / plan.accumulate);
+    itemsPerBatch: plan.batch * plan.itemsPerExample,
+    state,
+    feed: async (batchIndex, feeds) => {
+      live = feeds;
       const idx = await batches.next(batchIndex);
       for (const [name, t] of plan.feeder.feeds(plan.train, idx, rng, true)) feeds.set(name, t);
-      for (const w of weightSchedules) feeds.set(w.input, { dtype: 'f32', shape: [], data: Float32Array.of(w.at(update)) });
       // A function of the batch index alone, so a resumed run draws the same masks.
       if (plan.dropoutKey !== undefined) feeds.set(plan.dropoutKey, { dtype: 'i32', shape: [2], data: Int32Array.of(plan.seed, batchIndex) });
-      const t0 = performance.now();
-      const out = await o.backend.run(plan.graph, feeds, outputs);
-      stepSeconds += (performance.now() - t0) / 1000;
-      stepItems += itemsPerBatch;
-      return { loss: out.get('loss')!.data[0] as number, grads: gradsOf(out, plan.trainable), items: itemsPerBatch };
     },
-  });
-
-  const val = await evaluateExamples(plan, o.backend, feeds, plan.val, final);
-  const trainLosses = result.metrics.filter((m) => m.kind === 'train').map((m) => Number(m['loss']));
-  const rate = stepSeconds > 0 ? stepItems / stepSeconds : null;
-  const summary: ExampleJobSummary = {
-    kind: plan.kind,
-    steps: result.step,
-    trainLoss: tailMeanLoss(trainLosses),
-    valLoss: val.loss,
-    valAccuracy: val.accuracy,
-    imagesPerSecond: plan.unit === 'img' ? rate : null,
-    tokensPerSecond: plan.unit === 'tok' ? rate : null,
-    device: o.backend.name,
-    wallSeconds: (performance.now() - began) / 1000,
-    resumedFrom: result.resumedFrom ?? null,
-    seed: plan.seed,
-    rounds: plan.rounds?.count ?? 1,
+    evaluate: async (phase, feeds, b) => {
+      const r = await evaluateExamples(plan, b, feeds, plan.val, evalSets[phase]);
+      return r.accuracy === null ? { loss: r.loss } : { loss: r.loss, accuracy: r.accuracy };
+    },
+    summarize: (run) => ({
+      kind: plan.kind,
+      steps: run.steps,
+      trainLoss: run.trainLoss,
+      valLoss: run.final.loss,
+      valAccuracy: run.final['accuracy'] ?? null,
+      imagesPerSecond: plan.unit === 'img' ? run.itemsPerSecond : null,
+      tokensPerSecond: plan.unit === 'tok' ? run.itemsPerSecond : null,
+      device: run.device,
+      wallSeconds: run.wallSeconds,
+      resumedFrom: run.resumedFrom,
+      seed: run.seed,
+      rounds: plan.rounds?.count ?? 1,
+    }),
   };
-  await writeFile(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  return { params, ...(ema === undefined ? {} : { ema: new Map(ema.shadow) }), summary, metrics: result.metrics };
+}
+
+export function trainExamples(plan: ExampleTrainPlan, o: JobOptions): Promise<ExampleTrainResult> {
+  return runTraining(plan, exampleTask(plan, o.backend), o);
 }

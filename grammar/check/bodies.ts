@@ -6,7 +6,7 @@ import { didYouMean } from '../diagnostics/suggest.ts';
 import { noteAt } from '../diagnostics/make.ts';
 import type { Context } from '../library/signatures.ts';
 import type { CheckContext } from './context.ts';
-import { describeValue, evalConst, notConstText } from './eval.ts';
+import { describeValue, evalConst, notConstText, type Value } from './eval.ts';
 import { walkExpr, type ExprEnv } from './exprs.ts';
 import { defaultEnv, reportNotConst } from './models.ts';
 import { KIND_WORD, Scope, type NameInfo } from './scope.ts';
@@ -28,7 +28,7 @@ function paramScope(
   ctx: CheckContext,
   params: readonly Param[],
   kind: 'param' | 'lparam',
-  values: ReadonlyMap<string, number | string | boolean>,
+  values: ReadonlyMap<string, Value>,
   onRead: (n: string) => void,
 ): Scope {
   const scope = new Scope(undefined, false, (n) => onRead(n));

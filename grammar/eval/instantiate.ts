@@ -17,11 +17,24 @@ import { diag } from '../diagnostics/make.ts';
 import { lookup, type ArgSpec } from '../library/signatures.ts';
 import { commandLineSpan, LowerError } from './errors.ts';
 import { noteAt } from '../diagnostics/make.ts';
-import { type Binding, constOf, constsOf, type DeclIndex, evalPath, indexDecls, modelParams, notConstError, resolveModel, valueOrThrow } from './params.ts';
+import {
+  type Binding,
+  constOf,
+  constsOf,
+  type DeclIndex,
+  evalParams,
+  evalPath,
+  indexDecls,
+  modelParams,
+  notConstError,
+  paramValue,
+  resolveModel,
+  valueOrThrow,
+} from './params.ts';
 import { describeValue, type EvalResult, evalConst, foldBinary, foldUnary, refText, type Value } from './value.ts';
 
 export type { Value } from './value.ts';
-export { type Binding, constOf, type DeclIndex, evalPath, indexDecls, modelNames } from './params.ts';
+export { type Binding, constOf, type DeclIndex, evalPath, indexDecls, indexOf, modelNames } from './params.ts';
 
 /** A folded expression: constants are values; tensors stay as a small tree over variable ids. */
 export type InstExpr =
@@ -126,11 +139,23 @@ export function instantiate(programs: Program | readonly Program[], modelName: s
 /** As `instantiate`, over an index of declarations (the checker builds one from its symbols). */
 export function instantiateIn(index: DeclIndex, modelName: string, opts: InstantiateOptions = {}): ModelInstance {
   const { decl, args } = resolveModel(index, modelName, commandLineSpan('--model'));
-  const params = modelParams(decl, args, opts.overrides ?? {});
+  const reporter = opts.reporter ?? THROW;
+  const params: Record<string, Value> = {};
+  if (reporter === THROW) Object.assign(params, modelParams(decl, args, opts.overrides ?? {}));
+  else {
+    // The checker goes on without the parameters that have no value (it reports them itself).
+    const all = evalParams(decl, args, opts.overrides ?? {});
+    for (const e of all.unknown) reporter.error(e.diagnostic);
+    for (const p of all.params) {
+      const v = paramValue(p);
+      if (v instanceof LowerError) reporter.error(v.diagnostic);
+      else params[p.name] = v;
+    }
+  }
   const dims: Record<string, number> = { batch: 1, ...opts.dims };
   const env = new Map<string, Binding>();
   for (const [k, v] of Object.entries(params)) env.set(k, { kind: 'const', value: v });
-  const inst = new Instantiator(index, dims, undefined, opts.reporter ?? THROW, opts.anyDims === true);
+  const inst = new Instantiator(index, dims, undefined, reporter, opts.anyDims === true);
   inst.body(decl.body, env);
   inst.assignAutoPaths();
   const presetName = decl.preset?.name;
@@ -163,6 +188,8 @@ export interface LayerBodyInstance {
   params: ParamStmtInstance[];
   stmts: InstStmt[];
   result: InstExpr;
+  /** Layer calls inside the body, their paths under the call's path. */
+  modules: ModuleInstance[];
 }
 
 /**
@@ -174,7 +201,7 @@ export function instantiateLayerBody(decl: LayerDecl, env: Map<string, Binding>,
   inst.body(decl.body, env);
   inst.assignAutoPaths();
   if (inst.result === undefined) throw new LowerError('E0507', `layer '${decl.name.name}' has no \`return\``, decl.span);
-  return { params: inst.params, stmts: inst.stmts, result: inst.result };
+  return { params: inst.params, stmts: inst.stmts, result: inst.result, modules: inst.modules };
 }
 
 /** Statements one instantiation may run after unrolling: a model this large is surely a mistake. */

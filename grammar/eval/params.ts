@@ -82,24 +82,29 @@ export type ParamResult = { name: string; span: Span; result: EvalResult | 'no-d
  * *after* derived arguments and overrides are applied (`model M(dim = 64, ffn = dim * 4)`,
  * `model S = M(dim = 32)` gives `ffn = 128`); a derived argument is a constant of its own.
  * A parameter that fails has no value; the ones after it that use it fail with its name.
+ * `unknown` holds the arguments that name no parameter (E0413).
  */
-export function evalParams(decl: ModelDecl, chain: readonly (readonly Arg[])[], overrides: Readonly<Record<string, Value>> = {}): ParamResult[] {
+export function evalParams(
+  decl: ModelDecl,
+  chain: readonly (readonly Arg[])[],
+  overrides: Readonly<Record<string, Value>> = {},
+): { params: ParamResult[]; unknown: LowerError[] } {
   const names = decl.params.map((p) => p.name.name);
   const given = new Map<string, Expr>();
+  const unknown: LowerError[] = [];
   for (const args of chain) {
     args.forEach((a, k) => {
       const name = a.name ?? names[k];
       if (name === undefined || !names.includes(name)) {
-        throw new LowerError('E0413', `the base model '${decl.name.name}' has no parameter '${a.name ?? `#${k + 1}`}'`, a.span);
-      }
-      given.set(name, a.value);
+        unknown.push(new LowerError('E0413', `the base model '${decl.name.name}' has no parameter '${a.name ?? `#${k + 1}`}'`, a.span));
+      } else given.set(name, a.value);
     });
   }
   for (const k of Object.keys(overrides)) {
-    if (!names.includes(k)) throw new LowerError('E0413', `model '${decl.name.name}' has no parameter '${k}'`, commandLineSpan(k));
+    if (!names.includes(k)) unknown.push(new LowerError('E0413', `model '${decl.name.name}' has no parameter '${k}'`, commandLineSpan(k)));
   }
   const env = new Map<string, Value>();
-  const out: ParamResult[] = [];
+  const params: ParamResult[] = [];
   for (const p of decl.params) {
     const name = p.name.name;
     const override = overrides[name];
@@ -110,20 +115,29 @@ export function evalParams(decl: ModelDecl, chain: readonly (readonly Arg[])[], 
     else if (p.default !== undefined) result = evalConst(p.default, env);
     else result = 'no-default';
     if (result !== 'no-default' && result.ok) env.set(name, result.value);
-    out.push({ name, span: p.span, result });
+    params.push({ name, span: p.span, result });
+  }
+  return { params, unknown };
+}
+
+/** The parameter values of a model, or the first error (E0413, E0414 no default, E0415 not constant). */
+export function modelParams(decl: ModelDecl, chain: readonly (readonly Arg[])[], overrides: Readonly<Record<string, Value>> = {}): Record<string, Value> {
+  const { params, unknown } = evalParams(decl, chain, overrides);
+  if (unknown[0] !== undefined) throw unknown[0];
+  const out: Record<string, Value> = {};
+  for (const p of params) {
+    const r = paramValue(p);
+    if (r instanceof LowerError) throw r;
+    out[p.name] = r;
   }
   return out;
 }
 
-/** The parameter values of a model, or the first error (E0414 no default, E0415 not constant). */
-export function modelParams(decl: ModelDecl, chain: readonly (readonly Arg[])[], overrides: Readonly<Record<string, Value>> = {}): Record<string, Value> {
-  const params: Record<string, Value> = {};
-  for (const p of evalParams(decl, chain, overrides)) {
-    if (p.result === 'no-default') throw new LowerError('E0414', `model parameter '${p.name}' has no value`, p.span);
-    if (!p.result.ok) throw notConstError(p.result, new Map());
-    params[p.name] = p.result.value;
-  }
-  return params;
+/** A parameter's value, or the error that it has none. */
+export function paramValue(p: ParamResult): Value | LowerError {
+  if (p.result === 'no-default') return new LowerError('E0414', `model parameter '${p.name}' has no value`, p.span);
+  if (!p.result.ok) return notConstError(p.result, new Map());
+  return p.result.value;
 }
 
 /** The constants of a binding environment, as value.ts reads them. */

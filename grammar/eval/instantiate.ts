@@ -207,6 +207,33 @@ export function instantiateLayerBody(decl: LayerDecl, env: Map<string, Binding>,
 /** Statements one instantiation may run after unrolling: a model this large is surely a mistake. */
 const MAX_STEPS = 100_000;
 
+// The rules for values the language needs as integers, shared with the checker's declaration
+// checks (grammar/check/bodies.ts), which report them with the defaults before any instance.
+
+/** A tensor dimension: a positive exact integer (E0505). */
+export function dimension(v: Value, span: Span): number | LowerError {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return v;
+  return new LowerError('E0505', `a dimension must be a positive integer, found ${describeValue(v)}`, span);
+}
+
+/** A `repeat` bound: an exact integer (E0504). */
+export function repeatBound(v: Value, span: Span): number | LowerError {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  return new LowerError('E0504', `a repeat bound must be an integer, found ${describeValue(v)}`, span);
+}
+
+/** How many times `a..b` runs (E0504 when it runs backwards or too often). */
+export function repeatCount(a: number, b: number, span: Span): number | LowerError {
+  if (a > b) return new LowerError('E0504', `repeat range ${a}..${b} runs backwards`, span, [], `write \`${b}..${a}\``);
+  if (b - a > MAX_STEPS) return new LowerError('E0504', `repeat range ${a}..${b} runs ${b - a} times; the limit is ${MAX_STEPS}`, span);
+  return b - a;
+}
+
+function orThrow<T>(v: T | LowerError): T {
+  if (v instanceof LowerError) throw v;
+  return v;
+}
+
 class Instantiator {
   readonly inputs: InputInstance[] = [];
   readonly stmts: InstStmt[] = [];
@@ -339,23 +366,14 @@ class Instantiator {
       if (v === undefined) throw new LowerError('E0505', `the dimension '${name}' has no value (pass --${name} N)`, d.span);
       return v;
     }
-    const v = constOf(d, env);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
-      throw new LowerError('E0505', `a dimension must be a positive integer, found ${describeValue(v)}`, d.span);
-    return v;
+    return orThrow(dimension(constOf(d, env), d.span));
   }
 
   private rangeValues(e: Expr, env: ReadonlyMap<string, Binding>): Value[] {
     if (e.kind === 'range') {
-      const [a, b] = [e.start, e.end].map((x) => {
-        const v = constOf(x, env);
-        if (typeof v !== 'number' || !Number.isSafeInteger(v))
-          throw new LowerError('E0504', `a repeat bound must be an integer, found ${describeValue(v)}`, x.span);
-        return v;
-      }) as [number, number];
-      if (a > b) throw new LowerError('E0504', `repeat range ${a}..${b} runs backwards`, e.span, [], `write \`${b}..${a}\``);
-      if (b - a > MAX_STEPS) throw new LowerError('E0504', `repeat range ${a}..${b} runs ${b - a} times; the limit is ${MAX_STEPS}`, e.span);
-      return Array.from({ length: b - a }, (_, k) => a + k);
+      const a = orThrow(repeatBound(constOf(e.start, env), e.start.span));
+      const b = orThrow(repeatBound(constOf(e.end, env), e.end.span));
+      return Array.from({ length: orThrow(repeatCount(a, b, e.span)) }, (_, k) => a + k);
     }
     const v = constOf(e, env);
     if (!Array.isArray(v)) throw new LowerError('E0504', `repeat needs a range or a list, found ${describeValue(v)}`, e.span);

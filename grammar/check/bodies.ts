@@ -7,7 +7,7 @@ import { noteAt } from '../diagnostics/make.ts';
 import type { Context } from '../library/signatures.ts';
 import type { CheckContext } from './context.ts';
 import { LowerError } from '../eval/errors.ts';
-import { dimension, repeatBound, repeatCount } from '../eval/instantiate.ts';
+import { dimension, repeatBound, repeatCount } from '../eval/integers.ts';
 import { evalConst, notConstText, type Value } from './eval.ts';
 import { walkExpr, type ExprEnv } from './exprs.ts';
 import { defaultEnv, reportNotConst } from './models.ts';

@@ -8,15 +8,25 @@
 // Example: `instantiate(program, 'Tiny', { dims: { batch: 4 } })` evaluates `model Tiny =
 // Llama(dim = 192, …)` with Llama's body, and binds the symbolic `batch` of `i32[batch, ctx]` to 4.
 
-import type { Arg, Expr, LayerDecl, ModelDecl, Preset, Program, RequireStmt, Span, Stmt } from '../ast.ts';
-import { PRESETS } from '../ast.ts';
-import type { DType } from '../ast.ts';
+import {
+  type Arg,
+  type DType,
+  type Expr,
+  type LayerDecl,
+  type ModelDecl,
+  type Preset,
+  PRESETS,
+  type Program,
+  type RequireStmt,
+  type Span,
+  type Stmt,
+} from '../ast.ts';
 import type { Code } from '../diagnostics/catalog.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
-import { diag } from '../diagnostics/make.ts';
+import { diag, noteAt } from '../diagnostics/make.ts';
 import { lookup, type ArgSpec } from '../library/signatures.ts';
 import { commandLineSpan, LowerError } from './errors.ts';
-import { noteAt } from '../diagnostics/make.ts';
+import { dimension, MAX_STEPS, orThrow, repeatBound, repeatCount } from './integers.ts';
 import {
   type Binding,
   constOf,
@@ -34,6 +44,7 @@ import {
 import { describeValue, type EvalResult, evalConst, foldBinary, foldUnary, refText, type Value } from './value.ts';
 
 export type { Value } from './value.ts';
+export { dimension, repeatBound, repeatCount } from './integers.ts';
 export { type Binding, constOf, type DeclIndex, evalPath, indexDecls, indexOf, modelNames } from './params.ts';
 
 /** A folded expression: constants are values; tensors stay as a small tree over variable ids. */
@@ -202,36 +213,6 @@ export function instantiateLayerBody(decl: LayerDecl, env: Map<string, Binding>,
   inst.assignAutoPaths();
   if (inst.result === undefined) throw new LowerError('E0507', `layer '${decl.name.name}' has no \`return\``, decl.span);
   return { params: inst.params, stmts: inst.stmts, result: inst.result, modules: inst.modules };
-}
-
-/** Statements one instantiation may run after unrolling: a model this large is surely a mistake. */
-const MAX_STEPS = 100_000;
-
-// The rules for values the language needs as integers, shared with the checker's declaration
-// checks (grammar/check/bodies.ts), which report them with the defaults before any instance.
-
-/** A tensor dimension: a positive exact integer (E0505). */
-export function dimension(v: Value, span: Span): number | LowerError {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return v;
-  return new LowerError('E0505', `a dimension must be a positive integer, found ${describeValue(v)}`, span);
-}
-
-/** A `repeat` bound: an exact integer (E0504). */
-export function repeatBound(v: Value, span: Span): number | LowerError {
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  return new LowerError('E0504', `a repeat bound must be an integer, found ${describeValue(v)}`, span);
-}
-
-/** How many times `a..b` runs (E0504 when it runs backwards or too often). */
-export function repeatCount(a: number, b: number, span: Span): number | LowerError {
-  if (a > b) return new LowerError('E0504', `repeat range ${a}..${b} runs backwards`, span, [], `write \`${b}..${a}\``);
-  if (b - a > MAX_STEPS) return new LowerError('E0504', `repeat range ${a}..${b} runs ${b - a} times; the limit is ${MAX_STEPS}`, span);
-  return b - a;
-}
-
-function orThrow<T>(v: T | LowerError): T {
-  if (v instanceof LowerError) throw v;
-  return v;
 }
 
 class Instantiator {

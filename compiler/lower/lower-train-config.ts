@@ -6,7 +6,8 @@
 import type { Arg, Call, Expr, Program, Span, TrainDecl } from '../../grammar/ast.ts';
 import { lookup, type ArgSpec } from '../../grammar/library/signatures.ts';
 import { LowerError } from './errors.ts';
-import { foldBinary, foldUnary, showValue, type Value } from './values.ts';
+import { type ConstEnv, evalConst, notConstText } from '../../grammar/eval/value.ts';
+import { showValue, type Value } from './values.ts';
 
 /** A data source call, with its arguments bound to the signature's names and defaults filled. */
 export interface DataSpec {
@@ -51,29 +52,17 @@ function bindingsOf(programs: Program | readonly Program[]): Map<string, Expr> {
   return out;
 }
 
-/** Folds a constant expression: literals, arithmetic, tuples and lists, and top-level `let` names. */
+/** Folds a constant expression by the language's evaluator (grammar/eval/value.ts); top-level `let` names are read through. */
 export function constExpr(e: Expr, bindings: ReadonlyMap<string, Expr> = new Map()): Value {
-  switch (e.kind) {
-    case 'num':
-    case 'str':
-    case 'bool':
-      return e.value;
-    case 'unary':
-      return foldUnary(e.op, constExpr(e.arg, bindings), e.span);
-    case 'binary':
-      return foldBinary(e.op, constExpr(e.left, bindings), constExpr(e.right, bindings), e.span);
-    case 'tuple':
-    case 'list':
-      return e.items.map((x) => constExpr(x, bindings));
-    case 'ref': {
-      const first = e.path[0];
-      const bound = first?.kind === 'name' && e.path.length === 1 ? bindings.get(first.name) : undefined;
-      if (bound !== undefined) return constExpr(bound, bindings);
-      throw new LowerError('E0415', 'a constant is expected here', e.span);
-    }
-    default:
-      throw new LowerError('E0415', `a ${e.kind} expression where a constant is expected`, e.span);
-  }
+  const env: ConstEnv = {
+    get: (name) => {
+      const bound = bindings.get(name);
+      return bound === undefined ? undefined : constExpr(bound, bindings);
+    },
+  };
+  const r = evalConst(e, env);
+  if (r.ok) return r.value;
+  throw new LowerError('E0415', r.err.why === 'name' ? 'a constant is expected here' : `a constant is expected here: ${notConstText(r.err)}`, r.err.span);
 }
 
 /** `f(…)`'s callee name, or undefined when the callee is not a plain name. */

@@ -1,78 +1,22 @@
 // Compile-time values: model parameters, repeat variables, layer arguments. Everything in a model
-// body that is not a tensor folds to one of these before lowering, so layer rules see numbers.
+// body that is not a tensor folds to one of these before lowering (grammar/eval/, the language's one
+// evaluator), so layer rules see numbers; here are the throwing forms lowering uses.
 
 import type { BinaryOp, Span, UnaryOp } from '../../grammar/ast.ts';
+import { valueOrThrow } from '../../grammar/eval/params.ts';
+import { describeValue as showValue, foldBinary as fold, foldUnary as foldOne, type Value } from '../../grammar/eval/value.ts';
 import { LowerError } from './errors.ts';
 
-export type Value = number | string | boolean | readonly Value[];
+export type { Value } from '../../grammar/eval/value.ts';
+export { describeValue as showValue } from '../../grammar/eval/value.ts';
 
-export function showValue(v: Value): string {
-  if (Array.isArray(v)) return `[${v.map(showValue).join(', ')}]`;
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
-function num(v: Value, op: string, span: Span): number {
-  if (typeof v !== 'number') throw new LowerError('E0415', `'${op}' needs numbers, found ${showValue(v)}`, span);
-  return v;
-}
-
-function bool(v: Value, op: string, span: Span): boolean {
-  if (typeof v !== 'boolean') throw new LowerError('E0415', `'${op}' needs true or false, found ${showValue(v)}`, span);
-  return v;
-}
-
-/** Folds a binary operator over constants with the language's arithmetic (`/` is real division). */
+/** Folds a binary operator over constants with the language's arithmetic (grammar/eval/value.ts). */
 export function foldBinary(op: BinaryOp, l: Value, r: Value, span: Span): Value {
-  switch (op) {
-    case '+':
-      if (typeof l === 'string' && typeof r === 'string') return l + r;
-      return num(l, op, span) + num(r, op, span);
-    case '-':
-      return num(l, op, span) - num(r, op, span);
-    case '*':
-      return num(l, op, span) * num(r, op, span);
-    case '/': {
-      const d = num(r, op, span);
-      if (d === 0) throw new LowerError('E0415', 'division by zero in a constant expression', span);
-      return num(l, op, span) / d;
-    }
-    case '%': {
-      const d = num(r, op, span);
-      if (d === 0) throw new LowerError('E0415', 'modulo by zero in a constant expression', span);
-      // Mathematical modulo, so `-1 % 4 == 3` as in Python, which spec authors expect.
-      const a = num(l, op, span);
-      return ((a % d) + d) % d;
-    }
-    case '**':
-      return num(l, op, span) ** num(r, op, span);
-    case '==':
-      return sameValue(l, r);
-    case '!=':
-      return !sameValue(l, r);
-    case '<':
-      return num(l, op, span) < num(r, op, span);
-    case '<=':
-      return num(l, op, span) <= num(r, op, span);
-    case '>':
-      return num(l, op, span) > num(r, op, span);
-    case '>=':
-      return num(l, op, span) >= num(r, op, span);
-    case '&&':
-      return bool(l, op, span) && bool(r, op, span);
-    case '||':
-      return bool(l, op, span) || bool(r, op, span);
-    case 'when':
-      throw new LowerError('E0415', '`when` guards belong in sampler `switch` lists, not in model bodies', span);
-  }
+  return valueOrThrow(fold(op, l, r, span));
 }
 
 export function foldUnary(op: UnaryOp, v: Value, span: Span): Value {
-  return op === '-' ? -num(v, op, span) : !bool(v, op, span);
-}
-
-function sameValue(a: Value, b: Value): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i] as Value));
-  return a === b;
+  return valueOrThrow(foldOne(op, v, span));
 }
 
 /** An integer constant or a diagnostic naming what was found. */

@@ -6,7 +6,9 @@ import { didYouMean } from '../diagnostics/suggest.ts';
 import { noteAt } from '../diagnostics/make.ts';
 import type { Context } from '../library/signatures.ts';
 import type { CheckContext } from './context.ts';
-import { describeValue, evalConst, notConstText } from './eval.ts';
+import { LowerError } from '../eval/errors.ts';
+import { dimension, repeatBound, repeatCount } from '../eval/integers.ts';
+import { evalConst, notConstText, type Value } from './eval.ts';
 import { walkExpr, type ExprEnv } from './exprs.ts';
 import { defaultEnv, reportNotConst } from './models.ts';
 import { KIND_WORD, Scope, type NameInfo } from './scope.ts';
@@ -28,7 +30,7 @@ function paramScope(
   ctx: CheckContext,
   params: readonly Param[],
   kind: 'param' | 'lparam',
-  values: ReadonlyMap<string, number | string | boolean>,
+  values: ReadonlyMap<string, Value>,
   onRead: (n: string) => void,
 ): Scope {
   const scope = new Scope(undefined, false, (n) => onRead(n));
@@ -152,21 +154,23 @@ function checkRepeat(st: BodyState, s: Extract<Stmt, { kind: 'repeat' }>): void 
     c.report('E0504', s.range.span, 'a repeat needs a range `start..end`', { suggestion: `write \`0..n\`` });
   } else if (!st.isLayer) {
     const consts = st.env.scope.consts();
-    const a = evalConst(s.range.start, consts);
-    const b = evalConst(s.range.end, consts);
-    for (const [r, e] of [
-      [a, s.range.start],
-      [b, s.range.end],
-    ] as const) {
-      if (!r.ok && r.err.why !== 'name') reportNotConst(c, e, 'a repeat bound', notConstText(r.err));
-      else if (!r.ok && r.err.why === 'name' && st.env.scope.get(r.err.name) !== undefined) reportNotConst(c, e, 'a repeat bound', notConstText(r.err));
-      else if (r.ok && !(typeof r.value === 'number' && Number.isInteger(r.value)))
-        c.report('E0504', e.span, `a repeat bound must be an integer, found ${describeValue(r.value)}`);
-    }
-    if (a.ok && b.ok && typeof a.value === 'number' && typeof b.value === 'number' && Number.isInteger(a.value) && Number.isInteger(b.value)) {
-      if (a.value > b.value)
-        c.report('E0504', s.range.span, `repeat range ${a.value}..${b.value} runs backwards`, { suggestion: `write \`${b.value}..${a.value}\`` });
-      else if (a.value === b.value) c.report('W0005', s.range.span, `repeat range ${a.value}..${b.value} is empty; the body never runs`);
+    // The bounds with the parameters' defaults, by the evaluator's rules (each instance is
+    // evaluated again with its own values: grammar/check/instances.ts).
+    const [a, b] = [s.range.start, s.range.end].map((e) => {
+      const r = evalConst(e, consts);
+      if (!r.ok) {
+        if (r.err.why !== 'name' || st.env.scope.get(r.err.name) !== undefined) reportNotConst(c, e, 'a repeat bound', notConstText(r.err));
+        return undefined;
+      }
+      const v = repeatBound(r.value, e.span);
+      if (v instanceof LowerError) c.add(v.diagnostic);
+      else return v;
+      return undefined;
+    });
+    if (a !== undefined && b !== undefined) {
+      const n = repeatCount(a, b, s.range.span);
+      if (n instanceof LowerError) c.add(n.diagnostic);
+      else if (n === 0) c.report('W0005', s.range.span, `repeat range ${a}..${b} is empty; the body never runs`);
     }
   }
   const prev = st.env.scope.get(s.var.name);
@@ -198,8 +202,7 @@ function checkType(st: BodyState, t: TensorType): void {
     }
     walkExpr(c, dim, { ...st.env, contexts: new Set() });
     const r = evalConst(dim, consts);
-    if (r.ok && !(typeof r.value === 'number' && Number.isInteger(r.value) && r.value >= 1)) {
-      c.report('E0505', dim.span, `a dimension must be a positive integer, found ${describeValue(r.value)}`);
-    }
+    const v = r.ok ? dimension(r.value, dim.span) : undefined;
+    if (v instanceof LowerError) c.add(v.diagnostic);
   }
 }

@@ -134,7 +134,8 @@ export function checkValue(ctx: CheckContext, kind: ConfigKind, path: string, wh
     case 'number':
     case 'bool': {
       const r = evalConst(value, scope.consts());
-      if (!r.ok) {
+      // A list literal is "a list" here, as it was before lists had values.
+      if (!r.ok || value.kind === 'list' || value.kind === 'tuple') {
         if (value.kind === 'ref') walkExpr(ctx, value, env(ctx, path, scope));
         else wrong();
         return;

@@ -10,7 +10,8 @@ import { checkLayerBody, checkModelBody } from './bodies.ts';
 import { CheckContext } from './context.ts';
 import { walkExpr } from './exprs.ts';
 import { checkAdapter, checkInherit, checkPrune } from './inherit.ts';
-import { checkDerived, checkModelParams, checkRequires, instantiate } from './models.ts';
+import { evaluateInstance } from './instances.ts';
+import { checkDerived, checkModelParams, instantiate } from './models.ts';
 import { modulePaths } from './paths.ts';
 import { buildSymbols, checkTargets, checkUnused } from './program.ts';
 import { bindingScope, expectModel } from './references.ts';
@@ -40,7 +41,7 @@ export const DECL_CHECKS: DeclChecks = {
     (d, ctx) => {
       const inst = ctx.symbols.get(d.name.name)?.decl === d ? instantiate(ctx, d.name.name) : undefined;
       if (inst !== undefined) {
-        checkRequires(ctx, inst);
+        evaluateInstance(ctx, inst);
         modulePaths(ctx, inst);
       }
     },
@@ -52,7 +53,7 @@ export const DECL_CHECKS: DeclChecks = {
       checkDerived(d, ctx);
       const inst = instantiate(ctx, d.name.name);
       if (inst !== undefined && ctx.symbols.get(d.name.name)?.decl === d) {
-        checkRequires(ctx, inst, d.name.span);
+        evaluateInstance(ctx, inst);
         modulePaths(ctx, inst);
       }
     },

@@ -1,12 +1,13 @@
-// Model instances: a model declaration with its parameters evaluated — the declaration's own
-// defaults, a derived model's overrides (`model Tiny = Llama(dim = 192)`), or a pruned copy.
-// Instantiation is silent; the checks below report what is wrong with the parameters.
+// Model instances: a model declaration with its parameters evaluated by the language's evaluator
+// (grammar/eval/params.ts) — the declaration's own defaults, a derived model's overrides (`model
+// Tiny = Llama(dim = 192)`, later defaults recomputed from it), or a pruned copy. Instantiation is
+// silent; the checks below and grammar/check/instances.ts report what is wrong.
 
-import type { DerivedModelDecl, Expr, ModelDecl, RequireStmt, Span, Stmt } from '../ast.ts';
-import { noteAt } from '../diagnostics/make.ts';
+import type { DerivedModelDecl, Expr, ModelDecl } from '../ast.ts';
+import { evalParams, indexOf, type DeclIndex, resolveModel } from '../eval/params.ts';
 import { bindArgs } from './args.ts';
 import type { CheckContext } from './context.ts';
-import { describeValue, evalConst, notConstText, type Value } from './eval.ts';
+import { evalConst, notConstText, type Value } from './eval.ts';
 
 export interface ModelInstance {
   /** The name the instance is known by (`Tiny`). */
@@ -17,18 +18,28 @@ export interface ModelInstance {
   env: Map<string, Value>;
   /** The derived declaration that set the parameters, if any. */
   derived?: DerivedModelDecl;
+  /** The model the evaluator instantiates: this one, or the model a pruned one copies. */
+  source: string;
 }
 
 const cache = new WeakMap<CheckContext, Map<string, ModelInstance | null>>();
+const indexes = new WeakMap<CheckContext, DeclIndex>();
+
+/** Models and layers by name, first declarations only (later ones are E0302). */
+export function declIndex(ctx: CheckContext): DeclIndex {
+  let index = indexes.get(ctx);
+  if (index === undefined) indexes.set(ctx, (index = indexOf([...ctx.symbols.values()].map((s) => s.decl))));
+  return index;
+}
 
 /** Parameter defaults in order; each may use the parameters before it. */
 export function defaultEnv(decl: ModelDecl): Map<string, Value> {
+  return valuesOf(decl, []);
+}
+
+function valuesOf(decl: ModelDecl, chain: Parameters<typeof evalParams>[1]): Map<string, Value> {
   const env = new Map<string, Value>();
-  for (const p of decl.params) {
-    if (p.default === undefined) continue;
-    const r = evalConst(p.default, env);
-    if (r.ok) env.set(p.name.name, r.value);
-  }
+  for (const p of evalParams(decl, chain).params) if (p.result !== 'no-default' && p.result.ok) env.set(p.name, p.result.value);
   return env;
 }
 
@@ -38,47 +49,44 @@ export function instantiate(ctx: CheckContext, name: string, seen: ReadonlySet<s
   if (memo === undefined) cache.set(ctx, (memo = new Map()));
   const hit = memo.get(name);
   if (hit !== undefined) return hit ?? undefined;
-  if (seen.has(name)) return undefined; // a cycle of derived models
-  const inner = new Set(seen).add(name);
+  if (seen.has(name)) return undefined; // a cycle of pruned models
   const sym = ctx.symbols.get(name);
   let inst: ModelInstance | undefined;
-  if (sym?.kind === 'model') inst = { name, decl: sym.decl, env: defaultEnv(sym.decl) };
-  else if (sym?.kind === 'pruned') {
-    const base = instantiate(ctx, sym.decl.model.name, inner);
-    if (base !== undefined) inst = { ...base, name };
-  } else if (sym?.kind === 'derived') {
-    const base = instantiate(ctx, sym.decl.base.name, inner);
-    if (base !== undefined) {
-      const env = new Map(base.env);
-      const names = base.decl.params.map((p) => p.name.name);
-      let pos = 0;
-      for (const a of sym.decl.args) {
-        const key = a.name ?? names[pos++];
-        if (key === undefined || !names.includes(key)) continue;
-        const r = evalConst(a.value, new Map());
-        if (r.ok) env.set(key, r.value);
-      }
-      inst = { name, decl: base.decl, env, derived: sym.decl };
+  if (sym?.kind === 'model' || sym?.kind === 'derived') {
+    const resolved = tryResolve(declIndex(ctx), name, sym.decl.span);
+    if (resolved !== undefined) {
+      inst = { name, decl: resolved.decl, env: valuesOf(resolved.decl, resolved.args), source: name };
+      if (sym.kind === 'derived') inst.derived = sym.decl;
     }
+  } else if (sym?.kind === 'pruned') {
+    const base = instantiate(ctx, sym.decl.model.name, new Set(seen).add(name));
+    if (base !== undefined) inst = { ...base, name };
   }
   memo.set(name, inst ?? null);
   return inst;
 }
 
+/** A cycle of derived models or an unknown base has no instance (the reference checks report it). */
+function tryResolve(index: DeclIndex, name: string, span: ModelDecl['span']): ReturnType<typeof resolveModel> | undefined {
+  try {
+    return resolveModel(index, name, span);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Model parameters: defaults present and constant (E0414, E0415). */
 export function checkModelParams(decl: ModelDecl, ctx: CheckContext): void {
-  const env = new Map<string, Value>();
-  for (const p of decl.params) {
-    if (p.default === undefined) {
-      ctx.report('E0414', p.name.span, `model parameter \`${p.name.name}\` has no default value`, {
-        suggestion: `give it one, e.g. \`${p.name.name} = 64\`; derived models can override it`,
+  for (const [k, p] of evalParams(decl, []).params.entries()) {
+    const param = decl.params[k]!;
+    if (p.result === 'no-default') {
+      ctx.report('E0414', param.name.span, `model parameter \`${p.name}\` has no default value`, {
+        suggestion: `give it one, e.g. \`${p.name} = 64\`; derived models can override it`,
       });
       continue;
     }
-    const r = evalConst(p.default, env);
-    if (r.ok) env.set(p.name.name, r.value);
     // A failing name is undefined (E0301) or a parameter already reported: say nothing more.
-    else if (r.err.why !== 'name') reportNotConst(ctx, p.default, `the default of \`${p.name.name}\``, notConstText(r.err));
+    if (!p.result.ok && p.result.err.why !== 'name') reportNotConst(ctx, param.default!, `the default of \`${p.name}\``, notConstText(p.result.err));
   }
 }
 
@@ -102,63 +110,5 @@ export function checkDerived(decl: DerivedModelDecl, ctx: CheckContext): void {
   for (const a of decl.args) {
     const r = evalConst(a.value, new Map());
     if (!r.ok) reportNotConst(ctx, a.value, `the argument${a.name ? ` \`${a.name}\`` : ''} of model \`${decl.base.name}\``, notConstText(r.err));
-  }
-}
-
-/** Every `require` of a body, in order (also inside repeats). */
-export function requiresOf(body: readonly Stmt[]): RequireStmt[] {
-  const out: RequireStmt[] = [];
-  for (const s of body) {
-    if (s.kind === 'require') out.push(s);
-    else if (s.kind === 'repeat') out.push(...requiresOf(s.body));
-  }
-  return out;
-}
-
-function namesIn(e: Expr, out: Set<string>): Set<string> {
-  switch (e.kind) {
-    case 'ref': {
-      const f = e.path[0];
-      if (f?.kind === 'name' && e.path.length === 1) out.add(f.name);
-      break;
-    }
-    case 'binary':
-      namesIn(e.left, out);
-      namesIn(e.right, out);
-      break;
-    case 'unary':
-      namesIn(e.arg, out);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
-/** Evaluates the model's requires for one instance (E0501, E0506). */
-export function checkRequires(ctx: CheckContext, inst: ModelInstance, site?: Span): void {
-  for (const req of requiresOf(inst.decl.body)) {
-    const r = evalConst(req.cond, inst.env);
-    if (!r.ok) {
-      // A name without a value is a repeat variable or an already-reported parameter.
-      if (r.err.why !== 'name') reportNotConst(ctx, req.cond, 'a `require` condition', notConstText(r.err));
-      else if (!inst.decl.params.some((p) => p.name.name === (r.err as { name: string }).name)) {
-        reportNotConst(ctx, req.cond, 'a `require` condition', notConstText(r.err));
-      }
-      continue;
-    }
-    if (typeof r.value !== 'boolean') {
-      ctx.report('E0506', req.cond.span, `a \`require\` condition must be true or false, found ${describeValue(r.value)}`, {
-        suggestion: 'compare it, e.g. `dim % heads == 0`',
-      });
-      continue;
-    }
-    if (r.value) continue;
-    const values = [...namesIn(req.cond, new Set())].filter((n) => inst.env.has(n)).map((n) => `${n} = ${describeValue(inst.env.get(n)!)}`);
-    const what = req.message ? req.message.value : 'the condition is false';
-    const notes = [];
-    if (values.length > 0) notes.push({ message: `with ${values.join(', ')}` });
-    if (inst.derived !== undefined && site !== undefined) notes.push(noteAt(`for model \`${inst.name}\`, declared here`, site));
-    ctx.report('E0501', req.span, `requirement failed${inst.derived ? ` for \`${inst.name}\`` : ''}: ${what}`, { notes });
   }
 }

@@ -19,7 +19,7 @@ import { GraphBuilder } from '../ir/builder.ts';
 import { linear } from '../ir/compose.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import type { ParamInfo } from '../layers/context.ts';
-import type { Init } from '../layers/init.ts';
+import { INITIALIZERS, type Init } from '../layers/init.ts';
 import { LowerError } from '../lower/errors.ts';
 import { nodeFlops } from '../lower/flops.ts';
 import type { LoweredInput, LoweredModel } from '../lower/lower-model.ts';
@@ -101,18 +101,9 @@ function findSites(m: LoweredModel, spec: AdapterSpec): Candidate[] {
 }
 
 function adapterInits(spec: AdapterSpec, inF: number, weight: string): { a: Init; b: Init } {
-  const b: Init = { dist: 'zeros', rule: 'zeros' };
-  switch (spec.init.kind) {
-    case 'zeros':
-      return { a: { dist: 'uniform', bound: 1 / Math.sqrt(inF), rule: 'kaiming_uniform(a=√5)' }, b };
-    case 'gaussian':
-      return { a: { dist: 'normal', std: 1 / spec.rank, rule: `normal(1/r)` }, b };
-    case 'pissa': {
-      // The real values come from the SVD of W (jobs/inherit); the distribution is a usable fallback.
-      const rule = `pissa(niter=${spec.init.niter}) of ${weight}`;
-      return { a: { dist: 'uniform', bound: 1 / Math.sqrt(inF), rule }, b: { dist: 'zeros', rule } };
-    }
-  }
+  const rule = INITIALIZERS[spec.init.kind].lora;
+  if (rule === 'none') throw new Error(`bug: ${spec.init.kind} is not a LoRA initializer`);
+  return rule({ inF, rank: spec.rank, weight }, spec.init.kind === 'pissa' ? { niter: spec.init.niter } : {});
 }
 
 /**

@@ -5,8 +5,12 @@
 //   dit — DiT's `initialize_weights`: Linear xavier-uniform with zero bias, the patch conv
 //     xavier-uniform over its [out, in·k·k] view, label table and timestep MLP N(0, 0.02), adaLN
 //     modulations and the final linear zero; other convs (LiT's DWC) keep PyTorch's default.
+// The named initializers a spec can write (`param w: [..] = normal(std = 0.01)`, inherit's
+// `init = xavier_uniform`, an adapter's `init = pissa`) are one table, INITIALIZERS, over the
+// library's init names; the family rules above draw from the same constructors.
 
 import type { Preset } from '../../grammar/ast.ts';
+import type { LIBRARY, LibraryName } from '../../grammar/library/signatures.ts';
 
 export type Family = Preset | 'torch';
 
@@ -28,18 +32,84 @@ export type Role =
 /** Family-specific treatment of particular sub-modules (DiT zero-inits its modulations). */
 export type InitTag = 'adaln' | 'final' | 'timestep_mlp' | 'patch' | 'lora_a' | 'lora_b';
 
+/** The distributions, each with the name `explain` shows. */
+const zeros = (): Init => ({ dist: 'zeros', rule: 'zeros' });
+const ones = (): Init => ({ dist: 'ones', rule: 'ones' });
+const normal = (std: number): Init => ({ dist: 'normal', std, rule: `normal(${std})` });
+/** PyTorch's Linear/Conv weight default, U(±1/√fan_in). */
+export const kaimingUniform = (fanIn: number): Init => ({ dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' });
+const xavierUniform = (fanIn: number, fanOut: number): Init => ({ dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' });
+
+/** A library initializer (context 'init' in grammar/library/signatures.ts). */
+export type InitName = { [K in LibraryName]: (typeof LIBRARY)[K]['context'] extends 'init' ? K : never }[LibraryName];
+
+/** Fans as torch computes them: dim 1 (times the receptive field) in, dim 0 out; a vector's length both. */
+export interface Fans {
+  fanIn: number;
+  fanOut: number;
+}
+
+export function fansOf(shape: readonly number[]): Fans {
+  if (shape.length < 2) return { fanIn: shape[0] ?? 1, fanOut: shape[0] ?? 1 };
+  const field = shape.slice(2).reduce((p, d) => p * d, 1);
+  return { fanIn: (shape[1] ?? 1) * field, fanOut: (shape[0] ?? 1) * field };
+}
+
+/** What one named initializer means for a parameter and for a LoRA adapter's factors. */
+export interface InitRule {
+  /** Numeric arguments it reads (the caller checks they are numbers). */
+  readonly args: readonly string[];
+  /** A parameter's distribution (param statements, inherit's `init =`); 'none': adapters only. */
+  readonly param: ((f: Fans, args: Readonly<Record<string, number>>) => Init) | 'none';
+  /**
+   * LoRA's A [rank, inF] and B of an adapter on `weight` ('none': params only). PissA's real values
+   * come from the SVD of the weight (jobs/inherit); its distribution is a usable fallback.
+   */
+  readonly lora: ((t: { inF: number; rank: number; weight: string }, args: Readonly<Record<string, number>>) => { a: Init; b: Init }) | 'none';
+}
+
+// Typed over the library's init names, so tsc names an initializer added to the library without a rule.
+export const INITIALIZERS: Record<InitName, InitRule> = {
+  // As a LoRA init, PEFT's default: A kaiming-uniform(a=√5), B zeros (the adapter starts as no change).
+  zeros: { args: [], param: zeros, lora: ({ inF }) => ({ a: kaimingUniform(inF), b: zeros() }) },
+  ones: { args: [], param: ones, lora: 'none' },
+  // std's default is the signature's (0.02), for inherit's bare `init = normal`.
+  normal: { args: ['std'], param: (_f, args) => normal(args['std'] ?? 0.02), lora: 'none' },
+  xavier_uniform: { args: [], param: (f) => xavierUniform(f.fanIn, f.fanOut), lora: 'none' },
+  kaiming_uniform: { args: [], param: (f) => kaimingUniform(f.fanIn), lora: 'none' },
+  // PEFT's "gaussian": A ~ N(0, 1/r), B zeros.
+  gaussian: { args: [], param: 'none', lora: ({ rank }) => ({ a: { dist: 'normal', std: 1 / rank, rule: 'normal(1/r)' }, b: zeros() }) },
+  pissa: {
+    args: ['niter'],
+    param: 'none',
+    lora: ({ inF, weight }, args) => {
+      const rule = `pissa(niter=${args['niter'] ?? 16}) of ${weight}`;
+      return { a: { dist: 'uniform', bound: 1 / Math.sqrt(inF), rule }, b: { dist: 'zeros', rule } };
+    },
+  },
+};
+
+/** The parameter initializers' names, in table order (for messages). */
+export const PARAM_INIT_NAMES: readonly InitName[] = (Object.keys(INITIALIZERS) as InitName[]).filter((k) => INITIALIZERS[k].param !== 'none');
+
+/** A named initializer's distribution for a parameter of `shape`; undefined for a name that is not one. */
+export function paramInit(name: string, shape: readonly number[], args: Readonly<Record<string, number>> = {}): Init | undefined {
+  const rule = Object.hasOwn(INITIALIZERS, name) ? INITIALIZERS[name as InitName].param : 'none';
+  return rule === 'none' ? undefined : rule(fansOf(shape), args);
+}
+
 const torchDefault = (role: Role): Init => {
   switch (role.kind) {
     case 'weight':
-      return { dist: 'uniform', bound: 1 / Math.sqrt(role.fanIn), rule: 'kaiming_uniform(a=√5)' };
+      return kaimingUniform(role.fanIn);
     case 'bias':
       return { dist: 'uniform', bound: 1 / Math.sqrt(role.fanIn), rule: 'uniform(±1/√fan_in)' };
     case 'embedding':
-      return { dist: 'normal', std: 1, rule: 'normal(1)' };
+      return normal(1);
     case 'norm_weight':
-      return { dist: 'ones', rule: 'ones' };
+      return ones();
     case 'norm_bias':
-      return { dist: 'zeros', rule: 'zeros' };
+      return zeros();
   }
 };
 
@@ -47,28 +117,26 @@ const hfNormal = (role: Role): Init => {
   switch (role.kind) {
     case 'weight':
     case 'embedding':
-      return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
+      return normal(0.02);
     case 'bias':
     case 'norm_bias':
-      return { dist: 'zeros', rule: 'zeros' };
+      return zeros();
     case 'norm_weight':
-      return { dist: 'ones', rule: 'ones' };
+      return ones();
   }
 };
 
-const xavier = (fanIn: number, fanOut: number): Init => ({ dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' });
-
 const dit = (role: Role, tag: InitTag | undefined): Init => {
-  if (tag === 'adaln' || tag === 'final') return { dist: 'zeros', rule: 'zeros' };
-  if (tag === 'timestep_mlp' && role.kind === 'weight') return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
+  if (tag === 'adaln' || tag === 'final') return zeros();
+  if (tag === 'timestep_mlp' && role.kind === 'weight') return normal(0.02);
   switch (role.kind) {
     case 'weight':
-      if (role.module === 'linear' || tag === 'patch') return xavier(role.fanIn, role.fanOut);
+      if (role.module === 'linear' || tag === 'patch') return xavierUniform(role.fanIn, role.fanOut);
       return torchDefault(role);
     case 'bias':
-      return role.module === 'linear' || tag === 'patch' ? { dist: 'zeros', rule: 'zeros' } : torchDefault(role);
+      return role.module === 'linear' || tag === 'patch' ? zeros() : torchDefault(role);
     case 'embedding':
-      return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
+      return normal(0.02);
     default:
       return torchDefault(role);
   }
@@ -80,7 +148,7 @@ export function familyOf(preset: Preset | undefined): Family {
 
 export function resolveInit(family: Family, role: Role, tag?: InitTag): Init {
   // LoRA's B starts at zero in every family, so an adapter begins as the identity change.
-  if (tag === 'lora_b') return { dist: 'zeros', rule: 'zeros' };
+  if (tag === 'lora_b') return zeros();
   if (tag === 'lora_a') return torchDefault(role); // PEFT: kaiming-uniform(a=√5) whatever the base
   switch (family) {
     case 'llama':

@@ -9,7 +9,7 @@ import type { GraphBuilder } from '../ir/builder.ts';
 import { crossEntropy, klDiv, linear, logSoftmax, mean, mse, softmax, topk } from '../ir/compose.ts';
 import type { Node } from '../ir/graph.ts';
 import { fmt, lastDim, type CallCtx } from '../layers/context.ts';
-import type { Init } from '../layers/init.ts';
+import { kaimingUniform, type Init } from '../layers/init.ts';
 import { diffusionLossRule } from '../objectives/diffusion-loss.ts';
 import { BA_LORA_RULES } from '../objectives/ba-lora-rules.ts';
 
@@ -78,7 +78,7 @@ export const LOSS_RULES: Record<LossName, LossRule> = {
     const tw = lastDim(t);
     if (sw !== tw) {
       // A learned projection student width → teacher width (PyTorch Linear default init).
-      const w = env.param('proj.weight', [tw, sw], { dist: 'uniform', bound: 1 / Math.sqrt(sw), rule: 'kaiming_uniform(a=√5)' });
+      const w = env.param('proj.weight', [tw, sw], kaimingUniform(sw));
       s = linear(c.b, s, w); // [..., tw]
     }
     return mse(c.b, s, t);

@@ -3,20 +3,14 @@
 
 import type { Node } from '../ir/graph.ts';
 import type { ArgValue } from '../layers/context.ts';
-import { resolveInit, type Init, type Role } from '../layers/init.ts';
+import { fansOf, INITIALIZERS, resolveInit, type Init, type InitName, type Role } from '../layers/init.ts';
 import { LowerError } from './errors.ts';
 import { instantiateLayerBody, type Binding, type InstCall, type ParamStmtInstance } from './instantiate.ts';
 import type { Lowering } from './lower-model.ts';
 
-/** Fans as torch computes them: dim 1 (times the receptive field) in, dim 0 out. */
-function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) return { fanIn: shape[0] ?? 1, fanOut: shape[0] ?? 1 };
-  const field = shape.slice(2).reduce((p, d) => p * d, 1);
-  return { fanIn: (shape[1] ?? 1) * field, fanOut: (shape[0] ?? 1) * field };
-}
-
 function initOf(lowering: Lowering, p: ParamStmtInstance): Init {
-  const { fanIn, fanOut } = fans(p.shape);
+  const fans = fansOf(p.shape);
+  const { fanIn, fanOut } = fans;
   const weight: Role = { kind: 'weight', module: p.shape.length > 2 ? 'conv' : 'linear', fanIn, fanOut };
   if (p.init === undefined) return resolveInit(lowering.registry.family, p.shape.length >= 2 ? weight : { kind: 'norm_bias' });
   const num = (k: string): number => {
@@ -24,20 +18,9 @@ function initOf(lowering: Lowering, p: ParamStmtInstance): Init {
     if (typeof v !== 'number') throw new LowerError('E0406', `${p.init?.callee}'s '${k}' must be a number`, p.span);
     return v;
   };
-  switch (p.init.callee) {
-    case 'zeros':
-      return { dist: 'zeros', rule: 'zeros' };
-    case 'ones':
-      return { dist: 'ones', rule: 'ones' };
-    case 'normal':
-      return { dist: 'normal', std: num('std'), rule: `normal(${num('std')})` };
-    case 'xavier_uniform':
-      return { dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' };
-    case 'kaiming_uniform':
-      return { dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' };
-    default:
-      throw new LowerError('E0407', `'${p.init.callee}' initializes adapters, not a layer's params`, p.init.span);
-  }
+  const rule = Object.hasOwn(INITIALIZERS, p.init.callee) ? INITIALIZERS[p.init.callee as InitName].param : 'none';
+  if (rule === 'none') throw new LowerError('E0407', `'${p.init.callee}' initializes adapters, not a layer's params`, p.init.span);
+  return rule(fans, Object.fromEntries(INITIALIZERS[p.init.callee as InitName].args.map((k) => [k, num(k)])));
 }
 
 export function lowerUserLayer(lowering: Lowering, call: InstCall, args: ReadonlyMap<string, ArgValue>): Node {

@@ -12,6 +12,7 @@
 
 import type { Graph, Node } from '../ir/graph.ts';
 import { numel } from '../ir/graph.ts';
+import { OP_TRAITS } from '../ir/op-traits.ts';
 import { classOf, operandReads } from '../kernel/op-classes.ts';
 import { formatSource, KERNEL_GRAPH_VERSION, type BufferInfo, type KernelGraph, type KernelInfo } from '../kernel/kernel-graph.ts';
 
@@ -34,8 +35,6 @@ interface Group {
   cols: number;
 }
 
-const ELEMENTWISE_ALIGNED = new Set(['map', 'view']);
-
 /**
  * Nodes recomputed wherever used instead of materialized: free sources; arithmetic on free
  * nodes only (rope and mask tables: functions of the index); views of buffers and of those.
@@ -47,8 +46,8 @@ export function duplicableNodes(g: Graph): Uint8Array {
     const c = classOf(n);
     const ins = n.inputs.map((j) => (classOf(g.nodes[j] as Node) === 'buffer' ? 1 : (dup[j] as number)));
     if (c === 'free') dup[n.id] = 2;
-    else if (c === 'map' && !n.op.startsWith('random') && ins.every((d) => d === 2)) dup[n.id] = 2;
-    else if (c === 'view' && n.op !== 'gather' && n.op !== 'take_along_axis' && ins.every((d) => d > 0)) dup[n.id] = Math.min(...ins);
+    else if (c === 'map' && OP_TRAITS[n.op].index !== 'keyed' && ins.every((d) => d === 2)) dup[n.id] = 2;
+    else if (c === 'view' && OP_TRAITS[n.op].index !== 'data' && ins.every((d) => d > 0)) dup[n.id] = Math.min(...ins);
   }
   return dup;
 }
@@ -63,18 +62,9 @@ function liveNodes(g: Graph): Uint8Array {
 /** Whether consumer `c` reads operand k at its own index (same shape, index-preserving op). */
 function readsAligned(g: Graph, c: Node, k: number): boolean {
   const x = g.nodes[c.inputs[k] as number] as Node;
-  if (c.op === 'reshape') return true;
-  if (
-    !ELEMENTWISE_ALIGNED.has(classOf(c)) ||
-    c.op === 'permute' ||
-    c.op === 'slice' ||
-    c.op === 'pad' ||
-    c.op === 'concat' ||
-    c.op === 'broadcast_to' ||
-    c.op === 'gather' ||
-    c.op === 'take_along_axis'
-  )
-    return false;
+  const index = OP_TRAITS[c.op].index;
+  if (index === 'flat') return true;
+  if (index !== 'aligned') return false;
   return x.shape.length === c.shape.length && x.shape.every((d, i) => d === c.shape[i]);
 }
 
@@ -85,7 +75,7 @@ function readsAligned(g: Graph, c: Node, k: number): boolean {
  */
 function trailingBroadcast(c: Node, r: Node): number {
   const rank = c.shape.length;
-  if (r.shape.length > rank || !(classOf(c) === 'map' || c.op === 'broadcast_to')) return 0;
+  if (r.shape.length > rank || !(classOf(c) === 'map' || OP_TRAITS[c.op].index === 'broadcast')) return 0;
   const rs = [...Array(rank - r.shape.length).fill(1), ...r.shape] as number[];
   let k = rank;
   while (k > 0 && rs[k - 1] === 1) k--;
@@ -105,8 +95,8 @@ const LONG_CONTRACTION = 64;
  * render register-blocked (codegen/wgsl/render-matmul.ts).
  */
 function isLongContraction(g: Graph, n: Node): boolean {
-  if (n.op.startsWith('conv2d')) return true;
-  if (n.op !== 'matmul') return false;
+  if (OP_TRAITS[n.op].index !== 'contract') return false;
+  if (n.op !== 'matmul') return true;
   // Short ones stay inlined: attention's q·kᵀ (head_dim long) is what fuse-attention.ts matches
   // inside the softmax kernel, and costs a row thread only keys × head_dim.
   const a = g.nodes[n.inputs[0] as number] as Node;
@@ -120,7 +110,7 @@ function hasLoop(g: Graph, group: Group): boolean {
 
 /** A reduction over trailing axes covering exactly one row of `cols` elements of its input. */
 function reducesTrailing(c: Node, x: Node, cols: number): boolean {
-  if (c.op !== 'reduce_sum' && c.op !== 'reduce_max') return false;
+  if (OP_TRAITS[c.op].index !== 'row') return false;
   const axes = c.attrs['axes'] as readonly number[];
   const r = x.shape.length;
   const trailing = axes.every((a, k) => a === r - axes.length + k);

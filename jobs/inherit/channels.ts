@@ -11,14 +11,12 @@
 // concat segments cannot keep whole groups of each; its channels are still selected consistently,
 // but such a norm's statistics change (the child then approximates the parent there).
 //
-// Spaces touching model inputs or outputs, or consumed by a layer kind without a rule here, are
-// fixed (not returned), so a UNet's image channels never change.
+// Each layer's part is the `channels` rule of its entry in INHERIT_RULES (layer-rules.ts). Spaces
+// touching model inputs or outputs, or consumed by a layer kind without a channel rule, are fixed
+// (not returned), so a UNet's image channels never change.
 
-import type { AxisGroup, AxisMember } from './axes.ts';
 import { InheritError, paramMap, type ModelLayout, type ModuleEntry, type ParamEntry } from './layout.ts';
-
-/** Layer kinds whose channel axes channels.ts knows; a model needs one of the first four to have spaces. */
-const CONV_KINDS = new Set(['Conv2d', 'ResBlock', 'CondConv2d', 'AttnBlock']);
+import { inheritRule, type AxisGroup, type AxisMember, type ChannelScope, type Segment } from './layer-rules.ts';
 
 /** A member before its space is known: the producer node (layer path) whose space it lies in. */
 interface Pending {
@@ -49,7 +47,7 @@ const lcm = (a: number, b: number): number => (a / gcd(a, b)) * b;
 
 /** Channel spaces of a convolutional model, keyed `${owner}:out` (owner: the first layer of the space). */
 export function channelSpaces(layout: ModelLayout): AxisGroup[] {
-  if (!layout.modules.some((m) => CONV_KINDS.has(m.kind) && m.from !== undefined)) return [];
+  if (!layout.modules.some((m) => inheritRule(m.kind)?.convolutional === true && m.from !== undefined)) return [];
   const params = paramMap(layout);
   const uf = new UnionFind();
   const pending: Pending[] = [];
@@ -62,10 +60,10 @@ export function channelSpaces(layout: ModelLayout): AxisGroup[] {
     pending.push(normWidth === undefined ? { node, member } : { node, member, normWidth });
   };
   /** The input segments of `arg`, with offsets; undefined (and its producers frozen) when unknown. */
-  const segments = (mod: ModuleEntry, arg: string): { node: string; offset: number; size: number }[] | undefined => {
+  const segments = (mod: ModuleEntry, arg: string): Segment[] | undefined => {
     const segs = mod.from?.[arg];
     if (segs === undefined) return undefined;
-    const out: { node: string; offset: number; size: number }[] = [];
+    const out: Segment[] = [];
     let offset = 0;
     for (const seg of segs) {
       for (const p of seg.slice(1)) uf.union(seg[0] as string, p); // added together: one space
@@ -80,7 +78,7 @@ export function channelSpaces(layout: ModelLayout): AxisGroup[] {
     }
     return out;
   };
-  const normWidthOf = (total: number, groups: number, seg: { offset: number; size: number }): number | undefined => {
+  const normWidthOf = (total: number, groups: number, seg: Segment): number | undefined => {
     if (total % groups !== 0) return undefined;
     const w = total / groups;
     return seg.offset % w === 0 && seg.size % w === 0 ? w : undefined;
@@ -91,80 +89,34 @@ export function channelSpaces(layout: ModelLayout): AxisGroup[] {
     const groups = typeof mod.args['groups'] === 'number' ? mod.args['groups'] : 32;
     const xs = segments(mod, 'x');
     const inTotal = xs?.reduce((a, s) => a + s.size, 0) ?? 0;
-    /** Input columns (axis) of `path` at each segment's offset, + norm widths. */
-    const consume = (path: string, axis: number, norm = false) => {
-      for (const s of xs ?? []) add(s.node, path, axis, s.offset, norm ? normWidthOf(inTotal, groups, s) : undefined);
+    const scope: ChannelScope = {
+      path: p,
+      mod,
+      params,
+      groups,
+      xs,
+      inTotal,
+      shape,
+      segments: (arg) => segments(mod, arg),
+      add,
+      consume: (path, axis, norm = false) => {
+        for (const s of xs ?? []) add(s.node, path, axis, s.offset, norm ? normWidthOf(inTotal, groups, s) : undefined);
+      },
+      through: () => {
+        if (xs?.length !== 1) frozen.add(p);
+        else uf.union(xs[0]!.node, p);
+        size.set(p, inTotal);
+      },
+      makes: (channels) => size.set(p, channels),
+      freeze: (node) => frozen.add(node),
+      normWidth: normWidthOf,
     };
-    /** Output and input are one space (identity residual, norm, attention). */
-    const through = () => {
-      if (xs?.length !== 1) frozen.add(p);
-      else uf.union(xs[0]!.node, p);
-      size.set(p, inTotal);
-    };
-    switch (mod.kind) {
-      case 'Conv2d': {
-        const w = shape(`${p}.weight`);
-        if (w === undefined) break;
-        if (xs !== undefined && w[1] === inTotal) consume(`${p}.weight`, 1);
-        else for (const s of xs ?? []) frozen.add(s.node); // grouped/depthwise conv: channels are tied 1:1
-        add(p, `${p}.weight`, 0);
-        add(p, `${p}.bias`, 0);
-        size.set(p, w[0] as number);
-        break;
-      }
-      case 'ResBlock': {
-        consume(`${p}.norm1.weight`, 0, true);
-        consume(`${p}.norm1.bias`, 0, true);
-        consume(`${p}.conv1.weight`, 1);
-        for (const s of segments(mod, 'temb') ?? []) add(s.node, `${p}.time_emb_proj.weight`, 1, s.offset);
-        if (params.has(`${p}.conv_shortcut.weight`)) {
-          consume(`${p}.conv_shortcut.weight`, 1);
-          for (const n of ['conv2.weight', 'conv2.bias', 'conv_shortcut.weight', 'conv_shortcut.bias']) add(p, `${p}.${n}`, 0);
-          size.set(p, shape(`${p}.conv2.weight`)?.[0] as number);
-        } else {
-          through();
-          add(p, `${p}.conv2.weight`, 0);
-          add(p, `${p}.conv2.bias`, 0);
-        }
-        break;
-      }
-      case 'GroupNorm':
-        through();
-        add(p, `${p}.weight`, 0, 0, xs?.length === 1 ? normWidthOf(inTotal, groups, xs[0]!) : undefined);
-        add(p, `${p}.bias`, 0, 0, xs?.length === 1 ? normWidthOf(inTotal, groups, xs[0]!) : undefined);
-        break;
-      case 'AttnBlock': {
-        through();
-        const w = xs?.length === 1 ? normWidthOf(inTotal, groups, xs[0]!) : undefined;
-        add(p, `${p}.group_norm.weight`, 0, 0, w);
-        add(p, `${p}.group_norm.bias`, 0, 0, w);
-        for (const n of ['to_q', 'to_k', 'to_v']) add(p, `${p}.${n}.weight`, 1);
-        add(p, `${p}.to_out.weight`, 0);
-        add(p, `${p}.to_out.bias`, 0);
-        break;
-      }
-      case 'CondConv2d': {
-        const w = shape(`${p}.weight`); // [E, O, C, k, k]
-        if (w === undefined) break;
-        consume(`${p}.weight`, 2);
-        consume(`${p}.routing.weight`, 1);
-        add(p, `${p}.weight`, 1);
-        size.set(p, w[1] as number);
-        break;
-      }
-      case 'TimestepEmbedding':
-        add(p, `${p}.linear_2.weight`, 0);
-        add(p, `${p}.linear_2.bias`, 0);
-        size.set(p, shape(`${p}.linear_2.weight`)?.[0] as number);
-        break;
-      case 'LabelEmbedding':
-        add(p, `${p}.embedding_table.weight`, 1);
-        size.set(p, shape(`${p}.embedding_table.weight`)?.[1] as number);
-        break;
-      default:
-        // A layer without a rule: whatever it reads or makes stays as it is.
-        for (const segs of Object.values(mod.from ?? {})) for (const seg of segs) for (const q of seg) frozen.add(q);
-        frozen.add(p);
+    const rule = inheritRule(mod.kind)?.channels;
+    if (rule !== undefined) rule(scope);
+    else {
+      // A layer without a rule: whatever it reads or makes stays as it is.
+      for (const segs of Object.values(mod.from ?? {})) for (const seg of segs) for (const q of seg) frozen.add(q);
+      frozen.add(p);
     }
   }
   for (const seg of layout.outputs ?? []) for (const q of seg) frozen.add(q);
@@ -191,8 +143,8 @@ export function channelSpaces(layout: ModelLayout): AxisGroup[] {
   return out;
 }
 
-/** ResBlocks (and any layer) that may be removed as identity: ResBlocks whose in == out channels. */
+/** Whether the layer at `path` may be removed as an identity (a ResBlock whose in == out channels). */
 export function identityResBlock(layout: ModelLayout, path: string, params: ReadonlyMap<string, ParamEntry> = paramMap(layout)): boolean {
   const mod = layout.modules.find((m) => m.path === path);
-  return mod?.kind === 'ResBlock' && !params.has(`${path}.conv_shortcut.weight`);
+  return mod !== undefined && (inheritRule(mod.kind)?.identity?.(path, params) ?? false);
 }

@@ -9,7 +9,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { InheritDecl, Program, PruneDecl } from '../../grammar/ast.ts';
-import { resolveInit, type Init } from '../../compiler/layers/init.ts';
+import { PARAM_INIT_NAMES, paramInit, resolveInit, type Init } from '../../compiler/layers/init.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, writeConfig, type PlanEntry } from '../../compiler/presets/index.ts';
 import { fromCheckpoint } from '../../compiler/presets/mapping.ts';
@@ -111,23 +111,9 @@ async function corpusTexts(ref: DataRef | undefined, cwd: string): Promise<strin
 /** A named initializer for fresh ≥2-D tensors (`init = xavier_uniform`), else the family's rule. */
 function initOverride(name: string | undefined, shape: readonly number[]): Init | undefined {
   if (name === undefined || shape.length < 2) return undefined;
-  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
-  const fanIn = (shape[1] as number) * rf;
-  const fanOut = (shape[0] as number) * rf;
-  switch (name) {
-    case 'zeros':
-      return { dist: 'zeros', rule: 'zeros' };
-    case 'ones':
-      return { dist: 'ones', rule: 'ones' };
-    case 'normal':
-      return { dist: 'normal', std: 0.02, rule: 'normal(0.02)' };
-    case 'xavier_uniform':
-      return { dist: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)), rule: 'xavier_uniform' };
-    case 'kaiming_uniform':
-      return { dist: 'uniform', bound: 1 / Math.sqrt(fanIn), rule: 'kaiming_uniform(a=√5)' };
-    default:
-      throw new InheritError([`init = ${name} is not an initializer for inherited models (zeros, ones, normal, xavier_uniform, kaiming_uniform)`]);
-  }
+  const init = paramInit(name, shape);
+  if (init === undefined) throw new InheritError([`init = ${name} is not an initializer for inherited models (${PARAM_INIT_NAMES.join(', ')})`]);
+  return init;
 }
 
 async function chooseLayers(rule: LayerRuleSpec | undefined, parent: ModelLayout, child: ModelLayout, data: () => DataScoring): Promise<number[] | undefined> {

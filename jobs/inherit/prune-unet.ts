@@ -5,6 +5,7 @@
 import type { BindingDecl, Decl, Expr, Span } from '../../grammar/ast.ts';
 import { normalizePath } from '../../grammar/check/patterns.ts';
 import { identityResBlock } from './channels.ts';
+import { inheritRule } from './layer-rules.ts';
 import { InheritError, paramMap, type ModelLayout } from './layout.ts';
 import { calleeName, constOf, FieldError } from './spec-fields.ts';
 
@@ -23,7 +24,7 @@ export function channelOverrides(params: Readonly<Record<string, unknown>>, layo
   if (name === undefined)
     throw new FieldError(span, `prune: no parameter of ${model} sets its base width (${from}); name it \`base\` so the pruned width can be set`);
   const out: Record<string, number> = { [name]: n };
-  const norm = layout.modules.find((m) => typeof m.args['groups'] === 'number' && (m.kind === 'ResBlock' || m.kind === 'GroupNorm'));
+  const norm = layout.modules.find((m) => typeof m.args['groups'] === 'number' && inheritRule(m.kind)?.normGroups === true);
   const groups = norm?.args['groups'];
   if (typeof groups === 'number' && typeof params['groups'] === 'number' && params['groups'] === groups) {
     const per = from / groups;

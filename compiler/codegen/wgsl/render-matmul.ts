@@ -18,6 +18,7 @@
 
 import type { Graph, Node } from '../../ir/graph.ts';
 import { numel } from '../../ir/graph.ts';
+import { OP_TRAITS } from '../../ir/op-traits.ts';
 import { classOf } from '../../kernel/op-classes.ts';
 import { remap, stridesOf, u } from './wgsl-util.ts';
 
@@ -62,7 +63,7 @@ function indexPreserving(g: Graph, n: Node, k: number): boolean {
   const x = g.nodes[n.inputs[k] as number] as Node;
   if (n.op === 'reshape' || n.op === 'stop_gradient') return true;
   if (n.op === 'cast') return n.dtype === x.dtype;
-  if (classOf(n) !== 'map' || n.op.startsWith('random')) return false;
+  if (classOf(n) !== 'map' || OP_TRAITS[n.op].index === 'keyed') return false;
   return x.shape.length === n.shape.length && x.shape.every((d, i) => d === n.shape[i]);
 }
 

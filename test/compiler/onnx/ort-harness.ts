@@ -1,0 +1,76 @@
+// Running an exported graph in onnxruntime-node (CPU provider) on the reference's host tensors,
+// and the per-op tolerances exports are held to.
+
+import * as ort from 'onnxruntime-node';
+import type { DType, Graph } from '../../../compiler/ir/graph.ts';
+import type { Op } from '../../../compiler/ir/ops.ts';
+import { encodeModel } from '../../../compiler/codegen/onnx/onnx-proto.ts';
+import { toOnnx, type ToOnnxOptions } from '../../../compiler/codegen/onnx/to-onnx.ts';
+import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+
+/**
+ * Max |onnx − reference| / max(1, |reference|) per op: the WebGPU backend's table
+ * (test/webgpu/ops/op-cases-webgpu.test.ts), which the issue holds every backend to; default 1e-6.
+ */
+export const TOLERANCE: Partial<Record<Op, number>> = {
+  exp: 1e-5,
+  log: 1e-5,
+  sqrt: 1e-6,
+  rsqrt: 1e-5,
+  tanh: 1e-5,
+  sigmoid: 1e-5,
+  silu: 1e-5,
+  gelu_tanh: 1e-5,
+  sin: 1e-5,
+  cos: 1e-5,
+  pow: 1e-5,
+  random_normal: 1e-4,
+  matmul: 1e-5,
+  conv2d: 1e-5,
+  conv2d_grad_input: 1e-5,
+  conv2d_grad_weight: 1e-5,
+  reduce_sum: 1e-6,
+  svd_values: 1e-6,
+  svd_values_grad: 1e-6,
+};
+
+const ORT_TYPE: Record<DType, 'float32' | 'float16' | 'int32' | 'bool'> = { f32: 'float32', f16: 'float16', i32: 'int32', bool: 'bool' };
+
+export function ortTensor(t: Tensor): ort.Tensor {
+  const data =
+    t.dtype === 'f32' ? Float32Array.from(t.data) : t.dtype === 'i32' ? Int32Array.from(t.data) : t.dtype === 'bool' ? Uint8Array.from(t.data) : null;
+  if (data === null) throw new Error(`test harness: ${t.dtype} feeds are not supported`);
+  return new ort.Tensor(ORT_TYPE[t.dtype], data, [...t.shape]);
+}
+
+export async function ortSession(model: Uint8Array): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 3 });
+}
+
+/** Runs an ONNX model on feeds (only those the model declares) and returns its outputs as numbers. */
+export async function runOrt(model: Uint8Array, feeds: ReadonlyMap<string, Tensor>): Promise<Map<string, { shape: number[]; data: ArrayLike<number> }>> {
+  const session = await ortSession(model);
+  try {
+    const input: Record<string, ort.Tensor> = {};
+    for (const name of session.inputNames) {
+      const t = feeds.get(name);
+      if (t === undefined) throw new Error(`test harness: no feed for ONNX input '${name}'`);
+      input[name] = ortTensor(t);
+    }
+    const out = await session.run(input);
+    return new Map(
+      Object.entries(out).map(([k, v]) => [k, { shape: [...v.dims], data: Array.from(v.data as ArrayLike<number | boolean | bigint>, (x) => Number(x)) }]),
+    );
+  } finally {
+    await session.release();
+  }
+}
+
+/** Exports `graph` and runs it in ONNX Runtime. */
+export async function runGraphInOrt(
+  graph: Graph,
+  feeds: ReadonlyMap<string, Tensor>,
+  opts: ToOnnxOptions = {},
+): Promise<Map<string, { shape: number[]; data: ArrayLike<number> }>> {
+  return runOrt(encodeModel(toOnnx(graph, opts)).model, feeds);
+}

@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, string> = {
   init: "initialize a model's parameters into a safetensors file",
   inspect: 'list the tensors and metadata of a safetensors file (--json)',
   compile: 'compile a model (and its training step) into a WebGPU artifact',
+  export: 'write a model (or its training step) as an ONNX model (--onnx)',
   inherit: 'build a child checkpoint from its parent as the spec declares',
   train: 'train a model as its spec declares (no spec: the default job)',
   eval: 'run a forward pass, or report validation loss/accuracy',

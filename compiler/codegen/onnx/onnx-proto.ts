@@ -81,7 +81,8 @@ export function encodeModel(g: OnnxGraph, opts: EncodeOptions = {}): EncodedMode
   for (const n of g.nodes) graph.message(1, nodeProto(n));
   graph.string(2, g.name);
   for (const t of g.initializers) {
-    if (!external) {
+    // Small tensors (shapes, axes, scalars) stay inline, as onnx's own writer keeps them.
+    if (!external || t.raw.byteLength < 1024) {
       graph.message(5, tensorProto(t));
       continue;
     }

@@ -1,6 +1,6 @@
 // Graph IR → ONNX graph: each node reachable from the outputs goes through its ONNX_RULES entry.
 // Inputs and outputs keep Scion's names; params become initializers (raw little-endian f32) when
-// their weights are given, graph inputs otherwise, or both with `paramsAsInputs` (a training
+// their weights are given, graph inputs otherwise, or both when named in `inputParams` (a training
 // step's state goes in and comes out; the file's values are defaults a caller may override).
 // Intermediate values are named `%<id>` as in the IR's text form, their helpers `%<id>.<k>`.
 
@@ -14,8 +14,8 @@ const ELEM_OF: Record<DType, ElemType> = { f32: ELEM.FLOAT, f16: ELEM.FLOAT16, i
 export interface ToOnnxOptions {
   /** Values of params, by name (f32). Params without one are graph inputs. */
   weights?: ReadonlyMap<string, ArrayLike<number>>;
-  /** Params are graph inputs even when weights are given (their initializers are defaults). */
-  paramsAsInputs?: boolean;
+  /** Params that are graph inputs even when weights are given (their initializers are defaults). */
+  inputParams?: ReadonlySet<string>;
   name?: string;
   doc?: string;
 }
@@ -128,7 +128,7 @@ export function toOnnx(graph: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
             throw new Error(`ONNX export: weights of '${name}' have ${w.length} values, shape [${node.shape.join(', ')}]`);
           if (node.dtype !== 'f32') throw new Error(`ONNX export: param '${name}' is ${node.dtype}; only f32 weights are written`);
           initializers.push({ name, dims: node.shape, elem: ELEM.FLOAT, raw: rawOf(w, 'f32') });
-          if (opts.paramsAsInputs !== true) return name;
+          if (opts.inputParams?.has(name) !== true) return name;
         }
         return declare(name);
       },

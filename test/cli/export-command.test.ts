@@ -1,0 +1,57 @@
+// `scion export FILE --model M --onnx [-o OUT] [--train] [--json]`: writes a file ONNX Runtime
+// opens with the inputs and outputs named as Scion names them; usage and spec errors exit 2 and 1.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import type { Io } from '../../cli/io.ts';
+import { main } from '../../cli/main.ts';
+
+const SPEC = join(import.meta.dirname, '..', '..', 'specs', 'default.scion');
+
+function capture(cwd: string): Io & { stdout: string; stderr: string } {
+  const io: Io & { stdout: string; stderr: string } = {
+    stdout: '',
+    stderr: '',
+    isTty: false,
+    cwd,
+    out: (t) => void (io.stdout += t),
+    err: (t) => void (io.stderr += t),
+  };
+  return io;
+}
+
+describe('scion export --onnx', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scion-export-'));
+
+  it('writes NAME.onnx by default, named as Scion names it', async () => {
+    const io = capture(dir);
+    expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--batch', '1'], io)).toBe(0);
+    expect(io.stdout).toMatch(/^TinyLlama\.onnx: ONNX opset 17, TinyLlama, 156,480 parameters/);
+    const s = await ort.InferenceSession.create(join(dir, 'TinyLlama.onnx'), { logSeverityLevel: 3 });
+    expect([s.inputNames, s.outputNames]).toEqual([['tokens'], ['logits']]);
+    await s.release();
+  });
+
+  it('--train writes the training step, its state in and out (--json)', async () => {
+    const io = capture(dir);
+    expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--train', '-o', 'step.onnx', '--json'], io)).toBe(0);
+    const r = JSON.parse(io.stdout) as { out: string; inputs: string[]; outputs: string[] };
+    expect(r.out).toBe('step.onnx');
+    expect(r.inputs).toEqual(
+      expect.arrayContaining(['tokens', 'labels', 'lm_head.weight', 'adam.m:lm_head.weight', 'adam.v:lm_head.weight', 'adam.lr', 'adam.bc1', 'adam.bc2']),
+    );
+    expect(r.outputs).toEqual(expect.arrayContaining(['loss', 'new:lm_head.weight', 'new:adam.m:lm_head.weight', 'new:adam.v:lm_head.weight']));
+  });
+
+  it('needs --onnx (exit 2) and names an unknown model (exit 1)', async () => {
+    const io = capture(dir);
+    expect(await main(['export', SPEC, '--model', 'TinyLlama'], io)).toBe(2);
+    expect(io.stderr).toContain('--onnx');
+    const io2 = capture(dir);
+    expect(await main(['export', SPEC, '--model', 'Nope', '--onnx'], io2)).toBe(1);
+    expect(io2.stderr).toContain('Nope');
+  });
+});

@@ -1,5 +1,5 @@
-// One training step as one graph: forward, gradients (autodiff) and the AdamW update of every
-// trainable parameter, so the compiler fuses and schedules all of it together (the update of
+// One training step as one graph: forward, gradients (autodiff), optional global-norm clipping
+// and the AdamW update of every trainable parameter, so the compiler fuses and schedules all of it together (the update of
 // all parameters runs as one horizontally fused dispatch). Optimizer state and the step's
 // scalars are graph inputs; the new params and moments are outputs carried over the old ones.
 //
@@ -17,6 +17,11 @@ export interface AdamWGraphOptions {
   betas?: readonly [number, number];
   eps?: number;
   weightDecay?: number;
+  /**
+   * Max global gradient norm (torch.nn.utils.clip_grad_norm_: g·min(1, clip/(‖g‖ + 1e-6)), as
+   * runtime/train/gradients.ts clips); absent or 0: no clipping (and the graph is as before).
+   */
+  clip?: number;
 }
 
 export interface TrainStepGraph {
@@ -35,7 +40,15 @@ export function buildTrainStep(fwd: Graph, loss: string, opts: AdamWGraphOptions
   const { builder: b, nodes } = GraphBuilder.from(fwd);
   const out = fwd.outputs.find((o) => o.name === loss) ?? fail(`no output named '${loss}'`);
   const params = b.nodes.filter((n) => n.op === 'param' && n.attrs['trainable'] === true);
-  const grads = gradients(b, nodes[out.node] as Node, params);
+  const raw = gradients(b, nodes[out.node] as Node, params);
+  const clip = opts.clip ?? 0;
+  let grads = raw;
+  if (clip > 0 && raw.length > 0) {
+    const sq = raw.map((g) => b.sum(b.mul(g, g)));
+    const norm = b.sqrt(sq.slice(1).reduce((acc, x) => b.add(acc, x), sq[0] as Node));
+    const coef = b.minimum(b.div(clip, b.add(norm, 1e-6)), 1);
+    grads = raw.map((g) => b.mul(g, coef));
+  }
   const lr = b.input('adam.lr', []);
   const bc1 = b.input('adam.bc1', []);
   const bc2 = b.input('adam.bc2', []);

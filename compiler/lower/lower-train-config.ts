@@ -145,6 +145,11 @@ function scheduleSpec(e: Expr | undefined, bindings: ReadonlyMap<string, Expr>):
   }
 }
 
+/** The optimizer of a `train` alone (for exports, which need no data, rounds or schedule). */
+export function trainOptimizer(decl: TrainDecl, programs: Program | readonly Program[]): OptimizerSpec {
+  return optimizerSpec(decl.fields.find((f) => f.key === 'optimizer')?.value, bindingsOf(programs));
+}
+
 /** Reads every field of a `train` into a TrainConfig. */
 export function trainConfig(decl: TrainDecl, programs: Program | readonly Program[]): TrainConfig {
   const bindings = bindingsOf(programs);

@@ -3,7 +3,8 @@
 // and shape checked first) or are drawn as `scion init` draws them. An op ONNX cannot express
 // refuses the export, naming the op and why, before anything is written.
 //
-// The training step (compiler/kernel/train-step.ts, the graph `scion compile --train` compiles):
+// The training step (compiler/kernel/train-step.ts, the graph `scion compile --train` compiles,
+// with the spec's AdamW settings and global-norm clipping):
 //   inputs:  the model's inputs, labels (for a model without a `loss` output: next-token
 //            cross-entropy of the first output), every trainable param (its initial value as the
 //            initializer default), adam.m:<p>, adam.v:<p>, adam.lr, adam.bc1, adam.bc2
@@ -19,7 +20,7 @@ import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import { buildTrainStep, type AdamWGraphOptions } from '../../compiler/kernel/train-step.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { findTrain, trainConfig } from '../../compiler/lower/lower-train-config.ts';
+import { findTrain, trainOptimizer } from '../../compiler/lower/lower-train-config.ts';
 import type { Program } from '../../grammar/ast.ts';
 import { loadWeightFeeds } from '../weights/load-weights.ts';
 
@@ -64,14 +65,14 @@ export function withLmLoss(g: Graph): Graph {
   return b.build();
 }
 
-/** AdamW settings of the model's `train` declaration, or `scion compile --train`'s defaults. */
+/** AdamW settings (clip included) of the model's `train` declaration, or `scion compile --train`'s defaults. */
 function adamw(program: Program, model: string): Required<AdamWGraphOptions> {
   const decl = findTrain(program, model);
-  const dflt = { betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 1e-2 };
+  const dflt = { betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 1e-2, clip: 0 };
   if (decl === undefined) return dflt;
-  const opt = trainConfig(decl, program).optimizer;
+  const opt = trainOptimizer(decl, program);
   if (opt.kind !== 'adamw') throw new ExportError(`the training step exports with AdamW only; '${model}' trains with ${opt.kind}`);
-  return { betas: opt.betas, eps: opt.eps, weightDecay: opt.weightDecay };
+  return { betas: opt.betas, eps: opt.eps, weightDecay: opt.weightDecay, clip: opt.clip };
 }
 
 async function weightsOf(m: LoweredModel, opts: ExportOnnxOptions): Promise<Map<string, ArrayLike<number>>> {

@@ -1,4 +1,4 @@
-// The two AdamW implementations are one update: the fused graph's (compiler/kernel/train-step.ts,
+// The two AdamW implementations (with global-norm clipping) are one update: the fused graph's (compiler/kernel/train-step.ts,
 // run here by the f64 CPU interpreter) and the host optimizer's (runtime/train/optimizers.ts),
 // step by step on a loss whose gradient is known in closed form: loss = Σ w·x ⇒ ∂loss/∂w = x.
 
@@ -7,6 +7,7 @@ import { parseGraph } from '../../../compiler/ir/text.ts';
 import { buildTrainStep, newName, stateName } from '../../../compiler/kernel/train-step.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import { clipGlobalNorm } from '../../../runtime/train/gradients.ts';
 import { AdamW } from '../../../runtime/train/optimizers.ts';
 
 const FWD = parseGraph(`%0: f32[4] = input {name="x"}
@@ -18,10 +19,12 @@ output "loss" = %3
 
 describe('AdamW: the fused training-step graph and the host optimizer agree', () => {
   it.each([
-    { betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0.01, lr: 1e-2 },
-    { betas: [0.8, 0.95] as const, eps: 1e-6, weightDecay: 0.1, lr: 3e-3 },
-  ])('betas $betas, eps $eps, weight decay $weightDecay: five steps within 1e-6', ({ betas, eps, weightDecay, lr }) => {
-    const step = buildTrainStep(FWD, 'loss', { betas, eps, weightDecay });
+    { betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0.01, lr: 1e-2, clip: 0 },
+    { betas: [0.8, 0.95] as const, eps: 1e-6, weightDecay: 0.1, lr: 3e-3, clip: 0 },
+    // ‖x‖ ≥ 1.6 at every step, so clipping to 0.5 always scales the gradient.
+    { betas: [0.9, 0.95] as const, eps: 1e-8, weightDecay: 0.01, lr: 1e-2, clip: 0.5 },
+  ])('betas $betas, eps $eps, weight decay $weightDecay, clip $clip: five steps within 1e-6', ({ betas, eps, weightDecay, lr, clip }) => {
+    const step = buildTrainStep(FWD, 'loss', { betas, eps, weightDecay, clip });
     const host = new AdamW({ betas, eps, weightDecay });
     const w = Float32Array.of(0.5, -1, 2, 0.25);
     const hostW = new Map([['w', w.slice()]]);
@@ -45,7 +48,9 @@ describe('AdamW: the fused training-step graph and the host optimizer agree', ()
       graphW = Float32Array.from(out.get(newName('w'))!.data);
       m = Float32Array.from(out.get(newName(stateName('m', 'w')))!.data);
       v = Float32Array.from(out.get(newName(stateName('v', 'w')))!.data);
-      host.step(hostW, new Map([['w', x]]), lr);
+      const grads = new Map([['w', x.slice()]]);
+      if (clip > 0) clipGlobalNorm(grads, clip);
+      host.step(hostW, grads, lr);
       const got = hostW.get('w')!;
       for (let i = 0; i < 4; i++) expect(Math.abs((graphW[i] as number) - (got[i] as number))).toBeLessThan(1e-6);
     }

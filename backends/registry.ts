@@ -10,6 +10,8 @@ import { type Backend, type BackendEntry, DeviceUnavailable } from './backend.ts
 export const BACKENDS = {
   webgpu: () => import('./webgpu/index.ts').then((m) => m.WEBGPU),
   cpu: () => import('./cpu/index.ts').then((m) => m.CPU),
+  // After cpu, which always opens: `auto` never reaches it; `--device onnx` names it.
+  onnx: () => import('./onnx/index.ts').then((m) => m.ONNX),
 } satisfies Record<string, () => Promise<BackendEntry>>;
 
 export type BackendName = keyof typeof BACKENDS;

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { selectBackend } from '../../backends/registry.ts';
+import { selectBackend, type DeviceChoice } from '../../backends/registry.ts';
 import { DeviceUnavailable, type Backend } from '../../backends/backend.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import { generateText, textModel, type SampleOptions } from '../../jobs/train/sample-text.ts';
@@ -33,7 +33,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   let file: string | undefined;
   let model: string | undefined;
   let weights: string | undefined;
-  let device: 'auto' | 'cpu' | 'webgpu' = 'auto';
+  let device: DeviceChoice = 'auto';
   let json = false;
   const o: SampleOptions = { prompt: '', tokens: 64, temperature: 0.8, topK: 40, seed: 0 };
   for (let k = 0; k < args.length; k++) {

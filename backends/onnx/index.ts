@@ -1,0 +1,145 @@
+// The ONNX Runtime backend (`--device onnx`): a graph is exported to ONNX (compiler/codegen/onnx/,
+// every param a graph input so the values written here feed it) and run by onnxruntime-node's CPU
+// execution provider on all cores. It comes after `cpu` in the registry, so `--device auto` never
+// picks it; it opens only for graphs whose every op has an exact ONNX form.
+
+import { availableParallelism } from 'node:os';
+import { encodeModel } from '../../compiler/codegen/onnx/onnx-proto.ts';
+import { toOnnx, unsupportedOps } from '../../compiler/codegen/onnx/to-onnx.ts';
+import type { DType, Graph, Node } from '../../compiler/ir/graph.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import type { Backend, BackendEntry } from '../backend.ts';
+
+type Ort = typeof import('onnxruntime-node');
+type Session = import('onnxruntime-node').InferenceSession;
+
+const ORT_TYPE = { f32: 'float32', i32: 'int32', bool: 'bool' } as const;
+
+/** Why ONNX Runtime cannot run `graph` here, or undefined when it can. */
+function refusal(graph: Graph): string | undefined {
+  const ops = unsupportedOps(graph);
+  if (ops.length > 0) return ops.map((o) => `op '${o.op}' has no exact ONNX form (${o.reason})`).join('; ');
+  const boundary = [...graph.nodes.filter((n) => n.op === 'input' || n.op === 'param'), ...graph.outputs.map((o) => graph.nodes[o.node] as Node)];
+  const f16 = boundary.find((n) => n.dtype === 'f16');
+  if (f16 !== undefined) return `f16 graph inputs and outputs are not supported yet (%${f16.id})`;
+  return undefined;
+}
+
+function toOrt(ort: Ort, t: Tensor, dtype: Exclude<DType, 'f16'>): import('onnxruntime-node').Tensor {
+  const d = t.data;
+  const data =
+    dtype === 'f32'
+      ? d instanceof Float32Array
+        ? d
+        : Float32Array.from(d)
+      : dtype === 'i32'
+        ? d instanceof Int32Array
+          ? d
+          : Int32Array.from(d)
+        : d instanceof Uint8Array
+          ? d
+          : Uint8Array.from(d, (v) => (v ? 1 : 0));
+  return new ort.Tensor(ORT_TYPE[dtype], data, [...t.shape]);
+}
+
+function fromOrt(v: import('onnxruntime-node').Tensor, dtype: DType): Tensor {
+  const shape = [...v.dims];
+  if (dtype === 'i32') return { dtype, shape, data: Int32Array.from(v.data as Int32Array) };
+  if (dtype === 'bool') return { dtype, shape, data: Uint8Array.from(v.data as Uint8Array) };
+  return { dtype, shape, data: Float32Array.from(v.data as Float32Array) };
+}
+
+export function createOnnxBackend(ort: Ort): Backend {
+  const held = new WeakMap<Graph, { values: Map<string, Tensor>; outputs: Map<string, Tensor>; session?: Promise<Session> }>();
+  const live = new Set<Promise<Session>>();
+  const stateOf = (g: Graph) => {
+    let s = held.get(g);
+    if (s === undefined) {
+      s = { values: new Map(), outputs: new Map() };
+      held.set(g, s);
+    }
+    return s;
+  };
+  const sessionOf = (g: Graph): Promise<Session> => {
+    const s = stateOf(g);
+    if (s.session === undefined) {
+      const why = refusal(g);
+      if (why !== undefined) return Promise.reject(new Error(`onnx backend: ${why}`));
+      const model = encodeModel(toOnnx(g, { name: 'scion' })).model;
+      s.session = ort.InferenceSession.create(model, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: availableParallelism(),
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      });
+      live.add(s.session);
+    }
+    return s.session;
+  };
+  return {
+    name: 'onnx',
+    async compile(graph) {
+      await sessionOf(graph);
+    },
+    async write(graph, values) {
+      const s = stateOf(graph);
+      for (const [name, t] of values) s.values.set(name, t);
+    },
+    async run(graph, feeds, outputs) {
+      const s = stateOf(graph);
+      for (const [name, t] of feeds) s.values.set(name, t);
+      const session = await sessionOf(graph);
+      const sources = new Map(graph.nodes.filter((n) => n.op === 'input' || n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
+      const input: Record<string, import('onnxruntime-node').Tensor> = {};
+      for (const name of session.inputNames) {
+        const node = sources.get(name) as Node;
+        const t = s.values.get(name);
+        if (t === undefined)
+          throw new Error(`onnx backend: missing ${node.op === 'param' ? 'parameter' : 'input'} '${name}' (${node.dtype}[${node.shape.join(',')}])`);
+        if (t.shape.length !== node.shape.length || t.shape.some((d, i) => d !== node.shape[i]))
+          throw new Error(`onnx backend: '${name}' has shape [${t.shape.join(',')}], the graph expects [${node.shape.join(',')}]`);
+        input[name] = toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>);
+      }
+      const want = outputs ?? graph.outputs.map((o) => o.name);
+      const got = await session.run(input, [...want]);
+      s.outputs = new Map(
+        want.map((name) => {
+          const o = graph.outputs.find((x) => x.name === name);
+          if (o === undefined) throw new Error(`onnx backend: the graph has no output '${name}'`);
+          return [name, fromOrt(got[name] as import('onnxruntime-node').Tensor, (graph.nodes[o.node] as Node).dtype)];
+        }),
+      );
+      return new Map(s.outputs);
+    },
+    async read(graph, names) {
+      const s = stateOf(graph);
+      return new Map(
+        names.map((name) => {
+          const t = s.outputs.get(name) ?? s.values.get(name);
+          if (t === undefined) throw new Error(`onnx backend: nothing named '${name}' has been written or computed`);
+          return [name, t];
+        }),
+      );
+    },
+    dispose: () => {
+      for (const p of live) p.then((s) => s.release()).catch(() => undefined);
+      live.clear();
+    },
+  };
+}
+
+/** The registry's entry: opens when onnxruntime-node loads and every op of the graph exports. */
+export const ONNX: BackendEntry = {
+  title: 'ONNX Runtime (CPU)',
+  open: async (graph) => {
+    const why = refusal(graph);
+    if (why !== undefined) return { reason: why };
+    let ort: Ort;
+    try {
+      ort = await import('onnxruntime-node');
+    } catch (error) {
+      return { reason: `onnxruntime-node does not load (${(error as Error).message.split('\n')[0]})` };
+    }
+    return createOnnxBackend(ort);
+  },
+};

@@ -1,0 +1,59 @@
+// The ONNX Runtime backend (`--device onnx`) beyond the contract: the main job trains on it with
+// the reference's losses (relative 1e-3, the issue's bar; measured ~1e-6), and a graph with an op
+// ONNX cannot express is declined with the op's name, before any work.
+
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ONNX } from '../../backends/onnx/index.ts';
+import { selectBackend } from '../../backends/registry.ts';
+import type { Io } from '../../cli/io.ts';
+import { main } from '../../cli/main.ts';
+import { parseGraph } from '../../compiler/ir/text.ts';
+
+function capture(cwd: string): Io & { stdout: string; stderr: string } {
+  const io: Io & { stdout: string; stderr: string } = {
+    stdout: '',
+    stderr: '',
+    isTty: false,
+    cwd,
+    out: (t) => void (io.stdout += t),
+    err: (t) => void (io.stderr += t),
+  };
+  return io;
+}
+
+const losses = (dir: string): number[] =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; loss?: number })
+    .filter((m) => m.kind === 'train' && m.loss !== undefined)
+    .map((m) => m.loss as number);
+
+describe('--device onnx', () => {
+  it('trains the main job (4 steps) with the reference losses within 1e-3 relative', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scion-onnx-train-'));
+    const run = async (device: string): Promise<number[]> => {
+      const io = capture(dir);
+      expect(await main(['train', '--steps', '4', '--device', device, '--out', device, '--json'], io), io.stderr).toBe(0);
+      expect(JSON.parse(io.stdout).summary.device).toBe(device);
+      return losses(join(dir, device));
+    };
+    const ref = await run('cpu');
+    const onnx = await run('onnx');
+    expect(onnx.length).toBe(4);
+    onnx.forEach((l, i) => expect(Math.abs(l - (ref[i] as number)) / Math.abs(ref[i] as number)).toBeLessThan(1e-3));
+  });
+
+  it('declines a graph with an op ONNX cannot express, naming it', async () => {
+    const g = parseGraph(`%0: f32[2,2] = input {name="x"}
+%1: f32[2] = svd_values %0
+output "s" = %1
+`);
+    const r = await ONNX.open(g, true);
+    expect('reason' in r && r.reason).toMatch(/^op 'svd_values' has no exact ONNX form/);
+    await expect(selectBackend('onnx', g, () => undefined)).rejects.toThrow("--device onnx: op 'svd_values'");
+  });
+});

@@ -2,7 +2,8 @@
 // Inputs and outputs keep Scion's names; params become initializers (raw little-endian f32) when
 // their weights are given, graph inputs otherwise, or both when named in `inputParams` (a training
 // step's state goes in and comes out; the file's values are defaults a caller may override).
-// Intermediate values are named `%<id>` as in the IR's text form, their helpers `%<id>.<k>`.
+// Intermediate values are named `%<id>.<k>` after the IR node that made them (as in the IR's text
+// form), constants `%const.<k>`: a `%` never starts a Scion name, so nothing collides.
 
 import type { DType, Graph, Node } from '../../ir/graph.ts';
 import type { Op } from '../../ir/ops.ts';
@@ -88,7 +89,7 @@ export function toOnnx(graph: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
   const initializer = (key: string, dims: readonly number[], elem: ElemType, raw: Uint8Array): string => {
     const hit = consts.get(key);
     if (hit !== undefined) return hit;
-    const name = `const.${consts.size}`;
+    const name = `%const.${consts.size}`;
     consts.set(key, name);
     initializers.push({ name, dims, elem, raw });
     return name;
@@ -137,9 +138,9 @@ export function toOnnx(graph: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
   }
 
   const outputs: OnnxValueInfo[] = [];
-  const inputNames = new Set(inputs.map((v) => v.name));
+  const taken = new Set([...inputs.map((v) => v.name), ...initializers.map((t) => t.name)]);
   for (const o of graph.outputs) {
-    if (inputNames.has(o.name)) throw new Error(`ONNX export: output '${o.name}' has the name of an input; ONNX values are named once`);
+    if (taken.has(o.name)) throw new Error(`ONNX export: output '${o.name}' has the name of an input or parameter; ONNX names each value once`);
     const node = graph.nodes[o.node] as Node;
     nodes.push({ op: 'Identity', inputs: [value.get(o.node) as string], outputs: [o.name], name: `output_${outputs.length}` });
     outputs.push({ name: o.name, elem: ELEM_OF[node.dtype], shape: node.shape });

@@ -12,6 +12,7 @@ export const BENCH_MODULES = [
   'compile',
   'cpu-forward',
   'cpu-train-step',
+  'onnx-train-step',
   'train-tokens',
   'train-step',
   'subgroups',

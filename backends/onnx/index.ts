@@ -71,6 +71,9 @@ export function createOnnxBackend(ort: Ort): Backend {
         intraOpNumThreads: availableParallelism(),
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
+        // Spinning worker threads starve each other on a busy machine: the DiT step on 2 shared
+        // cores took 1,420 ms spinning, 363 ms without (bench/onnx-train-step.ts's workload).
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       live.add(s.session);
     }

@@ -20,6 +20,14 @@ export type DeviceChoice = 'auto' | BackendName;
 
 export const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
 
+/** How progress lines name where a job runs ("training … on the CPU"), one entry per backend. */
+export const DEVICE_WORDS: Record<BackendName, string> = { webgpu: 'WebGPU', cpu: 'the CPU', onnx: 'ONNX Runtime' };
+
+/** DEVICE_WORDS of a backend's name (a name outside the registry is printed as it is). */
+export function deviceWords(name: string): string {
+  return Object.hasOwn(DEVICE_WORDS, name) ? DEVICE_WORDS[name as BackendName] : name;
+}
+
 export function isDeviceChoice(v: string): v is DeviceChoice {
   return v === 'auto' || Object.hasOwn(BACKENDS, v);
 }

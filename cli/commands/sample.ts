@@ -14,7 +14,7 @@ import type { Program } from '../../grammar/ast.ts';
 import { DIFFUSION_T, prepareSampler, type DrawResult } from '../../jobs/sample/draw-samples.ts';
 import { judgeModelName, prepareJudge, type Judge, type JudgeReport } from '../../jobs/sample/judge.ts';
 import { DeviceUnavailable } from '../../backends/backend.ts';
-import type { DeviceChoice } from '../../backends/registry.ts';
+import { deviceWords, type DeviceChoice } from '../../backends/registry.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import { imageGrid } from '../../runtime/plot/index.ts';
 import { SafetensorsError } from '../../runtime/weights/index.ts';
@@ -182,7 +182,7 @@ async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options
   }
   const reuseText = reuse === null ? 'no reuse' : `reuse ${reuse.tap}`;
   io.out(
-    `${opt.out}: ${batch} images, ${r.steps} ${cfg.sampler.kind} steps on ${r.device === 'cpu' ? 'the CPU' : 'WebGPU'}, ${(r.ms / batch).toFixed(1)} ms/image (${reuseText}; ${r.passes.map((p) => `${p.model} ${p.full} full + ${p.partial} partial passes`).join(', ')})\n`,
+    `${opt.out}: ${batch} images, ${r.steps} ${cfg.sampler.kind} steps on ${deviceWords(r.device)}, ${(r.ms / batch).toFixed(1)} ms/image (${reuseText}; ${r.passes.map((p) => `${p.model} ${p.full} full + ${p.partial} partial passes`).join(', ')})\n`,
   );
   if (judged !== undefined) io.out(judgeText(judged));
   return EXIT.ok;

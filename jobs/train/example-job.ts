@@ -14,6 +14,7 @@ import type { Backend } from '../../backends/backend.ts';
 import { JobError } from './errors.ts';
 import { prepareExampleJob, type ExampleJob } from './prepare-examples.ts';
 import { evaluateExamples, evalIndexBatches, trainExamples, type ExampleTrainResult } from './train-examples.ts';
+import { deviceWords } from '../../backends/registry.ts';
 
 export interface ExampleRunOptions {
   outDir: string;
@@ -42,7 +43,7 @@ export async function trainExampleJob(job: ExampleJob, model: string, o: Example
       : ` in ${p.rounds.count} rounds (sample ${p.rounds.sample} by softmax(loss${p.rounds.temperature === 1 ? '' : ` / ${p.rounds.temperature}`}))`;
   if (job.initFrom !== undefined) o.log(`initial weights: ${relative(o.cwd, job.initFrom) || job.initFrom}`);
   o.log(
-    `training ${model} (${what}) for ${p.steps} steps of ${p.batch} examples${rounds} on ${o.backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(o.cwd, o.outDir) || '.'}`,
+    `training ${model} (${what}) for ${p.steps} steps of ${p.batch} examples${rounds} on ${deviceWords(o.backend.name)} → ${relative(o.cwd, o.outDir) || '.'}`,
   );
   const result = await trainExamples(
     { ...p, onRound: (round, chosen, of) => o.log(`round ${round + 1}: ${chosen} of ${of} batches drawn by the frozen model's losses`) },

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
 import type { ProgressLine } from '../../runtime/train/index.ts';
-import { selectBackend, type DeviceChoice } from '../../backends/registry.ts';
+import { deviceWords, selectBackend, type DeviceChoice } from '../../backends/registry.ts';
 import type { Backend } from '../../backends/backend.ts';
 import { trainExampleJob } from './example-job.ts';
 import { prepareLmJob } from './lm-job.ts';
@@ -105,7 +105,7 @@ export async function runTrainJob(program: Program, model: string, o: TrainJobOp
     const job = await prepareLmJob(program, model, prep);
     backend = await selectBackend(o.device, job.plan.graph, o.log);
     o.log(
-      `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(o.cwd, o.outDir) || '.'}`,
+      `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${deviceWords(backend.name)} → ${relative(o.cwd, o.outDir) || '.'}`,
     );
     const r = await trainLm(job.plan, { outDir: o.outDir, resume: o.resume, backend, progress: o.progress });
     const modelPath = await saveModel(job.lowered, r.params, o.outDir);

@@ -11,6 +11,7 @@ import { ONNX_RULES } from '../../../compiler/codegen/onnx/onnx-rules.ts';
 import { OnnxUnsupported } from '../../../compiler/codegen/onnx/to-onnx.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph, Node } from '../../../compiler/ir/graph.ts';
+import { OPS } from '../../../compiler/ir/ops.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { feedsOf, lookup, maxRelErr, probeWeights } from '../ops/harness.ts';
@@ -64,6 +65,17 @@ const refused = (c: OpCase): string | undefined => {
   const r = ONNX_RULES[c.op];
   return 'unsupported' in r ? r.unsupported : undefined;
 };
+
+describe('ONNX_RULES coverage', () => {
+  it('every op has an op case here, so its rule (or its refusal) is exercised', () => {
+    expect(OPS.filter((op) => !OP_CASES.some((c) => c.op === op))).toEqual([]);
+  });
+  it('refuses only the singular values, each with a reason', () => {
+    const refusedOps = OPS.filter((op) => 'unsupported' in ONNX_RULES[op]);
+    expect(refusedOps).toEqual(['svd_values', 'svd_values_grad']);
+    for (const op of refusedOps) expect((ONNX_RULES[op] as { unsupported: string }).unsupported.length).toBeGreaterThan(20);
+  });
+});
 
 describe.each(OP_CASES.map((c) => [`${c.op}: ${c.name}`, c] as const))('%s', (_t, c) => {
   const reason = refused(c);

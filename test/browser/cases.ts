@@ -6,7 +6,7 @@ import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { crossEntropy } from '../../compiler/ir/compose.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import type { KernelArtifact } from '../../compiler/kernel/kernel-graph.ts';
-import { buildTrainStep, stateName } from '../../compiler/kernel/train-step.ts';
+import { buildTrainStep, stateName } from '../../compiler/autodiff/train-step.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { runGraph } from '../../runtime/cpu/run-graph.ts';

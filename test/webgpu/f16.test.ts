@@ -11,7 +11,8 @@
 // The f32↔f16 conversion is checked against rounding computed independently with powers of two.
 
 import { describe, expect, it } from 'vitest';
-import { halfBuffers, widenHalfLoads } from '../../compiler/codegen/wgsl/f16-storage.ts';
+import { widenHalfLoads } from '../../compiler/codegen/wgsl/f16-storage.ts';
+import { halfBuffers } from '../../compiler/kernel/plan-memory-f16.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph, TargetError } from '../../compiler/pipeline.ts';

@@ -7,7 +7,7 @@ import { grad } from '../../../compiler/autodiff/grad.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import { groupNorm, layerNorm, linear, mse, rmsNorm, softmax } from '../../../compiler/ir/compose.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
-import { buildTrainStep, stateName } from '../../../compiler/kernel/train-step.ts';
+import { buildTrainStep, stateName } from '../../../compiler/autodiff/train-step.ts';
 import { compileGraph } from '../../../compiler/pipeline.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import { tensor, type Tensor } from '../../../runtime/cpu/tensor.ts';

@@ -1,10 +1,10 @@
-// The two AdamW implementations are one update: the fused graph's (compiler/kernel/train-step.ts,
+// The two AdamW implementations are one update: the fused graph's (compiler/autodiff/train-step.ts,
 // run here by the f64 CPU interpreter) and the host optimizer's (runtime/train/optimizers.ts),
 // step by step on a loss whose gradient is known in closed form: loss = Σ w·x ⇒ ∂loss/∂w = x.
 
 import { describe, expect, it } from 'vitest';
 import { parseGraph } from '../../../compiler/ir/text.ts';
-import { buildTrainStep, newName, stateName } from '../../../compiler/kernel/train-step.ts';
+import { buildTrainStep, newName, stateName } from '../../../compiler/autodiff/train-step.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { AdamW } from '../../../runtime/train/optimizers.ts';

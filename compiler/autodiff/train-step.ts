@@ -9,7 +9,7 @@
 // The update is torch.optim.AdamW's (runtime/train/optimizers.ts is the CPU twin):
 //   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − (lr/bc1)·m / (√v/√bc2 + eps)
 
-import { gradients } from '../autodiff/grad.ts';
+import { gradients } from './grad.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 

@@ -7,7 +7,7 @@
 // activations early), except the update tail — kernels that write carried state (the optimizer)
 // — which runs last, all parameters together.
 
-import type { KernelGraph, KernelInfo } from '../kernel/kernel-graph.ts';
+import type { KernelGraph, KernelInfo } from './kernel-graph.ts';
 
 export interface MergeContext {
   /** Max segments per dispatch (keeps shaders a sane size). */

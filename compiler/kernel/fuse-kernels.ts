@@ -13,8 +13,8 @@
 import type { Graph, Node } from '../ir/graph.ts';
 import { numel } from '../ir/graph.ts';
 import { OP_TRAITS } from '../ir/op-traits.ts';
-import { classOf, operandReads } from '../kernel/op-classes.ts';
-import { formatSource, KERNEL_GRAPH_VERSION, type BufferInfo, type KernelGraph, type KernelInfo } from '../kernel/kernel-graph.ts';
+import { classOf, operandReads } from './op-classes.ts';
+import { formatSource, KERNEL_GRAPH_VERSION, type BufferInfo, type KernelGraph, type KernelInfo } from './kernel-graph.ts';
 
 export interface FuseContext {
   /** Outputs that replace inputs/params for the next step (training state). */

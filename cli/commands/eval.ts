@@ -11,7 +11,7 @@
 
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
-import { LowerError, commandLineSpan } from '../../compiler/lower/errors.ts';
+import { LowerError, commandLineSpan } from '../../grammar/eval/errors.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import { loadWeights } from '../../jobs/weights/load-weights.ts';

@@ -2,7 +2,7 @@
 // path, with its constant arguments and where its tensor arguments' channels come from (concat
 // segments and the layers that produced them). Only compiler *types* are used; the walk is over data.
 
-import type { InstExpr } from '../../compiler/lower/instantiate.ts';
+import type { InstExpr } from '../../grammar/eval/instantiate.ts';
 import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
 import type { ModelLayout, ModuleEntry } from './layout.ts';
 

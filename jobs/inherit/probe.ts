@@ -9,7 +9,7 @@
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { crossEntropy } from '../../compiler/ir/compose.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import type { InstExpr } from '../../compiler/lower/instantiate.ts';
+import type { InstExpr } from '../../grammar/eval/instantiate.ts';
 import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
 import type { AxisGroup } from './axes.ts';
 import { InheritError } from './layout.ts';

@@ -9,7 +9,7 @@ import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import { crossEntropy } from '../../../compiler/ir/compose.ts';
 import type { Graph, Node } from '../../../compiler/ir/graph.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
-import { LowerError } from '../../../compiler/lower/errors.ts';
+import { LowerError } from '../../../grammar/eval/errors.ts';
 import { LLAMA, data, matmul, maxAbsDiff, numel, outputNode, parse, randoms, randomWeights, runWith, TOKENS, type Weights } from './helpers.ts';
 
 const ADAPTER = (extra = ''): string => `${LLAMA}

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Node } from '../../../compiler/ir/graph.ts';
-import { LowerError } from '../../../compiler/lower/errors.ts';
+import { LowerError } from '../../../grammar/eval/errors.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { lowerTrain } from '../../../compiler/lower/lower-train.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';

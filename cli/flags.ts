@@ -222,6 +222,12 @@ function placeholder<K extends FlagName, R extends K>(spec: CommandSpec<K, R>, k
   return f.kind === 'switch' ? '' : (spec.placeholders?.[k] ?? f.value);
 }
 
+/** The flag as the usage line shows it: `--json`, `--seed S`, `-o DIR`. */
+function flagWord<K extends FlagName, R extends K>(spec: CommandSpec<K, R>, k: K): string {
+  const f = flagOf(k);
+  return f.kind === 'switch' ? f.names[0] : `${f.names[0]} ${placeholder(spec, k)}`;
+}
+
 const isRequired = <K extends FlagName, R extends K>(spec: CommandSpec<K, R>, k: K): boolean =>
   (spec.required as readonly K[] | undefined)?.includes(k) === true;
 
@@ -232,7 +238,7 @@ export function usageLine<K extends FlagName, R extends K>(spec: CommandSpec<K, 
   const parts = [`usage: scion ${spec.name}`, ...(args === '' ? [] : [args])];
   for (const k of spec.flags) {
     const f = flagOf(k);
-    const word = f.kind === 'switch' ? f.names[0] : `${f.names[0]} ${placeholder(spec, k)}`;
+    const word = flagWord(spec, k);
     const more = f.kind === 'repeat' ? '...' : '';
     parts.push(isRequired(spec, k) ? `${word}${more}` : `[${word}]${more}`);
   }
@@ -317,8 +323,7 @@ export function parseFlags<K extends FlagName, R extends K = never>(args: readon
     throw usageError(spec, positionals.length === 0 ? `no ${name.toLowerCase()} given` : `expected at least ${min} ${name}, got ${positionals.length}`);
   if (positionals.length > max)
     throw usageError(spec, max === 0 ? `unexpected argument '${positionals[0]}'` : `expected at most ${max} ${name}, got ${positionals.length}`);
-  for (const k of spec.flags)
-    if (isRequired(spec, k) && !values.has(k)) throw usageError(spec, `${flagOf(k).names[0]} ${placeholder(spec, k)} is required`.replace('  ', ' '));
+  for (const k of spec.flags) if (isRequired(spec, k) && !values.has(k)) throw usageError(spec, `${flagWord(spec, k)} is required`);
 
   const flags: Record<string, unknown> = {};
   for (const k of spec.flags) {

@@ -1,5 +1,5 @@
 // `scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors
-// [--device auto|cpu|webgpu] [--profile] [--f16] [--tap PATH…]`: one forward pass on the chosen backend;
+// [--device D] [--profile] [--f16] [--tap PATH…]`: one forward pass on the chosen backend;
 // `--profile` runs it on WebGPU with timestamp queries and prints each kernel's time, slowest
 // first, with the spec line it came from; `--f16` runs it on WebGPU with f16 weights.
 // Without --input it is the validation mode (validate(), below):

@@ -1,5 +1,5 @@
 // `scion generate [FILE] [--model NAME] [--weights W] [--prompt TEXT] [--tokens N]
-// [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]`: text from a
+// [--temperature T] [--top-k K] [--seed S] [--device D] [--json]`: text from a
 // trained language model. Defaults follow `scion train`: the default spec, its trained model, and
 // runs/<model>/model.safetensors with tokenizer.json beside it.
 

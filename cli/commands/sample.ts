@@ -1,5 +1,5 @@
 // `scion sample FILE [--model NAME] --weights W [--weights MODEL=W]… [--steps N] [--guidance S]
-// [--classes 0,1,…] [--count K] [--seed S] [--no-reuse] [--device auto|cpu|webgpu]
+// [--classes 0,1,…] [--count K] [--seed S] [--no-reuse] [--device D]
 // [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--json] -o grid.png`: draws images with
 // the spec's `sample` block (sampler, guidance, feature reuse, model switching; jobs/sample) and
 // writes them as a PNG grid, one row per class. Prints the device, the time per image and how many

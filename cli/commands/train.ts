@@ -1,4 +1,4 @@
-// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device auto|cpu|webgpu] [--resume]
+// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device D] [--resume]
 // [--json]`: the main job (jobs/train/train-job.ts) — the spec's `train` declaration compiled and
 // run with checkpoints; model.safetensors (preset names), config.json, tokenizer.json, loss plots
 // and summary.json in the out folder; a summary and, for a language model, a generated sample.

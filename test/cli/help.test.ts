@@ -48,3 +48,18 @@ describe.each(Object.keys(COMMANDS))('scion %s', (name) => {
     expect(io.stderr).toBe(`scion ${name}: unknown option '--no-such-flag'\n${usageLine(await specOf(name))}\n`);
   });
 });
+
+describe('flags that read the same in every command', () => {
+  it.each([['train'], ['sample'], ['init'], ['generate']])('%s --seed NaN is a usage error with one message', async (name) => {
+    const io = capture();
+    expect(await main([name, 'specs/default.scion', '--seed', 'NaN'], io)).toBe(2);
+    expect(io.stderr.split('\n')[0]).toBe(`scion ${name}: --seed takes an integer >= 0, got 'NaN'`);
+  });
+
+  it('generate --prompt takes text that looks like a flag, -h included', async () => {
+    const io = capture();
+    expect(await main(['generate', 'specs/default.scion', '--prompt', '-h', '--weights', 'no-such/model.safetensors'], io)).toBe(1);
+    expect(io.stdout).toBe('');
+    expect(io.stderr).toContain('scion generate: no weights at');
+  });
+});

@@ -56,7 +56,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     all.push(...r.diagnostics);
     // Pre-flight against parent checkpoints that already exist (headers only), once the spec is clean.
     if (countSeverities(r.diagnostics).errors === 0) {
-      all.push(...preflightProgram([{ file: name, imports: [], decls: r.decls }], { cwd: io.cwd }));
+      all.push(...(await preflightProgram([{ file: name, imports: [], decls: r.decls }], { cwd: io.cwd })));
     }
   }
   if (missing.length > 0 && !json) {

@@ -133,6 +133,20 @@ export async function validateInheritance(
   if (spec.init !== undefined && !(INIT_NAMES as readonly string[]).includes(spec.init.name))
     out.push(diag('E0801', spec.init.span, `init = ${spec.init.name} is not an initializer for inherited models (${INIT_NAMES.join(', ')})`));
 
+  // Learned masks of several fields are trained together, on one calibration source for the
+  // most steps asked: a second calib or steps would be ignored, so they must agree.
+  const masks = Object.entries(spec.units).flatMap(([k, u]) => (u.kind === 'metric' && u.metric === 'learned_mask' ? [{ k, u }] : []));
+  const first = masks[0];
+  for (const { k, u } of masks.slice(1)) {
+    const key = (x: typeof u) => JSON.stringify([x.calib === undefined ? null : [x.calib.source, x.calib.args], x.steps]);
+    if (first !== undefined && key(u) !== key(first.u))
+      out.push(
+        diag('E0611', u.span, `the learned masks of \`${first.k}\` and \`${k}\` are trained together, so this calib or steps would be ignored`, {
+          suggestion: `give every learned_mask the same calib and steps as \`${first.k}\``,
+        }),
+      );
+  }
+
   let layers: number[] | undefined;
   try {
     layers = staticLayers(spec.layers, pl, cl);

@@ -174,6 +174,13 @@ describe('check accepts exactly what inherit completes', () => {
       'E0805',
       "heads [0, 1] split the parent's KV groups",
     ],
+    [
+      'learned masks that disagree on steps',
+      'ffn = 8, heads = 2, kv_heads = 1, dim = 8',
+      ['ffn = learned_mask(brown(split = "calib"), steps = 10)', 'heads = learned_mask(brown(split = "calib"), steps = 20)', 'dim = l2'],
+      'E0611',
+      'are trained together, so this calib or steps would be ignored',
+    ],
     ['a head width the child cannot keep', 'heads = 2, kv_heads = 2', ['heads = l2'], 'E0805', "the child's head width 8 differs from the parent's 4"],
   ];
   it.each(CASES)('refuses %s in both, with one reason', async (_, child, fields, code, reason) => {

@@ -7,12 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../../compiler/presets/index.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
+import type { AxisGroup } from '../../../jobs/inherit/axes.ts';
 import { chooseUnits } from '../../../jobs/inherit/choose.ts';
 import { InheritError } from '../../../jobs/inherit/layout.ts';
 import { layoutOf } from '../../../jobs/inherit/layout-from-model.ts';
 import { buildPlan } from '../../../jobs/inherit/plan.ts';
 import { InheritRefusal } from '../../../jobs/inherit/validate.ts';
-import { inheritFrom, logits, parse, randomWeights } from './helpers.ts';
+import { inheritFrom, logits, parse, randomWeights, randoms } from './helpers.ts';
 
 // No norms, so residual channels that are zero in the parent change nothing (an RMSNorm would
 // rescale by the width); everything else as in a llama block.
@@ -144,25 +145,50 @@ describe('every kept query head reads the KV head its parent head read', () => {
       expect(plan !== undefined, `heads = [${keep.join(', ')}]`).toBe(ok);
       if (plan === undefined) continue;
       accepted++;
-      const rows = (path: string, axis: number): number[] => {
-        const t = plan!.find((x) => x.child === path)!;
-        if (t.source.kind !== 'parent') throw new Error(`${path} is not inherited`);
-        const k = t.source.keep[axis];
-        const n = t.shape[axis] as number;
-        // A whole axis (null) keeps every unit in order; else one entry per element, head width 4.
-        const idx = k === null || k === undefined ? Array.from({ length: n }, (_, i) => i) : k;
-        return Array.from({ length: n / 4 }, (_, u) => Math.floor((idx[u * 4] as number) / 4));
-      };
-      for (const layer of [0, 1]) {
-        const p = `layers.${layer}.self_attn`;
-        const q = rows(`${p}.q_proj.weight`, 0);
-        expect(rows(`${p}.o_proj.weight`, 1)).toEqual(q);
-        const k = rows(`${p}.k_proj.weight`, 0);
-        expect(rows(`${p}.v_proj.weight`, 0)).toEqual(k);
-        // Child head i reads child KV head ⌊i / gc⌋; its parent head read parent KV head ⌊q[i] / g⌋.
-        for (let i = 0; i < ch; i++) expect(k[Math.floor(i / gc)], `layer ${layer} head ${i} of [${keep.join(', ')}]`).toBe(Math.floor(q[i]! / g));
-      }
+      expectWiring(plan, ch, g, gc, `heads = [${keep.join(', ')}]`);
     }
     expect(accepted).toBeGreaterThan(0);
+
+    // Metrics: random scores per layer; a shape is accepted when it keeps the parent's KV heads
+    // (choosing within groups) or its group size (choosing whole groups).
+    const shapeOk = (ck === pk && gc <= g) || (gc === g && ck <= pk);
+    for (let seed = 1; seed <= 5; seed++) {
+      const score = async (grp: AxisGroup) => ({
+        scores: Float64Array.from(randoms(grp.units, seed)),
+        kvScores: Float64Array.from(randoms(grp.kv?.units ?? 0, seed + 99)),
+      });
+      let plan: ReturnType<typeof buildPlan> | undefined;
+      try {
+        const rules = { heads: { kind: 'metric' as const, name: 'random', score }, dim: { kind: 'indices' as const, keep: dim } };
+        const { groups: gs, choices } = await chooseUnits({ parent: pl, child: cl, map: {}, rules });
+        plan = buildPlan({ parent: pl, child: cl, map: {}, groups: gs, choices });
+      } catch (error) {
+        if (!(error instanceof InheritError)) throw error;
+      }
+      expect(plan !== undefined, `scores of seed ${seed}`).toBe(shapeOk);
+      if (plan !== undefined) expectWiring(plan, ch, g, gc, `scores of seed ${seed}`);
+    }
   });
 });
+
+/** In both layers of the plan: q/o keep the same heads, k/v the same KV heads, and each kept head its KV head. */
+function expectWiring(plan: ReturnType<typeof buildPlan>, ch: number, g: number, gc: number, what: string): void {
+  const rows = (path: string, axis: number): number[] => {
+    const t = plan.find((x) => x.child === path)!;
+    if (t.source.kind !== 'parent') throw new Error(`${path} is not inherited`);
+    const k = t.source.keep[axis];
+    const n = t.shape[axis] as number;
+    // A whole axis (null) keeps every unit in order; else one entry per element, head width 4.
+    const idx = k === null || k === undefined ? Array.from({ length: n }, (_, i) => i) : k;
+    return Array.from({ length: n / 4 }, (_, u) => Math.floor((idx[u * 4] as number) / 4));
+  };
+  for (const layer of [0, 1]) {
+    const p = `layers.${layer}.self_attn`;
+    const q = rows(`${p}.q_proj.weight`, 0);
+    expect(rows(`${p}.o_proj.weight`, 1)).toEqual(q);
+    const k = rows(`${p}.k_proj.weight`, 0);
+    expect(rows(`${p}.v_proj.weight`, 0)).toEqual(k);
+    // Child head i reads child KV head ⌊i / gc⌋; its parent head read parent KV head ⌊q[i] / g⌋.
+    for (let i = 0; i < ch; i++) expect(k[Math.floor(i / gc)], `layer ${layer} head ${i}, ${what}`).toBe(Math.floor(q[i]! / g));
+  }
+}

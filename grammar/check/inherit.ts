@@ -120,7 +120,7 @@ function checkInapplicable(ctx: CheckContext, decl: InheritDecl): void {
       const at = nums.findIndex((x, i) => i > 0 && x !== undefined && nums.slice(0, i).some((y) => y !== undefined && y > x));
       if (at > 0 && nums.every((x) => x !== undefined))
         ctx.report(
-          'E0605',
+          'E0612',
           v.items[at]!.span,
           `\`${f.key}\` lists ${nums[at]} after ${Math.max(...(nums.slice(0, at) as number[]))}: kept indices must be in ascending order`,
           {

@@ -109,7 +109,7 @@ export const DIAGNOSTICS = {
   E0604: e('malformed pattern', 'A parameter path pattern with an empty segment or a character other than letters, digits, `_`, `.` and `*`.'),
   E0605: e(
     'layer index out of range',
-    'An explicit layer (or unit) list names a layer the parent does not have, names one twice, is not in ascending order, or keeps a different number of layers than the child has.',
+    'An explicit layer list names a layer the parent does not have, names one twice, is not in ascending order, or keeps a different number of layers than the child has.',
   ),
   E0606: e('keep_ends out of range', '`keep_ends(first, last)` needs first + last ≤ child depth ≤ parent depth.'),
   E0607: e('inherit from itself', 'A model cannot inherit its own weights.'),

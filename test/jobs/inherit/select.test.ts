@@ -2,10 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AxisGroup } from '../../../jobs/inherit/axes.ts';
-import { normScorer } from '../../../jobs/inherit/choose.ts';
+import { mergeLayers, normScorer } from '../../../jobs/inherit/choose.ts';
 import { InheritError } from '../../../jobs/inherit/layout.ts';
 import { chooseHeads, explicitHeads, explicitKeep, keepEnds, kvHeadsOf } from '../../../jobs/inherit/select.ts';
 import { selectAxes, topK, type Dense } from '../../../jobs/inherit/tensor-ops.ts';
+import { mergeTensorLayers } from '../../../jobs/inherit/validate.ts';
 
 describe('selection rules', () => {
   it('keep_ends spaces the middle evenly', () => {
@@ -83,5 +84,23 @@ describe('the worked example of docs/inheritance.md', () => {
     expect(() => explicitHeads([0, 1], { heads: 4, kv: 2 }, { heads: 2, kv: 2 })).toThrow(InheritError);
     expect(() => explicitKeep([3, 0], 4, 2, 'head')).toThrow('write [0, 3]');
     expect(explicitKeep([3, 0], 4, 2, 'token', false)).toEqual([3, 0]); // vocabulary lists keep their order
+  });
+});
+
+describe('refusals are one reason each', () => {
+  it('says a problem of several layers once, naming them, or "every layer"', () => {
+    const p = (module: string, text: string) => ({ field: 'ffn', module, text });
+    const merged = mergeLayers([p('layers.0.mlp', 'too wide'), p('layers.2.mlp', 'too wide'), p('layers.3.mlp', 'other'), p('', 'vocab')], 4);
+    expect(merged.map((m) => m.text)).toEqual(['layers.N.mlp (layers 0, 2): too wide', 'layers.3.mlp: other', 'vocab']);
+    expect(
+      mergeLayers(
+        [0, 1].map((i) => p(`h.${i}.mlp`, 'x')),
+        2,
+      ).map((m) => m.text),
+    ).toEqual(['h.N.mlp (every layer): x']);
+    expect(mergeTensorLayers(["'layers.0.a.weight' is [2] but [3]", "'layers.1.a.weight' is [2] but [3]", "'norm.weight' is [1]"], 2)).toEqual([
+      "'layers.N.a.weight' is [2] but [3] (in every layer)",
+      "'norm.weight' is [1]",
+    ]);
   });
 });

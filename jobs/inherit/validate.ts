@@ -5,7 +5,9 @@
 // So what inherit would refuse, check refuses too, at the spec line the problem belongs to.
 //
 // What stays for run time: data the declaration only names (a corpus that `compress(coverage)`
-// measures, calibration text, the tokenizer), and the checkpoint when it does not exist yet.
+// measures, calibration text, the tokenizer), and the checkpoint when it does not exist yet. A
+// data-driven layer rule is checked with the first child-depth layers standing in for the ones
+// the data will pick: exact for a stack of identical layers, which is what the families build.
 
 import type { Field, InheritDecl, Program, Span } from '../../grammar/ast.ts';
 import type { Code } from '../../grammar/diagnostics/catalog.ts';

@@ -122,8 +122,6 @@ export async function validateInheritance(
     if (!(error instanceof LowerError)) throw error;
     return { diagnostics: [error.diagnostic], spec };
   }
-  const pl = layoutOf(parent);
-  const cl = layoutOf(child);
   const refuse = (error: unknown, field: string | undefined, code?: Code) => {
     if (!(error instanceof InheritError)) throw error;
     error.problems.forEach((message, i) => {
@@ -131,6 +129,15 @@ export async function validateInheritance(
       out.push(diag(code ?? where.code, where.span, message));
     });
   };
+  let pl: ModelLayout;
+  let cl: ModelLayout;
+  try {
+    pl = layoutOf(parent);
+    cl = layoutOf(child);
+  } catch (error) {
+    refuse(error, undefined);
+    return { diagnostics: out, spec, parent, child };
+  }
 
   if (spec.init !== undefined && !(INIT_NAMES as readonly string[]).includes(spec.init.name))
     out.push(diag('E0801', spec.init.span, `init = ${spec.init.name} is not an initializer for inherited models (${INIT_NAMES.join(', ')})`));

@@ -34,7 +34,7 @@ export const run = command(SPEC, async ({ flags: { json, from: form }, args: fil
     all.push(...r.diagnostics);
     // Pre-flight against parent checkpoints that already exist (headers only), once the spec is clean.
     if (countSeverities(r.diagnostics).errors === 0) {
-      all.push(...preflightProgram([{ file: input.name, imports: [], decls: r.decls }], { cwd: io.cwd }));
+      all.push(...(await preflightProgram([{ file: input.name, imports: [], decls: r.decls }], { cwd: io.cwd })));
     }
   }
   if (missing.length > 0 && !json) {

@@ -4,13 +4,14 @@
 // `scion inherit --replay provenance.json --parent P.safetensors -o DIR`: apply a recorded
 // selection to a sibling checkpoint of the same architecture, without the spec.
 
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { InheritDecl, PruneDecl, Span } from '../../grammar/ast.ts';
 import { InheritError } from '../../jobs/inherit/layout.ts';
 import { pruneContext, runInheritance } from '../../jobs/inherit/inherit-model.ts';
 import { provenanceOf, readProvenance } from '../../jobs/inherit/provenance.ts';
 import { FieldError } from '../../jobs/inherit/spec-fields.ts';
+import { InheritRefusal } from '../../jobs/inherit/validate.ts';
 import { writeChild } from '../../jobs/inherit/transfer.ts';
 import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
@@ -50,9 +51,14 @@ function progressOf(io: Io, json: boolean): (done: number, total: number, name: 
   };
 }
 
-function reportInheritError(error: unknown, io: Io, decl: { readonly span: Span } | undefined): number {
+function reportInheritError(error: unknown, io: Io, decl: { readonly span: Span } | undefined, sources: ReadonlyMap<string, string> = new Map()): number {
   if (error instanceof FieldError) {
-    io.err(renderDiagnostics([diag('E0801', error.span, error.message)], new Map(), { color: false }));
+    io.err(renderDiagnostics([diag(error.code, error.span, error.message)], new Map(), { color: false }));
+    return EXIT.inputError;
+  }
+  // Refused before any weight was read: each reason at its spec line, as `scion check` says it.
+  if (error instanceof InheritRefusal) {
+    io.err(renderDiagnostics([...error.diagnostics], sources, { color: false }));
     return EXIT.inputError;
   }
   if (error instanceof InheritError || error instanceof MappingError || error instanceof SafetensorsError) {
@@ -118,7 +124,9 @@ export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
     }
     return EXIT.ok;
   } catch (error) {
-    return reportInheritError(error, io, decl ?? chosen);
+    // The spec's text, for source excerpts under each refusal (loadSpec read it a moment ago).
+    const sources = new Map([[program.file, readFileSync(isAbsolute(a.file!) ? a.file! : resolve(io.cwd, a.file!), 'utf8')]]);
+    return reportInheritError(error, io, decl ?? chosen, sources);
   }
 });
 

@@ -4,9 +4,9 @@
 
 import { moduleGroups, residualGroup, vocabGroup, type AxisGroup, type GroupKind } from './axes.ts';
 import { channelSpaces } from './channels.ts';
-import { InheritError, paramMap, residualWidth, type ModelLayout } from './layout.ts';
+import { InheritError, layerStack, paramMap, residualWidth, type ModelLayout } from './layout.ts';
 import { parentPathFn, type PathMap, type UnitChoice } from './plan.ts';
-import { chooseHeads, explicitKeep, kvHeadsOf } from './select.ts';
+import { chooseHeads, explicitHeads, explicitKeep } from './select.ts';
 import { accumulateUnitNorms, topK, type Dense } from './tensor-ops.ts';
 
 /** One score per unit of a group (and per KV head for a heads group). */
@@ -87,14 +87,14 @@ export function spacePairs(parent: ModelLayout, child: ModelLayout, toParent: (p
   return out;
 }
 
-const NOUN: Record<GroupKind, string> = { dim: 'channel', heads: 'head', ffn: 'neuron', channels: 'channel group', vocab: 'token' };
+const NOUN: Record<GroupKind, string> = { dim: 'residual channel', heads: 'head', ffn: 'neuron', channels: 'channel group', vocab: 'token' };
 
 /** Picks units for one group pair; returns choices keyed like buildPlan expects. */
 async function decide(key: string, pg: AxisGroup, childUnits: number, rule: UnitRule | undefined, out: Map<string, UnitChoice>): Promise<void> {
   if (rule === undefined) {
     if (childUnits === pg.units) return;
     throw new InheritError([
-      `${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s where the parent has ${pg.units}; declare how to choose them (\`${pg.kind} = l2\`, \`taylor(calib)\`, or an index list)`,
+      `the child has ${childUnits} ${NOUN[pg.kind]}s where the parent has ${pg.units}; declare how to choose them (\`${pg.kind} = l2\`, \`taylor(calib)\`, or an index list)`,
     ]);
   }
   if (rule.kind === 'indices') {
@@ -103,7 +103,7 @@ async function decide(key: string, pg: AxisGroup, childUnits: number, rule: Unit
   }
   if (childUnits === pg.units) return; // nothing to choose: keep all, in order
   if (childUnits > pg.units)
-    throw new InheritError([`${pg.module || 'the model'}: the child has ${childUnits} ${NOUN[pg.kind]}s, more than the parent's ${pg.units}`]);
+    throw new InheritError([`the child has ${childUnits} ${NOUN[pg.kind]}s, more than the parent's ${pg.units}: inheritance only selects`]);
   const { scores } = await rule.score(pg);
   out.set(key, { keep: topK(scores, childUnits), scores: Array.from(scores) });
 }
@@ -117,13 +117,14 @@ async function decide(key: string, pg: AxisGroup, childUnits: number, rule: Unit
 export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
   const groups = new Map<string, AxisGroup>();
   const choices = new Map<string, UnitChoice>();
-  const problems: string[] = [];
-  const attempt = async (f: () => Promise<void>) => {
+  const problems: Problem[] = [];
+  // Runs one group's decision; a refusal is kept with its field and the child module it is about.
+  const attempt = async (field: string, module: string, f: () => Promise<void>) => {
     try {
       await f();
     } catch (error) {
       if (!(error instanceof InheritError)) throw error;
-      problems.push(...error.problems);
+      for (const text of error.problems) problems.push({ field, module, text });
     }
   };
   const toParent = parentPathFn(inp.child, inp.map);
@@ -143,22 +144,28 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
       groups.set(pg.key, pg);
       const rule = inp.rules[cg.kind];
       if (cg.kind !== 'heads') {
-        await attempt(() => decide(pg.key, pg, cg.units, rule, choices));
+        await attempt(cg.kind, cm.path, () => decide(pg.key, pg, cg.units, rule, choices));
         continue;
       }
-      await attempt(async () => {
+      await attempt('heads', cm.path, async () => {
         const parent = { heads: pg.units, kv: pg.kv?.units ?? pg.units };
         const child = { heads: cg.units, kv: cg.kv?.units ?? cg.units };
+        const pw = pg.members[0]?.unit ?? 1;
+        const cw = cg.members[0]?.unit ?? 1;
+        if (pw !== cw)
+          throw new InheritError([
+            `the child's head width ${cw} differs from the parent's ${pw}: heads are kept whole, so dim / heads must stay the same (give the child dim = ${pw * child.heads} for ${child.heads} heads)`,
+          ]);
         if (rule === undefined && parent.heads === child.heads && parent.kv === child.kv) return;
-        if (rule === undefined) return decide(pg.key, pg, cg.units, rule, choices);
+        if (rule === undefined)
+          throw new InheritError([
+            `the child has ${child.heads} heads over ${child.kv} KV heads where the parent has ${parent.heads} over ${parent.kv}; declare how to choose them (\`heads = l2\`, \`taylor(calib)\`, or an index list)`,
+          ]);
         let q: number[];
         let kv: number[];
         let scores: number[] | undefined;
         if (rule.kind === 'indices') {
-          q = explicitKeep(rule.keep, parent.heads, child.heads, 'head');
-          kv = kvHeadsOf(q, parent);
-          if (kv.length !== child.kv)
-            throw new InheritError([`${pg.module}: heads [${q.join(', ')}] read ${kv.length} kv heads, but the child has ${child.kv}`]);
+          ({ q, kv } = explicitHeads(explicitKeep(rule.keep, parent.heads, child.heads, 'head'), parent, child));
         } else {
           if (parent.heads === child.heads && parent.kv === child.kv) return;
           const s = await rule.score(pg);
@@ -174,12 +181,14 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
   // UNet channel spaces: a unit is one GroupNorm group's channels in parent and child alike.
   for (const [pg, cg] of spacePairs(inp.parent, inp.child, toParent)) {
     groups.set(pg.key, pg);
-    await attempt(async () => {
+    await attempt('channels', cg.module, async () => {
       const pu = pg.members[0]?.unit ?? 1;
       const cu = cg.members[0]?.unit ?? 1;
+      // The same channels, whatever their grouping: nothing to choose, all are kept in order.
+      if (pg.units * pu === cg.units * cu && inp.rules.channels?.kind !== 'indices') return;
       if (pu !== cu)
         throw new InheritError([
-          `${pg.module}: the parent's channels go in GroupNorm groups of ${pu} and the child's of ${cu}; keep the channels per group (scale \`groups\` with the width)`,
+          `the parent's channels go in GroupNorm groups of ${pu} and the child's of ${cu}; keep the channels per group (scale \`groups\` with the width)`,
         ]);
       await decide(pg.key, pg, cg.units, inp.rules.channels, choices);
     });
@@ -188,7 +197,7 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
   const pw = residualWidth(inp.parent);
   const cw = residualWidth(inp.child);
   if (pw !== undefined && cw !== undefined && (pw !== cw || inp.rules.dim?.kind === 'indices')) {
-    await attempt(async () => {
+    await attempt('dim', '', async () => {
       const g = residualGroup(inp.parent, pParams);
       groups.set(g.key, g);
       await decide(g.key, g, cw, inp.rules.dim, choices);
@@ -198,16 +207,58 @@ export async function chooseUnits(inp: ChooseInputs): Promise<Choices> {
   const pv = vocabGroup(inp.parent, pParams);
   const cv = vocabGroup(inp.child, cParams);
   if (pv !== undefined && cv !== undefined) {
-    await attempt(async () => {
+    await attempt('vocab', '', async () => {
       if (inp.vocab === undefined) {
         if (pv.units !== cv.units)
           throw new InheritError([`the child's vocabulary has ${cv.units} tokens and the parent's ${pv.units}; declare \`vocab = compress(…)\` to remap it`]);
         return;
       }
       groups.set(pv.key, pv);
-      choices.set(pv.key, { keep: explicitKeep(inp.vocab!, pv.units, cv.units, 'token') });
+      choices.set(pv.key, { keep: explicitKeep(inp.vocab!, pv.units, cv.units, 'token', false) });
     });
   }
-  if (problems.length > 0) throw new InheritError(problems);
+  if (problems.length > 0) {
+    const merged = mergeLayers(problems, layerStack(inp.child)?.depth);
+    throw new InheritError(
+      merged.map((p) => p.text),
+      merged.map((p) => p.field),
+    );
+  }
   return { groups, choices };
+}
+
+interface Problem {
+  readonly field: string;
+  /** The child module the problem is about ('' for model-wide groups). */
+  readonly module: string;
+  readonly text: string;
+}
+
+/**
+ * One reason per problem, not one per layer: the same problem in several layers of the stack
+ * (`layers.3.mlp`) is said once, naming the layers — or "every layer" when it is all of them.
+ */
+export function mergeLayers(problems: readonly Problem[], depth: number | undefined): Problem[] {
+  const merged = new Map<string, { p: Problem; stack: string; rest: string; layers: number[] }>();
+  const out: (Problem | string)[] = [];
+  for (const p of problems) {
+    const m = /^(layers|blocks|h)\.(\d+)(\..*)?$/.exec(p.module);
+    if (m === null) {
+      out.push(p);
+      continue;
+    }
+    const key = JSON.stringify([p.field, m[1], m[3] ?? '', p.text]);
+    const hit = merged.get(key);
+    if (hit === undefined) {
+      merged.set(key, { p, stack: m[1]!, rest: m[3] ?? '', layers: [Number(m[2])] });
+      out.push(key);
+    } else hit.layers.push(Number(m[2]));
+  }
+  return out.map((x) => {
+    if (typeof x !== 'string') return { ...x, text: x.module === '' ? x.text : `${x.module}: ${x.text}` };
+    const { p, stack, rest, layers } = merged.get(x)!;
+    if (layers.length === 1) return { ...p, text: `${stack}.${layers[0]}${rest}: ${p.text}` };
+    const which = layers.length === depth ? 'every layer' : `layers ${layers.join(', ')}`;
+    return { ...p, text: `${stack}.N${rest} (${which}): ${p.text}` };
+  });
 }

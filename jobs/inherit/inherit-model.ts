@@ -28,8 +28,8 @@ import { layoutOf } from './layout-from-model.ts';
 import { buildPlan, type UnitChoice } from './plan.ts';
 import { provenanceOf, type Provenance } from './provenance.ts';
 import { prunedModel, type PrunedModel } from './prune.ts';
-import { explicitKeep, keepEnds } from './select.ts';
-import { readInheritSpec, type DataRef, type InheritSpec, type LayerRuleSpec, type UnitRuleSpec } from './spec-fields.ts';
+import { InheritRefusal, staticLayers, validateInheritance, type Validated } from './validate.ts';
+import type { DataRef, InheritSpec, LayerRuleSpec, UnitRuleSpec } from './spec-fields.ts';
 import type { Dense } from './tensor-ops.ts';
 import { writeChild } from './transfer.ts';
 import { isImageDiffusion, unetScoring } from './unet-scoring.ts';
@@ -117,30 +117,12 @@ function initOverride(name: string | undefined, shape: readonly number[]): Init 
 }
 
 async function chooseLayers(rule: LayerRuleSpec | undefined, parent: ModelLayout, child: ModelLayout, data: () => DataScoring): Promise<number[] | undefined> {
-  const ps = layerStack(parent);
-  const cs = layerStack(child);
-  if (rule === undefined) {
-    if (ps !== undefined && cs !== undefined && ps.depth !== cs.depth) {
-      throw new InheritError([
-        `the child has ${cs.depth} layers and the parent ${ps.depth}; declare \`layers = keep_ends(first = 1, last = 1)\` or an index list`,
-      ]);
-    }
-    return undefined;
-  }
-  if (ps === undefined || cs === undefined) throw new InheritError(['`layers` is set but the models have no layer stack (layers.N, blocks.N or h.N)']);
-  switch (rule.kind) {
-    case 'list':
-      return explicitKeep(rule.keep, ps.depth, cs.depth, 'layer');
-    case 'keep_ends':
-      return keepEnds(ps.depth, cs.depth, rule.first, rule.last);
-    case 'block_influence':
-    case 'drop_one': {
-      // Keep the layers whose removal matters most, in their original order.
-      const scores = await data().layerScores(rule.kind, rule.calib);
-      const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
-      return order.slice(0, cs.depth).sort((a, b) => a - b);
-    }
-  }
+  if (rule?.kind !== 'block_influence' && rule?.kind !== 'drop_one') return staticLayers(rule, parent, child);
+  // Keep the layers whose removal matters most, in their original order (ties: the lower index).
+  const depth = layerStack(child)!.depth;
+  const scores = await data().layerScores(rule.kind, rule.calib);
+  const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+  return order.slice(0, depth).sort((a, b) => a - b);
 }
 
 /** The parent's tokenizer: --tokenizer, tokenizer.json beside the checkpoint, or the spec's compress(tokenizer). */
@@ -230,16 +212,13 @@ export function pruneContext(
   return { ...rest, programs, decl: pruned.spec.decl, cwd, parentPath, pruned };
 }
 
-/** Plans the inheritance of `decl` (reads the parent only where a metric needs its weights). */
-export async function planInheritance(ctx: InheritContext, reader: SafetensorsReader): Promise<InheritPlan> {
-  const spec =
-    ctx.pruned?.spec ??
-    readInheritSpec(
-      ctx.decl,
-      ctx.programs.flatMap((p) => p.decls),
-    );
-  const parent = lowerModel([...ctx.programs], ctx.decl.parent.name);
-  const child = ctx.pruned?.child ?? lowerModel([...ctx.programs], ctx.decl.child.name);
+/**
+ * Plans the inheritance of `decl`: first the validation `scion check` runs (validate.ts), so a
+ * declaration is refused before any weight is read; then scoring reads the parent only where a
+ * metric needs its weights.
+ */
+export async function planInheritance(ctx: InheritContext, reader: SafetensorsReader, validated?: Required<Validated>): Promise<InheritPlan> {
+  const { spec, parent, child } = validated ?? (await validOrThrow(ctx));
   const parentEntries = checkpointPlan(parent);
   const childEntries = checkpointPlan(child);
   const pl = layoutOf(parent);
@@ -335,12 +314,20 @@ export interface InheritOutput {
   readonly provenance: Provenance;
 }
 
+/** The declaration validated as `scion check` does (validate.ts); throws InheritRefusal if refused. */
+async function validOrThrow(ctx: InheritContext): Promise<Required<Validated>> {
+  const v = await validateInheritance(ctx.programs, ctx.decl, ctx.pruned === undefined ? undefined : { spec: ctx.pruned.spec, child: ctx.pruned.child });
+  if (v.diagnostics.length > 0 || v.spec === undefined || v.parent === undefined || v.child === undefined) throw new InheritRefusal(v.diagnostics);
+  return { diagnostics: v.diagnostics, spec: v.spec, parent: v.parent, child: v.child };
+}
+
 /** Plans and writes the child checkpoint into `dir`. */
 export async function runInheritance(ctx: InheritContext, dir: string, progress?: (done: number, total: number, name: string) => void): Promise<InheritOutput> {
   const parentPath = abs(ctx.cwd, ctx.parentPath ?? ctx.decl.at.value);
+  const validated = await validOrThrow(ctx); // before the checkpoint is even opened
   const reader = await openSafetensors(parentPath);
   try {
-    const p = await planInheritance(ctx, reader);
+    const p = await planInheritance(ctx, reader, validated);
     const preset = p.child.instance.preset;
     const files: string[] = [];
     const model = join(dir, 'model.safetensors');

@@ -31,9 +31,16 @@ export interface ModelLayout {
   readonly outputs?: readonly (readonly string[])[];
 }
 
-/** A user error in an inheritance declaration or its inputs; `problems` lists every one found. */
+/**
+ * A user error in an inheritance declaration or its inputs; `problems` lists every one found, one
+ * reason each, and `fields` the declaration field each problem belongs to (`heads`, `layers`, …)
+ * where known, so pre-flight can report it at that line.
+ */
 export class InheritError extends Error {
-  constructor(readonly problems: readonly string[]) {
+  constructor(
+    readonly problems: readonly string[],
+    readonly fields: readonly (string | undefined)[] = [],
+  ) {
     super(problems.length === 1 ? (problems[0] as string) : `inheritance failed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'InheritError';
   }

@@ -1,9 +1,9 @@
-// Pre-flight: checks an `inherit` declaration against its parent checkpoint by reading only the
-// safetensors header(s) and config.json — never a weight — and reports at the spec line: a
-// checkpoint that does not match the declared parent, layer indices past its depth, heads that
-// cannot be cut, vocabulary ids past the embedding rows, tied weights that would be untied.
-// Synchronous (headers are small), so `scion check` can call it directly. When the checkpoint
-// does not exist yet (the parent is not trained), there is nothing to check and nothing is said.
+// Pre-flight, the hook of `scion check`: first the one validation inherit itself runs (validate.ts:
+// everything it would refuse about the declaration and the two models), then, when the parent
+// checkpoint exists, its safetensors header(s) and config.json — never a weight — reporting at the
+// spec line: a checkpoint that does not match the declared parent, layer indices past its depth,
+// vocabulary ids past the embedding rows, tied weights that would be untied. When the checkpoint
+// does not exist yet (the parent is not trained), only the declaration is checked.
 
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -12,13 +12,10 @@ import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { diag, note } from '../../grammar/diagnostics/make.ts';
 import type { Code } from '../../grammar/diagnostics/catalog.ts';
 import { matchesPath } from '../../grammar/check/patterns.ts';
-import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, namingPreset, readConfig } from '../../compiler/presets/index.ts';
 import { checkHeaderLength, parseHeader } from '../../runtime/weights/header.ts';
 import { parseTokenizerJson } from '../../runtime/tokenizer/index.ts';
-import { InheritError } from './layout.ts';
-import { layoutOf } from './layout-from-model.ts';
-import { chooseHeads } from './select.ts';
+import { validateInheritance } from './validate.ts';
 
 /** name → shape of every tensor in a checkpoint (single file or sharded index), headers only. */
 export function readHeaderShapes(path: string): Map<string, number[]> {
@@ -57,17 +54,18 @@ export interface PreflightOptions {
 }
 
 /**
- * Diagnostics for one inherit declaration; [] when the checkpoint does not exist or the models do
- * not lower (the checker reports those).
+ * Diagnostics for one inherit declaration: the declaration's own (validate.ts), then the
+ * checkpoint's when it exists.
  *
  * @example
- * const diags = preflight([program], decl, { cwd: process.cwd() });
+ * const diags = await preflight([program], decl, { cwd: process.cwd() });
  */
-export function preflight(programs: readonly Program[], decl: InheritDecl, opts: PreflightOptions): Diagnostic[] {
+export async function preflight(programs: readonly Program[], decl: InheritDecl, opts: PreflightOptions): Promise<Diagnostic[]> {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(opts.cwd, p));
   const path = abs(opts.parentPath ?? decl.at.value);
-  if (decl.at.value.trim() === '' || !existsSync(path)) return [];
-  const out: Diagnostic[] = [];
+  const validated = await validateInheritance(programs, decl);
+  const out: Diagnostic[] = [...validated.diagnostics];
+  if (decl.at.value.trim() === '' || !existsSync(path)) return out;
   const report = (code: Code, span: Span, message: string, notes: string[] = [], suggestion?: string) =>
     out.push(diag(code, span, message, { notes: notes.map(note), ...(suggestion === undefined ? {} : { suggestion }) }));
   let shapes: Map<string, number[]>;
@@ -77,14 +75,8 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
     report('E0802', decl.at.span, `cannot read the parent checkpoint's header: ${(error as Error).message}`);
     return out;
   }
-  let parent: LoweredModel;
-  let child: LoweredModel;
-  try {
-    parent = lowerModel([...programs], decl.parent.name);
-    child = lowerModel([...programs], decl.child.name);
-  } catch {
-    return out;
-  }
+  const parent = validated.parent;
+  if (parent === undefined) return out;
 
   // 1. The checkpoint against the declared parent (names and shapes through the preset).
   const preset = namingPreset(parent.instance.preset);
@@ -132,46 +124,13 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
     }
   }
 
-  // 3. Heads: the head width must survive, and the child's grouping must be cut from the parent's.
-  const pAttn = layoutOf(parent).modules.find((m) => m.kind === 'Attention');
-  const cAttn = layoutOf(child).modules.find((m) => m.kind === 'Attention');
-  if (pAttn !== undefined && cAttn !== undefined) {
-    const num = (m: typeof pAttn, k: string, d: number) => (typeof m.args[k] === 'number' ? (m.args[k] as number) : d);
-    const ph = num(pAttn, 'heads', 1),
-      pk = num(pAttn, 'kv_heads', ph),
-      ch = num(cAttn, 'heads', 1),
-      ck = num(cAttn, 'kv_heads', ch);
-    const rows = (m: LoweredModel, p: string) => m.params.find((x) => x.path === `${p}.q_proj.weight`)?.shape[0] ?? 0;
-    const span = fieldOf(decl, 'heads')?.value.span ?? decl.child.span;
-    if (ph % pk !== 0 || ch % ck !== 0) report('E0805', span, `heads must divide evenly into kv heads: the parent has ${ph}/${pk}, the child ${ch}/${ck}`);
-    else if (rows(parent, pAttn.path) / ph !== rows(child, cAttn.path) / ch) {
-      report(
-        'E0805',
-        span,
-        `the child's head width ${rows(child, cAttn.path) / ch} differs from the parent's ${rows(parent, pAttn.path) / ph}: heads are kept whole, so dim / heads must stay the same`,
-        [],
-        `give the child dim = ${(rows(parent, pAttn.path) / ph) * ch} for ${ch} heads`,
-      );
-    } else if (ph !== ch || pk !== ck) {
-      try {
-        chooseHeads({ heads: ph, kv: pk }, { heads: ch, kv: ck }, new Float64Array(ph), new Float64Array(pk));
-      } catch (error) {
-        if (!(error instanceof InheritError)) throw error;
-        report('E0805', span, error.problems[0] ?? error.message);
-      }
-    }
-  }
-
   // 4. Vocabulary ids against the parent's embedding rows.
   const emb = parent.params.find((p) => p.path.endsWith('embed_tokens.weight') || p.path === 'wte.weight');
   const rowsOfEmb = emb?.shape[0];
   const vocab = fieldOf(decl, 'vocab');
   if (rowsOfEmb !== undefined && vocab !== undefined) {
-    if (vocab.value.kind === 'list') {
-      for (const item of vocab.value.items)
-        if (item.kind === 'num' && item.value >= rowsOfEmb)
-          report('E0806', item.span, `token id ${item.value} is past the parent's ${rowsOfEmb} embedding rows`);
-    } else if (vocab.value.kind === 'call') {
+    // A token list is validated with the declaration (validate.ts); a tokenizer only here.
+    if (vocab.value.kind === 'call') {
       const tokArg = vocab.value.args.find((a) => a.name === 'tokenizer') ?? vocab.value.args[0];
       if (tokArg?.value.kind === 'str' && existsSync(abs(tokArg.value.value))) {
         try {
@@ -207,9 +166,8 @@ export function preflight(programs: readonly Program[], decl: InheritDecl, opts:
 }
 
 /** Every inherit declaration of a program, pre-flighted. The hook for `scion check`. */
-export function preflightProgram(programs: readonly Program[], opts: PreflightOptions): Diagnostic[] {
-  return programs
-    .flatMap((p) => p.decls)
-    .filter((d): d is InheritDecl => d.kind === 'inherit')
-    .flatMap((d) => preflight(programs, d, opts));
+export async function preflightProgram(programs: readonly Program[], opts: PreflightOptions): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const d of programs.flatMap((p) => p.decls)) if (d.kind === 'inherit') out.push(...(await preflight(programs, d, opts)));
+  return out;
 }

@@ -26,8 +26,13 @@ export function keepEnds(parentDepth: number, childDepth: number, first: number,
   return out;
 }
 
-/** Validates an explicit list of kept indices against the parent's count and the child's. */
-export function explicitKeep(keep: readonly number[], parentUnits: number, childUnits: number, what: string): number[] {
+/**
+ * Validates an explicit list of kept indices against the parent's count and the child's. With
+ * `ascending` (layers and units: a list names which parent units stay, in the parent's order) an
+ * unsorted list is refused rather than silently permuting the child; vocabulary lists keep their
+ * order, since it gives the child's token ids.
+ */
+export function explicitKeep(keep: readonly number[], parentUnits: number, childUnits: number, what: string, ascending = true): number[] {
   const problems: string[] = [];
   const seen = new Set<number>();
   for (const i of keep) {
@@ -36,6 +41,10 @@ export function explicitKeep(keep: readonly number[], parentUnits: number, child
     seen.add(i);
   }
   if (keep.length !== childUnits) problems.push(`${keep.length} ${what}s are kept but the child has ${childUnits}`);
+  if (ascending && problems.length === 0 && keep.some((v, i) => i > 0 && v < (keep[i - 1] as number)))
+    problems.push(
+      `the kept ${what}s must be listed in ascending order (the child keeps them in the parent's order): write [${[...keep].sort((a, b) => a - b).join(', ')}]`,
+    );
   if (problems.length > 0) throw new InheritError(problems);
   return [...keep];
 }
@@ -85,7 +94,29 @@ export function chooseHeads(
   ]);
 }
 
-/** Query heads → the KV heads they read, for explicit head lists (whole groups must follow). */
+/**
+ * An explicit head list (ascending, validated by explicitKeep) with the KV heads it reads. Child
+ * query head i reads child KV head ⌊i / gc⌋ (gc = child heads / child KV heads), so the list must
+ * keep exactly gc query heads of every KV group it touches, and touch as many groups as the child
+ * has KV heads; then kept head i reads the KV head its parent head read.
+ */
+export function explicitHeads(q: readonly number[], parent: { heads: number; kv: number }, child: { heads: number; kv: number }): HeadChoice {
+  const g = parent.heads / parent.kv;
+  const gc = child.heads / child.kv;
+  const byKv = new Map<number, number[]>();
+  for (const h of q) byKv.set(Math.floor(h / g), [...(byKv.get(Math.floor(h / g)) ?? []), h]);
+  const kv = [...byKv.keys()].sort((a, b) => a - b);
+  const uneven = kv.filter((k) => byKv.get(k)!.length !== gc);
+  if (kv.length !== child.kv || uneven.length > 0) {
+    const groups = kv.map((k) => `KV head ${k} ← heads ${byKv.get(k)!.join(', ')}`).join('; ');
+    throw new InheritError([
+      `heads [${q.join(', ')}] split the parent's KV groups (${groups}): the child has ${child.kv} KV head${child.kv === 1 ? '' : 's'} read by ${gc} query head${gc === 1 ? '' : 's'} each, so keep exactly ${gc} head${gc === 1 ? '' : 's'} of each of ${child.kv} KV group${child.kv === 1 ? '' : 's'} (${g === 1 ? 'parent KV head k is read by head k' : `parent KV head k is read by heads ${g}k..${g}k+${g - 1}`})`,
+    ]);
+  }
+  return { q: [...q], kv };
+}
+
+/** Query heads → the KV heads they read (ascending). */
 export function kvHeadsOf(q: readonly number[], parent: { heads: number; kv: number }): number[] {
   const g = parent.heads / parent.kv;
   return [...new Set(q.map((h) => Math.floor(h / g)))].sort((a, b) => a - b);

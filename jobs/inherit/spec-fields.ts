@@ -3,6 +3,7 @@
 // with its span so later problems are reported at the spec line that caused them.
 
 import type { BindingDecl, Decl, Expr, Field, InheritDecl, Span } from '../../grammar/ast.ts';
+import type { Code } from '../../grammar/diagnostics/catalog.ts';
 
 export type Metric = 'l1' | 'l2' | 'taylor' | 'activation' | 'learned_mask';
 export const DATA_METRICS: readonly Metric[] = ['taylor', 'activation', 'learned_mask'];
@@ -49,6 +50,7 @@ export class FieldError extends Error {
   constructor(
     readonly span: Span,
     message: string,
+    readonly code: Code = 'E0801',
   ) {
     super(message);
     this.name = 'FieldError';
@@ -158,6 +160,11 @@ export function unitRule(f: Field, lets: ReadonlyMap<string, BindingDecl>): Unit
   if (name !== undefined && Object.hasOwn(METRIC_ORDER, name)) {
     const metric = name as Metric;
     const order = METRIC_ORDER[metric];
+    // The child model sets the size; a target here would be ignored (it applies in `prune`).
+    for (const k of ['ratio', 'size']) {
+      const a = arg(v, order, k);
+      if (a !== undefined) throw new FieldError(a.span, `\`${k}\` does not apply in inherit: the child's ${f.key} is the size its model declares`, 'E0611');
+    }
     return {
       kind: 'metric',
       metric,

@@ -4,7 +4,7 @@
 // 2 for a bad command line.
 
 import { checkSource } from '../../grammar/check/check-source.ts';
-import { preflightProgram } from '../../jobs/inherit/preflight.ts';
+import { preflightProgram } from '../../jobs/inherit/spec/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { countSeverities, renderDiagnostics, toJson } from '../../grammar/diagnostics/render.ts';
 import { command, commandSpec } from '../flags.ts';

@@ -7,12 +7,12 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { InheritDecl, PruneDecl, Span } from '../../grammar/ast.ts';
-import { InheritError } from '../../jobs/inherit/layout.ts';
+import { InheritError } from '../../jobs/inherit/layout/layout.ts';
 import { pruneContext, runInheritance } from '../../jobs/inherit/inherit-model.ts';
-import { provenanceOf, readProvenance } from '../../jobs/inherit/provenance.ts';
-import { FieldError } from '../../jobs/inherit/spec-fields.ts';
-import { InheritRefusal } from '../../jobs/inherit/validate.ts';
-import { writeChild } from '../../jobs/inherit/transfer.ts';
+import { provenanceOf, readProvenance } from '../../jobs/inherit/write/provenance.ts';
+import { FieldError } from '../../jobs/inherit/spec/spec-fields.ts';
+import { InheritRefusal } from '../../jobs/inherit/spec/validate.ts';
+import { writeChild } from '../../jobs/inherit/write/transfer.ts';
 import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import { renderDiagnostics } from '../../grammar/diagnostics/render.ts';

@@ -133,7 +133,7 @@ export const DIAGNOSTICS = {
   E0705: e('unknown cache tap', 'A `cache(tap)` names no `as` path or tap of the sampled model.'),
   E0706: e('duplicate train or sample', 'Two `train` (or two `sample`) declarations for the same target.'),
 
-  // ── E08xx checkpoints and files (pre-flight: jobs/inherit/preflight.ts reads headers only) ──
+  // ── E08xx checkpoints and files (pre-flight: jobs/inherit/spec/preflight.ts reads headers only) ──
   E0801: e(
     'invalid inheritance value',
     'An `inherit` field whose value cannot be used: a layer list that is not integers, a `compress` without a tokenizer path, a `blocks` entry that is not a string.',

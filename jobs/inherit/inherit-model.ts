@@ -3,12 +3,15 @@
 // against the parent checkpoint's header, then write model.safetensors, config.json,
 // tokenizer.json (when the vocabulary changed) and provenance.json.
 //
-// Note: this file is the glue between the spec (grammar, compiler lowering and presets) and the
-// selection engine, so unlike the rest of runtime/ it imports compiler code.
+// The stages live in folders, in the order the job runs them: spec/ (read and validate the
+// declaration), layout/ (what units and axes a model has), score/ (data-driven scores), select/
+// (which layers and units to keep), write/ (the tensor plan, the transfer, provenance), adapters/
+// (LoRA/PiSSA factors) and prune/ (a `prune` declaration as an inheritance). types.ts holds what
+// they share.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { InheritDecl, Program, PruneDecl } from '../../grammar/ast.ts';
+import type { Program, PruneDecl } from '../../grammar/ast.ts';
 import { PARAM_INIT_NAMES, paramInit, resolveInit, type Init } from '../../compiler/layers/init.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, writeConfig, type PlanEntry } from '../../compiler/presets/index.ts';
@@ -17,61 +20,23 @@ import { namingPreset } from '../../compiler/presets/index.ts';
 import { openSafetensors, type SafetensorsReader } from '../../runtime/weights/index.ts';
 import { compressVocab, readTokenizerJson, writeTokenizerJson, type BpeTokenizer } from '../../runtime/tokenizer/index.ts';
 import { loadBrown, readTextSource, type BrownSplit } from '../../runtime/data/index.ts';
-import { adaptersOn, planAdapter, writeAdapter } from './adapter-out.ts';
-import { calibBatches } from './calib.ts';
-import { chooseUnits, groupTargets, normScorer, type UnitRule } from './choose.ts';
-import { createDataScoring } from './data-scoring.ts';
-import { lmShape } from './probe.ts';
-import { toCheckpointPlan, type CheckpointTensorPlan } from './checkpoint.ts';
-import { InheritError, layerStack, type ModelLayout } from './layout.ts';
-import { layoutOf } from './layout-from-model.ts';
-import { buildPlan, type UnitChoice } from './plan.ts';
-import { provenanceOf, type Provenance } from './provenance.ts';
-import { prunedModel, type PrunedModel } from './prune.ts';
-import { InheritRefusal, staticLayers, validateInheritance, type Validated } from './validate.ts';
-import type { DataRef, InheritSpec, LayerRuleSpec, UnitRuleSpec } from './spec-fields.ts';
+import { adaptersOn, planAdapter, writeAdapter } from './adapters/adapter-out.ts';
+import { calibBatches } from './score/calib.ts';
+import { chooseUnits, groupTargets, normScorer, type UnitRule } from './select/choose.ts';
+import { createDataScoring } from './score/data-scoring.ts';
+import { lmShape } from './score/probe.ts';
+import { toCheckpointPlan, type CheckpointTensorPlan } from './write/checkpoint.ts';
+import { InheritError, layerStack, type ModelLayout } from './layout/layout.ts';
+import { layoutOf } from './layout/layout-from-model.ts';
+import { buildPlan } from './write/plan.ts';
+import { provenanceOf } from './write/provenance.ts';
+import { prunedModel } from './prune/prune.ts';
+import { InheritRefusal, staticLayers, validateInheritance, type Validated } from './spec/validate.ts';
+import type { DataRef, InheritSpec, LayerRuleSpec, UnitRuleSpec } from './spec/spec-fields.ts';
 import type { Dense } from './tensor-ops.ts';
-import { writeChild } from './transfer.ts';
-import { isImageDiffusion, unetScoring } from './unet-scoring.ts';
-
-/** Data-driven scores (taylor, activation, learned mask, block influence, drop-one), when available. */
-export interface DataScoring {
-  layerScores(kind: 'block_influence' | 'drop_one', calib: DataRef | undefined): Promise<Float64Array>;
-  /** `targets`: the child's unit count per parent group key (see groupTargets), for learned masks. */
-  unitRule(kind: 'dim' | 'heads' | 'ffn' | 'channels', rule: Extract<UnitRuleSpec, { kind: 'metric' }>, targets: ReadonlyMap<string, number>): UnitRule;
-}
-
-export interface InheritContext {
-  readonly programs: readonly Program[];
-  readonly decl: InheritDecl;
-  /** Resolves relative paths in the spec (checkpoint, tokenizer, corpus files). */
-  readonly cwd: string;
-  /** Overrides the declaration's `at` path. */
-  readonly parentPath?: string;
-  readonly log?: (line: string) => void;
-  /** Given the lowered parent and a Scion-space reader, data-driven scoring (default: the CPU backend on calibration text). */
-  readonly dataScoring?: (parent: LoweredModel, read: (path: string) => Promise<Dense>) => DataScoring;
-  /** A `prune` declaration's rules and child (see pruneContext); `decl` is then synthesized from it. */
-  readonly pruned?: PrunedModel;
-  /** Overrides every calibration source's `batches` (keeps tests and quick runs fast). */
-  readonly calibBatches?: number;
-  /** Overrides the calibration window length (default: the sources' `seq`, else the parent's ctx). */
-  readonly calibSeq?: number;
-  /** The parent's tokenizer.json for calibration text (default: beside the parent checkpoint, else the spec's `compress(tokenizer)`). */
-  readonly tokenizerPath?: string;
-}
-
-export interface InheritPlan {
-  readonly spec: InheritSpec;
-  readonly parent: LoweredModel;
-  readonly child: LoweredModel;
-  readonly plans: CheckpointTensorPlan[];
-  readonly layers?: number[];
-  readonly choices: ReadonlyMap<string, UnitChoice>;
-  readonly vocab?: { tokenizer: BpeTokenizer; newToOld: number[]; coverage: number };
-  /** Child tensors left out because they equal another (tied head → embedding). */
-  readonly tied: Map<string, string>;
-}
+import { writeChild } from './write/transfer.ts';
+import { isImageDiffusion, unetScoring } from './score/unet-scoring.ts';
+import type { DataScoring, InheritContext, InheritOutput, InheritPlan } from './types.ts';
 
 const abs = (cwd: string, p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
 
@@ -304,14 +269,6 @@ function tiedPairs(plans: readonly CheckpointTensorPlan[], reader: SafetensorsRe
     if (twin !== undefined) tied.set(t.name, twin.name);
   }
   return tied;
-}
-
-export interface InheritOutput {
-  readonly dir: string;
-  readonly files: string[];
-  readonly tensors: number;
-  readonly bytes: number;
-  readonly provenance: Provenance;
 }
 
 /** The declaration validated as `scion check` does (validate.ts); throws InheritRefusal if refused. */

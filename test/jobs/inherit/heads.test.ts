@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../../compiler/presets/index.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
-import type { AxisGroup } from '../../../jobs/inherit/axes.ts';
-import { chooseUnits } from '../../../jobs/inherit/choose.ts';
-import { InheritError } from '../../../jobs/inherit/layout.ts';
-import { layoutOf } from '../../../jobs/inherit/layout-from-model.ts';
-import { buildPlan } from '../../../jobs/inherit/plan.ts';
-import { InheritRefusal } from '../../../jobs/inherit/validate.ts';
+import type { AxisGroup } from '../../../jobs/inherit/layout/axes.ts';
+import { chooseUnits } from '../../../jobs/inherit/select/choose.ts';
+import { InheritError } from '../../../jobs/inherit/layout/layout.ts';
+import { layoutOf } from '../../../jobs/inherit/layout/layout-from-model.ts';
+import { buildPlan } from '../../../jobs/inherit/write/plan.ts';
+import { InheritRefusal } from '../../../jobs/inherit/spec/validate.ts';
 import { inheritFrom, logits, parse, randomWeights, randoms } from './helpers.ts';
 
 // No norms, so residual channels that are zero in the parent change nothing (an RMSNorm would

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InheritDecl } from '../../../grammar/ast.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
-import { preflight } from '../../../jobs/inherit/preflight.ts';
+import { preflight } from '../../../jobs/inherit/spec/preflight.ts';
 import { LLAMA, PARENT, parse, randomWeights, tmp, writeModel } from './helpers.ts';
 
 async function check(fields: string, child: string, opts: { ckptDepth?: number; omit?: string[] } = {}) {

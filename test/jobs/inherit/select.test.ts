@@ -1,12 +1,12 @@
 // Selection rules and tensor slicing against hand-computed values.
 
 import { describe, expect, it } from 'vitest';
-import type { AxisGroup } from '../../../jobs/inherit/axes.ts';
-import { mergeLayers, normScorer } from '../../../jobs/inherit/choose.ts';
-import { InheritError } from '../../../jobs/inherit/layout.ts';
-import { chooseHeads, explicitHeads, explicitKeep, keepEnds, kvHeadsOf } from '../../../jobs/inherit/select.ts';
+import type { AxisGroup } from '../../../jobs/inherit/layout/axes.ts';
+import { mergeLayers, normScorer } from '../../../jobs/inherit/select/choose.ts';
+import { InheritError } from '../../../jobs/inherit/layout/layout.ts';
+import { chooseHeads, explicitHeads, explicitKeep, keepEnds, kvHeadsOf } from '../../../jobs/inherit/select/select.ts';
 import { selectAxes, topK, type Dense } from '../../../jobs/inherit/tensor-ops.ts';
-import { mergeTensorLayers } from '../../../jobs/inherit/validate.ts';
+import { mergeTensorLayers } from '../../../jobs/inherit/spec/validate.ts';
 
 describe('selection rules', () => {
   it('keep_ends spaces the middle evenly', () => {

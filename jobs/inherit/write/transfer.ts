@@ -3,12 +3,12 @@
 // largest single tensor whatever the checkpoint's size. Fresh tensors are drawn with the family
 // init from (seed, path), so a replay draws the same values.
 
-import { sampleInit } from '../../compiler/layers/init.ts';
-import { toCheckpoint, type HostTensor } from '../../compiler/presets/mapping.ts';
-import { writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../runtime/weights/index.ts';
+import { sampleInit } from '../../../compiler/layers/init.ts';
+import { toCheckpoint, type HostTensor } from '../../../compiler/presets/mapping.ts';
+import { writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../../runtime/weights/index.ts';
 import type { CheckpointTensorPlan } from './checkpoint.ts';
-import { InheritError } from './layout.ts';
-import { selectAxes } from './tensor-ops.ts';
+import { InheritError } from '../layout/layout.ts';
+import { selectAxes } from '../tensor-ops.ts';
 
 const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 

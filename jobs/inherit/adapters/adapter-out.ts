@@ -10,16 +10,16 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AdapterDecl, Program } from '../../grammar/ast.ts';
-import { adapterSpec, applyAdapter, type AdapterSpec } from '../../compiler/adapters/index.ts';
-import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { checkpointPlan } from '../../compiler/presets/index.ts';
-import { fnv1a } from '../../runtime/data/index.ts';
-import { writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../runtime/weights/index.ts';
-import type { CheckpointTensorPlan } from './checkpoint.ts';
-import { InheritError } from './layout.ts';
+import type { AdapterDecl, Program } from '../../../grammar/ast.ts';
+import { adapterSpec, applyAdapter, type AdapterSpec } from '../../../compiler/adapters/index.ts';
+import type { LoweredModel } from '../../../compiler/lower/lower-model.ts';
+import { checkpointPlan } from '../../../compiler/presets/index.ts';
+import { fnv1a } from '../../../runtime/data/index.ts';
+import { writeSafetensors, type SafetensorsReader, type TensorToWrite } from '../../../runtime/weights/index.ts';
+import type { CheckpointTensorPlan } from '../write/checkpoint.ts';
+import { InheritError } from '../layout/layout.ts';
 import { initLora, type LoraInit } from './lora.ts';
-import { materialize } from './transfer.ts';
+import { materialize } from '../write/transfer.ts';
 
 /** PEFT's key prefix for a LoRA-wrapped model's modules. */
 export const PEFT_PREFIX = 'base_model.model.';

@@ -6,7 +6,7 @@
 // it blocks width selection when it touches the residual stream, and the channel spaces it reads
 // or makes stay fixed. User layers (not library names) are treated as 'none'.
 
-import type { LayerName } from '../../grammar/library/param-names.ts';
+import type { LayerName } from '../../../grammar/library/param-names.ts';
 import { InheritError, type ModuleEntry, type ParamEntry } from './layout.ts';
 
 export interface AxisMember {

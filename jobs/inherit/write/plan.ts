@@ -3,10 +3,10 @@
 // the unit choices of each group, before any weight is read; every problem is collected and
 // reported at once (missing parents, shapes that the selection does not produce).
 
-import { matchesPath, normalizePath } from '../../grammar/check/patterns.ts';
-import type { AxisGroup, AxisMember } from './axes.ts';
-import { InheritError, layerStack, paramMap, type ModelLayout } from './layout.ts';
-import { expandUnits } from './tensor-ops.ts';
+import { matchesPath, normalizePath } from '../../../grammar/check/patterns.ts';
+import type { AxisGroup, AxisMember } from '../layout/axes.ts';
+import { InheritError, layerStack, paramMap, type ModelLayout } from '../layout/layout.ts';
+import { expandUnits } from '../tensor-ops.ts';
 
 /** The parent units a group keeps (ascending or in a chosen order) and their scores, if scored. */
 export interface UnitChoice {

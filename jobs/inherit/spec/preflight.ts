@@ -7,14 +7,14 @@
 
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Field, InheritDecl, Program, Span } from '../../grammar/ast.ts';
-import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
-import { diag, note } from '../../grammar/diagnostics/make.ts';
-import type { Code } from '../../grammar/diagnostics/catalog.ts';
-import { matchesPath } from '../../grammar/check/patterns.ts';
-import { checkpointPlan, namingPreset, readConfig } from '../../compiler/presets/index.ts';
-import { checkHeaderLength, parseHeader } from '../../runtime/weights/header.ts';
-import { parseTokenizerJson } from '../../runtime/tokenizer/index.ts';
+import type { Field, InheritDecl, Program, Span } from '../../../grammar/ast.ts';
+import type { Diagnostic } from '../../../grammar/diagnostics/diagnostic.ts';
+import { diag, note } from '../../../grammar/diagnostics/make.ts';
+import type { Code } from '../../../grammar/diagnostics/catalog.ts';
+import { matchesPath } from '../../../grammar/check/patterns.ts';
+import { checkpointPlan, namingPreset, readConfig } from '../../../compiler/presets/index.ts';
+import { checkHeaderLength, parseHeader } from '../../../runtime/weights/header.ts';
+import { parseTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { validateInheritance } from './validate.ts';
 
 /** name → shape of every tensor in a checkpoint (single file or sharded index), headers only. */

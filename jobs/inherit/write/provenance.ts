@@ -3,10 +3,10 @@
 // `scion inherit --replay` applies the same selection to a sibling checkpoint without the spec.
 
 import { readFile } from 'node:fs/promises';
-import type { Init } from '../../compiler/layers/init.ts';
-import type { SafetensorsReader } from '../../runtime/weights/index.ts';
+import type { Init } from '../../../compiler/layers/init.ts';
+import type { SafetensorsReader } from '../../../runtime/weights/index.ts';
 import type { CheckpointSource, CheckpointTensorPlan, InitPart } from './checkpoint.ts';
-import { InheritError } from './layout.ts';
+import { InheritError } from '../layout/layout.ts';
 import { resolveParentName } from './transfer.ts';
 
 export const PROVENANCE_FORMAT = 'scion-provenance';

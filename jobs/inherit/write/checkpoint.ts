@@ -5,9 +5,9 @@
 // one at a time — and the same entries, written as provenance.json, replay on a sibling checkpoint
 // without the spec.
 
-import type { Init } from '../../compiler/layers/init.ts';
-import type { PlanEntry } from '../../compiler/presets/mapping.ts';
-import { InheritError } from './layout.ts';
+import type { Init } from '../../../compiler/layers/init.ts';
+import type { PlanEntry } from '../../../compiler/presets/mapping.ts';
+import { InheritError } from '../layout/layout.ts';
 import type { TensorPlan } from './plan.ts';
 
 export interface InitPart {

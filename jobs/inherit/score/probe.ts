@@ -6,13 +6,13 @@
 // Note: like inherit-model.ts this runs the parent on the CPU backend, so it builds IR with the
 // compiler's builder (runtime/ otherwise imports compiler types only).
 
-import { GraphBuilder } from '../../compiler/ir/builder.ts';
-import { crossEntropy } from '../../compiler/ir/compose.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import type { InstExpr } from '../../grammar/eval/instantiate.ts';
-import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
-import type { AxisGroup } from './axes.ts';
-import { InheritError } from './layout.ts';
+import { GraphBuilder } from '../../../compiler/ir/builder.ts';
+import { crossEntropy } from '../../../compiler/ir/compose.ts';
+import type { Graph, Node } from '../../../compiler/ir/graph.ts';
+import type { InstExpr } from '../../../grammar/eval/instantiate.ts';
+import type { LoweredModel } from '../../../compiler/lower/lower-model.ts';
+import type { AxisGroup } from '../layout/axes.ts';
+import { InheritError } from '../layout/layout.ts';
 
 /**
  * The activation a weight W multiplies: x in `matmul(x, permute(W))` (a Linear) or x in

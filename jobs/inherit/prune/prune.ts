@@ -5,12 +5,12 @@
 // inheritance from the unpruned checkpoint: one shot. Iterative and learned-mask schedules run
 // during training; `pruneStep` (prune-step.ts) is what a training loop calls every N steps.
 
-import type { BindingDecl, Decl, Expr, Field, InheritDecl, PruneDecl, Span } from '../../grammar/ast.ts';
-import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { allModuleGroups } from './axes.ts';
-import { InheritError, layerStack, residualWidth, type ModelLayout } from './layout.ts';
-import { layoutOf } from './layout-from-model.ts';
-import { normalizePath } from '../../grammar/check/patterns.ts';
+import type { BindingDecl, Decl, Expr, Field, InheritDecl, PruneDecl, Span } from '../../../grammar/ast.ts';
+import { lowerModel, type LoweredModel } from '../../../compiler/lower/lower-model.ts';
+import { allModuleGroups } from '../layout/axes.ts';
+import { InheritError, layerStack, residualWidth, type ModelLayout } from '../layout/layout.ts';
+import { layoutOf } from '../layout/layout-from-model.ts';
+import { normalizePath } from '../../../grammar/check/patterns.ts';
 import { channelOverrides, checkDropped, declaredModel, dropBlocks } from './prune-unet.ts';
 import {
   arg,
@@ -24,7 +24,7 @@ import {
   type InheritSpec,
   type Metric,
   type UnitRuleSpec,
-} from './spec-fields.ts';
+} from '../spec/spec-fields.ts';
 
 type SizeKind = 'dim' | 'heads' | 'ffn' | 'depth';
 

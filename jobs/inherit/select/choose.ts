@@ -2,12 +2,12 @@
 // layer renumbering and block copies), and where the child is smaller — or an explicit list is
 // given — score the parent's units and keep the best, the same ones on every tensor of the group.
 
-import { moduleGroups, residualGroup, vocabGroup, type AxisGroup, type GroupKind } from './axes.ts';
-import { channelSpaces } from './channels.ts';
-import { InheritError, layerStack, paramMap, residualWidth, type ModelLayout } from './layout.ts';
-import { parentPathFn, type PathMap, type UnitChoice } from './plan.ts';
+import { moduleGroups, residualGroup, vocabGroup, type AxisGroup, type GroupKind } from '../layout/axes.ts';
+import { channelSpaces } from '../layout/channels.ts';
+import { InheritError, layerStack, paramMap, residualWidth, type ModelLayout } from '../layout/layout.ts';
+import { parentPathFn, type PathMap, type UnitChoice } from '../write/plan.ts';
 import { chooseHeads, explicitHeads, explicitKeep } from './select.ts';
-import { accumulateUnitNorms, topK, type Dense } from './tensor-ops.ts';
+import { accumulateUnitNorms, topK, type Dense } from '../tensor-ops.ts';
 
 /** One score per unit of a group (and per KV head for a heads group). */
 export interface GroupScores {

@@ -12,22 +12,22 @@
 //
 // Note: builds IR (loss, gradients, probes) with the compiler, like inherit-model.ts.
 
-import { grad, gradName } from '../../compiler/autodiff/grad.ts';
-import { GraphBuilder } from '../../compiler/ir/builder.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { runGraph } from '../../runtime/cpu/run-graph.ts';
-import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import type { AxisGroup } from './axes.ts';
+import { grad, gradName } from '../../../compiler/autodiff/grad.ts';
+import { GraphBuilder } from '../../../compiler/ir/builder.ts';
+import type { Graph, Node } from '../../../compiler/ir/graph.ts';
+import type { LoweredModel } from '../../../compiler/lower/lower-model.ts';
+import { runGraph } from '../../../runtime/cpu/run-graph.ts';
+import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import type { AxisGroup } from '../layout/axes.ts';
 import type { CalibBatch } from './calib.ts';
-import type { GroupScores, Scorer, UnitRule } from './choose.ts';
-import type { DataScoring } from './inherit-model.ts';
-import { layerStack } from './layout.ts';
-import { layoutOf } from './layout-from-model.ts';
+import type { GroupScores, Scorer, UnitRule } from '../select/choose.ts';
+import type { DataScoring } from '../types.ts';
+import { layerStack } from '../layout/layout.ts';
+import { layoutOf } from '../layout/layout-from-model.ts';
 import { trainMasks, type MaskRequest } from './learned-mask.ts';
 import { addLoss, groupSite, layerBoundaries, lmShape, LOSS, rebuild, TARGETS, type LmShape } from './probe.ts';
-import type { DataRef, UnitRuleSpec } from './spec-fields.ts';
-import { accumulateUnitNorms, type Dense } from './tensor-ops.ts';
+import type { DataRef, UnitRuleSpec } from '../spec/spec-fields.ts';
+import { accumulateUnitNorms, type Dense } from '../tensor-ops.ts';
 
 export interface ScoringInputs {
   /** The parent, lowered with the batch size the calibration batches have. */

@@ -2,8 +2,8 @@
 // path, with its constant arguments and where its tensor arguments' channels come from (concat
 // segments and the layers that produced them). Only compiler *types* are used; the walk is over data.
 
-import type { InstExpr } from '../../grammar/eval/instantiate.ts';
-import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
+import type { InstExpr } from '../../../grammar/eval/instantiate.ts';
+import type { LoweredModel } from '../../../compiler/lower/lower-model.ts';
 import type { ModelLayout, ModuleEntry } from './layout.ts';
 
 /** Concat segments along channels, each the producers summed into it. */

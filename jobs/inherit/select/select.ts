@@ -1,8 +1,8 @@
 // Static selection rules: which parent layers a child keeps, and which units of a group given
 // their scores — including grouped-query attention, where KV heads are shared by query heads.
 
-import { InheritError } from './layout.ts';
-import { topK } from './tensor-ops.ts';
+import { InheritError } from '../layout/layout.ts';
+import { topK } from '../tensor-ops.ts';
 
 /**
  * `keep_ends(first, last)`: the first `first` and last `last` parent layers, and the middle of the

@@ -7,9 +7,9 @@
 //              model computes the same function at step 0.
 // Merging adds scale·B·A into the base; unmerging subtracts it. Both accumulate in f64.
 
-import { svd } from '../../runtime/cpu/kernels-linalg.ts';
-import { Prng } from '../../runtime/data/index.ts';
-import type { Dense } from './tensor-ops.ts';
+import { svd } from '../../../runtime/cpu/kernels-linalg.ts';
+import { Prng } from '../../../runtime/data/index.ts';
+import type { Dense } from '../tensor-ops.ts';
 
 export type LoraInit = { readonly kind: 'zeros' } | { readonly kind: 'gaussian' } | { readonly kind: 'pissa'; readonly niter?: number };
 

@@ -4,11 +4,11 @@
 // the batches need, in the corpus's order, so the batches are deterministic and cheap.
 
 import { isAbsolute, resolve } from 'node:path';
-import { loadBrown, readTextSource, type BrownSplit } from '../../runtime/data/index.ts';
-import type { BpeTokenizer } from '../../runtime/tokenizer/index.ts';
-import { InheritError } from './layout.ts';
+import { loadBrown, readTextSource, type BrownSplit } from '../../../runtime/data/index.ts';
+import type { BpeTokenizer } from '../../../runtime/tokenizer/index.ts';
+import { InheritError } from '../layout/layout.ts';
 import type { LmShape } from './probe.ts';
-import type { DataRef } from './spec-fields.ts';
+import type { DataRef } from '../spec/spec-fields.ts';
 
 export interface CalibBatch {
   /** [rows, ctx] */

@@ -10,23 +10,23 @@
 //
 // Note: builds IR (loss, gradients) with the compiler, like data-scoring.ts.
 
-import { grad, gradName } from '../../compiler/autodiff/grad.ts';
-import { mean } from '../../compiler/ir/compose.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { runGraph } from '../../runtime/cpu/run-graph.ts';
-import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { loadMnist, type MnistSplit } from '../../runtime/data/index.ts';
-import type { AxisGroup } from './axes.ts';
-import { channelSpaces } from './channels.ts';
-import type { GroupScores, UnitRule } from './choose.ts';
-import type { DataScoring } from './inherit-model.ts';
-import { InheritError } from './layout.ts';
-import { layoutOf } from './layout-from-model.ts';
+import { grad, gradName } from '../../../compiler/autodiff/grad.ts';
+import { mean } from '../../../compiler/ir/compose.ts';
+import type { Graph, Node } from '../../../compiler/ir/graph.ts';
+import type { LoweredModel } from '../../../compiler/lower/lower-model.ts';
+import { runGraph } from '../../../runtime/cpu/run-graph.ts';
+import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import { loadMnist, type MnistSplit } from '../../../runtime/data/index.ts';
+import type { AxisGroup } from '../layout/axes.ts';
+import { channelSpaces } from '../layout/channels.ts';
+import type { GroupScores, UnitRule } from '../select/choose.ts';
+import type { DataScoring } from '../types.ts';
+import { InheritError } from '../layout/layout.ts';
+import { layoutOf } from '../layout/layout-from-model.ts';
 import { trainMaskSites, type MaskSite } from './learned-mask.ts';
 import { LOSS, rebuild } from './probe.ts';
-import type { DataRef } from './spec-fields.ts';
-import { accumulateUnitNorms, type Dense } from './tensor-ops.ts';
+import type { DataRef } from '../spec/spec-fields.ts';
+import { accumulateUnitNorms, type Dense } from '../tensor-ops.ts';
 
 const NOISE = 'calib:noise';
 

@@ -9,18 +9,18 @@
 // data-driven layer rule is checked with the first child-depth layers standing in for the ones
 // the data will pick: exact for a stack of identical layers, which is what the families build.
 
-import type { Field, InheritDecl, Program, Span } from '../../grammar/ast.ts';
-import type { Code } from '../../grammar/diagnostics/catalog.ts';
-import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
-import { diag } from '../../grammar/diagnostics/make.ts';
-import { LowerError } from '../../grammar/eval/errors.ts';
-import { PARAM_INIT_NAMES } from '../../compiler/layers/init.ts';
-import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { chooseUnits, type Scorer, type UnitRule } from './choose.ts';
-import { InheritError, layerStack, type ModelLayout } from './layout.ts';
-import { layoutOf } from './layout-from-model.ts';
-import { buildPlan } from './plan.ts';
-import { explicitKeep, keepEnds } from './select.ts';
+import type { Field, InheritDecl, Program, Span } from '../../../grammar/ast.ts';
+import type { Code } from '../../../grammar/diagnostics/catalog.ts';
+import type { Diagnostic } from '../../../grammar/diagnostics/diagnostic.ts';
+import { diag } from '../../../grammar/diagnostics/make.ts';
+import { LowerError } from '../../../grammar/eval/errors.ts';
+import { PARAM_INIT_NAMES } from '../../../compiler/layers/init.ts';
+import { lowerModel, type LoweredModel } from '../../../compiler/lower/lower-model.ts';
+import { chooseUnits, type Scorer, type UnitRule } from '../select/choose.ts';
+import { InheritError, layerStack, type ModelLayout } from '../layout/layout.ts';
+import { layoutOf } from '../layout/layout-from-model.ts';
+import { buildPlan } from '../write/plan.ts';
+import { explicitKeep, keepEnds } from '../select/select.ts';
 import { FieldError, readInheritSpec, type InheritSpec, type LayerRuleSpec } from './spec-fields.ts';
 
 /** Initializers an inherited child's fresh tensors may name with `init = …`. */

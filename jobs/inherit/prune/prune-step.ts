@@ -4,10 +4,10 @@
 // nothing from then on. When training ends, a one-shot prune (prune.ts) with the surviving units as
 // an index list produces the smaller model — the zeroed units are exactly the ones it drops.
 
-import { moduleGroups, residualGroup, type AxisGroup } from './axes.ts';
-import { channelSpaces } from './channels.ts';
-import { paramMap, type ModelLayout } from './layout.ts';
-import { accumulateUnitNorms, topK, zeroUnits, type Dense } from './tensor-ops.ts';
+import { moduleGroups, residualGroup, type AxisGroup } from '../layout/axes.ts';
+import { channelSpaces } from '../layout/channels.ts';
+import { paramMap, type ModelLayout } from '../layout/layout.ts';
+import { accumulateUnitNorms, topK, zeroUnits, type Dense } from '../tensor-ops.ts';
 
 export interface PruneStepPlan {
   readonly layout: ModelLayout;

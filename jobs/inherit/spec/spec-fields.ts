@@ -2,8 +2,8 @@
 // field names and argument kinds; what is left here are values (lists, sizes, paths), each kept
 // with its span so later problems are reported at the spec line that caused them.
 
-import type { BindingDecl, Decl, Expr, Field, InheritDecl, Span } from '../../grammar/ast.ts';
-import type { Code } from '../../grammar/diagnostics/catalog.ts';
+import type { BindingDecl, Decl, Expr, Field, InheritDecl, Span } from '../../../grammar/ast.ts';
+import type { Code } from '../../../grammar/diagnostics/catalog.ts';
 
 export type Metric = 'l1' | 'l2' | 'taylor' | 'activation' | 'learned_mask';
 export const DATA_METRICS: readonly Metric[] = ['taylor', 'activation', 'learned_mask'];

@@ -11,17 +11,17 @@
 // the stream wherever it appears — every add, every norm input, the final norm — while scaling
 // each write once, as scaling the embedding columns and the o_proj/down_proj rows would.
 
-import { grad, gradName } from '../../compiler/autodiff/grad.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { allModuleGroups, residualGroup, type AxisGroup } from './axes.ts';
+import { grad, gradName } from '../../../compiler/autodiff/grad.ts';
+import type { Graph, Node } from '../../../compiler/ir/graph.ts';
+import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import { allModuleGroups, residualGroup, type AxisGroup } from '../layout/axes.ts';
 import type { CalibBatch } from './calib.ts';
 import type { CalibRunner } from './data-scoring.ts';
-import { layoutOf } from './layout-from-model.ts';
-import { InheritError, layerStack } from './layout.ts';
+import { layoutOf } from '../layout/layout-from-model.ts';
+import { InheritError, layerStack } from '../layout/layout.ts';
 import { groupSite, LOSS, type rebuild, residualWrites } from './probe.ts';
-import type { DataRef } from './spec-fields.ts';
-import { topK } from './tensor-ops.ts';
+import type { DataRef } from '../spec/spec-fields.ts';
+import { topK } from '../tensor-ops.ts';
 
 export interface MaskRequest {
   readonly kind: 'dim' | 'heads' | 'ffn' | 'channels';

@@ -2,12 +2,12 @@
 // groups: the family's base width and its group count shrink together, so channels per group stay)
 // and `blocks = drop([…])` (residual units removed as identities, the rest renumbered).
 
-import type { BindingDecl, Decl, Expr, Span } from '../../grammar/ast.ts';
-import { normalizePath } from '../../grammar/check/patterns.ts';
-import { identityResBlock } from './channels.ts';
-import { inheritRule } from './layer-rules.ts';
-import { InheritError, paramMap, type ModelLayout } from './layout.ts';
-import { calleeName, constOf, FieldError } from './spec-fields.ts';
+import type { BindingDecl, Decl, Expr, Span } from '../../../grammar/ast.ts';
+import { normalizePath } from '../../../grammar/check/patterns.ts';
+import { identityResBlock } from '../layout/channels.ts';
+import { inheritRule } from '../layout/layer-rules.ts';
+import { InheritError, paramMap, type ModelLayout } from '../layout/layout.ts';
+import { calleeName, constOf, FieldError } from '../spec/spec-fields.ts';
 
 /** Conventional names of a UNet's base width. */
 const BASE_NAMES = ['base', 'model_channels', 'base_channels', 'ch', 'width'];

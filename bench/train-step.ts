@@ -10,7 +10,7 @@
 import { GraphBuilder } from '../compiler/ir/builder.ts';
 import { crossEntropy } from '../compiler/ir/compose.ts';
 import type { Node } from '../compiler/ir/graph.ts';
-import { buildTrainStep, stateName } from '../compiler/kernel/train-step.ts';
+import { buildTrainStep, stateName } from '../compiler/autodiff/train-step.ts';
 import { lowerModel } from '../compiler/lower/lower-model.ts';
 import { compileGraph } from '../compiler/pipeline.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';

@@ -66,12 +66,6 @@ export function readInput(file: string, io: Io): { name: string; text: string } 
   return text === undefined ? undefined : { name: file, text };
 }
 
-/** The value of `--from`/`--to`: a spec's form (standard input has no extension to tell it). */
-export function parseForm(value: string | undefined, flag = '--from'): 'scion' | 'yaml' {
-  if (value !== 'scion' && value !== 'yaml') throw new UsageError(`${flag} takes scion or yaml, not '${value ?? ''}'`);
-  return value;
-}
-
 /** Writes a text file whole or not at all (temp file, fsync, rename): a user's spec is never left half-written. */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
   await atomicWrite(path, (handle) => writeAll(handle, new TextEncoder().encode(text)));

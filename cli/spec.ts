@@ -5,7 +5,7 @@
 import type { Program } from '../grammar/ast.ts';
 import { checkSource } from '../grammar/check/check-source.ts';
 import { countSeverities, renderDiagnostics } from '../grammar/diagnostics/render.ts';
-import { LowerError } from '../compiler/lower/errors.ts';
+import { LowerError } from '../grammar/eval/errors.ts';
 import { EXIT, fileReader, readInput, type Io } from './io.ts';
 
 /** Parses, resolves and checks a spec; prints diagnostics and returns undefined on errors. */

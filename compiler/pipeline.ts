@@ -11,14 +11,14 @@ import { verifyGraph } from './ir/verify.ts';
 import { simplify } from './passes/simplify.ts';
 import { eliminateCommon } from './passes/eliminate-common.ts';
 import { eliminateDead } from './passes/eliminate-dead.ts';
-import { fuseKernels } from './passes/fuse-kernels.ts';
-import { mergeIndependent } from './passes/merge-independent.ts';
+import { fuseKernels } from './kernel/fuse-kernels.ts';
+import { mergeIndependent } from './kernel/merge-independent.ts';
 import { planMemory } from './kernel/plan-memory.ts';
 import { fuseAttention } from './kernel/fuse-attention.ts';
 import { DEFAULT_LIMITS, legalize, type DeviceLimits } from './codegen/wgsl/legalize.ts';
 import { renderKernel } from './codegen/wgsl/render-kernel.ts';
 import type { MatmulBlock } from './codegen/wgsl/render-matmul.ts';
-import { halfArenas, planHalfMemory } from './codegen/wgsl/f16-storage.ts';
+import { halfArenas, planHalfMemory } from './kernel/plan-memory-f16.ts';
 import type { KernelArtifact } from './kernel/kernel-graph.ts';
 
 /** The IR passes, in order, each with why it is there. */
@@ -47,7 +47,7 @@ export interface CompileOptions {
   features?: Iterable<string>;
   /**
    * 'f32' (default; the reference) or 'f16': weights stored as f16, arithmetic in f32
-   * (codegen/wgsl/f16-storage.ts). The artifact then needs 'shader-f16'.
+   * (kernel/plan-memory-f16.ts, codegen/wgsl/f16-storage.ts). The artifact then needs 'shader-f16'.
    */
   precision?: 'f32' | 'f16';
   /** Fuse softmax attention into one kernel where it applies (default true; false for comparisons). */

@@ -5,16 +5,17 @@ import { loadBenchmarks } from '../../bench/registry.ts';
 import type { BenchContext, BenchResult, Benchmark } from '../../bench/types.ts';
 import { acquireDevice, type GpuDevice, type NoDevice } from '../../runtime/webgpu/device.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { commandSpec, HELP, helpText, parseFlags, usageError } from '../flags.ts';
+import { EXIT, type Command, type Io } from '../io.ts';
 
-const HELP = `usage: scion bench [NAME…] [--json] [--list]
-
-Runs the named benchmarks (all by default) in one process on one WebGPU device and prints
+export const SPEC = commandSpec({
+  name: 'bench',
+  about: `Runs the named benchmarks (all by default) in one process on one WebGPU device and prints
 ours, the peer's figure and the ratio (how many times better ours is; below 1 means worse).
-
-  --json   print {"results": [{"name", "unit", "ours", "peer", "peerName", "ratio"}], "skipped": [...]}
-  --list   list the benchmarks and exit
-`;
+--json prints {"results": [{"name", "unit", "ours", "peer", "peerName", "ratio"}], "skipped": [...]}.`,
+  args: { name: 'NAME', min: 0, max: Infinity },
+  flags: ['json', 'list'],
+});
 
 export interface Skipped {
   name: string;
@@ -51,21 +52,20 @@ export interface BenchDeps {
 
 /** The command with its collaborators injected (tests pass fakes). */
 export async function runBench(args: readonly string[], io: Io, deps: BenchDeps): Promise<number> {
-  const flags = new Set(args.filter((a) => a.startsWith('-')));
-  const names = args.filter((a) => !a.startsWith('-'));
-  for (const flag of flags) if (!['--json', '--list', '--help', '-h'].includes(flag)) throw new UsageError(`unknown option '${flag}'\n\n${HELP}`);
-  if (flags.has('--help') || flags.has('-h')) {
-    io.out(HELP);
+  const parsed = parseFlags(args, SPEC);
+  if (parsed === HELP) {
+    io.out(helpText(SPEC));
     return EXIT.ok;
   }
-  if (flags.has('--list')) {
+  const { flags, args: names } = parsed;
+  if (flags.list) {
     for (const b of deps.benchmarks) io.out(`${b.name.padEnd(16)} ${b.description}\n`);
     for (const note of deps.missing) io.out(`(${note})\n`);
     return EXIT.ok;
   }
   const known = new Map(deps.benchmarks.map((b) => [b.name, b]));
   const unknown = names.filter((n) => !known.has(n));
-  if (unknown.length > 0) throw new UsageError(`no benchmark named ${unknown.map((n) => `'${n}'`).join(', ')}; available: ${[...known.keys()].join(', ')}`);
+  if (unknown.length > 0) throw usageError(SPEC, `no benchmark named ${unknown.map((n) => `'${n}'`).join(', ')}; available: ${[...known.keys()].join(', ')}`);
   const selected = names.length === 0 ? deps.benchmarks : names.map((n) => known.get(n)!);
 
   const skipped: Skipped[] = [];
@@ -96,7 +96,7 @@ export async function runBench(args: readonly string[], io: Io, deps: BenchDeps)
     // Dawn keeps Node alive until its device is destroyed (research/baselines.md, lesson 7).
     gpu?.destroy();
   }
-  if (flags.has('--json')) io.out(`${JSON.stringify({ results, skipped }, null, 2)}\n`);
+  if (flags.json) io.out(`${JSON.stringify({ results, skipped }, null, 2)}\n`);
   else {
     if (results.length > 0) io.out(formatTable(results));
     for (const s of skipped) io.out(`skipped ${s.name}: ${s.reason}\n`);

@@ -4,31 +4,21 @@
 // 2 for a bad command line.
 
 import { checkSource } from '../../grammar/check/check-source.ts';
-import { preflightProgram } from '../../jobs/inherit/preflight.ts';
+import { preflightProgram } from '../../jobs/inherit/spec/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { countSeverities, renderDiagnostics, toJson } from '../../grammar/diagnostics/render.ts';
-import { EXIT, fileReader, parseForm, readInput, STDIN_ARG, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec } from '../flags.ts';
+import { EXIT, fileReader, readInput, STDIN_ARG } from '../io.ts';
 
-const USAGE = 'usage: scion check FILE... [--json] [--from scion|yaml]   (FILE - reads standard input)';
+export const SPEC = commandSpec({
+  name: 'check',
+  about:
+    'Checks specs (.scion or .yaml) and the files they import; prints every error and warning.\nStandard input is read as .scion unless --from yaml says otherwise.',
+  args: { name: 'FILE', min: 1, max: Infinity, stdin: true },
+  flags: ['json', 'from'],
+});
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  let json = false;
-  let form: 'scion' | 'yaml' | undefined;
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--json') json = true;
-    else if (a === '--from') form = parseForm(args[++i]);
-    else if (a === '--help' || a === '-h') {
-      io.out(
-        `${USAGE}\n\nChecks specs (.scion or .yaml) and the files they import; prints every error and warning.\nStandard input is read as .scion unless --from yaml says otherwise.\n`,
-      );
-      return EXIT.ok;
-    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else files.push(a);
-  }
-  if (files.length === 0) throw new UsageError(`no file given\n${USAGE}`);
-
+export const run = command(SPEC, async ({ flags: { json, from: form }, args: files }, io) => {
   const read = fileReader(io.cwd);
   const all: Diagnostic[] = [];
   const sources = new Map<string, string>();
@@ -44,7 +34,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     all.push(...r.diagnostics);
     // Pre-flight against parent checkpoints that already exist (headers only), once the spec is clean.
     if (countSeverities(r.diagnostics).errors === 0) {
-      all.push(...preflightProgram([{ file: input.name, imports: [], decls: r.decls }], { cwd: io.cwd }));
+      all.push(...(await preflightProgram([{ file: input.name, imports: [], decls: r.decls }], { cwd: io.cwd })));
     }
   }
   if (missing.length > 0 && !json) {
@@ -60,4 +50,4 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     io.out(`${files.join(', ')}: no problems\n`);
   }
   return ok ? EXIT.ok : EXIT.inputError;
-};
+});

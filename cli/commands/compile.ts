@@ -12,17 +12,22 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { crossEntropy } from '../../compiler/ir/compose.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import { buildTrainStep } from '../../compiler/kernel/train-step.ts';
+import { buildTrainStep } from '../../compiler/autodiff/train-step.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
-import { positiveInt, takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec, usageError } from '../flags.ts';
+import { EXIT, UsageError } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 
-const USAGE = 'usage: scion compile FILE [--model NAME] [--train] [--batch B] [--f16] [--features LIST] -o DIR [--json]';
-
-/** Features the compiler knows how to use; anything else in --features is a usage error. */
-const KNOWN_FEATURES = ['shader-f16', 'subgroups'];
+export const SPEC = commandSpec({
+  name: 'compile',
+  about:
+    'Compiles a model (the last one the spec declares, or --model; with --train: its AdamW training step) into fused WebGPU kernels:\nDIR/plan.json and DIR/kernels/*.wgsl. --f16 stores weights as f16 (needs shader-f16); --features subgroups uses subgroup\nrow reductions. --json prints {"kernels", "dispatches", "primitiveOps", "peakBytes", "lowerBoundBytes", "features"}.',
+  args: { name: 'FILE', min: 1, max: 1 },
+  flags: ['model', 'train', 'batch', 'f16', 'features', 'out', 'json'],
+  required: ['out'],
+  placeholders: { out: 'DIR' },
+});
 
 /** The forward graph plus `loss` = next-token cross-entropy of the first output against `labels`. */
 function withLmLoss(g: Graph): Graph {
@@ -35,46 +40,13 @@ function withLmLoss(g: Graph): Graph {
   return b.build();
 }
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  let model: string | undefined;
-  let out: string | undefined;
-  let batch: number | undefined;
-  let train = false;
-  let json = false;
-  let f16 = false;
-  let features: string[] | undefined;
-  const files: string[] = [];
-  for (let k = 0; k < args.length; k++) {
-    const a = args[k] as string;
-    if (a === '--model') model = takeValue(args, k++, a, USAGE);
-    else if (a === '-o' || a === '--out') out = takeValue(args, k++, a, USAGE);
-    else if (a === '--batch') batch = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--train') train = true;
-    else if (a === '--json') json = true;
-    else if (a === '--f16') f16 = true;
-    else if (a === '--features') {
-      features = takeValue(args, k++, a, USAGE)
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== '');
-      const unknown = features.filter((x) => !KNOWN_FEATURES.includes(x));
-      if (unknown.length > 0) throw new UsageError(`unknown feature(s) ${unknown.join(', ')} for --features (known: ${KNOWN_FEATURES.join(', ')})\n${USAGE}`);
-    } else if (a === '--help' || a === '-h') {
-      io.out(
-        `${USAGE}\n\nCompiles a model (with --train: its AdamW training step) into fused WebGPU kernels.\n` +
-          '--f16 stores weights as f16 (needs shader-f16); --features subgroups uses subgroup row reductions.\n',
-      );
-      return EXIT.ok;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else files.push(a);
-  }
-  if (files.length !== 1 || out === undefined) throw new UsageError(`need one FILE and -o DIR\n${USAGE}`);
-  const program = loadSpec(files[0] as string, io, 'compile');
+export const run = command(SPEC, async ({ flags: { model, out, batch, train, json, f16, features }, args: [file = ''] }, io) => {
+  const program = loadSpec(file, io, 'compile');
   if (program === undefined) return EXIT.inputError;
   const decl = [...program.decls].reverse().find((d) => d.kind === 'model');
   const declName = decl === undefined ? undefined : typeof decl.name === 'string' ? decl.name : decl.name.name;
   const name = model ?? declName;
-  if (name === undefined) throw new UsageError(`the spec declares no model: give --model NAME\n${USAGE}`);
+  if (name === undefined) throw usageError(SPEC, 'the spec declares no model: give --model NAME');
   let lowered;
   try {
     lowered = lowerModel(program, name, batch === undefined ? {} : { dims: { batch } });
@@ -89,7 +61,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     carry = step.carry;
   }
   if (f16 && features !== undefined && !features.includes('shader-f16'))
-    throw new UsageError(`--f16 needs shader-f16 in --features (or leave --features out)\n${USAGE}`);
+    throw usageError(SPEC, '--f16 needs shader-f16 in --features (or leave --features out)');
   const art = compileGraph(graph, { carry, ...(f16 ? { precision: 'f16' as const } : {}), ...(features === undefined ? {} : { features }) });
   const dir = isAbsolute(out) ? out : resolve(io.cwd, out);
   mkdirSync(join(dir, 'kernels'), { recursive: true });
@@ -130,4 +102,4 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
       `compiled ${name}${train ? ' (training step)' : ''}: ${summary.primitiveOps} primitive ops → ${summary.dispatches} dispatches (${summary.kernels} WGSL kernels); peak ${summary.peakBytes} bytes, lower bound ${summary.lowerBoundBytes}${summary.features.length > 0 ? `; needs ${summary.features.join(', ')}` : ''}; wrote ${out}/plan.json\n`,
     );
   return EXIT.ok;
-};
+});

@@ -1,5 +1,5 @@
 // `scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors
-// [--device auto|cpu|webgpu] [--profile] [--f16] [--tap PATH…]`: one forward pass on the chosen backend;
+// [--device D] [--profile] [--f16] [--tap PATH…]`: one forward pass on the chosen backend;
 // `--profile` runs it on WebGPU with timestamp queries and prints each kernel's time, slowest
 // first, with the spec line it came from; `--f16` runs it on WebGPU with f16 weights.
 // Without --input it is the validation mode (validate(), below):
@@ -11,7 +11,7 @@
 
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
-import { LowerError, commandLineSpan } from '../../compiler/lower/errors.ts';
+import { LowerError, commandLineSpan } from '../../grammar/eval/errors.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import { loadWeights } from '../../jobs/weights/load-weights.ts';
@@ -19,8 +19,8 @@ import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { trainedModel } from '../../jobs/train/defaults.ts';
 import { tokenInput } from '../../jobs/train/lm-job.ts';
-import { parseDevice, positiveInt, takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec, usageError } from '../flags.ts';
+import { EXIT, type Io } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 import { dirname } from 'node:path';
 import { findTrain, trainConfig } from '../../compiler/lower/lower-train-config.ts';
@@ -42,8 +42,16 @@ import type { Program } from '../../grammar/ast.ts';
 import { needsExampleJob } from '../../jobs/train/prepare-examples.ts';
 import { validateExamples } from '../../jobs/train/example-job.ts';
 
-const USAGE =
-  'usage: scion eval FILE --model NAME --weights W.safetensors --input IN.safetensors -o OUT.safetensors [--device auto|cpu|webgpu] [--profile] [--f16] [--tap PATH]...\n       scion eval FILE --model NAME --weights W.safetensors [--data val|train|calib] [--batches N] [--json]   (validation loss)';
+export const SPEC = commandSpec({
+  name: 'eval',
+  about: `Runs one forward pass (on the CPU reference unless --device says otherwise) and writes outputs and taps as tensors:
+FILE --model --weights --input -o. --profile times the WebGPU kernels; --f16 runs f16 weights on WebGPU.
+Without --input and -o it reports validation loss: the loss and perplexity of a language model against the unigram
+baseline, or the loss and accuracy of other tasks, over --batches batches of the --data split.`,
+  args: { name: 'FILE', min: 1, max: 1 },
+  flags: ['model', 'weights', 'input', 'out', 'device', 'profile', 'f16', 'tap', 'batch', 'data', 'batches', 'json'],
+  placeholders: { out: 'OUT.safetensors' },
+});
 
 /** The graph with extra outputs `tap:PATH` for each requested tap. */
 export function withTaps(m: LoweredModel, taps: readonly string[]): Graph {
@@ -58,55 +66,21 @@ export function withTaps(m: LoweredModel, taps: readonly string[]): Graph {
   return { nodes: m.graph.nodes, outputs: [...m.graph.outputs, ...extra] };
 }
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  const opt: { model?: string; weights?: string; input?: string; out?: string; data?: string; batches?: number; json?: boolean } = {};
-  const taps: string[] = [];
-  let batch: number | undefined;
-  let device: DeviceChoice | undefined;
-  let profile = false;
-  let f16 = false;
-  const files: string[] = [];
-  for (let k = 0; k < args.length; k++) {
-    const a = args[k] as string;
-    if (a === '--model') opt.model = takeValue(args, k++, a, USAGE);
-    else if (a === '--weights') opt.weights = takeValue(args, k++, a, USAGE);
-    else if (a === '--input') opt.input = takeValue(args, k++, a, USAGE);
-    else if (a === '-o' || a === '--out') opt.out = takeValue(args, k++, a, USAGE);
-    else if (a === '--tap') taps.push(takeValue(args, k++, a, USAGE));
-    else if (a === '--batch') batch = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--data') opt.data = takeValue(args, k++, a, USAGE);
-    else if (a === '--batches') opt.batches = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--json') opt.json = true;
-    else if (a === '--device') device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
-    else if (a === '--profile') profile = true;
-    else if (a === '--f16') f16 = true;
-    else if (a === '--help' || a === '-h') {
-      io.out(`${USAGE}\n\nRuns one forward pass (on the CPU reference unless --device says otherwise) and writes outputs and taps as tensors.\n`);
-      return EXIT.ok;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else files.push(a);
-  }
-  if (opt.input === undefined && opt.out === undefined && files.length === 1 && opt.weights !== undefined) {
-    const program = loadSpec(files[0] as string, io, 'eval');
+export const run = command(SPEC, async ({ flags: opt, args: [file = ''] }, io) => {
+  const { tap: taps, batch, device, profile, f16 } = opt;
+  if (opt.input === undefined && opt.out === undefined && opt.weights !== undefined) {
+    const program = loadSpec(file, io, 'eval');
     if (program === undefined) return EXIT.inputError;
     const model = trainedModel(program, opt.model);
-    if (model === undefined) throw new UsageError(`the spec trains no model: give --model NAME\n${USAGE}`);
-    return validate(
-      program,
-      model,
-      isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights),
-      opt.data ?? 'val',
-      opt.batches ?? 64,
-      opt.json === true,
-      io,
-    );
+    if (model === undefined) throw usageError(SPEC, 'the spec trains no model: give --model NAME');
+    return validate(program, model, isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights), opt.data ?? 'val', opt.batches ?? 64, opt.json, io);
   }
-  if (files.length !== 1 || opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
-    throw new UsageError(`need FILE, --model, --weights, --input and -o\n${USAGE}`);
+  if (opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
+    throw usageError(SPEC, 'need FILE, --model, --weights, --input and -o (or FILE and --weights for validation loss)');
   }
-  if (profile && device === 'cpu') throw new UsageError(`--profile times WebGPU kernels: it cannot run with --device cpu\n${USAGE}`);
-  if (f16 && (device === 'cpu' || profile)) throw new UsageError(`--f16 runs f16 weights on WebGPU: not with --device cpu or --profile\n${USAGE}`);
-  const program = loadSpec(files[0] as string, io, 'eval');
+  if (profile && device === 'cpu') throw usageError(SPEC, '--profile times WebGPU kernels: it cannot run with --device cpu');
+  if (f16 && (device === 'cpu' || profile)) throw usageError(SPEC, '--f16 runs f16 weights on WebGPU: not with --device cpu or --profile');
+  const program = loadSpec(file, io, 'eval');
   if (program === undefined) return EXIT.inputError;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
   const inputs = await openSafetensors(abs(opt.input));
@@ -153,7 +127,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     await inputs.close();
     await weights.close();
   }
-};
+});
 
 /**
  * The forward pass on the `--device` backend. With `profile` it runs on WebGPU (any adapter,

@@ -3,11 +3,16 @@
 
 import type { Program } from '../../grammar/ast.ts';
 import { explainModel, formatReport, type ModelReport } from '../../compiler/explain.ts';
-import { positiveInt, takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec } from '../flags.ts';
+import { EXIT } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 
-const USAGE = 'usage: scion explain FILE [--model NAME] [--batch B] [--json]';
+export const SPEC = commandSpec({
+  name: 'explain',
+  about: 'Per-layer parameter paths and shapes, parameter counts, FLOPs and activation memory of each model (or the one --model names).',
+  args: { name: 'FILE', min: 1, max: 1 },
+  flags: ['model', 'batch', 'json'],
+});
 
 export function modelNamesOf(program: Program): string[] {
   return program.decls.filter((d) => d.kind === 'model' || d.kind === 'derived').map((d) => d.name.name);
@@ -36,24 +41,8 @@ function reportJson(r: ModelReport): object {
   };
 }
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  let json = false;
-  let model: string | undefined;
-  let batch = 1;
-  const files: string[] = [];
-  for (let k = 0; k < args.length; k++) {
-    const a = args[k] as string;
-    if (a === '--json') json = true;
-    else if (a === '--model') model = takeValue(args, k++, a, USAGE);
-    else if (a === '--batch') batch = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--help' || a === '-h') {
-      io.out(`${USAGE}\n\nPer-layer parameter paths and shapes, parameter counts, FLOPs and activation memory of each model.\n`);
-      return EXIT.ok;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else files.push(a);
-  }
-  if (files.length !== 1) throw new UsageError(`give exactly one spec file\n${USAGE}`);
-  const program = loadSpec(files[0] as string, io, 'explain');
+export const run = command(SPEC, async ({ flags: { model, batch = 1, json }, args: [file = ''] }, io) => {
+  const program = loadSpec(file, io, 'explain');
   if (program === undefined) return EXIT.inputError;
   const names = model === undefined ? modelNamesOf(program) : [model];
   const reports: ModelReport[] = [];
@@ -65,4 +54,4 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   if (json) io.out(`${JSON.stringify({ models: reports.map(reportJson) })}\n`);
   else io.out(reports.map((r) => formatReport(r)).join('\n'));
   return EXIT.ok;
-};
+});

@@ -6,17 +6,16 @@ import { isAbsolute, resolve } from 'node:path';
 import { formatProgram } from '../../grammar/dsl/format.ts';
 import { parseProgram } from '../../grammar/dsl/parse.ts';
 import { renderDiagnostics, toJson, type JsonDiagnostic } from '../../grammar/diagnostics/render.ts';
-import { EXIT, readInput, STDIN_ARG, UsageError, writeTextAtomic, type Command, type Io } from '../io.ts';
+import { command, commandSpec, usageError } from '../flags.ts';
+import { EXIT, readInput, STDIN_ARG, UsageError, writeTextAtomic } from '../io.ts';
 
-const HELP = `usage: scion fmt FILE... [--write] [--check] [--json]
-
-Prints the canonical form of one .scion file (2-space indent, one statement or field per line,
-comments kept). FILE - reads standard input.
-
-  --write  rewrite each file in place (only those with no parse errors)
-  --check  print the files that are not formatted; exit 1 if any
-  --json   print {"files": [{"file", "formatted", "diagnostics"}]} instead of text
-`;
+export const SPEC = commandSpec({
+  name: 'fmt',
+  about:
+    'Prints the canonical form of one .scion file (2-space indent, one statement or field per line,\ncomments kept), or with --write/--check works on several. --json prints {"files": [{"file", "formatted", "diagnostics"}]}.',
+  args: { name: 'FILE', min: 1, max: Infinity, stdin: true },
+  flags: ['write', 'check', 'json'],
+});
 
 interface FileReport {
   file: string;
@@ -25,25 +24,10 @@ interface FileReport {
   diagnostics: JsonDiagnostic[];
 }
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  const flags = new Set<string>();
-  const files: string[] = [];
-  for (const a of args) {
-    if (a === '--help' || a === '-h') {
-      io.out(HELP);
-      return EXIT.ok;
-    }
-    if (a === '--write' || a === '--check' || a === '--json') flags.add(a);
-    else if (a.startsWith('-') && a !== STDIN_ARG) throw new UsageError(`unknown option '${a}'\n\n${HELP}`);
-    else files.push(a);
-  }
-  if (files.length === 0) throw new UsageError(`no file given\n\n${HELP}`);
-  const write = flags.has('--write');
-  const check = flags.has('--check');
-  const json = flags.has('--json');
-  if (write && check) throw new UsageError('--write and --check exclude each other');
-  if (write && files.includes(STDIN_ARG)) throw new UsageError('--write cannot rewrite standard input; drop --write to print the result');
-  if (!write && !check && files.length > 1) throw new UsageError('printing takes one FILE; use --write or --check for several');
+export const run = command(SPEC, async ({ flags: { write, check, json }, args: files }, io) => {
+  if (write && check) throw usageError(SPEC, '--write and --check exclude each other');
+  if (write && files.includes(STDIN_ARG)) throw usageError(SPEC, '--write cannot rewrite standard input; drop --write to print the result');
+  if (!write && !check && files.length > 1) throw usageError(SPEC, 'printing takes one FILE; use --write or --check for several');
 
   const reports: FileReport[] = [];
   let failed = false;
@@ -69,4 +53,4 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
   }
   if (json) io.out(`${JSON.stringify({ files: reports }, null, 2)}\n`);
   return failed ? EXIT.inputError : EXIT.ok;
-};
+});

@@ -1,5 +1,5 @@
 // `scion generate [FILE] [--model NAME] [--weights W] [--prompt TEXT] [--tokens N]
-// [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]`: text from a
+// [--temperature T] [--top-k K] [--seed S] [--device D] [--json]`: text from a
 // trained language model. Defaults follow `scion train`: the default spec, its trained model, and
 // runs/<model>/model.safetensors with tokenizer.json beside it.
 
@@ -8,58 +8,39 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { selectBackend, type DeviceChoice } from '../../backends/registry.ts';
+import { selectBackend } from '../../backends/registry.ts';
 import { DeviceUnavailable, type Backend } from '../../backends/backend.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import { generateText, textModel, type SampleOptions } from '../../jobs/train/sample-text.ts';
 import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
 import { DEFAULT_SPEC, defaultOutDir, trainedModel } from '../../jobs/train/defaults.ts';
-import { parseDevice, positiveInt, takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec, usageError } from '../flags.ts';
+import { EXIT } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 import { loadWeights } from '../../jobs/weights/load-weights.ts';
 
-const USAGE =
-  'usage: scion generate [FILE] [--model NAME] [--weights W.safetensors] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S] [--device auto|cpu|webgpu] [--json]';
+export const SPEC = commandSpec({
+  name: 'generate',
+  about:
+    "Writes text from a trained language model (default: the default job's runs/<model>/model.safetensors,\nwith tokenizer.json beside the weights). Temperature 0 is greedy; --top-k 0 samples from the whole vocabulary.",
+  args: { name: 'FILE', min: 0, max: 1 },
+  flags: ['model', 'weights', 'prompt', 'tokens', 'temperature', 'topK', 'seed', 'device', 'json'],
+});
 
-function number(text: string, flag: string, ok: (v: number) => boolean): number {
-  const v = Number(text);
-  if (!Number.isFinite(v) || !ok(v)) throw new UsageError(`${flag}: '${text}' is out of range\n${USAGE}`);
-  return v;
-}
-
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  let file: string | undefined;
-  let model: string | undefined;
-  let weights: string | undefined;
-  let device: DeviceChoice = 'auto';
-  let json = false;
-  const o: SampleOptions = { prompt: '', tokens: 64, temperature: 0.8, topK: 40, seed: 0 };
-  for (let k = 0; k < args.length; k++) {
-    const a = args[k] as string;
-    if (a === '--model') model = takeValue(args, k++, a, USAGE);
-    else if (a === '--weights') weights = takeValue(args, k++, a, USAGE);
-    else if (a === '--prompt') o.prompt = args[++k] ?? '';
-    else if (a === '--tokens') o.tokens = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--temperature') o.temperature = number(takeValue(args, k++, a, USAGE), a, (v) => v >= 0);
-    else if (a === '--top-k') o.topK = number(takeValue(args, k++, a, USAGE), a, (v) => Number.isInteger(v) && v >= 0);
-    else if (a === '--seed') o.seed = number(takeValue(args, k++, a, USAGE), a, (v) => Number.isInteger(v) && v >= 0);
-    else if (a === '--device') device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
-    else if (a === '--json') json = true;
-    else if (a === '--help' || a === '-h') {
-      io.out(
-        `${USAGE}\n\nWrites text from a trained language model (default: the default job's runs/<model>/model.safetensors,\nwith tokenizer.json beside the weights). Temperature 0 is greedy; --top-k 0 samples from the whole vocabulary.\n`,
-      );
-      return EXIT.ok;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else if (file === undefined) file = a;
-    else throw new UsageError(`give at most one spec file\n${USAGE}`);
-  }
+export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
+  const { model, weights, device = 'auto', json } = flags;
+  const o: SampleOptions = {
+    prompt: flags.prompt ?? '',
+    tokens: flags.tokens ?? 64,
+    temperature: flags.temperature ?? 0.8,
+    topK: flags.topK ?? 40,
+    seed: flags.seed ?? 0,
+  };
   const program = loadSpec(file ?? DEFAULT_SPEC, io, 'generate');
   if (program === undefined) return EXIT.inputError;
   const name = trainedModel(program, model);
-  if (name === undefined) throw new UsageError(`the spec trains no model: give --model NAME\n${USAGE}`);
+  if (name === undefined) throw usageError(SPEC, 'the spec trains no model: give --model NAME');
   const weightsPath = weights === undefined ? join(defaultOutDir(io.cwd, name), 'model.safetensors') : isAbsolute(weights) ? weights : resolve(io.cwd, weights);
   const tokenizerPath = join(dirname(weightsPath), 'tokenizer.json');
   for (const [what, p] of [
@@ -94,4 +75,4 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     backend?.dispose();
     await reader.close();
   }
-};
+});

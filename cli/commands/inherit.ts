@@ -4,64 +4,41 @@
 // `scion inherit --replay provenance.json --parent P.safetensors -o DIR`: apply a recorded
 // selection to a sibling checkpoint of the same architecture, without the spec.
 
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { InheritDecl, PruneDecl, Span } from '../../grammar/ast.ts';
-import { InheritError } from '../../jobs/inherit/layout.ts';
+import { InheritError } from '../../jobs/inherit/layout/layout.ts';
 import { pruneContext, runInheritance } from '../../jobs/inherit/inherit-model.ts';
-import { provenanceOf, readProvenance } from '../../jobs/inherit/provenance.ts';
-import { FieldError } from '../../jobs/inherit/spec-fields.ts';
-import { writeChild } from '../../jobs/inherit/transfer.ts';
+import { provenanceOf, readProvenance } from '../../jobs/inherit/write/provenance.ts';
+import { FieldError } from '../../jobs/inherit/spec/spec-fields.ts';
+import { InheritRefusal } from '../../jobs/inherit/spec/validate.ts';
+import { writeChild } from '../../jobs/inherit/write/transfer.ts';
 import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import { renderDiagnostics } from '../../grammar/diagnostics/render.ts';
 import { diag } from '../../grammar/diagnostics/make.ts';
-import { takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec, usageError, type SpecValues } from '../flags.ts';
+import { EXIT, type Io } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 
-const USAGE =
-  'usage: scion inherit FILE [--child NAME] [--parent CKPT] [--tokenizer tokenizer.json] [--calib-batches N] [--calib-seq N] -o DIR [--json]\n       scion inherit --replay provenance.json --parent CKPT -o DIR [--json]';
+export const SPEC = commandSpec({
+  name: 'inherit',
+  about: `Builds a child checkpoint from its parent as the spec's \`inherit\` (or \`prune\`) declaration says, writing
+model.safetensors, config.json, tokenizer.json (when the vocabulary changed) and provenance.json into DIR.
+With --replay provenance.json --parent CKPT (and no FILE) it applies a recorded selection to a sibling checkpoint.`,
+  args: { name: 'FILE', min: 0, max: 1 },
+  flags: ['child', 'parent', 'replay', 'tokenizer', 'calibBatches', 'calibSeq', 'out', 'json'],
+  required: ['out'],
+  placeholders: { out: 'DIR' },
+});
 
-interface Args {
-  file?: string;
-  child?: string;
-  parent?: string;
-  replay?: string;
-  out?: string;
-  tokenizer?: string;
-  calibBatches?: number;
-  calibSeq?: number;
-  json: boolean;
-}
+type Args = SpecValues<typeof SPEC> & { file?: string };
 
-function positiveInt(args: string[], k: number, flag: string): number {
-  const v = Number(takeValue(args, k, flag, USAGE));
-  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a positive integer\n${USAGE}`);
-  return v;
-}
-
-function parseArgs(args: string[]): Args | 'help' {
-  const a: Args = { json: false };
-  for (let k = 0; k < args.length; k++) {
-    const x = args[k] as string;
-    if (x === '--child') a.child = takeValue(args, k++, x, USAGE);
-    else if (x === '--parent') a.parent = takeValue(args, k++, x, USAGE);
-    else if (x === '--replay') a.replay = takeValue(args, k++, x, USAGE);
-    else if (x === '--tokenizer') a.tokenizer = takeValue(args, k++, x, USAGE);
-    else if (x === '--calib-batches') a.calibBatches = positiveInt(args, k++, x);
-    else if (x === '--calib-seq') a.calibSeq = positiveInt(args, k++, x);
-    else if (x === '-o' || x === '--out') a.out = takeValue(args, k++, x, USAGE);
-    else if (x === '--json') a.json = true;
-    else if (x === '--help' || x === '-h') return 'help';
-    else if (x.startsWith('-')) throw new UsageError(`unknown option '${x}'\n${USAGE}`);
-    else if (a.file === undefined) a.file = x;
-    else throw new UsageError(`one spec file at a time\n${USAGE}`);
-  }
-  if (a.out === undefined) throw new UsageError(`-o DIR is required\n${USAGE}`);
-  if (a.replay !== undefined && (a.parent === undefined || a.file !== undefined)) throw new UsageError(`--replay needs --parent and no spec file\n${USAGE}`);
-  if (a.replay === undefined && a.file === undefined) throw new UsageError(`no spec file given\n${USAGE}`);
-  return a;
+/** The command line's values, with the checks that tie them together. */
+function argsOf(flags: SpecValues<typeof SPEC>, file: string | undefined): Args {
+  if (flags.replay !== undefined && (flags.parent === undefined || file !== undefined)) throw usageError(SPEC, '--replay needs --parent and no spec file');
+  if (flags.replay === undefined && file === undefined) throw usageError(SPEC, 'no spec file given');
+  return file === undefined ? flags : { ...flags, file };
 }
 
 /** Prints progress on a terminal (one redrawn line), nothing otherwise. */
@@ -74,9 +51,14 @@ function progressOf(io: Io, json: boolean): (done: number, total: number, name: 
   };
 }
 
-function reportInheritError(error: unknown, io: Io, decl: { readonly span: Span } | undefined): number {
+function reportInheritError(error: unknown, io: Io, decl: { readonly span: Span } | undefined, sources: ReadonlyMap<string, string> = new Map()): number {
   if (error instanceof FieldError) {
-    io.err(renderDiagnostics([diag('E0801', error.span, error.message)], new Map(), { color: false }));
+    io.err(renderDiagnostics([diag(error.code, error.span, error.message)], new Map(), { color: false }));
+    return EXIT.inputError;
+  }
+  // Refused before any weight was read: each reason at its spec line, as `scion check` says it.
+  if (error instanceof InheritRefusal) {
+    io.err(renderDiagnostics([...error.diagnostics], sources, { color: false }));
     return EXIT.inputError;
   }
   if (error instanceof InheritError || error instanceof MappingError || error instanceof SafetensorsError) {
@@ -87,13 +69,9 @@ function reportInheritError(error: unknown, io: Io, decl: { readonly span: Span 
   return reportLowerError(error, io);
 }
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  const a = parseArgs(args);
-  if (a === 'help') {
-    io.out(`${USAGE}\n\nBuilds a child checkpoint from its parent as the spec's \`inherit\` declaration says.\n`);
-    return EXIT.ok;
-  }
-  const dir = isAbsolute(a.out!) ? a.out! : resolve(io.cwd, a.out!);
+export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
+  const a = argsOf(flags, file);
+  const dir = isAbsolute(a.out) ? a.out : resolve(io.cwd, a.out);
   mkdirSync(dir, { recursive: true });
   if (a.replay !== undefined) return replay(a, dir, io);
 
@@ -115,7 +93,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     return EXIT.usage;
   }
   if (chosen.kind === 'prune' && a.parent === undefined)
-    throw new UsageError(`prune ${chosen.model.name} names no checkpoint: give the unpruned one with --parent\n${USAGE}`);
+    throw usageError(SPEC, `prune ${chosen.model.name} names no checkpoint: give the unpruned one with --parent`);
   let decl: InheritDecl | undefined = chosen.kind === 'inherit' ? chosen : undefined;
   try {
     const rest = {
@@ -146,9 +124,11 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     }
     return EXIT.ok;
   } catch (error) {
-    return reportInheritError(error, io, decl ?? chosen);
+    // The spec's text, for source excerpts under each refusal (loadSpec read it a moment ago).
+    const sources = new Map([[program.file, readFileSync(isAbsolute(a.file!) ? a.file! : resolve(io.cwd, a.file!), 'utf8')]]);
+    return reportInheritError(error, io, decl ?? chosen, sources);
   }
-};
+});
 
 async function replay(a: Args, dir: string, io: Io): Promise<number> {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(io.cwd, p));

@@ -8,33 +8,21 @@ import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../../compiler/presets/index.ts';
 import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
-import { takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec } from '../flags.ts';
+import { EXIT } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 
-const USAGE = 'usage: scion init FILE --model NAME [--seed N] -o OUT.safetensors';
+export const SPEC = commandSpec({
+  name: 'init',
+  about: "Initializes a model's parameters with its family's rules into a safetensors file (with config.json beside it when the model has a preset).",
+  args: { name: 'FILE', min: 1, max: 1 },
+  flags: ['model', 'seed', 'out'],
+  required: ['model', 'out'],
+  placeholders: { out: 'OUT.safetensors' },
+});
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  let model: string | undefined;
-  let out: string | undefined;
-  let seed = 0;
-  const files: string[] = [];
-  for (let k = 0; k < args.length; k++) {
-    const a = args[k] as string;
-    if (a === '--model') model = takeValue(args, k++, a, USAGE);
-    else if (a === '-o' || a === '--out') out = takeValue(args, k++, a, USAGE);
-    else if (a === '--seed') {
-      const s = Number(takeValue(args, k++, a, USAGE));
-      if (!Number.isInteger(s) || s < 0) throw new UsageError(`--seed must be a non-negative integer\n${USAGE}`);
-      seed = s;
-    } else if (a === '--help' || a === '-h') {
-      io.out(`${USAGE}\n\nInitializes a model's parameters with its family's rules into a safetensors file.\n`);
-      return EXIT.ok;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else files.push(a);
-  }
-  if (files.length !== 1 || model === undefined || out === undefined) throw new UsageError(`need FILE, --model and -o\n${USAGE}`);
-  const program = loadSpec(files[0] as string, io, 'init');
+export const run = command(SPEC, async ({ flags: { model, out, seed = 0 }, args: [file = ''] }, io) => {
+  const program = loadSpec(file, io, 'init');
   if (program === undefined) return EXIT.inputError;
   let lowered;
   try {
@@ -67,4 +55,4 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     `${out}: ${tensors.size} tensors, ${count.toLocaleString('en-US')} parameters (seed ${seed}${preset === undefined ? '' : `, ${preset} names, config.json beside it`})\n`,
   );
   return EXIT.ok;
-};
+});

@@ -2,7 +2,8 @@
 // the metadata and the totals of a checkpoint. Only the header is read, never the weights.
 
 import { isAbsolute, resolve } from 'node:path';
-import { EXIT, UsageError, type Command } from '../io.ts';
+import { command, commandSpec } from '../flags.ts';
+import { EXIT } from '../io.ts';
 import { elementCount, openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
 
 export interface InspectReport {
@@ -12,19 +13,16 @@ export interface InspectReport {
   params: number;
 }
 
-const USAGE = 'usage: scion inspect FILE.safetensors|model.safetensors.index.json [--json]';
+export const SPEC = commandSpec({
+  name: 'inspect',
+  about:
+    'Lists the tensors (name, dtype, shape, bytes), the metadata and the totals of a checkpoint: FILE.safetensors or a sharded\nmodel.safetensors.index.json. Only the header is read, never the weights.',
+  args: { name: 'CHECKPOINT', min: 1, max: 1 },
+  flags: ['json'],
+});
 
-export const run: Command = async (args, io) => {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.out(`${USAGE}\n`);
-    return EXIT.ok;
-  }
-  const json = args.includes('--json');
-  const rest = args.filter((a) => a !== '--json');
-  const unknown = rest.find((a) => a.startsWith('-'));
-  if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'\n${USAGE}`);
-  if (rest.length !== 1) throw new UsageError(`expected one checkpoint file\n${USAGE}`);
-  const path = isAbsolute(rest[0]!) ? rest[0]! : resolve(io.cwd, rest[0]!);
+export const run = command(SPEC, async ({ flags: { json }, args: [file = ''] }, io) => {
+  const path = isAbsolute(file) ? file : resolve(io.cwd, file);
 
   let report: InspectReport;
   try {
@@ -37,7 +35,7 @@ export const run: Command = async (args, io) => {
   }
   io.out(json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return EXIT.ok;
-};
+});
 
 export async function inspectCheckpoint(path: string): Promise<InspectReport> {
   const ckpt = await openSafetensors(path);

@@ -1,5 +1,5 @@
 // `scion sample FILE [--model NAME] --weights W [--weights MODEL=W]… [--steps N] [--guidance S]
-// [--classes 0,1,…] [--count K] [--seed S] [--no-reuse] [--device auto|cpu|webgpu]
+// [--classes 0,1,…] [--count K] [--seed S] [--no-reuse] [--device D]
 // [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--json] -o grid.png`: draws images with
 // the spec's `sample` block (sampler, guidance, feature reuse, model switching; jobs/sample) and
 // writes them as a PNG grid, one row per class. Prints the device, the time per image and how many
@@ -19,12 +19,21 @@ import { JobError } from '../../jobs/train/errors.ts';
 import { imageGrid } from '../../runtime/plot/index.ts';
 import { SafetensorsError } from '../../runtime/weights/index.ts';
 import { defaultOutDir } from '../../jobs/train/defaults.ts';
-import { parseDevice, positiveInt, takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec, usageError, type SpecValues } from '../flags.ts';
+import { EXIT, UsageError, type Io } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 
-const USAGE =
-  'usage: scion sample FILE [--model NAME] --weights W [--weights MODEL=W]... [--steps N] [--guidance S] [--classes 0,1,...] [--count K] [--seed S] [--no-reuse] [--device auto|cpu|webgpu] [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--json] -o grid.png';
+export const SPEC = commandSpec({
+  name: 'sample',
+  about: `Draws images with the spec's sample block; writes a PNG grid, one row per class. --device auto (default) runs the denoiser on a
+hardware WebGPU adapter when there is one, else on the CPU reference; --device webgpu uses any adapter, software included.
+--judge SPEC classifies every sample with a trained classifier of that spec (--judge-model, default the model it trains;
+--judge-weights, default runs/<model>/model.safetensors) and reports how often it agrees with the requested class.`,
+  args: { name: 'FILE', min: 1, max: 1 },
+  flags: ['model', 'sampleWeights', 'steps', 'guidance', 'classes', 'count', 'seed', 'noReuse', 'device', 'judge', 'judgeModel', 'judgeWeights', 'json', 'out'],
+  required: ['sampleWeights', 'out'],
+  placeholders: { out: 'grid.png' },
+});
 
 interface Options {
   model?: string;
@@ -34,74 +43,48 @@ interface Options {
   classes?: number[];
   count?: number;
   seed?: number;
-  out?: string;
+  out: string;
   reuse: boolean;
   device: DeviceChoice;
   judge?: { file: string; model?: string; weights?: string };
   json: boolean;
 }
 
-function parseArgs(args: string[]): { files: string[]; opt: Options } {
-  const opt: Options = { weights: new Map(), reuse: true, device: 'auto', json: false };
-  const files: string[] = [];
-  let judgeModel: string | undefined;
-  let judgeWeights: string | undefined;
-  let judgeFile: string | undefined;
-  for (let k = 0; k < args.length; k++) {
-    const a = args[k] as string;
-    if (a === '--model') opt.model = takeValue(args, k++, a, USAGE);
-    else if (a === '--weights') {
-      const v = takeValue(args, k++, a, USAGE);
-      const eq = v.indexOf('=');
-      if (eq > 0 && /^[A-Za-z_]\w*$/.test(v.slice(0, eq))) opt.weights.set(v.slice(0, eq), v.slice(eq + 1));
-      else opt.weights.set(null, v);
-    } else if (a === '--steps') opt.steps = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--count') opt.count = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--seed') opt.seed = Number(takeValue(args, k++, a, USAGE));
-    else if (a === '--guidance') {
-      const g = Number(takeValue(args, k++, a, USAGE));
-      if (!Number.isFinite(g) || g < 0) throw new UsageError(`--guidance must be a number >= 0\n${USAGE}`);
-      opt.guidance = g;
-    } else if (a === '--classes') {
-      const list = takeValue(args, k++, a, USAGE).split(',').map(Number);
-      if (list.some((c) => !Number.isInteger(c) || c < 0)) throw new UsageError(`--classes takes class ids like 0,1,2\n${USAGE}`);
-      opt.classes = list;
-    } else if (a === '-o' || a === '--out') opt.out = takeValue(args, k++, a, USAGE);
-    else if (a === '--no-reuse') opt.reuse = false;
-    else if (a === '--device') opt.device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
-    else if (a === '--judge') judgeFile = takeValue(args, k++, a, USAGE);
-    else if (a === '--judge-model') judgeModel = takeValue(args, k++, a, USAGE);
-    else if (a === '--judge-weights') judgeWeights = takeValue(args, k++, a, USAGE);
-    else if (a === '--json') opt.json = true;
-    else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else files.push(a);
-  }
-  if (judgeFile === undefined && (judgeModel !== undefined || judgeWeights !== undefined))
-    throw new UsageError(`--judge-model and --judge-weights need --judge SPEC\n${USAGE}`);
-  if (judgeFile !== undefined)
+/** The options the job takes, from the command line's values. */
+function optionsOf(f: SpecValues<typeof SPEC>): Options {
+  if (f.judge === undefined && (f.judgeModel !== undefined || f.judgeWeights !== undefined))
+    throw usageError(SPEC, '--judge-model and --judge-weights need --judge SPEC');
+  const opt: Options = {
+    // A later --weights for the same model replaces an earlier one, as before.
+    weights: new Map(f.sampleWeights.map((w) => [w.model, w.path])),
+    reuse: !f.noReuse,
+    device: f.device ?? 'auto',
+    json: f.json,
+    out: f.out,
+  };
+  if (f.model !== undefined) opt.model = f.model;
+  if (f.steps !== undefined) opt.steps = f.steps;
+  if (f.guidance !== undefined) opt.guidance = f.guidance;
+  if (f.classes !== undefined) opt.classes = f.classes;
+  if (f.count !== undefined) opt.count = f.count;
+  if (f.seed !== undefined) opt.seed = f.seed;
+  if (f.judge !== undefined)
     opt.judge = {
-      file: judgeFile,
-      ...(judgeModel === undefined ? {} : { model: judgeModel }),
-      ...(judgeWeights === undefined ? {} : { weights: judgeWeights }),
+      file: f.judge,
+      ...(f.judgeModel === undefined ? {} : { model: f.judgeModel }),
+      ...(f.judgeWeights === undefined ? {} : { weights: f.judgeWeights }),
     };
-  return { files, opt };
+  return opt;
 }
 
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.out(
-      `${USAGE}\n\nDraws images with the spec's sample block; writes a PNG grid, one row per class. --device auto (default) runs the denoiser on a\nhardware WebGPU adapter when there is one, else on the CPU reference; --device webgpu uses any adapter, software included.\n--judge SPEC classifies every sample with a trained classifier of that spec (--judge-model, default the model it trains;\n--judge-weights, default runs/<model>/model.safetensors) and reports how often it agrees with the requested class.\n`,
-    );
-    return EXIT.ok;
-  }
-  const { files, opt } = parseArgs(args);
-  if (files.length !== 1 || opt.out === undefined || opt.weights.size === 0) throw new UsageError(`need FILE, --weights and -o\n${USAGE}`);
-  const program = loadSpec(files[0] as string, io, 'sample');
+export const run = command(SPEC, async ({ flags, args: [file = ''] }, io) => {
+  const opt = optionsOf(flags);
+  const program = loadSpec(file, io, 'sample');
   if (program === undefined) return EXIT.inputError;
   const judgeProgram = opt.judge === undefined ? undefined : loadSpec(opt.judge.file, io, 'sample');
   if (opt.judge !== undefined && judgeProgram === undefined) return EXIT.inputError;
   const target = opt.model ?? program.decls.find((d) => d.kind === 'sample')?.target.name;
-  if (target === undefined) throw new UsageError(`the spec has no sample block: name the model with --model\n${USAGE}`);
+  if (target === undefined) throw usageError(SPEC, 'the spec has no sample block: name the model with --model');
   try {
     const cfg = sampleConfig(program, target);
     if (opt.steps !== undefined) cfg.sampler.steps = opt.steps;
@@ -109,7 +92,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     if (opt.classes !== undefined) cfg.classes = opt.classes;
     if (opt.count !== undefined) cfg.count = opt.count;
     if (opt.seed !== undefined) cfg.seed = opt.seed;
-    if (cfg.sampler.steps > DIFFUSION_T) throw new UsageError(`--steps must be at most ${DIFFUSION_T}\n${USAGE}`);
+    if (cfg.sampler.steps > DIFFUSION_T) throw usageError(SPEC, `--steps must be at most ${DIFFUSION_T}`);
     return await sampleAndReport(program, cfg, opt, judgeProgram, io);
   } catch (error) {
     if (error instanceof MappingError || error instanceof JobError || error instanceof DeviceUnavailable || error instanceof SafetensorsError) {
@@ -119,7 +102,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     if (error instanceof UsageError) throw error;
     return reportLowerError(error, io);
   }
-};
+});
 
 async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options, judgeProgram: Program | undefined, io: Io): Promise<number> {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
@@ -148,7 +131,7 @@ async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options
     sampler.dispose();
   }
   if (!opt.json && io.isTty) io.err('\n');
-  writeFileSync(abs(opt.out as string), imageGrid(channelZero(r), cfg.count, 2, [r.shape[2] ?? 1, r.shape[3] ?? 1]));
+  writeFileSync(abs(opt.out), imageGrid(channelZero(r), cfg.count, 2, [r.shape[2] ?? 1, r.shape[3] ?? 1]));
   const batch = r.labels.length;
   const fullPasses = r.passes.reduce((s, p) => s + p.full, 0);
   const partialPasses = r.passes.reduce((s, p) => s + p.partial, 0);

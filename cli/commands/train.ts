@@ -1,4 +1,4 @@
-// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device auto|cpu|webgpu] [--resume]
+// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device D] [--resume]
 // [--json]`: the main job (jobs/train/train-job.ts) — the spec's `train` declaration compiled and
 // run with checkpoints; model.safetensors (preset names), config.json, tokenizer.json, loss plots
 // and summary.json in the out folder; a summary and, for a language model, a generated sample.
@@ -6,61 +6,31 @@
 
 import { isAbsolute, relative, resolve } from 'node:path';
 import { DeviceUnavailable } from '../../backends/backend.ts';
-import type { DeviceChoice } from '../../backends/registry.ts';
 import { DEFAULT_SPEC, defaultOutDir, trainedModel } from '../../jobs/train/defaults.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import type { ExampleJobSummary } from '../../jobs/train/train-examples.ts';
 import { runTrainJob, type TrainJobResult } from '../../jobs/train/train-job.ts';
 import type { JobSummary } from '../../jobs/train/train-lm.ts';
 import { ProgressLine, TrainingDiverged } from '../../runtime/train/index.ts';
-import { nonNegativeInt, parseDevice, positiveInt, takeValue } from '../flags.ts';
-import { EXIT, UsageError, type Command, type Io } from '../io.ts';
+import { command, commandSpec } from '../flags.ts';
+import { EXIT } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 
-const USAGE =
-  'usage: scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--init WEIGHTS.safetensors] [--device auto|cpu|webgpu] [--resume] [--json]';
+export const SPEC = commandSpec({
+  name: 'train',
+  about: `Trains a model as its spec's \`train\` declares (no FILE: specs/default.scion, a tiny llama on the Brown corpus).
+The out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,
+tokenizer.json and summary.json. --resume continues from the newest checkpoint there.
+An adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out
+with \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay
+frozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.`,
+  args: { name: 'FILE', min: 0, max: 1 },
+  flags: ['model', 'out', 'steps', 'seed', 'init', 'device', 'resume', 'json'],
+  placeholders: { out: 'DIR' },
+});
 
-interface Options {
-  file?: string;
-  model?: string;
-  out?: string;
-  steps?: number;
-  seed?: number;
-  init?: string;
-  device: DeviceChoice;
-  resume: boolean;
-  json: boolean;
-}
-
-function parse(args: string[]): Options | 'help' {
-  const o: Options = { device: 'auto', resume: false, json: false };
-  for (let k = 0; k < args.length; k++) {
-    const a = args[k] as string;
-    if (a === '--model') o.model = takeValue(args, k++, a, USAGE);
-    else if (a === '--out' || a === '-o') o.out = takeValue(args, k++, a, USAGE);
-    else if (a === '--steps') o.steps = positiveInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--seed') o.seed = nonNegativeInt(takeValue(args, k++, a, USAGE), a, USAGE);
-    else if (a === '--init') o.init = takeValue(args, k++, a, USAGE);
-    else if (a === '--device') o.device = parseDevice(takeValue(args, k++, a, USAGE), USAGE);
-    else if (a === '--resume') o.resume = true;
-    else if (a === '--json') o.json = true;
-    else if (a === '--help' || a === '-h') return 'help';
-    else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    else if (o.file === undefined) o.file = a;
-    else throw new UsageError(`give at most one spec file\n${USAGE}`);
-  }
-  return o;
-}
-
-export const run: Command = async (args: string[], io: Io): Promise<number> => {
-  const o = parse(args);
-  if (o === 'help') {
-    io.out(
-      `${USAGE}\n\nTrains a model as its spec's \`train\` declares (no FILE: ${relative(io.cwd, DEFAULT_SPEC)}, a tiny llama on the Brown corpus).\nThe out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,\ntokenizer.json and summary.json. --resume continues from the newest checkpoint there.\nAn adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out\nwith \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay\nfrozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.\n`,
-    );
-    return EXIT.ok;
-  }
-  const program = loadSpec(o.file ?? DEFAULT_SPEC, io, 'train');
+export const run = command(SPEC, async ({ flags: o, args: [file] }, io) => {
+  const program = loadSpec(file ?? DEFAULT_SPEC, io, 'train');
   if (program === undefined) return EXIT.inputError;
   const model = trainedModel(program, o.model);
   if (model === undefined) {
@@ -75,7 +45,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
       ...(o.steps === undefined ? {} : { steps: o.steps }),
       ...(o.seed === undefined ? {} : { seed: o.seed }),
       ...(o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) }),
-      device: o.device,
+      device: o.device ?? 'auto',
       resume: o.resume,
       log: (line) => io.err(`${line}\n`),
       progress: new ProgressLine({ write: (text: string) => io.err(text), isTTY: io.isTty }),
@@ -89,7 +59,7 @@ export const run: Command = async (args: string[], io: Io): Promise<number> => {
     }
     return reportLowerError(error, io);
   }
-};
+});
 
 /** --json: the summary and the files written, as before the job moved to jobs/. */
 function resultJson(r: TrainJobResult): object {

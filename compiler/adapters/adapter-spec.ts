@@ -7,7 +7,7 @@
 // adapter the identity change.
 
 import type { AdapterDecl, Expr, Program, Span } from '../../grammar/ast.ts';
-import { LowerError, nearest } from '../lower/errors.ts';
+import { LowerError, nearest } from '../../grammar/eval/errors.ts';
 
 /** How the adapter's A and B start. */
 export type LoraInit =

@@ -20,7 +20,7 @@ import { linear } from '../ir/compose.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import type { ParamInfo } from '../layers/context.ts';
 import { INITIALIZERS, type Init } from '../layers/init.ts';
-import { LowerError } from '../lower/errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import { nodeFlops } from '../lower/flops.ts';
 import type { LoweredInput, LoweredModel } from '../lower/lower-model.ts';
 import type { AdapterSpec } from './adapter-spec.ts';

@@ -8,7 +8,7 @@ import { numel } from './graph.ts';
 import type { Op } from './ops.ts';
 
 /**
- * How fusion sees an op (compiler/passes/fuse-kernels.ts, codegen/wgsl/render-kernel.ts):
+ * How fusion sees an op (compiler/kernel/fuse-kernels.ts, codegen/wgsl/render-kernel.ts):
  * buffer: fed by the host (input, param).
  * free:   recomputed wherever used (full, iota, small constants): cheaper than a load.
  * loop:   each output element loops over many operand elements (reductions, contractions).

@@ -111,7 +111,7 @@ export interface MemoryPlan {
   /** Buffer pairs that share memory because the kernel wrote the output in place. */
   inplace: { output: number; input: number }[];
   /**
-   * Element type of each arena when not all f32 (precision 'f16': codegen/wgsl/f16-storage.ts);
+   * Element type of each arena when not all f32 (precision 'f16': plan-memory-f16.ts);
    * an f16 arena's placements and size count 2-byte elements. Absent: every arena is f32.
    */
   arenaTypes?: ('f32' | 'f16')[];

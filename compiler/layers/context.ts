@@ -6,7 +6,7 @@ import type { Span } from '../../grammar/ast.ts';
 import type { LIBRARY, LibraryName } from '../../grammar/library/signatures.ts';
 import type { GraphBuilder } from '../ir/builder.ts';
 import type { Node } from '../ir/graph.ts';
-import { LowerError } from '../lower/errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import { expectBool, expectInt, expectInts, expectNumber, expectString, showValue, type Value } from '../lower/values.ts';
 import { resolveInit, type Family, type Init, type InitTag, type Role } from './init.ts';
 

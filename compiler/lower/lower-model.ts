@@ -15,9 +15,9 @@ import { CallCtx, fmt, ParamRegistry, type ArgValue, type ParamInfo } from '../l
 import { FN_RULES, isFnName, LAYER_RULES } from '../layers/index.ts';
 import { familyOf, type Family } from '../layers/init.ts';
 import { isLayerName } from '../../grammar/library/param-names.ts';
-import { LowerError } from './errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import { nodeBytes, nodeFlops } from './flops.ts';
-import { instantiate, type InstantiateOptions, type InstCall, type InstExpr, type ModelInstance } from './instantiate.ts';
+import { instantiate, type InstantiateOptions, type InstCall, type InstExpr, type ModelInstance } from '../../grammar/eval/instantiate.ts';
 import { lowerUserLayer } from './user-layer.ts';
 
 export interface LowerOptions extends InstantiateOptions {

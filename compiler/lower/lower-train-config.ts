@@ -5,7 +5,7 @@
 
 import type { Arg, Call, Expr, Program, Span, TrainDecl } from '../../grammar/ast.ts';
 import { lookup, type ArgSpec } from '../../grammar/library/signatures.ts';
-import { LowerError } from './errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import { type ConstEnv, evalConst, notConstText } from '../../grammar/eval/value.ts';
 import { showValue, type Value } from './values.ts';
 

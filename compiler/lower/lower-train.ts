@@ -18,7 +18,7 @@ import { broadcastShapes, IrTypeError } from '../ir/shape-rules.ts';
 import { CallCtx, fmt, type ArgValue } from '../layers/context.ts';
 import type { Init } from '../layers/init.ts';
 import { FN_RULES, isFnName } from '../layers/index.ts';
-import { commandLineSpan, LowerError, nearest } from './errors.ts';
+import { commandLineSpan, LowerError, nearest } from '../../grammar/eval/errors.ts';
 import { bindCallArgs, calleeOf, constExpr, findTrain } from './lower-train-config.ts';
 import { isLossName, LOSS_RULES, type LossName, type LossParam } from './lower-train-loss.ts';
 import type { AdaptedModel } from '../adapters/index.ts';

@@ -4,8 +4,8 @@
 import type { Node } from '../ir/graph.ts';
 import type { ArgValue } from '../layers/context.ts';
 import { fansOf, INITIALIZERS, resolveInit, type Init, type InitName, type Role } from '../layers/init.ts';
-import { LowerError } from './errors.ts';
-import { instantiateLayerBody, type Binding, type InstCall, type ParamStmtInstance } from './instantiate.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
+import { instantiateLayerBody, type Binding, type InstCall, type ParamStmtInstance } from '../../grammar/eval/instantiate.ts';
 import type { Lowering } from './lower-model.ts';
 
 function initOf(lowering: Lowering, p: ParamStmtInstance): Init {

@@ -5,7 +5,7 @@
 import type { BinaryOp, Span, UnaryOp } from '../../grammar/ast.ts';
 import { valueOrThrow } from '../../grammar/eval/params.ts';
 import { describeValue as showValue, foldBinary as fold, foldUnary as foldOne, type Value } from '../../grammar/eval/value.ts';
-import { LowerError } from './errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 
 export type { Value } from '../../grammar/eval/value.ts';
 export { describeValue as showValue } from '../../grammar/eval/value.ts';

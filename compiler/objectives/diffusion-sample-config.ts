@@ -5,7 +5,7 @@
 // LowerErrors at the value's span.
 
 import type { Expr, Program, SampleDecl } from '../../grammar/ast.ts';
-import { LowerError } from '../lower/errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 
 export type SwitchCondition = { op: '>' | '>=' | '<' | '<=' | '==' | '!='; value: number };
 

@@ -4,7 +4,7 @@
 
 import type { Preset } from '../../grammar/ast.ts';
 import type { LoweredModel } from '../lower/lower-model.ts';
-import type { InstCall, InstExpr } from '../lower/instantiate.ts';
+import type { InstCall, InstExpr } from '../../grammar/eval/instantiate.ts';
 import type { Value } from '../lower/values.ts';
 
 export type JsonConfig = Record<string, string | number | boolean | null | string[]>;

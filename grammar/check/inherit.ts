@@ -6,6 +6,7 @@ import type { CheckContext } from './context.ts';
 import { checkFields } from './config.ts';
 import { describeValue, evalConst } from './eval.ts';
 import { calleeName } from './exprs.ts';
+import { lookup } from '../library/signatures.ts';
 import type { ModelInstance } from './models.ts';
 import { modulePaths, tensorPaths } from './paths.ts';
 import { matchesPath, nearestPattern, normalizePath, patternProblem } from './patterns.ts';
@@ -76,6 +77,13 @@ function checkLayerSelection(ctx: CheckContext, field: Field | undefined, child:
       }
       seen.set(r.value, item);
     }
+    // A list says which layers stay; the child keeps them in the parent's order.
+    const nums = [...seen.keys()];
+    const at = nums.findIndex((x, i) => i > 0 && x < (nums[i - 1] as number));
+    if (at > 0 && nums.length === v.items.length)
+      ctx.report('E0605', seen.get(nums[at]!)!.span, `layer ${nums[at]} is listed after layer ${nums[at - 1]}: kept layers must be in ascending order`, {
+        suggestion: `write [${[...nums].sort((x, y) => x - y).join(', ')}]`,
+      });
     if (cd !== undefined && v.items.length !== cd) {
       ctx.report('E0605', v.span, `${v.items.length} layers are kept but \`${child!.name}\` has depth ${cd}`, {
         suggestion: `list exactly ${cd} layer indices`,
@@ -95,6 +103,53 @@ function checkLayerSelection(ctx: CheckContext, field: Field | undefined, child:
   }
 }
 
+/** Unit fields whose value is a selection rule (the child's size comes from the child model). */
+const UNIT_FIELDS = ['dim', 'heads', 'ffn', 'channels'];
+
+/**
+ * Arguments that do not apply in an inherit declaration are errors, not ignored: a metric's
+ * `ratio` and `size` set a target in `prune`, but an inherited child's sizes are its model's; an
+ * index list must be ascending; `init` needs tensors that `except` initializes.
+ */
+function checkInapplicable(ctx: CheckContext, decl: InheritDecl): void {
+  for (const f of decl.fields) {
+    if (!UNIT_FIELDS.includes(f.key)) continue;
+    const v = f.value;
+    if (v.kind === 'list') {
+      const nums = v.items.map((x) => evalConst(x, new Map())).map((r) => (r.ok && typeof r.value === 'number' ? r.value : undefined));
+      const at = nums.findIndex((x, i) => i > 0 && x !== undefined && nums.slice(0, i).some((y) => y !== undefined && y > x));
+      if (at > 0 && nums.every((x) => x !== undefined))
+        ctx.report(
+          'E0612',
+          v.items[at]!.span,
+          `\`${f.key}\` lists ${nums[at]} after ${Math.max(...(nums.slice(0, at) as number[]))}: kept indices must be in ascending order`,
+          {
+            notes: [{ message: "a list names which parent units stay; the child keeps them in the parent's order (query heads with the KV heads they read)" }],
+            suggestion: `write [${[...(nums as number[])].sort((a, b) => a - b).join(', ')}]`,
+          },
+        );
+      continue;
+    }
+    if (v.kind !== 'call') continue;
+    const name = calleeName(v);
+    const sig = name === undefined ? undefined : lookup(name);
+    if (sig === undefined || sig.context !== 'select') continue;
+    const positional = v.args.filter((a) => a.name === undefined);
+    for (const a of v.args) {
+      const argName = a.name ?? sig.args[positional.indexOf(a)]?.name;
+      if (argName !== 'ratio' && argName !== 'size') continue;
+      ctx.report('E0611', a.value.span, `\`${argName}\` does not apply in inherit: the child's ${f.key} is the size \`${decl.child.name}\` declares`, {
+        suggestion: `write \`${f.key} = ${name}${v.args.length > 1 ? '(…)' : ''}\` without ${argName}; to shrink a model by a ratio or to a size, use \`prune\``,
+      });
+    }
+  }
+  const init = fieldOf(decl.fields, 'init');
+  if (init !== undefined && fieldOf(decl.fields, 'except') === undefined)
+    ctx.report('E0611', init.value.span, '`init` does not apply: every tensor of the child is inherited, so nothing is initialized', {
+      suggestion: 'list the tensors to initialize in `except`, or remove `init`',
+    });
+}
+
 export function checkInherit(decl: InheritDecl, ctx: CheckContext): void {
   const child = expectModel(ctx, decl.child, 'the inheriting child');
   const parent = expectModel(ctx, decl.parent, 'the parent');
@@ -110,6 +165,7 @@ export function checkInherit(decl: InheritDecl, ctx: CheckContext): void {
   checkFields(ctx, decl, () => fieldScope(ctx, child));
   checkPatterns(ctx, fieldOf(decl.fields, 'except'), child, () => (child ? tensorPaths(ctx, child) : []), '`except`');
   checkLayerSelection(ctx, fieldOf(decl.fields, 'layers'), child, parent);
+  checkInapplicable(ctx, decl);
 }
 
 export function checkPrune(decl: PruneDecl, ctx: CheckContext): void {

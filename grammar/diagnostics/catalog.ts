@@ -109,13 +109,21 @@ export const DIAGNOSTICS = {
   E0604: e('malformed pattern', 'A parameter path pattern with an empty segment or a character other than letters, digits, `_`, `.` and `*`.'),
   E0605: e(
     'layer index out of range',
-    'An explicit layer list names a layer the parent does not have, names one twice, or keeps a different number of layers than the child has.',
+    'An explicit layer list names a layer the parent does not have, names one twice, is not in ascending order, or keeps a different number of layers than the child has.',
   ),
   E0606: e('keep_ends out of range', '`keep_ends(first, last)` needs first + last ≤ child depth ≤ parent depth.'),
   E0607: e('inherit from itself', 'A model cannot inherit its own weights.'),
   E0608: e('duplicate parameter path', 'Two layer calls get the same `as` path (after unrolling `repeat`s), so their parameters would collide.'),
   E0609: e('malformed parameter path', 'An `as` path must start with a name, and its indices must evaluate to non-negative integers.'),
   E0610: e('`as` on a call without parameters', '`as` names the parameters of a layer; a function or value has none to name.'),
+  E0611: e(
+    'argument does not apply',
+    "An inherit argument that would be ignored: a metric's `ratio` or `size` (the child model sets its sizes; they apply in `prune`), or `init` with no `except`.",
+  ),
+  E0612: e(
+    'selection cannot make the child',
+    "The child's size on an axis (layers, width, heads, FFN, channels, vocabulary) cannot be selected from the parent's as declared: larger than the parent's, changed with no rule, or an index list out of range, repeated, unsorted or of the wrong length.",
+  ),
 
   // ── E07xx training and sampling ──
   E0701: e('train target not trainable', '`train` names something other than a model or an adapter.'),
@@ -125,7 +133,7 @@ export const DIAGNOSTICS = {
   E0705: e('unknown cache tap', 'A `cache(tap)` names no `as` path or tap of the sampled model.'),
   E0706: e('duplicate train or sample', 'Two `train` (or two `sample`) declarations for the same target.'),
 
-  // ── E08xx checkpoints and files (pre-flight: jobs/inherit/preflight.ts reads headers only) ──
+  // ── E08xx checkpoints and files (pre-flight: jobs/inherit/spec/preflight.ts reads headers only) ──
   E0801: e(
     'invalid inheritance value',
     'An `inherit` field whose value cannot be used: a layer list that is not integers, a `compress` without a tokenizer path, a `blocks` entry that is not a string.',
@@ -141,7 +149,7 @@ export const DIAGNOSTICS = {
   E0804: e('layer index past the checkpoint', 'A kept layer index is not below the number of layers the parent checkpoint holds.'),
   E0805: e(
     'heads cannot be selected',
-    "The child's heads cannot be cut from the parent's: heads not divisible by kv heads, another head width, or neither the kv heads nor the group size kept.",
+    "The child's heads cannot be cut from the parent's: heads not divisible by kv heads, another head width, neither the kv heads nor the group size kept, or a head list that splits a KV group.",
   ),
   E0806: e('vocabulary id past the embedding', "A kept token id, or the tokenizer's vocabulary, reaches past the rows of the parent's embedding."),
   E0807: e('tied weights would be untied', 'The parent ties its LM head to the token embedding, but `except` reinitializes only one of the two.'),

@@ -1,5 +1,5 @@
 // Generates docs/diagnostics.md from the catalog. Run: `npx tsx grammar/diagnostics/write-docs.ts`.
-// test/grammar/check/docs.test.ts fails when the committed file differs from this output.
+// test/grammar/check/specs.test.ts fails when the committed file differs from this output.
 
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,7 @@
 // Instantiation and lowering meet user errors with the chosen sizes (a failed `require`, shapes
 // that only disagree once dims are numbers). They are reported as diagnostics carried by one
 // exception type, so callers print them like any other; anything else thrown here is a bug. The
-// compiler knows the type as LowerError (compiler/lower/errors.ts).
+// compiler throws the same LowerError from lowering.
 
 import type { Span } from '../ast.ts';
 import type { Diagnostic, Related } from '../diagnostics/diagnostic.ts';

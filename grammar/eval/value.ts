@@ -116,10 +116,23 @@ function evalRef(e: Extract<Expr, { kind: 'ref' }>, env: ConstEnv): EvalResult {
   return ok(v);
 }
 
-function describeExpr(e: Expr): string {
+/** How an expression is described in messages: "a string", "a call to `brown`". */
+export function describeExpr(e: Expr): string {
   switch (e.kind) {
+    case 'num':
+      return e.isInt ? `the integer ${e.text}` : `the number ${e.text}`;
+    case 'str':
+      return `the string "${e.value}"`;
+    case 'bool':
+      return `\`${e.value}\``;
+    case 'ref':
+      return `\`${refText(e)}\``;
     case 'call':
       return e.callee.kind === 'ref' ? `a call to \`${refText(e.callee)}\`` : 'a call';
+    case 'list':
+      return 'a list';
+    case 'tuple':
+      return 'a tuple';
     case 'record':
       return 'a record';
     case 'range':

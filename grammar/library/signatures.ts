@@ -177,11 +177,11 @@ export const LIBRARY = {
   entropy: sig('loss', 'mean entropy of softmax(x), over the top-k logits when k > 0', t('x'), i('k', 0)),
 
   // ── selection (inherit / prune) ──
-  keep_ends: sig('select', 'keep the first and last layers, sample the middle uniformly', i('first', 1), i('last', 1)),
+  keep_ends: sig('select', 'keep the first and last layers, and middle layers spaced evenly (deterministic; docs/inheritance.md)', i('first', 1), i('last', 1)),
   block_influence: sig('select', '1 − mean cosine(input, output) of each layer on calibration data', a('calib')),
   drop_one: sig('select', 'loss increase when each layer alone is skipped, on calibration data', a('calib')),
-  l1: sig('select', 'L1 norm of the weights on the axis', n('ratio', 1), { name: 'size', kind: 'int', default: null }),
-  l2: sig('select', 'L2 norm of the weights on the axis', n('ratio', 1), { name: 'size', kind: 'int', default: null }),
+  l1: sig('select', 'Σ|w| over the slices a unit owns; ratio/size: prune only', n('ratio', 1), { name: 'size', kind: 'int', default: null }),
+  l2: sig('select', '√Σw² over the slices a unit owns; ratio/size: prune only', n('ratio', 1), { name: 'size', kind: 'int', default: null }),
   taylor: sig('select', '|w · ∂L/∂w| accumulated on calibration data', a('calib'), n('ratio', 1), { name: 'size', kind: 'int', default: null }),
   activation: sig('select', 'mean activation magnitude on calibration data', a('calib'), n('ratio', 1), { name: 'size', kind: 'int', default: null }),
   learned_mask: sig(

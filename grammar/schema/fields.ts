@@ -33,7 +33,7 @@ export const CONFIG_FIELDS = {
     blocks: f('expr', 'block copy map for assembled UNets: a record from child block to parent block'),
     except: f('strings', 'parameter path patterns not inherited (initialized by the family rules instead)'),
     init: f('expr', 'initializer for parameters that are not inherited (default: the family rule)'),
-    seed: f('int', 'seed for sampled selections (keep_ends middle layers, random inits)'),
+    seed: f('int', 'seed for the tensors `except` initializes and for adapter inits (every selection is deterministic)'),
   },
   prune: {
     layers: f('expr', 'layers to keep or drop'),

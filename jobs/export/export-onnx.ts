@@ -3,7 +3,7 @@
 // and shape checked first) or are drawn as `scion init` draws them. An op ONNX cannot express
 // refuses the export, naming the op and why, before anything is written.
 //
-// The training step (compiler/kernel/train-step.ts, the graph `scion compile --train` compiles,
+// The training step (compiler/autodiff/train-step.ts, the graph `scion compile --train` compiles,
 // with the spec's AdamW settings and global-norm clipping):
 //   inputs:  the model's inputs, labels (for a model without a `loss` output: next-token
 //            cross-entropy of the first output), every trainable param (its initial value as the
@@ -17,7 +17,7 @@ import { toOnnx, unsupportedOps } from '../../compiler/codegen/onnx/to-onnx.ts';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { crossEntropy } from '../../compiler/ir/compose.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import { buildTrainStep, type AdamWGraphOptions } from '../../compiler/kernel/train-step.ts';
+import { buildTrainStep, type AdamWGraphOptions } from '../../compiler/autodiff/train-step.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { findTrain, trainOptimizer } from '../../compiler/lower/lower-train-config.ts';

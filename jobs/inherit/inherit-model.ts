@@ -3,12 +3,15 @@
 // against the parent checkpoint's header, then write model.safetensors, config.json,
 // tokenizer.json (when the vocabulary changed) and provenance.json.
 //
-// Note: this file is the glue between the spec (grammar, compiler lowering and presets) and the
-// selection engine, so unlike the rest of runtime/ it imports compiler code.
+// The stages live in folders, in the order the job runs them: spec/ (read and validate the
+// declaration), layout/ (what units and axes a model has), score/ (data-driven scores), select/
+// (which layers and units to keep), write/ (the tensor plan, the transfer, provenance), adapters/
+// (LoRA/PiSSA factors) and prune/ (a `prune` declaration as an inheritance). types.ts holds what
+// they share.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { InheritDecl, Program, PruneDecl } from '../../grammar/ast.ts';
+import type { Program, PruneDecl } from '../../grammar/ast.ts';
 import { PARAM_INIT_NAMES, paramInit, resolveInit, type Init } from '../../compiler/layers/init.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, writeConfig, type PlanEntry } from '../../compiler/presets/index.ts';
@@ -17,61 +20,23 @@ import { namingPreset } from '../../compiler/presets/index.ts';
 import { openSafetensors, type SafetensorsReader } from '../../runtime/weights/index.ts';
 import { compressVocab, readTokenizerJson, writeTokenizerJson, type BpeTokenizer } from '../../runtime/tokenizer/index.ts';
 import { loadBrown, readTextSource, type BrownSplit } from '../../runtime/data/index.ts';
-import { adaptersOn, planAdapter, writeAdapter } from './adapter-out.ts';
-import { calibBatches } from './calib.ts';
-import { chooseUnits, groupTargets, normScorer, type UnitRule } from './choose.ts';
-import { createDataScoring } from './data-scoring.ts';
-import { lmShape } from './probe.ts';
-import { toCheckpointPlan, type CheckpointTensorPlan } from './checkpoint.ts';
-import { InheritError, layerStack, type ModelLayout } from './layout.ts';
-import { layoutOf } from './layout-from-model.ts';
-import { buildPlan, type UnitChoice } from './plan.ts';
-import { provenanceOf, type Provenance } from './provenance.ts';
-import { prunedModel, type PrunedModel } from './prune.ts';
-import { explicitKeep, keepEnds } from './select.ts';
-import { readInheritSpec, type DataRef, type InheritSpec, type LayerRuleSpec, type UnitRuleSpec } from './spec-fields.ts';
+import { adaptersOn, planAdapter, writeAdapter } from './adapters/adapter-out.ts';
+import { calibBatches } from './score/calib.ts';
+import { chooseUnits, groupTargets, normScorer, type UnitRule } from './select/choose.ts';
+import { createDataScoring } from './score/data-scoring.ts';
+import { lmShape } from './score/probe.ts';
+import { toCheckpointPlan, type CheckpointTensorPlan } from './write/checkpoint.ts';
+import { InheritError, layerStack, type ModelLayout } from './layout/layout.ts';
+import { layoutOf } from './layout/layout-from-model.ts';
+import { buildPlan } from './write/plan.ts';
+import { provenanceOf } from './write/provenance.ts';
+import { prunedModel } from './prune/prune.ts';
+import { InheritRefusal, staticLayers, validateInheritance, type Validated } from './spec/validate.ts';
+import type { DataRef, InheritSpec, LayerRuleSpec, UnitRuleSpec } from './spec/spec-fields.ts';
 import type { Dense } from './tensor-ops.ts';
-import { writeChild } from './transfer.ts';
-import { isImageDiffusion, unetScoring } from './unet-scoring.ts';
-
-/** Data-driven scores (taylor, activation, learned mask, block influence, drop-one), when available. */
-export interface DataScoring {
-  layerScores(kind: 'block_influence' | 'drop_one', calib: DataRef | undefined): Promise<Float64Array>;
-  /** `targets`: the child's unit count per parent group key (see groupTargets), for learned masks. */
-  unitRule(kind: 'dim' | 'heads' | 'ffn' | 'channels', rule: Extract<UnitRuleSpec, { kind: 'metric' }>, targets: ReadonlyMap<string, number>): UnitRule;
-}
-
-export interface InheritContext {
-  readonly programs: readonly Program[];
-  readonly decl: InheritDecl;
-  /** Resolves relative paths in the spec (checkpoint, tokenizer, corpus files). */
-  readonly cwd: string;
-  /** Overrides the declaration's `at` path. */
-  readonly parentPath?: string;
-  readonly log?: (line: string) => void;
-  /** Given the lowered parent and a Scion-space reader, data-driven scoring (default: the CPU backend on calibration text). */
-  readonly dataScoring?: (parent: LoweredModel, read: (path: string) => Promise<Dense>) => DataScoring;
-  /** A `prune` declaration's rules and child (see pruneContext); `decl` is then synthesized from it. */
-  readonly pruned?: PrunedModel;
-  /** Overrides every calibration source's `batches` (keeps tests and quick runs fast). */
-  readonly calibBatches?: number;
-  /** Overrides the calibration window length (default: the sources' `seq`, else the parent's ctx). */
-  readonly calibSeq?: number;
-  /** The parent's tokenizer.json for calibration text (default: beside the parent checkpoint, else the spec's `compress(tokenizer)`). */
-  readonly tokenizerPath?: string;
-}
-
-export interface InheritPlan {
-  readonly spec: InheritSpec;
-  readonly parent: LoweredModel;
-  readonly child: LoweredModel;
-  readonly plans: CheckpointTensorPlan[];
-  readonly layers?: number[];
-  readonly choices: ReadonlyMap<string, UnitChoice>;
-  readonly vocab?: { tokenizer: BpeTokenizer; newToOld: number[]; coverage: number };
-  /** Child tensors left out because they equal another (tied head → embedding). */
-  readonly tied: Map<string, string>;
-}
+import { writeChild } from './write/transfer.ts';
+import { isImageDiffusion, unetScoring } from './score/unet-scoring.ts';
+import type { DataScoring, InheritContext, InheritOutput, InheritPlan } from './types.ts';
 
 const abs = (cwd: string, p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
 
@@ -117,30 +82,12 @@ function initOverride(name: string | undefined, shape: readonly number[]): Init 
 }
 
 async function chooseLayers(rule: LayerRuleSpec | undefined, parent: ModelLayout, child: ModelLayout, data: () => DataScoring): Promise<number[] | undefined> {
-  const ps = layerStack(parent);
-  const cs = layerStack(child);
-  if (rule === undefined) {
-    if (ps !== undefined && cs !== undefined && ps.depth !== cs.depth) {
-      throw new InheritError([
-        `the child has ${cs.depth} layers and the parent ${ps.depth}; declare \`layers = keep_ends(first = 1, last = 1)\` or an index list`,
-      ]);
-    }
-    return undefined;
-  }
-  if (ps === undefined || cs === undefined) throw new InheritError(['`layers` is set but the models have no layer stack (layers.N, blocks.N or h.N)']);
-  switch (rule.kind) {
-    case 'list':
-      return explicitKeep(rule.keep, ps.depth, cs.depth, 'layer');
-    case 'keep_ends':
-      return keepEnds(ps.depth, cs.depth, rule.first, rule.last);
-    case 'block_influence':
-    case 'drop_one': {
-      // Keep the layers whose removal matters most, in their original order.
-      const scores = await data().layerScores(rule.kind, rule.calib);
-      const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
-      return order.slice(0, cs.depth).sort((a, b) => a - b);
-    }
-  }
+  if (rule?.kind !== 'block_influence' && rule?.kind !== 'drop_one') return staticLayers(rule, parent, child);
+  // Keep the layers whose removal matters most, in their original order (ties: the lower index).
+  const depth = layerStack(child)!.depth;
+  const scores = await data().layerScores(rule.kind, rule.calib);
+  const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+  return order.slice(0, depth).sort((a, b) => a - b);
 }
 
 /** The parent's tokenizer: --tokenizer, tokenizer.json beside the checkpoint, or the spec's compress(tokenizer). */
@@ -230,16 +177,13 @@ export function pruneContext(
   return { ...rest, programs, decl: pruned.spec.decl, cwd, parentPath, pruned };
 }
 
-/** Plans the inheritance of `decl` (reads the parent only where a metric needs its weights). */
-export async function planInheritance(ctx: InheritContext, reader: SafetensorsReader): Promise<InheritPlan> {
-  const spec =
-    ctx.pruned?.spec ??
-    readInheritSpec(
-      ctx.decl,
-      ctx.programs.flatMap((p) => p.decls),
-    );
-  const parent = lowerModel([...ctx.programs], ctx.decl.parent.name);
-  const child = ctx.pruned?.child ?? lowerModel([...ctx.programs], ctx.decl.child.name);
+/**
+ * Plans the inheritance of `decl`: first the validation `scion check` runs (validate.ts), so a
+ * declaration is refused before any weight is read; then scoring reads the parent only where a
+ * metric needs its weights.
+ */
+export async function planInheritance(ctx: InheritContext, reader: SafetensorsReader, validated?: Required<Validated>): Promise<InheritPlan> {
+  const { spec, parent, child } = validated ?? (await validOrThrow(ctx));
   const parentEntries = checkpointPlan(parent);
   const childEntries = checkpointPlan(child);
   const pl = layoutOf(parent);
@@ -327,20 +271,20 @@ function tiedPairs(plans: readonly CheckpointTensorPlan[], reader: SafetensorsRe
   return tied;
 }
 
-export interface InheritOutput {
-  readonly dir: string;
-  readonly files: string[];
-  readonly tensors: number;
-  readonly bytes: number;
-  readonly provenance: Provenance;
+/** The declaration validated as `scion check` does (validate.ts); throws InheritRefusal if refused. */
+async function validOrThrow(ctx: InheritContext): Promise<Required<Validated>> {
+  const v = await validateInheritance(ctx.programs, ctx.decl, ctx.pruned === undefined ? undefined : { spec: ctx.pruned.spec, child: ctx.pruned.child });
+  if (v.diagnostics.length > 0 || v.spec === undefined || v.parent === undefined || v.child === undefined) throw new InheritRefusal(v.diagnostics);
+  return { diagnostics: v.diagnostics, spec: v.spec, parent: v.parent, child: v.child };
 }
 
 /** Plans and writes the child checkpoint into `dir`. */
 export async function runInheritance(ctx: InheritContext, dir: string, progress?: (done: number, total: number, name: string) => void): Promise<InheritOutput> {
   const parentPath = abs(ctx.cwd, ctx.parentPath ?? ctx.decl.at.value);
+  const validated = await validOrThrow(ctx); // before the checkpoint is even opened
   const reader = await openSafetensors(parentPath);
   try {
-    const p = await planInheritance(ctx, reader);
+    const p = await planInheritance(ctx, reader, validated);
     const preset = p.child.instance.preset;
     const files: string[] = [];
     const model = join(dir, 'model.safetensors');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { AdaptedModel } from '../../compiler/adapters/index.ts';
 import { checkpointPlan } from '../../compiler/presets/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { PEFT_PREFIX, targetModules } from '../inherit/adapter-out.ts';
+import { PEFT_PREFIX, targetModules } from '../inherit/adapters/adapter-out.ts';
 import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { baseView, siteModule } from './adapter-weights.ts';
 import { JobError } from './errors.ts';

@@ -3,7 +3,7 @@
 //     `inherit M from P at "…"`, else runs/M/model.safetensors. Tensors M has no parameter for
 //     (the parent's lm_head) are ignored; M's parameters the checkpoint lacks must be ones the
 //     inherit leaves out with `except` (they keep their seeded init and train);
-//   - A and B per adapted Linear (jobs/inherit/lora.ts): PEFT's zeros/gaussian init, or PiSSA
+//   - A and B per adapted Linear (jobs/inherit/adapters/lora.ts): PEFT's zeros/gaussian init, or PiSSA
 //     from W's top singular triplets — then W is fed as the residual W − scale·B₀A₀ and the frozen
 //     `…lora_{A,B}.init` copies hold B₀, A₀ so the base path (adapter off) is the pretrained W.
 //   - when the checkpoint sits beside `adapters/<name>/adapter_model.safetensors` (the output of
@@ -18,8 +18,8 @@ import type { LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, fromCheckpoint, MappingError, namingPreset, type PlanEntry } from '../../compiler/presets/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { fnv1a } from '../../runtime/data/index.ts';
-import { PEFT_PREFIX } from '../inherit/adapter-out.ts';
-import { initLora, type LoraInit } from '../inherit/lora.ts';
+import { PEFT_PREFIX } from '../inherit/adapters/adapter-out.ts';
+import { initLora, type LoraInit } from '../inherit/adapters/lora.ts';
 import { openSafetensors, type SafetensorsReader } from '../../runtime/weights/index.ts';
 import { JobError } from './errors.ts';
 

@@ -1,7 +1,7 @@
 // Running a prepared example job (prepare-examples.ts): the start lines, the training itself and,
 // for an adapter target, the PEFT files and summary.json; and the validation pass `scion eval`
-// makes over example specs. The command (cli/commands/train-report.ts) writes the model files and
-// plots and prints the summary.
+// makes over example specs. The job around it (train-job.ts) writes the model files and
+// plots; the command prints the summary.
 
 import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';

@@ -3,7 +3,7 @@
 // genre windows; labelled images — each checked against the model's input shape.
 
 import { join, resolve } from 'node:path';
-import { LowerError } from '../../compiler/lower/errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import type { DataSpec, TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import type { LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import { linearSchedule } from '../../compiler/objectives/diffusion-schedule.ts';

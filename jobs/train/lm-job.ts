@@ -6,7 +6,7 @@
 import { join, relative, resolve } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
 import { gradName } from '../../compiler/autodiff/grad.ts';
-import { LowerError } from '../../compiler/lower/errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import { findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import { JobError } from './errors.ts';

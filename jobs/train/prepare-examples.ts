@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { Expr, Program, Span, TrainDecl } from '../../grammar/ast.ts';
 import { gradName } from '../../compiler/autodiff/grad.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
-import { LowerError } from '../../compiler/lower/errors.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import { calleeOf, constExpr, dataSpec, findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { planSettings } from './train-loop.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';

@@ -8,7 +8,7 @@ import type { PollOptions } from './poll.ts';
 
 // Node-only modules are imported by a computed name, so that bundlers (esbuild, Vite) leave them
 // out of a page's bundle: Dawn is a native addon, and poll.ts wraps Node's setImmediate. A page
-// never reaches these imports (it takes navigator.gpu); test/browser/ checks the bundle.
+// never reaches these imports (it takes navigator.gpu); test/runtime/webgpu/browser/ checks the bundle.
 const NODE_ONLY = { dawn: 'webgpu', poll: './poll.ts' } as const;
 
 export interface AcquireOptions {

@@ -7,7 +7,7 @@ import { lowerTrain } from '../../compiler/lower/lower-train.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { cpuBackend } from '../../backends/cpu/index.ts';
 import { createWebGpuBackend } from '../../backends/webgpu/index.ts';
-import { gpuForTests } from '../webgpu/gpu-fixture.ts';
+import { gpuForTests } from '../runtime/webgpu/gpu-fixture.ts';
 import { numel, parse, randoms } from '../compiler/lower/helpers.ts';
 import { llamaSpec } from '../compiler/lower/helpers.ts';
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { crossEntropy } from '../../compiler/ir/compose.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import { buildTrainStep } from '../../compiler/kernel/train-step.ts';
+import { buildTrainStep } from '../../compiler/autodiff/train-step.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { parseSpec } from './lower/helpers.ts';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGraph } from '../../../compiler/ir/text.ts';
 import type { KernelArtifact } from '../../../compiler/kernel/kernel-graph.ts';
-import { buildTrainStep } from '../../../compiler/kernel/train-step.ts';
+import { buildTrainStep } from '../../../compiler/autodiff/train-step.ts';
 import { compileGraph } from '../../../compiler/pipeline.ts';
 import { tinyLlama } from '../ir/tiny-llama.ts';
 

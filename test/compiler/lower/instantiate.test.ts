@@ -2,8 +2,8 @@
 // and the user errors that only show once sizes are numbers.
 
 import { describe, expect, it } from 'vitest';
-import { instantiate } from '../../../compiler/lower/instantiate.ts';
-import { LowerError } from '../../../compiler/lower/errors.ts';
+import { instantiate } from '../../../grammar/eval/instantiate.ts';
+import { LowerError } from '../../../grammar/eval/errors.ts';
 import { lower, parse, parseSpec } from './helpers.ts';
 
 const catchDiag = (f: () => unknown): LowerError['diagnostic'] => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { modelNames } from '../../../compiler/lower/instantiate.ts';
+import { modelNames } from '../../../grammar/eval/instantiate.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { verifyGraph } from '../../../compiler/ir/verify.ts';
 import { printGraph } from '../../../compiler/ir/text.ts';

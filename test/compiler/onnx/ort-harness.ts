@@ -10,7 +10,7 @@ import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 
 /**
  * Max |onnx − reference| / max(1, |reference|) per op: the WebGPU backend's table
- * (test/webgpu/ops/op-cases-webgpu.test.ts), which the issue holds every backend to; default 1e-6.
+ * (test/runtime/webgpu/ops/op-cases-webgpu.test.ts), which the issue holds every backend to; default 1e-6.
  */
 export const TOLERANCE: Partial<Record<Op, number>> = {
   exp: 1e-5,

@@ -15,7 +15,7 @@ import { instantiate } from '../../../grammar/check/models.ts';
 import { modulePaths } from '../../../grammar/check/paths.ts';
 import { parseProgram } from '../../../grammar/dsl/parse.ts';
 import type { Program } from '../../../grammar/ast.ts';
-import { LowerError } from '../../../compiler/lower/errors.ts';
+import { LowerError } from '../../../grammar/eval/errors.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 
 const RUNS = 1000;

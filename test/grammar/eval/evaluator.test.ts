@@ -8,7 +8,7 @@ import { checkSource } from '../../../grammar/check/check-source.ts';
 import { parseExpr, parseProgram } from '../../../grammar/dsl/parse.ts';
 import { evalConst, notConstText } from '../../../grammar/eval/value.ts';
 import { explainModel } from '../../../compiler/explain.ts';
-import { LowerError } from '../../../compiler/lower/errors.ts';
+import { LowerError } from '../../../grammar/eval/errors.ts';
 
 const none = (): undefined => undefined;
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { newName, stateName } from '../../../compiler/kernel/train-step.ts';
+import { newName, stateName } from '../../../compiler/autodiff/train-step.ts';
 import { buildOnnxExport, exportOnnx } from '../../../jobs/export/export-onnx.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import { tensor, type Tensor } from '../../../runtime/cpu/tensor.ts';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
-import { targetModules } from '../../../jobs/inherit/adapter-out.ts';
+import { targetModules } from '../../../jobs/inherit/adapters/adapter-out.ts';
 import { LLAMA, PARENT, inheritFrom } from './helpers.ts';
 
 const spec = (init: string) => `${LLAMA('P', PARENT)}

@@ -11,11 +11,11 @@ import { lowerModel, type LoweredModel } from '../../../compiler/lower/lower-mod
 import type { HostTensor } from '../../../compiler/presets/index.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
-import { allModuleGroups } from '../../../jobs/inherit/axes.ts';
-import type { CalibBatch } from '../../../jobs/inherit/calib.ts';
-import { CalibRunner, createDataScoring, taylorImportance } from '../../../jobs/inherit/data-scoring.ts';
-import { layoutOf } from '../../../jobs/inherit/layout-from-model.ts';
-import { trainMasks } from '../../../jobs/inherit/learned-mask.ts';
+import { allModuleGroups } from '../../../jobs/inherit/layout/axes.ts';
+import type { CalibBatch } from '../../../jobs/inherit/score/calib.ts';
+import { CalibRunner, createDataScoring, taylorImportance } from '../../../jobs/inherit/score/data-scoring.ts';
+import { layoutOf } from '../../../jobs/inherit/layout/layout-from-model.ts';
+import { trainMasks } from '../../../jobs/inherit/score/learned-mask.ts';
 import { LLAMA, PARENT, parse, randoms, randomWeights } from './helpers.ts';
 
 const TEXT = `${LLAMA('P', PARENT)}\nmodel Q = P(depth = 3)\n`;

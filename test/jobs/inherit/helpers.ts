@@ -11,7 +11,8 @@ import { lowerModel, type LoweredModel } from '../../../compiler/lower/lower-mod
 import { checkpointPlan, fromCheckpoint, namingPreset, toCheckpoint, type HostTensor } from '../../../compiler/presets/index.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../runtime/weights/index.ts';
-import { runInheritance, type InheritOutput } from '../../../jobs/inherit/inherit-model.ts';
+import { runInheritance } from '../../../jobs/inherit/inherit-model.ts';
+import type { InheritOutput } from '../../../jobs/inherit/types.ts';
 import { llamaSpec, randoms as lowerRandoms } from '../../compiler/lower/helpers.ts';
 
 export const LLAMA = (name: string, a: { vocab: number; dim: number; depth: number; heads: number; kv: number; ffn: number }) => `

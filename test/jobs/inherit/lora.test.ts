@@ -3,7 +3,7 @@
 // trips, and the randomized SVD agrees with the exact one on a larger matrix.
 
 import { describe, expect, it } from 'vitest';
-import { initLora, mergeLora, topSvd, unmergeLora } from '../../../jobs/inherit/lora.ts';
+import { initLora, mergeLora, topSvd, unmergeLora } from '../../../jobs/inherit/adapters/lora.ts';
 import type { Dense } from '../../../jobs/inherit/tensor-ops.ts';
 import { randoms } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InheritDecl } from '../../../grammar/ast.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
-import { preflight } from '../../../jobs/inherit/preflight.ts';
+import { preflight } from '../../../jobs/inherit/spec/preflight.ts';
 import { LLAMA, PARENT, parse, randomWeights, tmp, writeModel } from './helpers.ts';
 
 async function check(fields: string, child: string, opts: { ckptDepth?: number; omit?: string[] } = {}) {
@@ -15,7 +15,7 @@ async function check(fields: string, child: string, opts: { ckptDepth?: number; 
   await writeModel(join(dir, 'parent.safetensors'), written, randomWeights(written, 1), opts.omit ?? []);
   const decl = program.decls.find((d): d is InheritDecl => d.kind === 'inherit')!;
   const lines = text.split('\n');
-  return preflight([program], decl, { cwd: dir }).map((d) => ({
+  return (await preflight([program], decl, { cwd: dir })).map((d) => ({
     code: d.code,
     line: lines[d.span.start.line - 1]!.trim(),
     message: d.message,
@@ -42,7 +42,8 @@ describe('preflight', () => {
       {
         code: 'E0805',
         line: 'heads = l2',
-        message: "the child's head width 8 differs from the parent's 4: heads are kept whole, so dim / heads must stay the same",
+        message:
+          "layers.N.self_attn (every layer): the child's head width 8 differs from the parent's 4: heads are kept whole, so dim / heads must stay the same (give the child dim = 8 for 2 heads)",
       },
     ]);
     const b = await check('  heads = l2\n  dim = l2', 'heads = 3, kv_heads = 3, dim = 12');
@@ -51,7 +52,7 @@ describe('preflight', () => {
 
   it('reports token ids past the embedding rows, and a tie that except would break', async () => {
     const v = await check('  vocab = [0, 5, 13]', 'vocab = 3');
-    expect(v).toMatchObject([{ code: 'E0806', message: "token id 13 is past the parent's 13 embedding rows" }]);
+    expect(v).toMatchObject([{ code: 'E0806', line: 'vocab = [0, 5, 13]', message: 'token 13 is out of range: the parent has tokens 0..12' }]);
     const t = await check('  except = ["lm_head"]', '', { omit: ['lm_head.weight'] });
     expect(t).toMatchObject([{ code: 'E0807', line: 'except = ["lm_head"]' }]);
   });

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import type { Io } from '../../../cli/io.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
-import { layoutOf } from '../../../jobs/inherit/layout-from-model.ts';
-import { pruneStep } from '../../../jobs/inherit/prune-step.ts';
+import { layoutOf } from '../../../jobs/inherit/layout/layout-from-model.ts';
+import { pruneStep } from '../../../jobs/inherit/prune/prune-step.ts';
 import { LLAMA, PARENT, logits, parse, randomWeights, readModel, tmp, writeModel } from './helpers.ts';
 
 function capture(cwd: string): Io & { stdout: string; stderr: string } {

@@ -11,10 +11,10 @@ import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import type { HostTensor } from '../../../compiler/presets/index.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
-import { channelSpaces } from '../../../jobs/inherit/channels.ts';
-import { layoutOf } from '../../../jobs/inherit/layout-from-model.ts';
-import type { UnitRuleSpec } from '../../../jobs/inherit/spec-fields.ts';
-import { unetScoring, type UnetBatch } from '../../../jobs/inherit/unet-scoring.ts';
+import { channelSpaces } from '../../../jobs/inherit/layout/channels.ts';
+import { layoutOf } from '../../../jobs/inherit/layout/layout-from-model.ts';
+import type { UnitRuleSpec } from '../../../jobs/inherit/spec/spec-fields.ts';
+import { unetScoring, type UnetBatch } from '../../../jobs/inherit/score/unet-scoring.ts';
 import { parse, randoms, randomWeights } from './helpers.ts';
 
 const SPEC = `model V(size = 4, channels = 1, base = 8, classes = 3, groups = 4) preset unet {

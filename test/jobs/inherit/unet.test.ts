@@ -11,10 +11,10 @@ import type { PruneDecl } from '../../../grammar/ast.ts';
 import type { HostTensor } from '../../../compiler/presets/index.ts';
 import { lowerModel, type LoweredModel } from '../../../compiler/lower/lower-model.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
-import { channelSpaces } from '../../../jobs/inherit/channels.ts';
+import { channelSpaces } from '../../../jobs/inherit/layout/channels.ts';
 import { pruneContext, runInheritance } from '../../../jobs/inherit/inherit-model.ts';
-import { layoutOf } from '../../../jobs/inherit/layout-from-model.ts';
-import { pruneStep } from '../../../jobs/inherit/prune-step.ts';
+import { layoutOf } from '../../../jobs/inherit/layout/layout-from-model.ts';
+import { pruneStep } from '../../../jobs/inherit/prune/prune-step.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../runtime/weights/index.ts';
 import { inheritFrom, parse, randomWeights, readModel, tmp, writeModel } from './helpers.ts';
 

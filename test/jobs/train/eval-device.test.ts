@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Io } from '../../../cli/io.ts';
 import { main } from '../../../cli/main.ts';
 import { openSafetensors, writeSafetensors } from '../../../runtime/weights/index.ts';
-import { gpuForTests } from '../../webgpu/gpu-fixture.ts';
+import { gpuForTests } from '../../runtime/webgpu/gpu-fixture.ts';
 
 function capture(): Io & { stdout: string; stderr: string } {
   const io = {

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { gradName } from '../../../compiler/autodiff/grad.ts';
-import { LowerError } from '../../../compiler/lower/errors.ts';
+import { LowerError } from '../../../grammar/eval/errors.ts';
 import { lowerTrain, type LoweredTrain } from '../../../compiler/lower/lower-train.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';

@@ -1,0 +1,173 @@
+// Register-blocked matmuls inside compiled graphs at the 8×8 block (render-matmul.ts `blockFor`):
+// shapes whose sides are not multiples of 8 (edge blocks store only their in-range part), a side
+// small enough for the 4-wide block, a batch summed in the kernel, and a broadcast operand — each
+// against the CPU reference interpreter.
+
+import { describe, expect, it } from 'vitest';
+import { blockFor } from '../../../compiler/codegen/wgsl/render-matmul.ts';
+import { GraphBuilder } from '../../../compiler/ir/builder.ts';
+import type { Graph } from '../../../compiler/ir/graph.ts';
+import { compileGraph } from '../../../compiler/pipeline.ts';
+import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import { PipelineCache } from '../../../runtime/webgpu/pipeline-cache.ts';
+import { gpuForTests } from './gpu-fixture.ts';
+import { compareWithCpu, randomTensor, relErr } from './ops/helpers.ts';
+
+const { gpu } = await gpuForTests();
+
+const feed = randomTensor;
+
+/** The block comments of the blocked segments in the compiled kernels, e.g. ['8x8']. */
+const blocks = (g: Graph): string[] => compileGraph(g).programs.flatMap((p) => [...p.code.matchAll(/register-blocked (\d+x\d+)/g)].map((m) => m[1] as string));
+
+interface Case {
+  name: string;
+  graph: () => Graph;
+  feeds: () => Map<string, Tensor>;
+  output: string;
+  block: string;
+}
+
+const CASES: Case[] = [
+  {
+    // x: [2, 19, 13], W: [21, 13] read transposed, bias [21]: 19×21 per batch, K = 13
+    name: 'linear with bias and relu, 19×21 per batch from K = 13 (edges in both directions)',
+    graph: () => {
+      const b = new GraphBuilder();
+      const x = b.input('x', [2, 19, 13]);
+      b.output('y', b.relu(b.add(b.matmul(x, b.permute(b.param('w', [21, 13]), [1, 0])), b.param('bias', [21]))));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['x', feed([2, 19, 13], 11)],
+        ['w', feed([21, 13], 12)],
+        ['bias', feed([21], 13)],
+      ]),
+    output: 'y',
+    block: '8x8',
+  },
+  {
+    // (Σ_b x_bᵀ · g_b)ᵀ: x [3, 17, 11], g [3, 17, 23] → [23, 11], the batch summed inside the kernel
+    name: 'weight gradient 11×23 summed over a batch of 3, K = 17, transposed on store',
+    graph: () => {
+      const b = new GraphBuilder();
+      const x = b.input('x', [3, 17, 11]);
+      const g = b.input('g', [3, 17, 23]);
+      b.output('dw', b.permute(b.sum(b.matmul(b.permute(x, [0, 2, 1]), g), [0]), [1, 0]));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['x', feed([3, 17, 11], 21)],
+        ['g', feed([3, 17, 23], 22)],
+      ]),
+    output: 'dw',
+    block: '8x8',
+  },
+  {
+    // a [4, 9, 6] · b [6, 10]: B broadcast over the batch (stride 0), scaled by 0.5 on store
+    name: 'batch of 4 with a broadcast right operand, 9×10 from K = 6',
+    graph: () => {
+      const b = new GraphBuilder();
+      b.output('y', b.mul(b.matmul(b.input('a', [4, 9, 6]), b.input('b', [6, 10])), 0.5));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['a', feed([4, 9, 6], 31)],
+        ['b', feed([6, 10], 32)],
+      ]),
+    output: 'y',
+    block: '8x8',
+  },
+  {
+    // a [19, 13]·b [13, 21] + c [19, 7]·dᵀ (d [21, 7]) + e [19, 5]·f [5, 21], then a residual and
+    // relu: three matmuls of different K summed into one block (a gradient reaching x by 3 paths)
+    name: 'three matmuls added (K = 13, 7, 5; one operand transposed), 19×21, residual and relu on store',
+    graph: () => {
+      const b = new GraphBuilder();
+      const sum = b.add(
+        b.add(b.matmul(b.input('a', [19, 13]), b.input('b', [13, 21])), b.matmul(b.input('c', [19, 7]), b.permute(b.input('d', [21, 7]), [1, 0]))),
+        b.matmul(b.input('e', [19, 5]), b.input('f', [5, 21])),
+      );
+      b.output('y', b.relu(b.add(b.input('x', [19, 21]), sum)));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['a', feed([19, 13], 51)],
+        ['b', feed([13, 21], 52)],
+        ['c', feed([19, 7], 53)],
+        ['d', feed([21, 7], 54)],
+        ['e', feed([19, 5], 55)],
+        ['f', feed([5, 21], 56)],
+        ['x', feed([19, 21], 57)],
+      ]),
+    output: 'y',
+    block: '8x8',
+  },
+  {
+    // 3 rows: the 4-row block, 8 columns wide
+    name: 'three rows, 3×17 from K = 12 (4×8 block)',
+    graph: () => {
+      const b = new GraphBuilder();
+      b.output('y', b.matmul(b.input('a', [3, 12]), b.input('b', [12, 17])));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['a', feed([3, 12], 41)],
+        ['b', feed([12, 17], 42)],
+      ]),
+    output: 'y',
+    block: '4x8',
+  },
+];
+
+describe('blocked matmul block shapes (no device needed)', () => {
+  it('leaves a sum of a matmul and a non-matmul to the chain walk (one matmul in the block)', () => {
+    const b = new GraphBuilder();
+    b.output('y', b.add(b.matmul(b.input('a', [9, 6]), b.input('b', [6, 10])), b.input('x', [9, 10])));
+    const code = compileGraph(b.build())
+      .programs.map((p) => p.code)
+      .join('\n');
+    expect(code).toMatch(/register-blocked 8x8/);
+    expect(code).not.toMatch(/matmuls added/);
+  });
+
+  it('accumulates an add tree of three matmuls in one block', () => {
+    const c = CASES.find((x) => x.name.startsWith('three matmuls added'))!;
+    expect(
+      compileGraph(c.graph())
+        .programs.map((p) => p.code)
+        .join('\n'),
+    ).toMatch(/blocked matmul 19x21x25 \(3 matmuls added\)/);
+  });
+
+  it('uses 8×8 blocks, and 4 along a side of at most 4', () => {
+    expect(blockFor(512, 128)).toEqual({ rows: 8, cols: 8 });
+    expect(blockFor(5, 5)).toEqual({ rows: 8, cols: 8 });
+    expect(blockFor(3, 17)).toEqual({ rows: 4, cols: 8 });
+    expect(blockFor(64, 4)).toEqual({ rows: 8, cols: 4 });
+  });
+
+  for (const c of CASES) {
+    it(`renders ${c.name} as one ${c.block} blocked segment`, () => {
+      expect(blocks(c.graph())).toEqual([c.block]);
+    });
+  }
+});
+
+describe.skipIf(gpu === null)('8×8 blocked matmuls on WebGPU match the CPU reference (f32)', () => {
+  const cache = gpu === null ? null : new PipelineCache(gpu);
+  for (const c of CASES) {
+    it(c.name, { timeout: 300_000 }, async () => {
+      const r = await compareWithCpu(gpu!, c.graph(), c.feeds(), cache!);
+      const got = r.gpu.get(c.output)!.data;
+      const want = r.cpu.get(c.output)!.data;
+      expect(got.length).toBe(want.length);
+      expect(relErr(got, want)).toBeLessThan(1e-5);
+    });
+  }
+});

@@ -4,6 +4,9 @@
 // marks unsupported must refuse with a message naming the op. The cases' VJPs (grad graphs) are
 // exported and compared the same way.
 
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { grad } from '../../../compiler/autodiff/grad.ts';
 import { VJP_RULES } from '../../../compiler/autodiff/vjp-rules.ts';
@@ -16,7 +19,9 @@ import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { feedsOf, lookup, maxRelErr, probeWeights } from '../ops/harness.ts';
 import { FD_SKIPS, OP_CASES, type OpCase } from '../ops/op-cases.ts';
-import { runGraphInOrt, TOLERANCE } from './ort-harness.ts';
+import { checkOnnxFiles, onnxChecker, runGraphInOrt, skipChecker, TOLERANCE } from './ort-harness.ts';
+import { encodeModel } from '../../../compiler/codegen/onnx/onnx-proto.ts';
+import { toOnnx } from '../../../compiler/codegen/onnx/to-onnx.ts';
 
 function caseGraph(c: OpCase): { graph: Graph; feeds: Map<string, Tensor> } {
   const b = new GraphBuilder();
@@ -97,4 +102,27 @@ describe.each(OP_CASES.map((c) => [`${c.op}: ${c.name}`, c] as const))('%s', (_t
       await compare(g.graph, g.feeds, Math.max(1e-5, TOLERANCE[c.op] ?? 0));
     });
   }
+});
+
+describe('the ONNX checker', () => {
+  const checker = onnxChecker();
+  it.skipIf(skipChecker(checker))('accepts every exportable op case, forward and backward, in one model (full_check: schemas and shape inference)', () => {
+    const b = new GraphBuilder();
+    OP_CASES.forEach((c, k) => {
+      if (refused(c) !== undefined) return;
+      const nodes = new Map<string, Node>();
+      for (const [name, v] of Object.entries(c.inputs)) nodes.set(name, b.input(`c${k}.${name}`, v.shape, v.dtype ?? 'f32'));
+      b.output(`y${k}`, c.build(b, lookup(nodes)));
+    });
+    const forward = join(mkdtempSync(join(tmpdir(), 'scion-onnx-ops-')), 'ops.onnx');
+    writeFileSync(forward, encodeModel(toOnnx(b.build())).model);
+    const grads = OP_CASES.flatMap((c, k) => {
+      const g = refused(c) === undefined ? gradGraph(c) : undefined;
+      if (g === undefined) return [];
+      const file = join(dirname(forward), `grad${k}.onnx`);
+      writeFileSync(file, encodeModel(toOnnx(g.graph)).model);
+      return [file];
+    });
+    expect(checkOnnxFiles(checker, [forward, ...grads])).toBe('');
+  });
 });

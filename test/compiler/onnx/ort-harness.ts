@@ -1,6 +1,7 @@
 // Running an exported graph in onnxruntime-node (CPU provider) on the reference's host tensors,
 // and the per-op tolerances exports are held to.
 
+import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import type { DType, Graph } from '../../../compiler/ir/graph.ts';
 import type { Op } from '../../../compiler/ir/ops.ts';
@@ -73,4 +74,28 @@ export async function runGraphInOrt(
   opts: ToOnnxOptions = {},
 ): Promise<Map<string, { shape: number[]; data: ArrayLike<number> }>> {
   return runOrt(encodeModel(toOnnx(graph, opts)).model, feeds);
+}
+
+/** A python3 that can import onnx (Debian's python3-onnx), or the reason there is none. */
+export function onnxChecker(): string | { python: string } {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import onnx'], { encoding: 'utf8' });
+    if (r.status === 0) return { python };
+  }
+  return 'no python3 with the onnx package (Debian: apt-get install python3-onnx)';
+}
+
+/** Skip with a printed reason where the checker is missing, except under CI=true, where the test must fail. */
+export function skipChecker(checker: string | { python: string }): boolean {
+  const skip = typeof checker === 'string' && process.env['CI'] !== 'true';
+  if (skip) console.log(`skipping the ONNX checker test: ${checker as string}`);
+  return skip;
+}
+
+/** Runs onnx.checker.check_model(full_check=True) on the files; returns its stderr ('' when all pass). */
+export function checkOnnxFiles(checker: string | { python: string }, files: readonly string[]): string {
+  if (typeof checker === 'string') throw new Error(`CI=true: ${checker}`);
+  const script = 'import sys, onnx\nfor p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)';
+  const r = spawnSync(checker.python, ['-c', script, ...files], { encoding: 'utf8' });
+  return r.status === 0 ? r.stderr : `exit ${r.status}: ${r.stderr}`;
 }

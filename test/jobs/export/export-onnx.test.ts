@@ -1,10 +1,10 @@
 // `scion export --onnx` on the main job's TinyLlama (specs/default.scion, `scion init` weights):
 // the forward graph gives the reference's logits in ONNX Runtime within 1e-4; one training step
 // in ONNX Runtime equals one step of the reference on the same train-step graph; the files pass
-// the ONNX checker (Debian's python3-onnx; under CI=true a missing checker fails the test); a
+// the ONNX checker (Debian's python3-onnx; under CI=true a missing checker fails the test), as does
+// the LiT's training step; a
 // model whose weights go to external data loads from its file and gives the same logits.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import { tensor, type Tensor } from '../../../runtime/cpu/tensor.ts';
 import { maxRelErr } from '../../compiler/ops/harness.ts';
 import { parseSpec } from '../../compiler/lower/helpers.ts';
-import { ortTensor, runOrt } from '../../compiler/onnx/ort-harness.ts';
+import { checkOnnxFiles, onnxChecker, ortTensor, runOrt, skipChecker } from '../../compiler/onnx/ort-harness.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 
 const program = parseSpec('default.scion');
@@ -55,15 +55,6 @@ async function exported(train: boolean): Promise<{ graph: Graph; model: Uint8Arr
   const shapes = new Map(r.graph.nodes.filter((n) => n.op === 'param').map((n) => [n.attrs['name'] as string, n.shape]));
   const weights = new Map([...r.weights].map(([k, v]) => [k, { dtype: 'f32' as const, shape: shapes.get(k) ?? [], data: Float32Array.from(v) }]));
   return { graph: r.graph, model: r.model, weights };
-}
-
-/** A python3 that can import onnx, or the reason there is none. */
-function onnxChecker(): string | { python: string } {
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(python, ['-c', 'import onnx'], { encoding: 'utf8' });
-    if (r.status === 0) return { python };
-  }
-  return 'no python3 with the onnx package (Debian: apt-get install python3-onnx)';
 }
 
 describe('scion export --onnx: TinyLlama forward', () => {
@@ -129,17 +120,15 @@ describe('scion export --onnx --train: TinyLlama training step', () => {
 
 describe('the ONNX checker accepts the exported files', () => {
   const checker = onnxChecker();
-  const missing = typeof checker === 'string';
-  if (missing && process.env['CI'] !== 'true') console.log(`skipping the ONNX checker test: ${checker}`);
-  it.skipIf(missing && process.env['CI'] !== 'true')('onnx.checker.check_model(full_check=True) passes forward, training step and external data', async () => {
-    if (typeof checker === 'string') throw new Error(`CI=true: ${checker}`);
-    const files = [join(dir, 'forward.onnx'), join(dir, 'train.onnx'), join(dir, 'ext.onnx')];
-    await exportOnnx(program, { model: 'TinyLlama' }, files[0] as string);
-    await exportOnnx(program, { model: 'TinyLlama', train: true }, files[1] as string);
-    await exportOnnx(program, { model: 'TinyLlama', externalAbove: 0 }, files[2] as string);
-    const script = 'import sys, onnx\nfor p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)';
-    const r = spawnSync(checker.python, ['-c', script, ...files], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  });
+  it.skipIf(skipChecker(checker))(
+    'onnx.checker.check_model(full_check=True) passes: llama forward, training step, external data; LiT training step (grouped conv grads)',
+    async () => {
+      const files = ['forward.onnx', 'train.onnx', 'ext.onnx', 'lit-train.onnx'].map((f) => join(dir, f));
+      await exportOnnx(program, { model: 'TinyLlama' }, files[0] as string);
+      await exportOnnx(program, { model: 'TinyLlama', train: true }, files[1] as string);
+      await exportOnnx(program, { model: 'TinyLlama', externalAbove: 0 }, files[2] as string);
+      await exportOnnx(parseSpec('lit.scion'), { model: 'LiT', train: true, batch: 2 }, files[3] as string);
+      expect(checkOnnxFiles(checker, files)).toBe('');
+    },
+  );
 });

@@ -185,6 +185,13 @@ export const ONNX_RULES: Record<Op, OnnxRule> = {
       const outer = prod(base.shape.slice(0, ax));
       const inner = prod(base.shape.slice(ax + 1));
       const k = prod(idx.shape);
+      if (outer === 1) {
+        // Whole rows (the embedding gradient): ScatterND adds row by row, not element by element.
+        const b2 = c.op('Reshape', [c.ins[0] as string, c.i64([base.shape[ax] as number, inner])]);
+        const rows = c.op('Reshape', [toI64(c, c.ins[1] as string), c.i64([k, 1])]);
+        const s2 = c.op('Reshape', [c.ins[2] as string, c.i64([k, inner])]);
+        return c.op('Reshape', [c.op('ScatterND', [b2, rows, s2], { reduction: { string: 'add' } }), c.i64(base.shape)]);
+      }
       const b3 = c.op('Reshape', [c.ins[0] as string, c.i64([outer, base.shape[ax] as number, inner])]);
       const s3 = c.op('Reshape', [c.ins[2] as string, c.i64([outer, k, inner])]);
       const i3 = c.op('Expand', [c.op('Reshape', [toI64(c, c.ins[1] as string), c.i64([1, k, 1])]), c.i64([outer, k, inner])]);

@@ -46,6 +46,28 @@ describe('scion export --onnx', () => {
     expect(r.outputs).toEqual(expect.arrayContaining(['loss', 'new:lm_head.weight', 'new:adam.m:lm_head.weight', 'new:adam.v:lm_head.weight']));
   });
 
+  it('--weights: a checkpoint (here `scion init --seed 7`) becomes the initializers, read through the preset', async () => {
+    const io = capture(dir);
+    expect(await main(['init', SPEC, '--model', 'TinyLlama', '--seed', '7', '-o', 'w7.safetensors'], io)).toBe(0);
+    const logits = async (args: string[], out: string): Promise<Float32Array> => {
+      expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--batch', '1', '-o', out, ...args], capture(dir))).toBe(0);
+      const s = await ort.InferenceSession.create(join(dir, out), { logSeverityLevel: 3 });
+      const tokens = new ort.Tensor(
+        'int32',
+        Int32Array.from({ length: 64 }, (_v, i) => (i * 31) % 512),
+        [1, 64],
+      );
+      const y = (await s.run({ tokens }))['logits']?.data as Float32Array;
+      await s.release();
+      return y;
+    };
+    const fromFile = await logits(['--weights', 'w7.safetensors'], 'file.onnx');
+    const drawn7 = await logits(['--seed', '7'], 'seed7.onnx');
+    const drawn0 = await logits([], 'seed0.onnx');
+    expect([...fromFile]).toEqual([...drawn7]);
+    expect([...fromFile]).not.toEqual([...drawn0]);
+  });
+
   it('needs --onnx (exit 2) and names an unknown model (exit 1)', async () => {
     const io = capture(dir);
     expect(await main(['export', SPEC, '--model', 'TinyLlama'], io)).toBe(2);

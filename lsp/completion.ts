@@ -1,5 +1,5 @@
-// Completion from the tables the checker validates against: inside `Name(` a library layer's (or
-// a user layer's) argument names; at the start of a line in an inherit/prune/adapter/train/sample
+// Completion from the tables the checker validates against: inside `Name(` a library entry's (or
+// a user layer's, or a base model's) argument names; at the start of a line in an inherit/prune/adapter/train/sample
 // block that kind's config fields (grammar/schema/fields.ts); elsewhere the library's names and
 // the program's models, layers and top-level lets. Where the cursor is comes from the text before
 // it (brackets and the keyword that opened the block), so half-typed, unparsable text still works.
@@ -75,6 +75,9 @@ export function completionItems(text: string, offset: number, decls: readonly De
     if (sig !== undefined) return sig.args.map((a) => ({ label: a.name, kind: 'property', detail: a.kind, insertText: `${a.name} = ` }));
     const layer = decls.find((d) => d.kind === 'layer' && d.name.name === open.word);
     if (layer?.kind === 'layer') return layer.params.map((p) => ({ label: p.name.name, kind: 'property', insertText: `${p.name.name} = ` }));
+    // `model Tiny = Llama(` takes the base model's parameters.
+    const model = decls.find((d) => d.kind === 'model' && d.name.name === open.word);
+    if (model?.kind === 'model') return model.params.map((p) => ({ label: p.name.name, kind: 'property', insertText: `${p.name.name} = ` }));
   }
   if (open?.char === '{' && CONFIG_KINDS.has(open.lineWord) && ctx.lineStart) {
     const fields = CONFIG_FIELDS[open.lineWord as ConfigKind] as Record<string, { doc: string; kind: string }>;

@@ -4,6 +4,7 @@
 // analysis; diagnostics are published on open at once and on change after a 200 ms pause.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -26,6 +27,7 @@ import { HARD_KEYWORDS } from '../grammar/dsl/lexer.ts';
 import { formatProgram } from '../grammar/dsl/format.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
 import { formOf } from '../grammar/load.ts';
+import { resolvePath } from '../grammar/resolve.ts';
 import { preflightProgram } from '../jobs/inherit/spec/preflight.ts';
 import { completionItems, type ItemKind } from './completion.ts';
 import { hoverText } from './hover.ts';
@@ -79,6 +81,23 @@ function toLsp(d: Diagnostic): LspDiagnostic {
   };
 }
 
+/**
+ * A problem in an imported file, shown at the import that brings it in (the direct one, or the
+ * first import for a file reached through another), pointing at its own place in that file.
+ */
+function inImports(result: CheckResult, file: string): Diagnostic[] {
+  const imports = result.program.imports;
+  const first = imports[0];
+  if (first === undefined) return [];
+  return result.diagnostics
+    .filter((d) => d.span.file !== file)
+    .map((d) => {
+      const via = imports.find((i) => resolvePath(file, i.path.value) === d.span.file) ?? first;
+      const where = `${relative(dirname(file), d.span.file)}:${d.span.start.line}:${d.span.start.col}`;
+      return { ...d, span: via.span, message: `in ${where}: ${d.message}`, notes: [{ message: d.message, span: d.span }, ...d.notes] };
+    });
+}
+
 /** Serves one editor over the given streams; resolves when the editor sends `exit`. */
 export function serve(input: Readable, output: Writable, cwd: string): Promise<void> {
   const connection: Connection = createConnection(input, output);
@@ -107,6 +126,7 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
     if (doc === undefined) return;
     const { file, result, version } = analyse(doc);
     const own = result.diagnostics.filter((d) => d.span.file === file);
+    own.push(...inImports(result, file));
     // Pre-flight against parent checkpoints that exist (headers only), once the spec is clean.
     if (!result.diagnostics.some((d) => d.severity === 'error')) {
       try {
@@ -143,9 +163,16 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
     serverInfo: { name: 'scion', version: '0.1.0' },
   }));
 
-  documents.onDidOpen((e) => schedule(e.document.uri, 0));
+  // Fired on open too: a document seen for the first time is checked at once, an edit after a pause.
   documents.onDidChangeContent((e) => {
-    if (e.document.version > 1) schedule(e.document.uri, DEBOUNCE_MS);
+    schedule(e.document.uri, analyses.has(e.document.uri) ? DEBOUNCE_MS : 0);
+    // Open documents that import this one are checked again too.
+    const changed = fileOf(e.document.uri);
+    for (const [uri, a] of analyses) {
+      if (uri === e.document.uri || !a.result.sources.has(changed)) continue;
+      analyses.delete(uri);
+      schedule(uri, DEBOUNCE_MS);
+    }
   });
   documents.onDidClose((e) => {
     clearTimeout(timers.get(e.document.uri));

@@ -122,6 +122,34 @@ describe('scion lsp: diagnostics', () => {
   });
 });
 
+describe('scion lsp: imports', () => {
+  it('reads imports from open documents before the disk, and shows their problems at the import', async () => {
+    // Neither file is on disk: the importer reads the library from the editor's buffer.
+    const libPath = join(ROOT, 'test', '.tmp', 'lsp-lib.scion');
+    const mainPath = join(ROOT, 'test', '.tmp', 'lsp-main.scion');
+    const lib = 'model Base(dim = 8) {\n  input x: f32[batch, dim]\n  output y = Lineer(x, dim)\n}\n';
+    const main = '// π → an import\nimport "lsp-lib.scion"\n\nmodel Small = Base(dim = 4)\n';
+    open(uriOf(libPath), lib);
+    const own = await client.diagnosticsFor(uriOf(libPath));
+    expect(own.diagnostics.map((d) => d.range.start)).toContainEqual(find(lib, 'Lineer'));
+    open(uriOf(mainPath), main);
+    const got = await client.diagnosticsFor(uriOf(mainPath));
+    expect(got.diagnostics.length).toBe(own.diagnostics.length);
+    const importAt = find(main, 'import "lsp-lib.scion"');
+    for (const d of got.diagnostics) {
+      expect(d.range.start).toEqual(importAt);
+      expect(d.message).toMatch(/^in lsp-lib\.scion:3:\d+: /);
+    }
+    const def = await client.request<Location>('textDocument/definition', at(uriOf(mainPath), find(main, '= Base(', 0, 2)));
+    expect(def).toMatchObject({ uri: uriOf(libPath), range: { start: find(lib, 'model Base', 0, 'model '.length) } });
+    const args = await client.request<{ label: string }[]>('textDocument/completion', at(uriOf(mainPath), find(main, 'Base(', 0, 5)));
+    expect(args.map((i) => i.label)).toEqual(['dim']);
+    // Fixing the library clears the importer's diagnostics.
+    client.notify('textDocument/didChange', { textDocument: { uri: uriOf(libPath), version: 2 }, contentChanges: [{ text: lib.replace('Lineer', 'Linear') }] });
+    expect((await client.diagnosticsFor(uriOf(mainPath))).diagnostics).toEqual([]);
+  });
+});
+
 describe('scion lsp: navigation on specs/tiny-lm.scion', () => {
   it('hover: a library layer shows its signature and doc line', async () => {
     const h = await client.request<{ contents: { value: string } }>('textDocument/hover', at(TINY_URI, find(TINY_TEXT, 'Attention(', 0, 2)));

@@ -1,15 +1,17 @@
 // Hover text: what the checker, the evaluator and `explain` already know about a name, in
 // Markdown. A library entry shows its signature and doc line (grammar/library); a parameter or
-// `let` its constant value (grammar/eval); a model its parameter count (compiler/explain.ts,
-// when it lowers); a config field its doc line (grammar/schema/fields.ts).
+// `let` its constant value (grammar/eval), or its tensor's shape where the model lowers; a model
+// its parameter count (compiler/explain.ts, when it lowers); a config field its doc line
+// (grammar/schema/fields.ts).
 
-import type { Decl, LayerDecl, ModelDecl, Program, Stmt } from '../grammar/ast.ts';
+import type { Decl, LayerDecl, ModelDecl, Program, Span, Stmt } from '../grammar/ast.ts';
 import { formatExpr } from '../grammar/dsl/format.ts';
 import { evalParams } from '../grammar/eval/params.ts';
 import { describeValue, evalConst, type Value } from '../grammar/eval/value.ts';
 import { type ArgSpec, lookup } from '../grammar/library/signatures.ts';
 import { CONFIG_FIELDS } from '../grammar/schema/fields.ts';
 import { explainModel, human } from '../compiler/explain.ts';
+import { lowerModel } from '../compiler/lower/lower-model.ts';
 import type { Occurrence } from './symbols.ts';
 
 const code = (text: string): string => `\`\`\`scion\n${text}\n\`\`\``;
@@ -49,18 +51,17 @@ function localHover(o: Occurrence, decls: readonly Decl[]): string | undefined {
     const head = `(parameter of ${declName}) ${name}`;
     return v === undefined ? code(head) : `${code(`${head} = ${describeValue(v)}`)}`;
   }
-  // The binding under the cursor, or the last one before it for a use of a rebound name.
+  // The binding under the cursor; for a use, the last binding completed before it (`h = h + …`
+  // reads the previous `h`).
+  const at = o.span.start.offset;
+  const binds = (id: { span: Span }, whole: Span): boolean => (o.def ? id.span.start.offset === at : whole.end.offset <= at);
   let found: Stmt | undefined;
   const walk = (list: readonly Stmt[]): void => {
     for (const s of list) {
       if (s.kind === 'repeat') {
-        if (s.var.name === name && s.var.span.start.offset <= o.span.start.offset) found = s;
+        if (s.var.name === name && (o.def ? s.var.span.start.offset === at : s.var.span.start.offset < at)) found = s;
         walk(s.body);
-      } else if (
-        (s.kind === 'let' || s.kind === 'output' || s.kind === 'input' || s.kind === 'param') &&
-        s.name.name === name &&
-        s.name.span.start.offset <= o.span.start.offset
-      )
+      } else if ((s.kind === 'let' || s.kind === 'output' || s.kind === 'input' || s.kind === 'param') && s.name.name === name && binds(s.name, s.span))
         found = s;
     }
   };
@@ -76,10 +77,34 @@ function localHover(o: Occurrence, decls: readonly Decl[]): string | undefined {
     case 'output': {
       const r = evalConst(found.value, env);
       const word = found.kind === 'output' ? 'output ' : '';
-      return r.ok ? code(`${word}${name} = ${describeValue(r.value)}`) : `${code(`${word}${name} = ${formatExpr(found.value)}`)}\n\na tensor`;
+      if (r.ok) return code(`${word}${name} = ${describeValue(r.value)}`);
+      const stmt = found;
+      const shapes = d.kind === 'model' ? tensorShapes(decls, d, (s) => s.span.start.offset === stmt.span.start.offset && s.span.file === stmt.span.file) : [];
+      const shapeText = shapes.length === 0 ? 'a tensor' : `a tensor of shape ${shapes.map((x) => `[${x.join(', ')}]`).join(' or ')} (with \`batch\` = 1)`;
+      return `${code(`${word}${name} = ${formatExpr(found.value)}`)}\n\n${shapeText}`;
     }
     default:
       return undefined;
+  }
+}
+
+/**
+ * The shapes a statement's tensor takes when the model is lowered with its defaults (one per
+ * distinct shape: a statement in a `repeat` runs once per iteration). Empty when it does not lower.
+ */
+function tensorShapes(decls: readonly Decl[], model: ModelDecl, isStmt: (s: { span: Span }) => boolean): (readonly number[])[] {
+  try {
+    const m = lowerModel({ file: model.span.file, imports: [], decls: [...decls] }, model.name.name);
+    const byId = new Map(m.graph.nodes.map((n) => [n.id, n.shape]));
+    const out = new Map<string, readonly number[]>();
+    for (const s of m.instance.stmts) {
+      if (!isStmt(s)) continue;
+      const shape = byId.get(m.taps.get(s.id) ?? -1);
+      if (shape !== undefined) out.set(shape.join(','), shape);
+    }
+    return [...out.values()];
+  } catch {
+    return [];
   }
 }
 

@@ -169,6 +169,20 @@ describe('scion lsp: navigation on specs/tiny-lm.scion', () => {
     expect(model.contents.value).toMatch(/parameters \([\d,]+\)/);
   });
 
+  it("hover: a model body's let shows its tensor's shape from lowering the model with its defaults", async () => {
+    const defaults = Object.fromEntries([.../\bmodel Llama\(([^)]*)\)/.exec(TINY_TEXT)![1]!.matchAll(/(\w+) = (\d+)/g)].map((m) => [m[1], m[2]]));
+    const logits = await client.request<{ contents: { value: string } }>(
+      'textDocument/hover',
+      at(TINY_URI, find(TINY_TEXT, 'output logits', 0, 'output '.length)),
+    );
+    expect(logits.contents.value).toContain(`shape [1, ${defaults.ctx}, ${defaults.vocab}]`);
+    const a = await client.request<{ contents: { value: string } }>(
+      'textDocument/hover',
+      at(TINY_URI, find(TINY_TEXT, 'RMSNorm(h) as layers[i].input', 0, -'a = '.length)),
+    );
+    expect(a.contents.value).toContain(`shape [1, ${defaults.ctx}, ${defaults.dim}]`);
+  });
+
   it('definition: a model name and a let go to their declarations', async () => {
     const def = await client.request<Location>('textDocument/definition', at(TINY_URI, find(TINY_TEXT, '= Llama(', 0, 2)));
     const decl = find(TINY_TEXT, 'model Llama', 0, 'model '.length);
@@ -213,6 +227,15 @@ describe('scion lsp: navigation on specs/tiny-lm.scion', () => {
     const renamed = apply(TINY_TEXT, edits);
     expect(renamed).not.toMatch(/\bLlama\b/);
     expect(checkSource(renamed, TINY, () => undefined).diagnostics).toEqual([]);
+  });
+});
+
+describe('scion lsp: what cannot be renamed', () => {
+  it('refuses a library name and a name that is not a name or is reserved', async () => {
+    expect(await client.request('textDocument/prepareRename', at(TINY_URI, find(TINY_TEXT, 'Attention(', 0, 1)))).toBeNull();
+    const llama = find(TINY_TEXT, 'train Llama', 0, 'train '.length);
+    expect(await client.request('textDocument/prepareRename', at(TINY_URI, llama))).toMatchObject({ placeholder: 'Llama' });
+    for (const newName of ['2fast', 'frozen', 'a-b']) expect(await client.request('textDocument/rename', { ...at(TINY_URI, llama), newName })).toBeNull();
   });
 });
 

@@ -122,6 +122,15 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
   };
 
   const publish = async (uri: string): Promise<void> => {
+    try {
+      await publishNow(uri);
+    } catch (error) {
+      // A bug in a check is a bug, but it must not take the editor's server down with it.
+      connection.console.error(`scion lsp: checking ${uri} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  };
+
+  const publishNow = async (uri: string): Promise<void> => {
     const doc = documents.get(uri);
     if (doc === undefined) return;
     const { file, result, version } = analyse(doc);

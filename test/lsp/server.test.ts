@@ -167,6 +167,8 @@ describe('scion lsp: navigation on specs/tiny-lm.scion', () => {
     expect(calib.contents.value).toContain('let calib = brown(split = "calib"');
     const model = await client.request<{ contents: { value: string } }>('textDocument/hover', at(TINY_URI, find(TINY_TEXT, 'model Llama', 0, 'model '.length)));
     expect(model.contents.value).toMatch(/parameters \([\d,]+\)/);
+    const field = await client.request<{ contents: { value: string } }>('textDocument/hover', at(TINY_URI, find(TINY_TEXT, '  steps = 2k', 0, 3)));
+    expect(field.contents.value).toContain(CONFIG_FIELDS.train.steps.doc);
   });
 
   it("hover: a model body's let shows its tensor's shape from lowering the model with its defaults", async () => {

@@ -160,6 +160,7 @@ export const FLAGS = {
   judgeModel: one(['--judge-model'], 'NAME', 'the judge model (default: the one the judge spec trains)', text),
   judgeWeights: one(['--judge-weights'], 'W', "the judge's weights (default: runs/<model>/model.safetensors)", text),
   list: toggle(['--list'], 'list the benchmarks and exit'),
+  stdio: toggle(['--stdio'], 'talk over standard input and output (the default and only transport; editors pass it)'),
 } satisfies Record<string, FlagSpec>;
 
 export type Flags = typeof FLAGS;

@@ -1,6 +1,7 @@
-// Imports run one way: grammar ← compiler ← runtime (types only) ← backends ← jobs ← cli. A
-// browser runtime must load without the compiler, and the grammar must load without either; a
-// backend is reached through backends/registry.ts, never by a job naming its internals.
+// Imports run one way: grammar ← compiler ← runtime (types only) ← backends ← jobs ← cli (and
+// lsp/, the language server, a peer of cli/). A browser runtime must load without the compiler,
+// and the grammar must load without either; a backend is reached through backends/registry.ts,
+// never by a job naming its internals.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -53,7 +54,12 @@ describe('import direction', () => {
     expect(edges('backends').filter((e) => e.to === 'jobs' || e.to === 'cli')).toEqual([]);
   });
   it('jobs import nothing of the cli', () => {
-    expect(edges('jobs').filter((e) => e.to === 'cli')).toEqual([]);
+    expect(edges('jobs').filter((e) => e.to === 'cli' || e.to === 'lsp')).toEqual([]);
+  });
+  it('the language server (a peer of the cli) imports nothing of the cli, and nothing below it imports the server', () => {
+    expect(edges('lsp').filter((e) => e.to === 'cli')).toEqual([]);
+    const below = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'bench'].flatMap((d) => edges(d));
+    expect(below.filter((e) => e.to === 'lsp')).toEqual([]);
   });
   it('runtime imports nothing of backends', () => {
     expect(edges('runtime').filter((e) => e.to === 'backends')).toEqual([]);
@@ -132,7 +138,7 @@ describe('module structure', () => {
     expect(edges('bench').filter((e) => e.to === 'cli')).toEqual([]);
   });
   it('no value-import cycles among source files', () => {
-    const files = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'cli', 'bench'].flatMap((d) => tsFiles(join(ROOT, d)));
+    const files = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'cli', 'lsp', 'bench'].flatMap((d) => tsFiles(join(ROOT, d)));
     expect(importCycles(files)).toEqual([]);
   });
   it('the cycle finder finds a planted cycle (it can fail)', () => {

@@ -14,7 +14,7 @@ import { loadSpec, reportLowerError } from '../spec.ts';
 export const SPEC = commandSpec({
   name: 'export',
   about:
-    'Writes the model as an ONNX model (opset 17, IR version 8): the forward graph, or with --train the whole\ntraining step (its params, AdamW moments, lr and bias corrections go in, their new values and the loss come out).\nWeights come from --weights, else they are drawn as `scion init` draws them (--seed). Default OUT: NAME.onnx\n(NAME.train.onnx with --train). Weights past 1.9 GB go to OUT.onnx.data.',
+    'Writes the model as an ONNX model (opset 17, IR version 8): the forward graph, or with --train the whole\ntraining step (its params, AdamW moments, lr and bias corrections go in, their new values and the loss come out).\nWeights come from --weights, else they are drawn as `scion init` draws them (--seed). Shapes are static: the\nbatch is fixed at export (--batch B, else the spec default). Default OUT: NAME.onnx (NAME.train.onnx with --train).\nWeights past 1.9 GB go to OUT.onnx.data.',
   args: { name: 'FILE', min: 1, max: 1 },
   flags: ['model', 'onnx', 'out', 'exportTrain', 'weights', 'seed', 'batch', 'json'],
   required: ['model', 'onnx'],

@@ -5,8 +5,9 @@
 //
 // The training step (compiler/autodiff/train-step.ts, the graph `scion compile --train` compiles,
 // with the spec's AdamW settings and global-norm clipping):
-//   inputs:  the model's inputs, labels (for a model without a `loss` output: next-token
-//            cross-entropy of the first output), every trainable param (its initial value as the
+//   inputs:  the model's inputs, labels (for a model without a `loss` output the loss is the
+//            cross-entropy of the first output against them: for next-token training, the tokens
+//            shifted by one, -100 ignored), every trainable param (its initial value as the
 //            initializer default), adam.m:<p>, adam.v:<p>, adam.lr, adam.bc1, adam.bc2
 //   outputs: loss, new:<p>, new:adam.m:<p>, new:adam.v:<p>
 

@@ -15,6 +15,7 @@ import { ProgressLine, TrainingDiverged } from '../../runtime/train/index.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
+import { checkOutputDir } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'train',
@@ -38,6 +39,7 @@ export const run = command(SPEC, async ({ flags: o, args: [file] }, io) => {
     return EXIT.inputError;
   }
   const outDir = o.out === undefined ? defaultOutDir(io.cwd, model) : isAbsolute(o.out) ? o.out : resolve(io.cwd, o.out);
+  checkOutputDir(outDir, o.out ?? outDir);
   try {
     const r = await runTrainJob(program, model, {
       outDir,

@@ -11,8 +11,7 @@ import { InheritError } from '../jobs/inherit/layout/layout.ts';
 import { JobError } from '../jobs/train/errors.ts';
 import { DataError } from '../runtime/data/user-files.ts';
 import { TokenizerFormatError } from '../runtime/tokenizer/tokenizer-json.ts';
-import { CheckpointError } from '../runtime/train/checkpoint.ts';
-import { TrainingDiverged } from '../runtime/train/loop.ts';
+import { CheckpointError, NothingToResume, RunLocked, TrainingDiverged } from '../runtime/train/index.ts';
 import { SafetensorsError } from '../runtime/weights/index.ts';
 
 /** A failure the user can fix, said in full by `message` (the file and how to fix it). */
@@ -28,6 +27,8 @@ const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
   CommandError,
   SafetensorsError,
   CheckpointError,
+  NothingToResume,
+  RunLocked,
   JobError,
   MappingError,
   DeviceUnavailable,

@@ -3,11 +3,10 @@
 // makes over example specs. The command (cli/commands/train-report.ts) writes the model files and
 // plots and prints the summary.
 
-import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import type { ProgressLine } from '../../runtime/train/index.ts';
+import { writeAtomic, type ProgressLine } from '../../runtime/train/index.ts';
 import { writePeftAdapter, type PeftFiles } from './adapter-save.ts';
 import { cpuBackend } from '../../backends/cpu/index.ts';
 import type { Backend } from '../../backends/backend.ts';
@@ -52,7 +51,8 @@ export async function trainExampleJob(job: ExampleJob, model: string, o: Example
   if (ad === undefined) return { result };
   // An adapter run writes PEFT files for the base checkpoint, not a whole model.
   const peft = await writePeftAdapter(o.outDir, ad.model, ad.fresh, result.params, p.frozen);
-  await writeFile(
+  // After the adapter's files, whole or not at all: summary.json never describes files not there.
+  await writeAtomic(
     join(o.outDir, 'summary.json'),
     `${JSON.stringify({ ...result.summary, adapter: ad.model.adapter.name, base: job.initFrom ?? null, trainedFresh: ad.fresh }, null, 2)}\n`,
   );

@@ -44,6 +44,25 @@ export class CheckpointError extends Error {
   }
 }
 
+/**
+ * A resume was asked for and no checkpoint reads back intact: the run stops rather than starting
+ * over at step 1 and overwriting what is there.
+ */
+export class NothingToResume extends Error {
+  constructor(
+    readonly dir: string,
+    readonly skipped: readonly { path: string; reason: string }[],
+  ) {
+    super(
+      skipped.length === 0
+        ? `--resume: there is no checkpoint in '${dir}' to resume from: run without --resume to start over`
+        : `--resume: none of the ${skipped.length} checkpoint${skipped.length === 1 ? '' : 's'} in '${dir}' is readable (newest: ${skipped[0]!.reason}): ` +
+            'move them away and run without --resume to start over',
+    );
+    this.name = 'NothingToResume';
+  }
+}
+
 export function checkpointPath(dir: string, step: number): string {
   return join(dir, `step-${String(step).padStart(8, '0')}.safetensors`);
 }
@@ -146,16 +165,24 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 export async function latestCheckpoint(
   dir: string,
 ): Promise<{ path: string; checkpoint: Checkpoint; skipped: { path: string; reason: string }[] } | undefined> {
+  const r = await scanCheckpoints(dir);
+  return r.found === undefined ? undefined : { ...r.found, skipped: r.skipped };
+}
+
+/** latestCheckpoint's search: the newest intact checkpoint, if any, and the newer ones that were not (newest first). */
+export async function scanCheckpoints(
+  dir: string,
+): Promise<{ found: { path: string; checkpoint: Checkpoint } | undefined; skipped: { path: string; reason: string }[] }> {
   const skipped: { path: string; reason: string }[] = [];
   for (const { path } of (await listCheckpoints(dir)).reverse()) {
     try {
-      return { path, checkpoint: await readCheckpoint(path), skipped };
+      return { found: { path, checkpoint: await readCheckpoint(path) }, skipped };
     } catch (error) {
       if (!(error instanceof CheckpointError)) throw error;
       skipped.push({ path, reason: error.message });
     }
   }
-  return undefined;
+  return { found: undefined, skipped };
 }
 
 function checkpointTensors(c: Checkpoint): NamedTensors {

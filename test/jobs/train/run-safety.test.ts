@@ -1,0 +1,166 @@
+// Runs that cannot corrupt each other (issue 19): the run folder's lock (a second run on the same
+// --out is refused with the owner's pid, in-process and between two real processes; a stale lock
+// of a dead process is taken over), --resume with no readable checkpoint stops instead of
+// starting over, and temp files a killed writer left are removed.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main.ts';
+import { LOCK_FILE } from '../../../runtime/train/index.ts';
+import { captureIo } from '../../grammar/check/capture-io.ts';
+import { llamaSpec } from '../../compiler/lower/helpers.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const SPEC = `
+${llamaSpec('Tiny', 'vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 8')}
+
+train Tiny {
+  data = text(path = "train.txt", seq = 8)
+  loss = cross_entropy(logits, next(tokens))
+  optimizer = adamw(lr = 1e-2)
+  steps = 4
+  batch = 2
+  checkpoint = { every = 2, keep = 3 }
+  seed = 5
+}
+`;
+const SENTENCES = ['the cat sat on the mat.', 'a dog ran in the park.', 'the bird sang in the tree.', 'my friend read a book.'];
+
+let dir: string;
+const children: ChildProcess[] = [];
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'scion-runsafety-'));
+  writeFileSync(join(dir, 'tiny.scion'), SPEC);
+  writeFileSync(join(dir, 'train.txt'), Array.from({ length: 120 }, (_, i) => SENTENCES[(i * 3) % 4]).join(' '));
+});
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+async function train(out: string, ...extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = captureIo(dir);
+  const code = await main(['train', 'tiny.scion', '--out', out, '--device', 'cpu', '--json', ...extra], io);
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+/** The pid of a process that has exited: nothing runs under it now (pids are not reused this fast). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(r.stdout.toString());
+}
+
+function writeLock(out: string, lock: object | string): void {
+  mkdirSync(join(dir, out), { recursive: true });
+  writeFileSync(join(dir, out, LOCK_FILE), typeof lock === 'string' ? lock : JSON.stringify(lock));
+}
+
+describe('the run folder lock', () => {
+  it('refuses a second run while a live process holds the folder, naming it, and writes nothing', async () => {
+    const sleeper = spawn('sleep', ['60']);
+    children.push(sleeper);
+    writeLock('held', { pid: sleeper.pid, host: hostname(), started: '2026-12-07T08:00:00.000Z', command: 'scion train' });
+    const r = await train('held');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `scion train: the run folder '${join(dir, 'held')}' is in use by process ${sleeper.pid} (scion train, started 2026-12-07T08:00:00.000Z): wait for it to finish or stop it, or choose another --out\n`,
+    );
+    expect(readdirSync(join(dir, 'held'))).toEqual([LOCK_FILE]);
+    sleeper.kill('SIGKILL');
+  });
+
+  it('takes over the lock of a dead process, and of a half-written lock file, and releases it at the end', async () => {
+    const pid = deadPid();
+    writeLock('stale', { pid, host: hostname(), started: '2026-12-07T08:00:00.000Z', command: 'scion train' });
+    const r = await train('stale');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`took over the run folder's lock from process ${pid}, which is no longer running`);
+    expect(existsSync(join(dir, 'stale', LOCK_FILE))).toBe(false);
+    expect(existsSync(join(dir, 'stale', 'model.safetensors'))).toBe(true);
+
+    writeLock('torn', '{"pid": 12');
+    expect((await train('torn')).code).toBe(0);
+    expect(existsSync(join(dir, 'torn', LOCK_FILE))).toBe(false);
+  }, 60_000);
+
+  it('between two real processes: the second `scion train` on the same --out exits 1 naming the first', async () => {
+    const first = spawn(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'tiny.scion', '--out', 'race', '--device', 'cpu', '--steps', '100000'], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    children.push(first);
+    const lock = join(dir, 'race', LOCK_FILE);
+    const t0 = Date.now();
+    while (!existsSync(lock) && Date.now() - t0 < 60_000 && first.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(lock)).toBe(true);
+    const second = spawnSync(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'tiny.scion', '--out', 'race', '--device', 'cpu'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^scion train: the run folder '${join(dir, 'race')}' is in use by process ${first.pid} \\(scion train, started [-0-9T:.Z]+\\): wait for it to finish or stop it, or choose another --out\\n$`,
+      ),
+    );
+    expect(second.stderr).not.toMatch(/^\s+at /m);
+    // kill -9 the first: its lock is left behind, stale, and the next run takes it over.
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    expect(existsSync(lock)).toBe(true);
+    const third = await train('race', '--steps', '2');
+    expect(third.code).toBe(0);
+    expect(third.stderr).toContain(`took over the run folder's lock from process ${first.pid}`);
+  }, 120_000);
+});
+
+/** The job logs its set-up first; the failure is the last line. */
+const lastLine = (text: string): string => `${text.trimEnd().split('\n').at(-1)}\n`;
+
+describe('--resume', () => {
+  it('with no checkpoint at all stops and says so', async () => {
+    const r = await train('fresh', '--resume');
+    expect(r.code).toBe(1);
+    expect(lastLine(r.stderr)).toBe(
+      `scion train: --resume: there is no checkpoint in '${join(dir, 'fresh', 'checkpoints')}' to resume from: run without --resume to start over\n`,
+    );
+  });
+
+  it('with every checkpoint damaged stops, names the newest reason and leaves the files as they were', async () => {
+    expect((await train('damaged')).code).toBe(0);
+    const ckpts = join(dir, 'damaged', 'checkpoints');
+    const names = readdirSync(ckpts).sort();
+    expect(names).toEqual(['step-00000002.safetensors', 'step-00000004.safetensors']);
+    // The older one cut short, the newer one with a flipped byte at its end (tensor data).
+    const older = join(ckpts, names[0]!);
+    const newer = join(ckpts, names[1]!);
+    writeFileSync(older, readFileSync(older).subarray(0, 100));
+    const bytes = readFileSync(newer);
+    bytes[bytes.length - 1]! ^= 0xff;
+    writeFileSync(newer, bytes);
+    const before = names.map((n) => readFileSync(join(ckpts, n)));
+
+    const r = await train('damaged', '--resume');
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(lastLine(r.stderr)).toBe(
+      `scion train: --resume: none of the 2 checkpoints in '${ckpts}' is readable (newest: ${newer}: not a valid checkpoint: tensor data does not match its CRC-32): move them away and run without --resume to start over\n`,
+    );
+    expect(readdirSync(ckpts).sort()).toEqual(names);
+    expect(names.map((n) => readFileSync(join(ckpts, n)))).toEqual(before);
+  }, 60_000);
+});
+
+describe('files a killed writer left', () => {
+  it('are removed by the next run, which holds the lock', async () => {
+    mkdirSync(join(dir, 'temps'));
+    writeFileSync(join(dir, 'temps', '.model.safetensors.99999-deadbeef.tmp'), 'half a model');
+    writeFileSync(join(dir, 'temps', '.summary.json.99999-0badf00d.tmp'), '{"ste');
+    const r = await train('temps');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('removed .model.safetensors.99999-deadbeef.tmp, left by an interrupted write');
+    expect(readdirSync(join(dir, 'temps')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
+});

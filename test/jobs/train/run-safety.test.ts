@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import { LOCK_FILE } from '../../../runtime/train/index.ts';
+import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../grammar/check/capture-io.ts';
 import { llamaSpec } from '../../compiler/lower/helpers.ts';
 
@@ -150,6 +151,40 @@ describe('--resume', () => {
     );
     expect(readdirSync(ckpts).sort()).toEqual(names);
     expect(names.map((n) => readFileSync(join(ckpts, n)))).toEqual(before);
+  }, 60_000);
+});
+
+/** Sets a checkpoint's step to `step` by hand, in its state metadata only (tensors untouched). */
+async function editStep(path: string, step: number): Promise<void> {
+  const file = await openSafetensors(path);
+  const tensors = new Map<string, TensorToWrite>();
+  for (const [name, t] of file.tensors) tensors.set(name, { dtype: 'F32', shape: t.shape, data: (await file.read(name)) as Float32Array });
+  const meta = { ...file.metadata, state: file.metadata.state!.replace(/^\{"step":\d+,/, `{"step":${step},`) };
+  await file.close();
+  expect(meta.state).toContain(`{"step":${step},`);
+  await writeSafetensors(path, tensors, meta);
+}
+
+describe('a checkpoint whose step was edited by hand', () => {
+  it('is refused as damaged: --resume falls back to the one before, and stops when it was the only one', async () => {
+    expect((await train('edited')).code).toBe(0);
+    const ckpts = join(dir, 'edited', 'checkpoints');
+    const newest = join(ckpts, 'step-00000004.safetensors');
+    await editStep(newest, 34);
+    const reason = `${newest}: not a valid checkpoint: the state metadata (step, optimizer counters, RNG, data position, metrics) does not match its CRC-32: it was edited or damaged`;
+    const r = await train('edited', '--resume');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`skipping damaged checkpoint: ${reason}`);
+    expect(r.stderr).toContain(`resuming from ${join(ckpts, 'step-00000002.safetensors')} (step 2)`);
+    expect(JSON.parse(readFileSync(join(dir, 'edited', 'summary.json'), 'utf8'))).toMatchObject({ steps: 4 });
+
+    // The resumed run rewrote step 4; edit every checkpoint now.
+    for (const n of readdirSync(ckpts)) await editStep(join(ckpts, n), 34);
+    const none = await train('edited', '--resume');
+    expect(none.code).toBe(1);
+    expect(lastLine(none.stderr)).toBe(
+      `scion train: --resume: none of the 2 checkpoints in '${ckpts}' is readable (newest: ${reason}): move them away and run without --resume to start over\n`,
+    );
   }, 60_000);
 });
 

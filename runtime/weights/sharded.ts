@@ -106,7 +106,7 @@ async function readIndex(path: string): Promise<{ weightMap: Map<string, string>
   let size: number;
   try {
     const s = await stat(path);
-    if (!s.isFile()) throw new SafetensorsError('io', path, `is ${s.isDirectory() ? 'a directory' : 'not a regular file'}, not a checkpoint index`);
+    if (!s.isFile()) throw new SafetensorsError('not-a-file', path, `is ${s.isDirectory() ? 'a directory' : 'not a regular file'}, not a checkpoint index`);
     size = s.size;
   } catch (error) {
     if (error instanceof SafetensorsError) throw error;

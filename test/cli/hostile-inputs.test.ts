@@ -3,6 +3,7 @@
 // output onto its own input. Each case asserts the exact one-line message and the exit code, and
 // that no stack trace is printed.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,7 @@ inherit C from P at "parent.safetensors" {
 }
 `;
 
+const ROOT = join(import.meta.dirname, '..', '..');
 let dir: string;
 /** The kinds of bad weights file, each with the message its path gets. */
 const BAD: { kind: string; make: (p: string) => void; says: (p: string) => string }[] = [
@@ -68,6 +70,18 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'lm.scion'), LM);
   writeFileSync(join(dir, 'inherit.scion'), INHERIT);
   writeFileSync(join(dir, 'tokenizer.json'), '{}');
+  writeFileSync(join(dir, 'train.txt'), 'the cat sat on the mat. a dog ran in the park. '.repeat(40));
+  // Valid Tiny weights beside tokenizers that are not: garbage, the wrong kind, a directory.
+  for (const [sub, make] of [
+    ['tok-garbage', (p: string) => writeFileSync(p, 'not json\n')],
+    ['tok-wrong', (p: string) => writeFileSync(p, '{"model": {"type": "BPE"}}')],
+    ['tok-dir', (p: string) => mkdirSync(p)],
+  ] as const) {
+    mkdirSync(join(dir, sub));
+    const r = await scion(dir, ['init', 'lm.scion', '--model', 'Tiny', '-o', `${sub}/model.safetensors`]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    make(join(dir, sub, 'tokenizer.json'));
+  }
   await writeSafetensors(join(dir, 'good.safetensors'), { 'linear.weight': { dtype: 'F32', shape: [3, 4], data: new Float32Array(12) } });
   await writeSafetensors(join(dir, 'in.safetensors'), { x: { dtype: 'F32', shape: [2, 4], data: new Float32Array(8) } });
   symlinkSync('m.scion', join(dir, 'link.scion'));
@@ -98,7 +112,14 @@ describe('bad weights are one line, exit 1, for every command that reads weights
           ['generate', 'lm.scion', '--weights', w, '--device', 'cpu'],
           b.kind === 'missing' ? `scion generate: no weights at ${w}` : `scion generate: ${b.says(w)}`,
         ],
+        [['eval', 'lm.scion', '--weights', w], `scion eval: ${b.says(w)}`],
         [['sample', sample.spec, '--weights', w, '--device', 'cpu', '-o', 'grid.png'], `scion sample: ${b.says(w)}`],
+        [
+          ['sample', sample.spec, '--weights', sample.weights, '--judge', sample.judge, '--judge-weights', w, '--device', 'cpu', '-o', 'grid.png'],
+          b.kind === 'missing'
+            ? `scion sample: the judge 'Judge' has no weights at ${w}: train it first (scion train SPEC --model Judge) or pass --judge-weights`
+            : `scion sample: ${b.says(w)}`,
+        ],
         [['inherit', 'inherit.scion', '--parent', w, '-o', 'child'], `scion inherit: inherit.scion:13: ${b.says(w)}`],
         [['inspect', w], `scion inspect: ${b.says(w)}`],
       ];
@@ -107,6 +128,15 @@ describe('bad weights are one line, exit 1, for every command that reads weights
         expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 1, stderr: `${says}\n` });
         expectNoStack(r.stderr);
       }
+    });
+
+    it(`train --init: ${b.kind}`, async () => {
+      const w = join(dir, b.kind, 'w.safetensors');
+      const r = await scion(dir, ['train', 'lm.scion', '--init', w, '--out', `init-${b.kind}`, '--device', 'cpu']);
+      expect(r.code).toBe(1);
+      // The job logs its data first; the failure is the last line.
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`scion train: --init: ${b.says(w)}`);
+      expectNoStack(r.stderr);
     });
   }
 });
@@ -216,8 +246,51 @@ describe('output paths are checked before any work starts', () => {
 
 describe('unknown and unreadable paths', () => {
   const cases: { name: string; args: string[]; says: () => string; code?: number }[] = [
-    { name: 'a missing spec', args: ['check', 'nope.scion'], says: () => `scion check: cannot read 'nope.scion'` },
-    { name: 'a spec that is a directory', args: ['explain', 'empty'], says: () => `scion explain: cannot read 'empty'` },
+    { name: 'a missing spec', args: ['check', 'nope.scion'], says: () => `scion check: cannot read 'nope.scion': no such file` },
+    { name: 'a spec that is a directory', args: ['explain', 'empty'], says: () => `scion explain: cannot read 'empty': it is a directory, not a file` },
+    {
+      name: 'a spec under a file',
+      args: ['train', 'm.scion/x.scion'],
+      says: () => `scion train: cannot read 'm.scion/x.scion': a part of the path is not a directory`,
+    },
+    {
+      name: 'a spec that is a symbolic link loop',
+      args: ['check', 'loop.safetensors'],
+      says: () => `scion check: cannot read 'loop.safetensors': too many levels of symbolic links (a link loop)`,
+    },
+    {
+      name: 'fmt --write a directory (usage, as before)',
+      args: ['fmt', '--write', 'empty'],
+      says: () => `scion fmt: cannot read 'empty': it is a directory, not a file`,
+      code: 2,
+    },
+    {
+      name: 'convert a missing file (usage, as before)',
+      args: ['convert', 'nope.scion'],
+      says: () => `scion convert: cannot read 'nope.scion': no such file`,
+      code: 2,
+    },
+    {
+      name: 'generate with a tokenizer that is not JSON',
+      args: ['generate', 'lm.scion', '--weights', 'tok-garbage/model.safetensors', '--device', 'cpu'],
+      says: () => `scion generate: ${dir}/tok-garbage/tokenizer.json: not JSON: Unexpected token 'o', "not json\\n" is not valid JSON`,
+    },
+    {
+      name: 'generate with a tokenizer of another kind',
+      args: ['generate', 'lm.scion', '--weights', 'tok-wrong/model.safetensors', '--device', 'cpu'],
+      says: () => `scion generate: ${dir}/tok-wrong/tokenizer.json: pre_tokenizer must be {"type": "ByteLevel"}`,
+    },
+    {
+      name: 'generate with a tokenizer that is a directory',
+      args: ['generate', 'lm.scion', '--weights', 'tok-dir/model.safetensors', '--device', 'cpu'],
+      says: () => `scion generate: ${dir}/tok-dir/tokenizer.json: cannot read: EISDIR: illegal operation on a directory, read`,
+    },
+    {
+      name: 'inherit --replay a provenance that is not JSON',
+      args: ['inherit', '--replay', 'm.scion', '--parent', 'good.safetensors', '-o', 'replayed'],
+      says: () => `scion inherit: ${dir}/m.scion: not JSON: Unexpected token 'm', "model M {\\n"... is not valid JSON`,
+    },
+
     {
       name: 'eval --input a symbolic link loop',
       args: ['eval', 'm.scion', '--model', 'M', '--weights', 'good.safetensors', '--input', 'loop.safetensors', '-o', 'out.safetensors'],
@@ -243,4 +316,21 @@ describe('unknown and unreadable paths', () => {
       expectNoStack(r.stderr);
     });
   }
+});
+
+describe('as a process (bin/scion.mjs)', () => {
+  it('a malformed weights file: exit status 1, one line on stderr, nothing on stdout', () => {
+    const w = join(dir, 'garbage', 'w.safetensors');
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin/scion.mjs'), 'eval', 'm.scion', '--model', 'M', '--weights', w, '--input', 'in.safetensors', '-o', 'out.safetensors'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`scion eval: ${w}: header length 2338328219631577204 exceeds the 104857600-byte limit\n`);
+  });
 });

@@ -88,8 +88,7 @@ export async function loadFrozen(lowered: LoweredTrain, cwd: string): Promise<Ma
       reader = await openSafetensors(path);
     } catch (error) {
       // There but unreadable (truncated, not safetensors, a directory): say that, not "train it first".
-      if (error instanceof SafetensorsError && error.code !== 'io')
-        throw new JobError(`the ${f.role} '${f.model.instance.name}': ${error.message}`);
+      if (error instanceof SafetensorsError && error.code !== 'io') throw new JobError(`the ${f.role} '${f.model.instance.name}': ${error.message}`);
       throw new JobError(
         `the ${f.role} '${f.model.instance.name}' has no weights at ${relative(cwd, path)}: train it first (scion train FILE --model ${f.model.instance.name})`,
       );

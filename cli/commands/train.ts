@@ -21,7 +21,8 @@ export const SPEC = commandSpec({
   name: 'train',
   about: `Trains a model as its spec's \`train\` declares (no FILE: specs/default.scion, a tiny llama on the Brown corpus).
 The out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,
-tokenizer.json and summary.json. --resume continues from the newest checkpoint there.
+tokenizer.json and summary.json (last, after the model). --resume continues from the newest intact checkpoint there and
+stops when there is none. One run at a time writes an out folder: a second is refused while the first runs.
 An adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out
 with \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay
 frozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.`,

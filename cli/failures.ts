@@ -61,8 +61,9 @@ function fsError(error: unknown): (NodeJS.ErrnoException & { code: string }) | u
 }
 
 /**
- * The one-line (or, for diagnostics, rendered) message of a known failure, without the
- * `scion <cmd>: ` prefix; undefined for anything else (a bug).
+ * The message of a known failure: one line without the `scion <cmd>: ` prefix, or — for a lowering
+ * diagnostic — the rendered diagnostic, which ends with a newline and is printed as it is.
+ * Undefined for anything else (a bug).
  */
 export function knownFailure(error: unknown): string | undefined {
   if (error instanceof LowerError) return renderDiagnostics([error.diagnostic], new Map(), { color: false });

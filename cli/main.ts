@@ -48,7 +48,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`scion: '${name}' is not available in this version yet\n`);
       return EXIT.usage;
     }
-    throw error;
+    io.err(unexpectedFailure(name, error, process.env.SCION_DEBUG === '1'));
+    return EXIT.inputError;
   }
   // The one error boundary: usage errors exit 2, failures the user can fix print one line and
   // exit 1 (cli/failures.ts), and anything else is a bug, reported without a stack unless asked.

@@ -11,6 +11,7 @@ import { CommandError, knownFailure } from '../../cli/failures.ts';
 import { main } from '../../cli/main.ts';
 import { UsageError } from '../../cli/io.ts';
 import { SafetensorsError } from '../../runtime/weights/index.ts';
+import { commandLineSpan, LowerError } from '../../grammar/eval/errors.ts';
 import { captureIo } from '../grammar/check/capture-io.ts';
 
 const thrown: { error: unknown } = { error: undefined };
@@ -55,6 +56,12 @@ describe('the error boundary', () => {
       code: 1,
       stderr: 'scion explain: /w.safetensors: file is 3 bytes\n',
     });
+  });
+
+  it('prints a lowering diagnostic as the checker renders it, without the prefix, and exits 1', async () => {
+    const r = await explainThrowing(new LowerError('E0903', "no tap 'x' in model 'M'", commandLineSpan('--tap')));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^<command line: --tap>:1:1: error\[E0903\]: no tap 'x' in model 'M'\n/);
   });
 
   it('prints a bug as a summary and where to report it, without the stack', async () => {

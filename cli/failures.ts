@@ -70,6 +70,10 @@ export function knownFailure(error: unknown): string | undefined {
   if (KNOWN.some((k) => error instanceof k)) return (error as Error).message;
   const fs = fsError(error);
   if (fs !== undefined) return FS_ERRORS[fs.code]!(fs.path ?? '');
+  // Until the evaluator bounds sizes where they are made (issue 19), a tensor too large for a typed
+  // array surfaces here; it is the spec's sizes, not a bug, so say which and how to see them.
+  if (error instanceof RangeError && /^(Invalid typed array length|Array buffer allocation failed)/.test(error.message))
+    return `a tensor is too large to allocate (${error.message}): reduce the model's sizes; \`scion explain\` lists each layer's parameters and memory`;
   return undefined;
 }
 

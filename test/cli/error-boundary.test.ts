@@ -118,6 +118,15 @@ describe('file-system errors are known failures, named with the path', () => {
     });
   }
 
+  it("a tensor too large for a typed array is the spec's sizes, not a bug", async () => {
+    const error = errorOf(() => new Float32Array(1e12));
+    expect(await explainThrowing(error)).toEqual({
+      code: 1,
+      stderr:
+        "scion explain: a tensor is too large to allocate (Invalid typed array length: 1000000000000): reduce the model's sizes; `scion explain` lists each layer's parameters and memory\n",
+    });
+  });
+
   it('leaves other error codes to the bug report', () => {
     expect(knownFailure(errno('ECONNRESET', 'read'))).toBeUndefined();
     expect(knownFailure(new Error('plain'))).toBeUndefined();

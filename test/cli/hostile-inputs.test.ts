@@ -334,3 +334,15 @@ describe('as a process (bin/scion.mjs)', () => {
     expect(r.stderr).toBe(`scion eval: ${w}: header length 2338328219631577204 exceeds the 104857600-byte limit\n`);
   });
 });
+
+describe('sizes beyond what typed arrays hold', () => {
+  it('init of a 4e12-parameter layer is one line, exit 1, and writes nothing', async () => {
+    writeFileSync(join(dir, 'huge.scion'), 'model M {\n  input x: f32[2, 4]\n  output y = Linear(x, 1000000000000)\n}\n');
+    const r = await scion(dir, ['init', 'huge.scion', '--model', 'M', '-o', 'huge.safetensors']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "scion init: a tensor is too large to allocate (Invalid typed array length: 4000000000000): reduce the model's sizes; `scion explain` lists each layer's parameters and memory\n",
+    );
+    expect(existsSync(join(dir, 'huge.safetensors'))).toBe(false);
+  });
+});

@@ -1,9 +1,11 @@
 // Runs that cannot corrupt each other (issue 19): the run folder's lock (a second run on the same
 // --out is refused with the owner's pid, in-process and between two real processes; a stale lock
 // of a dead process is taken over), --resume with no readable checkpoint stops instead of
-// starting over, and temp files a killed writer left are removed.
+// starting over, a hand-edited checkpoint step is refused, temp files a killed writer left are
+// removed, and a kill -9 during the final model write never leaves summary.json without the model.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { watch } from 'node:fs';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,4 +200,47 @@ describe('files a killed writer left', () => {
     expect(r.stderr).toContain('removed .model.safetensors.99999-deadbeef.tmp, left by an interrupted write');
     expect(readdirSync(join(dir, 'temps')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   }, 60_000);
+});
+
+describe('kill -9 during the final model write', () => {
+  it('never leaves a summary.json without its model, and the next run cleans up and finishes', async () => {
+    // A model big enough (about 9 MB) that its write takes a while; one step.
+    const big = SPEC.replace(
+      'vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32',
+      'vocab = 300, dim = 256, depth = 2, heads = 4, kv_heads = 2, ffn = 1024',
+    )
+      .replace('steps = 4', 'steps = 1')
+      .replace('checkpoint = { every = 2, keep = 3 }', 'checkpoint = { every = 1, keep = 1 }');
+    writeFileSync(join(dir, 'big.scion'), big);
+    const out = join(dir, 'killed');
+    mkdirSync(out);
+    const child = spawn(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'big.scion', '--out', 'killed', '--device', 'cpu'], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    children.push(child);
+    let sawTemp = false;
+    const watcher = watch(out, (_event, name) => {
+      if (!sawTemp && name !== null && /^\.model\.safetensors\..*\.tmp$/.test(name)) {
+        sawTemp = true;
+        child.kill('SIGKILL');
+      }
+    });
+    await new Promise((r) => child.once('exit', r));
+    watcher.close();
+    expect(sawTemp).toBe(true);
+    // Wherever the kill landed: a summary.json only beside its model.
+    if (existsSync(join(out, 'summary.json'))) expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
+    expect(existsSync(join(out, LOCK_FILE))).toBe(true);
+    // Usually (every run here) the kill lands mid-write: the model's temp file is left behind.
+    const leftTemp = readdirSync(out).some((n) => n.endsWith('.tmp'));
+
+    const io = captureIo(dir);
+    expect(await main(['train', 'big.scion', '--out', 'killed', '--device', 'cpu', '--resume', '--json'], io)).toBe(0);
+    expect(io.stderr).toContain(`took over the run folder's lock from process ${child.pid}`);
+    if (leftTemp) expect(io.stderr).toMatch(/removed \.model\.safetensors\..*\.tmp, left by an interrupted write/);
+    expect(readdirSync(out).filter((n) => n.endsWith('.tmp') || n === LOCK_FILE)).toEqual([]);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toMatchObject({ steps: 1 });
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
+  }, 120_000);
 });

@@ -3,6 +3,7 @@
 // makes over example specs. The command (cli/commands/train-report.ts) writes the model files and
 // plots and prints the summary.
 
+import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
@@ -49,9 +50,10 @@ export async function trainExampleJob(job: ExampleJob, model: string, o: Example
   );
   const ad = job.lowered.adapter;
   if (ad === undefined) return { result };
-  // An adapter run writes PEFT files for the base checkpoint, not a whole model.
+  // An adapter run writes PEFT files for the base checkpoint, not a whole model; summary.json goes
+  // before them and comes back after them, whole or not at all, never describing files not there.
+  await rm(join(o.outDir, 'summary.json'), { force: true });
   const peft = await writePeftAdapter(o.outDir, ad.model, ad.fresh, result.params, p.frozen);
-  // After the adapter's files, whole or not at all: summary.json never describes files not there.
   await writeAtomic(
     join(o.outDir, 'summary.json'),
     `${JSON.stringify({ ...result.summary, adapter: ad.model.adapter.name, base: job.initFrom ?? null, trainedFresh: ad.fresh }, null, 2)}\n`,

@@ -68,16 +68,25 @@ export async function runTrainJob(program: Program, model: string, o: TrainJobOp
   const lock = await acquireRunLock(o.outDir, 'scion train');
   try {
     for (const pid of lock.tookOver) o.log(`took over the run folder's lock from process ${pid}, which is no longer running`);
-    // Under the lock, any temp file here is a killed writer's; the old summary is replaced at the end.
+    // Under the lock, any temp file here is a killed writer's.
     for (const name of await removeStaleTemps(o.outDir)) o.log(`removed ${name}, left by an interrupted write`);
-    await rm(join(o.outDir, 'summary.json'), { force: true });
     return await runLocked(program, model, o);
   } finally {
     await lock.release();
   }
 }
 
-const writeSummaryJson = (outDir: string, summary: object): Promise<void> => writeAtomic(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+/**
+ * Writes a finished run's files and then its summary.json: the old summary goes first, so a kill
+ * or a full disk in between leaves none rather than one describing files that are not there.
+ */
+async function withSummary<T>(outDir: string, summary: object, write: () => Promise<T>): Promise<T> {
+  const path = join(outDir, 'summary.json');
+  await rm(path, { force: true });
+  const written = await write();
+  await writeAtomic(path, `${JSON.stringify(summary, null, 2)}\n`);
+  return written;
+}
 
 async function runLocked(program: Program, model: string, o: TrainJobOptions): Promise<TrainJobResult> {
   const prep = {
@@ -118,9 +127,10 @@ async function runLocked(program: Program, model: string, o: TrainJobOptions): P
           fresh: ad.fresh,
         };
       }
-      const modelPath = await saveModel(job.lowered, r.params, o.outDir);
-      const ema = r.ema === undefined ? null : await saveModel(job.lowered, r.ema, o.outDir, 'model-ema.safetensors');
-      await writeSummaryJson(o.outDir, r.summary);
+      const { modelPath, ema } = await withSummary(o.outDir, r.summary, async () => ({
+        modelPath: await saveModel(job.lowered, r.params, o.outDir),
+        ema: r.ema === undefined ? null : await saveModel(job.lowered, r.ema, o.outDir, 'model-ema.safetensors'),
+      }));
       return { kind: 'examples', summary: r.summary, out: o.outDir, model: modelPath, ema, plot };
     }
     const job = await prepareLmJob(program, model, prep);
@@ -129,8 +139,7 @@ async function runLocked(program: Program, model: string, o: TrainJobOptions): P
       `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${backend.name === 'cpu' ? 'the CPU' : 'WebGPU'} → ${relative(o.cwd, o.outDir) || '.'}`,
     );
     const r = await trainLm(job.plan, { outDir: o.outDir, resume: o.resume, backend, progress: o.progress });
-    const modelPath = await saveModel(job.lowered, r.params, o.outDir);
-    await writeSummaryJson(o.outDir, r.summary);
+    const modelPath = await withSummary(o.outDir, r.summary, () => saveModel(job.lowered, r.params, o.outDir));
     const plot = await writePlots(o.outDir, model, r.metrics, r.summary.baselineLoss, job.plan.steps);
     const sample = await sampleFromModel(program, model, r.params, join(o.outDir, 'tokenizer.json'), backend, END_SAMPLE);
     return { kind: 'lm', summary: r.summary, out: o.outDir, model: modelPath, plot, sample };

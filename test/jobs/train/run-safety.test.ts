@@ -145,8 +145,11 @@ describe('--resume', () => {
     writeFileSync(newer, bytes);
     const before = names.map((n) => readFileSync(join(ckpts, n)));
 
+    const summary = readFileSync(join(dir, 'damaged', 'summary.json'), 'utf8');
     const r = await train('damaged', '--resume');
     expect(r.code).toBe(1);
+    // The finished run's summary is not lost to a resume that could not start.
+    expect(readFileSync(join(dir, 'damaged', 'summary.json'), 'utf8')).toBe(summary);
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(lastLine(r.stderr)).toBe(
       `scion train: --resume: none of the 2 checkpoints in '${ckpts}' is readable (newest: ${newer}: not a valid checkpoint: tensor data does not match its CRC-32): move them away and run without --resume to start over\n`,

@@ -25,7 +25,7 @@ export class RunLocked extends Error {
   ) {
     super(
       `the run folder '${dir}' is in use by process ${owner.pid}${owner.host === hostname() ? '' : ` on ${owner.host}`} (${owner.command}, started ${owner.started}): ` +
-        `wait for it to finish or stop it, or choose another --out`,
+        `wait for it to finish or stop it, or choose another --out (if that process is not a Scion run, delete ${join(dir, LOCK_FILE)})`,
     );
     this.name = 'RunLocked';
   }

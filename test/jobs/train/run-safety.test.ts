@@ -68,7 +68,7 @@ describe('the run folder lock', () => {
     const r = await train('held');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `scion train: the run folder '${join(dir, 'held')}' is in use by process ${sleeper.pid} (scion train, started 2026-12-07T08:00:00.000Z): wait for it to finish or stop it, or choose another --out\n`,
+      `scion train: the run folder '${join(dir, 'held')}' is in use by process ${sleeper.pid} (scion train, started 2026-12-07T08:00:00.000Z): wait for it to finish or stop it, or choose another --out (if that process is not a Scion run, delete ${join(dir, 'held', LOCK_FILE)})\n`,
     );
     expect(readdirSync(join(dir, 'held'))).toEqual([LOCK_FILE]);
     sleeper.kill('SIGKILL');
@@ -105,7 +105,7 @@ describe('the run folder lock', () => {
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(
       new RegExp(
-        `^scion train: the run folder '${join(dir, 'race')}' is in use by process ${first.pid} \\(scion train, started [-0-9T:.Z]+\\): wait for it to finish or stop it, or choose another --out\\n$`,
+        `^scion train: the run folder '${join(dir, 'race')}' is in use by process ${first.pid} \\(scion train, started [-0-9T:.Z]+\\): wait for it to finish or stop it, or choose another --out \\(if that process is not a Scion run, delete ${join(dir, 'race', LOCK_FILE)}\\)\\n$`,
       ),
     );
     expect(second.stderr).not.toMatch(/^\s+at /m);

@@ -66,6 +66,32 @@ export function readInput(file: string, io: Io): { name: string; text: string } 
   return text === undefined ? undefined : { name: file, text };
 }
 
+/**
+ * Why a FILE argument that readInput could not read cannot be read, for the message: 'no such
+ * file', 'it is a directory', 'permission denied', …
+ */
+export function whyUnreadable(file: string, io: Io): string {
+  if (file === STDIN_ARG) return 'standard input cannot be read';
+  const full = isAbsolute(file) ? file : resolve(io.cwd, file);
+  try {
+    if (statSync(full).isDirectory()) return 'it is a directory, not a file';
+    readFileSync(full);
+    return 'it could not be read';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return READ_ERRORS[code ?? ''] ?? `${(error as Error).message}`;
+  }
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ELOOP: 'too many levels of symbolic links (a link loop)',
+  ENAMETOOLONG: 'the name is too long',
+};
+
 /** Writes a text file whole or not at all (temp file, fsync, rename): a user's spec is never left half-written. */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
   await atomicWrite(path, (handle) => writeAll(handle, new TextEncoder().encode(text)));

@@ -1,5 +1,6 @@
 // The `scion` command: dispatches to cli/commands/<name>.ts, each exporting `run: Command`.
 
+import { knownFailure, unexpectedFailure } from './failures.ts';
 import { EXIT, processIo, UsageError, type Io, type Command } from './io.ts';
 
 /** Every command, with its one-line help. Each is implemented in cli/commands/<name>.ts. */
@@ -49,8 +50,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`scion: '${name}' is not available in this version yet\n`);
       return EXIT.usage;
     }
-    throw error;
+    io.err(unexpectedFailure(name, error, process.env.SCION_DEBUG === '1'));
+    return EXIT.inputError;
   }
+  // The one error boundary: usage errors exit 2, failures the user can fix print one line and
+  // exit 1 (cli/failures.ts), and anything else is a bug, reported without a stack unless asked.
   try {
     return await run(rest, io);
   } catch (error) {
@@ -58,6 +62,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`scion ${name}: ${error.message}\n`);
       return EXIT.usage;
     }
-    throw error;
+    const known = knownFailure(error);
+    if (known !== undefined) {
+      io.err(known.endsWith('\n') ? known : `scion ${name}: ${known}\n`);
+      return EXIT.inputError;
+    }
+    io.err(unexpectedFailure(name, error, process.env.SCION_DEBUG === '1'));
+    return EXIT.inputError;
   }
 }

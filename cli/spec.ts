@@ -6,13 +6,13 @@ import type { Program } from '../grammar/ast.ts';
 import { checkSource } from '../grammar/check/check-source.ts';
 import { countSeverities, renderDiagnostics } from '../grammar/diagnostics/render.ts';
 import { LowerError } from '../grammar/eval/errors.ts';
-import { EXIT, fileReader, readInput, type Io } from './io.ts';
+import { EXIT, fileReader, readInput, whyUnreadable, type Io } from './io.ts';
 
 /** Parses, resolves and checks a spec; prints diagnostics and returns undefined on errors. */
 export function loadSpec(file: string, io: Io, cmd: string): Program | undefined {
   const input = readInput(file, io);
   if (input === undefined) {
-    io.err(`scion ${cmd}: cannot read '${file}'\n`);
+    io.err(`scion ${cmd}: cannot read '${file}': ${whyUnreadable(file, io)}\n`);
     return undefined;
   }
   const name = input.name;

@@ -8,7 +8,7 @@ import { preflightProgram } from '../../jobs/inherit/spec/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { countSeverities, renderDiagnostics, toJson } from '../../grammar/diagnostics/render.ts';
 import { command, commandSpec } from '../flags.ts';
-import { EXIT, fileReader, readInput, STDIN_ARG } from '../io.ts';
+import { EXIT, fileReader, readInput, STDIN_ARG, whyUnreadable } from '../io.ts';
 
 export const SPEC = commandSpec({
   name: 'check',
@@ -38,7 +38,7 @@ export const run = command(SPEC, async ({ flags: { json, from: form }, args: fil
     }
   }
   if (missing.length > 0 && !json) {
-    for (const m of missing) io.err(`scion check: cannot read '${m}'\n`);
+    for (const m of missing) io.err(`scion check: cannot read '${m}': ${whyUnreadable(m, io)}\n`);
   }
   const { errors, warnings } = countSeverities(all);
   const ok = errors === 0 && missing.length === 0;

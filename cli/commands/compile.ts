@@ -18,6 +18,7 @@ import { compileGraph } from '../../compiler/pipeline.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
 import { EXIT, UsageError } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
+import { absolute, checkOutputDir } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'compile',
@@ -41,6 +42,7 @@ function withLmLoss(g: Graph): Graph {
 }
 
 export const run = command(SPEC, async ({ flags: { model, out, batch, train, json, f16, features }, args: [file = ''] }, io) => {
+  checkOutputDir(absolute(io.cwd, out), out);
   const program = loadSpec(file, io, 'compile');
   if (program === undefined) return EXIT.inputError;
   const decl = [...program.decls].reverse().find((d) => d.kind === 'model');

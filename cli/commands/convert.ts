@@ -11,7 +11,8 @@ import { formOf, loadSource, type SpecForm } from '../../grammar/load.ts';
 import { yamlProblems } from '../../grammar/yaml/expressible.ts';
 import { printYaml } from '../../grammar/yaml/print.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
-import { EXIT, readInput, STDIN_ARG, UsageError, writeTextAtomic } from '../io.ts';
+import { EXIT, readInput, STDIN_ARG, UsageError, whyUnreadable, writeTextAtomic } from '../io.ts';
+import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'convert',
@@ -33,7 +34,12 @@ export const run = command(SPEC, async ({ flags: opts, args: [file = ''] }, io) 
   if (file === STDIN_ARG && opts.from === undefined)
     throw usageError(SPEC, 'standard input has no extension to tell its form: add --from scion or --from yaml');
   const input = readInput(file, io);
-  if (input === undefined) throw new UsageError(`cannot read '${file}': no such file`);
+  if (input === undefined) throw new UsageError(`cannot read '${file}': ${whyUnreadable(file, io)}`);
+  if (opts.out !== undefined) {
+    const out = absolute(io.cwd, opts.out);
+    checkOutputFile(out, opts.out);
+    refuseOwnInput(out, opts.out, [file === STDIN_ARG ? undefined : absolute(io.cwd, file)]);
+  }
   const { name, text } = input;
   const from = opts.from ?? formOf(file);
   const to: SpecForm = opts.to ?? (opts.out !== undefined && formOf(opts.out) !== from ? formOf(opts.out) : from === 'yaml' ? 'scion' : 'yaml');

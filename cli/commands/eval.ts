@@ -22,6 +22,7 @@ import { tokenInput } from '../../jobs/train/lm-job.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
 import { EXIT, type Io } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
+import { checkOutputFile, refuseOwnInput } from '../outputs.ts';
 import { dirname } from 'node:path';
 import { findTrain, trainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain } from '../../compiler/lower/lower-train.ts';
@@ -83,8 +84,16 @@ export const run = command(SPEC, async ({ flags: opt, args: [file = ''] }, io) =
   const program = loadSpec(file, io, 'eval');
   if (program === undefined) return EXIT.inputError;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  checkOutputFile(abs(opt.out), opt.out);
+  refuseOwnInput(abs(opt.out), opt.out, [abs(file), abs(opt.input), abs(opt.weights)]);
   const inputs = await openSafetensors(abs(opt.input));
-  const weights = await openSafetensors(abs(opt.weights));
+  let weights: Awaited<ReturnType<typeof openSafetensors>>;
+  try {
+    weights = await openSafetensors(abs(opt.weights));
+  } catch (error) {
+    await inputs.close();
+    throw error;
+  }
   try {
     // The batch comes from the input file unless given: the first input's leading axis.
     let m = lowerModel(program, opt.model, batch === undefined ? {} : { dims: { batch } });

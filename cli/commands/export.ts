@@ -9,6 +9,7 @@ import { ExportError, exportOnnx } from '../../jobs/export/export-onnx.ts';
 import { SafetensorsError } from '../../runtime/weights/index.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
+import { checkOutputFile, refuseOwnInput } from '../outputs.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 
 export const SPEC = commandSpec({
@@ -22,10 +23,13 @@ export const SPEC = commandSpec({
 });
 
 export const run = command(SPEC, async ({ flags: { model, out: given, exportTrain: train, weights, seed, batch, json }, args: [file = ''] }, io) => {
-  const program = loadSpec(file, io, 'export');
-  if (program === undefined) return EXIT.inputError;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
   const out = given ?? `${model}${train ? '.train' : ''}.onnx`;
+  // Before any work: the output's folder exists, and the output is none of the inputs.
+  checkOutputFile(abs(out), out);
+  refuseOwnInput(abs(out), out, [abs(file), weights === undefined ? undefined : abs(weights)]);
+  const program = loadSpec(file, io, 'export');
+  if (program === undefined) return EXIT.inputError;
   try {
     const r = await exportOnnx(
       program,

@@ -7,7 +7,7 @@ import { formatProgram } from '../../grammar/dsl/format.ts';
 import { parseProgram } from '../../grammar/dsl/parse.ts';
 import { renderDiagnostics, toJson, type JsonDiagnostic } from '../../grammar/diagnostics/render.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
-import { EXIT, readInput, STDIN_ARG, UsageError, writeTextAtomic } from '../io.ts';
+import { EXIT, readInput, STDIN_ARG, UsageError, whyUnreadable, writeTextAtomic } from '../io.ts';
 
 export const SPEC = commandSpec({
   name: 'fmt',
@@ -33,7 +33,7 @@ export const run = command(SPEC, async ({ flags: { write, check, json }, args: f
   let failed = false;
   for (const file of files) {
     const input = readInput(file, io);
-    if (input === undefined) throw new UsageError(`cannot read '${file}': no such file`);
+    if (input === undefined) throw new UsageError(`cannot read '${file}': ${whyUnreadable(file, io)}`);
     const { name, text } = input;
     const { program, diagnostics } = parseProgram(text, name);
     if (diagnostics.length > 0) {

@@ -20,6 +20,7 @@ import { diag } from '../../grammar/diagnostics/make.ts';
 import { command, commandSpec, usageError, type SpecValues } from '../flags.ts';
 import { EXIT, type Io } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
+import { absolute, checkOutputDir, refuseOwnInput } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'inherit',
@@ -72,6 +73,9 @@ function reportInheritError(error: unknown, io: Io, decl: { readonly span: Span 
 export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
   const a = argsOf(flags, file);
   const dir = isAbsolute(a.out) ? a.out : resolve(io.cwd, a.out);
+  checkOutputDir(dir, a.out);
+  refuseOwnInput(join(dir, 'model.safetensors'), join(a.out, 'model.safetensors'), [a.parent === undefined ? undefined : absolute(io.cwd, a.parent)]);
+  refuseOwnInput(join(dir, 'provenance.json'), join(a.out, 'provenance.json'), [a.replay === undefined ? undefined : absolute(io.cwd, a.replay)]);
   mkdirSync(dir, { recursive: true });
   if (a.replay !== undefined) return replay(a, dir, io);
 

@@ -3,7 +3,7 @@
 // llama/gpt2, DiT's own names, …) and a config.json beside the file when the model has a preset.
 
 import { writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../../compiler/presets/index.ts';
@@ -11,6 +11,7 @@ import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/inde
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
+import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'init',
@@ -22,6 +23,9 @@ export const SPEC = commandSpec({
 });
 
 export const run = command(SPEC, async ({ flags: { model, out, seed = 0 }, args: [file = ''] }, io) => {
+  const path = absolute(io.cwd, out);
+  checkOutputFile(path, out);
+  refuseOwnInput(path, out, [absolute(io.cwd, file)]);
   const program = loadSpec(file, io, 'init');
   if (program === undefined) return EXIT.inputError;
   let lowered;
@@ -46,7 +50,6 @@ export const run = command(SPEC, async ({ flags: { model, out, seed = 0 }, args:
   );
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, t] of toCheckpoint(checkpointPlan(lowered), params)) tensors.set(name, { dtype: 'F32', shape: t.shape, data: t.data });
-  const path = isAbsolute(out) ? out : resolve(io.cwd, out);
   const preset = lowered.instance.preset;
   await writeSafetensors(path, tensors, { format: 'pt', scion_model: model, ...(preset === undefined ? {} : { scion_preset: preset }) });
   if (preset !== undefined) writeFileSync(join(dirname(path), 'config.json'), `${JSON.stringify(writeConfig(preset, lowered), null, 2)}\n`);

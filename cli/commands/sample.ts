@@ -22,6 +22,7 @@ import { defaultOutDir } from '../../jobs/train/defaults.ts';
 import { command, commandSpec, usageError, type SpecValues } from '../flags.ts';
 import { EXIT, UsageError, type Io } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
+import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'sample',
@@ -79,6 +80,13 @@ function optionsOf(f: SpecValues<typeof SPEC>): Options {
 
 export const run = command(SPEC, async ({ flags, args: [file = ''] }, io) => {
   const opt = optionsOf(flags);
+  const out = absolute(io.cwd, opt.out);
+  checkOutputFile(out, opt.out);
+  refuseOwnInput(
+    out,
+    opt.out,
+    [file, opt.judge?.file, opt.judge?.weights, ...opt.weights.values()].map((p) => (p === undefined ? p : absolute(io.cwd, p))),
+  );
   const program = loadSpec(file, io, 'sample');
   if (program === undefined) return EXIT.inputError;
   const judgeProgram = opt.judge === undefined ? undefined : loadSpec(opt.judge.file, io, 'sample');

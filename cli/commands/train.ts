@@ -15,12 +15,14 @@ import { ProgressLine, TrainingDiverged } from '../../runtime/train/index.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
+import { checkOutputDir } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'train',
   about: `Trains a model as its spec's \`train\` declares (no FILE: specs/default.scion, a tiny llama on the Brown corpus).
 The out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,
-tokenizer.json and summary.json. --resume continues from the newest checkpoint there.
+tokenizer.json and summary.json (last, after the model). --resume continues from the newest intact checkpoint there and
+stops when there is none. One run at a time writes an out folder: a second is refused while the first runs.
 An adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out
 with \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay
 frozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.`,
@@ -38,6 +40,7 @@ export const run = command(SPEC, async ({ flags: o, args: [file] }, io) => {
     return EXIT.inputError;
   }
   const outDir = o.out === undefined ? defaultOutDir(io.cwd, model) : isAbsolute(o.out) ? o.out : resolve(io.cwd, o.out);
+  checkOutputDir(outDir, o.out ?? outDir);
   try {
     const r = await runTrainJob(program, model, {
       outDir,

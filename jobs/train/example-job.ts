@@ -3,11 +3,11 @@
 // makes over example specs. The job around it (train-job.ts) writes the model files and
 // plots; the command prints the summary.
 
-import { writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import type { ProgressLine } from '../../runtime/train/index.ts';
+import { writeAtomic, type ProgressLine } from '../../runtime/train/index.ts';
 import { writePeftAdapter, type PeftFiles } from './adapter-save.ts';
 import { cpuBackend } from '../../backends/cpu/index.ts';
 import type { Backend } from '../../backends/backend.ts';
@@ -51,9 +51,11 @@ export async function trainExampleJob(job: ExampleJob, model: string, o: Example
   );
   const ad = job.lowered.adapter;
   if (ad === undefined) return { result };
-  // An adapter run writes PEFT files for the base checkpoint, not a whole model.
+  // An adapter run writes PEFT files for the base checkpoint, not a whole model; summary.json goes
+  // before them and comes back after them, whole or not at all, never describing files not there.
+  await rm(join(o.outDir, 'summary.json'), { force: true });
   const peft = await writePeftAdapter(o.outDir, ad.model, ad.fresh, result.params, p.frozen);
-  await writeFile(
+  await writeAtomic(
     join(o.outDir, 'summary.json'),
     `${JSON.stringify({ ...result.summary, adapter: ad.model.adapter.name, base: job.initFrom ?? null, trainedFresh: ad.fresh }, null, 2)}\n`,
   );

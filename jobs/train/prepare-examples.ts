@@ -15,7 +15,7 @@ import { calleeOf, constExpr, dataSpec, findTrain, trainConfig, type DataSpec, t
 import { planSettings } from './train-loop.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { openSafetensors } from '../../runtime/weights/index.ts';
+import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
 import { loadWeights } from '../weights/load-weights.ts';
 import { adapterStart, type AdapterStart } from './adapter-weights.ts';
 import { JobError } from './errors.ts';
@@ -86,7 +86,9 @@ export async function loadFrozen(lowered: LoweredTrain, cwd: string): Promise<Ma
     let reader;
     try {
       reader = await openSafetensors(path);
-    } catch {
+    } catch (error) {
+      // There but unreadable (truncated, not safetensors, a directory): say that, not "train it first".
+      if (error instanceof SafetensorsError && error.code !== 'io') throw new JobError(`the ${f.role} '${f.model.instance.name}': ${error.message}`);
       throw new JobError(
         `the ${f.role} '${f.model.instance.name}' has no weights at ${relative(cwd, path)}: train it first (scion train FILE --model ${f.model.instance.name})`,
       );
@@ -122,7 +124,8 @@ export async function initialWeights(lowered: LoweredTrain, seed: number, init: 
   try {
     reader = await openSafetensors(init);
   } catch (error) {
-    throw new JobError(`--init ${init}: ${(error as Error).message}`);
+    // A SafetensorsError's message starts with the path already.
+    throw new JobError(error instanceof SafetensorsError ? `--init: ${error.message}` : `--init ${init}: ${(error as Error).message}`);
   }
   try {
     for (const [p, t] of await loadWeights(lowered.student, reader)) {

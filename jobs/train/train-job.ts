@@ -2,11 +2,13 @@
 // (compile the train declaration, data, tokenizer, weights), pick the backend, train, then write
 // the model (or, for an adapter target, the PEFT files), the loss plots and, for a language model,
 // a generated sample. The command only parses flags and prints the result.
+// The run folder is locked for the whole job (runtime/train/run-lock.ts), and summary.json is
+// written last, after the model, so it never claims steps the model does not have.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
-import type { ProgressLine } from '../../runtime/train/index.ts';
+import { acquireRunLock, removeStaleTemps, writeAtomic, type ProgressLine } from '../../runtime/train/index.ts';
 import { deviceWords, selectBackend, type DeviceChoice } from '../../backends/registry.ts';
 import type { Backend } from '../../backends/backend.ts';
 import { trainExampleJob } from './example-job.ts';
@@ -57,9 +59,36 @@ export type TrainJobResult =
 /** The sample `scion train` prints after a language model's run. */
 const END_SAMPLE = { prompt: 'The', tokens: 48, temperature: 0.8, topK: 40, seed: 0 };
 
-/** Runs the job `train MODEL` of `program` declares; the backend is released at the end. */
+/**
+ * Runs the job `train MODEL` of `program` declares, holding the run folder's lock (RunLocked when
+ * another live run holds it); the backend is released at the end.
+ */
 export async function runTrainJob(program: Program, model: string, o: TrainJobOptions): Promise<TrainJobResult> {
   await mkdir(o.outDir, { recursive: true });
+  const lock = await acquireRunLock(o.outDir, 'scion train');
+  try {
+    for (const pid of lock.tookOver) o.log(`took over the run folder's lock from process ${pid}, which is no longer running`);
+    // Under the lock, any temp file here is a killed writer's.
+    for (const name of await removeStaleTemps(o.outDir)) o.log(`removed ${name}, left by an interrupted write`);
+    return await runLocked(program, model, o);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Writes a finished run's files and then its summary.json: the old summary goes first, so a kill
+ * or a full disk in between leaves none rather than one describing files that are not there.
+ */
+async function withSummary<T>(outDir: string, summary: object, write: () => Promise<T>): Promise<T> {
+  const path = join(outDir, 'summary.json');
+  await rm(path, { force: true });
+  const written = await write();
+  await writeAtomic(path, `${JSON.stringify(summary, null, 2)}\n`);
+  return written;
+}
+
+async function runLocked(program: Program, model: string, o: TrainJobOptions): Promise<TrainJobResult> {
   const prep = {
     outDir: o.outDir,
     cwd: o.cwd,
@@ -98,8 +127,10 @@ export async function runTrainJob(program: Program, model: string, o: TrainJobOp
           fresh: ad.fresh,
         };
       }
-      const modelPath = await saveModel(job.lowered, r.params, o.outDir);
-      const ema = r.ema === undefined ? null : await saveModel(job.lowered, r.ema, o.outDir, 'model-ema.safetensors');
+      const { modelPath, ema } = await withSummary(o.outDir, r.summary, async () => ({
+        modelPath: await saveModel(job.lowered, r.params, o.outDir),
+        ema: r.ema === undefined ? null : await saveModel(job.lowered, r.ema, o.outDir, 'model-ema.safetensors'),
+      }));
       return { kind: 'examples', summary: r.summary, out: o.outDir, model: modelPath, ema, plot };
     }
     const job = await prepareLmJob(program, model, prep);
@@ -108,7 +139,7 @@ export async function runTrainJob(program: Program, model: string, o: TrainJobOp
       `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${deviceWords(backend.name)} → ${relative(o.cwd, o.outDir) || '.'}`,
     );
     const r = await trainLm(job.plan, { outDir: o.outDir, resume: o.resume, backend, progress: o.progress });
-    const modelPath = await saveModel(job.lowered, r.params, o.outDir);
+    const modelPath = await withSummary(o.outDir, r.summary, () => saveModel(job.lowered, r.params, o.outDir));
     const plot = await writePlots(o.outDir, model, r.metrics, r.summary.baselineLoss, job.plan.steps);
     const sample = await sampleFromModel(program, model, r.params, join(o.outDir, 'tokenizer.json'), backend, END_SAMPLE);
     return { kind: 'lm', summary: r.summary, out: o.outDir, model: modelPath, plot, sample };

@@ -7,7 +7,6 @@
 // runTraining feeds runtime/train's generic loop, which does the updates, clipping, EMA,
 // checkpoints, resume, NaN checks, progress line and metrics.jsonl.
 
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import type { LrScheduleSpec, OptimizerSpec, TrainConfig } from '../../compiler/lower/lower-train-config.ts';
@@ -132,7 +131,7 @@ export function scheduleOf(s: LrScheduleSpec, base: number, total: number): Sche
   }
 }
 
-/** Trains `plan` on `task`'s data; writes summary.json (the task's) beside metrics.jsonl. */
+/** Trains `plan` on `task`'s data (metrics.jsonl, checkpoints); returns the task's summary, which the caller writes as summary.json after the model. */
 export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>, o: JobOptions): Promise<TrainResult<Summary>> {
   const began = performance.now();
   const { params, feeds } = liveParams(plan, 'runTraining');
@@ -154,6 +153,7 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
     ...(ema === undefined ? {} : { ema }),
     data: task.state,
     runDir: o.outDir,
+    completedSummary: false,
     progress: o.progress,
     unit: task.unit,
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
@@ -182,7 +182,7 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
     resumedFrom: result.resumedFrom ?? null,
     seed: plan.seed,
   });
-  // Replaces the loop's own summary.json with the task's (the loop's status lives in metrics.jsonl and the exit code).
-  await writeFile(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  // summary.json is the caller's to write, after the model (jobs/train/train-job.ts): written now,
+  // a kill during the model's write would leave it claiming steps the model does not have.
   return { params, ...(ema === undefined ? {} : { ema: new Map(ema.shadow) }), summary, metrics: result.metrics };
 }

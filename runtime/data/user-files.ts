@@ -70,7 +70,7 @@ export async function readJsonl(path: string, fields: { text?: string; label?: s
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new DataError(at, `not JSON: ${(error as Error).message}`);
+      throw new DataError(at, `not JSON: ${(error as Error).message.replaceAll('\n', '\\n')}`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DataError(at, 'each line must be a JSON object');
     const record = value as Record<string, unknown>;

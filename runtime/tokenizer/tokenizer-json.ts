@@ -30,7 +30,8 @@ export function parseTokenizerJson(text: string, file = 'tokenizer.json'): BpeTo
   try {
     root = JSON.parse(text) as Json;
   } catch (error) {
-    return fail(`not JSON: ${(error as Error).message}`);
+    // JSON.parse quotes the text it choked on, newlines included: keep the message one line.
+    return fail(`not JSON: ${(error as Error).message.replaceAll('\n', '\\n')}`);
   }
   if (!isObject(root)) return fail('must be a JSON object');
   const model = root.model;

@@ -1,7 +1,8 @@
 // Training checkpoints: one safetensors file per saved step (runtime/weights writes it atomically:
 // temp file, fsync, rename), holding parameters, optimizer buffers and EMA weights as F32 tensors
 // and everything else — step, optimizer counters, RNG and data position, the metrics so far — as
-// JSON in the header metadata, with a CRC-32 of the tensor bytes so a damaged file is refused.
+// JSON in the header metadata, with a CRC-32 of the tensor bytes and one of that JSON, so a damaged
+// file — or one whose step or data position was edited by hand — is refused rather than resumed.
 // `latestCheckpoint` returns the newest file that passes every check, so a crash mid-write (which
 // leaves only a temp file) or a damaged newest file falls back to the one before.
 
@@ -27,7 +28,9 @@ export interface Checkpoint {
 }
 
 export const CHECKPOINT_FORMAT = 'scion-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** 2: the state metadata has its own CRC-32 (`state_crc32`). Version 1 files (tensors' CRC only) still read. */
+export const CHECKPOINT_VERSION = 2;
+const READABLE_VERSIONS = ['1', '2'];
 
 const NAME = /^step-(\d{8,})\.safetensors$/;
 /** runtime/weights' temp-file names for our checkpoints (left behind by a killed writer). */
@@ -41,6 +44,25 @@ export class CheckpointError extends Error {
   ) {
     super(`${path}: not a valid checkpoint: ${reason}`);
     this.name = 'CheckpointError';
+  }
+}
+
+/**
+ * A resume was asked for and no checkpoint reads back intact: the run stops rather than starting
+ * over at step 1 and overwriting what is there.
+ */
+export class NothingToResume extends Error {
+  constructor(
+    readonly dir: string,
+    readonly skipped: readonly { path: string; reason: string }[],
+  ) {
+    super(
+      skipped.length === 0
+        ? `--resume: there is no checkpoint in '${dir}' to resume from: run without --resume to start over`
+        : `--resume: none of the ${skipped.length} checkpoint${skipped.length === 1 ? '' : 's'} in '${dir}' is readable (newest: ${skipped[0]!.reason}): ` +
+            'move them away and run without --resume to start over',
+    );
+    this.name = 'NothingToResume';
   }
 }
 
@@ -78,17 +100,19 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint, optio
   await mkdir(dir, { recursive: true });
   await removeStaleTemps(dir);
   const tensors = checkpointTensors(checkpoint);
+  const state = JSON.stringify({
+    step: checkpoint.step,
+    optimizer: checkpoint.optimizer === undefined ? null : { kind: checkpoint.optimizer.kind, step: checkpoint.optimizer.step },
+    rng: checkpoint.rng ?? null,
+    data: checkpoint.data ?? null,
+    metrics: checkpoint.metrics,
+  });
   const metadata = {
     format: CHECKPOINT_FORMAT,
     version: String(CHECKPOINT_VERSION),
     crc32: checksum(tensors).toString(16),
-    state: JSON.stringify({
-      step: checkpoint.step,
-      optimizer: checkpoint.optimizer === undefined ? null : { kind: checkpoint.optimizer.kind, step: checkpoint.optimizer.step },
-      rng: checkpoint.rng ?? null,
-      data: checkpoint.data ?? null,
-      metrics: checkpoint.metrics,
-    }),
+    state,
+    state_crc32: crc32(state).toString(16),
   };
   const path = checkpointPath(dir, checkpoint.step);
   await writeSafetensors(
@@ -112,7 +136,14 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   try {
     const meta = file.metadata;
     if (meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(path, `format is '${meta.format ?? '(none)'}', expected '${CHECKPOINT_FORMAT}'`);
-    if (meta.version !== String(CHECKPOINT_VERSION)) throw new CheckpointError(path, `version ${meta.version ?? '(none)'} is not ${CHECKPOINT_VERSION}`);
+    if (!READABLE_VERSIONS.includes(meta.version ?? ''))
+      throw new CheckpointError(path, `version ${meta.version ?? '(none)'} is not one this Scion reads (${READABLE_VERSIONS.join(', ')})`);
+    // The state first: it is small, and an edited step must not pass for a damaged tensor.
+    if (meta.version !== '1' && (meta.state === undefined || crc32(meta.state).toString(16) !== meta.state_crc32))
+      throw new CheckpointError(
+        path,
+        'the state metadata (step, optimizer counters, RNG, data position, metrics) does not match its CRC-32: it was edited or damaged',
+      );
     const tensors: NamedTensors = new Map();
     for (const [name, summary] of file.tensors) {
       if (summary.dtype !== 'F32') throw new CheckpointError(path, `tensor '${name}' is ${summary.dtype}, expected F32`);
@@ -146,16 +177,24 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 export async function latestCheckpoint(
   dir: string,
 ): Promise<{ path: string; checkpoint: Checkpoint; skipped: { path: string; reason: string }[] } | undefined> {
+  const r = await scanCheckpoints(dir);
+  return r.found === undefined ? undefined : { ...r.found, skipped: r.skipped };
+}
+
+/** latestCheckpoint's search: the newest intact checkpoint, if any, and the newer ones that were not (newest first). */
+export async function scanCheckpoints(
+  dir: string,
+): Promise<{ found: { path: string; checkpoint: Checkpoint } | undefined; skipped: { path: string; reason: string }[] }> {
   const skipped: { path: string; reason: string }[] = [];
   for (const { path } of (await listCheckpoints(dir)).reverse()) {
     try {
-      return { path, checkpoint: await readCheckpoint(path), skipped };
+      return { found: { path, checkpoint: await readCheckpoint(path) }, skipped };
     } catch (error) {
       if (!(error instanceof CheckpointError)) throw error;
       skipped.push({ path, reason: error.message });
     }
   }
-  return undefined;
+  return { found: undefined, skipped };
 }
 
 function checkpointTensors(c: Checkpoint): NamedTensors {

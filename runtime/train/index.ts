@@ -5,8 +5,19 @@ export { AdamW, Sgd, type AdamWOptions, type SgdOptions, type Optimizer, type Op
 export { clipGlobalNorm, globalNorm, GradAccumulator } from './gradients.ts';
 export { Ema } from './ema.ts';
 export { constant, cosineWeight, linear, makeSchedule, ramp, twoPhase, warmupCosine, type Schedule, type ScheduleSpec } from './schedules.ts';
-export { CheckpointError, checkpointPath, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
+export {
+  CheckpointError,
+  checkpointPath,
+  latestCheckpoint,
+  listCheckpoints,
+  NothingToResume,
+  readCheckpoint,
+  scanCheckpoints,
+  writeCheckpoint,
+  type Checkpoint,
+} from './checkpoint.ts';
+export { acquireRunLock, LOCK_FILE, RunLocked, type RunLock } from './run-lock.ts';
 export { train, TrainingDiverged, type StepResult, type Stateful, type TrainOptions, type TrainResult } from './loop.ts';
 export { formatProgress, ProgressLine, type ProgressInfo, type ProgressStream } from './progress.ts';
-export type { MetricRecord, RunSummary } from './run-files.ts';
+export { removeStaleTemps, writeAtomic, type MetricRecord, type RunSummary } from './run-files.ts';
 export { batchProbabilities, sampleBatches, sampleCount, type RoundSampleOptions } from './rounds.ts';

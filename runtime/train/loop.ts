@@ -6,7 +6,7 @@
 // counter that drives the schedule and batch indices) is in the checkpoint, so a resumed run
 // repeats an uninterrupted one bit for bit.
 
-import { latestCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { NothingToResume, scanCheckpoints, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { Ema } from './ema.ts';
 import { clipGlobalNorm, globalNorm, GradAccumulator } from './gradients.ts';
 import type { Optimizer } from './optimizers.ts';
@@ -45,7 +45,7 @@ export interface TrainOptions {
   ema?: Ema;
   /** Where and how often to checkpoint (also after the last step); `keep` newest are kept (default 3). */
   checkpoint?: { dir: string; every: number; keep?: number };
-  /** Continue from the newest valid checkpoint in checkpoint.dir, if there is one. */
+  /** Continue from the newest valid checkpoint in checkpoint.dir; NothingToResume when none is. */
   resume?: boolean;
   evalEvery?: number;
   evaluate?: (step: number) => Record<string, number> | Promise<Record<string, number>>;
@@ -54,6 +54,12 @@ export interface TrainOptions {
   data?: Stateful;
   /** Folder for metrics.jsonl and summary.json; absent: not written. */
   runDir?: string;
+  /**
+   * Write summary.json when the run completes (default true). A job that writes outputs after the
+   * loop (the model) says false and writes its own summary after them, so summary.json never
+   * claims steps the model does not have. A failed run's summary is written either way.
+   */
+  completedSummary?: boolean;
   /** Called after every update. */
   onProgress?: (info: ProgressInfo) => void;
   /** The stderr progress line; false for none. Default: a ProgressLine on process.stderr. */
@@ -106,15 +112,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let resumedFrom: string | undefined;
   let lastCheckpoint: string | undefined;
   if (o.resume === true && o.checkpoint !== undefined) {
-    const found = await latestCheckpoint(o.checkpoint.dir);
-    for (const s of found?.skipped ?? []) progress?.log(`skipping damaged checkpoint: ${s.reason}`);
-    if (found !== undefined) {
-      restore(o, found.checkpoint, found.path);
-      start = found.checkpoint.step;
-      metrics = found.checkpoint.metrics as MetricRecord[];
-      resumedFrom = lastCheckpoint = found.path;
-      progress?.log(`resuming from ${found.path} (step ${start})`);
-    }
+    const { found, skipped } = await scanCheckpoints(o.checkpoint.dir);
+    if (found === undefined) throw new NothingToResume(o.checkpoint.dir, skipped);
+    for (const s of skipped) progress?.log(`skipping damaged checkpoint: ${s.reason}`);
+    restore(o, found.checkpoint, found.path);
+    start = found.checkpoint.step;
+    metrics = found.checkpoint.metrics as MetricRecord[];
+    resumedFrom = lastCheckpoint = found.path;
+    progress?.log(`resuming from ${found.path} (step ${start})`);
   }
   const log = await MetricsLog.open(o.runDir, metrics);
   const began = performance.now();
@@ -195,7 +200,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   progress?.finish();
   await log.close();
-  await writeSummary(o.runDir, summary('completed', done));
+  if (o.completedSummary !== false) await writeSummary(o.runDir, summary('completed', done));
   return { step: done, metrics, lastCheckpoint, resumedFrom };
 }
 

@@ -48,7 +48,9 @@ export type SafetensorsErrorCode =
   | 'shard-path'
   | 'shard-tensor-missing'
   | 'shard-tensor-unlisted'
-  | 'io';
+  | 'io'
+  /** The path is a directory or another non-file. */
+  | 'not-a-file';
 
 /** A user error in a safetensors file or index: the CLI prints `message` and exits 1. */
 export class SafetensorsError extends Error {

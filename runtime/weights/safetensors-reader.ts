@@ -47,7 +47,11 @@ export class SafetensorsFile implements SafetensorsReader {
       throw new SafetensorsError('io', path, `cannot open: ${(error as Error).message}`);
     }
     try {
-      const { size } = await handle.stat();
+      const stats = await handle.stat();
+      // Opening a directory succeeds on Linux; reading it would fail with a bare EISDIR.
+      if (!stats.isFile())
+        throw new SafetensorsError('not-a-file', path, `is ${stats.isDirectory() ? 'a directory' : 'not a regular file'}, not a safetensors file`);
+      const { size } = stats;
       const prefix = new Uint8Array(8);
       await readExactly(handle, prefix.subarray(0, Math.min(8, size)), 0);
       const headerLength = checkHeaderLength(path, prefix, size);

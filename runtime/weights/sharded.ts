@@ -105,8 +105,11 @@ async function readIndex(path: string): Promise<{ weightMap: Map<string, string>
   const invalid = (detail: string, tensor?: string) => new SafetensorsError('index-invalid', path, detail, tensor);
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const s = await stat(path);
+    if (!s.isFile()) throw new SafetensorsError('not-a-file', path, `is ${s.isDirectory() ? 'a directory' : 'not a regular file'}, not a checkpoint index`);
+    size = s.size;
   } catch (error) {
+    if (error instanceof SafetensorsError) throw error;
     throw new SafetensorsError('io', path, `cannot open: ${(error as Error).message}`);
   }
   if (size > MAX_INDEX_BYTES) throw invalid(`index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`);

@@ -84,7 +84,7 @@ export function parseProvenance(text: string, file: string): { provenance: Prove
   try {
     root = JSON.parse(text);
   } catch (error) {
-    throw new InheritError([`${file}: not JSON: ${(error as Error).message}`]);
+    throw new InheritError([`${file}: not JSON: ${(error as Error).message.replaceAll('\n', '\\n')}`]);
   }
   if (!isObj(root) || root.format !== PROVENANCE_FORMAT)
     throw new InheritError([`${file}: not a Scion provenance file (expected "format": "${PROVENANCE_FORMAT}")`]);

@@ -9,6 +9,7 @@ import { toOnnx, unsupportedOps } from '../../compiler/codegen/onnx/to-onnx.ts';
 import type { DType, Graph, Node } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import type { Backend, BackendEntry } from '../backend.ts';
+import { HeldValues } from '../held.ts';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
@@ -50,18 +51,10 @@ function fromOrt(v: import('onnxruntime-node').Tensor, dtype: DType): Tensor {
 }
 
 export function createOnnxBackend(ort: Ort): Backend {
-  const held = new WeakMap<Graph, { values: Map<string, Tensor>; outputs: Map<string, Tensor>; session?: Promise<Session> }>();
+  const held = new HeldValues<{ session: Promise<Session> }>('onnx');
   const live = new Set<Promise<Session>>();
-  const stateOf = (g: Graph) => {
-    let s = held.get(g);
-    if (s === undefined) {
-      s = { values: new Map(), outputs: new Map() };
-      held.set(g, s);
-    }
-    return s;
-  };
   const sessionOf = (g: Graph): Promise<Session> => {
-    const s = stateOf(g);
+    const s = held.of(g);
     if (s.session === undefined) {
       const why = refusal(g);
       if (why !== undefined) return Promise.reject(new Error(`onnx backend: ${why}`));
@@ -85,12 +78,10 @@ export function createOnnxBackend(ort: Ort): Backend {
       await sessionOf(graph);
     },
     async write(graph, values) {
-      const s = stateOf(graph);
-      for (const [name, t] of values) s.values.set(name, t);
+      held.write(graph, values);
     },
     async run(graph, feeds, outputs) {
-      const s = stateOf(graph);
-      for (const [name, t] of feeds) s.values.set(name, t);
+      const s = held.write(graph, feeds);
       const session = await sessionOf(graph);
       const sources = new Map(graph.nodes.filter((n) => n.op === 'input' || n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
       const input: Record<string, import('onnxruntime-node').Tensor> = {};
@@ -115,14 +106,7 @@ export function createOnnxBackend(ort: Ort): Backend {
       return new Map(s.outputs);
     },
     async read(graph, names) {
-      const s = stateOf(graph);
-      return new Map(
-        names.map((name) => {
-          const t = s.outputs.get(name) ?? s.values.get(name);
-          if (t === undefined) throw new Error(`onnx backend: nothing named '${name}' has been written or computed`);
-          return [name, t];
-        }),
-      );
+      return held.read(graph, names);
     },
     dispose: () => {
       for (const p of live) p.then((s) => s.release()).catch(() => undefined);

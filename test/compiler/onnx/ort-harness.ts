@@ -4,36 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import type { DType, Graph } from '../../../compiler/ir/graph.ts';
-import type { Op } from '../../../compiler/ir/ops.ts';
 import { encodeModel } from '../../../compiler/codegen/onnx/onnx-proto.ts';
 import { toOnnx, type ToOnnxOptions } from '../../../compiler/codegen/onnx/to-onnx.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 
-/**
- * Max |onnx − reference| / max(1, |reference|) per op: the WebGPU backend's table
- * (test/runtime/webgpu/ops/op-cases-webgpu.test.ts), which the issue holds every backend to; default 1e-6.
- */
-export const TOLERANCE: Partial<Record<Op, number>> = {
-  exp: 1e-5,
-  log: 1e-5,
-  sqrt: 1e-6,
-  rsqrt: 1e-5,
-  tanh: 1e-5,
-  sigmoid: 1e-5,
-  silu: 1e-5,
-  gelu_tanh: 1e-5,
-  sin: 1e-5,
-  cos: 1e-5,
-  pow: 1e-5,
-  random_normal: 1e-4,
-  matmul: 1e-5,
-  conv2d: 1e-5,
-  conv2d_grad_input: 1e-5,
-  conv2d_grad_weight: 1e-5,
-  reduce_sum: 1e-6,
-  svd_values: 1e-6,
-  svd_values_grad: 1e-6,
-};
+/** Max |onnx − reference| / max(1, |reference|) per op: the table every backend is held to. */
+export { TOLERANCE } from '../ops/tolerances.ts';
 
 const ORT_TYPE: Record<DType, 'float32' | 'float16' | 'int32' | 'bool'> = { f32: 'float32', f16: 'float16', i32: 'int32', bool: 'bool' };
 

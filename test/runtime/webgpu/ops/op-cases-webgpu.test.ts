@@ -6,38 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../../compiler/ir/builder.ts';
 import type { Node } from '../../../../compiler/ir/graph.ts';
-import type { Op } from '../../../../compiler/ir/ops.ts';
 import { tensor, type Tensor } from '../../../../runtime/cpu/tensor.ts';
 import { OP_CASES } from '../../../compiler/ops/op-cases.ts';
+import { TOLERANCE } from '../../../compiler/ops/tolerances.ts';
 import { gpuForTests } from '../gpu-fixture.ts';
 import { compareWithCpu, relErr, type Compared } from './helpers.ts';
 
 const { gpu } = await gpuForTests();
-
-/** Per-op tolerance on max |gpu − cpu| / max(1, |cpu|); default 1e-6 (exact arithmetic, reordering). */
-const TOLERANCE: Partial<Record<Op, number>> = {
-  // transcendental functions: the driver's f32 implementations differ from JS's by a few ulp
-  exp: 1e-5,
-  log: 1e-5,
-  sqrt: 1e-6,
-  rsqrt: 1e-5,
-  tanh: 1e-5,
-  sigmoid: 1e-5,
-  silu: 1e-5,
-  gelu_tanh: 1e-5,
-  sin: 1e-5,
-  cos: 1e-5,
-  pow: 1e-5,
-  random_normal: 1e-4,
-  // accumulation order differs from the CPU's loops
-  matmul: 1e-5,
-  conv2d: 1e-5,
-  conv2d_grad_input: 1e-5,
-  conv2d_grad_weight: 1e-5,
-  reduce_sum: 1e-6,
-  svd_values: 1e-6,
-  svd_values_grad: 1e-6,
-};
 
 describe.skipIf(gpu === null)('every op case on WebGPU matches the CPU reference (f32)', () => {
   const b = new GraphBuilder();

@@ -8,21 +8,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ONNX } from '../../backends/onnx/index.ts';
 import { selectBackend } from '../../backends/registry.ts';
-import type { Io } from '../../cli/io.ts';
 import { main } from '../../cli/main.ts';
 import { parseGraph } from '../../compiler/ir/text.ts';
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io: Io & { stdout: string; stderr: string } = {
-    stdout: '',
-    stderr: '',
-    isTty: false,
-    cwd,
-    out: (t) => void (io.stdout += t),
-    err: (t) => void (io.stderr += t),
-  };
-  return io;
-}
+import { captureIo } from '../cli/capture-io.ts';
 
 const losses = (dir: string): number[] =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
@@ -36,7 +24,7 @@ describe('--device onnx', () => {
   it('trains the main job (4 steps) with the reference losses within 1e-3 relative', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scion-onnx-train-'));
     const run = async (device: string): Promise<number[]> => {
-      const io = capture(dir);
+      const io = captureIo(dir);
       expect(await main(['train', '--steps', '4', '--device', device, '--out', device, '--json'], io), io.stderr).toBe(0);
       expect(JSON.parse(io.stdout).summary.device).toBe(device);
       return losses(join(dir, device));

@@ -12,7 +12,7 @@ import { main } from '../../cli/main.ts';
 import { UsageError } from '../../cli/io.ts';
 import { SafetensorsError } from '../../runtime/weights/index.ts';
 import { commandLineSpan, LowerError } from '../../grammar/eval/errors.ts';
-import { captureIo } from '../grammar/check/capture-io.ts';
+import { captureIo } from './capture-io.ts';
 
 const thrown: { error: unknown } = { error: undefined };
 vi.mock('../../cli/commands/explain.ts', () => ({

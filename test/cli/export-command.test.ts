@@ -6,28 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../cli/io.ts';
 import { main } from '../../cli/main.ts';
+import { captureIo } from './capture-io.ts';
 
 const SPEC = join(import.meta.dirname, '..', '..', 'specs', 'default.scion');
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io: Io & { stdout: string; stderr: string } = {
-    stdout: '',
-    stderr: '',
-    isTty: false,
-    cwd,
-    out: (t) => void (io.stdout += t),
-    err: (t) => void (io.stderr += t),
-  };
-  return io;
-}
 
 describe('scion export --onnx', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scion-export-'));
 
   it('writes NAME.onnx by default, named as Scion names it', async () => {
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--batch', '1'], io)).toBe(0);
     expect(io.stdout).toMatch(/^TinyLlama\.onnx: ONNX opset 17, TinyLlama, 156,480 parameters/);
     const s = await ort.InferenceSession.create(join(dir, 'TinyLlama.onnx'), { logSeverityLevel: 3 });
@@ -36,7 +24,7 @@ describe('scion export --onnx', () => {
   });
 
   it('--train writes the training step, its state in and out (--json)', async () => {
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--train', '-o', 'step.onnx', '--json'], io)).toBe(0);
     const r = JSON.parse(io.stdout) as { out: string; inputs: string[]; outputs: string[] };
     expect(r.out).toBe('step.onnx');
@@ -47,10 +35,10 @@ describe('scion export --onnx', () => {
   });
 
   it('--weights: a checkpoint (here `scion init --seed 7`) becomes the initializers, read through the preset', async () => {
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['init', SPEC, '--model', 'TinyLlama', '--seed', '7', '-o', 'w7.safetensors'], io)).toBe(0);
     const logits = async (args: string[], out: string): Promise<Float32Array> => {
-      expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--batch', '1', '-o', out, ...args], capture(dir))).toBe(0);
+      expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--batch', '1', '-o', out, ...args], captureIo(dir))).toBe(0);
       const s = await ort.InferenceSession.create(join(dir, out), { logSeverityLevel: 3 });
       const tokens = new ort.Tensor(
         'int32',
@@ -69,10 +57,10 @@ describe('scion export --onnx', () => {
   });
 
   it('needs --onnx (exit 2) and names an unknown model (exit 1)', async () => {
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['export', SPEC, '--model', 'TinyLlama'], io)).toBe(2);
     expect(io.stderr).toContain('--onnx');
-    const io2 = capture(dir);
+    const io2 = captureIo(dir);
     expect(await main(['export', SPEC, '--model', 'Nope', '--onnx'], io2)).toBe(1);
     expect(io2.stderr).toContain('Nope');
   });

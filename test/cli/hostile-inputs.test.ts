@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { writeSafetensors } from '../../runtime/weights/index.ts';
-import { captureIo } from '../grammar/check/capture-io.ts';
+import { captureIo } from './capture-io.ts';
 import { llamaSpec } from '../compiler/lower/helpers.ts';
 import { tinySetup } from '../jobs/sample/tiny-denoiser.ts';
 import { LLAMA, PARENT } from '../jobs/inherit/helpers.ts';

@@ -8,23 +8,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../cli/io.ts';
 import { main } from '../../cli/main.ts';
+import { captureIo } from './capture-io.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-function capture(cwd: string, stdin?: string): Io & { stdout: string; stderr: string } {
-  const io: Io & { stdout: string; stderr: string } = {
-    stdout: '',
-    stderr: '',
-    isTty: false,
-    cwd,
-    out: (t) => void (io.stdout += t),
-    err: (t) => void (io.stderr += t),
-  };
-  if (stdin !== undefined) io.stdin = () => stdin;
-  return io;
-}
 
 // `bogus` starts at line 3, column 27 and ends (exclusive) at column 32.
 const BAD = 'model M {\n  input x: f32[2, 4]\n  output y = Linear(x, 3, bogus = 1)\n}\n';
@@ -41,7 +28,7 @@ describe('scion check --json', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scion-stdin-'));
 
   it('reads standard input for `-` and names it <stdin>, with the contract fields', async () => {
-    const io = capture(dir, BAD);
+    const io = captureIo(dir, BAD);
     expect(await main(['check', '--json', '-'], io)).toBe(1);
     const out = JSON.parse(io.stdout) as CheckJson;
     expect(out.ok).toBe(false);
@@ -56,25 +43,25 @@ describe('scion check --json', () => {
     const bad = join(dir, 'bad.scion');
     writeFileSync(good, GOOD);
     writeFileSync(bad, BAD);
-    const ok = capture(dir);
+    const ok = captureIo(dir);
     expect(await main(['check', '--json', good], ok)).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, diagnostics: [] });
-    const abs = capture('/');
+    const abs = captureIo('/');
     expect(await main(['check', '--json', bad], abs)).toBe(1);
     expect((JSON.parse(abs.stdout) as CheckJson).diagnostics[0]!.file).toBe(bad);
-    const rel = capture(dir);
+    const rel = captureIo(dir);
     expect(await main(['check', '--json', './bad.scion'], rel)).toBe(1);
     expect((JSON.parse(rel.stdout) as CheckJson).diagnostics[0]!.file).toBe('./bad.scion');
   });
 
   it('reads YAML from standard input with --from yaml', async () => {
-    const yaml = capture(dir);
+    const yaml = captureIo(dir);
     expect(await main(['convert', join(dir, 'good.scion'), '--to', 'yaml'], yaml)).toBe(0);
-    const io = capture(dir, yaml.stdout);
+    const io = captureIo(dir, yaml.stdout);
     expect(await main(['check', '--json', '--from', 'yaml', '-'], io)).toBe(0);
     expect((JSON.parse(io.stdout) as CheckJson).ok).toBe(true);
     // The same YAML read as .scion is not a spec.
-    const wrong = capture(dir, yaml.stdout);
+    const wrong = captureIo(dir, yaml.stdout);
     expect(await main(['check', '--json', '-'], wrong)).toBe(1);
   });
 
@@ -88,20 +75,20 @@ describe('scion check --json', () => {
 
 describe('scion fmt -', () => {
   it('prints the canonical form of standard input', async () => {
-    const io = capture('/', UGLY);
+    const io = captureIo('/', UGLY);
     expect(await main(['fmt', '-'], io)).toBe(0);
     expect(io.stdout).toBe(CANONICAL);
   });
   it('--check reports standard input as <stdin>; --write refuses it', async () => {
-    const io = capture('/', UGLY);
+    const io = captureIo('/', UGLY);
     expect(await main(['fmt', '--check', '-'], io)).toBe(1);
     expect(io.stdout).toBe('<stdin>: not formatted\n');
-    const w = capture('/', UGLY);
+    const w = captureIo('/', UGLY);
     expect(await main(['fmt', '--write', '-'], w)).toBe(2);
     expect(w.stderr).toContain('cannot rewrite standard input');
   });
   it('locates a parse error in standard input', async () => {
-    const io = capture('/', 'model M {\n  input x f32[2]\n}\n');
+    const io = captureIo('/', 'model M {\n  input x f32[2]\n}\n');
     expect(await main(['fmt', '--json', '-'], io)).toBe(1);
     const out = JSON.parse(io.stdout) as { files: { file: string; diagnostics: { file: string; line: number }[] }[] };
     expect(out.files[0]!.file).toBe('<stdin>');
@@ -112,24 +99,24 @@ describe('scion fmt -', () => {
 describe('scion convert -', () => {
   it('converts .scion from standard input to YAML and back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scion-convert-stdin-'));
-    const toYaml = capture(dir, UGLY);
+    const toYaml = captureIo(dir, UGLY);
     expect(await main(['convert', '-', '--from', 'scion', '-o', 'out.yaml'], toYaml)).toBe(0);
     const yaml = readFileSync(join(dir, 'out.yaml'), 'utf8');
     expect(yaml).toContain('  - model: M\n');
-    const back = capture(dir, yaml);
+    const back = captureIo(dir, yaml);
     expect(await main(['convert', '-', '--from', 'yaml'], back)).toBe(0);
     expect(back.stdout).toBe(CANONICAL);
   });
   it('needs --from for standard input, and says so', async () => {
-    const io = capture('/', UGLY);
+    const io = captureIo('/', UGLY);
     expect(await main(['convert', '-'], io)).toBe(2);
     expect(io.stderr).toContain('--from scion or --from yaml');
-    const bad = capture('/', UGLY);
+    const bad = captureIo('/', UGLY);
     expect(await main(['convert', '-', '--from', 'json'], bad)).toBe(2);
     expect(bad.stderr).toContain("--from takes scion or yaml, not 'json'");
   });
   it('reports errors in standard input at <stdin> and writes nothing', async () => {
-    const io = capture('/', 'model M {\n  input x f32[2]\n}\n');
+    const io = captureIo('/', 'model M {\n  input x f32[2]\n}\n');
     expect(await main(['convert', '-', '--from', 'scion'], io)).toBe(1);
     expect(io.stderr).toMatch(/^<stdin>:2:/m);
     expect(io.stdout).toBe('');

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../../cli/commands/check.ts';
 import type { JsonDiagnostic } from '../../../grammar/diagnostics/render.ts';
-import { captureIo } from './capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 
 const SPEC_DIR = fileURLToPath(new URL('../../../specs/', import.meta.url));
 const SPECS = readdirSync(SPEC_DIR)

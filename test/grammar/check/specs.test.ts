@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../../cli/commands/check.ts';
-import { captureIo } from './capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 import { DIAGNOSTICS } from '../../../grammar/diagnostics/catalog.ts';
 import { DOCS_PATH, diagnosticsMarkdown } from '../../../grammar/diagnostics/write-docs.ts';
 import { missingParamNames } from '../../../grammar/library/param-names.ts';

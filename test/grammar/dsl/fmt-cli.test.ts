@@ -4,13 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../../cli/io.ts';
 import { main } from '../../../cli/main.ts';
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
+import { captureIo } from '../../cli/capture-io.ts';
 
 function workspace(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'scion-fmt-'));
@@ -23,29 +18,29 @@ const CANONICAL = 'train M {\n  steps = 2k\n  batch = 16\n}\n';
 
 describe('scion fmt', () => {
   it('prints the canonical form', async () => {
-    const io = capture(workspace({ 'a.scion': MESSY }));
+    const io = captureIo(workspace({ 'a.scion': MESSY }));
     expect(await main(['fmt', 'a.scion'], io)).toBe(0);
     expect(io.stdout).toBe(CANONICAL);
   });
 
   it('--check exits 1 and names unformatted files, 0 when all are canonical', async () => {
     const dir = workspace({ 'a.scion': MESSY, 'b.scion': CANONICAL });
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['fmt', '--check', 'a.scion', 'b.scion'], io)).toBe(1);
     expect(io.stdout).toBe('a.scion: not formatted\n');
-    expect(await main(['fmt', '--check', 'b.scion'], capture(dir))).toBe(0);
+    expect(await main(['fmt', '--check', 'b.scion'], captureIo(dir))).toBe(0);
   });
 
   it('--write rewrites the file in place', async () => {
     const dir = workspace({ 'a.scion': MESSY });
-    expect(await main(['fmt', '--write', 'a.scion'], capture(dir))).toBe(0);
+    expect(await main(['fmt', '--write', 'a.scion'], captureIo(dir))).toBe(0);
     expect(readFileSync(join(dir, 'a.scion'), 'utf8')).toBe(CANONICAL);
   });
 
   it('parse errors: located diagnostics, exit 1, the file untouched', async () => {
     const bad = 'train M {\n  steps 2\n}\n';
     const dir = workspace({ 'bad.scion': bad });
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['fmt', '--write', 'bad.scion'], io)).toBe(1);
     expect(io.stderr).toContain('bad.scion:2:9: error[E0103]: expected `=`, found `2`');
     expect(readFileSync(join(dir, 'bad.scion'), 'utf8')).toBe(bad);
@@ -54,7 +49,7 @@ describe('scion fmt', () => {
   it('--json reports per file', async () => {
     // `let = `: no name (recovery inserts one), then no expression at the end.
     const dir = workspace({ 'a.scion': MESSY, 'bad.scion': 'let = ' });
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['fmt', '--check', '--json', 'a.scion', 'bad.scion'], io)).toBe(1);
     const json = JSON.parse(io.stdout) as {
       files: { file: string; formatted: boolean | null; diagnostics: { code: string; line: number; column: number }[] }[];
@@ -66,8 +61,8 @@ describe('scion fmt', () => {
   });
 
   it('usage errors exit 2', async () => {
-    expect(await main(['fmt'], capture(tmpdir()))).toBe(2);
-    expect(await main(['fmt', '--bogus', 'x'], capture(tmpdir()))).toBe(2);
-    expect(await main(['fmt', 'no-such-file.scion'], capture(tmpdir()))).toBe(2);
+    expect(await main(['fmt'], captureIo(tmpdir()))).toBe(2);
+    expect(await main(['fmt', '--bogus', 'x'], captureIo(tmpdir()))).toBe(2);
+    expect(await main(['fmt', 'no-such-file.scion'], captureIo(tmpdir()))).toBe(2);
   });
 });

@@ -6,15 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import type { Io } from '../../../cli/io.ts';
 import { formatProgram } from '../../../grammar/dsl/format.ts';
 import { parseProgram } from '../../../grammar/dsl/parse.ts';
 import { formOf, loadSource } from '../../../grammar/load.ts';
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
+import { captureIo } from '../../cli/capture-io.ts';
 
 const SPEC = '// a binding\nlet x = 2k // two thousand\n\ntrain M {\n  steps = 1e3\n  loss = mse(y, 0.5)\n}\n';
 
@@ -33,17 +28,17 @@ describe('scion convert', () => {
   writeFileSync(join(dir, 'spec.scion'), SPEC);
 
   it('prints the YAML form, then converts it back to the canonical .scion text', async () => {
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['convert', 'spec.scion', '-o', 'spec.yaml'], io)).toBe(0);
     const yaml = readFileSync(join(dir, 'spec.yaml'), 'utf8');
     expect(yaml).toContain('  - let: x # two thousand\n    value: 2k\n');
-    const back = capture(dir);
+    const back = captureIo(dir);
     expect(await main(['convert', 'spec.yaml'], back)).toBe(0);
     expect(back.stdout).toBe(formatProgram(parseProgram(SPEC, 'spec.scion').program));
   });
 
   it('points the modeline at the schema from where the file is written', async () => {
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['convert', 'spec.scion'], io)).toBe(0);
     const line = io.stdout.split('\n')[0]!;
     const schema = line.replace('# yaml-language-server: $schema=', '');
@@ -51,14 +46,14 @@ describe('scion convert', () => {
   });
 
   it('--to overrides the default direction', async () => {
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['convert', 'spec.scion', '--to', 'scion'], io)).toBe(0);
     expect(io.stdout).toBe(formatProgram(parseProgram(SPEC, 'spec.scion').program));
   });
 
   it('reports input errors as file:line:col diagnostics, exits 1 and writes nothing', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'scion: 1\ndecls:\n  - train: T\n    stesp: 3\n');
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['convert', 'bad.yaml', '-o', 'bad.scion'], io)).toBe(1);
     expect(io.stderr.split('\n')[0]).toBe('bad.yaml:4:5: error[E0207]: unknown key `stesp` in a train declaration');
     expect(existsSync(join(dir, 'bad.scion'))).toBe(false);
@@ -66,13 +61,13 @@ describe('scion convert', () => {
 
   it('refuses a .scion spec the YAML form cannot hold', async () => {
     writeFileSync(join(dir, 'dup.scion'), 'train T {\n  steps = 1\n  steps = 2\n}\n');
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['convert', 'dup.scion'], io)).toBe(1);
     expect(io.stderr.split('\n')[0]).toBe('dup.scion:3:3: error[E0214]: field `steps` appears twice; a YAML map holds each key once');
   });
 
   it('usage errors exit 2', async () => {
-    expect(await main(['convert'], capture(dir))).toBe(2);
-    expect(await main(['convert', 'spec.scion', '--to', 'json'], capture(dir))).toBe(2);
+    expect(await main(['convert'], captureIo(dir))).toBe(2);
+    expect(await main(['convert', 'spec.scion', '--to', 'json'], captureIo(dir))).toBe(2);
   });
 });

@@ -7,14 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import type { Io } from '../../../cli/io.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { LLAMA, PARENT, parse, randomWeights, tmp, writeModel } from './helpers.ts';
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
+import { captureIo } from '../../cli/capture-io.ts';
 
 /** mulberry32: a seeded generator independent of the code under test. */
 function rng(seed: number): () => number {
@@ -126,9 +121,9 @@ async function both(child: string, fields: readonly string[]): Promise<{ check: 
   const file = `case${n++}.scion`;
   const text = `${LLAMA('P', PARENT)}\nmodel C = P(${child})\n\ninherit C from P at "parent.safetensors" {\n${fields.map((f) => `  ${f}`).join('\n')}\n}\n`;
   writeFileSync(join(dir, file), text);
-  const c = capture(dir);
+  const c = captureIo(dir);
   const check = await main(['check', file, '--json'], c);
-  const i = capture(dir);
+  const i = captureIo(dir);
   mkdirSync(join(dir, `out${n}`));
   const inherit = await main(['inherit', file, '-o', `out${n}`, '--json'], i);
   return { check, inherit, checkOut: c.stdout, inheritErr: i.stderr };

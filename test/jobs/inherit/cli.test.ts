@@ -5,15 +5,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import type { Io } from '../../../cli/io.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
 import { LLAMA, PARENT, parse, randomWeights, readModel, tmp, writeModel } from './helpers.ts';
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
+import { captureIo } from '../../cli/capture-io.ts';
 
 const SPEC = `${LLAMA('P', PARENT)}
 model C = P(depth = 2, ffn = 8)
@@ -35,7 +30,7 @@ async function setup(omit: string[] = []): Promise<{ dir: string; sibling: strin
 describe('scion inherit', () => {
   it('writes the child, an HF config and provenance with kept indices; replay on a sibling equals inheriting from it', async () => {
     const { dir, sibling } = await setup();
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['inherit', 'spec.scion', '-o', 'child', '--json'], io)).toBe(0);
     const report = JSON.parse(io.stdout) as { files: string[]; layers: number[]; inherited: number };
     expect(report.layers).toEqual([0, 3]);
@@ -50,9 +45,9 @@ describe('scion inherit', () => {
     });
 
     // Replay on the sibling, then inherit from the sibling through the spec: the same bytes.
-    const r1 = capture(dir);
+    const r1 = captureIo(dir);
     expect(await main(['inherit', '--replay', 'child/provenance.json', '--parent', sibling, '-o', 'replayed'], r1)).toBe(0);
-    const r2 = capture(dir);
+    const r2 = captureIo(dir);
     expect(await main(['inherit', 'spec.scion', '--parent', sibling, '-o', 'direct'], r2)).toBe(0);
     expect(readFileSync(join(dir, 'replayed/model.safetensors'))).toEqual(readFileSync(join(dir, 'direct/model.safetensors')));
     expect(readFileSync(join(dir, 'replayed/model.safetensors'))).not.toEqual(readFileSync(join(dir, 'child/model.safetensors')));
@@ -60,7 +55,7 @@ describe('scion inherit', () => {
 
   it('keeps a tied head tied: the parent has no lm_head, nor does the child, and config says so', async () => {
     const { dir } = await setup(['lm_head.weight']);
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['inherit', 'spec.scion', '-o', 'child'], io)).toBe(0);
     const r = await openSafetensors(join(dir, 'child/model.safetensors'));
     expect(r.tensors.has('lm_head.weight')).toBe(false);
@@ -73,16 +68,16 @@ describe('scion inherit', () => {
 
   it('refuses a sibling of another shape, and a spec naming a missing layer, with exit 1', async () => {
     const { dir } = await setup();
-    expect(await main(['inherit', 'spec.scion', '-o', 'child'], capture(dir))).toBe(0);
+    expect(await main(['inherit', 'spec.scion', '-o', 'child'], captureIo(dir))).toBe(0);
     const other = tmp();
     const text = LLAMA('P', { ...PARENT, ffn: 20 });
     const small = lowerModel(parse(text), 'P');
     await writeModel(join(other, 'p.safetensors'), small, randomWeights(small, 1));
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['inherit', '--replay', 'child/provenance.json', '--parent', join(other, 'p.safetensors'), '-o', 'x'], io)).toBe(1);
     expect(io.stderr).toContain("'model.layers.0.mlp.gate_proj.weight' is [20, 16], the recorded parent's was [24, 16]");
     writeFileSync(join(dir, 'bad.scion'), SPEC.replace('[0, 3]', '[0, 4]'));
-    const io2 = capture(dir);
+    const io2 = captureIo(dir);
     expect(await main(['inherit', 'bad.scion', '-o', 'y'], io2)).toBe(1);
     expect(io2.stderr).toContain('layer 4');
   });

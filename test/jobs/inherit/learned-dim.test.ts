@@ -7,11 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import type { Io } from '../../../cli/io.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { loadBrown } from '../../../runtime/data/index.ts';
 import { compressVocab, gpt2Tokenizer, writeTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { LLAMA, parse, randomWeights, readModel, tmp, writeModel } from './helpers.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 
 const VOCAB = 260; // the 256 byte tokens (always kept by compressVocab) and 4 merges
 const SPEC = `${LLAMA('P', { vocab: VOCAB, dim: 16, depth: 2, heads: 4, kv: 2, ffn: 24 })}
@@ -22,11 +22,6 @@ inherit C from P at "parent.safetensors" {
   dim = learned_mask(calib, steps = 3)
 }
 `;
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
 
 type Prov = { tensors: Record<string, { parent?: string; keep?: (number[] | null)[]; scores?: (number[] | null)[] }> };
 
@@ -45,7 +40,7 @@ describe('scion inherit with a learned residual-width mask', () => {
 
     const runs: Prov[] = [];
     for (const out of ['a', 'b']) {
-      const io = capture(dir);
+      const io = captureIo(dir);
       expect(await main(['inherit', 'spec.scion', '-o', out, '--json'], io), io.stderr).toBe(0);
       runs.push(JSON.parse((await import('node:fs')).readFileSync(join(dir, out, 'provenance.json'), 'utf8')) as Prov);
     }

@@ -6,16 +6,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import type { Io } from '../../../cli/io.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { layoutOf } from '../../../jobs/inherit/layout/layout-from-model.ts';
 import { pruneStep } from '../../../jobs/inherit/prune/prune-step.ts';
 import { LLAMA, PARENT, logits, parse, randomWeights, readModel, tmp, writeModel } from './helpers.ts';
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
+import { captureIo } from '../../cli/capture-io.ts';
 
 const SPEC = `${LLAMA('P', PARENT)}
 prune P to S {
@@ -46,7 +41,7 @@ describe('prune blocks', () => {
     const parent = lowerModel(program, 'P');
     const w = randomWeights(parent, 9);
     await writeModel(join(dir, 'p.safetensors'), parent, w);
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['inherit', 'spec.scion', '--child', 'S', '--parent', 'p.safetensors', '-o', 'out', '--json'], io), io.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'out/config.json'), 'utf8'))).toMatchObject({
       intermediate_size: 12,
@@ -83,7 +78,7 @@ describe('prune blocks', () => {
     for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 5);
 
     // Heads follow whole KV groups (4 over 2 → 2 over 1), and the residual width with them.
-    const h = capture(dir);
+    const h = captureIo(dir);
     expect(await main(['inherit', 'spec.scion', '--child', 'H', '--parent', 'p.safetensors', '-o', 'h'], h), h.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'h/config.json'), 'utf8'))).toMatchObject({
       num_attention_heads: 2,
@@ -98,10 +93,10 @@ describe('prune blocks', () => {
     writeFileSync(join(dir, 'spec.scion'), SPEC.replace('l2(ratio = 0.5)', '40'));
     const parent = lowerModel(parse(SPEC), 'P');
     await writeModel(join(dir, 'p.safetensors'), parent, randomWeights(parent, 1));
-    const u = capture(dir);
+    const u = captureIo(dir);
     expect(await main(['inherit', 'spec.scion', '--child', 'S', '-o', 'out'], u)).toBe(2);
     expect(u.stderr).toContain('--parent');
-    const io = capture(dir);
+    const io = captureIo(dir);
     expect(await main(['inherit', 'spec.scion', '--child', 'S', '--parent', 'p.safetensors', '-o', 'out'], io)).toBe(1);
     expect(io.stderr).toContain('40 of 24');
   });

@@ -8,33 +8,28 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import type { Io } from '../../../cli/io.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { loadBrown } from '../../../runtime/data/index.ts';
 import { compressVocab, gpt2Tokenizer, writeTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
 import { logits, parse, readModel, tmp } from './helpers.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 
 const SPEC = resolve(import.meta.dirname, '../../../specs/tiny-lm.scion');
-
-function capture(cwd: string): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, cwd, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
 
 describe('specs/tiny-lm.scion inherits end to end', () => {
   it('init → inherit Tiny → loads with Tiny, finite logits, provenance for every tensor', async () => {
     const dir = tmp();
     const parentDir = join(dir, 'runs/parent');
     mkdirSync(parentDir, { recursive: true });
-    const init = capture(dir);
+    const init = captureIo(dir);
     expect(await main(['init', SPEC, '--model', 'Llama', '--seed', '3', '-o', 'runs/parent/model.safetensors'], init), init.stderr).toBe(0);
     const docs = loadBrown('train')
       .slice(0, 30)
       .map((d) => d.text);
     await writeTokenizerJson(join(parentDir, 'tokenizer.json'), compressVocab(gpt2Tokenizer(), docs, { size: 4096 }).tokenizer);
 
-    const io = capture(dir);
+    const io = captureIo(dir);
     const code = await main(
       ['inherit', SPEC, '--child', 'Tiny', '--parent', 'runs/parent/model.safetensors', '--calib-batches', '1', '--calib-seq', '12', '-o', 'out', '--json'],
       io,

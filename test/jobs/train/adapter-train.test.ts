@@ -17,7 +17,7 @@ import type { Examples } from '../../../jobs/train/examples.ts';
 import { evalIndexBatches, evaluateExamples, trainExamples } from '../../../jobs/train/train-examples.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
-import { captureIo } from '../../grammar/check/capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 
 const BODY = `
   input tokens: i32[batch, ctx]

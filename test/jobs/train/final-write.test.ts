@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import { captureIo } from '../../grammar/check/capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 import { llamaSpec } from '../../compiler/lower/helpers.ts';
 
 /** Which write fails with ENOSPC: the final model, or the checkpoint of this step. */

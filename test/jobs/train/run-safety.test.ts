@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import { LOCK_FILE } from '../../../runtime/train/index.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../runtime/weights/index.ts';
-import { captureIo } from '../../grammar/check/capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 import { llamaSpec } from '../../compiler/lower/helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');

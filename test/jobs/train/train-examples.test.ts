@@ -15,7 +15,7 @@ import { runGraph } from '../../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { loadMnist } from '../../../runtime/data/index.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
-import { captureIo } from '../../grammar/check/capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 
 const CLASSIFIER = `
 model Mlp(size = 28, hidden = 64, classes = 10) {

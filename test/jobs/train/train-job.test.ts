@@ -15,7 +15,7 @@ import { unigramEntropy } from '../../../jobs/train/baseline.ts';
 import { encodeStream } from '../../../jobs/train/lm-data.ts';
 import { trainLm } from '../../../jobs/train/train-lm.ts';
 import { readTokenizerJson } from '../../../runtime/tokenizer/index.ts';
-import { captureIo } from '../../grammar/check/capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 import { llamaSpec } from '../../compiler/lower/helpers.ts';
 
 const SPEC = `

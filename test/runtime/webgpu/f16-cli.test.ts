@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import { openSafetensors, writeSafetensors } from '../../../runtime/weights/index.ts';
-import { captureIo } from '../../grammar/check/capture-io.ts';
+import { captureIo } from '../../cli/capture-io.ts';
 import { gpuForTests } from './gpu-fixture.ts';
 
 const SPEC = 'specs/mnist-classifier.scion';

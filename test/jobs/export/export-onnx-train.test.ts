@@ -1,8 +1,9 @@
 // `scion export --onnx --train` exports the spec's own training step (issue 15): the `train`
 // declaration's loss as `scion train` lowers it (compiler/lower/lower-train.ts), around the AdamW
 // update. For each case — the main job's next-token cross-entropy (specs/default.scion), an
-// example task's classifier (specs/mnist-classifier.scion: image and label in), and the LiT's
-// diffusion loss with a frozen DiT teacher (specs/lit.scion: the teacher's params as inputs) —
+// example task's classifier (specs/mnist-classifier.scion: image and label in), the LiT's
+// diffusion loss with a frozen DiT teacher (specs/lit.scion: the teacher's params as inputs) and a
+// plain LoRA adapter's classifier (specs/ba-lora.scion's GenrePlain) —
 // one step in ONNX Runtime equals one step of the reference (f32) on the same graph within 1e-5
 // (loss, every new param and moment), and the file passes the ONNX checker. A model without a
 // `train` declaration keeps the cross-entropy stand-in against `labels`; a loss with an op ONNX
@@ -39,7 +40,7 @@ interface Case {
   batch: number;
   /** Ids of every i32 input are drawn from [0, ids). */
   ids: number;
-  /** f32 inputs that hold integers (diffusion timesteps), drawn from [0, n). */
+  /** Inputs drawn from [0, n) instead: f32 ones that hold integers (diffusion timesteps), i32 ones with their own range. */
   integers?: Record<string, number>;
   /** Data inputs the exported step must take (and, for the stand-in's, must not). */
   takes: string[];
@@ -58,6 +59,8 @@ const CASES: Case[] = [
     takes: ['x', 't', 'y', 'diffusion.noise', 'teacher.final_layer.linear.weight'],
     lacks: ['labels'],
   },
+  // LoRA on a frozen llama base (the base's weights are the file's constants), without BA-LoRA's regularizers.
+  { spec: 'ba-lora.scion', model: 'GenrePlain', batch: 2, ids: 512, integers: { label: 15 }, takes: ['tokens', 'label'], lacks: ['labels'] },
 ];
 
 /** Feeds for every input of the step: weights as exported, a mid-training AdamW state (v ≥ m², step 3), data drawn. */
@@ -83,7 +86,7 @@ function stepFeeds(graph: Graph, weights: ReadonlyMap<string, ArrayLike<number>>
           n.shape,
         ),
       );
-    } else if (n.dtype === 'i32') feeds.set(name, tensor(draw(count, seed, c.ids), n.shape, 'i32'));
+    } else if (n.dtype === 'i32') feeds.set(name, tensor(draw(count, seed, c.integers?.[name] ?? c.ids), n.shape, 'i32'));
     else if (c.integers?.[name] !== undefined) feeds.set(name, tensor(draw(count, seed, c.integers[name]), n.shape));
     else feeds.set(name, tensor(values(count, seed), n.shape));
   }

@@ -1,6 +1,6 @@
 // `scion export FILE --model NAME --onnx [-o OUT.onnx] [--train] [--weights W.safetensors]
 // [--seed N] [--batch B] [--json]`: writes the model's forward graph (with --train: its whole
-// training step) as an ONNX model (opset 17) for ONNX Runtime, Netron and the rest of the
+// training step, around its `train` declaration's loss, else the cross-entropy stand-in) as an ONNX model (opset 17) for ONNX Runtime, Netron and the rest of the
 // ecosystem. The work is jobs/export/export-onnx.ts.
 
 import { isAbsolute, resolve } from 'node:path';
@@ -15,7 +15,7 @@ import { loadSpec, reportLowerError } from '../spec.ts';
 export const SPEC = commandSpec({
   name: 'export',
   about:
-    'Writes the model as an ONNX model (opset 17, IR version 8): the forward graph, or with --train the whole\ntraining step (its params, AdamW moments, lr and bias corrections go in, their new values and the loss come out).\nWeights come from --weights, else they are drawn as `scion init` draws them (--seed). Shapes are static: the\nbatch is fixed at export (--batch B, else the spec default). Default OUT: NAME.onnx (NAME.train.onnx with --train).\nWeights past 1.9 GB go to OUT.onnx.data.',
+    "Writes the model as an ONNX model (opset 17, IR version 8): the forward graph, or with --train the whole\ntraining step (its params, AdamW moments, lr and bias corrections go in, their new values and the loss come out).\nThe loss is the one the model's `train` declaration names, as `scion train` lowers it (frozen teacher/base params are\ninputs too; the batch is the spec's unless --batch); a model without one trains on the cross-entropy of its first output\nagainst `labels`. An op ONNX cannot express (e.g. the SVD of BA-LoRA's regularizer) refuses the export.\nWeights come from --weights, else they are drawn as `scion init` draws them (--seed). Shapes are static: the\nbatch is fixed at export (--batch B, else the spec default). Default OUT: NAME.onnx (NAME.train.onnx with --train).\nWeights past 1.9 GB go to OUT.onnx.data.",
   args: { name: 'FILE', min: 1, max: 1 },
   flags: ['model', 'onnx', 'out', 'exportTrain', 'weights', 'seed', 'batch', 'json'],
   required: ['model', 'onnx'],
@@ -50,12 +50,13 @@ export const run = command(SPEC, async ({ flags: { model, out: given, exportTrai
       inputs: r.inputs,
       outputs: r.outputs,
       params: r.params,
+      ...(r.loss === undefined ? {} : { loss: r.loss }),
     };
     if (json) io.out(`${JSON.stringify(summary)}\n`);
     else {
       const state = (n: string): boolean => n.startsWith('adam.m:') || n.startsWith('adam.v:') || n.startsWith('new:');
       io.out(
-        `${out}: ONNX opset 17, ${model}${train ? ' training step' : ''}, ${r.params.toLocaleString('en-US')} parameters, ${r.bytes.toLocaleString('en-US')} bytes${r.external === undefined ? '' : ` (weights in ${out}.data)`}\n` +
+        `${out}: ONNX opset 17, ${model}${r.loss === undefined ? '' : ` training step (${r.loss === 'spec' ? 'its train loss' : 'cross-entropy stand-in'})`}, ${r.params.toLocaleString('en-US')} parameters, ${r.bytes.toLocaleString('en-US')} bytes${r.external === undefined ? '' : ` (weights in ${out}.data)`}\n` +
           `  inputs:  ${r.inputs.filter((n) => !state(n)).join(', ')}${train ? ', adam.m:*, adam.v:*' : ''}\n` +
           `  outputs: ${r.outputs.filter((n) => !state(n)).join(', ')}${train ? ', new:*' : ''}\n`,
       );

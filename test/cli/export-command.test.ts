@@ -23,13 +23,15 @@ describe('scion export --onnx', () => {
     await s.release();
   });
 
-  it('--train writes the training step, its state in and out (--json)', async () => {
+  it("--train writes the training step of the spec's train loss, its state in and out (--json)", async () => {
     const io = captureIo(dir);
-    expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--train', '-o', 'step.onnx', '--json'], io)).toBe(0);
-    const r = JSON.parse(io.stdout) as { out: string; inputs: string[]; outputs: string[] };
+    expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--train', '--batch', '2', '-o', 'step.onnx', '--json'], io)).toBe(0);
+    const r = JSON.parse(io.stdout) as { out: string; inputs: string[]; outputs: string[]; loss: string };
     expect(r.out).toBe('step.onnx');
+    expect(r.loss).toBe('spec');
+    expect(r.inputs).not.toContain('labels'); // next(tokens): the labels are the tokens, shifted in the graph
     expect(r.inputs).toEqual(
-      expect.arrayContaining(['tokens', 'labels', 'lm_head.weight', 'adam.m:lm_head.weight', 'adam.v:lm_head.weight', 'adam.lr', 'adam.bc1', 'adam.bc2']),
+      expect.arrayContaining(['tokens', 'lm_head.weight', 'adam.m:lm_head.weight', 'adam.v:lm_head.weight', 'adam.lr', 'adam.bc1', 'adam.bc2']),
     );
     expect(r.outputs).toEqual(expect.arrayContaining(['loss', 'new:lm_head.weight', 'new:adam.m:lm_head.weight', 'new:adam.v:lm_head.weight']));
   });

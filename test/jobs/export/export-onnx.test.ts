@@ -1,6 +1,7 @@
 // `scion export --onnx` on the main job's TinyLlama (specs/default.scion, `scion init` weights):
 // the forward graph gives the reference's logits in ONNX Runtime within 1e-4; one training step
-// in ONNX Runtime equals one step of the reference on the same train-step graph; the files pass
+// in ONNX Runtime (the spec's own loss: export-onnx-train.test.ts has the table of specs) equals
+// one step of the reference on the same train-step graph; the files pass
 // the ONNX checker (Debian's python3-onnx; under CI=true a missing checker fails the test), as does
 // the LiT's training step; a
 // model whose weights go to external data loads from its file and gives the same logits.

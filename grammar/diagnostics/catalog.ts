@@ -64,6 +64,10 @@ export const DIAGNOSTICS = {
   E0311: e('unknown teacher or base tap', '`teacher.NAME` or `base.NAME` where that model has no input, output or `let` called NAME.'),
   E0312: e('teacher or base not declared', '`teacher.NAME` or `base.NAME` is used but the `train` declaration has no `teacher` or `base` field.'),
   E0313: e('not callable', 'A call whose callee is a value (an input, `let` or parameter) rather than a layer or function.'),
+  E0314: e(
+    'recursive definition',
+    'A derived model whose base chain leads back to it, or a layer that calls itself directly or through other layers; the message lists the cycle.',
+  ),
   E0330: e('import not found', 'An `import` names a file that does not exist (paths are relative to the importing file).'),
   E0331: e('import cycle', 'Files import each other in a cycle; the message lists the chain.'),
   E0332: e('duplicate import', 'The same file is imported twice by one file.'),

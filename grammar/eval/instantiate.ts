@@ -25,6 +25,7 @@ import type { Code } from '../diagnostics/catalog.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { diag, noteAt } from '../diagnostics/make.ts';
 import { lookup, type ArgSpec } from '../library/signatures.ts';
+import { cycleError, layerCycleFrom } from './cycles.ts';
 import { commandLineSpan, LowerError } from './errors.ts';
 import { dimension, MAX_STEPS, orThrow, repeatBound, repeatCount } from './integers.ts';
 import {
@@ -151,6 +152,8 @@ export function instantiate(programs: Program | readonly Program[], modelName: s
 export function instantiateIn(index: DeclIndex, modelName: string, opts: InstantiateOptions = {}): ModelInstance {
   const { decl, args } = resolveModel(index, modelName, commandLineSpan('--model'));
   const reporter = opts.reporter ?? THROW;
+  const cycle = layerCycleFrom(decl.body, index);
+  if (cycle !== undefined) throw cycleError(cycle);
   const params: Record<string, Value> = {};
   if (reporter === THROW) Object.assign(params, modelParams(decl, args, opts.overrides ?? {}));
   else {

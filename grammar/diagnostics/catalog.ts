@@ -105,6 +105,11 @@ export const DIAGNOSTICS = {
   E0506: e('requirement is not a condition', 'A `require` expression evaluates to a number or string instead of true or false.'),
   E0507: e('layer return', 'A `layer` body must end with exactly one `return`.'),
   E0508: e('statement not allowed here', '`param` and `return` belong in layer bodies, `input` and `output` in model bodies.'),
+  E0509: e(
+    'tensor too large',
+    'An input, `param` or layer parameter with more than 2^31 - 1 elements, or a layer size argument above that: more than one typed array holds.',
+  ),
+  E0510: e('model too large', 'A model with more than 2^40 parameters (4.4 TB of f32 weights): surely a mistake in a size.'),
 
   // ── E06xx inheritance, prune and adapters ──
   E0601: e('unknown preset', 'A model `preset` other than the known naming families (llama, gpt2, dit, unet).'),

@@ -346,13 +346,32 @@ describe('as a process (bin/scion.mjs)', () => {
 });
 
 describe('sizes beyond what typed arrays hold', () => {
-  it('init of a 4e12-parameter layer is one line, exit 1, and writes nothing', async () => {
+  it('init of a 4e12-parameter layer is refused at its line before any allocation, exit 1, and writes nothing', async () => {
     writeFileSync(join(dir, 'huge.scion'), 'model M {\n  input x: f32[2, 4]\n  output y = Linear(x, 1000000000000)\n}\n');
     const r = await scion(dir, ['init', 'huge.scion', '--model', 'M', '-o', 'huge.safetensors']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "scion init: a tensor is too large to allocate (Invalid typed array length: 4000000000000): reduce the model's sizes; `scion explain` lists each layer's parameters and memory\n",
+      [
+        'huge.scion:3:24: error[E0509]: `Linear` argument `out` is 1000000000000; a size is at most 2^31 - 1 = 2147483647, the most a typed array is sure to hold',
+        '  3 │   output y = Linear(x, 1000000000000)',
+        '    │                        ^^^^^^^^^^^^^',
+        '  = help: use a smaller size',
+        '',
+        '1 error',
+        '',
+      ].join('\n'),
     );
     expect(existsSync(join(dir, 'huge.safetensors'))).toBe(false);
+  });
+
+  it('explain of layers that call each other is E0314 with the path, not a stack overflow', async () => {
+    writeFileSync(
+      join(dir, 'rec.scion'),
+      'layer A(x) {\n  return B(x)\n}\nlayer B(x) {\n  return A(x)\n}\nmodel M {\n  input x: f32[2, 4]\n  output y = A(x)\n}\n',
+    );
+    const r = await scion(dir, ['explain', 'rec.scion', '--model', 'M']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe('rec.scion:1:7: error[E0314]: layer `A` calls itself: `A` → `B` → `A`');
+    expect(r.stderr).not.toMatch(/RangeError|Maximum call stack|    at /);
   });
 });

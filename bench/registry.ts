@@ -10,6 +10,7 @@ export const BENCH_MODULES = [
   'parse-check',
   'inherit-memory',
   'compile',
+  'explain-depth',
   'cpu-forward',
   'cpu-train-step',
   'onnx-train-step',

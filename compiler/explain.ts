@@ -38,6 +38,13 @@ const numel = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 
 export function explainModel(programs: Program | readonly Program[], name: string, opts: LowerOptions = {}): ModelReport {
   const m = lowerModel(programs, name, opts);
+  // Each layer's tensors by one pass over the parameters (a filter per layer was quadratic in depth).
+  const tensorsOf = new Map<string, LayerReport['tensors']>();
+  for (const p of m.params) {
+    let list = tensorsOf.get(p.layer);
+    if (list === undefined) tensorsOf.set(p.layer, (list = []));
+    list.push({ path: p.path, shape: p.shape, init: p.init.rule });
+  }
   const layers: LayerReport[] = m.layers.map((l) => ({
     path: l.path,
     callee: l.callee,
@@ -45,7 +52,7 @@ export function explainModel(programs: Program | readonly Program[], name: strin
     params: l.params,
     flops: l.flops,
     activationBytes: l.activationBytes,
-    tensors: m.params.filter((p) => p.layer === l.path).map((p) => ({ path: p.path, shape: p.shape, init: p.init.rule })),
+    tensors: tensorsOf.get(l.path) ?? [],
   }));
   // Embedding rows and any head whose output width equals a table's row count (lm_head of V).
   const tableRows = new Set(layers.filter((l) => l.callee === 'Embedding').map((l) => l.tensors[0]?.shape[0]));
@@ -98,7 +105,8 @@ export function formatReport(r: ModelReport, opts: { tensors?: boolean } = {}): 
     if (opts.tensors !== false)
       for (const t of l.tensors) rows.push([`  ${t.path}`, '', `[${t.shape.join(', ')}]`, numel(t.shape).toLocaleString('en-US'), t.init, '']);
   }
-  const widths = rows[0]?.map((_c, k) => Math.max(...rows.map((row) => (row[k] ?? '').length))) ?? [];
+  // A fold, not Math.max(...rows): a spread of 100,000 layers' rows overflows the argument stack.
+  const widths = rows[0]?.map((_c, k) => rows.reduce((w, row) => Math.max(w, (row[k] ?? '').length), 0)) ?? [];
   const line = (row: string[]): string =>
     row
       .map((c, k) => (k >= 3 ? c.padStart(widths[k] ?? 0) : c.padEnd(widths[k] ?? 0)))
@@ -107,7 +115,8 @@ export function formatReport(r: ModelReport, opts: { tensors?: boolean } = {}): 
   const out = [`model ${r.name}${r.preset === null ? '' : ` (preset ${r.preset})`}`];
   out.push(`inputs: ${r.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape.join(', ')}]`).join(', ')}`);
   out.push(`outputs: ${r.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ')}`, '');
-  out.push(line(rows[0] ?? []), ...rows.slice(1).map(line), '');
+  for (const row of rows) out.push(line(row)); // a loop, not push(...rows): see `widths`
+  out.push('');
   const share = r.params === 0 ? 0 : (100 * r.embeddingParams) / r.params;
   out.push(`parameters: ${r.params.toLocaleString('en-US')} (${human(r.params)}), trainable ${r.trainableParams.toLocaleString('en-US')}`);
   out.push(`embeddings and vocab-sized heads: ${r.embeddingParams.toLocaleString('en-US')} (${share.toFixed(1)}% of parameters)`);

@@ -4,6 +4,7 @@
 // 2 for a bad command line.
 
 import { checkSource } from '../../grammar/check/check-source.ts';
+import { checkSizes } from '../../compiler/lower/check-sizes.ts';
 import { preflightProgram } from '../../jobs/inherit/spec/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { countSeverities, renderDiagnostics, toJson } from '../../grammar/diagnostics/render.ts';
@@ -35,6 +36,7 @@ export const run = command(SPEC, async ({ flags: { json, from: form }, args: fil
     // Pre-flight against parent checkpoints that already exist (headers only), once the spec is clean.
     if (countSeverities(r.diagnostics).errors === 0) {
       all.push(...(await preflightProgram([{ file: input.name, imports: [], decls: r.decls }], { cwd: io.cwd })));
+      all.push(...checkSizes({ file: input.name, imports: [], decls: r.decls }));
     }
   }
   if (missing.length > 0 && !json) {

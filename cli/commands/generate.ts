@@ -61,9 +61,15 @@ export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
     const tm = textModel(program, name, params);
     backend = await selectBackend(device, tm.graph, (line) => io.err(`${line}\n`));
     const tokenizer = await readTokenizerJson(tokenizerPath);
-    const r = await generateText(tm, backend, tokenizer, o);
-    if (json) io.out(`${JSON.stringify({ prompt: o.prompt, text: r.text, ids: r.ids })}\n`);
-    else io.out(`${o.prompt}${r.text}\n`);
+    if (json) {
+      const r = await generateText(tm, backend, tokenizer, o);
+      io.out(`${JSON.stringify({ prompt: o.prompt, text: r.text, ids: r.ids })}\n`);
+      return EXIT.ok;
+    }
+    // Plain text streams: the prompt, then each token's text as it is drawn, then a newline.
+    io.out(o.prompt);
+    await generateText(tm, backend, tokenizer, o, (text) => io.out(text));
+    io.out('\n');
     return EXIT.ok;
   } catch (error) {
     if (error instanceof JobError || error instanceof DeviceUnavailable || error instanceof MappingError) {

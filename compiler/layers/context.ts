@@ -7,6 +7,7 @@ import type { LIBRARY, LibraryName } from '../../grammar/library/signatures.ts';
 import type { GraphBuilder } from '../ir/builder.ts';
 import type { Node } from '../ir/graph.ts';
 import { LowerError } from '../../grammar/eval/errors.ts';
+import { elementCount, orThrow, parameterTotal } from '../../grammar/eval/integers.ts';
 import { expectBool, expectInt, expectInts, expectNumber, expectString, showValue, type Value } from '../lower/values.ts';
 import { resolveInit, type Family, type Init, type InitTag, type Role } from './init.ts';
 
@@ -33,8 +34,14 @@ export class ParamRegistry {
     readonly family: Family,
   ) {}
 
+  /** Parameters so far, bounded by MAX_PARAMETERS (E0510) before any weight is allocated. */
+  private total = 0;
+
   add(info: ParamInfo): Node {
     if (this.byPath.has(info.path)) throw new LowerError('E0608', `two layers create the parameter '${info.path}'`, info.span);
+    this.total += orThrow(elementCount(info.shape, `parameter \`${info.path}\``, info.span));
+    const tooMany = parameterTotal(this.total, info.path, info.span);
+    if (tooMany !== undefined) throw tooMany;
     this.byPath.set(info.path, info);
     this.list.push(info);
     return this.b.param(info.path, info.shape, 'f32', { trainable: info.trainable });

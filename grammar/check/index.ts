@@ -13,7 +13,7 @@ import { checkAdapter, checkInherit, checkPrune } from './inherit.ts';
 import { evaluateInstance } from './instances.ts';
 import { checkDerived, checkModelParams, instantiate } from './models.ts';
 import { modulePaths } from './paths.ts';
-import { buildSymbols, checkTargets, checkUnused } from './program.ts';
+import { buildSymbols, checkCycles, checkTargets, checkUnused } from './program.ts';
 import { bindingScope, expectModel } from './references.ts';
 import { checkSample, checkTrain } from './train.ts';
 
@@ -88,6 +88,7 @@ export interface CheckOptions {
 export function checkDecls(decls: readonly Decl[], opts: CheckOptions = {}): Diagnostic[] {
   const ctx = new CheckContext(decls);
   buildSymbols(ctx);
+  checkCycles(ctx);
   for (const d of decls) {
     const checks = DECL_CHECKS[d.kind] as readonly DeclCheck<Decl>[];
     for (const check of checks) check(d, ctx);

@@ -4,8 +4,10 @@
 import type { Decl, Ident, Span } from '../ast.ts';
 import { lookup } from '../library/signatures.ts';
 import { noteAt } from '../diagnostics/make.ts';
+import { cycleError, findCycles } from '../eval/cycles.ts';
 import { bodyLets } from './bodies.ts';
 import type { CheckContext, TopSymbol } from './context.ts';
+import { declIndex } from './models.ts';
 
 function symbolOf(d: Decl): TopSymbol | undefined {
   switch (d.kind) {
@@ -46,6 +48,11 @@ export function buildSymbols(ctx: CheckContext): void {
     }
     ctx.symbols.set(name, sym);
   }
+}
+
+/** E0314: recursion among derived models and among layers, each cycle once with its path. */
+export function checkCycles(ctx: CheckContext): void {
+  for (const c of findCycles(declIndex(ctx))) ctx.add(cycleError(c).diagnostic);
 }
 
 /** W0001 unused lets, W0002 unused bindings, W0003 unused model parameters. */

@@ -64,6 +64,10 @@ export const DIAGNOSTICS = {
   E0311: e('unknown teacher or base tap', '`teacher.NAME` or `base.NAME` where that model has no input, output or `let` called NAME.'),
   E0312: e('teacher or base not declared', '`teacher.NAME` or `base.NAME` is used but the `train` declaration has no `teacher` or `base` field.'),
   E0313: e('not callable', 'A call whose callee is a value (an input, `let` or parameter) rather than a layer or function.'),
+  E0314: e(
+    'recursive definition',
+    'A derived model whose base chain leads back to it, or a layer that calls itself directly or through other layers; the message lists the cycle.',
+  ),
   E0330: e('import not found', 'An `import` names a file that does not exist (paths are relative to the importing file).'),
   E0331: e('import cycle', 'Files import each other in a cycle; the message lists the chain.'),
   E0332: e('duplicate import', 'The same file is imported twice by one file.'),
@@ -101,6 +105,11 @@ export const DIAGNOSTICS = {
   E0506: e('requirement is not a condition', 'A `require` expression evaluates to a number or string instead of true or false.'),
   E0507: e('layer return', 'A `layer` body must end with exactly one `return`.'),
   E0508: e('statement not allowed here', '`param` and `return` belong in layer bodies, `input` and `output` in model bodies.'),
+  E0509: e(
+    'tensor too large',
+    'An input, `param` or layer parameter with more than 2^31 - 1 elements, or a layer size argument above that: more than one typed array holds.',
+  ),
+  E0510: e('model too large', 'A model with more than 2^40 parameters (4.4 TB of f32 weights): surely a mistake in a size.'),
 
   // ── E06xx inheritance, prune and adapters ──
   E0601: e('unknown preset', 'A model `preset` other than the known naming families (llama, gpt2, dit, unet).'),

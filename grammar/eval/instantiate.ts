@@ -25,8 +25,9 @@ import type { Code } from '../diagnostics/catalog.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { diag, noteAt } from '../diagnostics/make.ts';
 import { lookup, type ArgSpec } from '../library/signatures.ts';
+import { cycleError, layerCycleFrom } from './cycles.ts';
 import { commandLineSpan, LowerError } from './errors.ts';
-import { dimension, MAX_STEPS, orThrow, repeatBound, repeatCount } from './integers.ts';
+import { dimension, elementCount, layerSize, MAX_STEPS, orThrow, repeatBound, repeatCount } from './integers.ts';
 import {
   type Binding,
   constOf,
@@ -151,6 +152,8 @@ export function instantiate(programs: Program | readonly Program[], modelName: s
 export function instantiateIn(index: DeclIndex, modelName: string, opts: InstantiateOptions = {}): ModelInstance {
   const { decl, args } = resolveModel(index, modelName, commandLineSpan('--model'));
   const reporter = opts.reporter ?? THROW;
+  const cycle = layerCycleFrom(decl.body, index);
+  if (cycle !== undefined) throw cycleError(cycle);
   const params: Record<string, Value> = {};
   if (reporter === THROW) Object.assign(params, modelParams(decl, args, opts.overrides ?? {}));
   else {
@@ -273,6 +276,7 @@ class Instantiator {
       case 'input': {
         if (this.layerMode) throw new LowerError('E0508', '`input` belongs in a model body', s.span);
         const shape = s.type.shape.map((d) => this.dim(d, env));
+        orThrow(elementCount(shape, `input \`${s.name.name}\``, s.type.span));
         this.inputs.push({ name: s.name.name, dtype: s.type.dtype, shape, span: s.span });
         env.set(s.name.name, { kind: 'tensor', id: this.freshId(s.name.name) });
         return;
@@ -308,6 +312,7 @@ class Instantiator {
       case 'param': {
         if (!this.layerMode) throw new LowerError('E0508', '`param` belongs in a layer body', s.span);
         const shape = s.type.shape.map((d) => this.dim(d, env));
+        orThrow(elementCount(shape, `param \`${s.name.name}\``, s.type.span));
         const id = this.freshId(`param:${s.name.name}`);
         const p: ParamStmtInstance = { name: s.name.name, id, shape, span: s.span };
         if (s.init !== undefined) p.init = this.initCall(s.init, env);
@@ -486,6 +491,14 @@ class Instantiator {
         if (given === undefined && p.default !== undefined) bound[p.name.name] = { kind: 'const', value: constOf(p.default, lenv), span: p.span };
         const b = bound[p.name.name];
         if (b?.kind === 'const') lenv.set(p.name.name, { kind: 'const', value: b.value });
+      }
+    }
+    if (user === undefined && sig?.context === 'layer') {
+      for (const spec of specs) {
+        const v = bound[spec.name];
+        if (spec.kind !== 'int' || v?.kind !== 'const' || typeof v.value !== 'number') continue;
+        const tooBig = layerSize(v.value, callee, spec.name, v.span);
+        if (tooBig !== undefined) throw tooBig;
       }
     }
     const call: InstCall = { kind: 'call', callee, args: bound, rest, span, ...(user === undefined ? {} : { user }) };

@@ -6,6 +6,7 @@
 // (`ffn = dim * 4` is evaluated after Tiny's `dim = 192` is applied).
 
 import type { Arg, Decl, DerivedModelDecl, Expr, LayerDecl, ModelDecl, Program, Ref, Span } from '../ast.ts';
+import { type Cycle, cycleError, findCycles } from './cycles.ts';
 import { commandLineSpan, LowerError, nearest } from './errors.ts';
 import { type ConstEnv, describeValue, type EvalResult, evalConst, notConstText, refText, type Value } from './value.ts';
 
@@ -64,7 +65,7 @@ export function resolveModel(index: DeclIndex, name: string, span: Span): Resolv
   }
   const derived = cur.kind === 'derived' ? cur : undefined;
   while (cur.kind === 'derived') {
-    if (seen.has(cur.name.name)) throw new LowerError('E0307', `model '${name}' derives from itself`, cur.span);
+    if (seen.has(cur.name.name)) throw cycleError(cyclesOf(index, cur.name.name));
     seen.add(cur.name.name);
     chain.unshift(cur.args); // base-most arguments apply first
     const next: ModelDecl | DerivedModelDecl | undefined = index.models.get(cur.base.name);
@@ -72,6 +73,12 @@ export function resolveModel(index: DeclIndex, name: string, span: Span): Resolv
     cur = next;
   }
   return { decl: cur, args: chain, ...(derived === undefined ? {} : { derived }) };
+}
+
+/** The cycle of derived models through `name`. */
+function cyclesOf(index: DeclIndex, name: string): Cycle {
+  const all = findCycles(index).filter((c) => c.kind === 'model');
+  return all.find((c) => c.names.includes(name)) ?? all[0]!;
 }
 
 /** One parameter's outcome: its value, or why it has none (no default, or not a constant). */

@@ -58,7 +58,41 @@ export function sampleToken(logits: ArrayLike<number>, allowed: Uint8Array, o: {
 }
 
 /** Draws `o.tokens` tokens after the prompt; returns the new text (without the prompt) and ids. */
-export async function generateText(m: TextModel, backend: Backend, tokenizer: BpeTokenizer, o: SampleOptions): Promise<{ text: string; ids: number[] }> {
+/**
+ * Text as tokens arrive: each token's text once its bytes make whole characters. A byte-level token
+ * can end inside a UTF-8 character (its decode ends in U+FFFD); such tokens wait for the next, up
+ * to 4 (a character's most bytes), so the pieces join to the text decoded at the end.
+ */
+export class TextStream {
+  private pending: number[] = [];
+  constructor(private readonly tokenizer: BpeTokenizer) {}
+
+  /** The text `id` completes, or '' while a character is still open. */
+  push(id: number): string {
+    this.pending.push(id);
+    const text = this.tokenizer.decode(this.pending);
+    if (text.endsWith('\uFFFD') && this.pending.length < 4) return '';
+    this.pending = [];
+    return text;
+  }
+
+  /** Whatever is still waiting. */
+  flush(): string {
+    const text = this.pending.length === 0 ? '' : this.tokenizer.decode(this.pending);
+    this.pending = [];
+    return text;
+  }
+}
+
+/** Draws `o.tokens` tokens after the prompt; `onText` receives the text as it comes (TextStream). */
+export async function generateText(
+  m: TextModel,
+  backend: Backend,
+  tokenizer: BpeTokenizer,
+  o: SampleOptions,
+  onText?: (text: string) => void,
+): Promise<{ text: string; ids: number[] }> {
+  const stream = onText === undefined ? undefined : new TextStream(tokenizer);
   const eot = endOfText(tokenizer);
   const context = tokenizer.encode(o.prompt);
   // An empty prompt starts a fresh document: after end-of-text, as in training.
@@ -82,7 +116,11 @@ export async function generateText(m: TextModel, backend: Backend, tokenizer: Bp
     const next = sampleToken(logits.data.subarray(at * m.vocab, (at + 1) * m.vocab), allowed, o, prng);
     context.push(next);
     out.push(next);
+    const piece = stream?.push(next);
+    if (piece) onText?.(piece);
   }
+  const rest = stream?.flush();
+  if (rest) onText?.(rest);
   return { text: tokenizer.decode(out), ids: out };
 }
 

@@ -346,13 +346,48 @@ describe('as a process (bin/scion.mjs)', () => {
 });
 
 describe('sizes beyond what typed arrays hold', () => {
-  it('init of a 4e12-parameter layer is one line, exit 1, and writes nothing', async () => {
+  it('init of a 4e12-parameter layer is refused at its line before any allocation, exit 1, and writes nothing', async () => {
     writeFileSync(join(dir, 'huge.scion'), 'model M {\n  input x: f32[2, 4]\n  output y = Linear(x, 1000000000000)\n}\n');
     const r = await scion(dir, ['init', 'huge.scion', '--model', 'M', '-o', 'huge.safetensors']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "scion init: a tensor is too large to allocate (Invalid typed array length: 4000000000000): reduce the model's sizes; `scion explain` lists each layer's parameters and memory\n",
+      [
+        'huge.scion:3:24: error[E0509]: `Linear` argument `out` is 1000000000000; a size is at most 2^31 - 1 = 2147483647, the most a typed array is sure to hold',
+        '  3 │   output y = Linear(x, 1000000000000)',
+        '    │                        ^^^^^^^^^^^^^',
+        '  = help: use a smaller size',
+        '',
+        '1 error',
+        '',
+      ].join('\n'),
     );
     expect(existsSync(join(dir, 'huge.safetensors'))).toBe(false);
+  });
+
+  it('check refuses a layer weight and a model too large for the machine, at their lines', async () => {
+    writeFileSync(
+      join(dir, 'wide.scion'),
+      'model W(dim = 100000) {\n  input x: f32[batch, dim]\n  output y = Linear(x, dim) as proj\n}\n' +
+        'model D(dim = 40000, depth = 1000) {\n  input x: f32[batch, dim]\n  h = x\n  repeat i in 0..depth {\n    h = Linear(h, dim) as layers[i]\n  }\n  output y = h\n}\n',
+    );
+    const r = await scion(dir, ['check', 'wide.scion']);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('wide.scion'))).toEqual([
+      'wide.scion:3:14: error[E0509]: parameter `proj.weight` of shape [100000, 100000] has 10000000000 elements; the limit is 2^31 - 1 = 2147483647, the most a typed array is sure to hold',
+      "wide.scion:9:9: error[E0510]: the model's parameters reach 1100827480000 at `layers.687.weight`; the limit is 2^40 = 1099511627776",
+    ]);
+    expectNoStack(r.stderr);
+  });
+
+  it('explain of layers that call each other is E0314 with the path, not a stack overflow', async () => {
+    writeFileSync(
+      join(dir, 'rec.scion'),
+      'layer A(x) {\n  return B(x)\n}\nlayer B(x) {\n  return A(x)\n}\nmodel M {\n  input x: f32[2, 4]\n  output y = A(x)\n}\n',
+    );
+    const r = await scion(dir, ['explain', 'rec.scion', '--model', 'M']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe('rec.scion:1:7: error[E0314]: layer `A` calls itself: `A` → `B` → `A`');
+    expect(r.stderr).not.toMatch(/RangeError|Maximum call stack/);
+    expectNoStack(r.stderr);
   });
 });

@@ -7,6 +7,7 @@ import { DeviceUnavailable } from '../backends/backend.ts';
 import { MappingError } from '../compiler/presets/index.ts';
 import { renderDiagnostics } from '../grammar/diagnostics/render.ts';
 import { LowerError } from '../grammar/eval/errors.ts';
+import { ExportError } from '../jobs/export/export-onnx.ts';
 import { InheritError } from '../jobs/inherit/layout/layout.ts';
 import { JobError } from '../jobs/train/errors.ts';
 import { DataError } from '../runtime/data/user-files.ts';
@@ -36,6 +37,7 @@ const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
   DataError,
   TokenizerFormatError,
   InheritError,
+  ExportError,
 ];
 
 /** File-system error codes and what each means for the user: the problem, then the fix. */

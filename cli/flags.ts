@@ -335,12 +335,3 @@ export function parseFlags<K extends FlagName, R extends K = never>(args: readon
   }
   return { flags: flags as FlagValues<K, R>, args: positionals };
 }
-
-/** `--device`'s parser with a usage line, for callers outside a command (test/backends). */
-export function parseDevice(v: string, usage: string): DeviceChoice {
-  try {
-    return device(v, '--device');
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${usage}`);
-  }
-}

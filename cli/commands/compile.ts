@@ -17,7 +17,7 @@ import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
 import { EXIT, UsageError } from '../io.ts';
-import { loadSpec, reportLowerError } from '../spec.ts';
+import { loadSpec } from '../spec.ts';
 import { absolute, checkOutputDir } from '../outputs.ts';
 
 export const SPEC = commandSpec({
@@ -49,12 +49,7 @@ export const run = command(SPEC, async ({ flags: { model, out, batch, train, jso
   const declName = decl === undefined ? undefined : typeof decl.name === 'string' ? decl.name : decl.name.name;
   const name = model ?? declName;
   if (name === undefined) throw usageError(SPEC, 'the spec declares no model: give --model NAME');
-  let lowered;
-  try {
-    lowered = lowerModel(program, name, batch === undefined ? {} : { dims: { batch } });
-  } catch (error) {
-    return reportLowerError(error, io);
-  }
+  const lowered = lowerModel(program, name, batch === undefined ? {} : { dims: { batch } });
   let graph = lowered.graph;
   let carry: { output: string; input: string }[] = [];
   if (train) {

@@ -5,7 +5,7 @@ import type { Program } from '../../grammar/ast.ts';
 import { explainModel, formatReport, type ModelReport } from '../../compiler/explain.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
-import { loadSpec, reportLowerError } from '../spec.ts';
+import { loadSpec } from '../spec.ts';
 
 export const SPEC = commandSpec({
   name: 'explain',
@@ -46,11 +46,7 @@ export const run = command(SPEC, async ({ flags: { model, batch = 1, json }, arg
   if (program === undefined) return EXIT.inputError;
   const names = model === undefined ? modelNamesOf(program) : [model];
   const reports: ModelReport[] = [];
-  try {
-    for (const name of names) reports.push(explainModel(program, name, { dims: { batch } }));
-  } catch (error) {
-    return reportLowerError(error, io);
-  }
+  for (const name of names) reports.push(explainModel(program, name, { dims: { batch } }));
   if (json) io.out(`${JSON.stringify({ models: reports.map(reportJson) })}\n`);
   else io.out(reports.map((r) => formatReport(r)).join('\n'));
   return EXIT.ok;

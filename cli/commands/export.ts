@@ -3,14 +3,11 @@
 // training step, around its `train` declaration's loss, else the cross-entropy stand-in) as an ONNX model (opset 17) for ONNX Runtime, Netron and the rest of the
 // ecosystem. The work is jobs/export/export-onnx.ts.
 
-import { isAbsolute, resolve } from 'node:path';
-import { MappingError } from '../../compiler/presets/index.ts';
-import { ExportError, exportOnnx } from '../../jobs/export/export-onnx.ts';
-import { SafetensorsError } from '../../runtime/weights/index.ts';
+import { exportOnnx } from '../../jobs/export/export-onnx.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
-import { checkOutputFile, refuseOwnInput } from '../outputs.ts';
-import { loadSpec, reportLowerError } from '../spec.ts';
+import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
+import { loadSpec } from '../spec.ts';
 
 export const SPEC = commandSpec({
   name: 'export',
@@ -23,50 +20,42 @@ export const SPEC = commandSpec({
 });
 
 export const run = command(SPEC, async ({ flags: { model, out: given, exportTrain: train, weights, seed, batch, json }, args: [file = ''] }, io) => {
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  const abs = (p: string): string => absolute(io.cwd, p);
   const out = given ?? `${model}${train ? '.train' : ''}.onnx`;
   // Before any work: the output's folder exists, and the output is none of the inputs.
   checkOutputFile(abs(out), out);
   refuseOwnInput(abs(out), out, [abs(file), weights === undefined ? undefined : abs(weights)]);
   const program = loadSpec(file, io, 'export');
   if (program === undefined) return EXIT.inputError;
-  try {
-    const r = await exportOnnx(
-      program,
-      {
-        model,
-        train,
-        ...(weights === undefined ? {} : { weights: abs(weights) }),
-        ...(seed === undefined ? {} : { seed }),
-        ...(batch === undefined ? {} : { batch }),
-      },
-      abs(out),
+  const r = await exportOnnx(
+    program,
+    {
+      model,
+      train,
+      ...(weights === undefined ? {} : { weights: abs(weights) }),
+      ...(seed === undefined ? {} : { seed }),
+      ...(batch === undefined ? {} : { batch }),
+    },
+    abs(out),
+  );
+  const summary = {
+    out,
+    bytes: r.bytes,
+    external: r.external !== undefined,
+    nodes: r.graph.nodes.length,
+    inputs: r.inputs,
+    outputs: r.outputs,
+    params: r.params,
+    ...(r.loss === undefined ? {} : { loss: r.loss }),
+  };
+  if (json) io.out(`${JSON.stringify(summary)}\n`);
+  else {
+    const state = (n: string): boolean => n.startsWith('adam.m:') || n.startsWith('adam.v:') || n.startsWith('new:');
+    io.out(
+      `${out}: ONNX opset 17, ${model}${r.loss === undefined ? '' : ` training step (${r.loss === 'spec' ? 'its train loss' : 'cross-entropy stand-in'})`}, ${r.params.toLocaleString('en-US')} parameters, ${r.bytes.toLocaleString('en-US')} bytes${r.external === undefined ? '' : ` (weights in ${out}.data)`}\n` +
+        `  inputs:  ${r.inputs.filter((n) => !state(n)).join(', ')}${train ? ', adam.m:*, adam.v:*' : ''}\n` +
+        `  outputs: ${r.outputs.filter((n) => !state(n)).join(', ')}${train ? ', new:*' : ''}\n`,
     );
-    const summary = {
-      out,
-      bytes: r.bytes,
-      external: r.external !== undefined,
-      nodes: r.graph.nodes.length,
-      inputs: r.inputs,
-      outputs: r.outputs,
-      params: r.params,
-      ...(r.loss === undefined ? {} : { loss: r.loss }),
-    };
-    if (json) io.out(`${JSON.stringify(summary)}\n`);
-    else {
-      const state = (n: string): boolean => n.startsWith('adam.m:') || n.startsWith('adam.v:') || n.startsWith('new:');
-      io.out(
-        `${out}: ONNX opset 17, ${model}${r.loss === undefined ? '' : ` training step (${r.loss === 'spec' ? 'its train loss' : 'cross-entropy stand-in'})`}, ${r.params.toLocaleString('en-US')} parameters, ${r.bytes.toLocaleString('en-US')} bytes${r.external === undefined ? '' : ` (weights in ${out}.data)`}\n` +
-          `  inputs:  ${r.inputs.filter((n) => !state(n)).join(', ')}${train ? ', adam.m:*, adam.v:*' : ''}\n` +
-          `  outputs: ${r.outputs.filter((n) => !state(n)).join(', ')}${train ? ', new:*' : ''}\n`,
-      );
-    }
-    return EXIT.ok;
-  } catch (error) {
-    if (error instanceof ExportError || error instanceof MappingError || error instanceof SafetensorsError) {
-      io.err(`scion export: ${error.message}\n`);
-      return EXIT.inputError;
-    }
-    return reportLowerError(error, io);
   }
+  return EXIT.ok;
 });

@@ -6,18 +6,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
-import { MappingError } from '../../compiler/presets/index.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { selectBackend } from '../../backends/registry.ts';
-import { DeviceUnavailable, type Backend } from '../../backends/backend.ts';
-import { JobError } from '../../jobs/train/errors.ts';
+import type { Backend } from '../../backends/backend.ts';
 import { generateText, textModel, type SampleOptions } from '../../jobs/train/sample-text.ts';
 import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
 import { DEFAULT_SPEC, defaultOutDir, trainedModel } from '../../jobs/train/defaults.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
 import { EXIT } from '../io.ts';
-import { loadSpec, reportLowerError } from '../spec.ts';
+import { loadSpec } from '../spec.ts';
 import { loadWeights } from '../../jobs/weights/load-weights.ts';
 
 export const SPEC = commandSpec({
@@ -71,12 +69,6 @@ export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
     await generateText(tm, backend, tokenizer, o, (text) => io.out(text));
     io.out('\n');
     return EXIT.ok;
-  } catch (error) {
-    if (error instanceof JobError || error instanceof DeviceUnavailable || error instanceof MappingError) {
-      io.err(`scion generate: ${error.message}\n`);
-      return EXIT.inputError;
-    }
-    return reportLowerError(error, io);
   } finally {
     backend?.dispose();
     await reader.close();

@@ -10,7 +10,7 @@ import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../.
 import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
-import { loadSpec, reportLowerError } from '../spec.ts';
+import { loadSpec } from '../spec.ts';
 import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
 export const SPEC = commandSpec({
@@ -28,12 +28,7 @@ export const run = command(SPEC, async ({ flags: { model, out, seed = 0 }, args:
   refuseOwnInput(path, out, [absolute(io.cwd, file)]);
   const program = loadSpec(file, io, 'init');
   if (program === undefined) return EXIT.inputError;
-  let lowered;
-  try {
-    lowered = lowerModel(program, model);
-  } catch (error) {
-    return reportLowerError(error, io);
-  }
+  const lowered = lowerModel(program, model);
   const params = new Map<string, HostTensor>(
     lowered.params.map((p) => [
       p.path,

@@ -9,19 +9,15 @@
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { sampleConfig, type SampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
-import { MappingError } from '../../compiler/presets/index.ts';
 import type { Program } from '../../grammar/ast.ts';
 import { DIFFUSION_T, prepareSampler, type DrawResult } from '../../jobs/sample/draw-samples.ts';
 import { judgeModelName, prepareJudge, type Judge, type JudgeReport } from '../../jobs/sample/judge.ts';
-import { DeviceUnavailable } from '../../backends/backend.ts';
 import { deviceWords, type DeviceChoice } from '../../backends/registry.ts';
-import { JobError } from '../../jobs/train/errors.ts';
 import { imageGrid } from '../../runtime/plot/index.ts';
-import { SafetensorsError } from '../../runtime/weights/index.ts';
 import { defaultOutDir } from '../../jobs/train/defaults.ts';
 import { command, commandSpec, usageError, type SpecValues } from '../flags.ts';
-import { EXIT, UsageError, type Io } from '../io.ts';
-import { loadSpec, reportLowerError } from '../spec.ts';
+import { EXIT, type Io } from '../io.ts';
+import { loadSpec } from '../spec.ts';
 import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
 export const SPEC = commandSpec({
@@ -93,23 +89,14 @@ export const run = command(SPEC, async ({ flags, args: [file = ''] }, io) => {
   if (opt.judge !== undefined && judgeProgram === undefined) return EXIT.inputError;
   const target = opt.model ?? program.decls.find((d) => d.kind === 'sample')?.target.name;
   if (target === undefined) throw usageError(SPEC, 'the spec has no sample block: name the model with --model');
-  try {
-    const cfg = sampleConfig(program, target);
-    if (opt.steps !== undefined) cfg.sampler.steps = opt.steps;
-    if (opt.guidance !== undefined) cfg.guidance = opt.guidance;
-    if (opt.classes !== undefined) cfg.classes = opt.classes;
-    if (opt.count !== undefined) cfg.count = opt.count;
-    if (opt.seed !== undefined) cfg.seed = opt.seed;
-    if (cfg.sampler.steps > DIFFUSION_T) throw usageError(SPEC, `--steps must be at most ${DIFFUSION_T}`);
-    return await sampleAndReport(program, cfg, opt, judgeProgram, io);
-  } catch (error) {
-    if (error instanceof MappingError || error instanceof JobError || error instanceof DeviceUnavailable || error instanceof SafetensorsError) {
-      io.err(`scion sample: ${error.message}\n`);
-      return EXIT.inputError;
-    }
-    if (error instanceof UsageError) throw error;
-    return reportLowerError(error, io);
-  }
+  const cfg = sampleConfig(program, target);
+  if (opt.steps !== undefined) cfg.sampler.steps = opt.steps;
+  if (opt.guidance !== undefined) cfg.guidance = opt.guidance;
+  if (opt.classes !== undefined) cfg.classes = opt.classes;
+  if (opt.count !== undefined) cfg.count = opt.count;
+  if (opt.seed !== undefined) cfg.seed = opt.seed;
+  if (cfg.sampler.steps > DIFFUSION_T) throw usageError(SPEC, `--steps must be at most ${DIFFUSION_T}`);
+  return await sampleAndReport(program, cfg, opt, judgeProgram, io);
 });
 
 async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options, judgeProgram: Program | undefined, io: Io): Promise<number> {

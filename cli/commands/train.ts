@@ -5,16 +5,14 @@
 // Without FILE it trains specs/default.scion: a tiny llama on the Brown corpus.
 
 import { isAbsolute, relative, resolve } from 'node:path';
-import { DeviceUnavailable } from '../../backends/backend.ts';
 import { DEFAULT_SPEC, defaultOutDir, trainedModel } from '../../jobs/train/defaults.ts';
-import { JobError } from '../../jobs/train/errors.ts';
 import type { ExampleJobSummary } from '../../jobs/train/train-examples.ts';
 import { runTrainJob, type TrainJobResult } from '../../jobs/train/train-job.ts';
 import type { JobSummary } from '../../jobs/train/train-lm.ts';
-import { ProgressLine, TrainingDiverged } from '../../runtime/train/index.ts';
+import { ProgressLine } from '../../runtime/train/index.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
-import { loadSpec, reportLowerError } from '../spec.ts';
+import { loadSpec } from '../spec.ts';
 import { checkOutputDir } from '../outputs.ts';
 
 export const SPEC = commandSpec({
@@ -41,27 +39,19 @@ export const run = command(SPEC, async ({ flags: o, args: [file] }, io) => {
   }
   const outDir = o.out === undefined ? defaultOutDir(io.cwd, model) : isAbsolute(o.out) ? o.out : resolve(io.cwd, o.out);
   checkOutputDir(outDir, o.out ?? outDir);
-  try {
-    const r = await runTrainJob(program, model, {
-      outDir,
-      cwd: io.cwd,
-      ...(o.steps === undefined ? {} : { steps: o.steps }),
-      ...(o.seed === undefined ? {} : { seed: o.seed }),
-      ...(o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) }),
-      device: o.device ?? 'auto',
-      resume: o.resume,
-      log: (line) => io.err(`${line}\n`),
-      progress: new ProgressLine({ write: (text: string) => io.err(text), isTTY: io.isTty }),
-    });
-    io.out(o.json ? `${JSON.stringify(resultJson(r))}\n` : formatResult(r, io.cwd));
-    return EXIT.ok;
-  } catch (error) {
-    if (error instanceof JobError || error instanceof DeviceUnavailable || error instanceof TrainingDiverged) {
-      io.err(`scion train: ${error.message}\n`);
-      return EXIT.inputError;
-    }
-    return reportLowerError(error, io);
-  }
+  const r = await runTrainJob(program, model, {
+    outDir,
+    cwd: io.cwd,
+    ...(o.steps === undefined ? {} : { steps: o.steps }),
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...(o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) }),
+    device: o.device ?? 'auto',
+    resume: o.resume,
+    log: (line) => io.err(`${line}\n`),
+    progress: new ProgressLine({ write: (text: string) => io.err(text), isTTY: io.isTty }),
+  });
+  io.out(o.json ? `${JSON.stringify(resultJson(r))}\n` : formatResult(r, io.cwd));
+  return EXIT.ok;
 });
 
 /** --json: the summary and the files written, as before the job moved to jobs/. */

@@ -9,7 +9,7 @@ import { BACKEND_NAMES, BACKENDS, selectBackend } from '../../backends/registry.
 import type { Backend } from '../../backends/backend.ts';
 import { parseGraph } from '../../compiler/ir/text.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { parseDevice } from '../../cli/flags.ts';
+import { device } from '../../cli/flags.ts';
 
 // y[2,3] = relu(x[2,2] · w[2,3]) + b[3]
 const GRAPH = parseGraph(`%0: f32[2,2] = input {name="x"}
@@ -104,8 +104,8 @@ describe('the registry', () => {
     }
   });
   it('--device takes auto and the registry names, and lists them when it refuses', () => {
-    expect(parseDevice('auto', 'u')).toBe('auto');
-    for (const n of BACKEND_NAMES) expect(parseDevice(n, 'u')).toBe(n);
-    expect(() => parseDevice('tpu', 'usage')).toThrow(`--device must be auto or one of ${BACKEND_NAMES.join(', ')}, got 'tpu'`);
+    expect(device('auto', '--device')).toBe('auto');
+    for (const n of BACKEND_NAMES) expect(device(n, '--device')).toBe(n);
+    expect(() => device('tpu', '--device')).toThrow(`--device must be auto or one of ${BACKEND_NAMES.join(', ')}, got 'tpu'`);
   });
 });

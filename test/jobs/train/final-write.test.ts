@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import { captureIo } from '../../cli/capture-io.ts';
-import { llamaSpec } from '../../compiler/lower/helpers.ts';
+import { TINY_RUN_SPEC } from './tiny-run.ts';
 
 /** Which write fails with ENOSPC: the final model, or the checkpoint of this step. */
 const fault: { model: boolean; checkpointStep: number | undefined } = { model: false, checkpointStep: undefined };
@@ -36,19 +36,7 @@ vi.mock('../../../runtime/train/checkpoint.ts', async (importOriginal) => {
   };
 });
 
-const SPEC = `
-${llamaSpec('Tiny', 'vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 8')}
-
-train Tiny {
-  data = text(path = "train.txt", seq = 8)
-  loss = cross_entropy(logits, next(tokens))
-  optimizer = adamw(lr = 1e-2)
-  steps = 4
-  batch = 2
-  checkpoint = { every = 2, keep = 3 }
-  seed = 5
-}
-`;
+const SPEC = TINY_RUN_SPEC;
 
 let dir: string;
 beforeAll(() => {

@@ -14,22 +14,10 @@ import { main } from '../../../cli/main.ts';
 import { LOCK_FILE } from '../../../runtime/train/index.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
-import { llamaSpec } from '../../compiler/lower/helpers.ts';
+import { TINY_RUN_SPEC } from './tiny-run.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const SPEC = `
-${llamaSpec('Tiny', 'vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 8')}
-
-train Tiny {
-  data = text(path = "train.txt", seq = 8)
-  loss = cross_entropy(logits, next(tokens))
-  optimizer = adamw(lr = 1e-2)
-  steps = 4
-  batch = 2
-  checkpoint = { every = 2, keep = 3 }
-  seed = 5
-}
-`;
+const SPEC = TINY_RUN_SPEC;
 const SENTENCES = ['the cat sat on the mat.', 'a dog ran in the park.', 'the bird sang in the tree.', 'my friend read a book.'];
 
 let dir: string;

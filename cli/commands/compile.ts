@@ -9,14 +9,11 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { GraphBuilder } from '../../compiler/ir/builder.ts';
-import { crossEntropy } from '../../compiler/ir/compose.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import { buildTrainStep } from '../../compiler/autodiff/train-step.ts';
+import { buildTrainStep, withLmLoss } from '../../compiler/autodiff/train-step.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
-import { EXIT, UsageError } from '../io.ts';
+import { EXIT } from '../io.ts';
 import { loadSpec } from '../spec.ts';
 import { absolute, checkOutputDir } from '../outputs.ts';
 
@@ -30,17 +27,6 @@ export const SPEC = commandSpec({
   placeholders: { out: 'DIR' },
 });
 
-/** The forward graph plus `loss` = next-token cross-entropy of the first output against `labels`. */
-function withLmLoss(g: Graph): Graph {
-  const { builder: b, nodes } = GraphBuilder.from(g);
-  const first = g.outputs[0];
-  if (first === undefined) throw new UsageError('the model has no outputs to train');
-  const logits = nodes[first.node] as Node;
-  const labels = b.input('labels', logits.shape.slice(0, -1), 'i32');
-  b.output('loss', crossEntropy(b, logits, labels, { ignoreIndex: -100 }));
-  return b.build();
-}
-
 export const run = command(SPEC, async ({ flags: { model, out, batch, train, json, f16, features }, args: [file = ''] }, io) => {
   checkOutputDir(absolute(io.cwd, out), out);
   const program = loadSpec(file, io, 'compile');
@@ -53,7 +39,7 @@ export const run = command(SPEC, async ({ flags: { model, out, batch, train, jso
   let graph = lowered.graph;
   let carry: { output: string; input: string }[] = [];
   if (train) {
-    const step = buildTrainStep(graph.outputs.some((o) => o.name === 'loss') ? graph : withLmLoss(graph), 'loss');
+    const step = buildTrainStep(withLmLoss(graph), 'loss');
     graph = step.graph;
     carry = step.carry;
   }

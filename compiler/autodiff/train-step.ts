@@ -11,6 +11,7 @@
 
 import { gradients } from './grad.ts';
 import { GraphBuilder } from '../ir/builder.ts';
+import { crossEntropy } from '../ir/compose.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 
 export interface AdamWGraphOptions {
@@ -78,4 +79,19 @@ export function buildTrainStep(fwd: Graph, loss: string, opts: AdamWGraphOptions
 
 function fail(msg: string): never {
   throw new Error(`buildTrainStep: ${msg}`);
+}
+
+/**
+ * The loss `scion compile --train` and `scion export --train` use for a model without a `train`
+ * declaration: the graph's own `loss` output where it has one, else next-token cross-entropy of
+ * its first output against a new i32 input `labels` (-100 ignored).
+ */
+export function withLmLoss(g: Graph): Graph {
+  if (g.outputs.some((o) => o.name === 'loss')) return g;
+  const { builder: b, nodes } = GraphBuilder.from(g);
+  const first = g.outputs[0] ?? fail('the model has no outputs to train');
+  const logits = nodes[first.node] as Node;
+  const labels = b.input('labels', logits.shape.slice(0, -1), 'i32');
+  b.output('loss', crossEntropy(b, logits, labels, { ignoreIndex: -100 }));
+  return b.build();
 }

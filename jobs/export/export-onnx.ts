@@ -22,10 +22,8 @@ import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { encodeModel } from '../../compiler/codegen/onnx/onnx-proto.ts';
 import { toOnnx, unsupportedOps } from '../../compiler/codegen/onnx/to-onnx.ts';
-import { GraphBuilder } from '../../compiler/ir/builder.ts';
-import { crossEntropy } from '../../compiler/ir/compose.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import { buildTrainStep, type AdamWGraphOptions } from '../../compiler/autodiff/train-step.ts';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import { buildTrainStep, type AdamWGraphOptions, withLmLoss } from '../../compiler/autodiff/train-step.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { findTrain, trainConfig, trainOptimizer } from '../../compiler/lower/lower-train-config.ts';
@@ -63,18 +61,6 @@ export interface ExportedOnnx {
 
 /** An export the graph cannot have (an op ONNX cannot express, a non-AdamW optimizer). */
 export class ExportError extends Error {}
-
-/** The forward graph plus `loss` = next-token cross-entropy of the first output against `labels` (as `scion compile --train`). */
-export function withLmLoss(g: Graph): Graph {
-  if (g.outputs.some((o) => o.name === 'loss')) return g;
-  const { builder: b, nodes } = GraphBuilder.from(g);
-  const first = g.outputs[0];
-  if (first === undefined) throw new ExportError('the model has no outputs to train');
-  const logits = nodes[first.node] as Node;
-  const labels = b.input('labels', logits.shape.slice(0, -1), 'i32');
-  b.output('loss', crossEntropy(b, logits, labels, { ignoreIndex: -100 }));
-  return b.build();
-}
 
 /** AdamW settings (clip included) of the model's `train` declaration, or `scion compile --train`'s defaults. */
 function adamw(program: Program, model: string): Required<AdamWGraphOptions> {

@@ -8,10 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../../compiler/ir/builder.ts';
-import { crossEntropy } from '../../compiler/ir/compose.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
-import { buildTrainStep } from '../../compiler/autodiff/train-step.ts';
+import { buildTrainStep, withLmLoss } from '../../compiler/autodiff/train-step.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { parseSpec } from './lower/helpers.ts';
@@ -20,15 +17,6 @@ const DIR = join(import.meta.dirname, '../snapshots');
 const FILE = 'default.scion';
 const MODEL = 'TinyLlama';
 const update = process.env['UPDATE_SNAPSHOTS'] === '1';
-
-/** The forward graph plus `loss` = next-token cross-entropy of the first output (as `scion compile --train`). */
-function withLmLoss(g: Graph): Graph {
-  const { builder: b, nodes } = GraphBuilder.from(g);
-  const logits = nodes[g.outputs[0]?.node ?? -1] as Node;
-  const labels = b.input('labels', logits.shape.slice(0, -1), 'i32');
-  b.output('loss', crossEntropy(b, logits, labels, { ignoreIndex: -100 }));
-  return b.build();
-}
 
 function snapshot(what: 'forward' | 'train-step'): string {
   const lowered = lowerModel(parseSpec(FILE), MODEL);

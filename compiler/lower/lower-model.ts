@@ -16,6 +16,7 @@ import { FN_RULES, isFnName, LAYER_RULES } from '../layers/index.ts';
 import { familyOf, type Family } from '../layers/init.ts';
 import { isLayerName } from '../../grammar/library/param-names.ts';
 import { LowerError } from '../../grammar/eval/errors.ts';
+import { intermediateCount, orThrow } from '../../grammar/eval/integers.ts';
 import { nodeBytes, nodeFlops } from './flops.ts';
 import { instantiate, type InstantiateOptions, type InstCall, type InstExpr, type ModelInstance } from '../../grammar/eval/instantiate.ts';
 import { lowerUserLayer } from './user-layer.ts';
@@ -75,8 +76,15 @@ export function lowerInstance(instance: ModelInstance, familyOpt?: Family): Lowe
     lowering.taps.set(i.name, node.id);
     return { name: i.name, dtype, shape: i.shape, node: node.id };
   });
+  // Every value the graph makes is bounded as it is made, statement by statement (E0511), so
+  // attention scores of batch × heads × ctx × ctx too large for a typed array stop at their line.
+  let checked = b.nodes.length;
   for (const s of instance.stmts) {
     const node = b.withSpan(s.span, () => lowering.expr(s.value));
+    for (; checked < b.nodes.length; checked++) {
+      const n = b.nodes[checked] as Node;
+      orThrow(intermediateCount(n.shape, n.op, n.span ?? s.span));
+    }
     if (typeof node === 'number') throw new LowerError('E0415', `'${s.name}' must be a tensor, found the constant ${node}`, s.span);
     lowering.vars.set(s.id, node);
     lowering.taps.set(s.id, node.id);

@@ -110,6 +110,10 @@ export const DIAGNOSTICS = {
     'An input, `param` or layer parameter with more than 2^31 - 1 elements, or a layer size argument above that: more than one typed array holds.',
   ),
   E0510: e('model too large', 'A model with more than 2^40 parameters (4.4 TB of f32 weights): surely a mistake in a size.'),
+  E0511: e(
+    'intermediate value too large',
+    'A value the model computes (attention scores batch × heads × ctx × ctx, a broadcast, a product) with more than 2^31 - 1 elements: no typed array holds it.',
+  ),
 
   // ── E06xx inheritance, prune and adapters ──
   E0601: e('unknown preset', 'A model `preset` other than the known naming families (llama, gpt2, dit, unet).'),

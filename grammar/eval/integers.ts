@@ -34,6 +34,23 @@ export function elementCount(shape: readonly number[], what: string, span: Span)
   return new LowerError('E0509', `${what} of shape [${shape.join(', ')}] has ${n} elements; the limit is ${LIMIT_TEXT}`, span, [], 'use smaller sizes');
 }
 
+/**
+ * A value the graph computes (attention scores [batch, heads, ctx, ctx], a product, a broadcast),
+ * or E0511 when one typed array cannot hold it: no backend could run the node. `op` names the IR
+ * operation that makes it; the span is the spec construct it lowers from.
+ */
+export function intermediateCount(shape: readonly number[], op: string, span: Span): number | LowerError {
+  const n = shape.reduce((a, d) => a * d, 1);
+  if (n <= MAX_ELEMENTS) return n;
+  return new LowerError(
+    'E0511',
+    `an intermediate value (\`${op}\`) of shape [${shape.join(', ')}] has ${n} elements; the limit is ${LIMIT_TEXT}`,
+    span,
+    [],
+    'reduce the sizes that multiply into it (batch, context length, heads, width)',
+  );
+}
+
 /** A size argument of a library layer (`Linear(x, out)`): each becomes a parameter's dimension (E0509). */
 export function layerSize(v: number, callee: string, arg: string, span: Span): LowerError | undefined {
   if (v <= MAX_ELEMENTS) return undefined;

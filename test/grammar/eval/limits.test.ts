@@ -65,7 +65,7 @@ describe('recursion (E0314)', () => {
   });
 });
 
-describe('sizes (E0509 per tensor, E0510 per model)', () => {
+describe('sizes (E0509 per tensor, E0510 per model, E0511 per intermediate value)', () => {
   const LIMIT = '2^31 - 1 = 2147483647, the most a typed array is sure to hold';
 
   it('an input dimension beyond one typed array: check and lowering, at the input', () => {
@@ -102,6 +102,27 @@ describe('sizes (E0509 per tensor, E0510 per model)', () => {
     const src =
       'model M(dim = 40000, depth = 1000) {\n  input x: f32[batch, dim]\n  let h = x\n  repeat i in 0..depth {\n    h = Linear(h, dim) as layers[i]\n  }\n  output y = h\n}\n';
     expect(explain(src)).toBe("E0510 the model's parameters reach 1100827480000 at `layers.687.weight`; the limit is 2^40 = 1099511627776");
+  });
+
+  it('attention scores batch × heads × ctx × ctx beyond one typed array: E0511 at the Attention call (E0511)', () => {
+    const spec = (ctx: number): string =>
+      `model M(heads = 8, ctx = ${ctx}) {\n  input x: f32[batch, ctx, 64]\n  output y = x + Attention(x, heads, causal = true) as attn\n}\n`;
+    // 8 × 16384² = 2^31 scores, one more than a typed array holds; the first node that large is q·kᵀ.
+    const { program } = parseProgram(spec(16384), 'probe.scion');
+    let caught: unknown;
+    try {
+      explainModel(program, 'M');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(LowerError);
+    const d = (caught as LowerError).diagnostic;
+    expect(`${d.code} ${d.message}`).toBe(`E0511 an intermediate value (\`matmul\`) of shape [1, 8, 16384, 16384] has 2147483648 elements; the limit is ${LIMIT}`);
+    expect([d.span.start.line, d.span.start.col]).toEqual([3, 18]);
+    // 8 × 16383² = 2,147,221,512 fits; at batch 2 it does not.
+    expect(explain(spec(16383))).toBe(1);
+    const { program: p2 } = parseProgram(spec(16383), 'probe.scion');
+    expect(() => explainModel(p2, 'M', { dims: { batch: 2 } })).toThrow('[2, 8, 16383, 16383] has 4294443024 elements');
   });
 
   it('a repeat of 1e9 is refused before unrolling, naming the count and the limit', () => {

@@ -146,6 +146,7 @@ export const FLAGS = {
   topK: one(['--top-k'], 'K', 'sample from the K most likely tokens (0: all; default 40)', nonNegativeInt),
   init: one(['--init'], 'WEIGHTS.safetensors', 'start from these weights', text),
   resume: toggle(['--resume'], 'continue from the newest checkpoint in the out folder'),
+  force: toggle(['--force'], 'run even when the estimated memory or disk exceeds what this machine has free'),
   child: one(['--child'], 'NAME', 'the inherit or prune declaration to run, by the child it makes', text),
   parent: one(['--parent'], 'CKPT', "the parent checkpoint (default: the spec's)", text),
   replay: one(['--replay'], 'provenance.json', 'apply a recorded selection to a sibling checkpoint, without the spec', text),

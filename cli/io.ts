@@ -2,6 +2,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import type { Machine } from '../jobs/resources.ts';
 import { atomicWrite, writeAll } from '../runtime/weights/safetensors-writer.ts';
 
 export interface Io {
@@ -12,6 +13,8 @@ export interface Io {
   cwd: string;
   /** Standard input, read whole (the file `-`). Absent: the process's own. */
   stdin?: () => string;
+  /** Free memory and disk, for the estimates `init` and `train` check. Absent: this machine's. */
+  machine?: Machine;
 }
 
 const readProcessStdin = (): string => readFileSync(0, 'utf8');

@@ -87,8 +87,10 @@ export function human(n: number, unit = ''): string {
   return `${n}${unit}`;
 }
 
-function bytes(n: number): string {
+/** 1536 → "1.5 KiB": binary units, one decimal (`scion explain`, and the resource estimates of jobs/resources.ts). */
+export function formatBytes(n: number): string {
   const steps: [number, string][] = [
+    [2 ** 40, 'TiB'],
     [2 ** 30, 'GiB'],
     [2 ** 20, 'MiB'],
     [2 ** 10, 'KiB'],
@@ -101,7 +103,7 @@ function bytes(n: number): string {
 export function formatReport(r: ModelReport, opts: { tensors?: boolean } = {}): string {
   const rows: string[][] = [['layer', 'kind', 'output', 'params', 'FLOPs', 'activations']];
   for (const l of r.layers) {
-    rows.push([l.path, l.callee, `[${l.shape.join(', ')}]`, l.params.toLocaleString('en-US'), human(l.flops), bytes(l.activationBytes)]);
+    rows.push([l.path, l.callee, `[${l.shape.join(', ')}]`, l.params.toLocaleString('en-US'), human(l.flops), formatBytes(l.activationBytes)]);
     if (opts.tensors !== false)
       for (const t of l.tensors) rows.push([`  ${t.path}`, '', `[${t.shape.join(', ')}]`, numel(t.shape).toLocaleString('en-US'), t.init, '']);
   }
@@ -121,6 +123,6 @@ export function formatReport(r: ModelReport, opts: { tensors?: boolean } = {}): 
   out.push(`parameters: ${r.params.toLocaleString('en-US')} (${human(r.params)}), trainable ${r.trainableParams.toLocaleString('en-US')}`);
   out.push(`embeddings and vocab-sized heads: ${r.embeddingParams.toLocaleString('en-US')} (${share.toFixed(1)}% of parameters)`);
   out.push(`forward FLOPs: ${human(r.flops)} (${r.flops.toLocaleString('en-US')})`);
-  out.push(`activation memory (forward, f32): ${bytes(r.activationBytes)}`);
+  out.push(`activation memory (forward, f32): ${formatBytes(r.activationBytes)}`);
   return `${out.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
 // `scion inherit --replay provenance.json --parent P.safetensors -o DIR`: apply a recorded
 // selection to a sibling checkpoint of the same architecture, without the spec.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { InheritDecl, PruneDecl, Span } from '../../grammar/ast.ts';
 import { InheritError } from '../../jobs/inherit/layout/layout.ts';
@@ -13,6 +13,7 @@ import { provenanceOf, readProvenance } from '../../jobs/inherit/write/provenanc
 import { FieldError } from '../../jobs/inherit/spec/spec-fields.ts';
 import { InheritRefusal } from '../../jobs/inherit/spec/validate.ts';
 import { writeChild } from '../../jobs/inherit/write/transfer.ts';
+import { inRunFolder } from '../../jobs/run-folder.ts';
 import { openSafetensors, SafetensorsError } from '../../runtime/weights/index.ts';
 import { MappingError } from '../../compiler/presets/index.ts';
 import { renderDiagnostics } from '../../grammar/diagnostics/render.ts';
@@ -76,9 +77,16 @@ export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
   checkOutputDir(dir, a.out);
   refuseOwnInput(join(dir, 'model.safetensors'), join(a.out, 'model.safetensors'), [a.parent === undefined ? undefined : absolute(io.cwd, a.parent)]);
   refuseOwnInput(join(dir, 'provenance.json'), join(a.out, 'provenance.json'), [a.replay === undefined ? undefined : absolute(io.cwd, a.replay)]);
-  mkdirSync(dir, { recursive: true });
-  if (a.replay !== undefined) return replay(a, dir, io);
+  // One inherit or train at a time writes DIR: a second is refused naming the first's pid.
+  return inRunFolder(
+    dir,
+    'scion inherit',
+    (line) => io.err(`${line}\n`),
+    () => (a.replay !== undefined ? replay(a, dir, io) : inherit(a, dir, io)),
+  );
+});
 
+async function inherit(a: Args, dir: string, io: Io): Promise<number> {
   const program = loadSpec(a.file!, io, 'inherit');
   if (program === undefined) return EXIT.inputError;
   // `inherit C from P` and `prune P [to C]` both make a child; --child picks one by its name.
@@ -132,7 +140,7 @@ export const run = command(SPEC, async ({ flags, args: [file] }, io) => {
     const sources = new Map([[program.file, readFileSync(isAbsolute(a.file!) ? a.file! : resolve(io.cwd, a.file!), 'utf8')]]);
     return reportInheritError(error, io, decl ?? chosen, sources);
   }
-});
+}
 
 async function replay(a: Args, dir: string, io: Io): Promise<number> {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(io.cwd, p));

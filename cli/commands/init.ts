@@ -3,11 +3,12 @@
 // llama/gpt2, DiT's own names, …) and a config.json beside the file when the model has a preset.
 
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../../compiler/presets/index.ts';
-import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
+import { checkResources, initEstimate, THIS_MACHINE } from '../../jobs/resources.ts';
+import { removeStaleTemps, writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
 import { loadSpec } from '../spec.ts';
@@ -15,20 +16,26 @@ import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
 export const SPEC = commandSpec({
   name: 'init',
-  about: "Initializes a model's parameters with its family's rules into a safetensors file (with config.json beside it when the model has a preset).",
+  about: `Initializes a model's parameters with its family's rules into a safetensors file (with config.json beside it when the model has a preset).
+It first estimates the memory and disk this needs and refuses, naming the figures, when this machine has less free (--force: try anyway).`,
   args: { name: 'FILE', min: 1, max: 1 },
-  flags: ['model', 'seed', 'out'],
+  flags: ['model', 'seed', 'force', 'out'],
   required: ['model', 'out'],
   placeholders: { out: 'OUT.safetensors' },
 });
 
-export const run = command(SPEC, async ({ flags: { model, out, seed = 0 }, args: [file = ''] }, io) => {
+export const run = command(SPEC, async ({ flags: { model, out, seed = 0, force }, args: [file = ''] }, io) => {
   const path = absolute(io.cwd, out);
   checkOutputFile(path, out);
   refuseOwnInput(path, out, [absolute(io.cwd, file)]);
   const program = loadSpec(file, io, 'init');
   if (program === undefined) return EXIT.inputError;
   const lowered = lowerModel(program, model);
+  // Before any parameter is drawn: refused here, a model of 1e11 parameters never starts allocating.
+  const fit = checkResources(initEstimate(lowered), (io.machine ?? THIS_MACHINE).available(dirname(path)), dirname(out), force);
+  if (!fit.fits) io.err(`scion init: warning: ${fit.line}\n`);
+  // An earlier init of this file killed mid-write left its temp file here; its process is gone.
+  await removeStaleTemps(dirname(path), basename(path));
   const params = new Map<string, HostTensor>(
     lowered.params.map((p) => [
       p.path,

@@ -20,12 +20,13 @@ export const SPEC = commandSpec({
   about: `Trains a model as its spec's \`train\` declares (no FILE: specs/default.scion, a tiny llama on the Brown corpus).
 The out folder (default runs/<model>) receives checkpoints/, metrics.jsonl, loss.png/.svg, model.safetensors, config.json,
 tokenizer.json and summary.json (last, after the model). --resume continues from the newest intact checkpoint there and
-stops when there is none. One run at a time writes an out folder: a second is refused while the first runs.
+stops when there is none. One run at a time writes an out folder: a second is refused while the first runs. Before
+anything is allocated the job estimates the memory and disk it needs and refuses when this machine has less free (--force: try anyway).
 An adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out
 with \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay
 frozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.`,
   args: { name: 'FILE', min: 0, max: 1 },
-  flags: ['model', 'out', 'steps', 'seed', 'init', 'device', 'resume', 'json'],
+  flags: ['model', 'out', 'steps', 'seed', 'init', 'device', 'resume', 'force', 'json'],
   placeholders: { out: 'DIR' },
 });
 
@@ -47,6 +48,8 @@ export const run = command(SPEC, async ({ flags: o, args: [file] }, io) => {
     ...(o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) }),
     device: o.device ?? 'auto',
     resume: o.resume,
+    force: o.force,
+    ...(io.machine === undefined ? {} : { machine: io.machine }),
     log: (line) => io.err(`${line}\n`),
     progress: new ProgressLine({ write: (text: string) => io.err(text), isTTY: io.isTty }),
   });

@@ -2,19 +2,24 @@
 // (compile the train declaration, data, tokenizer, weights), pick the backend, train, then write
 // the model (or, for an adapter target, the PEFT files), the loss plots and, for a language model,
 // a generated sample. The command only parses flags and prints the result.
-// The run folder is locked for the whole job (runtime/train/run-lock.ts), and summary.json is
+// The run folder is locked for the whole job (jobs/run-folder.ts), and summary.json is
 // written last, after the model, so it never claims steps the model does not have.
 
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
-import { acquireRunLock, removeStaleTemps, writeAtomic, type ProgressLine } from '../../runtime/train/index.ts';
+import { writeAtomic, type ProgressLine } from '../../runtime/train/index.ts';
+import { findTrain } from '../../compiler/lower/lower-train-config.ts';
+import { lowerTrain } from '../../compiler/lower/lower-train.ts';
+import { checkResources, THIS_MACHINE, trainEstimate, type Estimate, type Machine } from '../resources.ts';
+import { inRunFolder } from '../run-folder.ts';
+import { JobError } from './errors.ts';
 import { deviceWords, selectBackend, type DeviceChoice } from '../../backends/registry.ts';
 import type { Backend } from '../../backends/backend.ts';
 import { trainExampleJob } from './example-job.ts';
 import { prepareLmJob } from './lm-job.ts';
 import { saveModel, writePlots } from './outputs.ts';
-import { needsExampleJob, prepareExampleJob } from './prepare-examples.ts';
+import { needsExampleJob, prepareExampleJob, trainConfigOf } from './prepare-examples.ts';
 import { sampleFromModel } from './sample-text.ts';
 import type { ExampleJobSummary } from './train-examples.ts';
 import { trainLm, type JobSummary } from './train-lm.ts';
@@ -31,6 +36,10 @@ export interface TrainJobOptions {
   init?: string;
   device: DeviceChoice;
   resume: boolean;
+  /** Run even when the estimate exceeds the free memory or disk (`--force`). */
+  force?: boolean;
+  /** Where free memory and disk are read (tests: a fake). Default: this machine. */
+  machine?: Machine;
   /** One line at a time, for people (stderr). */
   log: (line: string) => void;
   /** The progress line, or false (tests). */
@@ -64,16 +73,27 @@ const END_SAMPLE = { prompt: 'The', tokens: 48, temperature: 0.8, topK: 40, seed
  * another live run holds it); the backend is released at the end.
  */
 export async function runTrainJob(program: Program, model: string, o: TrainJobOptions): Promise<TrainJobResult> {
-  await mkdir(o.outDir, { recursive: true });
-  const lock = await acquireRunLock(o.outDir, 'scion train');
-  try {
-    for (const pid of lock.tookOver) o.log(`took over the run folder's lock from process ${pid}, which is no longer running`);
-    // Under the lock, any temp file here is a killed writer's.
-    for (const name of await removeStaleTemps(o.outDir)) o.log(`removed ${name}, left by an interrupted write`);
-    return await runLocked(program, model, o);
-  } finally {
-    await lock.release();
-  }
+  // Before the folder is made or anything allocated: a job this machine cannot hold is refused.
+  const fit = checkResources(
+    estimateTrain(program, model),
+    (o.machine ?? THIS_MACHINE).available(o.outDir),
+    relative(o.cwd, o.outDir) || '.',
+    o.force ?? false,
+  );
+  o.log(fit.line);
+  return inRunFolder(o.outDir, 'scion train', o.log, () => runLocked(program, model, o));
+}
+
+/**
+ * The memory and disk `train MODEL` needs, from its forward graph at the train batch (no
+ * gradients: they are counted per parameter) — lowered again by the job, which is cheap next to
+ * allocating what this refuses.
+ */
+export function estimateTrain(program: Program, model: string): Estimate {
+  const decl = findTrain(program, model);
+  if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
+  const config = trainConfigOf(decl, program);
+  return trainEstimate(lowerTrain(program, model, { batch: config.batch, grads: false, dropout: false }), config);
 }
 
 /**

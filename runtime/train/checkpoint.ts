@@ -10,6 +10,7 @@ import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../weights/index.ts';
+import { removeStaleTemps } from '../weights/safetensors-writer.ts';
 import type { OptimizerKind, OptimizerState } from './optimizers.ts';
 import { sortedNames, type NamedTensors } from './tensors.ts';
 
@@ -33,8 +34,6 @@ export const CHECKPOINT_VERSION = 2;
 const READABLE_VERSIONS = ['1', '2'];
 
 const NAME = /^step-(\d{8,})\.safetensors$/;
-/** runtime/weights' temp-file names for our checkpoints (left behind by a killed writer). */
-const TEMP = /^\.step-\d{8,}\.safetensors\..*\.tmp$/;
 
 /** A file that is not a usable checkpoint (truncated, damaged, another format or version). */
 export class CheckpointError extends Error {
@@ -217,11 +216,4 @@ function checksum(tensors: NamedTensors): number {
     crc = crc32(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), crc);
   }
   return crc;
-}
-
-/** One run writes to a checkpoint folder at a time, so any temp file found there is a dead writer's. */
-async function removeStaleTemps(dir: string): Promise<void> {
-  for (const name of await readdir(dir)) {
-    if (TEMP.test(name)) await unlink(join(dir, name)).catch(() => undefined);
-  }
 }

@@ -3,9 +3,12 @@
 // (written once at the end, or when the run stops on an error). Both are replaced whole (temp
 // file, fsync, rename), never left half-written.
 
-import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite, writeAll } from '../weights/safetensors-writer.ts';
+
+// Temp files a killed writer left: removed by the next run (runtime/weights, beside atomicWrite).
+export { removeStaleTemps } from '../weights/safetensors-writer.ts';
 
 export type MetricRecord = { kind: 'train' | 'eval'; step: number } & Record<string, number | string>;
 
@@ -55,26 +58,4 @@ export async function writeSummary(runDir: string | undefined, summary: RunSumma
 /** Replaces `path` with `text` whole or not at all. */
 export async function writeAtomic(path: string, text: string): Promise<void> {
   await atomicWrite(path, (handle) => writeAll(handle, new TextEncoder().encode(text)));
-}
-
-/** The temp files runtime/weights' atomicWrite names `.NAME.PID-RANDOM.tmp`. */
-const TEMP = /^\..+\.\d+-[0-9a-f]{8}\.tmp$/;
-
-/**
- * Removes the temp files a killed writer left in `dir` (a model or summary write cut short). Only
- * safe while holding the run folder's lock: then any temp file there is a dead writer's.
- */
-export async function removeStaleTemps(dir: string): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of await readdir(dir)) {
-    if (
-      TEMP.test(name) &&
-      (await unlink(join(dir, name)).then(
-        () => true,
-        () => false,
-      ))
-    )
-      removed.push(name);
-  }
-  return removed;
 }

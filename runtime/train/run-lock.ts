@@ -1,12 +1,15 @@
 // One run writes to a run folder at a time. `acquireRunLock` creates `DIR/.scion-lock` exclusively
-// (O_EXCL), holding the owner's pid, host and start time; a second run finds it and is refused,
-// naming the owner. A lock whose process is gone on this host (a killed run) is stale and taken
-// over: renamed aside — only one taker's rename can succeed — then read back, so a lock a live
-// run made in the meantime is put back rather than stolen.
+// and whole (written aside, then hard-linked into place), holding the owner's pid, host and start
+// time; a second run finds it and is refused, naming the owner. A lock whose process is gone on
+// this host (a killed run) is stale and taken over: renamed aside — only one taker's rename can
+// succeed — then read back, so a lock a live run made in the meantime is put back rather than
+// stolen.
 
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isLiveProcess } from '../weights/safetensors-writer.ts';
 
 export const LOCK_FILE = '.scion-lock';
 
@@ -39,16 +42,6 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
-/** Whether `pid` is a live process on this machine (EPERM: alive, someone else's). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function readLock(path: string): Promise<LockInfo | undefined> {
   try {
     const v = JSON.parse(await readFile(path, 'utf8')) as Partial<LockInfo>;
@@ -60,7 +53,7 @@ async function readLock(path: string): Promise<LockInfo | undefined> {
 }
 
 /** A lock held by a live process (or one on another host, which cannot be checked). */
-const held = (l: LockInfo | undefined): LockInfo | undefined => (l !== undefined && (l.host !== hostname() || alive(l.pid)) ? l : undefined);
+const held = (l: LockInfo | undefined): LockInfo | undefined => (l !== undefined && (l.host !== hostname() || isLiveProcess(l.pid)) ? l : undefined);
 
 /**
  * Takes the lock on run folder `dir` (which must exist) for this process; throws RunLocked when a
@@ -75,18 +68,7 @@ export async function acquireRunLock(dir: string, command: string): Promise<RunL
   const me: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command };
   const tookOver: number[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(`${JSON.stringify(me)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      return { path, tookOver, release: () => release(path) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    if (await createWhole(path, `${JSON.stringify(me)}\n`)) return { path, tookOver, release: () => release(path) };
     const owner = await readLock(path);
     const holder = held(owner);
     if (holder !== undefined) throw new RunLocked(dir, holder);
@@ -108,6 +90,41 @@ export async function acquireRunLock(dir: string, command: string): Promise<RunL
     if (owner !== undefined) tookOver.push(owner.pid);
   }
   throw new Error(`could not take the lock ${path} after 5 attempts`);
+}
+
+/**
+ * Creates `path` holding `text`, or returns false when it exists. The text is written to a file of
+ * our own first and hard-linked into place (link fails when the name exists), so no other run
+ * ever reads a lock half-written by a live one and mistakes it for a dead run's. Where the file
+ * system has no hard links, an exclusive create, written at once, does the same less strictly.
+ */
+async function createWhole(path: string, text: string): Promise<boolean> {
+  // Named like atomicWrite's temp files, so removeStaleTemps clears one a killed process left.
+  const mine = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  await writeFile(mine, text, { flush: true });
+  try {
+    await link(mine, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+  } finally {
+    await unlink(mine).catch(() => undefined);
+  }
+  try {
+    const handle = await open(path, 'wx');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
 }
 
 async function release(path: string): Promise<void> {

@@ -3,7 +3,7 @@
 // produced only when its turn comes, then dropped) and atomic (temp file in the same folder,
 // fsync, rename), so a crash never leaves a half-written checkpoint under the final name.
 
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DTYPES, encodeTensor, type Dtype, type TensorArray } from './dtypes.ts';
@@ -79,6 +79,43 @@ export function encodeHeader(entries: readonly [string, TensorToWrite][], metada
   const padded = new Uint8Array(Math.ceil(json.byteLength / 8) * 8).fill(0x20);
   padded.set(json);
   return padded;
+}
+
+/** The temp file atomicWrite writes `NAME` through: `.NAME.PID-RANDOM.tmp`, beside it. */
+const TEMP_NAME = /^\.(.+)\.(\d+)-[0-9a-f]{8}\.tmp$/;
+
+/** Whether `pid` is a live process on this machine (EPERM: alive, someone else's). */
+export function isLiveProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files atomicWrite left in `dir` when its process was killed mid-write — those
+ * of `only` (a file name) or of any file — and returns their names. A temp file names its
+ * writer's pid, so one whose process still runs is left alone, with or without a lock (a run
+ * folder's lock makes every other writer there a dead one anyway).
+ *
+ * @example await removeStaleTemps('runs/tiny') // ['.model.safetensors.4242-0badf00d.tmp']
+ */
+export async function removeStaleTemps(dir: string, only?: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    const m = TEMP_NAME.exec(name);
+    if (m === null || (only !== undefined && m[1] !== only) || isLiveProcess(Number(m[2]))) continue;
+    if (
+      await unlink(join(dir, name)).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push(name);
+  }
+  return removed;
 }
 
 /** Runs `write` on a temp file beside `path`, fsyncs it and renames it over `path`. */

@@ -117,7 +117,9 @@ describe('sizes (E0509 per tensor, E0510 per model, E0511 per intermediate value
     }
     expect(caught).toBeInstanceOf(LowerError);
     const d = (caught as LowerError).diagnostic;
-    expect(`${d.code} ${d.message}`).toBe(`E0511 an intermediate value (\`matmul\`) of shape [1, 8, 16384, 16384] has 2147483648 elements; the limit is ${LIMIT}`);
+    expect(`${d.code} ${d.message}`).toBe(
+      `E0511 an intermediate value (\`matmul\`) of shape [1, 8, 16384, 16384] has 2147483648 elements; the limit is ${LIMIT}`,
+    );
     expect([d.span.start.line, d.span.start.col]).toEqual([3, 18]);
     // 8 × 16383² = 2,147,221,512 fits; at batch 2 it does not.
     expect(explain(spec(16383))).toBe(1);

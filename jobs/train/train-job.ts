@@ -80,8 +80,10 @@ export async function runTrainJob(program: Program, model: string, o: TrainJobOp
     relative(o.cwd, o.outDir) || '.',
     o.force ?? false,
   );
-  o.log(fit.line);
-  return inRunFolder(o.outDir, 'scion train', o.log, () => runLocked(program, model, o));
+  return inRunFolder(o.outDir, 'scion train', o.log, () => {
+    o.log(fit.line);
+    return runLocked(program, model, o);
+  });
 }
 
 /**

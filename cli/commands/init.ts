@@ -3,12 +3,12 @@
 // llama/gpt2, DiT's own names, …) and a config.json beside the file when the model has a preset.
 
 import { writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sampleInit } from '../../compiler/layers/init.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../../compiler/presets/index.ts';
 import { checkResources, initEstimate, THIS_MACHINE } from '../../jobs/resources.ts';
-import { removeStaleTemps, writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
+import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
 import { loadSpec } from '../spec.ts';
@@ -34,8 +34,6 @@ export const run = command(SPEC, async ({ flags: { model, out, seed = 0, force }
   // Before any parameter is drawn: refused here, a model of 1e11 parameters never starts allocating.
   const fit = checkResources(initEstimate(lowered), (io.machine ?? THIS_MACHINE).available(dirname(path)), dirname(out), force);
   if (!fit.fits) io.err(`scion init: warning: ${fit.line}\n`);
-  // An earlier init of this file killed mid-write left its temp file here; its process is gone.
-  await removeStaleTemps(dirname(path), basename(path));
   const params = new Map<string, HostTensor>(
     lowered.params.map((p) => [
       p.path,

@@ -118,8 +118,14 @@ export async function removeStaleTemps(dir: string, only?: string): Promise<stri
   return removed;
 }
 
-/** Runs `write` on a temp file beside `path`, fsyncs it and renames it over `path`. */
+/**
+ * Runs `write` on a temp file beside `path`, fsyncs it and renames it over `path`. First it removes
+ * the temp files an earlier write of `path` left when its process was killed, so every atomic
+ * write cleans up after the one before it, whatever command made it.
+ */
 export async function atomicWrite(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+  // A folder that cannot be listed is left to open() below to report.
+  await removeStaleTemps(dirname(path), basename(path)).catch(() => undefined);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx');
   try {

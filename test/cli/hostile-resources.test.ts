@@ -172,7 +172,7 @@ describe('inherit -o takes the run-folder lock', () => {
 });
 
 describe('temp files a killed writer left', () => {
-  it("init removes its output's temp file of a dead process, and leaves other files' and live ones'", async () => {
+  it("a write (here init's) removes its own file's temp files of dead processes, and leaves other files' and live ones'", async () => {
     mkdirSync(join(dir, 'temps'));
     const pid = deadPid();
     const mine = `.m.safetensors.${pid}-deadbeef.tmp`;

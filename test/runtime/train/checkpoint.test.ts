@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,18 @@ describe('checkpoints', () => {
     expect(latest?.skipped.map((s) => s.path)).toEqual([checkpointPath(dir, 3), checkpointPath(dir, 2)]);
     expect(latest?.skipped[1]?.reason).toMatch(/CRC-32/);
     expect(await latestCheckpoint(join(root, 'nothing-here'))).toBeUndefined();
+  });
+
+  it("removes the temp files of a killed writer (its pid gone) and keeps a live writer's", async () => {
+    const dir = join(root, 'temps');
+    const params = new Map([['w', new Float32Array([1, 2])]]);
+    await writeCheckpoint(dir, { step: 1, params, metrics: [] });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const killed = [`.step-00000002.safetensors.${dead}-deadbeef.tmp`, `.summary.json.${dead}-0badf00d.tmp`];
+    const live = `.step-00000002.safetensors.${process.pid}-12345678.tmp`;
+    for (const n of [...killed, live]) await writeFile(join(dir, n), 'half a checkpoint');
+    await writeCheckpoint(dir, { step: 3, params, metrics: [] });
+    expect((await readdir(dir)).sort()).toEqual([live, 'step-00000001.safetensors', 'step-00000003.safetensors']);
   });
 
   it('survives SIGKILL at random moments while a large checkpoint is being written', async () => {

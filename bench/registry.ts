@@ -14,6 +14,7 @@ export const BENCH_MODULES = [
   'reference-forward',
   'reference-train-step',
   'onnx-train-step',
+  'cpu-matmul',
   'train-tokens',
   'train-step',
   'subgroups',

@@ -6,7 +6,7 @@
 // No peer. Run alone with `npx tsx bench/reference-train-step.ts [--profile] [llama|dit|unet]`;
 // --profile adds the time per op kind (runGraph's `profile` option).
 //
-// Where the time went before the CPU backend was optimized (2-core shared machine, --profile):
+// Where the time went before the reference interpreter was optimized (2-core shared machine, --profile):
 //   llama-step  matmul 58% (naive i-k-j, ~0.2 GFLOP/s), broadcasting mul/sub/add/div 28% (one
 //               Int32Array index per element and an un-inlined call per element), reduce_sum 5%
 //               (per-element target index), permute 4%.

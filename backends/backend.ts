@@ -1,6 +1,6 @@
 // What every backend is to the jobs: a place where a graph runs. A backend is one folder under
 // backends/ behind this interface and one line in registry.ts; jobs and commands never name its
-// internals. The CPU reference (cpu/) is the executable definition every other backend is held to.
+// internals. The reference (reference/) is the executable definition every other backend is held to.
 //
 // State: a backend holds, per graph, the values last written for its inputs and parameters, and
 // the outputs of its last run. `run` writes its feeds first, so a job that feeds everything every

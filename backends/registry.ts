@@ -1,17 +1,19 @@
 // Every backend, one line each: the name `--device` takes, and how to load its entry (loaded on
-// demand, so the CPU path never pays for Dawn or the WGSL compiler). The order is `--device
-// auto`'s preference: the first entry that opens for the graph runs it, and a one-line note says
-// why the ones before it declined. Adding a backend: its folder under backends/ with a
-// BackendEntry, and one line here.
+// demand, so a CPU run never pays for Dawn or the WGSL compiler, nor the reference for ONNX
+// Runtime). The order is `--device auto`'s preference: the first entry that opens for the graph
+// runs it, and a one-line note says why the ones before it declined. Adding a backend: its folder
+// under backends/ with a BackendEntry, and one line here.
 
 import type { Graph } from '../compiler/ir/graph.ts';
 import { type Backend, type BackendEntry, DeviceUnavailable } from './backend.ts';
 
 export const BACKENDS = {
+  // A hardware adapter only, under auto: a software one (llvmpipe, SwiftShader) is slower than cpu.
   webgpu: () => import('./webgpu/index.ts').then((m) => m.WEBGPU),
+  // ONNX Runtime: declines a graph with an op that has no exact ONNX form (svd_values, …).
   cpu: () => import('./cpu/index.ts').then((m) => m.CPU),
-  // After cpu, which always opens: `auto` never reaches it; `--device onnx` names it.
-  onnx: () => import('./onnx/index.ts').then((m) => m.ONNX),
+  // The definition of every op; opens for every graph, so auto always ends here.
+  reference: () => import('./reference/index.ts').then((m) => m.REFERENCE),
 } satisfies Record<string, () => Promise<BackendEntry>>;
 
 export type BackendName = keyof typeof BACKENDS;
@@ -21,7 +23,7 @@ export type DeviceChoice = 'auto' | BackendName;
 export const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
 
 /** How progress lines name where a job runs ("training … on the CPU"), one entry per backend. */
-export const DEVICE_WORDS: Record<BackendName, string> = { webgpu: 'WebGPU', cpu: 'the CPU', onnx: 'ONNX Runtime' };
+export const DEVICE_WORDS: Record<BackendName, string> = { webgpu: 'WebGPU', cpu: 'the CPU (ONNX Runtime)', reference: 'the CPU reference' };
 
 /** DEVICE_WORDS of a backend's name (a name outside the registry is printed as it is). */
 export function deviceWords(name: string): string {

@@ -51,7 +51,7 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
   if (!(opts.allowSoftware ?? false) && isSoftwareAdapter(gpu.adapterInfo)) {
     const name = gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.architecture;
     gpu.destroy();
-    return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, no faster than the CPU backend here; --device webgpu uses it anyway` };
+    return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, slower than the CPU backends here; --device webgpu uses it anyway` };
   }
   const cache = new PipelineCache(gpu);
   const base: CompileOptions = { limits: limitsOf(gpu), verify: false };

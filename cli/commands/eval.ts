@@ -26,7 +26,7 @@ import { checkOutputFile, refuseOwnInput } from '../outputs.ts';
 import { dirname } from 'node:path';
 import { findTrain, trainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain } from '../../compiler/lower/lower-train.ts';
-import { cpuBackend } from '../../backends/cpu/index.ts';
+import { referenceBackend } from '../../backends/reference/index.ts';
 import { DeviceUnavailable, type Backend } from '../../backends/backend.ts';
 import { selectBackend, type DeviceChoice } from '../../backends/registry.ts';
 import { createWebGpuBackend, type WebGpuBackend } from '../../backends/webgpu/index.ts';
@@ -79,8 +79,9 @@ export const run = command(SPEC, async ({ flags: opt, args: [file = ''] }, io) =
   if (opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
     throw usageError(SPEC, 'need FILE, --model, --weights, --input and -o (or FILE and --weights for validation loss)');
   }
-  if (profile && device === 'cpu') throw usageError(SPEC, '--profile times WebGPU kernels: it cannot run with --device cpu');
-  if (f16 && (device === 'cpu' || profile)) throw usageError(SPEC, '--f16 runs f16 weights on WebGPU: not with --device cpu or --profile');
+  const offGpu = device !== undefined && device !== 'auto' && device !== 'webgpu';
+  if (profile && offGpu) throw usageError(SPEC, `--profile times WebGPU kernels: it cannot run with --device ${device}`);
+  if (f16 && (offGpu || profile)) throw usageError(SPEC, `--f16 runs f16 weights on WebGPU: not with ${profile ? '--profile' : `--device ${device}`}`);
   const program = loadSpec(file, io, 'eval');
   if (program === undefined) return EXIT.inputError;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
@@ -117,7 +118,7 @@ export const run = command(SPEC, async ({ flags: opt, args: [file = ''] }, io) =
       return EXIT.inputError;
     }
     for (const [path, t] of await loadWeights(m, weights)) feed.set(path, { dtype: 'f32', shape: t.shape, data: t.data });
-    const out = f16 ? await forwardF16(graph, feed) : await forward(graph, feed, device ?? 'cpu', profile, io);
+    const out = f16 ? await forwardF16(graph, feed) : await forward(graph, feed, device ?? 'reference', profile, io);
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, t] of out) {
       tensors.set(
@@ -241,7 +242,12 @@ async function validate(
     const feeds = new Map<string, Tensor>();
     for (const [path, w] of await loadWeights(t.student, reader)) feeds.set(path, { dtype: 'f32', shape: w.shape, data: w.data });
     const evalOutput = t.terms.find((x) => x.callee === 'cross_entropy')?.output ?? 'loss';
-    const loss = await evaluateLm({ graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput }, cpuBackend, feeds, batches);
+    const loss = await evaluateLm(
+      { graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput },
+      referenceBackend,
+      feeds,
+      batches,
+    );
     const r = { split, tokens: batches.length * config.batch * tokens.ctx, loss, perplexity: Math.exp(loss), baselineLoss: unigramEntropy(data) };
     if (json) io.out(`${JSON.stringify(r)}\n`);
     else

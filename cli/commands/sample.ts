@@ -23,7 +23,8 @@ import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 export const SPEC = commandSpec({
   name: 'sample',
   about: `Draws images with the spec's sample block; writes a PNG grid, one row per class. --device auto (default) runs the denoiser on a
-hardware WebGPU adapter when there is one, else on the CPU reference; --device webgpu uses any adapter, software included.
+hardware WebGPU adapter when there is one, else on the CPU through ONNX Runtime (the reference where a graph cannot be exported);
+--device webgpu uses any adapter, software included.
 --judge SPEC classifies every sample with a trained classifier of that spec (--judge-model, default the model it trains;
 --judge-weights, default runs/<model>/model.safetensors) and reports how often it agrees with the requested class.`,
   args: { name: 'FILE', min: 1, max: 1 },

@@ -10,6 +10,7 @@ import type { ExampleJobSummary } from '../../jobs/train/train-examples.ts';
 import { runTrainJob, type TrainJobResult } from '../../jobs/train/train-job.ts';
 import type { JobSummary } from '../../jobs/train/train-lm.ts';
 import { ProgressLine } from '../../runtime/train/index.ts';
+import { deviceWords } from '../../backends/registry.ts';
 import { command, commandSpec } from '../flags.ts';
 import { EXIT } from '../io.ts';
 import { loadSpec } from '../spec.ts';
@@ -87,7 +88,7 @@ function formatLmSummary(s: JobSummary, outDir: string, plot: string, sample: st
   const rel = (p: string): string => relative(cwd, p) || '.';
   const verdict = s.valLoss < s.baselineLoss ? 'below' : 'NOT below';
   return [
-    `trained ${s.steps} steps on ${s.device} in ${s.wallSeconds.toFixed(0)} s (${s.tokensPerSecond === null ? '–' : Math.round(s.tokensPerSecond).toLocaleString('en-US')} tokens/s)`,
+    `trained ${s.steps} steps on ${deviceWords(s.device)} in ${s.wallSeconds.toFixed(0)} s (${s.tokensPerSecond === null ? '–' : Math.round(s.tokensPerSecond).toLocaleString('en-US')} tokens/s)`,
     `  train loss       ${s.trainLoss === null ? '–' : s.trainLoss.toFixed(4)}`,
     `  validation loss  ${s.valLoss.toFixed(4)}  (perplexity ${s.valPerplexity.toFixed(1)})`,
     `  unigram baseline ${s.baselineLoss.toFixed(4)}  → validation loss is ${verdict} the baseline`,
@@ -108,7 +109,7 @@ function formatExampleSummary(s: ExampleJobSummary, outDir: string, plot: string
         ? `${Math.round(s.tokensPerSecond).toLocaleString('en-US')} tokens/s`
         : '–';
   return [
-    `trained ${s.steps} steps on ${s.device} in ${s.wallSeconds.toFixed(0)} s (${rate})`,
+    `trained ${s.steps} steps on ${deviceWords(s.device)} in ${s.wallSeconds.toFixed(0)} s (${rate})`,
     `  train loss       ${s.trainLoss === null ? '–' : s.trainLoss.toFixed(4)}`,
     `  validation loss  ${s.valLoss.toFixed(4)}`,
     ...(s.valAccuracy === null ? [] : [`  validation acc.  ${(100 * s.valAccuracy).toFixed(2)}%`]),

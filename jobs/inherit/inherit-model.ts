@@ -141,7 +141,7 @@ export function parentAtSeq(programs: readonly Program[], name: string, parent: 
   return parent;
 }
 
-/** The default DataScoring: the parent on the CPU backend, one [1, seq] window per batch row. */
+/** The default DataScoring: the parent on the reference interpreter, one [1, seq] window per batch row. */
 function cpuScoring(ctx: InheritContext, spec: InheritSpec, parent0: LoweredModel, read: (path: string) => Promise<Dense>): DataScoring {
   let tokenizer: Promise<BpeTokenizer> | undefined;
   const seq = ctx.calibSeq ?? specSeq(spec);

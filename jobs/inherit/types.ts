@@ -28,7 +28,7 @@ export interface InheritContext {
   /** Overrides the declaration's `at` path. */
   readonly parentPath?: string;
   readonly log?: (line: string) => void;
-  /** Given the lowered parent and a Scion-space reader, data-driven scoring (default: the CPU backend on calibration text). */
+  /** Given the lowered parent and a Scion-space reader, data-driven scoring (default: the reference interpreter on calibration text). */
   readonly dataScoring?: (parent: LoweredModel, read: (path: string) => Promise<Dense>) => DataScoring;
   /** A `prune` declaration's rules and child (see pruneContext); `decl` is then synthesized from it. */
   readonly pruned?: PrunedModel;

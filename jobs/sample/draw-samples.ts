@@ -1,8 +1,8 @@
 // Drawing images with a spec's `sample` block: one denoiser per model of the switch (each with its
 // own weights, classifier-free guidance and feature-reuse cache), the respaced DDPM/DDIM loop, and
 // the count of full and partial (reused-feature) passes. The denoisers' graphs run on the chosen
-// backend: the CPU reference, or WebGPU, where each distinct graph (the full one, and the one cut
-// at the reuse tap) compiles once for the batch and is reused on every step.
+// backend (ONNX Runtime on the CPU, the reference, or WebGPU); each distinct graph (the full one,
+// and the one cut at the reuse tap) compiles once for the batch and is reused on every step.
 
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
 import { linearSchedule, respace } from '../../compiler/objectives/diffusion-schedule.ts';
@@ -35,7 +35,7 @@ export interface DrawOptions {
   /** Whether to use the block's `reuse = cache(…)` (false: every step a full pass). */
   reuse: boolean;
   device: DeviceChoice;
-  /** One-line notices (the CPU fallback of `--device auto`). */
+  /** One-line notices (why `--device auto` passed over a backend). */
   log: (line: string) => void;
   onStep?: (step: number, steps: number) => void;
 }
@@ -177,7 +177,7 @@ export async function prepareSampler(program: Program, cfg: SampleConfig, o: Dra
  * Draws `cfg.count` images of each of `cfg.classes` with the sample block's sampler, guidance,
  * reuse and switch (prepareSampler, then draw once).
  *
- * Example: `const r = await drawSamples(program, sampleConfig(program, 'LiT'), { weights: new Map([[null, w]]), reuse: true, device: 'cpu', log })`
+ * Example: `const r = await drawSamples(program, sampleConfig(program, 'LiT'), { weights: new Map([[null, w]]), reuse: true, device: 'reference', log })`
  */
 export async function drawSamples(program: Program, cfg: SampleConfig, o: DrawOptions): Promise<DrawResult> {
   const s = await prepareSampler(program, cfg, o);

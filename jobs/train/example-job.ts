@@ -9,7 +9,7 @@ import type { Program } from '../../grammar/ast.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { writeAtomic, type ProgressLine } from '../../runtime/train/index.ts';
 import { writePeftAdapter, type PeftFiles } from './adapter-save.ts';
-import { cpuBackend } from '../../backends/cpu/index.ts';
+import { referenceBackend } from '../../backends/reference/index.ts';
 import type { Backend } from '../../backends/backend.ts';
 import { JobError } from './errors.ts';
 import { prepareExampleJob, type ExampleJob } from './prepare-examples.ts';
@@ -90,6 +90,6 @@ export async function validateExamples(
   const feeds = new Map<string, Tensor>(p.frozen);
   for (const t of p.trainable) feeds.set(t.path, { dtype: 'f32', shape: t.shape, data: p.initial.get(t.path)! });
   const batches = evalIndexBatches(set.count, p.batch, maxBatches);
-  const r = await evaluateExamples(p, cpuBackend, feeds, set, batches);
+  const r = await evaluateExamples(p, referenceBackend, feeds, set, batches);
   return { split, examples: batches.length * p.batch, ...r };
 }

@@ -2,7 +2,7 @@
 // out[m, n] (+)= A[m, k] · B[k, n], operands read through arbitrary (row, column) strides so a
 // transposed or permuted operand costs nothing extra.
 //
-// Why it is shaped like this (bench/cpu-train-step.ts measured each step):
+// Why it is shaped like this (bench/reference-train-step.ts measured each step):
 // - Both operands are packed into Float64Array panels first (B: column panels [k, 4], A: row
 //   panels [k, 4]). The hot loop then only ever sees Float64Array, so it stays monomorphic when
 //   f32 runs and f64 gradient checks share one process, and it reads two contiguous streams.

@@ -18,7 +18,7 @@ export interface RunOptions {
   dtype: 'f32' | 'f64';
   /** Only these outputs (default: all). */
   outputs?: readonly string[];
-  /** When given, milliseconds spent per op are added into it (for bench/cpu-train-step.ts --profile). */
+  /** When given, milliseconds spent per op are added into it (for bench/reference-train-step.ts --profile). */
   profile?: Map<string, number>;
 }
 

@@ -46,7 +46,7 @@ export interface AdapterDescription {
 
 /**
  * Whether the adapter is a CPU emulation of a GPU (Mesa's llvmpipe/lavapipe, SwiftShader). On such
- * an adapter the CPU reference backend is faster than WebGPU (measured: research/baselines.md and
+ * an adapter even the CPU reference backend is as fast as WebGPU (measured: research/baselines.md and
  * bench/), so `--device auto` prefers the CPU there.
  */
 export function isSoftwareAdapter(info: AdapterDescription): boolean {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { lowerTrain } from '../../compiler/lower/lower-train.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { cpuBackend } from '../../backends/cpu/index.ts';
+import { referenceBackend } from '../../backends/reference/index.ts';
 import { createWebGpuBackend } from '../../backends/webgpu/index.ts';
 import { gpuForTests } from '../runtime/webgpu/gpu-fixture.ts';
 import { numel, parse, randoms } from '../compiler/lower/helpers.ts';
@@ -47,7 +47,7 @@ describe.skipIf(probe.gpu === null)('WebGPU backend for training graphs', () => 
     const backend = await createWebGpuBackend(plan.graph, { allowSoftware: true });
     if (!('run' in backend)) throw new Error(backend.reason);
     try {
-      const want = await cpuBackend.run(plan.graph, feeds);
+      const want = await referenceBackend.run(plan.graph, feeds);
       const got = await backend.run(plan.graph, feeds);
       expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
       for (const [name, w] of want) {

@@ -62,7 +62,7 @@ const ARGS = [
   '--temperature',
   '0',
   '--device',
-  'cpu',
+  'reference',
 ];
 
 describe('scion generate streams', () => {

@@ -109,13 +109,13 @@ describe('bad weights are one line, exit 1, for every command that reads weights
         [['eval', 'm.scion', '--model', 'M', '--weights', w, '--input', 'in.safetensors', '-o', 'out.safetensors'], `scion eval: ${b.says(w)}`],
         [['eval', 'm.scion', '--model', 'M', '--weights', 'good.safetensors', '--input', w, '-o', 'out.safetensors'], `scion eval: ${b.says(w)}`],
         [
-          ['generate', 'lm.scion', '--weights', w, '--device', 'cpu'],
+          ['generate', 'lm.scion', '--weights', w, '--device', 'reference'],
           b.kind === 'missing' ? `scion generate: no weights at ${w}` : `scion generate: ${b.says(w)}`,
         ],
         [['eval', 'lm.scion', '--weights', w], `scion eval: ${b.says(w)}`],
-        [['sample', sample.spec, '--weights', w, '--device', 'cpu', '-o', 'grid.png'], `scion sample: ${b.says(w)}`],
+        [['sample', sample.spec, '--weights', w, '--device', 'reference', '-o', 'grid.png'], `scion sample: ${b.says(w)}`],
         [
-          ['sample', sample.spec, '--weights', sample.weights, '--judge', sample.judge, '--judge-weights', w, '--device', 'cpu', '-o', 'grid.png'],
+          ['sample', sample.spec, '--weights', sample.weights, '--judge', sample.judge, '--judge-weights', w, '--device', 'reference', '-o', 'grid.png'],
           b.kind === 'missing'
             ? `scion sample: the judge 'Judge' has no weights at ${w}: train it first (scion train SPEC --model Judge) or pass --judge-weights`
             : `scion sample: ${b.says(w)}`,
@@ -132,7 +132,7 @@ describe('bad weights are one line, exit 1, for every command that reads weights
 
     it(`train --init: ${b.kind}`, async () => {
       const w = join(dir, b.kind, 'w.safetensors');
-      const r = await scion(dir, ['train', 'lm.scion', '--init', w, '--out', `init-${b.kind}`, '--device', 'cpu']);
+      const r = await scion(dir, ['train', 'lm.scion', '--init', w, '--out', `init-${b.kind}`, '--device', 'reference']);
       expect(r.code).toBe(1);
       // The job logs its data first; the failure is the last line.
       expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`scion train: --init: ${b.says(w)}`);
@@ -166,17 +166,17 @@ describe('output paths are checked before any work starts', () => {
     },
     {
       name: 'sample -o into a missing folder (refused before sampling)',
-      args: () => ['sample', sample.spec, '--weights', sample.weights, '--device', 'cpu', '-o', 'nope/grid.png'],
+      args: () => ['sample', sample.spec, '--weights', sample.weights, '--device', 'reference', '-o', 'nope/grid.png'],
       says: () => `scion sample: cannot write 'nope/grid.png': the folder '${dir}/nope' does not exist: create it first or choose another path`,
     },
     {
       name: 'sample -o onto a directory',
-      args: () => ['sample', sample.spec, '--weights', sample.weights, '--device', 'cpu', '-o', 'empty'],
+      args: () => ['sample', sample.spec, '--weights', sample.weights, '--device', 'reference', '-o', 'empty'],
       says: () => `scion sample: cannot write 'empty': it is a directory: give the path of a file (in it or elsewhere)`,
     },
     {
       name: 'sample -o onto its weights',
-      args: () => ['sample', sample.spec, '--weights', sample.weights, '--device', 'cpu', '-o', sample.weights],
+      args: () => ['sample', sample.spec, '--weights', sample.weights, '--device', 'reference', '-o', sample.weights],
       says: () => `scion sample: refusing to write '${sample.weights}': it is also an input of this command (${sample.weights}): choose another output path`,
     },
     {
@@ -216,12 +216,12 @@ describe('output paths are checked before any work starts', () => {
     },
     {
       name: 'train --out a file',
-      args: () => ['train', 'lm.scion', '--out', 'm.scion', '--device', 'cpu'],
+      args: () => ['train', 'lm.scion', '--out', 'm.scion', '--device', 'reference'],
       says: () => `scion train: cannot write into 'm.scion': it is a file, not a folder: choose another path`,
     },
     {
       name: 'train --out under a file',
-      args: () => ['train', 'lm.scion', '--out', 'm.scion/run', '--device', 'cpu'],
+      args: () => ['train', 'lm.scion', '--out', 'm.scion/run', '--device', 'reference'],
       says: () => `scion train: cannot make the folder 'm.scion/run': '${dir}/m.scion' is a file`,
     },
     {
@@ -282,17 +282,17 @@ describe('unknown and unreadable paths', () => {
     },
     {
       name: 'generate with a tokenizer that is not JSON',
-      args: ['generate', 'lm.scion', '--weights', 'tok-garbage/model.safetensors', '--device', 'cpu'],
+      args: ['generate', 'lm.scion', '--weights', 'tok-garbage/model.safetensors', '--device', 'reference'],
       says: () => `scion generate: ${dir}/tok-garbage/tokenizer.json: not JSON: Unexpected token 'o', "not json\\n" is not valid JSON`,
     },
     {
       name: 'generate with a tokenizer of another kind',
-      args: ['generate', 'lm.scion', '--weights', 'tok-wrong/model.safetensors', '--device', 'cpu'],
+      args: ['generate', 'lm.scion', '--weights', 'tok-wrong/model.safetensors', '--device', 'reference'],
       says: () => `scion generate: ${dir}/tok-wrong/tokenizer.json: pre_tokenizer must be {"type": "ByteLevel"}`,
     },
     {
       name: 'generate with a tokenizer that is a directory',
-      args: ['generate', 'lm.scion', '--weights', 'tok-dir/model.safetensors', '--device', 'cpu'],
+      args: ['generate', 'lm.scion', '--weights', 'tok-dir/model.safetensors', '--device', 'reference'],
       says: () => `scion generate: ${dir}/tok-dir/tokenizer.json: cannot read: EISDIR: illegal operation on a directory, read`,
     },
     {

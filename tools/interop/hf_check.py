@@ -3,7 +3,7 @@
 DIR holds model.safetensors, config.json and tokenizer.json (what `scion train` writes), and
 DIR/hf-check/ the files of tools/interop/hf-inputs.ts plus Scion's logits for input.safetensors
 (`scion eval SPEC --model M --weights DIR/model.safetensors --input DIR/hf-check/input.safetensors
--o DIR/hf-check/scion-out.safetensors --device cpu`). Needs torch, transformers, tokenizers and
+-o DIR/hf-check/scion-out.safetensors --device reference`). Needs torch, transformers, tokenizers and
 safetensors. Exit status 1 when ids differ or logits differ by more than 1e-4.
 
     python3 tools/interop/hf_check.py runs/TinyLlama

@@ -1,5 +1,5 @@
 // Data-driven importance, computed by running the parent on calibration batches with the CPU
-// backend (research/seeds.md §1.3):
+// reference interpreter (research/seeds.md §1.3):
 //   taylor          — Σ_batches |w ⊙ ∂L/∂w| per element, summed per unit over the unit's group;
 //   activation      — mean |x| per unit where the unit's values flow: the input of the Linear (or
 //                     conv) that reads the group on its input axis (FFN hidden, merged heads, a
@@ -210,7 +210,7 @@ function unitMeans(features: Float64Array, site: { offset: number; unit: number 
 }
 
 /**
- * The DataScoring hook of inherit-model.ts, on the CPU backend.
+ * The DataScoring hook of inherit-model.ts, on the reference interpreter.
  *
  * @example
  * const scoring = createDataScoring({ parent, read, batches: (ref) => calibBatches(ref, tok, lmShape(parent), { cwd }) });

@@ -3,7 +3,7 @@
 // from its weight, the hidden state at every layer boundary of the stack, a next-token loss
 // output, and a rebuild that substitutes one node for another (skip a layer, mask units).
 //
-// Note: like inherit-model.ts this runs the parent on the CPU backend, so it builds IR with the
+// Note: like inherit-model.ts this runs the parent on the reference interpreter, so it builds IR with the
 // compiler's builder (runtime/ otherwise imports compiler types only).
 
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';

@@ -1,8 +1,9 @@
-// The issue's acceptance checks, run on the real lowering and CPU backend: a child keeping every
-// layer and unit reproduces the parent's logits exactly; a child dropping layers equals the parent
-// with those layers made inert (o_proj and down_proj zeroed, so each adds exactly 0 to the
-// residual stream); a compressed-vocabulary child gives the parent's logits at the kept ids; a
-// child with fewer FFN neurons or heads equals the parent with the dropped units' outputs zeroed.
+// The issue's acceptance checks, run on the real lowering and the reference interpreter: a child
+// keeping every layer and unit reproduces the parent's logits exactly; a child dropping layers
+// equals the parent with those layers made inert (o_proj and down_proj zeroed, so each adds
+// exactly 0 to the residual stream); a compressed-vocabulary child gives the parent's logits at
+// the kept ids; a child with fewer FFN neurons or heads equals the parent with the dropped units'
+// outputs zeroed.
 
 import { describe, expect, it } from 'vitest';
 import { LLAMA, PARENT, inheritFrom, logits, randomWeights } from './helpers.ts';
@@ -21,7 +22,7 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return m;
 };
 
-describe('inheritance identities on the CPU backend', () => {
+describe('inheritance identities on the reference interpreter', () => {
   it('a child that keeps everything reproduces the parent logits bit for bit', async () => {
     const r = await inheritFrom(inherit('depth = 4', ''));
     expect(Array.from(logits(r.child, r.childW, TOKENS))).toEqual(Array.from(logits(r.parent, r.parentW, TOKENS)));

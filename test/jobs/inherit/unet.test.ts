@@ -1,7 +1,8 @@
 // UNet inheritance and pruning: channel spaces selected consistently through convs, GroupNorm
 // groups, identity and shortcut residuals, concat skips, the time embedding and CondConv; residual
-// units dropped as identities. References are the parent itself, run on the CPU backend with the
-// dropped channels' (or units') weights zeroed — built here from the written child's provenance.
+// units dropped as identities. References are the parent itself, run on the reference interpreter
+// with the dropped channels' (or units') weights zeroed — built here from the written child's
+// provenance.
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

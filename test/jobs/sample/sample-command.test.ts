@@ -31,7 +31,7 @@ async function setUp(): Promise<{ dir: string; base: string[]; judgeArgs: string
   await writeTensors(always1, { 'fc.weight': { shape: [3, 16], data: new Float32Array(48) }, 'fc.bias': { shape: [3], data: Float32Array.of(0, 5, 0) } });
   return {
     dir: s.dir,
-    base: ['sample', s.spec, '--weights', s.weights, '--device', 'cpu', '-o', join(s.dir, 'grid.png')],
+    base: ['sample', s.spec, '--weights', s.weights, '--device', 'reference', '-o', join(s.dir, 'grid.png')],
     judgeArgs: ['--judge', s.judge, '--judge-weights', always1],
   };
 }
@@ -53,13 +53,13 @@ describe('scion sample --judge', () => {
     expect(r['predictions']).toEqual([1, 1, 1, 1, 1, 1]);
     // every = 3 over 6 steps: full passes at steps 0 and 3, partial ones at 1, 2, 4, 5.
     expect([r['fullPasses'], r['partialPasses']]).toEqual([2, 4]);
-    expect(r['device']).toBe('cpu');
+    expect(r['device']).toBe('reference');
     expect(r['msPerImage']).toBeCloseTo((r['ms'] as number) / 6, 9);
     expect(existsSync(join(dir, 'grid.png'))).toBe(true);
 
     const text = capture();
     expect(await main([...base, ...judgeArgs, '--no-reuse'], text)).toBe(0);
-    expect(text.stdout).toContain('6 images, 6 ddim steps on the CPU');
+    expect(text.stdout).toContain('6 images, 6 ddim steps on the CPU reference');
     expect(text.stdout).toContain('Tiny 6 full + 0 partial passes');
     expect(text.stdout).toContain('judge Judge: 33.3% of 6 samples classified as the requested class (2/6)');
     expect(text.stdout).toMatch(/class +1 +100\.0% +\(2\/2\)/);

@@ -16,12 +16,12 @@ describe.skipIf(probe.gpu === null)('sampling on WebGPU', () => {
   it('draws the CPU reference images on WebGPU from the same seed (|Δ| < 1e-3), reusing features on 4 of 6 steps', async () => {
     const { weights } = await tinySetup();
     const program = parseSpec(TINY_SPEC);
-    const draw = (device: 'cpu' | 'webgpu', reuse: boolean): Promise<DrawResult> =>
+    const draw = (device: 'reference' | 'webgpu', reuse: boolean): Promise<DrawResult> =>
       drawSamples(program, sampleConfig(program, 'Tiny'), { weights: new Map([[null, weights]]), reuse, device, log: () => undefined });
     {
-      const cpu = await draw('cpu', true);
+      const cpu = await draw('reference', true);
       const gpu = await draw('webgpu', true);
-      expect([cpu.device, gpu.device]).toEqual(['cpu', 'webgpu']);
+      expect([cpu.device, gpu.device]).toEqual(['reference', 'webgpu']);
       expect(gpu.passes).toEqual(cpu.passes);
       expect(gpu.passes).toEqual([{ model: 'Tiny', full: 2, partial: 4 }]);
       expect(gpu.images.length).toBe(6 * 16);

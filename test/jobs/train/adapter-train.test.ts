@@ -12,7 +12,7 @@ import { loadSpec } from '../../../cli/spec.ts';
 import { prepareExampleJob, type ExampleJob } from '../../../jobs/train/prepare-examples.ts';
 import { main } from '../../../cli/main.ts';
 import { writePeftAdapter } from '../../../jobs/train/adapter-save.ts';
-import { cpuBackend } from '../../../backends/cpu/index.ts';
+import { referenceBackend } from '../../../backends/reference/index.ts';
 import type { Examples } from '../../../jobs/train/examples.ts';
 import { evalIndexBatches, evaluateExamples, trainExamples } from '../../../jobs/train/train-examples.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
@@ -141,10 +141,10 @@ describe('train on an adapter target', () => {
       return f;
     };
     const batches = evalIndexBatches(8, 4, 2);
-    const before = await evaluateExamples(plan, cpuBackend, feedsOf(plan.initial), small, batches);
+    const before = await evaluateExamples(plan, referenceBackend, feedsOf(plan.initial), small, batches);
     const frozenBefore = new Map([...plan.frozen].map(([k, t]) => [k, (t.data as Float32Array).slice()]));
-    const r = await trainExamples(plan, { outDir: join(dir, 'fit'), resume: false, backend: cpuBackend, progress: false });
-    const after = await evaluateExamples(plan, cpuBackend, feedsOf(r.params), small, batches);
+    const r = await trainExamples(plan, { outDir: join(dir, 'fit'), resume: false, backend: referenceBackend, progress: false });
+    const after = await evaluateExamples(plan, referenceBackend, feedsOf(r.params), small, batches);
     expect(after.loss).toBeLessThan(before.loss - 0.1);
     expect([...r.params.keys()].sort()).toEqual(trained);
     for (const p of trained) expect(r.params.get(p)).not.toEqual(plan.initial.get(p));
@@ -178,20 +178,20 @@ describe('train on an adapter target', () => {
   }, 120_000);
 
   it('resumes an interrupted run with identical losses', async () => {
-    await trainExamples((await job('full')).plan, { outDir: join(dir, 'full'), resume: false, backend: cpuBackend, progress: false });
+    await trainExamples((await job('full')).plan, { outDir: join(dir, 'full'), resume: false, backend: referenceBackend, progress: false });
     const crash = new Error('simulated crash after step 4');
     await expect(
       trainExamples((await job('cut')).plan, {
         outDir: join(dir, 'cut'),
         resume: false,
-        backend: cpuBackend,
+        backend: referenceBackend,
         progress: false,
         onProgress: (p) => {
           if (p.step === 4) throw crash;
         },
       }),
     ).rejects.toBe(crash);
-    const resumed = await trainExamples((await job('cut')).plan, { outDir: join(dir, 'cut'), resume: true, backend: cpuBackend, progress: false });
+    const resumed = await trainExamples((await job('cut')).plan, { outDir: join(dir, 'cut'), resume: true, backend: referenceBackend, progress: false });
     expect(resumed.summary.resumedFrom).toMatch(/step-0+3\.safetensors$/);
     const a = losses(join(dir, 'full'));
     expect(a).toHaveLength(7);
@@ -200,7 +200,7 @@ describe('train on an adapter target', () => {
 
   it('runs end to end through `scion train`, writing PEFT files and a genre accuracy', async () => {
     const io = captureIo(dir);
-    expect(await main(['train', 'tiny.scion', '--model', 'A', '--out', 'cli', '--steps', '2', '--device', 'cpu', '--json'], io)).toBe(0);
+    expect(await main(['train', 'tiny.scion', '--model', 'A', '--out', 'cli', '--steps', '2', '--device', 'reference', '--json'], io)).toBe(0);
     const out = JSON.parse(io.stdout) as { summary: { steps: number; valAccuracy: number }; adapter: string; adapterConfig: string };
     expect(out.summary.steps).toBe(2);
     expect(out.summary.valAccuracy).toBeGreaterThanOrEqual(0);

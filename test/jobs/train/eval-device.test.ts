@@ -1,5 +1,5 @@
-// `scion eval --device` and `--profile`: the forward pass on WebGPU writes the CPU reference's
-// outputs (relative 1e-4), and the profile lists every kernel once, slowest first, each with the
+// `scion eval --device` and `--profile`: the forward pass on the cpu backend (ONNX Runtime) and on
+// WebGPU writes the reference's outputs (relative 1e-4), and the profile lists every kernel once, slowest first, each with the
 // spec line it came from. The WebGPU half is skipped without an adapter (a failure under CI=true).
 
 import { mkdtempSync } from 'node:fs';
@@ -47,10 +47,27 @@ describe('scion eval --device and --profile (usage)', () => {
   it('rejects --profile on the CPU and an unknown device as usage errors', async () => {
     const { args } = await setUp();
     const a = capture();
-    expect(await main([...args('o.safetensors'), '--profile', '--device', 'cpu'], a)).toBe(2);
-    expect(a.stderr).toContain('--profile times WebGPU kernels');
+    expect(await main([...args('o.safetensors'), '--profile', '--device', 'reference'], a)).toBe(2);
+    expect(a.stderr).toContain('--profile times WebGPU kernels: it cannot run with --device reference');
+    const c = capture();
+    expect(await main([...args('o.safetensors'), '--profile', '--device', 'cpu'], c)).toBe(2);
+    expect(c.stderr).toContain('--profile times WebGPU kernels: it cannot run with --device cpu');
     expect(await main([...args('o.safetensors'), '--device', 'tpu'], capture())).toBe(2);
   });
+});
+
+describe('scion eval --device cpu', () => {
+  it('writes the reference outputs through ONNX Runtime', async () => {
+    const { dir, args } = await setUp();
+    expect(await main([...args('ref.safetensors')], capture())).toBe(0); // eval's default: the reference
+    expect(await main([...args('ort.safetensors'), '--device', 'cpu'], capture())).toBe(0);
+    const want = await logits(join(dir, 'ref.safetensors'));
+    const got = await logits(join(dir, 'ort.safetensors'));
+    const scale = Math.max(...Array.from(want, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    expect(got.length).toBe(want.length);
+    want.forEach((w, i) => expect(Math.abs((got[i] as number) - w)).toBeLessThanOrEqual(1e-4 * scale));
+  }, 60_000);
 });
 
 const probe = await gpuForTests();
@@ -58,7 +75,7 @@ const probe = await gpuForTests();
 describe.skipIf(probe.gpu === null)('scion eval on WebGPU', () => {
   it('writes the CPU outputs with --device webgpu, and profiles every kernel with its source', async () => {
     const { dir, args } = await setUp();
-    expect(await main([...args('cpu.safetensors'), '--device', 'cpu'], capture())).toBe(0);
+    expect(await main([...args('cpu.safetensors'), '--device', 'reference'], capture())).toBe(0);
     expect(await main([...args('gpu.safetensors'), '--device', 'webgpu'], capture())).toBe(0);
     const want = await logits(join(dir, 'cpu.safetensors'));
     const got = await logits(join(dir, 'gpu.safetensors'));

@@ -47,7 +47,7 @@ beforeAll(() => {
 
 async function train(out: string, ...extra: string[]): Promise<{ code: number; stderr: string }> {
   const io = captureIo(dir);
-  const code = await main(['train', 'tiny.scion', '--out', out, '--device', 'cpu', '--json', ...extra], io);
+  const code = await main(['train', 'tiny.scion', '--out', out, '--device', 'reference', '--json', ...extra], io);
   return { code, stderr: io.stderr };
 }
 const lastLine = (text: string): string => `${text.trimEnd().split('\n').at(-1)}\n`;

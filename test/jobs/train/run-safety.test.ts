@@ -33,7 +33,7 @@ afterAll(() => {
 
 async function train(out: string, ...extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = captureIo(dir);
-  const code = await main(['train', 'tiny.scion', '--out', out, '--device', 'cpu', '--json', ...extra], io);
+  const code = await main(['train', 'tiny.scion', '--out', out, '--device', 'reference', '--json', ...extra], io);
   return { code, stdout: io.stdout, stderr: io.stderr };
 }
 
@@ -77,7 +77,7 @@ describe('the run folder lock', () => {
   }, 60_000);
 
   it('between two real processes: the second `scion train` on the same --out exits 1 naming the first', async () => {
-    const first = spawn(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'tiny.scion', '--out', 'race', '--device', 'cpu', '--steps', '100000'], {
+    const first = spawn(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'tiny.scion', '--out', 'race', '--device', 'reference', '--steps', '100000'], {
       cwd: dir,
       stdio: 'ignore',
     });
@@ -86,7 +86,7 @@ describe('the run folder lock', () => {
     const t0 = Date.now();
     while (!existsSync(lock) && Date.now() - t0 < 60_000 && first.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(lock)).toBe(true);
-    const second = spawnSync(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'tiny.scion', '--out', 'race', '--device', 'cpu'], {
+    const second = spawnSync(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'tiny.scion', '--out', 'race', '--device', 'reference'], {
       cwd: dir,
       encoding: 'utf8',
     });
@@ -205,7 +205,7 @@ describe('kill -9 during the final model write', () => {
     writeFileSync(join(dir, 'big.scion'), big);
     const out = join(dir, 'killed');
     mkdirSync(out);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'big.scion', '--out', 'killed', '--device', 'cpu'], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/scion.mjs'), 'train', 'big.scion', '--out', 'killed', '--device', 'reference'], {
       cwd: dir,
       stdio: 'ignore',
     });
@@ -227,7 +227,7 @@ describe('kill -9 during the final model write', () => {
     const leftTemp = readdirSync(out).some((n) => n.endsWith('.tmp'));
 
     const io = captureIo(dir);
-    expect(await main(['train', 'big.scion', '--out', 'killed', '--device', 'cpu', '--resume', '--json'], io)).toBe(0);
+    expect(await main(['train', 'big.scion', '--out', 'killed', '--device', 'reference', '--resume', '--json'], io)).toBe(0);
     expect(io.stderr).toContain(`took over the run folder's lock from process ${child.pid}`);
     if (leftTemp) expect(io.stderr).toMatch(/removed \.model\.safetensors\..*\.tmp, left by an interrupted write/);
     expect(readdirSync(out).filter((n) => n.endsWith('.tmp') || n === LOCK_FILE)).toEqual([]);

@@ -79,7 +79,7 @@ const trainLosses = (out: string): number[] =>
 
 async function train(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const io = captureIo(dir);
-  const code = await main(['train', ...args, '--device', 'cpu', '--json'], io);
+  const code = await main(['train', ...args, '--device', 'reference', '--json'], io);
   if (code !== 0) throw new Error(io.stderr);
   return { stdout: io.stdout, stderr: io.stderr };
 }

@@ -1,6 +1,6 @@
 // The main job on a tiny llama and a small text: `scion train` lowers the loss and writes its
 // files; a run interrupted after step 5 and resumed gives bit-identical losses to an uninterrupted
-// one (CPU backend); `scion generate` writes text the tokenizer decodes; the baseline is the
+// one (reference backend); `scion generate` writes text the tokenizer decodes; the baseline is the
 // unigram entropy computed independently of the job's own function.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareLmJob } from '../../../jobs/train/lm-job.ts';
 import { main } from '../../../cli/main.ts';
 import { loadSpec } from '../../../cli/spec.ts';
-import { cpuBackend } from '../../../backends/cpu/index.ts';
+import { referenceBackend } from '../../../backends/reference/index.ts';
 import { unigramEntropy } from '../../../jobs/train/baseline.ts';
 import { encodeStream } from '../../../jobs/train/lm-data.ts';
 import { trainLm } from '../../../jobs/train/train-lm.ts';
@@ -58,7 +58,7 @@ describe('scion train (tiny llama on a small text)', () => {
 
   beforeAll(async () => {
     const io = captureIo(dir);
-    const code = await main(['train', 'tiny.scion', '--out', 'run', '--device', 'cpu', '--json'], io);
+    const code = await main(['train', 'tiny.scion', '--out', 'run', '--device', 'reference', '--json'], io);
     if (code !== 0) throw new Error(io.stderr);
     summary = (JSON.parse(io.stdout) as { summary: typeof summary }).summary;
   }, 120_000);
@@ -70,7 +70,7 @@ describe('scion train (tiny llama on a small text)', () => {
     const tail = l.slice(-5).reduce((a, x) => a + x, 0) / 5;
     expect(tail).toBeLessThan(head - 1);
     expect(summary.valLoss).toBeLessThan(summary.baselineLoss);
-    expect(summary.device).toBe('cpu');
+    expect(summary.device).toBe('reference');
     expect(summary.tokensPerSecond).toBeGreaterThan(0);
   });
 
@@ -139,7 +139,7 @@ describe('--resume', () => {
     const program = loadSpec('tiny.scion', io, 'test')!;
     const job = async (out: string) => prepareLmJob(program, 'Tiny', { outDir: join(dir, out), cwd: dir, steps: 9, log: () => undefined });
     const full = await job('full');
-    await trainLm(full.plan, { outDir: join(dir, 'full'), resume: false, backend: cpuBackend, progress: false });
+    await trainLm(full.plan, { outDir: join(dir, 'full'), resume: false, backend: referenceBackend, progress: false });
 
     const cut = await job('cut');
     const crash = new Error('simulated crash after step 5');
@@ -147,7 +147,7 @@ describe('--resume', () => {
       trainLm(cut.plan, {
         outDir: join(dir, 'cut'),
         resume: false,
-        backend: cpuBackend,
+        backend: referenceBackend,
         progress: false,
         onProgress: (p) => {
           if (p.step === 5) throw crash;
@@ -155,7 +155,7 @@ describe('--resume', () => {
       }),
     ).rejects.toBe(crash);
     expect(losses(join(dir, 'cut'))).toHaveLength(5);
-    const resumed = await trainLm((await job('cut')).plan, { outDir: join(dir, 'cut'), resume: true, backend: cpuBackend, progress: false });
+    const resumed = await trainLm((await job('cut')).plan, { outDir: join(dir, 'cut'), resume: true, backend: referenceBackend, progress: false });
     expect(resumed.summary.resumedFrom).toMatch(/step-0+4\.safetensors$/);
     const a = losses(join(dir, 'full'));
     const b = losses(join(dir, 'cut'));
@@ -168,7 +168,7 @@ describe('--seed', () => {
   it("replaces the spec's seed: the same seed repeats a run exactly, another one changes it, and summary.json records it", async () => {
     const runWith = async (out: string, seed?: string): Promise<number[]> => {
       const io = captureIo(dir);
-      const args = ['train', 'tiny.scion', '--out', out, '--device', 'cpu', '--steps', '3', '--json', ...(seed === undefined ? [] : ['--seed', seed])];
+      const args = ['train', 'tiny.scion', '--out', out, '--device', 'reference', '--steps', '3', '--json', ...(seed === undefined ? [] : ['--seed', seed])];
       const code = await main(args, io);
       if (code !== 0) throw new Error(io.stderr);
       return losses(join(dir, out));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../../compiler/pipeline.ts';
-import { cpuBackend } from '../../../backends/cpu/index.ts';
+import { referenceBackend } from '../../../backends/reference/index.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { runArtifact } from '../../../runtime/webgpu/executor.ts';
 import { numel, parseSpec, randoms } from '../../compiler/lower/helpers.ts';
@@ -35,7 +35,7 @@ describe.skipIf(probe.gpu === null)('fused attention in spec forward graphs, Web
       }
       const art = compileGraph(m.graph);
       expect(art.graph.kernels.filter((k) => k.attention !== undefined).length).toBe(c.layers);
-      const want = await cpuBackend.run(m.graph, feeds);
+      const want = await referenceBackend.run(m.graph, feeds);
       const got = await runArtifact(gpu, art, feeds);
       for (const [name, w] of want) {
         const g = got.get(name) as Tensor;

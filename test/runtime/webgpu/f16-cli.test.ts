@@ -45,7 +45,7 @@ describe('scion compile --f16 / --features', () => {
 const { gpu } = await gpuForTests();
 
 describe.skipIf(gpu === null || !gpu.features.has('shader-f16'))('scion eval --f16', () => {
-  it('writes the CPU reference outputs within 1e-2 of max |value|; --f16 with --device cpu is a usage error', async () => {
+  it('writes the CPU reference outputs within 1e-2 of max |value|; --f16 with a CPU device is a usage error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scion-f16-eval-'));
     const w = join(dir, 'w.safetensors');
     expect(await main(['init', SPEC, '--model', 'DigitMLP', '--seed', '3', '-o', w], captureIo(process.cwd()))).toBe(0);
@@ -69,7 +69,10 @@ describe.skipIf(gpu === null || !gpu.features.has('shader-f16'))('scion eval --f
     // f16 rounding is visible: the two runs are not bit-identical
     expect(err).toBeGreaterThan(0);
     const u = captureIo(process.cwd());
-    expect(await main([...args('x.safetensors'), '--f16', '--device', 'cpu'], u)).toBe(2);
-    expect(u.stderr).toContain('--f16 runs f16 weights on WebGPU');
+    expect(await main([...args('x.safetensors'), '--f16', '--device', 'reference'], u)).toBe(2);
+    expect(u.stderr).toContain('--f16 runs f16 weights on WebGPU: not with --device reference');
+    const c = captureIo(process.cwd());
+    expect(await main([...args('x.safetensors'), '--f16', '--device', 'cpu'], c)).toBe(2);
+    expect(c.stderr).toContain('--f16 runs f16 weights on WebGPU: not with --device cpu');
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph, Node } from '../../../compiler/ir/graph.ts';
 import { lowerModel, type LoweredModel } from '../../../compiler/lower/lower-model.ts';
 import type { Value } from '../../../compiler/lower/values.ts';
-import { cpuBackend } from '../../../backends/cpu/index.ts';
+import { referenceBackend } from '../../../backends/reference/index.ts';
 import { createWebGpuBackend } from '../../../backends/webgpu/index.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { numel, parseSpec, randoms } from '../../compiler/lower/helpers.ts';
@@ -88,7 +88,7 @@ describe.skipIf(probe.gpu === null)('every spec model, forward and backward, Web
         const backend = await createWebGpuBackend(graph, { allowSoftware: true });
         if (!('run' in backend)) throw new Error(backend.reason);
         try {
-          const want = await cpuBackend.run(graph, feeds);
+          const want = await referenceBackend.run(graph, feeds);
           const got = await backend.run(graph, feeds);
           expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
           expect([...want.keys()].filter((k) => k.startsWith('grad:')).length).toBe(m.params.filter((p) => p.trainable).length);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
-import { cpuBackend } from '../../../backends/cpu/index.ts';
+import { referenceBackend } from '../../../backends/reference/index.ts';
 import { decide, GRAPH_TUNE_KEYS, MATMUL_BLOCK_CANDIDATES, tuneGraphForDevice } from '../../../backends/webgpu/tune-graph.ts';
 import { createWebGpuBackend } from '../../../backends/webgpu/index.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
@@ -78,7 +78,7 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
     if (!('run' in backend)) throw new Error(backend.reason);
     try {
       expect(backend.tuning).toEqual({ matmulBlock: { rows: 16, cols: 8 }, subgroups: false, source: 'stored' });
-      const want = await cpuBackend.run(graph, oddFeeds());
+      const want = await referenceBackend.run(graph, oddFeeds());
       const got = await backend.run(graph, oddFeeds());
       for (const out of ['y', 'dw']) expect(relErr(got.get(out)!.data, want.get(out)!.data)).toBeLessThan(1e-5);
     } finally {

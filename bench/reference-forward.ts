@@ -1,7 +1,7 @@
 // CPU reference throughput: forward tokens/s of the tiny llama of specs/default.scion (TinyLlama:
 // vocab 512, dim 64, depth 2, ctx 64) on the CPU interpreter in f32, with small seeded random
 // weights, at batch 1 and 8. It measures the interpreter (the executable specification), not an
-// optimized CPU path. No peer. Run alone with `npx tsx bench/cpu-forward.ts`.
+// optimized CPU path. No peer. Run alone with `npx tsx bench/reference-forward.ts`.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +54,7 @@ export async function timeForward(batch: number): Promise<{ batch: number; token
 
 export const benchmarks: Benchmark[] = [
   {
-    name: 'cpu-forward',
+    name: 'reference-forward',
     description: 'CPU reference forward of the tiny llama (specs/default.scion): tokens/s at batch 1 and 8 (no peer)',
     needsGpu: false,
     async run(ctx): Promise<BenchResult[]> {
@@ -62,7 +62,7 @@ export const benchmarks: Benchmark[] = [
       for (const batch of BATCHES) {
         const t = await timeForward(batch);
         ctx.log(`batch ${batch}: ${t.tokens} tokens in ${t.ms.toFixed(1)} ms`);
-        rows.push(result(`cpu-forward-tinyllama-b${batch}`, 'tokens/s', t.tokensPerS, null, 'no peer', true));
+        rows.push(result(`reference-forward-tinyllama-b${batch}`, 'tokens/s', t.tokensPerS, null, 'no peer', true));
       }
       return rows;
     },

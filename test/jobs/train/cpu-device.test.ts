@@ -1,8 +1,9 @@
-// `scion train --device onnx` (ONNX Runtime's CPU provider) on the main job (issue 15): 20 steps of
+// `scion train --device cpu` (ONNX Runtime's CPU provider) on the main job (issue 15): 20 steps of
 // specs/default.scion's TinyLlama (batch 16 × 64 tokens of Brown, the spec's AdamW, clip and
-// warmup) follow the reference's (`--device cpu`) losses within 1e-3 relative, step by step
+// warmup) follow the reference's (`--device reference`) losses within 1e-3 relative, step by step
 // (metrics.jsonl); a run killed after its step-10 checkpoint and resumed to 20 repeats the
-// uninterrupted ONNX run's losses exactly, as the other backends' resume tests demand.
+// uninterrupted cpu run's losses exactly, as the other backends' resume tests demand; and a
+// checkpoint moves between backends: a reference run killed at step 10 resumes on cpu.
 // The spec is the default file with two edits, for speed and for the resume: checkpoints every 5
 // steps instead of 100, and no `eval` (its final pass over the validation split only adds time;
 // the training losses do not depend on it). The crash is a checkpoint write that throws after
@@ -68,35 +69,53 @@ async function train(out: string, device: string, ...extra: string[]): Promise<R
   return { code, stderr: io.stderr, losses, ...(code === 0 ? { summary: (JSON.parse(io.stdout) as { summary: Summary }).summary } : {}) };
 }
 
-describe('scion train --device onnx: the default spec', () => {
+describe('scion train --device cpu: the default spec', () => {
   it('follows the reference losses within 1e-3 relative for 20 steps, and a killed run resumes to the same losses', async () => {
-    const ref = await train('cpu', 'cpu');
-    const onnx = await train('onnx', 'onnx');
+    const ref = await train('reference', 'reference');
+    const onnx = await train('cpu', 'cpu');
     expect(ref.code, ref.stderr).toBe(0);
     expect(onnx.code, onnx.stderr).toBe(0);
-    expect(onnx.summary?.device).toBe('onnx');
+    expect(onnx.summary?.device).toBe('cpu');
+    expect(ref.summary?.device).toBe('reference');
     expect(ref.losses).toHaveLength(20);
     expect(onnx.losses).toHaveLength(20);
     // Measured: ≤ 9e-7 relative over the 20 steps (f32 in both; the reference accumulates in f64).
     onnx.losses.forEach((l, i) => {
       const want = ref.losses[i] as number;
-      expect(Math.abs(l - want) / Math.abs(want), `step ${i + 1}: onnx ${l}, reference ${want}`).toBeLessThan(1e-3);
+      expect(Math.abs(l - want) / Math.abs(want), `step ${i + 1}: cpu ${l}, reference ${want}`).toBeLessThan(1e-3);
     });
     // Training moved: the losses fall from ln(512) ≈ 6.24 by more than a nat.
     expect(onnx.losses[19]).toBeLessThan((onnx.losses[0] as number) - 1);
 
     crash.afterStep = 10;
-    const cut = await train('cut', 'onnx');
+    const cut = await train('cut', 'cpu');
     crash.afterStep = undefined;
     expect(cut.code).toBe(1);
     expect(cut.stderr).toContain('simulated crash after step 10');
     expect(cut.losses).toEqual(onnx.losses.slice(0, 10));
 
-    const resumed = await train('cut', 'onnx', '--resume');
+    const resumed = await train('cut', 'cpu', '--resume');
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.summary?.resumedFrom).toBe(join(dir, 'cut', 'checkpoints', 'step-00000010.safetensors'));
     expect(resumed.summary?.steps).toBe(20);
     expect(resumed.losses).toEqual(onnx.losses); // exact: same floats, not merely close
     expect(resumed.summary?.trainLoss).toBe(onnx.summary?.trainLoss);
-  }, 240_000);
+
+    // Across backends: the reference's step-10 checkpoint (params, AdamW moments, data position)
+    // continues on cpu, which records itself as the run's device.
+    crash.afterStep = 10;
+    const refCut = await train('moved', 'reference');
+    crash.afterStep = undefined;
+    expect(refCut.code).toBe(1);
+    expect(refCut.losses).toEqual(ref.losses.slice(0, 10));
+    const moved = await train('moved', 'cpu', '--resume');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.summary?.device).toBe('cpu');
+    expect(moved.summary?.resumedFrom).toBe(join(dir, 'moved', 'checkpoints', 'step-00000010.safetensors'));
+    expect(moved.losses.slice(0, 10)).toEqual(ref.losses.slice(0, 10));
+    moved.losses.forEach((l, i) => {
+      const want = ref.losses[i] as number;
+      expect(Math.abs(l - want) / Math.abs(want), `step ${i + 1}: moved ${l}, reference ${want}`).toBeLessThan(1e-3);
+    });
+  }, 300_000);
 });

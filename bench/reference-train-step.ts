@@ -3,10 +3,10 @@
 //   llama-step  forward + backward of TinyLlama (specs/default.scion, ctx 64) with cross-entropy, 16 × 64
 //   dit-step    forward + backward of the DiT of specs/lit.scion with an mse loss, batch 16
 //   unet-fwd    forward of SmallUNet (specs/a-sdm.scion), batch 4
-// No peer. Run alone with `npx tsx bench/cpu-train-step.ts [--profile] [llama|dit|unet]`;
+// No peer. Run alone with `npx tsx bench/reference-train-step.ts [--profile] [llama|dit|unet]`;
 // --profile adds the time per op kind (runGraph's `profile` option).
 //
-// Where the time went before the CPU backend was optimized (2-core shared machine, --profile):
+// Where the time went before the reference interpreter was optimized (2-core shared machine, --profile):
 //   llama-step  matmul 58% (naive i-k-j, ~0.2 GFLOP/s), broadcasting mul/sub/add/div 28% (one
 //               Int32Array index per element and an un-inlined call per element), reduce_sum 5%
 //               (per-element target index), permute 4%.
@@ -116,7 +116,7 @@ export function profileWorkload(w: Workload, runs = 3): [string, number][] {
 
 export const benchmarks: Benchmark[] = [
   {
-    name: 'cpu-train-step',
+    name: 'reference-train-step',
     description: 'CPU reference: llama train step (16×64), DiT train step (b16), SmallUNet forward (b4), ms per step (no peer)',
     needsGpu: false,
     async run(ctx): Promise<BenchResult[]> {

@@ -10,6 +10,7 @@ import { LowerError } from '../grammar/eval/errors.ts';
 import { ExportError } from '../jobs/export/export-onnx.ts';
 import { InheritError } from '../jobs/inherit/layout/layout.ts';
 import { JobError } from '../jobs/train/errors.ts';
+import { PlaygroundError } from '../playground/errors.ts';
 import { DataError } from '../runtime/data/user-files.ts';
 import { TokenizerFormatError } from '../runtime/tokenizer/tokenizer-json.ts';
 import { CheckpointError, NothingToResume, RunLocked, TrainingDiverged } from '../runtime/train/index.ts';
@@ -38,6 +39,7 @@ const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
   TokenizerFormatError,
   InheritError,
   ExportError,
+  PlaygroundError,
 ];
 
 /** File-system error codes and what each means for the user: the problem, then the fix. */

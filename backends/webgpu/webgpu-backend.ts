@@ -15,7 +15,7 @@ import { acquireDevice, isSoftwareAdapter, type GpuDevice } from '../../runtime/
 import { type KernelTiming, WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
 import type { TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
-import type { Backend, BackendEntry } from '../backend.ts';
+import type { Backend } from '../backend.ts';
 import { compileOptionsFor, tuneGraphForDevice, UNTUNED, type GraphTuning } from './tune-graph.ts';
 
 export interface WebGpuBackendOptions {

@@ -1,7 +1,9 @@
-// Documents → one token stream, each document followed by the tokenizer's end-of-text id: how
+// A language model's token input, and documents → one token stream, each document followed by the tokenizer's end-of-text id: how
 // every language-model job (and the playground's page) turns texts into training tokens. Pure:
 // lm-data.ts reads the texts from files, a page fetches them.
 
+import type { LoweredTrain } from '../../compiler/lower/lower-train.ts';
+import { LowerError } from '../../grammar/eval/errors.ts';
 import type { BpeTokenizer } from '../../runtime/tokenizer/bpe.ts';
 import { GPT2_EOT } from '../../runtime/tokenizer/gpt2.ts';
 
@@ -19,4 +21,18 @@ export function encodeStream(tokenizer: BpeTokenizer, docs: readonly string[]): 
     if (eot !== undefined) ids.push(eot);
   }
   return Int32Array.from(ids);
+}
+
+/** The i32[batch, ctx] token input of a language model, or a user error saying why there is none. */
+export function tokenInput(t: LoweredTrain): { name: string; ctx: number } {
+  const ins = t.student.inputs;
+  const first = ins[0];
+  if (ins.length !== 1 || first === undefined || first.dtype !== 'i32' || first.shape.length !== 2) {
+    throw new LowerError(
+      'E0904',
+      `scion train runs language models (one i32[batch, ctx] input) so far; '${t.student.instance.name}' takes ${ins.map((i) => `${i.name}: ${i.dtype}[${i.shape.join(', ')}]`).join(', ')}`,
+      t.decl.span,
+    );
+  }
+  return { name: first.name, ctx: first.shape[1] as number };
 }

@@ -62,15 +62,9 @@ interface Served {
  * `cacheDir` holds the bundle cache (default: the autotune store's folder, ~/.cache/scion).
  */
 export async function startPlayground(o: { port?: number; cacheDir?: string } = {}): Promise<Playground> {
-  const bundle = await cachedBundle(ROOT, o.cacheDir ?? defaultCacheDir(), bundlePage);
-  const files = new Map<string, Served>([
-    ['/', { type: 'text/html; charset=utf-8', body: PAGE_HTML }],
-    ['/index.html', { type: 'text/html; charset=utf-8', body: PAGE_HTML }],
-    [PAGE_JS_PATH, { type: 'text/javascript; charset=utf-8', body: bundle.js }],
-    [DEFAULT_SPEC_PATH, { type: 'text/plain; charset=utf-8', body: defaultSpec() }],
-    [BROWN_PATH, { type: 'application/json', body: JSON.stringify(brownSlice()) }],
-    [GPT2_RANKS_PATH, { type: 'text/plain; charset=utf-8', body: gpt2Ranks() }],
-  ]);
+  // The port first, so that a taken one fails at once rather than after the bundling; until the
+  // files are ready every request is a 404.
+  let files = new Map<string, Served>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const file = req.method === 'GET' || req.method === 'HEAD' ? files.get(new URL(req.url ?? '/', 'http://localhost').pathname) : undefined;
     if (file === undefined) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -85,9 +79,25 @@ export async function startPlayground(o: { port?: number; cacheDir?: string } = 
     });
     server.listen(port, '127.0.0.1', resolve);
   });
+  const close = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+  let bundle: Awaited<ReturnType<typeof cachedBundle>>;
+  try {
+    bundle = await cachedBundle(ROOT, o.cacheDir ?? defaultCacheDir(), bundlePage);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  files = new Map<string, Served>([
+    ['/', { type: 'text/html; charset=utf-8', body: PAGE_HTML }],
+    ['/index.html', { type: 'text/html; charset=utf-8', body: PAGE_HTML }],
+    [PAGE_JS_PATH, { type: 'text/javascript; charset=utf-8', body: bundle.js }],
+    [DEFAULT_SPEC_PATH, { type: 'text/plain; charset=utf-8', body: defaultSpec() }],
+    [BROWN_PATH, { type: 'application/json', body: JSON.stringify(brownSlice()) }],
+    [GPT2_RANKS_PATH, { type: 'text/plain; charset=utf-8', body: gpt2Ranks() }],
+  ]);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     bundle,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close,
   };
 }

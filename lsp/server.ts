@@ -208,8 +208,13 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
 
   connection.onDefinition(({ textDocument, position }) => {
     const here = at(textDocument.uri, position);
-    const def = here?.occurrence === undefined ? undefined : here.analysis.index.defs.get(here.occurrence.key);
-    return def === undefined ? null : location(def.span);
+    const o = here?.occurrence;
+    if (here === undefined || o === undefined) return null;
+    // A path string may name `as` paths of several models (an inherit's child and parent): all of them.
+    const keys = new Set(here.analysis.index.occurrences.filter((x) => x.span === o.span).map((x) => x.key));
+    const defs = [...keys].flatMap((k) => here.analysis.index.defs.get(k) ?? []);
+    if (defs.length === 0) return null;
+    return defs.length === 1 ? location((defs[0] as { span: Parameters<typeof location>[0] }).span) : defs.map((d) => location(d.span));
   });
 
   connection.onReferences(({ textDocument, position, context }) => {

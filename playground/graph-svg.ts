@@ -8,9 +8,10 @@ import { escapeXml } from '../runtime/plot/svg.ts';
 
 const WIDTH = 380;
 const BOX_H = 30;
-const GAP = 12;
+const GAP = 20;
 const PAD = 14;
-const FRAME_PAD = 8;
+/** Room above a block's first box for its frame's label. */
+const FRAME_PAD = 15;
 
 /** `layers.0` for `layers.0.self_attn`: the repeated block a layer belongs to, or '' for none. */
 export function blockOf(path: string): string {
@@ -54,8 +55,8 @@ export function layerGraphSvg(r: ModelReport): string {
     if (block !== '') {
       const top = y(k) - FRAME_PAD;
       out.push(
-        `<rect x="${PAD - FRAME_PAD + 4}" y="${top}" width="${WIDTH - 2 * PAD + 2 * FRAME_PAD - 8}" height="${y(end) + BOX_H + FRAME_PAD - top}" rx="6" fill="#f3f6fb" stroke="#9db3d6" stroke-dasharray="4 3"/>`,
-        `<text x="${WIDTH - PAD}" y="${top + 11}" text-anchor="end" font-size="10" fill="#5a6f94">${escapeXml(block)}</text>`,
+        `<rect x="${PAD}" y="${top}" width="${WIDTH - 2 * PAD}" height="${y(end) + BOX_H + 4 - top}" rx="6" fill="#f3f6fb" stroke="#9db3d6" stroke-dasharray="4 3"/>`,
+        `<text x="${WIDTH - PAD - 6}" y="${top + 11}" text-anchor="end" font-size="10" fill="#5a6f94">${escapeXml(block)}</text>`,
       );
     }
     k = end + 1;

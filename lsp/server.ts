@@ -27,6 +27,9 @@ import { HARD_KEYWORDS } from '../grammar/dsl/lexer.ts';
 import { formatProgram } from '../grammar/dsl/format.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
 import { formOf } from '../grammar/load.ts';
+import { MODELINE_PREFIX } from '../grammar/yaml/forms.ts';
+import { loadYaml } from '../grammar/yaml/load.ts';
+import { printYaml } from '../grammar/yaml/print.ts';
 import { resolvePath } from '../grammar/resolve.ts';
 import { preflightProgram } from '../jobs/inherit/spec/preflight.ts';
 import { completionItems, type ItemKind } from './completion.ts';
@@ -255,12 +258,19 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
   connection.onDocumentFormatting(({ textDocument }) => {
     const doc = documents.get(textDocument.uri);
     const file = fileOf(textDocument.uri);
-    // The canonical formatter is the .scion one; text with parse errors is never rewritten.
-    if (doc === undefined || formOf(file) !== 'scion') return [];
+    if (doc === undefined) return [];
+    // The canonical form of each front end (`scion fmt`'s; for YAML, `scion convert`'s printer,
+    // keeping the file's schema modeline); text its front end reports errors in is never rewritten.
     const text = doc.getText();
-    const { program, diagnostics } = parseProgram(text, file);
-    if (diagnostics.length > 0) return [];
-    const out = formatProgram(program);
+    const yaml = formOf(file) === 'yaml';
+    const { program, diagnostics } = yaml ? loadYaml(text, file) : parseProgram(text, file);
+    if (diagnostics.some((d) => d.severity === 'error') || (!yaml && diagnostics.length > 0)) return [];
+    const modeline = text
+      .split('\n')
+      .find((l) => l.startsWith('#') && l.includes(MODELINE_PREFIX))
+      ?.split(MODELINE_PREFIX)[1]
+      ?.trim();
+    const out = yaml ? printYaml(program, modeline === undefined ? {} : { schemaPath: modeline }) : formatProgram(program);
     if (out === text) return [];
     return [{ range: { start: { line: 0, character: 0 }, end: doc.positionAt(text.length) }, newText: out }];
   });

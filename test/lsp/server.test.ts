@@ -277,6 +277,33 @@ describe('scion lsp: completion and formatting', () => {
   });
 });
 
+describe('scion lsp: formatting the YAML form', () => {
+  const path = specPath('yaml/default.yaml');
+  const text = readFileSync(path, 'utf8');
+  const uri = uriOf(path);
+  const format = () => client.request<TextEdit[]>('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+
+  it('a shipped YAML spec is canonical already; a re-spaced one is printed back to it, modeline and comments kept', async () => {
+    open(uri, text, 'yaml');
+    expect(await format()).toEqual([]);
+    // Values spaced out, a flow map padded, a string quoted, a flow list for a block one: the same program.
+    const messy = text
+      .replace('preset: llama', 'preset:     llama')
+      .replace('steps: 300', 'steps:   300')
+      .replace('{vocab: 512, dim: 64', '{ vocab: 512,   dim: 64')
+      .replace('message: dim must split evenly into heads', 'message: "dim must split evenly into heads"');
+    expect(messy).not.toBe(text);
+    change(uri, messy);
+    expect(apply(messy, await format())).toBe(text);
+  });
+
+  it('never rewrites YAML its front end reports an error in', async () => {
+    change(uri, text.replace('  - model: TinyLlama', '  - model: [TinyLlama'));
+    expect(await format()).toEqual([]);
+    change(uri, text);
+  });
+});
+
 describe('scion lsp: layer paths', () => {
   /** The range of the `as` path that starts at `needle` (its text `path`) in `text`. */
   const pathRange = (text: string, needle: string, path: string, nth = 0): Range => {

@@ -21,7 +21,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Decl, Program } from '../grammar/ast.ts';
-import { type CheckResult, checkSource } from '../grammar/check/check-source.ts';
+import { type CheckResult, checkSource, parseSource } from '../grammar/check/check-source.ts';
 import type { Diagnostic } from '../grammar/diagnostics/diagnostic.ts';
 import { HARD_KEYWORDS } from '../grammar/dsl/lexer.ts';
 import { formatProgram } from '../grammar/dsl/format.ts';
@@ -34,6 +34,7 @@ import { resolvePath } from '../grammar/resolve.ts';
 import { preflightProgram } from '../jobs/inherit/spec/preflight.ts';
 import { completionItems, type ItemKind } from './completion.ts';
 import { hoverText } from './hover.ts';
+import { cachedParse } from './parse-cache.ts';
 import { offsetAt, toRange } from './positions.ts';
 import { indexSymbols, occurrenceAt, occurrencesOf, type SymbolIndex } from './symbols.ts';
 
@@ -107,6 +108,8 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
   const documents = new TextDocuments(TextDocument);
   const analyses = new Map<string, Analysis>();
   const timers = new Map<string, NodeJS.Timeout>();
+  // Files (open or imported) whose text is unchanged are not parsed again.
+  const parse = cachedParse(parseSource);
 
   const readFile = (path: string): string | undefined => {
     const open = documents.get(uriOf(path));
@@ -118,7 +121,7 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
     const cached = analyses.get(doc.uri);
     if (cached !== undefined && cached.version === doc.version) return cached;
     const file = fileOf(doc.uri);
-    const result = checkSource(doc.getText(), file, readFile);
+    const result = checkSource(doc.getText(), file, readFile, { parse });
     const analysis = { version: doc.version, file, result, index: indexSymbols(programsOf(result.decls)) };
     analyses.set(doc.uri, analysis);
     return analysis;

@@ -38,7 +38,8 @@ export interface DeviceLmPlan {
 /**
  * The fused training step of `model`'s `train` declaration, with `steps` and `batch` replaced
  * where given. Throws JobError (or LowerError) for a spec this path cannot train: no `train`
- * declaration, not a language model, an optimizer other than AdamW, or frozen models to load.
+ * declaration, not a language model, an optimizer other than AdamW, gradient accumulation, or
+ * frozen models to load. The spec's `ema` is not kept (the page samples the trained weights).
  */
 export function planDeviceLm(program: Program, model: string, o: { steps?: number; batch?: number } = {}): DeviceLmPlan {
   const decl = findTrain(program, model);
@@ -48,6 +49,9 @@ export function planDeviceLm(program: Program, model: string, o: { steps?: numbe
   if (o.batch !== undefined) config.batch = o.batch;
   const opt = config.optimizer;
   if (opt.kind !== 'adamw') throw new JobError(`training on the device runs AdamW only; \`train ${model}\` uses ${opt.kind}`);
+  // One fused step is one update: summing micro-batches would need a second graph.
+  if (config.accumulate > 1)
+    throw new JobError(`training on the device updates after every batch; \`train ${model}\` accumulates ${config.accumulate}: use \`scion train\``);
   const lowered = lowerTrain(program, model, { batch: config.batch, grads: false });
   if (lowered.frozen.length > 0 || lowered.adapter !== undefined) {
     throw new JobError(`\`train ${model}\` needs weights from files (a frozen teacher or base, or an adapter's base); use \`scion train\``);

@@ -45,6 +45,10 @@ describe('planDeviceLm', () => {
 
   it('refuses what it cannot train, saying why', () => {
     expect(() => planDeviceLm(program('sgd(lr = 0.1)'), 'Tiny')).toThrow(new JobError('training on the device runs AdamW only; `train Tiny` uses sgd'));
+    const accumulating = parseProgram(spec(ADAMW).replace('  seed = 7', '  seed = 7\n  accumulate = 2'), 'tiny.scion').program;
+    expect(() => planDeviceLm(accumulating, 'Tiny')).toThrow(
+      new JobError('training on the device updates after every batch; `train Tiny` accumulates 2: use `scion train`'),
+    );
     expect(() =>
       planDeviceLm(parseProgram(llamaSpec('Tiny', 'vocab = 8, dim = 4, depth = 1, heads = 1, kv_heads = 1, ffn = 4, ctx = 4'), 'x.scion').program, 'Tiny'),
     ).toThrow(new JobError('the spec has no `train Tiny` declaration'));

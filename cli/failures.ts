@@ -11,6 +11,7 @@ import { ExportError } from '../jobs/export/export-onnx.ts';
 import { InheritError } from '../jobs/inherit/layout/layout.ts';
 import { NotEnoughResources } from '../jobs/resources.ts';
 import { JobError } from '../jobs/train/errors.ts';
+import { PlaygroundError } from '../playground/errors.ts';
 import { DataError } from '../runtime/data/user-files.ts';
 import { TokenizerFormatError } from '../runtime/tokenizer/tokenizer-json.ts';
 import { CheckpointError, NothingToResume, RunLocked, TrainingDiverged } from '../runtime/train/index.ts';
@@ -40,6 +41,7 @@ const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
   InheritError,
   ExportError,
   NotEnoughResources,
+  PlaygroundError,
 ];
 
 /** File-system error codes and what each means for the user: the problem, then the fix. */

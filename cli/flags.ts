@@ -161,6 +161,8 @@ export const FLAGS = {
   judgeModel: one(['--judge-model'], 'NAME', 'the judge model (default: the one the judge spec trains)', text),
   judgeWeights: one(['--judge-weights'], 'W', "the judge's weights (default: runs/<model>/model.safetensors)", text),
   list: toggle(['--list'], 'list the benchmarks and exit'),
+  port: one(['--port'], 'N', 'the localhost port to serve on (default 5170; 0: any free one)', nonNegativeInt),
+  noOpen: toggle(['--no-open'], 'do not open the page in a browser; only print its address'),
   stdio: toggle(['--stdio'], 'talk over standard input and output (the default and only transport; editors pass it)'),
 } satisfies Record<string, FlagSpec>;
 

@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, string> = {
   eval: 'run a forward pass, or report validation loss/accuracy',
   generate: 'generate text from a trained language model',
   sample: 'draw images from a trained diffusion model',
+  playground: 'serve a page that checks, explains and trains a spec in the browser (WebGPU)',
   lsp: 'a language server for editors over stdio (diagnostics, hover, definition, completion, formatting, rename)',
   bench: 'run the benchmarks in bench/ side by side with their peers',
 };

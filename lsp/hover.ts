@@ -146,6 +146,12 @@ export function hoverText(o: Occurrence, decls: readonly Decl[], file: string): 
     }
     case 'local':
       return localHover(o, decls);
+    case 'path': {
+      const [, model, path] = o.key.split(':') as [string, string, string];
+      return `${code(`${path}`)}
+
+layer path of \`${model}\``;
+    }
     case 'field': {
       const [, kind, key] = o.key.split(':') as [string, keyof typeof CONFIG_FIELDS, string];
       const spec = (CONFIG_FIELDS[kind] as Record<string, { doc: string; kind: string; required?: boolean }>)[key];

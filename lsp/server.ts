@@ -21,16 +21,20 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Decl, Program } from '../grammar/ast.ts';
-import { type CheckResult, checkSource } from '../grammar/check/check-source.ts';
+import { type CheckResult, checkSource, parseSource } from '../grammar/check/check-source.ts';
 import type { Diagnostic } from '../grammar/diagnostics/diagnostic.ts';
 import { HARD_KEYWORDS } from '../grammar/dsl/lexer.ts';
 import { formatProgram } from '../grammar/dsl/format.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
 import { formOf } from '../grammar/load.ts';
+import { MODELINE_PREFIX } from '../grammar/yaml/forms.ts';
+import { loadYaml } from '../grammar/yaml/load.ts';
+import { printYaml } from '../grammar/yaml/print.ts';
 import { resolvePath } from '../grammar/resolve.ts';
 import { preflightProgram } from '../jobs/inherit/spec/preflight.ts';
 import { completionItems, type ItemKind } from './completion.ts';
 import { hoverText } from './hover.ts';
+import { cachedParse } from './parse-cache.ts';
 import { offsetAt, toRange } from './positions.ts';
 import { indexSymbols, occurrenceAt, occurrencesOf, type SymbolIndex } from './symbols.ts';
 
@@ -104,6 +108,8 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
   const documents = new TextDocuments(TextDocument);
   const analyses = new Map<string, Analysis>();
   const timers = new Map<string, NodeJS.Timeout>();
+  // Files (open or imported) whose text is unchanged are not parsed again.
+  const parse = cachedParse(parseSource);
 
   const readFile = (path: string): string | undefined => {
     const open = documents.get(uriOf(path));
@@ -115,7 +121,7 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
     const cached = analyses.get(doc.uri);
     if (cached !== undefined && cached.version === doc.version) return cached;
     const file = fileOf(doc.uri);
-    const result = checkSource(doc.getText(), file, readFile);
+    const result = checkSource(doc.getText(), file, readFile, { parse });
     const analysis = { version: doc.version, file, result, index: indexSymbols(programsOf(result.decls)) };
     analyses.set(doc.uri, analysis);
     return analysis;
@@ -208,8 +214,13 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
 
   connection.onDefinition(({ textDocument, position }) => {
     const here = at(textDocument.uri, position);
-    const def = here?.occurrence === undefined ? undefined : here.analysis.index.defs.get(here.occurrence.key);
-    return def === undefined ? null : location(def.span);
+    const o = here?.occurrence;
+    if (here === undefined || o === undefined) return null;
+    // A path string may name `as` paths of several models (an inherit's child and parent): all of them.
+    const keys = new Set(here.analysis.index.occurrences.filter((x) => x.span === o.span).map((x) => x.key));
+    const defs = [...keys].flatMap((k) => here.analysis.index.defs.get(k) ?? []);
+    if (defs.length === 0) return null;
+    return defs.length === 1 ? location((defs[0] as { span: Parameters<typeof location>[0] }).span) : defs.map((d) => location(d.span));
   });
 
   connection.onReferences(({ textDocument, position, context }) => {
@@ -250,12 +261,19 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
   connection.onDocumentFormatting(({ textDocument }) => {
     const doc = documents.get(textDocument.uri);
     const file = fileOf(textDocument.uri);
-    // The canonical formatter is the .scion one; text with parse errors is never rewritten.
-    if (doc === undefined || formOf(file) !== 'scion') return [];
+    if (doc === undefined) return [];
+    // The canonical form of each front end (`scion fmt`'s; for YAML, `scion convert`'s printer,
+    // keeping the file's schema modeline); text its front end reports errors in is never rewritten.
     const text = doc.getText();
-    const { program, diagnostics } = parseProgram(text, file);
-    if (diagnostics.length > 0) return [];
-    const out = formatProgram(program);
+    const yaml = formOf(file) === 'yaml';
+    const { program, diagnostics } = yaml ? loadYaml(text, file) : parseProgram(text, file);
+    if (diagnostics.some((d) => d.severity === 'error') || (!yaml && diagnostics.length > 0)) return [];
+    const modeline = text
+      .split('\n')
+      .find((l) => l.startsWith('#') && l.includes(MODELINE_PREFIX))
+      ?.split(MODELINE_PREFIX)[1]
+      ?.trim();
+    const out = yaml ? printYaml(program, modeline === undefined ? {} : { schemaPath: modeline }) : formatProgram(program);
     if (out === text) return [];
     return [{ range: { start: { line: 0, character: 0 }, end: doc.positionAt(text.length) }, newText: out }];
   });

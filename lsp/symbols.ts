@@ -3,15 +3,22 @@
 // scoping as the checker does (grammar/check/scope.ts): inside a model or layer body a name is
 // first a parameter, input, let, output or repeat variable of that body, then a top-level model,
 // layer or `let`; a callee nobody declares is a library entry (grammar/library/signatures.ts).
+//
+// Layer paths too: an `as` name in a model body (`as layers[i].self_attn`) declares a path, and a
+// string naming parameters in another declaration (an inherit's `except`, an adapter's `targets`,
+// a prune's blocks, a sample's `cache(…)`) refers to the `as` paths of that declaration's models it
+// reaches, read by the checker's own pattern rule (grammar/check/patterns.ts): the deepest matching
+// path of each model. `as` names inside user `layer` bodies (relative to their call) are not indexed.
 
-import type { Decl, Expr, Ident, LayerDecl, ModelDecl, Program, Span, Stmt } from '../grammar/ast.ts';
+import type { Decl, Expr, Ident, LayerDecl, ModelDecl, Program, Ref, Span, Stmt } from '../grammar/ast.ts';
+import { matchesPath, normalizePath, patternProblem } from '../grammar/check/patterns.ts';
 import { lookup } from '../grammar/library/signatures.ts';
 
-/** What a name denotes. `local` symbols belong to one model or layer body. */
-export type SymbolKind = 'model' | 'binding' | 'layer' | 'local' | 'library' | 'field';
+/** What a name denotes. `local` symbols belong to one model or layer body; `path` is an `as` path of a model. */
+export type SymbolKind = 'model' | 'binding' | 'layer' | 'local' | 'library' | 'field' | 'path';
 
 export interface Occurrence {
-  /** The symbol's key: `model:Llama`, `binding:calib`, `local:<file>#Llama:dim`, `library:Linear`, `field:train:steps`. */
+  /** The symbol's key: `model:Llama`, `binding:calib`, `local:<file>#Llama:dim`, `library:Linear`, `field:train:steps`, `path:Llama:layers.*.mlp`. */
   key: string;
   kind: SymbolKind;
   name: string;
@@ -23,6 +30,27 @@ export interface SymbolIndex {
   occurrences: Occurrence[];
   /** The declaring occurrence of each key (the first one, for a rebound local). */
   defs: Map<string, Occurrence>;
+}
+
+/** An `as` path's segments: names, literal indices, and `null` for an index the body computes (`[i]`). */
+function pathSegments(r: Ref): (string | null)[] {
+  return r.path.map((seg) => (seg.kind === 'name' ? seg.name : seg.index.kind === 'num' ? String(seg.index.value) : null));
+}
+
+/**
+ * How many leading segments of `pattern` match the `as` path, when they all do over the shorter
+ * of the two (the pattern names the path's module, one around it, or one inside it); 0 when not.
+ * A computed index stands for any integer: a pattern segment matches it when it matches `0`.
+ */
+function pathMatch(pattern: string, segs: readonly (string | null)[]): number {
+  const ps = normalizePath(pattern).split('.');
+  const n = Math.min(ps.length, segs.length);
+  for (let k = 0; k < n; k++) {
+    const seg = segs[k] as string | null;
+    const p = ps[k] as string;
+    if (seg === null ? !(/^\d+$/.test(p) || matchesPath(p, '0')) : !matchesPath(p, seg)) return 0;
+  }
+  return n;
 }
 
 const TOP: Record<string, SymbolKind> = { model: 'model', derived: 'model', binding: 'binding', layer: 'layer' };
@@ -39,6 +67,10 @@ export function indexSymbols(programs: readonly Program[]): SymbolIndex {
     if (kind !== undefined) return { key: `${kind}:${name}`, kind };
     return lookup(name) === undefined ? undefined : { key: `library:${name}`, kind: 'library' };
   };
+  // `as` paths by the model whose body declares them; strings to link once every body is read.
+  const pathDefs = new Map<string, { segs: (string | null)[]; key: string }[]>();
+  const pathStrings: { value: string; span: Span; models: string[] }[] = [];
+  let bodyModel: string | undefined;
   const refTo = (id: { name: string; span: Span }, locals?: Map<string, string>): void => {
     const local = locals?.get(id.name);
     if (local !== undefined) return add(local, 'local', id);
@@ -79,11 +111,21 @@ export function indexSymbols(programs: readonly Program[]): SymbolIndex {
       case 'record':
         for (const f of e.fields) expr(f.value, locals);
         return;
-      case 'named':
+      case 'named': {
         // `as layers[i].mlp` names parameters; only its index expressions read names.
         expr(e.value, locals);
         for (const s of e.path.path) if (s.kind === 'index') expr(s.index, locals);
+        if (bodyModel === undefined) return;
+        // After the index reads, so that a cursor on `i` finds the repeat variable first.
+        const segs = pathSegments(e.path);
+        const name = segs.map((x) => x ?? '*').join('.');
+        const key = `path:${bodyModel}:${name}`;
+        const defs = pathDefs.get(bodyModel) ?? [];
+        if (!defs.some((d) => d.key === key)) defs.push({ segs, key });
+        pathDefs.set(bodyModel, defs);
+        occurrences.push({ key, kind: 'path', name, span: e.path.span, def: true });
         return;
+      }
       case 'frozen':
         return expr(e.model, locals);
     }
@@ -139,7 +181,10 @@ export function indexSymbols(programs: readonly Program[]): SymbolIndex {
     switch (d.kind) {
       case 'model':
         add(`model:${d.name.name}`, 'model', d.name, true);
-        return body(d, file);
+        bodyModel = d.name.name;
+        body(d, file);
+        bodyModel = undefined;
+        return;
       case 'layer':
         add(`layer:${d.name.name}`, 'layer', d.name, true);
         return body(d, file);
@@ -158,15 +203,55 @@ export function indexSymbols(programs: readonly Program[]): SymbolIndex {
         for (const f of d.fields) {
           add(`field:${d.kind}:${f.key}`, 'field', { name: f.key, span: f.keySpan });
           expr(f.value);
+          strings(f.value, (value, span) => pathStrings.push({ value, span, models: models.map((m) => m.name) }));
         }
       }
     }
   };
 
   for (const p of programs) for (const d of p.decls) decl(d, p.file);
+  // A derived model (`model Tiny = Llama(…)`) has the paths of the body it runs.
+  const derived = new Map<string, string>();
+  for (const p of programs) for (const d of p.decls) if (d.kind === 'derived') derived.set(d.name.name, d.base.name);
+  const bodyOf = (name: string): string => {
+    let n = name;
+    for (let hops = 0; derived.has(n) && hops < 64; hops++) n = derived.get(n) as string;
+    return n;
+  };
+  for (const str of pathStrings) {
+    if (patternProblem(str.value) !== undefined) continue;
+    for (const model of new Set(str.models.map(bodyOf))) {
+      let best: { key: string; score: number } | undefined;
+      for (const d of pathDefs.get(model) ?? []) {
+        const score = pathMatch(str.value, d.segs);
+        if (score > 0 && (best === undefined || score > best.score)) best = { key: d.key, score };
+      }
+      if (best !== undefined) occurrences.push({ key: best.key, kind: 'path', name: str.value, span: str.span, def: false });
+    }
+  }
   const defs = new Map<string, Occurrence>();
   for (const o of occurrences) if (o.def && !defs.has(o.key)) defs.set(o.key, o);
   return { occurrences, defs };
+}
+
+/** Every string literal in an expression (a list of patterns, a call's or a record's values). */
+function strings(e: Expr, f: (value: string, span: Span) => void): void {
+  switch (e.kind) {
+    case 'str':
+      return f(e.value, e.span);
+    case 'call':
+      for (const a of e.args) strings(a.value, f);
+      return;
+    case 'tuple':
+    case 'list':
+      for (const x of e.items) strings(x, f);
+      return;
+    case 'record':
+      for (const x of e.fields) strings(x.value, f);
+      return;
+    default:
+      return;
+  }
 }
 
 /** The occurrence under a 0-based offset of `file` (end inclusive: the cursor just after a name). */

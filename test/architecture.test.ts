@@ -1,5 +1,5 @@
 // Imports run one way: grammar ← compiler ← runtime (types only) ← backends ← jobs ← cli (and
-// lsp/, the language server, a peer of cli/). A browser runtime must load without the compiler,
+// lsp/, the language server, and playground/, the browser playground: peers of cli/). A browser runtime must load without the compiler,
 // and the grammar must load without either; a backend is reached through backends/registry.ts,
 // never by a job naming its internals.
 
@@ -60,6 +60,11 @@ describe('import direction', () => {
     expect(edges('lsp').filter((e) => e.to === 'cli')).toEqual([]);
     const below = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'bench'].flatMap((d) => edges(d));
     expect(below.filter((e) => e.to === 'lsp')).toEqual([]);
+  });
+  it('the playground (a peer of the cli) imports nothing of the cli or the language server, and nothing below it imports the playground', () => {
+    expect(edges('playground').filter((e) => e.to === 'cli' || e.to === 'lsp')).toEqual([]);
+    const below = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'bench', 'lsp'].flatMap((d) => edges(d));
+    expect(below.filter((e) => e.to === 'playground')).toEqual([]);
   });
   it('runtime imports nothing of backends', () => {
     expect(edges('runtime').filter((e) => e.to === 'backends')).toEqual([]);
@@ -138,7 +143,7 @@ describe('module structure', () => {
     expect(edges('bench').filter((e) => e.to === 'cli')).toEqual([]);
   });
   it('no value-import cycles among source files', () => {
-    const files = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'cli', 'lsp', 'bench'].flatMap((d) => tsFiles(join(ROOT, d)));
+    const files = ['grammar', 'compiler', 'runtime', 'backends', 'jobs', 'cli', 'lsp', 'playground', 'bench'].flatMap((d) => tsFiles(join(ROOT, d)));
     expect(importCycles(files)).toEqual([]);
   });
   it('the cycle finder finds a planted cycle (it can fail)', () => {

@@ -18,7 +18,7 @@ import { loadWeights } from '../../jobs/weights/load-weights.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { trainedModel } from '../../jobs/train/defaults.ts';
-import { tokenInput } from '../../jobs/train/lm-job.ts';
+import { tokenInput } from '../../jobs/train/token-stream.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
 import { EXIT, type Io } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';

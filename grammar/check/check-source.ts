@@ -28,10 +28,13 @@ export const parseSource: ParseFn = loadSource;
  * const r = checkSource(text, 'specs/tiny-lm.scion', (p) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined));
  * r.diagnostics.filter((d) => d.severity === 'error').length // 0
  */
-export function checkSource(text: string, file: string, readFile: ReadFile, opts: CheckOptions & { form?: SpecForm } = {}): CheckResult {
+export function checkSource(text: string, file: string, readFile: ReadFile, opts: CheckOptions & { form?: SpecForm; parse?: ParseFn } = {}): CheckResult {
   // The root's form: its extension's, unless the caller says (standard input has no extension).
-  const parsed = loadSource(text, file, opts.form);
-  const resolved = resolveImports(parsed.program, text, readFile, parseSource);
+  // `parse` (default parseSource) reads files by their extension: a caller may pass one that
+  // remembers unchanged files (the language server does).
+  const parse = opts.parse ?? parseSource;
+  const parsed = opts.form === undefined ? parse(text, file) : loadSource(text, file, opts.form);
+  const resolved = resolveImports(parsed.program, text, readFile, parse);
   const checks = checkDecls(resolved.decls, opts);
   return {
     diagnostics: [...parsed.diagnostics, ...resolved.diagnostics, ...checks],

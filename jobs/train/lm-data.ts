@@ -7,8 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { loadBrown, readTextSource, type BrownSplit } from '../../runtime/data/index.ts';
-import { compressVocab, gpt2Tokenizer, GPT2_EOT, readTokenizerJson, writeTokenizerJson, type BpeTokenizer } from '../../runtime/tokenizer/index.ts';
+import { compressVocab, gpt2Tokenizer, readTokenizerJson, writeTokenizerJson, type BpeTokenizer } from '../../runtime/tokenizer/index.ts';
 import { JobError } from './errors.ts';
+
+// Pure, so the playground's page shares them; here for the callers that read data from files.
+export { encodeStream, endOfText } from './token-stream.ts';
 
 /** A data source as the spec's `train` declares it (the compiler's DataSpec, structurally). */
 export interface DataSource {
@@ -38,11 +41,6 @@ export async function sourceTexts(d: DataSource, cwd: string): Promise<string[]>
   throw new JobError(`${d.where}: the data source ${d.source}(…) is not supported yet by scion train (brown and text are)`);
 }
 
-/** The end-of-text id of a tokenizer, if it has one (documents are separated by it). */
-export function endOfText(tokenizer: BpeTokenizer): number | undefined {
-  return tokenizer.model.addedTokens.find((t) => t.content === GPT2_EOT)?.id;
-}
-
 export interface PreparedTokenizer {
   tokenizer: BpeTokenizer;
   /** Where it came from, for the log line. */
@@ -67,17 +65,6 @@ export async function prepareTokenizer(o: { vocab: number; corpus: readonly stri
   await mkdir(dirname(o.cachePath), { recursive: true });
   await writeTokenizerJson(o.cachePath, c.tokenizer);
   return { tokenizer: c.tokenizer, origin: `GPT-2 BPE compressed to ${o.vocab} ids (${(100 * c.coverage).toFixed(1)}% of GPT-2's tokens kept)` };
-}
-
-/** All documents as one token stream, each followed by end-of-text when the tokenizer has it. */
-export function encodeStream(tokenizer: BpeTokenizer, docs: readonly string[]): Int32Array {
-  const eot = endOfText(tokenizer);
-  const ids: number[] = [];
-  for (const d of docs) {
-    for (const id of tokenizer.encode(d)) ids.push(id);
-    if (eot !== undefined) ids.push(eot);
-  }
-  return Int32Array.from(ids);
 }
 
 /**

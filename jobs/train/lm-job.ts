@@ -11,6 +11,7 @@ import { findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../c
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import { JobError } from './errors.ts';
 import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from './lm-data.ts';
+import { tokenInput } from './token-stream.ts';
 import { initialWeights, initPath, loadFrozen } from './prepare-examples.ts';
 import { planSettings } from './train-loop.ts';
 import type { LmTrainPlan } from './train-lm.ts';
@@ -25,20 +26,6 @@ export interface LmJob {
   plan: LmTrainPlan;
   /** Where the tokenizer came from (for the log). */
   tokenizerOrigin: string;
-}
-
-/** The i32[batch, ctx] token input of a language model, or a user error saying why there is none. */
-export function tokenInput(t: LoweredTrain): { name: string; ctx: number } {
-  const ins = t.student.inputs;
-  const first = ins[0];
-  if (ins.length !== 1 || first === undefined || first.dtype !== 'i32' || first.shape.length !== 2) {
-    throw new LowerError(
-      'E0904',
-      `scion train runs language models (one i32[batch, ctx] input) so far; '${t.student.instance.name}' takes ${ins.map((i) => `${i.name}: ${i.dtype}[${i.shape.join(', ')}]`).join(', ')}`,
-      t.decl.span,
-    );
-  }
-  return { name: first.name, ctx: first.shape[1] as number };
 }
 
 /** Compiles the train declaration and prepares tokenizer, token streams, initial and frozen weights. */

@@ -1,15 +1,16 @@
 // Text generation from a causal language model: one forward pass per new token over the last
 // `ctx` tokens (no KV cache; the models here are small), sampling the next token from
 // softmax(logits / temperature) restricted to the top k, with a seeded PRNG so a seed repeats.
+// Pure (no Node module): the playground's page generates with it too.
 
 import type { Program } from '../../grammar/ast.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { Prng } from '../../runtime/data/index.ts';
-import { readTokenizerJson, type BpeTokenizer } from '../../runtime/tokenizer/index.ts';
+import { Prng } from '../../runtime/data/prng.ts';
+import type { BpeTokenizer } from '../../runtime/tokenizer/bpe.ts';
 import type { Backend } from '../../backends/backend.ts';
-import { endOfText } from './lm-data.ts';
+import { endOfText } from './token-stream.ts';
 import { JobError } from './errors.ts';
 
 export interface TextModel {
@@ -33,6 +34,9 @@ export interface SampleOptions {
   topK: number;
   seed: number;
 }
+
+/** The sample `scion train` prints after a language model's run (and the playground after its run). */
+export const END_SAMPLE: SampleOptions = { prompt: 'The', tokens: 48, temperature: 0.8, topK: 40, seed: 0 };
 
 /**
  * The next token from one row of logits: greedy at temperature 0, else a draw from the top-k
@@ -134,24 +138,4 @@ export function textModel(program: Program, model: string, params: ReadonlyMap<s
   }
   const shape = m.graph.nodes[logits.node]?.shape ?? [];
   return { graph: m.graph, input: input.name, output: logits.name, ctx: input.shape[1] as number, vocab: shape[shape.length - 1] ?? 0, params };
-}
-
-/** A sample from freshly trained parameters (by Scion path): what `scion train` prints at the end. */
-export async function sampleFromModel(
-  program: Program,
-  model: string,
-  params: ReadonlyMap<string, Float32Array>,
-  tokenizerPath: string,
-  backend: Backend,
-  o: SampleOptions,
-): Promise<string> {
-  const m = lowerModel(program, model, { dims: { batch: 1 } });
-  const feeds = new Map<string, Tensor>();
-  for (const p of m.params) {
-    const data = params.get(p.path);
-    if (data === undefined) throw new Error(`sampleFromModel: no trained value for '${p.path}'`);
-    feeds.set(p.path, { dtype: 'f32', shape: p.shape, data });
-  }
-  const tokenizer = await readTokenizerJson(tokenizerPath);
-  return (await generateText(textModel(program, model, feeds), backend, tokenizer, o)).text;
 }

@@ -20,7 +20,10 @@ import { trainExampleJob } from './example-job.ts';
 import { prepareLmJob } from './lm-job.ts';
 import { saveModel, writePlots } from './outputs.ts';
 import { needsExampleJob, prepareExampleJob, trainConfigOf } from './prepare-examples.ts';
-import { sampleFromModel } from './sample-text.ts';
+import { lowerModel } from '../../compiler/lower/lower-model.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
+import { END_SAMPLE, generateText, type SampleOptions, textModel } from './sample-text.ts';
 import type { ExampleJobSummary } from './train-examples.ts';
 import { trainLm, type JobSummary } from './train-lm.ts';
 
@@ -64,9 +67,6 @@ export type TrainJobResult =
       alpha: number;
       fresh: readonly string[];
     };
-
-/** The sample `scion train` prints after a language model's run. */
-const END_SAMPLE = { prompt: 'The', tokens: 48, temperature: 0.8, topK: 40, seed: 0 };
 
 /**
  * Runs the job `train MODEL` of `program` declares, holding the run folder's lock (RunLocked when
@@ -168,4 +168,24 @@ async function runLocked(program: Program, model: string, o: TrainJobOptions): P
   } finally {
     backend?.dispose();
   }
+}
+
+/** A sample from freshly trained parameters (by Scion path): what `scion train` prints at the end. */
+async function sampleFromModel(
+  program: Program,
+  model: string,
+  params: ReadonlyMap<string, Float32Array>,
+  tokenizerPath: string,
+  backend: Backend,
+  o: SampleOptions,
+): Promise<string> {
+  const m = lowerModel(program, model, { dims: { batch: 1 } });
+  const feeds = new Map<string, Tensor>();
+  for (const p of m.params) {
+    const data = params.get(p.path);
+    if (data === undefined) throw new Error(`sampleFromModel: no trained value for '${p.path}'`);
+    feeds.set(p.path, { dtype: 'f32', shape: p.shape, data });
+  }
+  const tokenizer = await readTokenizerJson(tokenizerPath);
+  return (await generateText(textModel(program, model, feeds), backend, tokenizer, o)).text;
 }

@@ -14,7 +14,6 @@ import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import {
   AdamW,
   Ema,
-  makeSchedule,
   ramp,
   Sgd,
   train,
@@ -23,11 +22,11 @@ import {
   type Optimizer,
   type ProgressInfo,
   type ProgressLine,
-  type Schedule,
   type Stateful,
 } from '../../runtime/train/index.ts';
 import type { Backend } from '../../backends/backend.ts';
 import { gradsOf, liveParams, tailMeanLoss } from './live-params.ts';
+import { scheduleOf } from './schedule-of.ts';
 
 /** What every kind of training has. */
 export interface TrainPlan {
@@ -117,18 +116,6 @@ export function planSettings(config: TrainConfig) {
     ...(config.ema === undefined ? {} : { ema: config.ema }),
     ...(config.eval === undefined ? {} : { evalEvery: config.eval.every }),
   };
-}
-
-export function scheduleOf(s: LrScheduleSpec, base: number, total: number): Schedule {
-  switch (s.kind) {
-    case 'constant':
-      return makeSchedule({ kind: 'constant', value: base });
-    // A --steps shorter than the warmup shortens the warmup with it.
-    case 'linear':
-      return makeSchedule({ kind: 'linear', base, warmup: Math.min(s.warmup, total), total, end: s.end });
-    case 'warmup_cosine':
-      return makeSchedule({ kind: 'warmup_cosine', base, warmup: Math.min(s.warmup, total), total, minLr: s.minLr });
-  }
 }
 
 /** Trains `plan` on `task`'s data (metrics.jsonl, checkpoints); returns the task's summary, which the caller writes as summary.json after the model. */

@@ -2,26 +2,25 @@
 // vocabulary as tiktoken ranks (`data/r50k_base.tiktoken`: base64 token bytes and rank = id), not
 // as merges. The merges are recovered the way tiktoken-to-HF converters do: a token of rank r is
 // produced by the one merge that BPE, restricted to tokens of rank < r, ends with — run BPE on
-// the token's own bytes with those ranks and it stops at exactly two parts.
+// the token's own bytes with those ranks and it stops at exactly two parts. Pure (no Node module):
+// gpt2-file.ts reads the data file in Node, and the playground's page fetches it.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { BYTE_TO_CHAR } from './byte-level.ts';
 import { BpeTokenizer } from './bpe.ts';
 
 export const GPT2_EOT = '<|endoftext|>';
 export const GPT2_EOT_ID = 50256;
 
-/** GPT-2's tokens by rank, spelled in byte characters, read from gpt-tokenizer's data file. */
-export function readGpt2Ranks(): string[] {
-  const path = createRequire(import.meta.url).resolve('gpt-tokenizer/data/r50k_base.tiktoken');
+/** GPT-2's tokens by rank, spelled in byte characters, from the text of a tiktoken file (`where` names it in errors). */
+export function parseGpt2Ranks(text: string, where: string): string[] {
   const tokens: string[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (line === '') continue;
     const [b64, rank] = line.split(' ');
     const id = Number(rank);
-    if (b64 === undefined || !Number.isInteger(id)) throw new Error(`${path}: bad line '${line}'`);
-    tokens[id] = [...Buffer.from(b64, 'base64')].map((b) => BYTE_TO_CHAR[b]).join('');
+    if (b64 === undefined || !Number.isInteger(id)) throw new Error(`${where}: bad line '${line}'`);
+    // atob (Node ≥ 16 and every browser) rather than Buffer, so a page can run this.
+    tokens[id] = [...atob(b64)].map((c) => BYTE_TO_CHAR[c.charCodeAt(0)]).join('');
   }
   return tokens;
 }
@@ -53,21 +52,16 @@ export function mergesFromRanks(tokens: readonly string[]): [string, string][] {
   return merges;
 }
 
-let cached: BpeTokenizer | undefined;
-
 /**
  * GPT-2's tokenizer (50,257 ids: 50,256 BPE tokens plus `<|endoftext|>`), equivalent to
- * Hugging Face's `gpt2` tokenizer.json. Built once (~0.5 s) and shared.
+ * Hugging Face's `gpt2` tokenizer.json, from GPT-2's tokens by rank (~0.5 s).
  */
-export function gpt2Tokenizer(): BpeTokenizer {
-  if (cached !== undefined) return cached;
-  const tokens = readGpt2Ranks();
-  cached = new BpeTokenizer({
+export function gpt2FromRanks(tokens: readonly string[]): BpeTokenizer {
+  return new BpeTokenizer({
     vocab: new Map([...tokens.map((t, i): [string, number] => [t, i]), [GPT2_EOT, GPT2_EOT_ID]]),
     merges: mergesFromRanks(tokens),
     addedTokens: [{ id: GPT2_EOT_ID, content: GPT2_EOT, special: true }],
     addPrefixSpace: false,
     ignoreMerges: false,
   });
-  return cached;
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../cli/main.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const SOURCE_DIRS = ['backends', 'bench', 'bin', 'cli', 'compiler', 'grammar', 'jobs', 'runtime', 'test', 'tools'];
+const SOURCE_DIRS = ['backends', 'bench', 'bin', 'cli', 'compiler', 'grammar', 'jobs', 'playground', 'runtime', 'test', 'tools'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

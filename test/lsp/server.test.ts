@@ -276,3 +276,76 @@ describe('scion lsp: completion and formatting', () => {
     change(TINY_URI, TINY_TEXT);
   });
 });
+
+describe('scion lsp: formatting the YAML form', () => {
+  const path = specPath('yaml/default.yaml');
+  const text = readFileSync(path, 'utf8');
+  const uri = uriOf(path);
+  const format = () => client.request<TextEdit[]>('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+
+  it('a shipped YAML spec is canonical already; a re-spaced one is printed back to it, modeline and comments kept', async () => {
+    open(uri, text, 'yaml');
+    expect(await format()).toEqual([]);
+    // Values spaced out, a flow map padded, a string quoted, a flow list for a block one: the same program.
+    const messy = text
+      .replace('preset: llama', 'preset:     llama')
+      .replace('steps: 300', 'steps:   300')
+      .replace('{vocab: 512, dim: 64', '{ vocab: 512,   dim: 64')
+      .replace('message: dim must split evenly into heads', 'message: "dim must split evenly into heads"');
+    expect(messy).not.toBe(text);
+    change(uri, messy);
+    expect(apply(messy, await format())).toBe(text);
+  });
+
+  it('never rewrites YAML its front end reports an error in', async () => {
+    change(uri, text.replace('  - model: TinyLlama', '  - model: [TinyLlama'));
+    expect(await format()).toEqual([]);
+    change(uri, text);
+  });
+});
+
+describe('scion lsp: layer paths', () => {
+  /** The range of the `as` path that starts at `needle` (its text `path`) in `text`. */
+  const pathRange = (text: string, needle: string, path: string, nth = 0): Range => {
+    const start = find(text, needle, nth, needle.indexOf(path));
+    return { start, end: { line: start.line, character: start.character + path.length } };
+  };
+
+  it("definition: an adapter's target pattern goes to the `as` path it names; references of that path list the patterns", async () => {
+    const path = specPath('ba-lora.scion');
+    const text = readFileSync(path, 'utf8');
+    const uri = uriOf(path);
+    open(uri, text);
+    const def = await client.request<Location>('textDocument/definition', at(uri, find(text, '"layers.*.self_attn.q_proj"', 0, 3)));
+    // GenreClassifier's own body (the adapter is `on GenreClassifier`), not TinyLlama's in default.scion.
+    const nth = text.slice(0, text.indexOf('model GenreClassifier')).split('as layers[i].self_attn').length - 1;
+    expect(def).toEqual({ uri, range: pathRange(text, 'as layers[i].self_attn', 'layers[i].self_attn', nth) });
+
+    const refs = await client.request<Location[]>('textDocument/references', { ...at(uri, def.range.start), context: { includeDeclaration: false } });
+    // Both adapters name q_proj and v_proj under it: four patterns.
+    const want = [0, 1].flatMap((n) => [find(text, '"layers.*.self_attn.q_proj"', n), find(text, '"layers.*.self_attn.v_proj"', n)]);
+    expect(refs.map((r) => r.range.start)).toEqual(expect.arrayContaining(want));
+    expect(refs).toHaveLength(want.length);
+    // A pattern naming a module with no `as` path of its own goes to the enclosing one: `score.*` → `as score`.
+    const score = await client.request<Location>('textDocument/definition', at(uri, find(text, '"score.*"', 0, 2)));
+    expect(score.range).toEqual(pathRange(text, 'as score', 'score'));
+  });
+
+  it("definition: an inherit's except pattern names the `as` path of both the child and the parent", async () => {
+    const path = specPath('lit.scion');
+    const text = readFileSync(path, 'utf8');
+    const uri = uriOf(path);
+    open(uri, text);
+    const defs = await client.request<Location[]>('textDocument/definition', at(uri, find(text, '"blocks.*.attn.*"', 0, 1)));
+    const want = [pathRange(text, 'as blocks[i]', 'blocks[i]', 0), pathRange(text, 'as blocks[i]', 'blocks[i]', 1)];
+    expect(defs.map((d) => d.range)).toEqual(expect.arrayContaining(want));
+    expect(defs).toHaveLength(2);
+    const hover = await client.request<{ contents: { value: string } }>('textDocument/hover', at(uri, want[0]!.start));
+    expect(hover.contents.value).toContain('layer path of `DiT`');
+  });
+
+  it('a cursor on the index of an `as` path still finds the repeat variable', async () => {
+    const def = await client.request<Location>('textDocument/definition', at(TINY_URI, find(TINY_TEXT, 'as layers[i].self_attn', 0, 'as layers['.length)));
+    expect(def.range.start).toEqual(find(TINY_TEXT, 'repeat i', 0, 'repeat '.length));
+  });
+});

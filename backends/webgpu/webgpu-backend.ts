@@ -1,0 +1,155 @@
+// The WebGPU backend: each distinct graph is compiled once (passes, fusion, memory plan, WGSL) and
+// kept as a live executor holding its buffers; a run writes the feeds, records the whole step into
+// one command encoder, and reads back the requested outputs. The training loop stays on the host
+// (optimizer, clipping, checkpoints), so both backends produce the same files and resume the same
+// way; only the forward and backward passes move to the device. Graphs are compiled with this
+// adapter's tuned choices (tune-graph.ts: matmul register block, subgroup reductions), timed once
+// per adapter on tiny probes and remembered in the autotune store. No Node module here: a page
+// opens it too (the playground); index.ts adds the file-backed tuning store and the registry entry.
+
+import { DEFAULT_LIMITS, type DeviceLimits } from '../../compiler/codegen/wgsl/legalize.ts';
+import { compileGraph, type CompileOptions } from '../../compiler/pipeline.ts';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import type { Tensor } from '../../runtime/cpu/tensor.ts';
+import { acquireDevice, isSoftwareAdapter, type GpuDevice } from '../../runtime/webgpu/device.ts';
+import { type KernelTiming, WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
+import type { TuneStore } from '../../runtime/webgpu/autotune.ts';
+import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
+import type { Backend } from '../backend.ts';
+import { compileOptionsFor, tuneGraphForDevice, UNTUNED, type GraphTuning } from './tune-graph.ts';
+
+export interface WebGpuBackendOptions {
+  /** Use an adapter that emulates a GPU on the CPU (llvmpipe, SwiftShader); `--device webgpu` does. */
+  allowSoftware?: boolean;
+  /** Request the adapter's 'timestamp-query' feature, which `profile` needs (where it exists). */
+  timestamps?: boolean;
+  /**
+   * Where this adapter's tuned choices are kept, or false for the fixed untuned ones (8×8 blocks,
+   * no subgroup reductions). index.ts's createWebGpuBackend defaults it to the file store.
+   */
+  tune: TuneStore | false;
+}
+
+/** The WebGPU backend, plus per-kernel timing of one step. */
+export interface WebGpuBackend extends Backend {
+  readonly name: 'webgpu';
+  /**
+   * Runs one step of `graph` with the feeds and returns each kernel's time from GPU timestamp
+   * queries, in execution order. Throws where the device lacks 'timestamp-query'.
+   */
+  profile(graph: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<KernelTiming[]>;
+  /** The choices graphs are compiled with, and where they came from. */
+  readonly tuning: GraphTuning & { source: 'tuned' | 'stored' | 'untuned'; note?: string };
+}
+
+/** Opens a device and checks that `graph` compiles for it; the reason says why not, in words. */
+export async function openWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions): Promise<WebGpuBackend | { reason: string }> {
+  const found = await acquireDevice(opts.timestamps === true ? { optionalFeatures: ['timestamp-query'] } : {});
+  if (found.device === null) return { reason: found.reason };
+  const gpu: GpuDevice = found;
+  if (!(opts.allowSoftware ?? false) && isSoftwareAdapter(gpu.adapterInfo)) {
+    const name = gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.architecture;
+    gpu.destroy();
+    return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, slower than the CPU backends here; --device webgpu uses it anyway` };
+  }
+  const cache = new PipelineCache(gpu);
+  const base: CompileOptions = { limits: limitsOf(gpu), verify: false };
+  const tuning = await tuningFor(gpu, cache, opts.tune, base);
+  const compileOpts: CompileOptions = { ...base, ...compileOptionsFor(tuning) };
+  const executors = new Map<Graph, Promise<WebGpuExecutor>>();
+  const executorFor = (g: Graph): Promise<WebGpuExecutor> => {
+    let ex = executors.get(g);
+    if (ex === undefined) {
+      ex = WebGpuExecutor.create(gpu, compileGraph(g, compileOpts), cache);
+      executors.set(g, ex);
+    }
+    return ex;
+  };
+  try {
+    await executorFor(graph);
+  } catch (error) {
+    gpu.destroy();
+    return { reason: `the graph does not compile for this device: ${(error as Error).message}` };
+  }
+  let disposed = false;
+  // What has been written to each executor: a run must not read a buffer nobody wrote.
+  const written = new WeakMap<WebGpuExecutor, Set<string>>();
+  const write = async (g: Graph, values: ReadonlyMap<string, Tensor>): Promise<WebGpuExecutor> => {
+    const ex = await executorFor(g);
+    let seen = written.get(ex);
+    if (seen === undefined) {
+      seen = new Set();
+      written.set(ex, seen);
+    }
+    // Values the graph does not take are ignored, as the CPU interpreter ignores them.
+    const art = ex.artifact.graph;
+    for (const io of [...art.inputs, ...art.params]) {
+      const t = values.get(io.name);
+      if (t === undefined) continue;
+      ex.write(io.name, t);
+      seen.add(io.name);
+    }
+    return ex;
+  };
+  const prepared = async (g: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<WebGpuExecutor> => {
+    const ex = await write(g, feeds);
+    const seen = written.get(ex);
+    const art = ex.artifact.graph;
+    for (const io of [...art.inputs, ...art.params]) {
+      if (!seen?.has(io.name)) throw new Error(`webgpu backend: no value fed for '${io.name}'`);
+    }
+    return ex;
+  };
+  return {
+    name: 'webgpu',
+    tuning,
+    async compile(g) {
+      await executorFor(g);
+    },
+    async write(g, values) {
+      await write(g, values);
+    },
+    async run(g, feeds, outputs) {
+      const ex = await prepared(g, feeds);
+      const art = ex.artifact.graph;
+      await ex.step();
+      return ex.readMany(outputs ?? art.outputs.map((o) => o.name));
+    },
+    async read(g, names) {
+      return (await executorFor(g)).readMany(names);
+    },
+    async profile(g, feeds) {
+      return (await prepared(g, feeds)).profile();
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      // Executors hold device buffers; destroying the device releases them all at once.
+      gpu.destroy();
+    },
+  };
+}
+
+/**
+ * The tuned choices for this adapter (timed on first use, then read from the store). Tuning is an
+ * optimization: if a probe fails on this device, the untuned choices are used and `note` says why.
+ */
+async function tuningFor(gpu: GpuDevice, cache: PipelineCache, tune: TuneStore | false, base: CompileOptions): Promise<WebGpuBackend['tuning']> {
+  if (tune === false) return { ...UNTUNED, source: 'untuned' };
+  try {
+    const t = await tuneGraphForDevice(gpu, cache, tune, base);
+    return { matmulBlock: t.matmulBlock, subgroups: t.subgroups, source: t.fresh ? 'tuned' : 'stored' };
+  } catch (error) {
+    gpu.assertAlive();
+    return { ...UNTUNED, source: 'untuned', note: `tuning failed: ${(error as Error).message}` };
+  }
+}
+
+function limitsOf(gpu: GpuDevice): DeviceLimits {
+  const pick = (k: keyof DeviceLimits): number => gpu.limits[k] ?? DEFAULT_LIMITS[k];
+  return {
+    maxStorageBufferBindingSize: pick('maxStorageBufferBindingSize'),
+    maxComputeWorkgroupsPerDimension: pick('maxComputeWorkgroupsPerDimension'),
+    maxStorageBuffersPerShaderStage: pick('maxStorageBuffersPerShaderStage'),
+  };
+}

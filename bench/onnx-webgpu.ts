@@ -7,16 +7,19 @@
 // from the host and reads every output back (ORT's session.run does both; Scion writes the inputs,
 // steps and reads), timed interleaved: ms per forward. The issue's goal is Scion ≥ 2×.
 //
+// Scion compiles with the adapter's tuned choices, as `--device webgpu` does (tune-graph.ts).
 // The adapters: Scion runs on the bench's shared Dawn device (the `webgpu` package); ORT's Linux
 // build links its own Dawn and does not say which adapter it took — both go through the system
-// Vulkan loader, whose only device on a GPU-less machine is Mesa's lavapipe. Before timing, the
+// Vulkan loader, whose only device on a GPU-less machine is Mesa's lavapipe (checked: with
+// VK_ICD_FILENAMES naming lavapipe's ICD alone ORT's EP runs; naming none, it finds no adapter). Before timing, the
 // two outputs are compared (logged), so a wrong ORT kernel cannot pass for a fast one.
 // Run alone with `npx tsx bench/onnx-webgpu.ts`.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compileGraph } from '../compiler/pipeline.ts';
+import { compileOptionsFor, tuneGraphForDevice } from '../backends/webgpu/tune-graph.ts';
+import { type CompileOptions, compileGraph } from '../compiler/pipeline.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
 import { encodeModel } from '../compiler/codegen/onnx/onnx-proto.ts';
@@ -26,6 +29,7 @@ import type { Tensor } from '../runtime/cpu/tensor.ts';
 import { acquireDevice, type GpuDevice } from '../runtime/webgpu/device.ts';
 import { WebGpuExecutor } from '../runtime/webgpu/executor.ts';
 import { PipelineCache } from '../runtime/webgpu/pipeline-cache.ts';
+import { FileTuneStore } from '../runtime/webgpu/tune-store-file.ts';
 import { fill } from './fill.ts';
 import { ORT_PEER_NAMES, openOrtSession } from './peers/onnxruntime-session.ts';
 import { DEFAULT_TIMING, interleavedMsPerRun } from './timing.ts';
@@ -70,7 +74,7 @@ const TIMING = { ...DEFAULT_TIMING, budgetMs: 6000 };
 const count = (shape: readonly number[]): number => shape.reduce((x, y) => x * y, 1);
 const maxAbs = (v: ArrayLike<number>): number => Array.from(v).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
-async function measureCase(c: ForwardCase, gpu: GpuDevice, cache: PipelineCache, log: (line: string) => void): Promise<BenchResult> {
+async function measureCase(c: ForwardCase, gpu: GpuDevice, cache: PipelineCache, tuned: CompileOptions, log: (line: string) => void): Promise<BenchResult> {
   const file = join(import.meta.dirname, '../specs', c.spec);
   const { program, diagnostics } = parseProgram(readFileSync(file, 'utf8'), `specs/${c.spec}`);
   if (diagnostics.length > 0) throw new Error(`specs/${c.spec} does not parse: ${diagnostics[0]?.message ?? ''}`);
@@ -80,7 +84,7 @@ async function measureCase(c: ForwardCase, gpu: GpuDevice, cache: PipelineCache,
   const inputs = inputsOf(graph);
   const outputs = graph.outputs.map((o) => o.name);
 
-  const art = compileGraph(graph, { features: gpu.features, verify: false });
+  const art = compileGraph(graph, { ...tuned, features: gpu.features, verify: false });
   const ex = await WebGpuExecutor.create(gpu, art, cache);
   for (const [name, t] of weights) ex.write(name, t);
   const scion = async (): Promise<Map<string, Tensor>> => {
@@ -136,8 +140,13 @@ async function measureCase(c: ForwardCase, gpu: GpuDevice, cache: PipelineCache,
 async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string) => void): Promise<BenchResult[]> {
   const a = gpu.adapterInfo;
   log(`Scion on ${a.description || a.device || a.architecture} (${a.vendor}); ORT's own Dawn opens the system Vulkan loader's first device`);
+  // Compiled as `--device webgpu` compiles: with this adapter's tuned choices (stored, or timed now).
+  const t = await tuneGraphForDevice(gpu, cache, new FileTuneStore());
+  log(
+    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}`,
+  );
   const rows: BenchResult[] = [];
-  for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, log));
+  for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, compileOptionsFor(t), log));
   return rows;
 }
 

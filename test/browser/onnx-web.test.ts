@@ -6,7 +6,8 @@
 //   WASM    the export's rule (test/jobs/export/export-onnx.test.ts): max |got − want| / max(1, |want|)
 //           and max |got − want| / max |want| both under 1e-4
 //   WebGPU  the WebGPU backend's rule for whole graphs (specs-webgpu.test.ts, browser-webgpu.test.ts):
-//           max |got − want| within 1e-4 of max |want|
+//           max |got − want| within 1e-4 of max |want|, with ORT's log saying that every node was
+//           placed on the WebGPU EP (none fell back to the CPU kernels)
 // Without Chromium the file is skipped with the reason printed (a failure under CI=true, as the
 // fixture does). A page without a WebGPU adapter skips only the WebGPU half and prints why.
 
@@ -79,10 +80,12 @@ async function runInPage(page: Page, ep: Ep, modelUrl: string, tokens: number[])
       ort.env.wasm.wasmPaths = '/ort/';
       // Threads need a cross-origin-isolated page (SharedArrayBuffer); one thread is what any page gets.
       ort.env.wasm.numThreads = 1;
-      ort.env.logLevel = 'error';
+      // Verbose logs carry ORT's placement line ("All nodes placed on [WebGpuExecutionProvider]"),
+      // which shows that no node fell back to the CPU.
+      ort.env.logLevel = 'verbose';
       try {
         const model = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
-        const session = await ort.InferenceSession.create(model, { executionProviders: [ep] });
+        const session = await ort.InferenceSession.create(model, { executionProviders: [ep], logSeverityLevel: 0, logVerbosityLevel: 0 });
         const out = await session.run({ tokens: new ort.Tensor('int32', Int32Array.from(tokens), [2, 64]) });
         await session.release();
         const logits = out['logits'] as OrtTensor;
@@ -122,18 +125,30 @@ describe.skipIf(b === null)('the exported TinyLlama forward in headless Chromium
   const { browser, server } = b as NonNullable<typeof b>;
   const ready = exported().then((e) => ({ ...e, url: server.publish('/tinyllama.onnx', 'application/octet-stream', e.model) }));
 
-  async function run(ep: Ep, initScript?: string): Promise<Exclude<PageRun, { error: string }>> {
+  /** The page's result, and ORT's lines saying where it placed the graph's nodes. */
+  async function run(ep: Ep, initScript?: string): Promise<Exclude<PageRun, { error: string }> & { placement: string[] }> {
     const { url, tokens } = await ready;
     const page = await browser.newPage();
     if (initScript !== undefined) await page.addInitScript({ content: initScript });
     const errors: string[] = [];
+    const placement: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      const at = m.text().indexOf('placed on [');
+      if (at >= 0)
+        placement.push(
+          m
+            .text()
+            .slice(m.text().lastIndexOf(']', at) + 1)
+            .trim(),
+        );
+    });
     try {
       await page.goto(server.publish(`/${ep}.html`, 'text/html', pageHtml(BUILDS[ep])));
       await page.waitForFunction(() => 'ort' in globalThis, undefined, { timeout: 60_000 });
       const r = await runInPage(page, ep, url, Array.from(tokens));
       if ('error' in r) throw new Error(`${ep} EP in the page: ${r.error}${errors.length > 0 ? `\n${errors.join('\n')}` : ''}`);
-      return r;
+      return { ...r, placement };
     } finally {
       await page.close();
     }
@@ -167,12 +182,14 @@ describe.skipIf(b === null)('the exported TinyLlama forward in headless Chromium
     console.log(
       `onnxruntime-web WebGPU EP on '${r.adapter}' (Chromium ${browser.version()}): max error ${err.toExponential(2)} against max |logit| ${scale.toExponential(2)}`,
     );
+    // Every node on the GPU: a silent fallback to the WASM CPU kernels would pass the comparison.
+    expect(r.placement).toEqual([expect.stringMatching(/^All nodes placed on \[WebGpuExecutionProvider\]/)]);
     expect(scale).toBeGreaterThan(0.1); // init logits are small but not vanishing (≈ 0.7)
     expect(err).toBeLessThanOrEqual(1e-4 * scale);
   });
 
   it('a page without navigator.gpu reports why the WebGPU half cannot run (the skip above is never silent)', SLOW, async () => {
     const r = await run('webgpu', "Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });");
-    expect(r).toEqual({ noAdapter: 'navigator.gpu is undefined in this page' });
+    expect(r).toEqual({ noAdapter: 'navigator.gpu is undefined in this page', placement: [] });
   });
 });

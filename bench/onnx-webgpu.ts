@@ -1,18 +1,19 @@
 // Scion's compiled WebGPU forward against onnxruntime-node's WebGPU execution provider running the
 // identical model: the model's forward graph is both what Scion compiles (compileGraph →
-// WebGpuExecutor on the shared device) and, through `scion export --onnx`'s lowering (toOnnx, the
-// weights as initializers), the ONNX model ONNX Runtime runs, so weights, inputs and ops are the
-// same. Weights are seeded random rather than `scion init`'s: the DiT's adaLN-zero init makes its
-// outputs exactly 0, which would make the agreement check below vacuous. Per run each side takes its inputs
-// from the host and reads every output back (ORT's session.run does both; Scion writes the inputs,
-// steps and reads), timed interleaved: ms per forward. The issue's goal is Scion ≥ 2×.
+// WebGpuExecutor on the shared device, with the adapter's tuned choices, as `--device webgpu`
+// compiles) and, through `scion export --onnx`'s lowering (toOnnx, the weights as initializers),
+// the ONNX model ONNX Runtime runs, so weights, inputs and ops are the same. Weights are seeded
+// random rather than `scion init`'s: the DiT's adaLN-zero init makes its outputs exactly 0, which
+// would make the agreement check vacuous. Before timing, the two outputs are compared (logged, and
+// a disagreement beyond 1e-4 of the largest value stops the bench), so a wrong kernel cannot pass
+// for a fast one. Per run each side takes its inputs from the host and reads every output back
+// (ORT's session.run does both; Scion writes the inputs, steps and reads), timed interleaved: ms
+// per forward. The issue's goal is Scion ≥ 2×.
 //
-// Scion compiles with the adapter's tuned choices, as `--device webgpu` does (tune-graph.ts).
 // The adapters: Scion runs on the bench's shared Dawn device (the `webgpu` package); ORT's Linux
-// build links its own Dawn and does not say which adapter it took — both go through the system
+// build links its own Dawn and does not say which adapter it took. Both go through the system
 // Vulkan loader, whose only device on a GPU-less machine is Mesa's lavapipe (checked: with
-// VK_ICD_FILENAMES naming lavapipe's ICD alone ORT's EP runs; naming none, it finds no adapter). Before timing, the
-// two outputs are compared (logged), so a wrong ORT kernel cannot pass for a fast one.
+// VK_ICD_FILENAMES naming lavapipe's ICD alone ORT's EP runs; naming none, it finds no adapter).
 // Run alone with `npx tsx bench/onnx-webgpu.ts`.
 
 import { readFileSync } from 'node:fs';
@@ -40,11 +41,13 @@ interface ForwardCase {
   spec: string;
   model: string;
   batch: number;
+  /** Pinned model parameters, so figures stay comparable across spec edits. */
+  overrides?: Record<string, number>;
 }
 
 /** The main job's llama and the LiT spec's DiT, at cpu-train-step.ts's batch sizes. */
 export const FORWARD_CASES: readonly ForwardCase[] = [
-  { name: 'llama-fwd-b16x64', spec: 'default.scion', model: 'TinyLlama', batch: 16 },
+  { name: 'llama-fwd-b16x64', spec: 'default.scion', model: 'TinyLlama', batch: 16, overrides: { ctx: 64 } },
   { name: 'dit-fwd-b16', spec: 'lit.scion', model: 'DiT', batch: 16 },
 ];
 
@@ -78,7 +81,7 @@ async function measureCase(c: ForwardCase, gpu: GpuDevice, cache: PipelineCache,
   const file = join(import.meta.dirname, '../specs', c.spec);
   const { program, diagnostics } = parseProgram(readFileSync(file, 'utf8'), `specs/${c.spec}`);
   if (diagnostics.length > 0) throw new Error(`specs/${c.spec} does not parse: ${diagnostics[0]?.message ?? ''}`);
-  const { graph, params } = lowerModel(program, c.model, { dims: { batch: c.batch } });
+  const { graph, params } = lowerModel(program, c.model, { dims: { batch: c.batch }, overrides: c.overrides ?? {} });
   const weights = new Map(params.map((p, k): [string, Tensor] => [p.path, { dtype: 'f32', shape: p.shape, data: fill(count(p.shape), 100 + k, 0.1) }]));
   const model = encodeModel(toOnnx(graph, { weights: new Map([...weights].map(([k, t]) => [k, t.data])), name: c.model })).model;
   const inputs = inputsOf(graph);
@@ -139,7 +142,9 @@ async function measureCase(c: ForwardCase, gpu: GpuDevice, cache: PipelineCache,
 
 async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string) => void): Promise<BenchResult[]> {
   const a = gpu.adapterInfo;
-  log(`Scion on ${a.description || a.device || a.architecture} (${a.vendor}); ORT's own Dawn opens the system Vulkan loader's first device`);
+  log(
+    `Scion on ${a.description || a.device || a.architecture} (${a.vendor}); ORT's own Dawn takes its adapter from the system Vulkan loader (lavapipe where there is no GPU)`,
+  );
   // Compiled as `--device webgpu` compiles: with this adapter's tuned choices (stored, or timed now).
   const t = await tuneGraphForDevice(gpu, cache, new FileTuneStore());
   log(

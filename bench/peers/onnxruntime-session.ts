@@ -1,5 +1,5 @@
-// Peers that run an exported ONNX model (compiler/codegen/onnx/) on Scion's host tensors:
-//   node-cpu     onnxruntime-node's CPU execution provider (MLAS), all cores — what `--device onnx` runs
+// Peers that run an exported ONNX model (compiler/codegen/onnx/) on Scion's host tensors (the CPU
+// EP is not here: benchmarks time it through backends/onnx, as `--device onnx` runs it):
 //   node-webgpu  onnxruntime-node's WebGPU execution provider; the Linux build links its own Dawn
 //                (libonnxruntime.so exports wgpu* symbols), which opens whatever Vulkan device the
 //                system loader offers — here Mesa's lavapipe, the driver Scion's `webgpu` package uses
@@ -10,10 +10,9 @@ import { availableParallelism } from 'node:os';
 import type { DType } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 
-export type OrtPeer = 'node-cpu' | 'node-webgpu' | 'web-wasm';
+export type OrtPeer = 'node-webgpu' | 'web-wasm';
 
 export const ORT_PEER_NAMES: Record<OrtPeer, string> = {
-  'node-cpu': 'onnxruntime-node CPU EP',
   'node-webgpu': 'onnxruntime-node WebGPU EP',
   'web-wasm': 'onnxruntime-web WASM in Node',
 };
@@ -46,10 +45,7 @@ async function load(peer: OrtPeer): Promise<OrtModule> {
 
 function sessionOptions(peer: OrtPeer): import('onnxruntime-node').InferenceSession.SessionOptions {
   const base = { graphOptimizationLevel: 'all', logSeverityLevel: 3 } as const;
-  if (peer === 'node-webgpu') return { ...base, executionProviders: ['webgpu'] };
-  if (peer === 'web-wasm') return { ...base, executionProviders: ['wasm'] };
-  // As backends/onnx opens it: spinning workers starve each other on a shared machine.
-  return { ...base, executionProviders: ['cpu'], intraOpNumThreads: availableParallelism(), extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  return { ...base, executionProviders: [peer === 'node-webgpu' ? 'webgpu' : 'wasm'] };
 }
 
 /** A session of `model` on the peer, or the reason it cannot be had here. */

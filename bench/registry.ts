@@ -15,6 +15,7 @@ export const BENCH_MODULES = [
   'reference-train-step',
   'onnx-train-step',
   'cpu-matmul',
+  'onnx-webgpu',
   'train-tokens',
   'train-step',
   'subgroups',

@@ -4,10 +4,10 @@
 // adapter is a failure (CI installs both, so their absence means the set-up broke); elsewhere
 // the browser tests are skipped and the reason printed once — the rule of gpu-fixture.ts.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, it } from 'vitest';
@@ -58,9 +58,16 @@ export async function bundlePage(): Promise<PageBundle> {
   return { js: out.text, inputs: Object.keys(result.metafile.inputs) };
 }
 
-/** Serves published paths from memory on 127.0.0.1 (a secure context, as WebGPU requires). */
+/** Content types of the files PageServer serves from mounted folders. */
+const MOUNT_TYPES: Record<string, string> = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+/**
+ * Serves published paths from memory, and files of mounted folders from disk, on 127.0.0.1 (a
+ * secure context, as WebGPU requires).
+ */
 export class PageServer {
-  private readonly files = new Map<string, { type: string; body: string }>();
+  private readonly files = new Map<string, { type: string; body: string | Uint8Array }>();
+  private readonly mounts = new Map<string, string>();
 
   private constructor(private readonly server: Server) {}
 
@@ -68,7 +75,8 @@ export class PageServer {
     const server = createServer();
     const ps = new PageServer(server);
     server.on('request', (req, res) => {
-      const file = ps.files.get(new URL(req.url ?? '/', 'http://localhost').pathname);
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const file = ps.files.get(path) ?? ps.fromMount(path);
       if (file === undefined) res.writeHead(404).end();
       else res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(file.body);
     });
@@ -76,9 +84,27 @@ export class PageServer {
     return ps;
   }
 
-  publish(path: string, type: string, body: string): string {
+  publish(path: string, type: string, body: string | Uint8Array): string {
     this.files.set(path, { type, body });
     return this.url(path);
+  }
+
+  /** Serves the files directly in `dir` (.mjs, .js, .wasm, .json) under `prefix` (e.g. '/ort/'). */
+  mount(prefix: string, dir: string): string {
+    this.mounts.set(prefix, dir);
+    return this.url(prefix);
+  }
+
+  private fromMount(path: string): { type: string; body: Uint8Array } | undefined {
+    for (const [prefix, dir] of this.mounts) {
+      const name = path.slice(prefix.length);
+      const type = MOUNT_TYPES[extname(name)];
+      // One level, plain names: nothing outside `dir` can be asked for.
+      if (!path.startsWith(prefix) || type === undefined || !/^[\w.-]+$/.test(name)) continue;
+      const file = join(dir, name);
+      if (existsSync(file)) return { type, body: readFileSync(file) };
+    }
+    return undefined;
   }
 
   url(path: string): string {
@@ -103,7 +129,8 @@ export interface TestBrowser {
 
 const INDEX = '<!doctype html><meta charset="utf-8"><title>scion</title><script type="module" src="/page.js"></script>\n';
 
-function unavailable(reason: string): { browser: null; reason: string } {
+/** No browser for the tests: a failing test under CI=true, else the reason printed once. */
+export function unavailable(reason: string): { browser: null; reason: string } {
   if (process.env['CI'] === 'true') {
     it('has headless Chromium with a WebGPU adapter (required under CI=true)', () => {
       throw new Error(`no browser WebGPU under CI: ${reason}`);

@@ -38,12 +38,12 @@ export function segmentedRun(graph: Graph, partition: Partition, bridge: OrtBrid
     sessions: sessions.filter((s) => s !== undefined),
     async run(values) {
       const crossed = new Map<number, Tensor>();
-      const valueOf = (node: Node): Tensor =>
+      const tensorOf = (node: Node): Tensor =>
         node.op === 'input' || node.op === 'param' ? source(values, node) : (crossed.get(node.id) ?? fail(`%${node.id} was not computed before its use`));
       for (const [k, step] of partition.steps.entries()) {
         if (step.kind === 'host') {
           const inNodes = step.node.inputs.map((i) => graph.nodes[i] as Node);
-          const ins = inNodes.map((n) => Float64Array.from(valueOf(n).data));
+          const ins = inNodes.map((n) => Float64Array.from(tensorOf(n).data));
           const out = CPU_KERNELS[step.node.op]({ node: step.node, ins, inNodes, feeds: new Map(), alloc: (n) => new Float64Array(n) });
           crossed.set(step.node.id, { dtype: step.node.dtype, shape: [...step.node.shape], data: Float32Array.from(out) });
           continue;
@@ -54,12 +54,12 @@ export function segmentedRun(graph: Graph, partition: Partition, bridge: OrtBrid
           if (n.op !== 'input' && n.op !== 'param') continue;
           const name = n.attrs['name'] as string;
           const id = name.startsWith('%v') ? Number(name.slice(2)) : undefined;
-          feeds[name] = bridge.toOrt(id === undefined ? source(values, n) : valueOf(graph.nodes[id] as Node), n);
+          feeds[name] = bridge.toOrt(id === undefined ? source(values, n) : tensorOf(graph.nodes[id] as Node), n);
         }
         const got = await session.run(feeds);
         for (const id of step.exports) crossed.set(id, bridge.fromOrt(got[crossName(id)] as OrtTensor, graph.nodes[id] as Node));
       }
-      return new Map(partition.outputs.map((o) => [o.name, valueOf(graph.nodes[o.node] as Node)]));
+      return new Map(partition.outputs.map((o) => [o.name, tensorOf(graph.nodes[o.node] as Node)]));
     },
   };
 }

@@ -14,6 +14,7 @@ export const BENCH_MODULES = [
   'cpu-forward',
   'cpu-train-step',
   'onnx-train-step',
+  'onnx-svd',
   'train-tokens',
   'train-step',
   'subgroups',

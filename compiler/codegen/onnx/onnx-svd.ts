@@ -167,7 +167,11 @@ export const SVD_RULES: { svd_values: OnnxRule; svd_values_grad: OnnxRule } = {
       const d = decompose(c, c.ins[0] as string, (c.inNodes[0] as Node).shape);
       const zero = c.f64(0);
       const pos = c.op('Greater', [d.s, zero]); // [B, n]
-      const scale = c.op('Where', [pos, c.op('Div', [c.op('Cast', [c.ins[1] as string], { to: { int: ELEM.DOUBLE } }), c.op('Where', [pos, d.s, c.f64(1)])]), zero]);
+      const scale = c.op('Where', [
+        pos,
+        c.op('Div', [c.op('Cast', [c.ins[1] as string], { to: { int: ELEM.DOUBLE } }), c.op('Where', [pos, d.s, c.f64(1)])]),
+        zero,
+      ]);
       const g = c.op('Reshape', [scale, c.i64([d.batch, 1, d.n])]); // g_k/σ_k
       const ug = c.op('Mul', [sortedColumns(c, d, d.a, d.rows), g]); // [B, rows, n]
       const vt = c.op('Transpose', [sortedColumns(c, d, d.v, d.n)], { perm: { ints: [0, 2, 1] } });

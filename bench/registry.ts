@@ -16,6 +16,7 @@ export const BENCH_MODULES = [
   'onnx-train-step',
   'cpu-matmul',
   'onnx-webgpu',
+  'onnx-svd',
   'train-tokens',
   'train-step',
   'subgroups',

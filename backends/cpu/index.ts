@@ -2,6 +2,9 @@
 // param a graph input so the values written here feed it) and run by onnxruntime-node's CPU
 // execution provider on all cores. It opens only for graphs whose every op has an exact ONNX form
 // (and no f16 inputs or outputs); `--device auto` then falls back to the reference, saying why.
+// Host ops (OP_TRAITS class 'host': the singular values) split a graph into segments run around
+// their CPU reference kernels (partition.ts, segmented.ts): their ONNX form, a Jacobi Loop that
+// export writes, took 55 ms against the kernels' 12 ms on BA-LoRA's [16, 64] (bench/onnx-svd.ts).
 
 import { availableParallelism } from 'node:os';
 import { encodeModel } from '../../compiler/codegen/onnx/onnx-proto.ts';
@@ -10,6 +13,8 @@ import type { DType, Graph, Node } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import type { Backend, BackendEntry } from '../backend.ts';
 import { HeldValues } from '../held.ts';
+import { hasHostOps, isHostOp, partitionAtHostOps } from './partition.ts';
+import { segmentedRun, type SegmentedRun } from './segmented.ts';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
@@ -18,11 +23,13 @@ const ORT_TYPE = { f32: 'float32', i32: 'int32', bool: 'bool' } as const;
 
 /** Why ONNX Runtime cannot run `graph` here, or undefined when it can. */
 function refusal(graph: Graph): string | undefined {
-  const ops = unsupportedOps(graph);
+  // Host ops run on the CPU between segments, so whether they have an ONNX form does not matter here.
+  const ops = unsupportedOps(graph).filter((o) => !isHostOp(o.op));
   if (ops.length > 0) return ops.map((o) => `op '${o.op}' has no exact ONNX form (${o.reason})`).join('; ');
   const boundary = [...graph.nodes.filter((n) => n.op === 'input' || n.op === 'param'), ...graph.outputs.map((o) => graph.nodes[o.node] as Node)];
-  const f16 = boundary.find((n) => n.dtype === 'f16');
-  if (f16 !== undefined) return `f16 graph inputs and outputs are not supported yet (%${f16.id})`;
+  const hosts = graph.nodes.filter((n) => isHostOp(n.op));
+  const f16 = [...boundary, ...hosts, ...hosts.flatMap((h) => h.inputs.map((i) => graph.nodes[i] as Node))].find((n) => n.dtype === 'f16');
+  if (f16 !== undefined) return `f16 graph inputs, outputs and host-op values are not supported yet (%${f16.id})`;
   return undefined;
 }
 
@@ -51,37 +58,70 @@ function fromOrt(v: import('onnxruntime-node').Tensor, dtype: DType): Tensor {
 }
 
 export function createCpuBackend(ort: Ort): Backend {
-  const held = new HeldValues<{ session: Promise<Session> }>('cpu');
+  const held = new HeldValues<{ session: Promise<Session>; segmented: Map<string, SegmentedRun> }>('cpu');
   const live = new Set<Promise<Session>>();
+  const createSession = (g: Graph): Promise<Session> => {
+    const model = encodeModel(toOnnx(g, { name: 'scion' })).model;
+    const session = ort.InferenceSession.create(model, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: availableParallelism(),
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      // Spinning worker threads starve each other on a busy machine: the DiT step on 2 shared
+      // cores took 1,420 ms spinning, 363 ms without (bench/onnx-train-step.ts's workload).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+    live.add(session);
+    return session;
+  };
   const sessionOf = (g: Graph): Promise<Session> => {
     const s = held.of(g);
     if (s.session === undefined) {
       const why = refusal(g);
       if (why !== undefined) return Promise.reject(new Error(`cpu backend: ${why}`));
-      const model = encodeModel(toOnnx(g, { name: 'scion' })).model;
-      s.session = ort.InferenceSession.create(model, {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: availableParallelism(),
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-        // Spinning worker threads starve each other on a busy machine: the DiT step on 2 shared
-        // cores took 1,420 ms spinning, 363 ms without (bench/onnx-train-step.ts's workload).
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
-      live.add(s.session);
+      s.session = createSession(g);
     }
     return s.session;
+  };
+  /** The graph's steps around its host ops for these outputs (undefined when it has none). */
+  const segmentsOf = (g: Graph, want: readonly string[]): SegmentedRun | undefined => {
+    if (!hasHostOps(g)) return undefined;
+    const why = refusal(g);
+    if (why !== undefined) throw new Error(`cpu backend: ${why}`);
+    const s = held.of(g);
+    s.segmented ??= new Map();
+    const key = want.join('\0');
+    let r = s.segmented.get(key);
+    if (r === undefined) {
+      r = segmentedRun(g, partitionAtHostOps(g, want), {
+        session: createSession,
+        toOrt: (t, node) => toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>),
+        fromOrt: (v, node) => fromOrt(v, node.dtype),
+      });
+      s.segmented.set(key, r);
+    }
+    return r;
   };
   return {
     name: 'cpu',
     async compile(graph) {
-      await sessionOf(graph);
+      const segments = segmentsOf(
+        graph,
+        graph.outputs.map((o) => o.name),
+      );
+      await (segments === undefined ? sessionOf(graph) : Promise.all(segments.sessions));
     },
     async write(graph, values) {
       held.write(graph, values);
     },
     async run(graph, feeds, outputs) {
       const s = held.write(graph, feeds);
+      const want = outputs ?? graph.outputs.map((o) => o.name);
+      const segments = segmentsOf(graph, want);
+      if (segments !== undefined) {
+        s.outputs = await segments.run(s.values);
+        return new Map(s.outputs);
+      }
       const session = await sessionOf(graph);
       const sources = new Map(graph.nodes.filter((n) => n.op === 'input' || n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
       const input: Record<string, import('onnxruntime-node').Tensor> = {};
@@ -94,7 +134,6 @@ export function createCpuBackend(ort: Ort): Backend {
           throw new Error(`cpu backend: '${name}' has shape [${t.shape.join(',')}], the graph expects [${node.shape.join(',')}]`);
         input[name] = toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>);
       }
-      const want = outputs ?? graph.outputs.map((o) => o.name);
       const got = await session.run(input, [...want]);
       s.outputs = new Map(
         want.map((name) => {

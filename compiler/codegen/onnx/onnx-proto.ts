@@ -27,7 +27,9 @@ export type OnnxAttr =
   | { readonly ints: readonly number[] }
   | { readonly floats: readonly number[] }
   | { readonly string: string }
-  | { readonly tensor: OnnxTensor };
+  | { readonly tensor: OnnxTensor }
+  /** A subgraph (Loop's body); it may read values of the enclosing graph by name. */
+  | { readonly graph: OnnxGraph };
 
 export interface OnnxNode {
   readonly op: string;
@@ -77,26 +79,18 @@ export function encodeModel(g: OnnxGraph, opts: EncodeOptions = {}): EncodedMode
   }
   const parts: Uint8Array[] = [];
   let offset = 0;
-  const graph = new ProtoWriter();
-  for (const n of g.nodes) graph.message(1, nodeProto(n));
-  graph.string(2, g.name);
-  for (const t of g.initializers) {
+  const graph = graphProto(g, (t) => {
     // Small tensors (shapes, axes, scalars) stay inline, as onnx's own writer keeps them.
-    if (!external || t.raw.byteLength < 1024) {
-      graph.message(5, tensorProto(t));
-      continue;
-    }
+    if (!external || t.raw.byteLength < 1024) return undefined;
     // External data offsets aligned to 64 bytes (what onnx's own writer does for mmap).
     const pad = (64 - (offset % 64)) % 64;
     if (pad > 0) parts.push(new Uint8Array(pad));
     offset += pad;
-    graph.message(5, tensorProto(t, { location: opts.externalLocation as string, offset, length: t.raw.byteLength }));
+    const at = { location: opts.externalLocation as string, offset, length: t.raw.byteLength };
     parts.push(t.raw);
     offset += t.raw.byteLength;
-  }
-  if (g.doc !== undefined) graph.string(10, g.doc);
-  for (const v of g.inputs) graph.message(11, valueInfo(v));
-  for (const v of g.outputs) graph.message(12, valueInfo(v));
+    return at;
+  });
   const model = new ProtoWriter()
     .varint(1, ONNX_IR_VERSION)
     .string(2, opts.producer ?? 'scion')
@@ -104,6 +98,20 @@ export function encodeModel(g: OnnxGraph, opts: EncodeOptions = {}): EncodedMode
     .message(7, graph)
     .message(8, new ProtoWriter().string(1, '').varint(2, ONNX_OPSET));
   return external ? { model: model.finish(), external: parts } : { model: model.finish() };
+}
+
+type ExternalAt = { location: string; offset: number; length: number };
+
+/** GraphProto: node 1, name 2, initializer 5, doc_string 10, input 11, output 12. */
+function graphProto(g: OnnxGraph, externalOf: (t: OnnxTensor) => ExternalAt | undefined = () => undefined): ProtoWriter {
+  const graph = new ProtoWriter();
+  for (const n of g.nodes) graph.message(1, nodeProto(n));
+  graph.string(2, g.name);
+  for (const t of g.initializers) graph.message(5, tensorProto(t, externalOf(t)));
+  if (g.doc !== undefined) graph.string(10, g.doc);
+  for (const v of g.inputs) graph.message(11, valueInfo(v));
+  for (const v of g.outputs) graph.message(12, valueInfo(v));
+  return graph;
 }
 
 function nodeProto(n: OnnxNode): ProtoWriter {
@@ -115,13 +123,14 @@ function nodeProto(n: OnnxNode): ProtoWriter {
   return w;
 }
 
-/** AttributeProto: name 1, f 2, i 3, s 4, t 5, floats 7, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, TENSOR 4, FLOATS 6, INTS 7). */
+/** AttributeProto: name 1, f 2, i 3, s 4, t 5, g 6, floats 7, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, TENSOR 4, GRAPH 5, FLOATS 6, INTS 7). */
 function attrProto(name: string, a: OnnxAttr): ProtoWriter {
   const w = new ProtoWriter().string(1, name);
   if ('int' in a) return w.varint(3, a.int).varint(20, 2);
   if ('float' in a) return w.float(2, a.float).varint(20, 1);
   if ('string' in a) return w.string(4, a.string).varint(20, 3);
   if ('tensor' in a) return w.message(5, tensorProto(a.tensor)).varint(20, 4);
+  if ('graph' in a) return w.message(6, graphProto(a.graph)).varint(20, 5);
   if ('ints' in a) {
     for (const v of a.ints) w.varint(8, v);
     return w.varint(20, 7);
@@ -131,7 +140,7 @@ function attrProto(name: string, a: OnnxAttr): ProtoWriter {
 }
 
 /** TensorProto: dims 1, data_type 2, name 8, raw_data 9, external_data 13, data_location 14. */
-function tensorProto(t: OnnxTensor, ext?: { location: string; offset: number; length: number }): ProtoWriter {
+function tensorProto(t: OnnxTensor, ext?: ExternalAt): ProtoWriter {
   const w = new ProtoWriter();
   for (const d of t.dims) w.varint(1, d);
   w.varint(2, t.elem).string(8, t.name);

@@ -7,6 +7,7 @@ import type { DType, Node } from '../../ir/graph.ts';
 import type { BinaryArithOp, CompareOp, Op, UnaryFloatOp, UnaryNumericOp } from '../../ir/ops.ts';
 import type { OnnxAttr } from './onnx-proto.ts';
 import { emitRandom } from './onnx-random.ts';
+import { SVD_RULES } from './onnx-svd.ts';
 
 /** What a rule sees: the IR node, its operands' ONNX value names, and ways to emit ONNX nodes. */
 export interface OnnxCtx {
@@ -30,6 +31,19 @@ export interface OnnxCtx {
   graphInput(): string;
   /** The value named by a `param` node (an initializer when weights are given, else an input). */
   param(): string;
+  /**
+   * An ONNX Loop of at most `trips` iterations carrying `vars`: `body` emits (through this same
+   * context) the next values from the iteration number (int64 scalar) and the current ones, and
+   * whether to go on; the Loop's outputs are the final values.
+   */
+  loop(trips: number, vars: readonly LoopVar[], body: (iter: string, current: readonly string[]) => { go: string; next: readonly string[] }): string[];
+}
+
+/** A value a Loop carries: its initial value, ONNX element type and static shape. */
+export interface LoopVar {
+  readonly init: string;
+  readonly elem: number;
+  readonly shape: readonly number[];
 }
 
 export type OnnxRule = { readonly emit: (c: OnnxCtx) => string } | { readonly unsupported: string };
@@ -266,6 +280,6 @@ export const ONNX_RULES: Record<Op, OnnxRule> = {
     },
   },
 
-  svd_values: { unsupported: 'ONNX (opset 17) has no singular value decomposition, and an unrolled iteration would not reproduce the reference exactly' },
-  svd_values_grad: { unsupported: 'ONNX (opset 17) has no singular value decomposition (this is the VJP of svd_values)' },
+  // Opset 17 has no SVD: the reference's one-sided Jacobi as a Loop, in f64 (onnx-svd.ts).
+  ...SVD_RULES,
 };

@@ -74,16 +74,19 @@ function rawOf(values: ArrayLike<number>, dtype: 'f32' | 'i32' | 'bool' | 'i64' 
 
 export function toOnnx(graph: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
   const nodes: OnnxNode[] = [];
+  // Where emitted nodes go: the graph, or the body of the Loop being built.
+  let sink = nodes;
   const initializers: OnnxTensor[] = [];
   const inputs: OnnxValueInfo[] = [];
   const value = new Map<number, string>();
   const consts = new Map<string, string>();
   let current = -1;
   let helper = 0;
+  let named = 0;
 
   const emit = (type: string, ins: readonly string[], count: number, attrs?: Readonly<Record<string, OnnxAttr>>): string[] => {
     const outs = Array.from({ length: count }, () => `%${current}.${helper++}`);
-    nodes.push({ op: type, inputs: ins, outputs: outs, name: `${type}_${nodes.length}`, ...(attrs === undefined ? {} : { attrs }) });
+    sink.push({ op: type, inputs: ins, outputs: outs, name: `${type}_${named++}`, ...(attrs === undefined ? {} : { attrs }) });
     return outs;
   };
   const initializer = (key: string, dims: readonly number[], elem: ElemType, raw: Uint8Array): string => {
@@ -120,6 +123,30 @@ export function toOnnx(graph: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
         return initializer(key, dims, ELEM_OF[dtype], rawOf(list, dtype));
       },
       elem: (dtype) => ELEM_OF[dtype],
+      loop: (trips, vars, body) => {
+        const outer = sink;
+        const inner: OnnxNode[] = [];
+        sink = inner;
+        const fresh = (): string => `%${current}.${helper++}`;
+        const iter = fresh();
+        const goIn = fresh();
+        const current_ = vars.map(fresh);
+        const r = body(iter, current_);
+        // Body outputs are values its own nodes make (an Identity even where a value is passed through).
+        const outs = [r.go, ...r.next].map((v) => emit('Identity', [v], 1)[0] as string);
+        sink = outer;
+        const shaped = (name: string, v: { elem: number; shape: readonly number[] }): OnnxValueInfo => ({ name, elem: v.elem as ElemType, shape: v.shape });
+        const boolScalar = { elem: ELEM.BOOL, shape: [] };
+        const graph: OnnxGraph = {
+          name: `loop_${current}_${named}`,
+          nodes: inner,
+          initializers: [],
+          inputs: [shaped(iter, { elem: ELEM.INT64, shape: [] }), shaped(goIn, boolScalar), ...vars.map((v, k) => shaped(current_[k] as string, v))],
+          outputs: [shaped(outs[0] as string, boolScalar), ...vars.map((v, k) => shaped(outs[k + 1] as string, v))],
+        };
+        const go = ctx.constant([1], [], 'bool');
+        return emit('Loop', [ctx.i64([trips], []), go, ...vars.map((v) => v.init)], vars.length, { body: { graph } });
+      },
       graphInput: () => declare(node.attrs['name'] as string),
       param: () => {
         const name = node.attrs['name'] as string;

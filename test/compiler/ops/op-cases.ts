@@ -545,6 +545,14 @@ export const OP_CASES: OpCase[] = [
     expect: { shape: [2, 2], values: [5.464985704219043, 0.36596619062625746, 1, 1] },
     fd: false,
   },
+  // Odd n = 3: the ONNX Jacobi pads a zero column to pair columns in rounds (onnx-svd.ts).
+  {
+    op: 'svd_values',
+    name: 'tall 4×3 (numpy)',
+    inputs: { x: t([4, 3], [2, 0, 1, 1, 3, 0, 0, 1, 4, 1, 1, 1]) },
+    build: (b, x) => b.svdValues(x('x')),
+    expect: { shape: [3], values: [4.680722868313052, 3.051490258834983, 1.944026910895639] },
+  },
   // x = e1·3·e1ᵀ + e2·4·(−e2)ᵀ: u1v1ᵀ = [[0,0],[0,−1]], u2v2ᵀ = [[1,0],[0,0]].
   {
     op: 'svd_values_grad',
@@ -552,6 +560,21 @@ export const OP_CASES: OpCase[] = [
     inputs: { x: t([2, 2], [3, 0, 0, -4]), g: t([2], [1, 2]) },
     build: (b, x) => b.svdValuesGrad(x('x'), x('g')),
     expect: { shape: [2, 2], values: [2, 0, 0, -1] },
+    fd: false,
+  },
+  // U·diag(g)·Vᵀ from numpy.linalg.svd(x, full_matrices=False).
+  {
+    op: 'svd_values_grad',
+    name: 'tall 4×3 (numpy)',
+    inputs: { x: t([4, 3], [2, 0, 1, 1, 3, 0, 0, 1, 4, 1, 1, 1]), g: t([3], [1, -2, 0.5]) },
+    build: (b, x) => b.svdValuesGrad(x('x'), x('g')),
+    expect: {
+      shape: [4, 3],
+      values: [
+        0.4226298663506398, -0.1725197482096645, 0.3154403889907189, -0.6749629741071931, -1.007187627266926, 1.254996569936034, 0.47752826591291886,
+        1.1784234621880973, 0.13418527592737323, 0.03956164168228332, -0.1555718910401229, 0.48642722376712794,
+      ],
+    },
     fd: false,
   },
 ];

@@ -33,6 +33,8 @@ export interface JobSummary {
   baselineLoss: number;
   /** Tokens through the training step per second of step time (this session's steps). */
   tokensPerSecond: number | null;
+  /** Mean bytes crossing between host and device per update (checkpoint and evaluation reads excluded); null on the CPU. */
+  transferBytesPerStep: number | null;
   device: string;
   valPerplexity: number;
   wallSeconds: number;
@@ -84,6 +86,7 @@ export function lmTask(plan: LmTrainPlan): Task<JobSummary> {
       valLoss: run.final.loss,
       baselineLoss: unigramEntropy(plan.val),
       tokensPerSecond: run.itemsPerSecond,
+      transferBytesPerStep: run.transferBytesPerStep,
       device: run.device,
       valPerplexity: Math.exp(run.final.loss),
       wallSeconds: run.wallSeconds,

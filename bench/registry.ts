@@ -15,6 +15,7 @@ export const BENCH_MODULES = [
   'cpu-train-step',
   'onnx-train-step',
   'train-tokens',
+  'train-resident',
   'train-step',
   'subgroups',
   'attention',

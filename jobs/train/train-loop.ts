@@ -84,7 +84,7 @@ export interface RunRecord {
   final: { loss: number } & Record<string, number>;
   /** Items (tokens, images, examples) per second of step time, this session's steps. */
   itemsPerSecond: number | null;
-  /** Mean bytes moved between host and device per update (evaluation and checkpoint reads excluded); null where the host is the device. */
+  /** Mean bytes moved between host and device per update of this session (evaluation and checkpoint reads excluded); null where the host is the device. */
   transferBytesPerStep: number | null;
   device: string;
   wallSeconds: number;
@@ -208,7 +208,7 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
     trainLoss: tailMeanLoss(trainLosses),
     final,
     itemsPerSecond: stepSeconds > 0 ? stepItems / stepSeconds : null,
-    transferBytesPerStep: meanTransfer(result.metrics),
+    transferBytesPerStep: meanTransfer(result.metrics.filter((m) => m.step > result.start)),
     device: o.backend.name,
     wallSeconds: (performance.now() - began) / 1000,
     resumedFrom: result.resumedFrom ?? null,
@@ -219,7 +219,7 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
   return { params, ...(ema === undefined ? {} : { ema: new Map(ema.shadow) }), summary, metrics: result.metrics };
 }
 
-/** The mean of the train records' transferBytesPerStep (this run's and the resumed one's), or null where none was counted. */
+/** The mean of the train records' transferBytesPerStep, or null where none was counted. */
 function meanTransfer(metrics: readonly MetricRecord[]): number | null {
   const xs = metrics.flatMap((m) => (m.kind === 'train' && typeof m['transferBytesPerStep'] === 'number' ? [m['transferBytesPerStep']] : []));
   return xs.length === 0 ? null : xs.reduce((a, x) => a + x, 0) / xs.length;

@@ -107,6 +107,8 @@ export interface TrainOptions {
 export interface TrainResult {
   /** Updates completed (== steps). */
   step: number;
+  /** The update this session started after (the resumed checkpoint's step, else 0). */
+  start: number;
   /** Every metrics record of the run, including those restored from a checkpoint. */
   metrics: MetricRecord[];
   lastCheckpoint: string | undefined;
@@ -275,7 +277,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   progress?.finish();
   await log.close();
   if (o.completedSummary !== false) await writeSummary(o.runDir, summary('completed', done));
-  return { step: done, metrics, lastCheckpoint, resumedFrom };
+  return { step: done, start, metrics, lastCheckpoint, resumedFrom };
 }
 
 function snapshot(o: TrainOptions, step: number, metrics: MetricRecord[]): Checkpoint {

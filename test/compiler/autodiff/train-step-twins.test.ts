@@ -25,7 +25,12 @@ const f = (data: Float32Array | number[], shape: number[] = [4]): Tensor => ({ d
 const xOf = (i: number): Float32Array => Float32Array.of(0.3 * (i + 1), -0.7 + 0.1 * i, i % 2 === 0 ? 1.5 : -1.5, 0.01 * (i + 1));
 
 /** Runs `updates` updates of the graph step (f64 interpreter) beside the host loop's pieces; returns the max differences. */
-function twin(step: TrainStepGraph, host: Optimizer, o: { accumulate: number; clip: number; ema?: number; lr: number; betas?: readonly [number, number] }, updates = 4) {
+function twin(
+  step: TrainStepGraph,
+  host: Optimizer,
+  o: { accumulate: number; clip: number; ema?: number; lr: number; betas?: readonly [number, number] },
+  updates = 4,
+) {
   const w0 = Float32Array.of(0.5, -1, 2, 0.25);
   const state = new Map<string, Float32Array>([['w', w0.slice()]]);
   for (const s of step.state) for (const input of s.inputs) state.set(input, s.kind === 'ema' ? w0.slice() : new Float32Array(4));
@@ -80,7 +85,14 @@ describe('buildTrainStep: SGD, EMA, accumulation and health outputs agree with t
     { momentum: 0.9, weightDecay: 0, accumulate: 3, clip: 0.5 },
     { momentum: 0, weightDecay: 0.1, accumulate: 2, clip: 0 },
   ])('SGD momentum $momentum, weight decay $weightDecay, accumulate $accumulate, clip $clip: within 1e-6', (c) => {
-    const step = buildTrainStep(FWD, 'loss', { kind: 'sgd', momentum: c.momentum, weightDecay: c.weightDecay, clip: c.clip, accumulate: c.accumulate, health: true });
+    const step = buildTrainStep(FWD, 'loss', {
+      kind: 'sgd',
+      momentum: c.momentum,
+      weightDecay: c.weightDecay,
+      clip: c.clip,
+      accumulate: c.accumulate,
+      health: true,
+    });
     expect(step.state.map((s) => s.kind)).toEqual([...(c.accumulate > 1 ? ['acc'] : []), ...(c.momentum > 0 ? ['momentum'] : [])]);
     const r = twin(step, new Sgd({ momentum: c.momentum, weightDecay: c.weightDecay }), { accumulate: c.accumulate, clip: c.clip, lr: 0.05 });
     expect(r.diff).toBeLessThan(1e-6);
@@ -123,7 +135,15 @@ output "grad:w" = %0
 `);
     const step = buildTrainStep(withGrad, 'loss', { kind: 'sgd', grads: new Map([['w', 'grad:w']]) });
     expect(step.graph.outputs.map((o) => o.name)).toEqual(['loss', 'new:w']);
-    const out = runGraph(step.graph, new Map([['x', f([1, 2, 3, 4])], ['w', f([0, 0, 0, 0])], ['sgd.lr', f([0.5], [])]]), { dtype: 'f64' });
+    const out = runGraph(
+      step.graph,
+      new Map([
+        ['x', f([1, 2, 3, 4])],
+        ['w', f([0, 0, 0, 0])],
+        ['sgd.lr', f([0.5], [])],
+      ]),
+      { dtype: 'f64' },
+    );
     expect([...out.get('new:w')!.data]).toEqual([-0.5, -1, -1.5, -2]);
   });
 });

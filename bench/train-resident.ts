@@ -5,6 +5,8 @@
 // every parameter written and every gradient read back, AdamW on the host). The rate is taken
 // from metrics.jsonl's time_s between step WARMUP and the last step, so pipeline compilation and
 // the first dispatches are not timed; checkpoints and evaluation fall outside that window. The
+// contenders alternate, ROUNDS runs each (the second ones reuse the compiled pipelines), and each
+// one's best run counts: this machine's load moves from run to run by more than the difference. The
 // summary's transferBytesPerStep of each run is logged beside it.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { result, type Benchmark, type BenchResult } from './types.ts';
 /** Updates run per contender; the first WARMUP are not timed. */
 const STEPS = 10;
 const WARMUP = 3;
+const ROUNDS = 2;
 
 interface Measured {
   tokensPerSecond: number;
@@ -58,10 +61,16 @@ export const benchmarks: Benchmark[] = [
       const gpu = await createWebGpuBackend({ nodes: [], outputs: [] }, { allowSoftware: true });
       if ('reason' in gpu) throw new Error(`train-resident needs WebGPU: ${gpu.reason}`);
       try {
-        const ours = await measure(gpu, dir, ctx.log);
         // The same backend without the capability: runTraining falls back to the host loop.
         const { resident: _, ...hostLoop } = gpu;
-        const peer = await measure(hostLoop, dir, ctx.log);
+        const best = (a: Measured | undefined, b: Measured): Measured => (a === undefined || b.tokensPerSecond > a.tokensPerSecond ? b : a);
+        let ours: Measured | undefined;
+        let peer: Measured | undefined;
+        for (let r = 0; r < ROUNDS; r++) {
+          ours = best(ours, await measure(gpu, dir, ctx.log));
+          peer = best(peer, await measure(hostLoop, dir, ctx.log));
+        }
+        if (ours === undefined || peer === undefined) throw new Error('train-resident: nothing measured');
         ctx.log(`train-resident: loss after ${STEPS} updates: resident ${ours.lastLoss.toFixed(4)}, host loop ${peer.lastLoss.toFixed(4)}`);
         return [
           result('train-resident-tokens', 'tokens/s', ours.tokensPerSecond, peer.tokensPerSecond, 'host loop (same device)', true),

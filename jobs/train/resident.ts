@@ -50,7 +50,7 @@ export interface HostState {
 }
 
 export interface ResidentRun extends ResidentUpdates {
-  /** Seconds spent queueing steps and waiting for them (the throughput figure's denominator). */
+  /** Seconds spent queueing steps and waiting for them, as the host loop times its runs (the throughput figure's denominator). */
   readonly seconds: () => number;
   /** Items (tokens, images) queued so far. */
   readonly items: () => number;
@@ -126,7 +126,7 @@ export async function residentRun<S>(
     },
     async sync() {
       const names = [...step.params, ...step.state.flatMap((s) => (s.kind === 'acc' ? [] : s.inputs))];
-      const got = await timed(() => g.read(names));
+      const got = await g.read(names);
       const data = (name: string): Float32Array => got.get(name)?.data as Float32Array;
       for (const p of step.params) (host.params.get(p) ?? fail(`no host copy of '${p}'`)).set(data(p));
       const tensors: NamedTensors = new Map();
@@ -143,16 +143,14 @@ export async function residentRun<S>(
       applied = update + 1;
       const waits: (() => Promise<Float32Array>)[] = [];
       let transferBytes = 0;
-      await timed(async () => {
-        for (let m = 0; m < plan.accumulate; m++) {
-          const feeds = scalars(update, lr, m);
-          await task.feed(update * plan.accumulate + m, feeds);
-          const before = g.transferredBytes();
-          waits.push(await g.enqueue(feeds, WATCH));
-          transferBytes += g.transferredBytes() - before;
-          items += task.itemsPerBatch;
-        }
-      });
+      for (let m = 0; m < plan.accumulate; m++) {
+        const feeds = scalars(update, lr, m);
+        await task.feed(update * plan.accumulate + m, feeds);
+        const before = g.transferredBytes();
+        waits.push(await timed(() => g.enqueue(feeds, WATCH)));
+        transferBytes += g.transferredBytes() - before;
+        items += task.itemsPerBatch;
+      }
       return () =>
         timed(async (): Promise<UpdateOutcome> => {
           const read = await Promise.all(waits.map((w) => w()));

@@ -60,6 +60,12 @@ export interface ResidentGraph {
   read(names: readonly string[]): Promise<Map<string, Tensor>>;
   /** Bytes this graph moved between host and device so far. */
   transferredBytes(): number;
+  /**
+   * How many runs to queue ahead of the one whose outputs are read: a real GPU works while the host
+   * queues the next steps; where the device is the CPU (a software adapter), runs queued ahead only
+   * compete with the host for the same cores, so it reads each run at once.
+   */
+  readonly queueAhead: number;
   dispose(): void;
 }
 

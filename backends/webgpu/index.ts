@@ -54,6 +54,7 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
     gpu.destroy();
     return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, no faster than the CPU backend here; --device webgpu uses it anyway` };
   }
+  const software = isSoftwareAdapter(gpu.adapterInfo);
   const cache = new PipelineCache(gpu);
   const base: CompileOptions = { limits: limitsOf(gpu), verify: false };
   const tuning = await tuningFor(gpu, cache, opts.tune, base);
@@ -144,6 +145,7 @@ export async function createWebGpuBackend(graph: Graph, opts: WebGpuBackendOptio
           return ex.submit(watch);
         },
         read: (names) => ex.readMany(names),
+        queueAhead: software ? 0 : 2,
         transferredBytes: () => ex.transferred.written + ex.transferred.read,
         dispose() {
           if (residents.delete(ex)) ex.destroy();

@@ -103,7 +103,7 @@ export async function residentRun<S>(
   };
 
   return {
-    depth: 2,
+    depth: g.queueAhead,
     seconds: () => seconds,
     items: () => items,
     async load() {

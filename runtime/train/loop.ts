@@ -40,8 +40,8 @@ export interface ResidentUpdates {
   sync(): Promise<void>;
   /** Sends the host objects' state to the device: before the first update, after a resume. */
   load(): Promise<void>;
-  /** Updates queued ahead of the oldest unread one (default 2). */
-  readonly depth?: number;
+  /** Updates queued ahead of the oldest unread one (0: each is read as soon as it is queued). */
+  readonly depth: number;
 }
 
 /** What a resident update reports, read back a few updates later. */
@@ -222,7 +222,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const checkpoints = o.checkpoint !== undefined && (stepNo % o.checkpoint.every === 0 || stepNo === o.steps);
       if (resident !== undefined) {
         queued.push({ stepNo, lr, wait: await resident.queue(s, lr) });
-        while (queued.length > (resident.depth ?? 2)) await settle();
+        while (queued.length > resident.depth) await settle();
         // Evaluation, checkpoints and the end read the state back, after every update is checked.
         if (evaluates || checkpoints || stepNo === o.steps) {
           while (queued.length > 0) await settle();

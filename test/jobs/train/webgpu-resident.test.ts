@@ -4,7 +4,9 @@
 // a run cut after its step-5 checkpoint resumes to the uninterrupted run's losses and parameters
 // bit for bit; that checkpoint has the host loop's names and continues on the CPU reference; a
 // NaN on the device stops the run at its step with the last good checkpoint intact. One backend
-// for the whole file, so lavapipe compiles the step's pipelines once. Skipped without an adapter.
+// for the whole file, so lavapipe compiles the step's pipelines once; it queues two runs ahead of
+// the one it reads, as on a hardware GPU (lavapipe's own choice is 0), so the loop's lag is what
+// is tested. Skipped without an adapter.
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,7 +82,8 @@ describe.skipIf(probe.gpu === null)('resident training on WebGPU', () => {
     const job = await prepareLmJob(parse(SPEC), 'Tiny', { outDir: join(dir, 'probe'), cwd: dir, log: () => undefined });
     const b = await createWebGpuBackend(job.plan.graph, { allowSoftware: true, tune: false });
     if ('reason' in b) throw new Error(b.reason);
-    gpu = b;
+    const resident = b.resident as NonNullable<Backend['resident']>;
+    gpu = { ...b, resident: async (graph, carry) => ({ ...(await resident(graph, carry)), queueAhead: 2 }) };
     trainable = job.plan.trainable;
     expect(gpu.resident).toBeDefined();
     full = ok(await run('full', gpu));
@@ -135,7 +138,8 @@ describe.skipIf(probe.gpu === null)('resident training on WebGPU', () => {
   }, 900_000);
 
   it('stops at the step whose loss is NaN, naming it and the last good checkpoint, which stays intact', async () => {
-    // A NaN written into one weight on the device before step 7's run: the loss is NaN from there.
+    // A NaN written into one weight on the device before step 9's run: the loss is NaN from there.
+    // Steps 9 and 10 are queued before step 9 is read; step 10's checkpoint waits for that read.
     let runs = 0;
     const resident = gpu.resident as NonNullable<Backend['resident']>;
     const poisoned: Backend = {
@@ -146,7 +150,7 @@ describe.skipIf(probe.gpu === null)('resident training on WebGPU', () => {
         return {
           ...g,
           enqueue: async (feeds, watch) => {
-            if (++runs === 7)
+            if (++runs === 9)
               g.write(new Map([[first.path, { dtype: 'f32', shape: first.shape, data: new Float32Array(count(first.shape)).fill(Number.NaN) }]]));
             return g.enqueue(feeds, watch);
           },
@@ -156,7 +160,7 @@ describe.skipIf(probe.gpu === null)('resident training on WebGPU', () => {
     const r = await run('nan', poisoned);
     expect(r).toBeInstanceOf(Error);
     expect((r as Error).message).toBe(
-      `training stopped at step 7: the loss is NaN; last good checkpoint: ${join(dir, 'nan', 'checkpoints', 'step-00000005.safetensors')} (try a lower learning rate or clip = 1.0)`,
+      `training stopped at step 9: the loss is NaN; last good checkpoint: ${join(dir, 'nan', 'checkpoints', 'step-00000005.safetensors')} (try a lower learning rate or clip = 1.0)`,
     );
     const good = await readCheckpoint(join(dir, 'nan', 'checkpoints', 'step-00000005.safetensors'));
     const same = await readCheckpoint(join(dir, 'cut', 'checkpoints', 'step-00000005.safetensors'));

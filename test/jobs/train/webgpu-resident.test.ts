@@ -3,7 +3,8 @@
 // the optimizer's three scalars and the read-back loss, gradient norm and non-finite flag cross;
 // a run cut after its step-5 checkpoint resumes to the uninterrupted run's losses and parameters
 // bit for bit; that checkpoint has the host loop's names and continues on the CPU reference; a
-// NaN on the device stops the run at its step with the last good checkpoint intact. One backend
+// NaN on the device stops the run at its step with the last good checkpoint intact; SGD with
+// momentum, gradient accumulation and an EMA follow the CPU reference's host loop. One backend
 // for the whole file, so lavapipe compiles the step's pipelines once; it queues two runs ahead of
 // the one it reads, as on a hardware GPU (lavapipe's own choice is 0), so the loop's lag is what
 // is tested. Skipped without an adapter.
@@ -53,6 +54,14 @@ train Tiny {
 }
 `;
 
+/** The same model with SGD (momentum, coupled decay), two micro-batches per update and an EMA. */
+const SGD_SPEC = SPEC.replace(
+  'optimizer = adamw(lr = 1e-2, betas = (0.9, 0.95), weight_decay = 0.01, clip = 1.0)',
+  'optimizer = sgd(lr = 0.5, momentum = 0.9, weight_decay = 0.01, clip = 1.0)\n  accumulate = 2',
+)
+  .replace('steps = 10', 'steps = 4')
+  .replace('ema = 0.99', 'ema = 0.9');
+
 const probe = await gpuForTests();
 let dir: string;
 let gpu: Backend;
@@ -60,8 +69,8 @@ let trainable: readonly { path: string; shape: readonly number[] }[];
 const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Trains the tiny spec into `out` on `backend`; a failed run's error is returned, not thrown. */
-async function run(out: string, backend: Backend, resume = false): Promise<LmTrainResult | Error> {
-  const job = await prepareLmJob(parse(SPEC), 'Tiny', { outDir: join(dir, out), cwd: dir, log: () => undefined });
+async function run(out: string, backend: Backend, resume = false, spec = SPEC): Promise<LmTrainResult | Error> {
+  const job = await prepareLmJob(parse(spec), 'Tiny', { outDir: join(dir, out), cwd: dir, log: () => undefined });
   try {
     return await trainLm({ ...job.plan, evalBatchesFinal: 2 }, { outDir: join(dir, out), resume, backend, progress: false });
   } catch (error) {
@@ -167,5 +176,19 @@ describe.skipIf(probe.gpu === null)('resident training on WebGPU', () => {
     for (const [name, w] of same.params) expect(good.params.get(name), name).toEqual(w);
     const { existsSync } = await import('node:fs');
     expect(existsSync(join(dir, 'nan', 'checkpoints', 'step-00000010.safetensors'))).toBe(false);
+  }, 900_000);
+
+  it('trains SGD with momentum, two micro-batches per update and an EMA as the CPU reference does (relative 1e-5)', async () => {
+    expect(SGD_SPEC).toContain('accumulate = 2');
+    const want = ok(await run('sgd-cpu', cpuBackend, false, SGD_SPEC));
+    const got = ok(await run('sgd-gpu', gpu, false, SGD_SPEC));
+    expect(losses(got)).toHaveLength(4);
+    losses(got).forEach((l, i) => expect(Math.abs(l - (losses(want)[i] as number)) / l, `update ${i + 1}`).toBeLessThan(1e-5));
+    for (const [name, w] of want.ema ?? new Map<string, Float32Array>()) {
+      const g = got.ema?.get(name) as Float32Array;
+      w.forEach((x, i) => expect(Math.abs((g[i] as number) - x), `ema ${name}[${i}]`).toBeLessThan(1e-5));
+    }
+    // Per update: two micro-batches, each the batch, sgd.lr, ema.decay and step.apply, and three read-back scalars.
+    expect(got.summary.transferBytesPerStep).toBe(2 * (BATCH * CTX * 4 + 3 * 4 + 3 * 4));
   }, 900_000);
 });

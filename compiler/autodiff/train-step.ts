@@ -11,7 +11,9 @@
 //            ema.decay, with `accumulate` > 1: acc:<param> and step.apply (1 on the last micro-batch)
 //   outputs: loss (and the graph's other non-gradient outputs), new:<param>, new:<state>;
 //            with `health`: grad_norm (before clipping) and nonfinite (0, or NaN when the loss, a
-//            gradient or a new parameter is not finite: Σ x·0 is NaN exactly when some x is ±inf/NaN)
+//            gradient or a new parameter is not finite: Σ x·0 is NaN exactly when some x is ±inf/NaN
+//            in IEEE arithmetic; a driver with fast math may fold x·0 to 0, as lavapipe does, so
+//            jobs also check the state they read back)
 //
 // The updates are torch's (runtime/train/optimizers.ts, gradients.ts and ema.ts are the CPU twins):
 //   AdamW: p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − (lr/bc1)·m / (√v/√bc2 + eps)

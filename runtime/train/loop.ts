@@ -227,6 +227,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         if (evaluates || checkpoints || stepNo === o.steps) {
           while (queued.length > 0) await settle();
           await resident.sync();
+          // The device's flag rests on x·0 being NaN for non-finite x, which a driver compiling with
+          // fast math may fold to 0 (lavapipe does): the state read back is checked here as well,
+          // so no checkpoint holds a non-finite value (a later step's loss would show it too).
+          const bad = firstNonFinite(o.params);
+          if (bad !== undefined) {
+            throw new TrainingDiverged(stepNo, `parameter '${bad.name}'`, lastCheckpoint, `is ${bad.value} at index ${bad.index} (read back after the update)`);
+          }
         }
       } else {
         const acc = new GradAccumulator();

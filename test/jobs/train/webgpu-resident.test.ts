@@ -191,4 +191,33 @@ describe.skipIf(probe.gpu === null)('resident training on WebGPU', () => {
     // Per update: two micro-batches, each the batch, sgd.lr, ema.decay and step.apply, and three read-back scalars.
     expect(got.summary.transferBytesPerStep).toBe(2 * (BATCH * CTX * 4 + 3 * 4 + 3 * 4));
   }, 900_000);
+
+  it('stops at a checkpoint step whose update made a parameter infinite, with the loss still finite, before writing it', async () => {
+    // An infinite learning rate on step 5 (a checkpoint step): its loss and gradients are finite,
+    // its new parameters are not. Some drivers fold the device flag's x·0 to 0 (lavapipe does), so
+    // what must hold is the loop's check of the state it reads back before checkpointing.
+    let runs = 0;
+    const resident = gpu.resident as NonNullable<Backend['resident']>;
+    const infinite: Backend = {
+      ...gpu,
+      resident: async (graph, carry) => {
+        const g = await resident(graph, carry);
+        return {
+          ...g,
+          enqueue: async (feeds, watch) => {
+            const f = new Map(feeds);
+            if (++runs === 5) f.set('adam.lr', { dtype: 'f32', shape: [], data: Float32Array.of(Number.POSITIVE_INFINITY) });
+            return g.enqueue(f, watch);
+          },
+        };
+      },
+    };
+    const r = await run('inf', infinite);
+    expect(r).toBeInstanceOf(Error);
+    expect((r as Error).message).toMatch(
+      /^training stopped at step 5: (parameter '[^']+' is (-?Infinity|NaN) at index \d+ \(read back after the update\)|a parameter became ±inf or NaN after the update); no checkpoint was written yet/,
+    );
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(dir, 'inf', 'checkpoints', 'step-00000005.safetensors'))).toBe(false);
+  }, 900_000);
 });

@@ -29,6 +29,44 @@ export interface Backend {
   read(graph: Graph, names: readonly string[]): Promise<Map<string, Tensor>>;
   /** Releases what the backend holds (device, buffers); idempotent. */
   dispose(): void;
+  /**
+   * Present where the backend can keep a graph's carried state between runs (WebGPU): compiles
+   * `graph` so that after every run each `carry` output replaces its input where it lies. A
+   * training job then runs its whole step (buildTrainStep) with parameters, optimizer state and
+   * EMA never leaving the device. ONNX Runtime could adopt it with IO binding.
+   */
+  readonly resident?: (graph: Graph, carry: readonly Carry[]) => Promise<ResidentGraph>;
+  /** Bytes moved between host and device so far, counted where they cross; absent where the host is the device. */
+  transferredBytes?(): number;
+}
+
+/** After each run, output `output` replaces input `input`. */
+export interface Carry {
+  output: string;
+  input: string;
+}
+
+/** A graph compiled by Backend.resident: its inputs stay on the device across runs. */
+export interface ResidentGraph {
+  /** Sets inputs or parameters (initial state, frozen weights) without running. */
+  write(values: ReadonlyMap<string, Tensor>): void;
+  /**
+   * Writes `feeds` (a batch, a few scalars), queues one run, and returns a function that waits for
+   * that run and gives its `watch` outputs (f32 scalars, in order): the caller reads a few steps
+   * behind, so the queue never drains between steps.
+   */
+  enqueue(feeds: ReadonlyMap<string, Tensor>, watch: readonly string[]): Promise<() => Promise<Float32Array>>;
+  /** Reads inputs or outputs back (carried state, after every queued run); a checkpoint's only readback. */
+  read(names: readonly string[]): Promise<Map<string, Tensor>>;
+  /** Bytes this graph moved between host and device so far. */
+  transferredBytes(): number;
+  /**
+   * How many runs to queue ahead of the one whose outputs are read: a real GPU works while the host
+   * queues the next steps; where the device is the CPU (a software adapter), runs queued ahead only
+   * compete with the host for the same cores, so it reads each run at once.
+   */
+  readonly queueAhead: number;
+  dispose(): void;
 }
 
 /** How the registry opens a backend for a graph; the reason says in words why it cannot. */

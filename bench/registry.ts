@@ -18,6 +18,7 @@ export const BENCH_MODULES = [
   'onnx-webgpu',
   'onnx-svd',
   'train-tokens',
+  'train-resident',
   'train-step',
   'subgroups',
   'attention',

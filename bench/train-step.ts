@@ -2,7 +2,9 @@
 // in TF.js layers, both on the shared Dawn device with the same yielding polling: steps/s.
 //
 //   Scion: the spec below → lowerModel → cross-entropy → buildTrainStep (AdamW, weight decay 0, so
-//          plain Adam) → compileGraph → WebGpuExecutor; one command encoder per step.
+//          plain Adam; the one step builder, which `scion train --device webgpu` runs resident
+//          through jobs/train/resident.ts) → compileGraph → WebGpuExecutor; one command encoder
+//          per step.
 //   TF.js: tf.layers (embedding, layerNormalization, dense) applied eagerly, attention in tf ops,
 //          tf.train.adam, `optimizer.minimize`; its open pass ended and the queue awaited per step.
 // Both await the GPU after every step (a training loop reads nothing back, but must not run ahead).

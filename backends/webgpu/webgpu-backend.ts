@@ -1,8 +1,9 @@
 // The WebGPU backend: each distinct graph is compiled once (passes, fusion, memory plan, WGSL) and
 // kept as a live executor holding its buffers; a run writes the feeds, records the whole step into
-// one command encoder, and reads back the requested outputs. The training loop stays on the host
-// (optimizer, clipping, checkpoints), so both backends produce the same files and resume the same
-// way; only the forward and backward passes move to the device. Graphs are compiled with this
+// one command encoder, and reads back the requested outputs. A training job runs its whole step
+// here through `resident` (jobs/train/resident.ts): parameters, optimizer state and EMA stay in
+// the executor's arenas, the host writes a batch and a few scalars per step and reads the loss a
+// few steps behind through a ring of readback buffers. Graphs are compiled with this
 // adapter's tuned choices (tune-graph.ts: matmul register block, subgroup reductions), timed once
 // per adapter on tiny probes and remembered in the autotune store. No Node module here: a page
 // opens it too (the playground); index.ts adds the file-backed tuning store and the registry entry.
@@ -52,15 +53,22 @@ export async function openWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions
     gpu.destroy();
     return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, slower than the CPU backends here; --device webgpu uses it anyway` };
   }
+  const software = isSoftwareAdapter(gpu.adapterInfo);
   const cache = new PipelineCache(gpu);
   const base: CompileOptions = { limits: limitsOf(gpu), verify: false };
   const tuning = await tuningFor(gpu, cache, opts.tune, base);
   const compileOpts: CompileOptions = { ...base, ...compileOptionsFor(tuning) };
   const executors = new Map<Graph, Promise<WebGpuExecutor>>();
+  // Every executor made so far (for the transfer count), and those of resident graphs.
+  const live: WebGpuExecutor[] = [];
+  const residents = new Set<WebGpuExecutor>();
   const executorFor = (g: Graph): Promise<WebGpuExecutor> => {
     let ex = executors.get(g);
     if (ex === undefined) {
-      ex = WebGpuExecutor.create(gpu, compileGraph(g, compileOpts), cache);
+      ex = WebGpuExecutor.create(gpu, compileGraph(g, compileOpts), cache).then((e) => {
+        live.push(e);
+        return e;
+      });
       executors.set(g, ex);
     }
     return ex;
@@ -120,6 +128,33 @@ export async function openWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions
     },
     async profile(g, feeds) {
       return (await prepared(g, feeds)).profile();
+    },
+    async resident(g, carry) {
+      const ex = await WebGpuExecutor.create(gpu, compileGraph(g, { ...compileOpts, carry }), cache);
+      residents.add(ex);
+      // Values the compiled graph does not take (an input the passes found dead) are ignored, as `write` ignores them.
+      const takes = new Set([...ex.artifact.graph.inputs, ...ex.artifact.graph.params].map((io) => io.name));
+      const put = (values: ReadonlyMap<string, Tensor>): void => {
+        for (const [name, t] of values) if (takes.has(name)) ex.write(name, t);
+      };
+      return {
+        write: put,
+        async enqueue(feeds, watch) {
+          put(feeds);
+          return ex.submit(watch);
+        },
+        read: (names) => ex.readMany(names),
+        queueAhead: software ? 0 : 2,
+        transferredBytes: () => ex.transferred.written + ex.transferred.read,
+        dispose() {
+          if (residents.delete(ex)) ex.destroy();
+        },
+      };
+    },
+    transferredBytes() {
+      let n = 0;
+      for (const ex of [...live, ...residents]) n += ex.transferred.written + ex.transferred.read;
+      return n;
     },
     dispose() {
       if (disposed) return;

@@ -85,6 +85,7 @@ export async function prepareLmJob(
     frozen,
     weights: lowered.weights,
     evalOutput: ce?.output ?? 'loss',
+    evalGraph: lowerTrain(program, model, { batch: config.batch, grads: false }).graph,
     ...planSettings(config),
     train,
     val,

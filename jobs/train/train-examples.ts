@@ -52,6 +52,8 @@ export interface ExampleJobSummary {
   /** Images or tokens per second of step time; null for other units. */
   imagesPerSecond: number | null;
   tokensPerSecond: number | null;
+  /** Mean bytes crossing between host and device per update (checkpoint and evaluation reads excluded); null on the CPU. */
+  transferBytesPerStep: number | null;
   device: string;
   wallSeconds: number;
   resumedFrom: string | null;
@@ -157,6 +159,8 @@ export function exampleTask(plan: ExampleTrainPlan, backend: Backend): Task<Exam
     unit: plan.unit,
     itemsPerBatch: plan.batch * plan.itemsPerExample,
     state,
+    // Round resampling scores batches with the live parameters at each round's start.
+    needsLiveParams: plan.rounds !== undefined,
     feed: async (batchIndex, feeds) => {
       live = feeds;
       const idx = await batches.next(batchIndex);
@@ -176,6 +180,7 @@ export function exampleTask(plan: ExampleTrainPlan, backend: Backend): Task<Exam
       valAccuracy: run.final['accuracy'] ?? null,
       imagesPerSecond: plan.unit === 'img' ? run.itemsPerSecond : null,
       tokensPerSecond: plan.unit === 'tok' ? run.itemsPerSecond : null,
+      transferBytesPerStep: run.transferBytesPerStep,
       device: run.device,
       wallSeconds: run.wallSeconds,
       resumedFrom: run.resumedFrom,

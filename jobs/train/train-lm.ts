@@ -17,6 +17,11 @@ export interface LmTrainPlan extends TrainPlan {
   ctx: number;
   /** The output reported as validation loss (the cross-entropy term, else `loss`). */
   evalOutput: string;
+  /**
+   * The loss without gradients, for validation: a device compiles its forward only (the resident
+   * step is a graph of its own, so `graph` would be compiled for evaluation alone). Absent: `graph`.
+   */
+  evalGraph?: TrainPlan['graph'];
   train: Int32Array;
   val: Int32Array;
   evalBatchesDuring?: number;
@@ -33,6 +38,8 @@ export interface JobSummary {
   baselineLoss: number;
   /** Tokens through the training step per second of step time (this session's steps). */
   tokensPerSecond: number | null;
+  /** Mean bytes crossing between host and device per update (checkpoint and evaluation reads excluded); null on the CPU. */
+  transferBytesPerStep: number | null;
   device: string;
   valPerplexity: number;
   wallSeconds: number;
@@ -43,7 +50,7 @@ export interface JobSummary {
 
 /** Mean of `output` over fixed batches: the validation loss. */
 export async function evaluateLm(
-  plan: Pick<LmTrainPlan, 'graph' | 'tokensInput' | 'batch' | 'ctx' | 'evalOutput'>,
+  plan: Pick<LmTrainPlan, 'graph' | 'evalGraph' | 'tokensInput' | 'batch' | 'ctx' | 'evalOutput'>,
   backend: Backend,
   feeds: Map<string, Tensor>,
   batches: readonly Int32Array[],
@@ -51,7 +58,7 @@ export async function evaluateLm(
   let sum = 0;
   for (const rows of batches) {
     feeds.set(plan.tokensInput, { dtype: 'i32', shape: [plan.batch, plan.ctx], data: rows });
-    const v = (await backend.run(plan.graph, feeds, [plan.evalOutput])).get(plan.evalOutput);
+    const v = (await backend.run(plan.evalGraph ?? plan.graph, feeds, [plan.evalOutput])).get(plan.evalOutput);
     if (v === undefined) throw new Error(`evaluateLm: no output '${plan.evalOutput}'`);
     sum += v.data[0] as number;
   }
@@ -84,6 +91,7 @@ export function lmTask(plan: LmTrainPlan): Task<JobSummary> {
       valLoss: run.final.loss,
       baselineLoss: unigramEntropy(plan.val),
       tokensPerSecond: run.itemsPerSecond,
+      transferBytesPerStep: run.transferBytesPerStep,
       device: run.device,
       valPerplexity: Math.exp(run.final.loss),
       wallSeconds: run.wallSeconds,

@@ -5,7 +5,9 @@
 // one task; classification, diffusion and round-resampled language models (train-examples.ts) are
 // the others; distillation and adapters are plans whose graph has a frozen teacher or base in it.
 // runTraining feeds runtime/train's generic loop, which does the updates, clipping, EMA,
-// checkpoints, resume, NaN checks, progress line and metrics.jsonl.
+// checkpoints, resume, NaN checks, progress line and metrics.jsonl — on the host, or, where the
+// backend keeps state on its device (WebGPU), as one compiled step whose state stays there
+// (resident.ts).
 
 import { join } from 'node:path';
 import type { Graph } from '../../compiler/ir/graph.ts';
@@ -27,6 +29,7 @@ import {
 import type { Backend } from '../../backends/backend.ts';
 import { gradsOf, liveParams, tailMeanLoss } from './live-params.ts';
 import { scheduleOf } from './schedule-of.ts';
+import { residentRun } from './resident.ts';
 
 /** What every kind of training has. */
 export interface TrainPlan {
@@ -64,6 +67,11 @@ export interface Task<Summary> {
   evaluate(phase: 'during' | 'final', feeds: ReadonlyMap<string, Tensor>, backend: Backend): Promise<{ loss: number } & Record<string, number>>;
   /** summary.json, from the finished run. */
   summarize(run: RunRecord): Summary;
+  /**
+   * The task reads the live parameters between evaluations (round resampling scores batches with
+   * the current model), so the parameters must be on the host after every update: the host loop.
+   */
+  readonly needsLiveParams?: boolean;
 }
 
 /** A finished run, as the task summarizes it. */
@@ -75,6 +83,8 @@ export interface RunRecord {
   final: { loss: number } & Record<string, number>;
   /** Items (tokens, images, examples) per second of step time, this session's steps. */
   itemsPerSecond: number | null;
+  /** Mean bytes moved between host and device per update of this session (evaluation and checkpoint reads excluded); null where the host is the device. */
+  transferBytesPerStep: number | null;
   device: string;
   wallSeconds: number;
   resumedFrom: string | null;
@@ -125,12 +135,19 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
   const weightSchedules = plan.weights.map((w) => ({ input: w.input, at: ramp(w.from, w.to, w.steps) }));
   const outputs = ['loss', ...plan.trainable.map((p) => p.grad)];
   const ema = plan.ema === undefined ? undefined : new Ema(params, plan.ema);
+  const optimizer = optimizerOf(plan.optimizer);
+  const backend = o.backend;
+  const resident =
+    backend.resident !== undefined && task.needsLiveParams !== true
+      ? await residentRun(plan, task, { ...backend, resident: backend.resident }, { params, optimizer, ...(ema === undefined ? {} : { ema }) })
+      : undefined;
+  const counted = backend.transferredBytes?.bind(backend);
   let stepSeconds = 0;
   let stepItems = 0;
 
   const result = await train({
     params,
-    optimizer: optimizerOf(plan.optimizer),
+    optimizer,
     schedule: scheduleOf(plan.schedule, plan.optimizer.lr, plan.steps),
     steps: plan.steps,
     accumulate: plan.accumulate,
@@ -145,17 +162,31 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
     unit: task.unit,
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     ...(plan.evalEvery === undefined ? {} : { evalEvery: plan.evalEvery, evaluate: () => task.evaluate('during', feeds, o.backend) }),
-    step: async (batchIndex) => {
-      const update = Math.floor(batchIndex / plan.accumulate);
-      await task.feed(batchIndex, feeds);
-      for (const w of weightSchedules) feeds.set(w.input, { dtype: 'f32', shape: [], data: Float32Array.of(w.at(update)) });
-      const t0 = performance.now();
-      const out = await o.backend.run(plan.graph, feeds, outputs);
-      stepSeconds += (performance.now() - t0) / 1000;
-      stepItems += task.itemsPerBatch;
-      return { loss: out.get('loss')!.data[0] as number, grads: gradsOf(out, plan.trainable), items: task.itemsPerBatch };
-    },
-  });
+    ...(resident !== undefined
+      ? { resident }
+      : {
+          step: async (batchIndex: number) => {
+            const update = Math.floor(batchIndex / plan.accumulate);
+            await task.feed(batchIndex, feeds);
+            for (const w of weightSchedules) feeds.set(w.input, { dtype: 'f32', shape: [], data: Float32Array.of(w.at(update)) });
+            const t0 = performance.now();
+            const before = counted?.();
+            const out = await backend.run(plan.graph, feeds, outputs);
+            stepSeconds += (performance.now() - t0) / 1000;
+            stepItems += task.itemsPerBatch;
+            return {
+              loss: out.get('loss')!.data[0] as number,
+              grads: gradsOf(out, plan.trainable),
+              items: task.itemsPerBatch,
+              ...(before === undefined || counted === undefined ? {} : { transferBytes: counted() - before }),
+            };
+          },
+        }),
+  }).finally(() => resident?.dispose());
+  if (resident !== undefined) {
+    stepSeconds = resident.seconds();
+    stepItems = resident.items();
+  }
 
   const final = await task.evaluate('final', feeds, o.backend);
   const trainLosses = result.metrics.filter((m) => m.kind === 'train').map((m) => Number(m['loss']));
@@ -164,6 +195,7 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
     trainLoss: tailMeanLoss(trainLosses),
     final,
     itemsPerSecond: stepSeconds > 0 ? stepItems / stepSeconds : null,
+    transferBytesPerStep: meanTransfer(result.metrics.filter((m) => m.step > result.start)),
     device: o.backend.name,
     wallSeconds: (performance.now() - began) / 1000,
     resumedFrom: result.resumedFrom ?? null,
@@ -172,4 +204,10 @@ export async function runTraining<Summary>(plan: TrainPlan, task: Task<Summary>,
   // summary.json is the caller's to write, after the model (jobs/train/train-job.ts): written now,
   // a kill during the model's write would leave it claiming steps the model does not have.
   return { params, ...(ema === undefined ? {} : { ema: new Map(ema.shadow) }), summary, metrics: result.metrics };
+}
+
+/** The mean of the train records' transferBytesPerStep, or null where none was counted. */
+function meanTransfer(metrics: readonly MetricRecord[]): number | null {
+  const xs = metrics.flatMap((m) => (m.kind === 'train' && typeof m['transferBytesPerStep'] === 'number' ? [m['transferBytesPerStep']] : []));
+  return xs.length === 0 ? null : xs.reduce((a, x) => a + x, 0) / xs.length;
 }

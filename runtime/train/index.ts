@@ -17,7 +17,16 @@ export {
   type Checkpoint,
 } from './checkpoint.ts';
 export { acquireRunLock, LOCK_FILE, RunLocked, type RunLock } from './run-lock.ts';
-export { train, TrainingDiverged, type StepResult, type Stateful, type TrainOptions, type TrainResult } from './loop.ts';
+export {
+  train,
+  TrainingDiverged,
+  type ResidentUpdates,
+  type StepResult,
+  type Stateful,
+  type TrainOptions,
+  type TrainResult,
+  type UpdateOutcome,
+} from './loop.ts';
 export { formatProgress, ProgressLine, type ProgressInfo, type ProgressStream } from './progress.ts';
 export { removeStaleTemps, writeAtomic, type MetricRecord, type RunSummary } from './run-files.ts';
 export { batchProbabilities, sampleBatches, sampleCount, type RoundSampleOptions } from './rounds.ts';

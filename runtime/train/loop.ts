@@ -2,6 +2,10 @@
 // and a step function returning a loss and gradients for a micro-batch index; the loop averages
 // micro-batches, checks for non-finite values, clips, applies the optimizer with the scheduled lr,
 // updates the EMA, logs, evaluates, checkpoints, and resumes exactly from the newest checkpoint.
+// Or the caller supplies `resident` updates, which do all of one update where the state lives (a
+// device): the loop queues them, learns each one's loss and health a few updates later, and
+// brings the state back into its objects only to evaluate and checkpoint — the same files, the
+// same resume, the same TrainingDiverged.
 // Everything a step depends on (params, optimizer and EMA buffers, RNG, data position, the step
 // counter that drives the schedule and batch indices) is in the checkpoint, so a resumed run
 // repeats an uninterrupted one bit for bit.
@@ -20,6 +24,36 @@ export interface StepResult {
   grads: ReadonlyNamedTensors;
   /** Tokens or images in this micro-batch, for the throughput figure. */
   items?: number;
+  /** Bytes this micro-batch moved between host and device (recorded as transferBytesPerStep). */
+  transferBytes?: number;
+}
+
+/**
+ * Updates that run where the parameters live (jobs/train/resident.ts: the whole step compiled for
+ * a device). `params`, `optimizer` and `ema` of TrainOptions are the host's copies: `load` sends
+ * them to the device, `sync` brings the device's back into them.
+ */
+export interface ResidentUpdates {
+  /** Queues update `update` (0-based, every micro-batch of it) at `lr`; the function waits for its outcome. */
+  queue(update: number, lr: number): Promise<() => Promise<UpdateOutcome>>;
+  /** Copies the device's parameters, optimizer state and EMA into the host objects (every queued update done). */
+  sync(): Promise<void>;
+  /** Sends the host objects' state to the device: before the first update, after a resume. */
+  load(): Promise<void>;
+  /** Updates queued ahead of the oldest unread one (0: each is read as soon as it is queued). */
+  readonly depth: number;
+}
+
+/** What a resident update reports, read back a few updates later. */
+export interface UpdateOutcome {
+  /** The loss of each micro-batch. */
+  losses: number[];
+  /** The global gradient norm before clipping. */
+  gradNorm: number;
+  /** False when a gradient or a new parameter was ±inf or NaN (the device's flag). */
+  finite: boolean;
+  items: number;
+  transferBytes: number;
 }
 
 /** Something with JSON-serializable state that a checkpoint saves and restores (a Prng, a batcher). */
@@ -32,7 +66,9 @@ export interface TrainOptions {
   /** Parameters, updated in place. */
   params: NamedTensors;
   /** Loss and gradients of micro-batch `batchIndex` = update·accumulate + micro (0-based). */
-  step: (batchIndex: number) => StepResult | Promise<StepResult>;
+  step?: (batchIndex: number) => StepResult | Promise<StepResult>;
+  /** Instead of `step`: updates done where the state lives (see ResidentUpdates). */
+  resident?: ResidentUpdates;
   optimizer: Optimizer;
   /** Learning rate per update (0-based update index). */
   schedule: Schedule;
@@ -71,6 +107,8 @@ export interface TrainOptions {
 export interface TrainResult {
   /** Updates completed (== steps). */
   step: number;
+  /** The update this session started after (the resumed checkpoint's step, else 0). */
+  start: number;
   /** Every metrics record of the run, including those restored from a checkpoint. */
   metrics: MetricRecord[];
   lastCheckpoint: string | undefined;
@@ -144,50 +182,95 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
 
   let done = start;
+  /** Logs a finished update (in order, resident ones a few updates late). */
+  const finished = async (stepNo: number, lr: number, loss: number, gradNorm: number, transferBytes: number | undefined) => {
+    done = stepNo;
+    lastLoss = loss;
+    const r: MetricRecord = { kind: 'train', step: stepNo, loss, lr, grad_norm: gradNorm, time_s: elapsed() };
+    if (transferBytes !== undefined) r['transferBytesPerStep'] = transferBytes;
+    await record(r);
+    const sec = elapsed();
+    const info: ProgressInfo = { step: stepNo, steps: o.steps, loss, lr, unit: o.unit ?? 'items', etaSec: ((o.steps - stepNo) * sec) / (stepNo - start) };
+    if (items > 0 && sec > 0) info.itemsPerSec = items / sec;
+    progress?.update(info);
+    o.onProgress?.(info);
+  };
+  const resident = o.resident;
+  const queued: { stepNo: number; lr: number; wait: () => Promise<UpdateOutcome> }[] = [];
+  /** Reads the oldest queued update's outcome: a NaN stops the run here, before any later checkpoint. */
+  const settle = async () => {
+    const q = queued.shift() as (typeof queued)[number];
+    const r = await q.wait();
+    r.losses.forEach((l, m) => {
+      const where = r.losses.length > 1 ? ` (micro-batch ${m + 1}/${r.losses.length})` : '';
+      if (!Number.isFinite(l)) throw new TrainingDiverged(q.stepNo, 'the loss', lastCheckpoint, `is ${l}${where}`);
+    });
+    if (!Number.isFinite(r.gradNorm)) throw new TrainingDiverged(q.stepNo, 'the gradients', lastCheckpoint, `have norm ${r.gradNorm}`);
+    if (!r.finite) throw new TrainingDiverged(q.stepNo, 'a parameter', lastCheckpoint, 'became ±inf or NaN after the update');
+    items += r.items;
+    await finished(q.stepNo, q.lr, r.losses.reduce((a, x) => a + x, 0) / r.losses.length, r.gradNorm, r.transferBytes);
+  };
   try {
+    if (resident !== undefined) {
+      if (o.step !== undefined) throw new Error('train: give either step or resident, not both');
+      await resident.load();
+    } else if (o.step === undefined) throw new Error('train: give step or resident');
     for (let s = start; s < o.steps; s++) {
       const stepNo = s + 1; // 1-based, as in metrics.jsonl and checkpoint names
       const lr = o.schedule(s);
-      const acc = new GradAccumulator();
-      for (let m = 0; m < accumulate; m++) {
-        const r = await o.step(s * accumulate + m);
-        const where = accumulate > 1 ? ` (micro-batch ${m + 1}/${accumulate})` : '';
-        if (!Number.isFinite(r.loss)) throw new TrainingDiverged(stepNo, 'the loss', lastCheckpoint, `is ${r.loss}${where}`);
-        const bad = firstNonFinite(r.grads);
-        if (bad !== undefined) {
-          throw new TrainingDiverged(stepNo, `gradient '${bad.name}'`, lastCheckpoint, `has ${bad.value} at index ${bad.index}${where}`);
+      const evaluates = o.evaluate !== undefined && o.evalEvery !== undefined && o.evalEvery > 0 && stepNo % o.evalEvery === 0;
+      const checkpoints = o.checkpoint !== undefined && (stepNo % o.checkpoint.every === 0 || stepNo === o.steps);
+      if (resident !== undefined) {
+        queued.push({ stepNo, lr, wait: await resident.queue(s, lr) });
+        while (queued.length > resident.depth) await settle();
+        // Evaluation, checkpoints and the end read the state back, after every update is checked.
+        if (evaluates || checkpoints || stepNo === o.steps) {
+          while (queued.length > 0) await settle();
+          await resident.sync();
+          // The device's flag rests on x·0 being NaN for non-finite x, which a driver compiling with
+          // fast math may fold to 0 (lavapipe does): the state read back is checked here as well,
+          // so no checkpoint holds a non-finite value (a later step's loss would show it too).
+          const bad = firstNonFinite(o.params);
+          if (bad !== undefined) {
+            throw new TrainingDiverged(stepNo, `parameter '${bad.name}'`, lastCheckpoint, `is ${bad.value} at index ${bad.index} (read back after the update)`);
+          }
         }
-        acc.add(r.loss, r.grads);
-        items += r.items ?? 0;
+      } else {
+        const acc = new GradAccumulator();
+        let transferBytes: number | undefined;
+        for (let m = 0; m < accumulate; m++) {
+          const r = await (o.step as NonNullable<TrainOptions['step']>)(s * accumulate + m);
+          const where = accumulate > 1 ? ` (micro-batch ${m + 1}/${accumulate})` : '';
+          if (!Number.isFinite(r.loss)) throw new TrainingDiverged(stepNo, 'the loss', lastCheckpoint, `is ${r.loss}${where}`);
+          const bad = firstNonFinite(r.grads);
+          if (bad !== undefined) {
+            throw new TrainingDiverged(stepNo, `gradient '${bad.name}'`, lastCheckpoint, `has ${bad.value} at index ${bad.index}${where}`);
+          }
+          acc.add(r.loss, r.grads);
+          items += r.items ?? 0;
+          if (r.transferBytes !== undefined) transferBytes = (transferBytes ?? 0) + r.transferBytes;
+        }
+        const { loss, grads } = acc.take();
+        const gradNorm = o.clip !== undefined && o.clip > 0 ? clipGlobalNorm(grads, o.clip) : globalNorm(grads);
+        o.optimizer.step(o.params, grads, lr);
+        const badParam = firstNonFinite(o.params);
+        if (badParam !== undefined) {
+          throw new TrainingDiverged(
+            stepNo,
+            `parameter '${badParam.name}'`,
+            lastCheckpoint,
+            `became ${badParam.value} at index ${badParam.index} after the update`,
+          );
+        }
+        o.ema?.update(o.params, stepNo);
+        await finished(stepNo, lr, loss, gradNorm, transferBytes);
       }
-      const { loss, grads } = acc.take();
-      const gradNorm = o.clip !== undefined && o.clip > 0 ? clipGlobalNorm(grads, o.clip) : globalNorm(grads);
-      o.optimizer.step(o.params, grads, lr);
-      const badParam = firstNonFinite(o.params);
-      if (badParam !== undefined) {
-        throw new TrainingDiverged(
-          stepNo,
-          `parameter '${badParam.name}'`,
-          lastCheckpoint,
-          `became ${badParam.value} at index ${badParam.index} after the update`,
-        );
-      }
-      o.ema?.update(o.params, stepNo);
-      done = stepNo;
-      lastLoss = loss;
-      await record({ kind: 'train', step: stepNo, loss, lr, grad_norm: gradNorm, time_s: elapsed() });
 
-      const sec = elapsed();
-      const info: ProgressInfo = { step: stepNo, steps: o.steps, loss, lr, unit: o.unit ?? 'items', etaSec: ((o.steps - stepNo) * sec) / (stepNo - start) };
-      if (items > 0 && sec > 0) info.itemsPerSec = items / sec;
-      progress?.update(info);
-      o.onProgress?.(info);
-
-      if (o.evaluate !== undefined && o.evalEvery !== undefined && o.evalEvery > 0 && stepNo % o.evalEvery === 0) {
+      if (evaluates && o.evaluate !== undefined) {
         lastEval = await o.evaluate(stepNo);
         await record({ ...lastEval, kind: 'eval', step: stepNo });
       }
-      if (o.checkpoint !== undefined && (stepNo % o.checkpoint.every === 0 || stepNo === o.steps)) {
+      if (checkpoints && o.checkpoint !== undefined) {
         lastCheckpoint = await writeCheckpoint(o.checkpoint.dir, snapshot(o, stepNo, metrics), { keep: o.checkpoint.keep ?? 3 });
       }
     }
@@ -201,7 +284,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   progress?.finish();
   await log.close();
   if (o.completedSummary !== false) await writeSummary(o.runDir, summary('completed', done));
-  return { step: done, metrics, lastCheckpoint, resumedFrom };
+  return { step: done, start, metrics, lastCheckpoint, resumedFrom };
 }
 
 function snapshot(o: TrainOptions, step: number, metrics: MetricRecord[]): Checkpoint {

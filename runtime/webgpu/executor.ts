@@ -147,9 +147,17 @@ export class WebGpuExecutor {
     if (data.length !== b.count) throw new Error(`executor: '${b.name ?? b.id}' needs ${b.count} values, got ${data.length}`);
     const p = this.placement(b);
     // f16 arenas (precision 'f16'): placed at even offsets, so offset·2 stays 4-byte aligned.
-    if (this.isHalf(p)) this.gpu.device.queue.writeBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 2, toF16(data));
-    else this.gpu.device.queue.writeBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 4, data);
+    const bytes = this.isHalf(p) ? toF16(data) : data;
+    this.gpu.device.queue.writeBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * (this.isHalf(p) ? 2 : 4), bytes);
+    this.transferred.written += bytes.byteLength;
   }
+
+  /**
+   * Bytes this executor moved between host and device: `written` by queue writes (inputs, params,
+   * the constants uploaded at creation), `read` through readback buffers. A training job records
+   * the difference over a step as its transferBytesPerStep.
+   */
+  readonly transferred = { written: 0, read: 0 };
 
   private isHalf(p: Placement): boolean {
     return this.artifact.memory.arenaTypes?.[p.arena] === 'f16';
@@ -217,6 +225,63 @@ export class WebGpuExecutor {
   }
 
   private lastResolve: GPUBuffer | undefined;
+  private readonly carryTemps = new Map<string, GPUBuffer>();
+  /** Readback buffers of `submit`, returned here once read: a small ring reused step after step. */
+  private readonly ring: GPUBuffer[] = [];
+
+  /**
+   * Queues one step and a copy of the `watch` outputs (a few f32 scalars: loss, flags) into a
+   * readback buffer, without waiting for the device: the returned promise settles when that step
+   * is done, while the host goes on queueing the next ones. A graph with a host kernel (svd)
+   * cannot be queued ahead, so it runs as `step` does.
+   */
+  async submit(watch: readonly string[]): Promise<() => Promise<Float32Array>> {
+    if (this.steps.some((s) => s.kernel.kind === 'host')) {
+      await this.step();
+      const values = (await this.readMany(watch)).values();
+      const flat = Float32Array.from([...values].flatMap((t) => Array.from(t.data as ArrayLike<number>)));
+      return async () => flat;
+    }
+    this.gpu.assertAlive();
+    const { device } = this.gpu;
+    const bs = watch.map((name) => this.bufferNamed(name, ['outputs']));
+    if (bs.some((b) => this.isHalf(this.placement(b)))) throw new Error('executor: submit watches f32 outputs only');
+    const bytes = Math.max(
+      4,
+      bs.reduce((n, b) => n + b.count * 4, 0),
+    );
+    const encoder = device.createCommandEncoder({ label: 'scion step (queued)' });
+    this.encodeRange(encoder, 0, this.steps.length);
+    this.encodeCarry(encoder);
+    const free = this.ring.findIndex((r) => r.size === bytes);
+    const slot =
+      free >= 0
+        ? (this.ring.splice(free, 1)[0] as GPUBuffer)
+        : device.createBuffer({ label: 'scion watch', size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    let at = 0;
+    for (const b of bs) {
+      const p = this.placement(b);
+      encoder.copyBufferToBuffer(this.arenas[p.arena] as GPUBuffer, p.offset * 4, slot, at, b.count * 4);
+      at += b.count * 4;
+    }
+    device.queue.submit([encoder.finish()]);
+    this.transferred.read += slot.size;
+    const mapped = slot.mapAsync(MAP_MODE.READ);
+    // A rejection is reported by the reader; this keeps it from counting as unhandled meanwhile.
+    mapped.catch(() => undefined);
+    return async () => {
+      try {
+        await mapped;
+      } catch (error) {
+        this.gpu.assertAlive();
+        throw error;
+      }
+      const values = new Float32Array(slot.getMappedRange().slice(0, at));
+      slot.unmap();
+      this.ring.push(slot);
+      return values;
+    };
+  }
 
   /** Carried outputs the plan could not write in place are copied over their inputs. */
   private encodeCarry(encoder: GPUCommandEncoder): void {
@@ -226,8 +291,12 @@ export class WebGpuExecutor {
       const [po, pi] = [this.placement(out), this.placement(inp)];
       if (po.arena === pi.arena && po.offset === pi.offset) continue;
       const bytes = out.count * 4;
-      // copyBufferToBuffer forbids src == dst: go through a temporary buffer.
-      const tmp = this.gpu.device.createBuffer({ size: Math.max(4, bytes), usage: BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST });
+      // copyBufferToBuffer forbids src == dst: go through a temporary buffer, made once per carry.
+      let tmp = this.carryTemps.get(c.output);
+      if (tmp === undefined) {
+        tmp = this.gpu.device.createBuffer({ label: `scion carry ${c.input}`, size: Math.max(4, bytes), usage: BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST });
+        this.carryTemps.set(c.output, tmp);
+      }
       encoder.copyBufferToBuffer(this.arenas[po.arena] as GPUBuffer, po.offset * 4, tmp, 0, bytes);
       encoder.copyBufferToBuffer(tmp, 0, this.arenas[pi.arena] as GPUBuffer, pi.offset * 4, bytes);
     }
@@ -249,6 +318,7 @@ export class WebGpuExecutor {
       return { p, count, half, bytes, at };
     });
     const staging = device.createBuffer({ label: 'scion readback', size: Math.max(4, total), usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    this.transferred.read += total;
     try {
       const encoder = device.createCommandEncoder();
       for (const x of parts) encoder.copyBufferToBuffer(this.arenas[x.p.arena] as GPUBuffer, x.p.offset * (x.half ? 2 : 4), staging, x.at, x.bytes);
@@ -322,6 +392,7 @@ export class WebGpuExecutor {
 
   destroy(): void {
     for (const a of this.arenas) a.destroy();
+    for (const b of [...this.carryTemps.values(), ...this.ring]) b.destroy();
   }
 }
 

@@ -3,7 +3,7 @@
 // leaves every other byte of the file as it was — so rerunning one script rewrites its row only,
 // and no figure in the table is ever typed by hand (issue #17).
 
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -82,18 +82,43 @@ export function withRow(text: string, row: ResultRow): string {
   return lines.join('\n');
 }
 
-/** Rewrites `row`'s line of the results file atomically (a temporary file renamed over it). */
-export function writeRow(row: ResultRow, path: string = RESULTS_PATH): void {
-  const before = existsSync(path) ? readFileSync(path, 'utf8') : EMPTY_RESULTS;
-  let after: string;
+/**
+ * Rewrites `row`'s line of the results file atomically (a temporary file renamed over it), under a
+ * lock file beside it, so two scripts finishing together cannot each drop the other's row.
+ */
+export function writeRow(row: ResultRow, path: string = RESULTS_PATH, waitMs = 30_000): void {
+  const lock = `${path}.lock`;
+  const fd = acquire(lock, waitMs);
   try {
-    after = withRow(before, row);
-  } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`);
+    const before = existsSync(path) ? readFileSync(path, 'utf8') : EMPTY_RESULTS;
+    let after: string;
+    try {
+      after = withRow(before, row);
+    } catch (error) {
+      throw new Error(`${path}: ${(error as Error).message}`);
+    }
+    const tmp = join(dirname(path), `.results.${process.pid}.tmp`);
+    writeFileSync(tmp, after);
+    renameSync(tmp, path);
+  } finally {
+    closeSync(fd);
+    rmSync(lock, { force: true });
   }
-  const tmp = join(dirname(path), `.results.${process.pid}.tmp`);
-  writeFileSync(tmp, after);
-  renameSync(tmp, path);
+}
+
+/** Creates `lock` exclusively, waiting up to `waitMs` for another writer to finish. */
+function acquire(lock: string, waitMs: number): number {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return openSync(lock, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (Date.now() > deadline)
+        throw new Error(`${lock} has been held for ${waitMs / 1000} s: another script is writing, or one died holding it (then delete it)`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
 }
 
 /** Mean and sample standard deviation (0 for one value). */

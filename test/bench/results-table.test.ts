@@ -73,6 +73,19 @@ describe('results rows', () => {
     expect(readFileSync(path, 'utf8')).toBe(FILE.replace(ROW_B, `${renderRow(row('b', 'twice'))}\n`));
     expect(readdirSync(dir)).toEqual(['results.md']);
   });
+
+  it('gives up on a lock that is never released, naming it, and changes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'results-'));
+    const path = join(dir, 'results.md');
+    writeFileSync(path, FILE);
+    writeFileSync(`${path}.lock`, '');
+    // A lock left behind: after the wait (0.2 s here, 30 s by default) the writer gives up.
+    const t0 = Date.now();
+    expect(() => writeRow(row('a', 'x'), path, 200)).toThrow(/results\.md\.lock has been held for 0\.2 s/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(readFileSync(path, 'utf8')).toBe(FILE);
+    expect(readdirSync(dir).sort()).toEqual(['results.md', 'results.md.lock']);
+  });
 });
 
 describe('figures', () => {

@@ -1,4 +1,4 @@
-// Judging drawn samples with a trained classifier (e.g. specs/mnist-classifier.scion's DigitMLP):
+// Judging drawn samples with a trained classifier (e.g. specs/mnist-classifier.scion's DigitCNN):
 // one forward pass of the judge over every image on the CPU reference, the argmax class of each,
 // and how often it agrees with the class the sample was drawn for — overall and per class. The
 // images go in as drawn, in [−1, 1]: the range the image jobs train both diffusion models and
@@ -123,7 +123,7 @@ export async function prepareJudge(program: Program, model: string, weightsPath:
  * Classifies `images` [B, C, H, W] with the judge `model` of `program` and the checkpoint at
  * `weightsPath`, and compares with `requested` [B].
  *
- * Example: `const r = await judgeSamples(judgeSpec, 'DigitMLP', 'runs/DigitMLP/model.safetensors', x, [40, 1, 28, 28], labels)`
+ * Example: `const r = await judgeSamples(judgeSpec, 'DigitCNN', 'runs/DigitCNN/model.safetensors', x, [40, 1, 28, 28], labels)`
  */
 export async function judgeSamples(
   program: Program,

@@ -1,0 +1,105 @@
+// The row writer of docs/results.md (bench/reproduce/results-table.ts): a row with an existing id
+// replaces that line only, a new id is appended after the table's last row, and every other byte
+// of the file stays as it was.
+
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatDuration, formatMeanSpread, meanSpread, renderRow, withRow, writeRow, type ResultRow } from '../../bench/reproduce/results-table.ts';
+
+const row = (id: string, scion: string): ResultRow => ({
+  id,
+  claim: 'a claim',
+  paper: '1.0',
+  scion,
+  verdict: 'inconclusive',
+  why: 'too small',
+  command: 'node --import tsx bench/reproduce/x.ts',
+  seconds: 83,
+  device: 'ONNX Runtime, 2 CPU cores',
+  seeds: [1, 2, 3],
+});
+
+const HEAD = '| id | claim | paper | Scion (small scale) | verdict | command | run time | device | seeds |\n|---|---|---|---|---|---|---|---|---|\n';
+const ROW_A = '| a | old a | p | s | v | c | 1s | d | 1 |\n';
+const ROW_B = '| b | old b | p | s | v | c | 1s | d | 1 |\n';
+// Prose before and after the table, a trailing space and CRLF-free text: all must survive.
+const FILE = `# Results\n\nSome prose.  \n\n${HEAD}${ROW_A}${ROW_B}\nAfter the table | with a pipe.\n`;
+
+describe('results rows', () => {
+  it('renders one line with the hand-written cells', () => {
+    expect(renderRow(row('pangu-inherit', '3.2 ± 0.1'))).toBe(
+      '| pangu-inherit | a claim | 1.0 | 3.2 ± 0.1 | **inconclusive**: too small | `node --import tsx bench/reproduce/x.ts` | 1m 23s | ONNX Runtime, 2 CPU cores | 1, 2, 3 |',
+    );
+  });
+
+  it('escapes pipes and folds newlines, so a cell cannot break the table', () => {
+    const line = renderRow({ ...row('x', 'a | b'), why: 'one\n  two' });
+    expect(line).toContain('a \\| b');
+    expect(line).toContain('**inconclusive**: one two');
+    expect(line.includes('\n')).toBe(false);
+  });
+
+  it('refuses an id that is not a plain key', () => {
+    expect(() => renderRow(row('Has Space', 's'))).toThrow(/lower-case letters, digits and dashes/);
+  });
+
+  it('replaces the row with the same id and keeps every other byte', () => {
+    const out = withRow(FILE, row('a', 'new'));
+    const expected = FILE.replace(ROW_A, `${renderRow(row('a', 'new'))}\n`);
+    expect(out).toBe(expected);
+  });
+
+  it('appends a new id after the last row, before the prose that follows', () => {
+    const out = withRow(FILE, row('c', 'new'));
+    expect(out).toBe(FILE.replace(ROW_B, `${ROW_B}${renderRow(row('c', 'new'))}\n`));
+  });
+
+  it('adds the first row to an empty table', () => {
+    expect(withRow(`# R\n\n${HEAD}`, row('a', 's'))).toBe(`# R\n\n${HEAD}${renderRow(row('a', 's'))}\n`);
+  });
+
+  it('refuses a file without the table', () => {
+    expect(() => withRow('# Results\n\nno table\n', row('a', 's'))).toThrow(/no results table/);
+  });
+
+  it('writes the file in place through a temporary file it does not leave behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'results-'));
+    const path = join(dir, 'results.md');
+    writeFileSync(path, FILE);
+    writeRow(row('b', 'rewritten'), path);
+    writeRow(row('b', 'twice'), path);
+    expect(readFileSync(path, 'utf8')).toBe(FILE.replace(ROW_B, `${renderRow(row('b', 'twice'))}\n`));
+    expect(readdirSync(dir)).toEqual(['results.md']);
+  });
+
+  it('gives up on a lock that is never released, naming it, and changes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'results-'));
+    const path = join(dir, 'results.md');
+    writeFileSync(path, FILE);
+    writeFileSync(`${path}.lock`, '');
+    // A lock left behind: after the wait (0.2 s here, 30 s by default) the writer gives up.
+    const t0 = Date.now();
+    expect(() => writeRow(row('a', 'x'), path, 200)).toThrow(/results\.md\.lock has been held for 0\.2 s/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(readFileSync(path, 'utf8')).toBe(FILE);
+    expect(readdirSync(dir).sort()).toEqual(['results.md', 'results.md.lock']);
+  });
+});
+
+describe('figures', () => {
+  it('mean and sample standard deviation, by hand', () => {
+    // 1, 2, 3, 6: mean 3; squared deviations 4 + 1 + 0 + 9 = 14; 14 / 3 → sd √(14/3).
+    expect(meanSpread([1, 2, 3, 6])).toEqual({ mean: 3, sd: Math.sqrt(14 / 3), n: 4 });
+    expect(meanSpread([5])).toEqual({ mean: 5, sd: 0, n: 1 });
+    expect(formatMeanSpread([1, 2, 3, 6], 2)).toBe('3.00 ± 2.16 (sd, n = 4)');
+    expect(() => meanSpread([])).toThrow(RangeError);
+  });
+
+  it('run times', () => {
+    expect(formatDuration(42.4)).toBe('42s');
+    expect(formatDuration(60)).toBe('1m 00s');
+    expect(formatDuration(3725)).toBe('62m 05s');
+  });
+});

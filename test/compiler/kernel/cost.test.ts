@@ -1,0 +1,119 @@
+// The static cost model (compiler/kernel/cost.ts) against costs worked out by hand from the WGSL
+// each kernel renders to, and the default model's training step held to a stored figure
+// (test/snapshots/default.TinyLlama.train-step.cost.txt; UPDATE_SNAPSHOTS=1 rewrites it, on
+// purpose only), so a change to the kernels shows its effect on the critical path.
+
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main.ts';
+import { buildTrainStep, withLmLoss } from '../../../compiler/autodiff/train-step.ts';
+import { parseGraph } from '../../../compiler/ir/text.ts';
+import { costReport, type CostReport } from '../../../compiler/kernel/cost.ts';
+import { lowerModel } from '../../../compiler/lower/lower-model.ts';
+import { compileGraph, type CompileOptions } from '../../../compiler/pipeline.ts';
+import { captureIo } from '../../cli/capture-io.ts';
+import { parseSpec } from '../lower/helpers.ts';
+
+const costOf = (text: string, opts: CompileOptions = {}): CostReport => {
+  const art = compileGraph(parseGraph(text), opts);
+  return costReport(art.optimized, art);
+};
+
+describe('static cost of one kernel', () => {
+  it('an elementwise kernel: a thread per element, one store each', () => {
+    const r = costOf(`
+%0: f32[4,3] = input {name="x"}
+%1: f32[3] = param {name="b", trainable=true}
+%2: f32[4,3] = add %0, %1
+%3: f32[4,3] = tanh %2
+output "y" = %3
+`);
+    // 12 threads in one workgroup of 64; reads x (12) and b (3), writes y (12), 4 bytes each
+    expect(r.kernels).toEqual([{ kernel: 0, name: 'add+tanh', kind: 'wgsl', threads: 64, loop: 1, bytesRead: 60, bytesWritten: 48 }]);
+    expect(r.criticalPath).toBe(1);
+  });
+
+  it('a matmul: one register block of C per thread, its K loop then its stores', () => {
+    const r = costOf(`
+%0: f32[4,16] = input {name="x"}
+%1: f32[16,8] = param {name="w", trainable=true}
+%2: f32[4,8] = matmul %0, %1
+output "y" = %2
+`);
+    // C is 4×8: the 8×8 block shrinks to 4×8 (blockFor), so one thread; K = 16 steps, 32 stores
+    expect(r.kernels).toEqual([{ kernel: 0, name: 'matmul', kind: 'wgsl', threads: 64, loop: 16 + 32, bytesRead: (64 + 128) * 4, bytesWritten: 32 * 4 }]);
+  });
+
+  it('a column sum, one thread per column: every thread walks all rows', () => {
+    const r = costOf(`
+%0: f32[128,16] = input {name="x"}
+%1: f32[16] = reduce_sum %0 {axes=[0], keepdim=false}
+output "y" = %1
+`);
+    // 16 threads (one workgroup), each: its one column store + 128 rows of the sum
+    expect(r.kernels).toEqual([{ kernel: 0, name: 'reduce_sum', kind: 'wgsl', threads: 64, loop: 1 + 128, bytesRead: 128 * 16 * 4, bytesWritten: 16 * 4 }]);
+  });
+
+  it('a softmax row: the max and the sum once per row (memoized), the row walked for the stores', () => {
+    const r = costOf(`
+%0: f32[8,32] = input {name="x"}
+%1: f32[8] = reduce_max %0 {axes=[1], keepdim=false}
+%2: f32[8,1] = reshape %1 {shape=[8,1]}
+%3: f32[8,32] = sub %0, %2
+%4: f32[8,32] = exp %3
+%5: f32[8] = reduce_sum %4 {axes=[1], keepdim=false}
+%6: f32[8,1] = reshape %5 {shape=[8,1]}
+%7: f32[8,32] = div %4, %6
+output "y" = %7
+`);
+    // 8 threads, one per row: 32 stores + 32 for the max + 32 for the sum
+    expect(r.kernels.map((k) => [k.threads, k.loop])).toEqual([[64, 32 + 32 + 32]]);
+  });
+});
+
+const SNAPSHOT = join(import.meta.dirname, '../../snapshots/default.TinyLlama.train-step.cost.txt');
+
+/** The default model's training step exactly as `scion compile specs/default.scion --train` builds it. */
+function defaultStepCost(): CostReport {
+  const lowered = lowerModel(parseSpec('default.scion'), 'TinyLlama');
+  const step = buildTrainStep(withLmLoss(lowered.graph), 'loss');
+  const art = compileGraph(step.graph, { carry: step.carry });
+  return costReport(art.optimized, art);
+}
+
+describe('static cost of the default training step', () => {
+  it('holds the critical path to the stored figure', () => {
+    const r = defaultStepCost();
+    const text = [
+      '// scion cost snapshot v1: specs/default.scion TinyLlama, AdamW training step (scion compile --train), core WebGPU, f32',
+      `critical path ${r.criticalPath}`,
+      `dispatches ${r.kernels.length}, threads ${r.threads}, bytes read ${r.bytesRead}, written ${r.bytesWritten}`,
+      '// per dispatch: id loop threads name',
+      ...r.kernels.map((k) => `k${k.kernel} ${k.loop} ${k.threads} ${k.name}`),
+      '',
+    ].join('\n');
+    expect(r.criticalPath).toBe(r.kernels.reduce((s, k) => s + k.loop, 0));
+    if (process.env['UPDATE_SNAPSHOTS'] === '1' || !existsSync(SNAPSHOT)) {
+      writeFileSync(SNAPSHOT, text);
+      if (process.env['UPDATE_SNAPSHOTS'] !== '1') throw new Error(`wrote a new snapshot ${SNAPSHOT}; rerun to compare`);
+      return;
+    }
+    expect(text).toBe(readFileSync(SNAPSHOT, 'utf8'));
+  });
+
+  it('scion compile --train --json reports it per dispatch, and the text line names the critical path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scion-cost-'));
+    const io = captureIo(process.cwd());
+    expect(await main(['compile', 'specs/default.scion', '--train', '-o', dir, '--json'], io)).toBe(0);
+    const got = JSON.parse(io.stdout) as { dispatches: number; cost: CostReport };
+    const want = defaultStepCost();
+    expect(got.cost.criticalPath).toBe(want.criticalPath);
+    expect(got.cost.kernels).toHaveLength(got.dispatches);
+    expect(got.cost.kernels[0]).toEqual(want.kernels[0]);
+    const text = captureIo(process.cwd());
+    expect(await main(['compile', 'specs/default.scion', '--train', '-o', mkdtempSync(join(tmpdir(), 'scion-cost-'))], text)).toBe(0);
+    expect(text.stdout).toContain(`critical path ${want.criticalPath} loop iterations`);
+  });
+});

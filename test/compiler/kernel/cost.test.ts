@@ -1,7 +1,7 @@
 // The static cost model (compiler/kernel/cost.ts) against costs worked out by hand from the WGSL
-// each kernel renders to, and the default model's training step held to a stored figure
-// (test/snapshots/default.TinyLlama.train-step.cost.txt; UPDATE_SNAPSHOTS=1 rewrites it, on
-// purpose only), so a change to the kernels shows its effect on the critical path.
+// each kernel renders to, and two training steps held to stored figures (test/snapshots/
+// default.TinyLlama.train-step.cost.txt and lit.DiT.train-step.cost.txt; UPDATE_SNAPSHOTS=1
+// rewrites them, on purpose only), so a change to the kernels shows its effect on the critical path.
 
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,8 @@ import { parseGraph } from '../../../compiler/ir/text.ts';
 import { costReport, type CostReport } from '../../../compiler/kernel/cost.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { compileGraph, type CompileOptions } from '../../../compiler/pipeline.ts';
+import type { Graph } from '../../../compiler/ir/graph.ts';
+import { lowerTrain } from '../../../compiler/lower/lower-train.ts';
 import { captureIo } from '../../cli/capture-io.ts';
 import { parseSpec } from '../lower/helpers.ts';
 
@@ -73,34 +75,57 @@ output "y" = %7
   });
 });
 
-const SNAPSHOT = join(import.meta.dirname, '../../snapshots/default.TinyLlama.train-step.cost.txt');
+const SNAPSHOTS = join(import.meta.dirname, '../../snapshots');
 
 /** The default model's training step exactly as `scion compile specs/default.scion --train` builds it. */
-function defaultStepCost(): CostReport {
-  const lowered = lowerModel(parseSpec('default.scion'), 'TinyLlama');
-  const step = buildTrainStep(withLmLoss(lowered.graph), 'loss');
-  const art = compileGraph(step.graph, { carry: step.carry });
+function defaultStep(): { graph: Graph; carry: { output: string; input: string }[] } {
+  return buildTrainStep(withLmLoss(lowerModel(parseSpec('default.scion'), 'TinyLlama').graph), 'loss');
+}
+
+/** specs/lit.scion's DiT trained as its `train DiT` block says (diffusion loss, AdamW), batch 64. */
+function ditStep(): { graph: Graph; carry: { output: string; input: string }[] } {
+  return buildTrainStep(lowerTrain(parseSpec('lit.scion'), 'DiT', { batch: 64, grads: false }).graph, 'loss');
+}
+
+function stepCost(step: { graph: Graph; carry: { output: string; input: string }[] }, opts: CompileOptions = {}): CostReport {
+  const art = compileGraph(step.graph, { carry: step.carry, ...opts });
   return costReport(art.optimized, art);
 }
 
-describe('static cost of the default training step', () => {
-  it('holds the critical path to the stored figure', () => {
-    const r = defaultStepCost();
-    const text = [
-      '// scion cost snapshot v1: specs/default.scion TinyLlama, AdamW training step (scion compile --train), core WebGPU, f32',
-      `critical path ${r.criticalPath}`,
-      `dispatches ${r.kernels.length}, threads ${r.threads}, bytes read ${r.bytesRead}, written ${r.bytesWritten}`,
-      '// per dispatch: id loop threads name',
-      ...r.kernels.map((k) => `k${k.kernel} ${k.loop} ${k.threads} ${k.name}`),
-      '',
-    ].join('\n');
-    expect(r.criticalPath).toBe(r.kernels.reduce((s, k) => s + k.loop, 0));
-    if (process.env['UPDATE_SNAPSHOTS'] === '1' || !existsSync(SNAPSHOT)) {
-      writeFileSync(SNAPSHOT, text);
-      if (process.env['UPDATE_SNAPSHOTS'] !== '1') throw new Error(`wrote a new snapshot ${SNAPSHOT}; rerun to compare`);
-      return;
-    }
-    expect(text).toBe(readFileSync(SNAPSHOT, 'utf8'));
+const defaultStepCost = (): CostReport => stepCost(defaultStep());
+
+/** Compares `r` with the stored figure (UPDATE_SNAPSHOTS=1 rewrites it). */
+function holdToSnapshot(file: string, title: string, r: CostReport): void {
+  const path = join(SNAPSHOTS, file);
+  const text = [
+    `// scion cost snapshot v1: ${title}, core WebGPU, f32`,
+    `critical path ${r.criticalPath}`,
+    `dispatches ${r.kernels.length}, threads ${r.threads}, bytes read ${r.bytesRead}, written ${r.bytesWritten}`,
+    '// per dispatch: id loop threads name',
+    ...r.kernels.map((k) => `k${k.kernel} ${k.loop} ${k.threads} ${k.name}`),
+    '',
+  ].join('\n');
+  expect(r.criticalPath).toBe(r.kernels.reduce((s, k) => s + k.loop, 0));
+  if (process.env['UPDATE_SNAPSHOTS'] === '1' || !existsSync(path)) {
+    writeFileSync(path, text);
+    if (process.env['UPDATE_SNAPSHOTS'] !== '1') throw new Error(`wrote a new snapshot ${path}; rerun to compare`);
+    return;
+  }
+  expect(text).toBe(readFileSync(path, 'utf8'));
+}
+
+describe('static cost of whole training steps', () => {
+  it('the default step: held to the stored figure', () => {
+    holdToSnapshot('default.TinyLlama.train-step.cost.txt', 'specs/default.scion TinyLlama, AdamW training step (scion compile --train)', defaultStepCost());
+  });
+
+  // Issue #16's goal: the LiT DiT step's critical path >= 10x shorter than with the kernels written
+  // for lavapipe (one thread per output walking each whole reduction: reductions 'serial').
+  it('the LiT DiT b64 step: held to the stored figure, and >= 10x shorter than with serial reductions', { timeout: 120_000 }, () => {
+    const step = ditStep();
+    const split = stepCost(step);
+    holdToSnapshot('lit.DiT.train-step.cost.txt', 'specs/lit.scion DiT, its train block (diffusion loss, AdamW) at batch 64', split);
+    expect(stepCost(step, { reductions: 'serial' }).criticalPath).toBeGreaterThanOrEqual(10 * split.criticalPath);
   });
 
   it('scion compile --train --json reports it per dispatch, and the text line names the critical path', async () => {

@@ -13,7 +13,9 @@ import { parseGraph } from '../../../compiler/ir/text.ts';
 import { costReport, type CostReport } from '../../../compiler/kernel/cost.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { compileGraph, type CompileOptions } from '../../../compiler/pipeline.ts';
-import type { Graph } from '../../../compiler/ir/graph.ts';
+import type { Graph, Node } from '../../../compiler/ir/graph.ts';
+import { GraphBuilder } from '../../../compiler/ir/builder.ts';
+import { attention } from '../../../compiler/ir/compose-attention.ts';
 import { lowerTrain } from '../../../compiler/lower/lower-train.ts';
 import { captureIo } from '../../cli/capture-io.ts';
 import { parseSpec } from '../lower/helpers.ts';
@@ -22,6 +24,19 @@ const costOf = (text: string, opts: CompileOptions = {}): CostReport => {
   const art = compileGraph(parseGraph(text), opts);
   return costReport(art.optimized, art);
 };
+
+/** softmax over rows of 32: max, exp(x − max), sum, divide. */
+const SOFTMAX = `
+%0: f32[8,32] = input {name="x"}
+%1: f32[8] = reduce_max %0 {axes=[1], keepdim=false}
+%2: f32[8,1] = reshape %1 {shape=[8,1]}
+%3: f32[8,32] = sub %0, %2
+%4: f32[8,32] = exp %3
+%5: f32[8] = reduce_sum %4 {axes=[1], keepdim=false}
+%6: f32[8,1] = reshape %5 {shape=[8,1]}
+%7: f32[8,32] = div %4, %6
+output "y" = %7
+`;
 
 describe('static cost of one kernel', () => {
   it('an elementwise kernel: a thread per element, one store each', () => {
@@ -59,19 +74,15 @@ output "y" = %1
   });
 
   it('a softmax row: the max and the sum once per row (memoized), the row walked for the stores', () => {
-    const r = costOf(`
-%0: f32[8,32] = input {name="x"}
-%1: f32[8] = reduce_max %0 {axes=[1], keepdim=false}
-%2: f32[8,1] = reshape %1 {shape=[8,1]}
-%3: f32[8,32] = sub %0, %2
-%4: f32[8,32] = exp %3
-%5: f32[8] = reduce_sum %4 {axes=[1], keepdim=false}
-%6: f32[8,1] = reshape %5 {shape=[8,1]}
-%7: f32[8,32] = div %4, %6
-output "y" = %7
-`);
+    const r = costOf(SOFTMAX);
     // 8 threads, one per row: 32 stores + 32 for the max + 32 for the sum
     expect(r.kernels.map((k) => [k.threads, k.loop])).toEqual([[64, 32 + 32 + 32]]);
+  });
+
+  it('the same softmax with subgroups: a workgroup per row, each lane a 64th of every loop', () => {
+    const r = costOf(SOFTMAX, { features: ['subgroups'] });
+    // 8 workgroups of 64 lanes; per lane: ⌈32/64⌉ stores + ⌈32/64⌉ of the max + ⌈32/64⌉ of the sum
+    expect(r.kernels.map((k) => [k.threads, k.loop])).toEqual([[8 * 64, 1 + 1 + 1]]);
   });
 });
 
@@ -113,6 +124,18 @@ function holdToSnapshot(file: string, title: string, r: CostReport): void {
   }
   expect(text).toBe(readFileSync(path, 'utf8'));
 }
+
+describe('static cost of fused attention', () => {
+  it('one thread per query row: its q row, every key (dot product and value row), its output row', () => {
+    const b = new GraphBuilder();
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [1, 2, 8, 4])) as [Node, Node, Node];
+    b.output('y', attention(b, q, k, v, { causal: false }));
+    const art = compileGraph(b.build());
+    const r = costReport(art.optimized, art);
+    // 2 heads × 8 queries = 16 threads; head dim 4: 4 + 8 keys × (1 + 4 + 4) + 4
+    expect(r.kernels.map((x) => [x.name.startsWith('attention'), x.threads, x.loop])).toEqual([[true, 64, 4 + 8 * 9 + 4]]);
+  });
+});
 
 describe('static cost of whole training steps', () => {
   it('the default step: held to the stored figure', () => {

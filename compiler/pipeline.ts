@@ -107,7 +107,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArt
   // Partition into kernels: vertical fusion (producers into consumers).
   const fused = fuseKernels(g, {
     ...(opts.carry === undefined ? {} : { carry: opts.carry }),
-    ...(serial ? {} : { materialize: split.partials, ...ROW_LIMITS }),
+    ...(serial ? {} : { materialize: split.partials, ...ROW_LIMITS, storeOutputs: true }),
   });
   // Independent kernels share a dispatch: horizontal fusion (the optimizer over all params).
   const merged = mergeIndependent(fused);

@@ -43,6 +43,12 @@ export interface FuseContext {
    * one thread.
    */
   maxNestedSteps?: number;
+  /**
+   * An output read only at its own index by one kernel's root (elementwise, same size) is stored
+   * by that kernel too instead of rooting its own: AdamW's new m and v beside the new parameter,
+   * so the whole update is one level of independent segments (one dispatch: merge-independent.ts).
+   */
+  storeOutputs?: boolean;
 }
 
 interface Group {
@@ -57,6 +63,8 @@ interface Group {
   cols: number;
   /** Per member: evaluations per element of the root from the loops around it (1 outside any loop). */
   nest: Map<number, number>;
+  /** Outputs stored by this kernel beside its root (`storeOutputs`). */
+  also: number[];
 }
 
 /**
@@ -135,6 +143,21 @@ function isLongContraction(g: Graph, n: Node): boolean {
   return (a.shape[a.shape.length - 1] ?? 0) > LONG_CONTRACTION;
 }
 
+/**
+ * Whether output `node` can be stored by `group` beside its root: elementwise, as large as the
+ * root, in a kernel of one column per thread, and read by its consumers (all in the group) only
+ * at the root's own index — so each thread computes it for its own element.
+ */
+function storedBeside(g: Graph, node: Node, consumers: readonly number[], group: Group): boolean {
+  const root = g.nodes[group.root] as Node;
+  if (classOf(node) !== 'map' || OP_TRAITS[node.op].index === 'keyed' || group.cols > 0 || classOf(root) === 'host') return false;
+  if (numel(node.shape) !== numel(root.shape) || consumers.length === 0) return false;
+  return consumers.every((c) => {
+    const cn = g.nodes[c] as Node;
+    return group.aligned.has(c) && cn.inputs.every((j, k) => j !== node.id || readsAligned(g, cn, k));
+  });
+}
+
 /** Loop trips of one element of `n` (OP_TRAITS). */
 function tripsOf(g: Graph, n: Node): number {
   return OP_TRAITS[n.op].trips(
@@ -179,6 +202,7 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
       rowLocal: new Set([id]),
       cols: 0,
       nest: new Map([[id, 1]]),
+      also: [],
     });
   };
 
@@ -196,6 +220,16 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
     const owners = new Set(cs.map((c) => owner[c] as number));
     const only = owners.size === 1 ? (owners.values().next().value as number) : -1;
     const group = only >= 0 ? groups[only] : undefined;
+    if (isOutput[i] && ctx.storeOutputs === true && group !== undefined && storedBeside(g, node, cs, group)) {
+      owner[i] = only;
+      group.members.add(i);
+      group.mult.set(i, 1);
+      group.nest.set(i, 1);
+      group.aligned.add(i);
+      group.rowLocal.add(i);
+      group.also.push(i);
+      continue;
+    }
     if (isOutput[i] || hostConsumer || group === undefined || classOf(g.nodes[group.root] as Node) === 'host' || cs.some((c) => owner[c] === -1)) {
       newGroup(i);
       continue;
@@ -232,7 +266,15 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
     const nested = cls === 'loop' && nest > 1 && nest * tripsOf(g, node) > (ctx.maxNestedSteps ?? Number.POSITIVE_INFINITY);
     const inRow = cols > 0 || group.cols > 0;
     const rowSteps = OP_TRAITS[node.op].index === 'contract' && inRow ? tripsOf(g, node) * Math.max(cols, group.cols) : 0;
-    if (!admit || (isLongContraction(g, node) && (inRow || hasLoop(g, group))) || rowSteps > (ctx.maxRowContraction ?? Number.POSITIVE_INFINITY) || nested) {
+    if (
+      !admit ||
+      (isLongContraction(g, node) && (inRow || hasLoop(g, group))) ||
+      rowSteps > (ctx.maxRowContraction ?? Number.POSITIVE_INFINITY) ||
+      nested ||
+      // a kernel storing several outputs renders per element (render-kernel.ts): a contraction
+      // (a weight gradient feeding the optimizer) keeps a kernel of its own, register-blocked
+      (OP_TRAITS[node.op].index === 'contract' && group.also.length > 0)
+    ) {
       newGroup(i);
       continue;
     }
@@ -296,9 +338,12 @@ function buildKernelGraph(g: Graph, groups: Group[], owner: Int32Array, dup: Uin
     const host = classOf(rootNode) === 'host';
     if (host) for (const j of rootNode.inputs) inputs.add(addBuffer(g.nodes[j] as Node));
     else walk(grp.root, true);
+    // Stored beside the root: every thread computes all its values before it stores any, so each
+    // output may take the place of an input read only at the same index.
+    const also = grp.also.map((id) => ({ node: id, output: addBuffer(g.nodes[id] as Node) })).sort((a, b) => a.node - b.node);
     const inplace = [...readCounts]
       .filter(([b, r]) => r.aligned && (buffers[b] as BufferInfo).count === numel(rootNode.shape) && (buffers[b] as BufferInfo).role !== 'constant')
-      .map(([b]) => ({ output, input: b }));
+      .flatMap(([b]) => [output, ...also.map((x) => x.output)].map((o) => ({ output: o, input: b })));
     const members = [...computed].sort((a, b) => a - b);
     const rows = grp.cols > 1 ? numel(rootNode.shape) / grp.cols : numel(rootNode.shape);
     const info: KernelInfo = {
@@ -306,10 +351,10 @@ function buildKernelGraph(g: Graph, groups: Group[], owner: Int32Array, dup: Uin
       name: kernelName(g, members),
       kind: classOf(rootNode) === 'host' ? 'host' : 'wgsl',
       nodes: members,
-      segments: [{ root: grp.root, output, rows, cols: grp.cols > 1 ? grp.cols : 1 }],
+      segments: [{ root: grp.root, output, rows, cols: grp.cols > 1 ? grp.cols : 1, ...(also.length > 0 ? { also } : {}) }],
       // Host kernels read their operands in operand order.
       inputs: host ? rootNode.inputs.map((j) => bufferOf.get(j) as number) : [...inputs].sort((a, b) => a - b),
-      outputs: [output],
+      outputs: [output, ...also.map((x) => x.output)],
       inplace,
     };
     const src = formatSource(rootNode.span);

@@ -38,6 +38,11 @@ export interface KernelSegment {
   output: number;
   rows: number;
   cols: number;
+  /**
+   * Other nodes the segment's threads store too, each at the root's own index (one column per
+   * thread): an optimizer step's new moments beside the new parameter (fuse-kernels.ts `storeOutputs`).
+   */
+  also?: { node: number; output: number }[];
 }
 
 export interface KernelInfo {
@@ -52,7 +57,7 @@ export interface KernelInfo {
   segments: KernelSegment[];
   /** Buffers read. */
   inputs: number[];
-  /** Buffers written (one per segment). */
+  /** Buffers written: each segment's output, then its `also` outputs. */
   outputs: number[];
   /** Inputs that may share the output's memory (read only at the output's own index). */
   inplace: { output: number; input: number }[];

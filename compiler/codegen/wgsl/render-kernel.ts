@@ -146,6 +146,25 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     }
     emit(s.root);
     const p = at(s.output);
+    if (s.also !== undefined) {
+      // Several outputs per thread (one column): every value first, then the stores, so an output
+      // written in place over an input never changes what another value of this thread reads.
+      for (const x of s.also) emit(x.node);
+      const outs = [{ node: s.root, at: p }, ...s.also.map((x) => ({ node: x.node, at: at(x.output) }))];
+      segs.push(
+        [
+          `fn s${k}(r: u32) {`,
+          ...outs.map((o, q) => `  let x${q} = v${o.node}(r);`),
+          ...outs.map((o, q) => `  A${o.at.arena}[${u(o.at.offset)} + r] = x${q};`),
+          '}',
+        ].join('\n'),
+      );
+      dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
+      mainSegs.push({ k, rows: s.rows, coop: false });
+      forms.push({ kind: 'plain' });
+      first += s.rows;
+      return;
+    }
     segs.push(
       `fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`,
     );
@@ -197,7 +216,7 @@ function planBlocked(g: Graph, kernel: KernelInfo, computed: (id: number) => boo
   kernel.segments.forEach((s, k) => {
     // a row kernel walks rows in order for its memoized reductions; someone reading the root
     // would see the accumulator's stand-in
-    if (s.cols !== 1 || [...reach].some((id) => (g.nodes[id] as Node).inputs.includes(s.root))) return;
+    if (s.cols !== 1 || s.also !== undefined || [...reach].some((id) => (g.nodes[id] as Node).inputs.includes(s.root))) return;
     const plan = planBlockedMatmul(g, s.root, computed, reach);
     if (plan === undefined) return;
     if (plan.chain.some((id) => used.has(id) || (id !== s.root && roots.has(id)))) return;

@@ -22,6 +22,7 @@ export const BENCH_MODULES = [
   'train-step',
   'subgroups',
   'attention',
+  'critical-path',
 ] as const;
 
 export interface LoadedBenchmarks {

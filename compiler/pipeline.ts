@@ -11,7 +11,8 @@ import { verifyGraph } from './ir/verify.ts';
 import { simplify } from './passes/simplify.ts';
 import { eliminateCommon } from './passes/eliminate-common.ts';
 import { eliminateDead } from './passes/eliminate-dead.ts';
-import { fuseKernels } from './kernel/fuse-kernels.ts';
+import { fuseKernels, ROW_LIMITS } from './kernel/fuse-kernels.ts';
+import { splitReductions } from './kernel/split-reductions.ts';
 import { mergeIndependent } from './kernel/merge-independent.ts';
 import { planMemory } from './kernel/plan-memory.ts';
 import { fuseAttention } from './kernel/fuse-attention.ts';
@@ -58,6 +59,13 @@ export interface CompileOptions {
    * 8×8; backends/webgpu/tune-graph.ts picks one per adapter.
    */
   matmulBlock?: MatmulBlock;
+  /**
+   * 'split' (default): long reductions in two passes and rows kept short, so a real GPU's threads
+   * share the work (kernel/split-reductions.ts, fuse-kernels.ts ROW_LIMITS). 'serial': one thread
+   * per output walking the whole reduction, as the kernels were written for lavapipe — kept only
+   * to measure the difference (bench/critical-path.ts).
+   */
+  reductions?: 'split' | 'serial';
 }
 
 export class TargetError extends Error {
@@ -90,9 +98,17 @@ export function optimizeGraph(g: Graph, opts: CompileOptions = {}): Graph {
 
 export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArtifact & { optimized: Graph } {
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const g = optimizeGraph(graph, opts);
+  const optimized = optimizeGraph(graph, opts);
+  const serial = opts.reductions === 'serial';
+  // Long reductions in two passes, the first materialized: each thread sums √n elements, not n.
+  const split = serial ? { graph: optimized, partials: new Set<number>() } : splitReductions(optimized);
+  const g = split.graph;
+  if (!serial && (opts.verify ?? true)) verifyGraph(g);
   // Partition into kernels: vertical fusion (producers into consumers).
-  const fused = fuseKernels(g, opts.carry === undefined ? {} : { carry: opts.carry });
+  const fused = fuseKernels(g, {
+    ...(opts.carry === undefined ? {} : { carry: opts.carry }),
+    ...(serial ? {} : { materialize: split.partials, ...ROW_LIMITS, storeOutputs: true }),
+  });
   // Independent kernels share a dispatch: horizontal fusion (the optimizer over all params).
   const merged = mergeIndependent(fused);
   // Softmax attention whose scores only feed P·V (forward graphs): one kernel, scores never stored

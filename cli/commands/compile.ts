@@ -5,13 +5,16 @@
 // order, buffer and memory plan, weight map) and DIR/kernels/*.wgsl. --f16 stores the weights as
 // f16 (arithmetic stays f32); --features names what the target device offers (comma-separated,
 // e.g. subgroups,shader-f16); plan.json's `features` lists what the kernels need. --json prints
-// {"kernels", "dispatches", "primitiveOps", "peakBytes", "lowerBoundBytes", "features"}.
+// {"kernels", "dispatches", "primitiveOps", "peakBytes", "lowerBoundBytes", "features", "cost"}:
+// `cost` is the static cost report (compiler/kernel/cost.ts) — per dispatch the threads launched,
+// the longest per-thread loop and the bytes read and written, and the graph's critical path.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { buildTrainStep, withLmLoss } from '../../compiler/autodiff/train-step.ts';
 import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
+import { costReport } from '../../compiler/kernel/cost.ts';
 import { command, commandSpec, usageError } from '../flags.ts';
 import { EXIT } from '../io.ts';
 import { loadSpec } from '../spec.ts';
@@ -20,7 +23,7 @@ import { absolute, checkOutputDir } from '../outputs.ts';
 export const SPEC = commandSpec({
   name: 'compile',
   about:
-    'Compiles a model (the last one the spec declares, or --model; with --train: its AdamW training step) into fused WebGPU kernels:\nDIR/plan.json and DIR/kernels/*.wgsl. --f16 stores weights as f16 (needs shader-f16); --features subgroups uses subgroup\nrow reductions. --json prints {"kernels", "dispatches", "primitiveOps", "peakBytes", "lowerBoundBytes", "features"}.',
+    'Compiles a model (the last one the spec declares, or --model; with --train: its AdamW training step) into fused WebGPU kernels:\nDIR/plan.json and DIR/kernels/*.wgsl. --f16 stores weights as f16 (needs shader-f16); --features subgroups uses subgroup\nrow reductions. --json prints {"kernels", "dispatches", "primitiveOps", "peakBytes", "lowerBoundBytes", "features", "cost"}\n(cost: per dispatch threads, longest per-thread loop, bytes read and written; the critical path = Σ of the loops).',
   args: { name: 'FILE', min: 1, max: 1 },
   flags: ['model', 'train', 'batch', 'f16', 'features', 'out', 'json'],
   required: ['out'],
@@ -71,6 +74,7 @@ export const run = command(SPEC, async ({ flags: { model, out, batch, train, jso
     })),
   };
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 1) + '\n');
+  const cost = costReport(art.optimized, art);
   const summary = {
     kernels: art.programs.length,
     dispatches: art.graph.kernels.length,
@@ -78,11 +82,12 @@ export const run = command(SPEC, async ({ flags: { model, out, batch, train, jso
     peakBytes: art.memory.peakBytes,
     lowerBoundBytes: art.memory.lowerBoundBytes,
     features: art.features ?? [],
+    cost,
   };
   if (json) io.out(JSON.stringify(summary) + '\n');
   else
     io.out(
-      `compiled ${name}${train ? ' (training step)' : ''}: ${summary.primitiveOps} primitive ops → ${summary.dispatches} dispatches (${summary.kernels} WGSL kernels); peak ${summary.peakBytes} bytes, lower bound ${summary.lowerBoundBytes}${summary.features.length > 0 ? `; needs ${summary.features.join(', ')}` : ''}; wrote ${out}/plan.json\n`,
+      `compiled ${name}${train ? ' (training step)' : ''}: ${summary.primitiveOps} primitive ops → ${summary.dispatches} dispatches (${summary.kernels} WGSL kernels); peak ${summary.peakBytes} bytes, lower bound ${summary.lowerBoundBytes}; critical path ${cost.criticalPath} loop iterations${summary.features.length > 0 ? `; needs ${summary.features.join(', ')}` : ''}; wrote ${out}/plan.json\n`,
     );
   return EXIT.ok;
 });

@@ -48,11 +48,19 @@ export type ReadsRule = (c: Node, ins: readonly Node[], k: number) => number;
  */
 export type FlopsRule = (n: Node, ins: readonly Node[]) => number;
 
+/**
+ * Iterations of the loop one output element runs, as the WGSL renderer writes it (render-node.ts):
+ * a reduction's length, a matmul's K, a convolution's window; 0 for ops without a loop. The static
+ * cost model (compiler/kernel/cost.ts) multiplies these along a kernel's loop nests.
+ */
+export type TripsRule = (n: Node, ins: readonly Node[]) => number;
+
 export interface OpTraits {
   readonly class: OpClass;
   readonly index: OpIndex;
   readonly reads: ReadsRule;
   readonly flops: FlopsRule;
+  readonly trips: TripsRule;
 }
 
 const perOutput: ReadsRule = (c) => numel(c.shape);
@@ -61,12 +69,16 @@ const noFlops: FlopsRule = () => 0;
 const outputFlops: FlopsRule = (n) => numel(n.shape);
 const inputFlops: FlopsRule = (_n, ins) => numel(ins[0]?.shape ?? []);
 
-const source = (cls: 'buffer' | 'free'): OpTraits => ({ class: cls, index: 'none', reads: perOutput, flops: noFlops });
-const random: OpTraits = { class: 'map', index: 'keyed', reads: perOutput, flops: noFlops };
-const map: OpTraits = { class: 'map', index: 'aligned', reads: perOutput, flops: outputFlops };
-const view = (index: OpIndex, reads: ReadsRule = perOutput): OpTraits => ({ class: 'view', index, reads, flops: noFlops });
-const loop = (index: OpIndex, reads: ReadsRule, flops: FlopsRule = noFlops): OpTraits => ({ class: 'loop', index, reads, flops });
-const host: OpTraits = { class: 'host', index: 'none', reads: perOutput, flops: noFlops };
+const noTrips: TripsRule = () => 0;
+/** One pass over the operand elements behind each output element (reductions, argmax). */
+const perInputTrips: TripsRule = (n, ins) => numel(ins[0]?.shape ?? []) / Math.max(1, numel(n.shape));
+
+const source = (cls: 'buffer' | 'free'): OpTraits => ({ class: cls, index: 'none', reads: perOutput, flops: noFlops, trips: noTrips });
+const random: OpTraits = { class: 'map', index: 'keyed', reads: perOutput, flops: noFlops, trips: noTrips };
+const map: OpTraits = { class: 'map', index: 'aligned', reads: perOutput, flops: outputFlops, trips: noTrips };
+const view = (index: OpIndex, reads: ReadsRule = perOutput): OpTraits => ({ class: 'view', index, reads, flops: noFlops, trips: noTrips });
+const loop = (index: OpIndex, reads: ReadsRule, trips: TripsRule, flops: FlopsRule = noFlops): OpTraits => ({ class: 'loop', index, reads, flops, trips });
+const host: OpTraits = { class: 'host', index: 'none', reads: perOutput, flops: noFlops, trips: noTrips };
 
 /** Each operand element once at most: slice reads part of its input, concat each input once. */
 const upToOnce: ReadsRule = (c, ins, k) => {
@@ -127,9 +139,10 @@ export const OP_TRAITS: Record<Op, OpTraits> = {
   where: map,
   cast: view('aligned'),
   stop_gradient: view('aligned'),
-  reduce_sum: loop('row', perInput, inputFlops),
-  reduce_max: loop('row', perInput, inputFlops),
-  argmax: loop('loop', perInput, inputFlops),
+  reduce_sum: loop('row', perInput, perInputTrips, inputFlops),
+  reduce_max: loop('row', perInput, perInputTrips, inputFlops),
+  // The first element seeds the best; the loop compares the rest.
+  argmax: loop('loop', perInput, (n, ins) => Math.max(0, perInputTrips(n, ins) - 1), inputFlops),
   reshape: view('flat'),
   permute: view('remap'),
   broadcast_to: view('broadcast'),
@@ -144,24 +157,48 @@ export const OP_TRAITS: Record<Op, OpTraits> = {
   }),
   take_along_axis: view('data'),
   // Each output element sums every update that lands on it: all of them, or those along the axis.
-  scatter_add: loop('loop', (c, ins, k) => (k === 0 ? numel(c.shape) : numel(c.shape) * numel((ins[1] as Node).shape))),
-  scatter_add_along_axis: loop('loop', (c, ins, k) =>
-    k === 0 ? numel(c.shape) : numel(c.shape) * ((ins[1] as Node).shape[c.attrs['axis'] as number] as number),
+  scatter_add: loop(
+    'loop',
+    (c, ins, k) => (k === 0 ? numel(c.shape) : numel(c.shape) * numel((ins[1] as Node).shape)),
+    (_n, ins) => numel(ins[1]?.shape ?? []),
+  ),
+  scatter_add_along_axis: loop(
+    'loop',
+    (c, ins, k) => (k === 0 ? numel(c.shape) : numel(c.shape) * ((ins[1] as Node).shape[c.attrs['axis'] as number] as number)),
+    (n, ins) => (ins[1] as Node).shape[n.attrs['axis'] as number] as number,
   ),
   // A rank over the last axis: each output compares n candidates n times.
-  topk_indices: loop('loop', (c, ins) => {
-    const x = (ins[0] as Node).shape;
-    const n = c.shape.length ? (x[x.length - 1] as number) : 1;
-    return numel(c.shape) * n * n;
-  }),
+  topk_indices: loop(
+    'loop',
+    (c, ins) => {
+      const x = (ins[0] as Node).shape;
+      const n = c.shape.length ? (x[x.length - 1] as number) : 1;
+      return numel(c.shape) * n * n;
+    },
+    (_n, ins) => ((ins[0] as Node).shape.at(-1) ?? 1) ** 2,
+  ),
   matmul: loop(
     'contract',
     (c, ins) => numel(c.shape) * matmulK(ins),
+    (_n, ins) => matmulK(ins),
     (n, ins) => 2 * numel(n.shape) * matmulK(ins),
   ),
-  conv2d: loop('contract', convReads('conv2d'), (n, ins) => 2 * numel(n.shape) * numel(ins[1]?.shape.slice(1) ?? [])),
-  conv2d_grad_input: loop('contract', convReads('conv2d_grad_input')),
-  conv2d_grad_weight: loop('contract', convReads('conv2d_grad_weight')),
+  // Loops as render-node.ts's convPull writes them: the weight window, the output channels of the
+  // group with the window, every output position of the batch.
+  conv2d: loop(
+    'contract',
+    convReads('conv2d'),
+    (_n, ins) => numel(ins[1]?.shape.slice(1) ?? []),
+    (n, ins) => 2 * numel(n.shape) * numel(ins[1]?.shape.slice(1) ?? []),
+  ),
+  conv2d_grad_input: loop('contract', convReads('conv2d_grad_input'), (n, ins) => {
+    const [o = 1, , kh = 1, kw = 1] = (ins[1] as Node).shape;
+    return (o / (n.attrs['groups'] as number)) * kh * kw;
+  }),
+  conv2d_grad_weight: loop('contract', convReads('conv2d_grad_weight'), (_n, ins) => {
+    const [batch = 1, , oh = 1, ow = 1] = (ins[1] as Node).shape;
+    return batch * oh * ow;
+  }),
   svd_values: host,
   svd_values_grad: host,
 };

@@ -232,10 +232,20 @@ export function fuseAttention(g: Graph, kg: KernelGraph): KernelGraph {
     });
   });
   if (replaced.size === 0) return kg;
-  const kernels: KernelInfo[] = [];
+  const kept: KernelInfo[] = [];
   kg.kernels.forEach((k, i) => {
     const r = replaced.has(i) ? replaced.get(i) : k;
-    if (r !== null && r !== undefined) kernels.push({ ...r, id: kernels.length });
+    if (r !== null && r !== undefined) kept.push(r);
   });
-  return { ...kg, kernels };
+  // A kernel only the replaced ones read is dead now: the scores, where fusion materialized the
+  // q·kᵀ matmul (fuse-kernels.ts maxRowContraction) instead of inlining it into the softmax.
+  const outputs = new Set(kg.outputs.map((o) => o.buffer));
+  let live = kept;
+  for (let changed = true; changed; ) {
+    const read = new Set(live.flatMap((k) => k.inputs));
+    const next = live.filter((k) => k.kind === 'host' || k.outputs.some((b) => read.has(b) || outputs.has(b)));
+    changed = next.length !== live.length;
+    live = next;
+  }
+  return { ...kg, kernels: live.map((k, id) => ({ ...k, id })) };
 }

@@ -21,6 +21,34 @@ export interface FuseContext {
   carry?: readonly { output: string; input: string }[];
   /** Max recomputation of an elementwise op inlined into a broadcasting or contracting consumer. */
   maxRecompute?: number;
+  /** Nodes that root a kernel of their own whatever their consumers (split-reductions.ts' first passes). */
+  materialize?: ReadonlySet<number>;
+  /**
+   * Longest row a row kernel walks (a reduction broadcast back along its row, memoized per row);
+   * a longer one materializes the reduction and its consumers get a thread per element. Default:
+   * unlimited (one thread per row, whatever its length).
+   */
+  maxRowCols?: number;
+  /**
+   * Most contraction steps per row (K × row length) of a short contraction inlined into a row
+   * kernel; beyond it the contraction is materialized (and rendered register-blocked). Default:
+   * unlimited. Attention's q·kᵀ inside a training step's softmax runs keys × head_dim steps per
+   * row thread, two or three times over.
+   */
+  maxRowContraction?: number;
+  /**
+   * Most loop steps per thread of a loop node inlined under other loops (its trips times those
+   * of the loops around it in the kernel); beyond it the node is materialized. Default:
+   * unlimited. A loss's per-sample sums inlined into its batch mean run batch × sample steps on
+   * one thread.
+   */
+  maxNestedSteps?: number;
+  /**
+   * An output read only at its own index by one kernel's root (elementwise, same size) is stored
+   * by that kernel too instead of rooting its own: AdamW's new m and v beside the new parameter,
+   * so the whole update is one level of independent segments (one dispatch: merge-independent.ts).
+   */
+  storeOutputs?: boolean;
 }
 
 interface Group {
@@ -33,6 +61,10 @@ interface Group {
   /** Members evaluated only at indices inside the current row (root row, or a row reduction's row). */
   rowLocal: Set<number>;
   cols: number;
+  /** Per member: evaluations per element of the root from the loops around it (1 outside any loop). */
+  nest: Map<number, number>;
+  /** Outputs stored by this kernel beside its root (`storeOutputs`). */
+  also: number[];
 }
 
 /**
@@ -84,6 +116,14 @@ function trailingBroadcast(c: Node, r: Node): number {
   return cols > 1 ? cols : 0;
 }
 
+/**
+ * The row limits compiled graphs use (compiler/pipeline.ts), for devices that run thousands of
+ * threads at once: rows as long as a split reduction (split-reductions.ts SPLIT_MIN) get a thread
+ * per element, a short contraction stays inside a row kernel while K × row length ≤ 2048, and a
+ * loop inside other loops of its kernel while all of them together take ≤ 4096 steps.
+ */
+export const ROW_LIMITS = { maxRowCols: 1024, maxRowContraction: 2048, maxNestedSteps: 4096 } as const;
+
 /** Contraction length above which a matmul is not inlined into a row kernel or a reduction. */
 const LONG_CONTRACTION = 64;
 
@@ -101,6 +141,29 @@ function isLongContraction(g: Graph, n: Node): boolean {
   // inside the softmax kernel, and costs a row thread only keys × head_dim.
   const a = g.nodes[n.inputs[0] as number] as Node;
   return (a.shape[a.shape.length - 1] ?? 0) > LONG_CONTRACTION;
+}
+
+/**
+ * Whether output `node` can be stored by `group` beside its root: elementwise, as large as the
+ * root, in a kernel of one column per thread, and read by its consumers (all in the group) only
+ * at the root's own index — so each thread computes it for its own element.
+ */
+function storedBeside(g: Graph, node: Node, consumers: readonly number[], group: Group): boolean {
+  const root = g.nodes[group.root] as Node;
+  if (classOf(node) !== 'map' || OP_TRAITS[node.op].index === 'keyed' || group.cols > 0 || classOf(root) === 'host') return false;
+  if (numel(node.shape) !== numel(root.shape) || consumers.length === 0) return false;
+  return consumers.every((c) => {
+    const cn = g.nodes[c] as Node;
+    return group.aligned.has(c) && cn.inputs.every((j, k) => j !== node.id || readsAligned(g, cn, k));
+  });
+}
+
+/** Loop trips of one element of `n` (OP_TRAITS). */
+function tripsOf(g: Graph, n: Node): number {
+  return OP_TRAITS[n.op].trips(
+    n,
+    n.inputs.map((j) => g.nodes[j] as Node),
+  );
 }
 
 function hasLoop(g: Graph, group: Group): boolean {
@@ -131,14 +194,23 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
   const groups: Group[] = [];
   const newGroup = (id: number): void => {
     owner[id] = groups.length;
-    groups.push({ root: id, members: new Set([id]), mult: new Map([[id, 1]]), aligned: new Set([id]), rowLocal: new Set([id]), cols: 0 });
+    groups.push({
+      root: id,
+      members: new Set([id]),
+      mult: new Map([[id, 1]]),
+      aligned: new Set([id]),
+      rowLocal: new Set([id]),
+      cols: 0,
+      nest: new Map([[id, 1]]),
+      also: [],
+    });
   };
 
   for (let i = n - 1; i >= 0; i--) {
     const node = g.nodes[i] as Node;
     const cls = classOf(node);
     if (!live[i] || cls === 'buffer') continue;
-    if (cls === 'host') {
+    if (cls === 'host' || ctx.materialize?.has(i) === true) {
       newGroup(i);
       continue;
     }
@@ -148,6 +220,16 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
     const owners = new Set(cs.map((c) => owner[c] as number));
     const only = owners.size === 1 ? (owners.values().next().value as number) : -1;
     const group = only >= 0 ? groups[only] : undefined;
+    if (isOutput[i] && ctx.storeOutputs === true && group !== undefined && storedBeside(g, node, cs, group)) {
+      owner[i] = only;
+      group.members.add(i);
+      group.mult.set(i, 1);
+      group.nest.set(i, 1);
+      group.aligned.add(i);
+      group.rowLocal.add(i);
+      group.also.push(i);
+      continue;
+    }
     if (isOutput[i] || hostConsumer || group === undefined || classOf(g.nodes[group.root] as Node) === 'host' || cs.some((c) => owner[c] === -1)) {
       newGroup(i);
       continue;
@@ -157,16 +239,23 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
     let aligned = true;
     let rowLocal = true;
     let cols = 0;
+    let nest = 1;
     for (const c of cs) {
       const cn = g.nodes[c] as Node;
       cn.inputs.forEach((j, k) => {
         if (j !== i) return;
         let f = operandReads(g, cn, k) / Math.max(1, numel(node.shape));
-        const tb = group.rowLocal.has(c) ? trailingBroadcast(cn, node) : 0;
+        const tbRaw = group.rowLocal.has(c) ? trailingBroadcast(cn, node) : 0;
+        const tb = tbRaw > (ctx.maxRowCols ?? Number.POSITIVE_INFINITY) ? 0 : tbRaw;
+        // A row's value broadcast back along the row is computed once per row (memoized), whatever
+        // loops its readers sit in; otherwise once per evaluation of its reader, in the reader's loop.
+        let around = (group.nest.get(c) ?? 1) * (classOf(cn) === 'loop' ? tripsOf(g, cn) : 1);
         if (tb > 0 && (group.cols === 0 || group.cols === tb) && (cols === 0 || cols === tb)) {
           f = 1;
           cols = tb;
+          around = 1;
         }
+        nest = Math.max(nest, around);
         mult = Math.max(mult, (group.mult.get(c) ?? 1) * f);
         if (!(group.aligned.has(c) && readsAligned(g, cn, k))) aligned = false;
         if (!(group.rowLocal.has(c) && (readsAligned(g, cn, k) || reducesTrailing(cn, node, group.cols) || (tb > 0 && tb === (cols || group.cols)))))
@@ -174,13 +263,25 @@ export function fuseKernels(g: Graph, ctx: FuseContext = {}): KernelGraph {
       });
     }
     const admit = cls === 'loop' ? mult <= 1.0001 : cls === 'view' || mult <= maxRecompute;
-    if (!admit || (isLongContraction(g, node) && (cols > 0 || group.cols > 0 || hasLoop(g, group)))) {
+    const nested = cls === 'loop' && nest > 1 && nest * tripsOf(g, node) > (ctx.maxNestedSteps ?? Number.POSITIVE_INFINITY);
+    const inRow = cols > 0 || group.cols > 0;
+    const rowSteps = OP_TRAITS[node.op].index === 'contract' && inRow ? tripsOf(g, node) * Math.max(cols, group.cols) : 0;
+    if (
+      !admit ||
+      (isLongContraction(g, node) && (inRow || hasLoop(g, group))) ||
+      rowSteps > (ctx.maxRowContraction ?? Number.POSITIVE_INFINITY) ||
+      nested ||
+      // a kernel storing several outputs renders per element (render-kernel.ts): a contraction
+      // (a weight gradient feeding the optimizer) keeps a kernel of its own, register-blocked
+      (OP_TRAITS[node.op].index === 'contract' && group.also.length > 0)
+    ) {
       newGroup(i);
       continue;
     }
     owner[i] = only;
     group.members.add(i);
     group.mult.set(i, mult);
+    group.nest.set(i, nest);
     if (aligned) group.aligned.add(i);
     if (rowLocal) group.rowLocal.add(i);
     if (cols > 0) group.cols = cols;
@@ -237,9 +338,12 @@ function buildKernelGraph(g: Graph, groups: Group[], owner: Int32Array, dup: Uin
     const host = classOf(rootNode) === 'host';
     if (host) for (const j of rootNode.inputs) inputs.add(addBuffer(g.nodes[j] as Node));
     else walk(grp.root, true);
+    // Stored beside the root: every thread computes all its values before it stores any, so each
+    // output may take the place of an input read only at the same index.
+    const also = grp.also.map((id) => ({ node: id, output: addBuffer(g.nodes[id] as Node) })).sort((a, b) => a.node - b.node);
     const inplace = [...readCounts]
       .filter(([b, r]) => r.aligned && (buffers[b] as BufferInfo).count === numel(rootNode.shape) && (buffers[b] as BufferInfo).role !== 'constant')
-      .map(([b]) => ({ output, input: b }));
+      .flatMap(([b]) => [output, ...also.map((x) => x.output)].map((o) => ({ output: o, input: b })));
     const members = [...computed].sort((a, b) => a - b);
     const rows = grp.cols > 1 ? numel(rootNode.shape) / grp.cols : numel(rootNode.shape);
     const info: KernelInfo = {
@@ -247,10 +351,10 @@ function buildKernelGraph(g: Graph, groups: Group[], owner: Int32Array, dup: Uin
       name: kernelName(g, members),
       kind: classOf(rootNode) === 'host' ? 'host' : 'wgsl',
       nodes: members,
-      segments: [{ root: grp.root, output, rows, cols: grp.cols > 1 ? grp.cols : 1 }],
+      segments: [{ root: grp.root, output, rows, cols: grp.cols > 1 ? grp.cols : 1, ...(also.length > 0 ? { also } : {}) }],
       // Host kernels read their operands in operand order.
       inputs: host ? rootNode.inputs.map((j) => bufferOf.get(j) as number) : [...inputs].sort((a, b) => a - b),
-      outputs: [output],
+      outputs: [output, ...also.map((x) => x.output)],
       inplace,
     };
     const src = formatSource(rootNode.span);

@@ -38,6 +38,11 @@ export interface KernelSegment {
   output: number;
   rows: number;
   cols: number;
+  /**
+   * Other nodes the segment's threads store too, each at the root's own index (one column per
+   * thread): an optimizer step's new moments beside the new parameter (fuse-kernels.ts `storeOutputs`).
+   */
+  also?: { node: number; output: number }[];
 }
 
 export interface KernelInfo {
@@ -52,7 +57,7 @@ export interface KernelInfo {
   segments: KernelSegment[];
   /** Buffers read. */
   inputs: number[];
-  /** Buffers written (one per segment). */
+  /** Buffers written: each segment's output, then its `also` outputs. */
   outputs: number[];
   /** Inputs that may share the output's memory (read only at the output's own index). */
   inplace: { output: number; input: number }[];
@@ -117,6 +122,19 @@ export interface MemoryPlan {
   arenaTypes?: ('f32' | 'f16')[];
 }
 
+/**
+ * How the renderer laid one segment out on threads (compiler/kernel/cost.ts reads it):
+ * plain:   a thread per row, walking the row's columns (render-kernel.ts);
+ * blocked: a register block of a matmul per thread: `steps` iterations of its K loop (batch
+ *          entries summed in the loop included), then `block` elements stored (render-matmul.ts);
+ * coop:    a workgroup of `lanes` threads per row; `reductions` are precomputed with each lane
+ *          taking every lanes-th element (subgroup-reduce.ts).
+ */
+export type SegmentForm =
+  | { kind: 'plain' }
+  | { kind: 'blocked'; threads: number; steps: number; block: number }
+  | { kind: 'coop'; reductions: number[]; lanes: number };
+
 export interface CompiledKernel {
   kernel: number;
   /** Shader key: equal keys mean equal WGSL. */
@@ -127,6 +145,8 @@ export interface CompiledKernel {
   workgroupSize: number;
   /** Arenas bound, in binding order (binding k = arena arenas[k]). */
   arenas: number[];
+  /** Each segment's layout, in segment order; absent for kernels with a renderer of their own (attention). */
+  forms?: SegmentForm[];
 }
 
 export interface GraphIO {

@@ -6,7 +6,8 @@
 
 import type { Graph, Node } from '../../ir/graph.ts';
 import { classOf } from '../../kernel/op-classes.ts';
-import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan } from '../../kernel/kernel-graph.ts';
+import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan, SegmentForm } from '../../kernel/kernel-graph.ts';
+import { computedIn } from '../../kernel/cost.ts';
 import { NODE_RENDER, PRELUDE, renderReduce, type NodeCtx } from './render-node.ts';
 import { widenHalfLoads } from './f16-storage.ts';
 import { coopMain, coopSegment, coopSegments, subgroupPrelude, type CoopReduction, type MainSegment } from './subgroup-reduce.ts';
@@ -47,7 +48,6 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   resetNames();
   const bufferOfNode = new Map<number, number>();
   for (const b of kg.buffers) bufferOfNode.set(b.node, b.id);
-  const members = new Set(kernel.nodes);
   const roots = new Set(kernel.segments.map((s) => s.root));
   const arenas = [...new Set([...kernel.inputs, ...kernel.outputs].map((b) => (memory.placements[b] ?? fail(`buffer ${b} is not placed`)).arena))].sort(
     (a, b) => a - b,
@@ -58,8 +58,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
 
   const at = (buffer: number): { arena: number; offset: number } => memory.placements[buffer] ?? fail(`buffer ${buffer} is not placed`);
   // Inside this kernel: its members and the free nodes it recomputes; everything else is loaded.
-  const isComputed = (id: number): boolean =>
-    members.has(id) || roots.has(id) || (bufferOfNode.get(id) === undefined && classOf(g.nodes[id] as Node) !== 'buffer');
+  const isComputed = computedIn(g, kg, kernel);
   const blocked = opts.blockedMatmul === false ? new Map<number, BlockedMatmul>() : planBlocked(g, kernel, isComputed, roots);
   const overridden = new Map<number, string>();
   // A node's render context: operand k's value is a call of its function v<j>, emitted on first use.
@@ -118,6 +117,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   let first = 0;
   const coop = opts.subgroups === true ? coopSegments(g, kernel, isComputed, new Set(blocked.keys())) : new Map<number, never>();
   const mainSegs: MainSegment[] = [];
+  const forms: SegmentForm[] = [];
   const partials = new Set<number>();
   kernel.segments.forEach((s, k) => {
     const reductions = coop.get(k);
@@ -127,6 +127,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       for (const x of reductions) partials.add(x.id);
       segs.push(coopSegment(k, reductions, s, at(s.output), WORKGROUP_SIZE));
       mainSegs.push({ k, rows: s.rows, coop: true });
+      forms.push({ kind: 'coop', reductions: reductions.map((x) => x.id), lanes: WORKGROUP_SIZE });
       return;
     }
     const plan = blocked.get(k);
@@ -139,16 +140,37 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       segs.push(r.segment);
       dispatch.push(`  if (t < ${u(first + r.threads)}) { s${k}(t - ${u(first)}); return; }`);
       mainSegs.push({ k, rows: r.threads, coop: false });
+      forms.push({ kind: 'blocked', threads: r.threads, steps: r.steps, block: r.block });
       first += r.threads;
       return;
     }
     emit(s.root);
     const p = at(s.output);
+    if (s.also !== undefined) {
+      // Several outputs per thread (one column): every value first, then the stores, so an output
+      // written in place over an input never changes what another value of this thread reads.
+      for (const x of s.also) emit(x.node);
+      const outs = [{ node: s.root, at: p }, ...s.also.map((x) => ({ node: x.node, at: at(x.output) }))];
+      segs.push(
+        [
+          `fn s${k}(r: u32) {`,
+          ...outs.map((o, q) => `  let x${q} = v${o.node}(r);`),
+          ...outs.map((o, q) => `  A${o.at.arena}[${u(o.at.offset)} + r] = x${q};`),
+          '}',
+        ].join('\n'),
+      );
+      dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
+      mainSegs.push({ k, rows: s.rows, coop: false });
+      forms.push({ kind: 'plain' });
+      first += s.rows;
+      return;
+    }
     segs.push(
       `fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`,
     );
     dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
     mainSegs.push({ k, rows: s.rows, coop: false });
+    forms.push({ kind: 'plain' });
     first += s.rows;
   });
 
@@ -174,7 +196,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   const rolled = opts.rollLoops === false ? text : rollLoops(text);
   const code = opts.halfArenas === undefined ? rolled : widenHalfLoads(rolled, opts.halfArenas);
   // The key ignores the first comment line so identical kernels share one pipeline.
-  return { kernel: kernel.id, key: `scion/${hashKey(code.slice(code.indexOf('\n') + 1))}`, code, threads: first, workgroupSize: WORKGROUP_SIZE, arenas };
+  return { kernel: kernel.id, key: `scion/${hashKey(code.slice(code.indexOf('\n') + 1))}`, code, threads: first, workgroupSize: WORKGROUP_SIZE, arenas, forms };
 }
 
 /**
@@ -194,7 +216,7 @@ function planBlocked(g: Graph, kernel: KernelInfo, computed: (id: number) => boo
   kernel.segments.forEach((s, k) => {
     // a row kernel walks rows in order for its memoized reductions; someone reading the root
     // would see the accumulator's stand-in
-    if (s.cols !== 1 || [...reach].some((id) => (g.nodes[id] as Node).inputs.includes(s.root))) return;
+    if (s.cols !== 1 || s.also !== undefined || [...reach].some((id) => (g.nodes[id] as Node).inputs.includes(s.root))) return;
     const plan = planBlockedMatmul(g, s.root, computed, reach);
     if (plan === undefined) return;
     if (plan.chain.some((id) => used.has(id) || (id !== s.root && roots.has(id)))) return;

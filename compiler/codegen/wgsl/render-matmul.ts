@@ -286,6 +286,10 @@ export interface BlockedSegment {
   valueFn: string;
   segment: string;
   threads: number;
+  /** Iterations of the K loop per thread (summed batch entries included), for the cost model. */
+  steps: number;
+  /** Elements of C one thread stores (rows × columns of the block). */
+  block: number;
 }
 
 /**
@@ -377,5 +381,7 @@ export function renderBlockedSegment(
     valueFn: `fn v${plan.value}(i: u32) -> f32 { return mmv${plan.value}; } // %${plan.value} blocked ${mm.op} ${m}x${n}x${kk}${R > 1 ? ` summed over ${R}` : ''}${plan.terms.length > 1 ? ` (${plan.terms.length} matmuls added)` : ''}`,
     segment: `fn s${k}(r: u32) { // register-blocked ${rows}x${cols}\n${L.map((l) => `  ${l}`).join('\n')}\n}`,
     threads: OB * mb * nb,
+    steps: R * kk,
+    block: rows * cols,
   };
 }

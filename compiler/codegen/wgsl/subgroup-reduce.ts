@@ -43,7 +43,7 @@ export interface CoopReduction {
 export function coopSegments(g: Graph, kernel: KernelInfo, computed: (id: number) => boolean, skip: ReadonlySet<number>): Map<number, CoopReduction[]> {
   const out = new Map<number, CoopReduction[]>();
   kernel.segments.forEach((seg, k) => {
-    if (skip.has(k)) return;
+    if (skip.has(k) || seg.also !== undefined) return;
     const reach = new Set<number>();
     const walk = (id: number): void => {
       if (reach.has(id) || !computed(id)) return;

@@ -21,6 +21,14 @@ export const DIAGNOSTICS = {
   E0106: e('nesting too deep', 'Brackets nest more than 100 levels deep, or an expression tree more than 200; split the expression with `let`.'),
   E0107: e('not a name path', 'Only a name path can take `.field` or `[index]`: `layers[i].mlp` is fine, `f(x)[0]` is not.'),
   E0108: e('too many errors', 'Parsing stopped reporting after 100 errors; fix the first ones and run again.'),
+  E0109: e(
+    'name outside ASCII',
+    'A name with a character outside ASCII (an accented or non-Latin letter, a combining mark, a zero-width joiner, an emoji); names are `[A-Za-z_][A-Za-z0-9_]*`. The message names the character as U+XXXX.',
+  ),
+  E0110: e(
+    'unclosed bracket',
+    'A `(`, `[` or `{` that is never closed: another closing bracket or the end of the file comes first. Reported at the bracket left open.',
+  ),
 
   // ── E02xx the YAML form (grammar/yaml) ──
   E0201: e(

@@ -185,9 +185,14 @@ function nameDiagnostic(ctx: Ctx, t: IToken): void {
     ? `write \`${ascii}\``
     : 'use ASCII letters, digits and `_` (non-ASCII text belongs in strings and comments)';
   ctx.diagnostics.push(
-    diag('E0109', spanOf(ctx, offset, offset + ch.length), `name \`${t.image}\` has ${describeChar(ch)}, a character outside ASCII; names are ASCII letters, digits and \`_\``, {
-      suggestion,
-    }),
+    diag(
+      'E0109',
+      spanOf(ctx, offset, offset + ch.length),
+      `name \`${t.image}\` has ${describeChar(ch)}, a character outside ASCII; names are ASCII letters, digits and \`_\``,
+      {
+        suggestion,
+      },
+    ),
   );
 }
 
@@ -207,7 +212,9 @@ function lexDiagnostics(ctx: Ctx, text: string, tokens: readonly IToken[], error
         }),
       );
     } else if (t.tokenType.CATEGORIES?.includes(NumberLit) === true && readNumber(t.image) === undefined) {
-      ctx.diagnostics.push(diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `number \`${t.image}\` is too large: a number is at most about 1.8e308 (a double)`));
+      ctx.diagnostics.push(
+        diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `number \`${t.image}\` is too large: a number is at most about 1.8e308 (a double)`),
+      );
     } else if (t.tokenType.CATEGORIES?.includes(StringLit) === true) {
       if (t.tokenType === BadStr)
         ctx.diagnostics.push(

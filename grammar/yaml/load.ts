@@ -8,6 +8,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { diag } from '../diagnostics/make.ts';
 import { buildProgram } from './build.ts';
 import { YAML_LIMITS, screenDocument, screenText } from './limits.ts';
+import { screenNumbers } from './numbers.ts';
 import { Locator } from './positions.ts';
 import { validateDocument } from './validate.ts';
 
@@ -63,6 +64,8 @@ export function loadYaml(text: string, file: string): LoadResult {
 
   const screenedDoc = screenDocument(doc, loc);
   if (screenedDoc.length > 0) return empty(screenedDoc);
+  const numbers = screenNumbers(doc, loc);
+  if (numbers.length > 0) return empty(numbers);
 
   const data: unknown = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
   const diagnostics = validateDocument(doc, data, loc);

@@ -129,15 +129,24 @@ describe('the first diagnostic is the real fault', () => {
   });
 
   it('brackets nested 101 to 10,000 deep', () => {
-    fc.assert(fc.property(fc.integer({ min: 101, max: 10_000 }), (n) => expectFirst(deepParens(n))), { numRuns: 25 });
+    fc.assert(
+      fc.property(fc.integer({ min: 101, max: 10_000 }), (n) => expectFirst(deepParens(n))),
+      { numRuns: 25 },
+    );
   });
 
   it('repeat blocks nested 100 to 10,000 deep', () => {
-    fc.assert(fc.property(fc.integer({ min: 100, max: 10_000 }), (n) => expectFirst(deepRepeats(n))), { numRuns: 15 });
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 10_000 }), (n) => expectFirst(deepRepeats(n))),
+      { numRuns: 15 },
+    );
   });
 
   it('a bracket left open with 0 to 98 levels inside it', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 98 }), (k) => expectFirst(unclosed(k))), { numRuns: 25 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 98 }), (k) => expectFirst(unclosed(k))),
+      { numRuns: 25 },
+    );
   });
 
   it('a name with a character outside ASCII, anywhere in the name', () => {

@@ -3,6 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkSource } from '../../../grammar/check/check-source.ts';
 import { loadYaml } from '../../../grammar/yaml/load.ts';
 import { YAML_LIMITS } from '../../../grammar/yaml/limits.ts';
 
@@ -143,5 +144,37 @@ describe('hostile YAML', () => {
       }),
       { numRuns: 300, seed: 42 },
     );
+  });
+});
+
+describe('numbers no value can be (issue 19)', () => {
+  const spec = (dim: string): string => `scion: 1\ndecls:\n  - model: M\n    params: {dim: ${dim}}\n    body:\n      - input: x\n        type: f32[2, dim]\n`;
+  it.each([
+    ['.nan', 'NaN (.nan)'],
+    ['.NaN', 'NaN (.NaN)'],
+    ['.inf', 'infinity (.inf)'],
+    ['+.inf', 'infinity (+.inf)'],
+    ['-.inf', 'minus infinity (-.inf)'],
+    ['1e400', '1e400, which is too large: a number is at most about 1.8e308 (a double)'],
+    ['-1e400', '-1e400, which is too large in magnitude: a number is at most about 1.8e308 (a double)'],
+  ])('%s is named as such at its place, and nothing else is reported', (dim, found) => {
+    const { codes, messages } = timedCodes(spec(dim));
+    expect(codes).toEqual(['E0208']);
+    // `    params: {dim: ` is 18 columns.
+    expect(messages).toEqual([`4:19: \`dim\`: expected a finite number, found ${found}`]);
+  });
+
+  it('inside lists and maps, labelled by the nearest key and index', () => {
+    const { messages } = timedCodes('scion: 1\ndecls:\n  - let: x\n    value: [1, .nan, {a: [2, .inf]}]\n');
+    expect(messages).toEqual(['4:16: `value[1]`: expected a finite number, found NaN (.nan)', '4:30: `a[1]`: expected a finite number, found infinity (.inf)']);
+  });
+
+  it('an integer past 2^53 - 1 where an integer is expected says so (not "found the integer")', () => {
+    const text =
+      'scion: 1\ndecls:\n  - model: M\n    body:\n      - input: x\n        type: f32[2, 4]\n      - output: y\n        value: Linear(x, 3)\n  - train: M\n    steps: 9007199254740993\n';
+    const r = checkSource(text, 's.yaml', () => undefined);
+    expect(r.diagnostics.filter((d) => d.code === 'E0411').map((d) => `${d.span.start.line}:${d.span.start.col}: ${d.message}`)).toEqual([
+      '10:12: field `steps`: 9007199254740993 is beyond the exact integers (magnitude at most 2^53 - 1 = 9007199254740991); use a smaller value',
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import { ExportError } from '../jobs/export/export-onnx.ts';
 import { InheritError } from '../jobs/inherit/layout/layout.ts';
 import { JobError } from '../jobs/train/errors.ts';
 import { DataError } from '../runtime/data/user-files.ts';
+import { Utf8Error } from '../runtime/text/utf8.ts';
 import { TokenizerFormatError } from '../runtime/tokenizer/tokenizer-json.ts';
 import { CheckpointError, NothingToResume, RunLocked, TrainingDiverged } from '../runtime/train/index.ts';
 import { SafetensorsError } from '../runtime/weights/index.ts';
@@ -36,6 +37,7 @@ const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
   TrainingDiverged,
   DataError,
   TokenizerFormatError,
+  Utf8Error,
   InheritError,
   ExportError,
 ];

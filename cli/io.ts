@@ -2,6 +2,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { decodeUtf8, readUtf8Sync, Utf8Error } from '../runtime/text/utf8.ts';
 import { atomicWrite, writeAll } from '../runtime/weights/safetensors-writer.ts';
 
 export interface Io {
@@ -14,7 +15,7 @@ export interface Io {
   stdin?: () => string;
 }
 
-const readProcessStdin = (): string => readFileSync(0, 'utf8');
+const readProcessStdin = (): string => decodeUtf8(readFileSync(0), STDIN_NAME);
 
 export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
@@ -37,14 +38,19 @@ export const STDIN_ARG = '-';
 /** The name diagnostics give standard input. */
 export const STDIN_NAME = '<stdin>';
 
-/** A reader relative to the working directory; undefined for missing files and folders. */
+/**
+ * A reader relative to the working directory; undefined for missing files and folders. Text that
+ * is not UTF-8 throws a Utf8Error (a known failure naming the byte), never a U+FFFD that `fmt` or
+ * `convert` would write back.
+ */
 export function fileReader(cwd: string): (path: string) => string | undefined {
   return (path) => {
     const full = isAbsolute(path) ? path : resolve(cwd, path);
     try {
       if (!statSync(full).isFile()) return undefined;
-      return readFileSync(full, 'utf8');
-    } catch {
+      return readUtf8Sync(full, path);
+    } catch (error) {
+      if (error instanceof Utf8Error) throw error;
       return undefined;
     }
   };
@@ -58,7 +64,8 @@ export function readInput(file: string, io: Io): { name: string; text: string } 
   if (file === STDIN_ARG) {
     try {
       return { name: STDIN_NAME, text: (io.stdin ?? readProcessStdin)() };
-    } catch {
+    } catch (error) {
+      if (error instanceof Utf8Error) throw error;
       return undefined;
     }
   }

@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { decodeUtf8, readUtf8Sync, Utf8Error } from '../runtime/text/utf8.ts';
+import { WorkProgress } from '../runtime/train/progress.ts';
 import { atomicWrite, writeAll } from '../runtime/weights/safetensors-writer.ts';
 
 export interface Io {
@@ -13,6 +14,8 @@ export interface Io {
   cwd: string;
   /** Standard input, read whole (the file `-`). Absent: the process's own. */
   stdin?: () => string;
+  /** Milliseconds of work before a job's progress line appears (default 2000; tests pass 0). */
+  progressAfterMs?: number;
 }
 
 const readProcessStdin = (): string => decodeUtf8(readFileSync(0), STDIN_NAME);
@@ -102,4 +105,16 @@ const READ_ERRORS: Record<string, string> = {
 /** Writes a text file whole or not at all (temp file, fsync, rename): a user's spec is never left half-written. */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
   await atomicWrite(path, (handle) => writeAll(handle, new TextEncoder().encode(text)));
+}
+
+/**
+ * The progress line of a long job (init, inherit, export, sample) on this Io's stderr: nothing for
+ * the first ~2 s, then the training line's rules (runtime/train/progress.ts). None when `quiet`
+ * (`--json`: stdout is for machines, stderr stays clean).
+ */
+export function workProgress(io: Io, label: string, unit: string, quiet = false): WorkProgress | undefined {
+  if (quiet) return undefined;
+  return new WorkProgress({ write: (text: string) => io.err(text), isTTY: io.isTty }, label, unit, {
+    ...(io.progressAfterMs === undefined ? {} : { afterMs: io.progressAfterMs }),
+  });
 }

@@ -18,6 +18,6 @@ export {
 } from './checkpoint.ts';
 export { acquireRunLock, LOCK_FILE, RunLocked, type RunLock } from './run-lock.ts';
 export { train, TrainingDiverged, type StepResult, type Stateful, type TrainOptions, type TrainResult } from './loop.ts';
-export { formatProgress, ProgressLine, type ProgressInfo, type ProgressStream } from './progress.ts';
+export { formatProgress, formatWork, PROGRESS_AFTER_MS, ProgressLine, WorkProgress, type ProgressInfo, type ProgressStream } from './progress.ts';
 export { removeStaleTemps, writeAtomic, type MetricRecord, type RunSummary } from './run-files.ts';
 export { batchProbabilities, sampleBatches, sampleCount, type RoundSampleOptions } from './rounds.ts';

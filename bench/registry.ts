@@ -11,6 +11,7 @@ export const BENCH_MODULES = [
   'inherit-memory',
   'compile',
   'explain-depth',
+  'large-inputs',
   'cpu-forward',
   'cpu-train-step',
   'onnx-train-step',

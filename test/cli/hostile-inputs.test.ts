@@ -393,7 +393,8 @@ describe('sizes beyond what typed arrays hold', () => {
   });
 });
 
-describe('diagnostics name the first real error (deep nesting, Unicode, numbers, invalid UTF-8)', () => {
+// A coarse time bound per test (bench/large-inputs.ts has the real ones).
+describe('diagnostics name the first real error (deep nesting, Unicode, numbers, invalid UTF-8)', { timeout: 30_000 }, () => {
   const write = (name: string, text: string | Uint8Array): string => {
     writeFileSync(join(dir, name), text);
     return name;

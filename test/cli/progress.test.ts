@@ -41,7 +41,7 @@ const lines = (stderr: string, label: string): string[] =>
   stderr
     .split('\n')
     .filter((l) => l.startsWith(`${label}: `))
-    .map((l) => l.replace(/  \d+(m\d+)?s(  ETA \d+(m\d+)?s)?/, ''));
+    .map((l) => l.replace(/ {2}\d+(m\d+)?s( {2}ETA \d+(m\d+)?s)?/, ''));
 
 describe('progress of init, export, inherit and sample', () => {
   it('init: the first tensor at once, then the last, with its name', async () => {

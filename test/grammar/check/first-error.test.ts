@@ -123,7 +123,8 @@ function expectFirst(f: Faulty): void {
   }
 }
 
-describe('the first diagnostic is the real fault', () => {
+// A coarse time bound (bench/large-inputs.ts has the real ones): 10,000-deep inputs take well under it.
+describe('the first diagnostic is the real fault', { timeout: 30_000 }, () => {
   it('the spec without a fault is clean', () => {
     expect(firstError(VALID).all).toEqual([]);
   });

@@ -18,7 +18,7 @@ function timedCodes(text: string): { codes: string[]; messages: string[] } {
   return { codes: diagnostics.map((d) => d.code), messages: diagnostics.map((d) => `${d.span.start.line}:${d.span.start.col}: ${d.message}`) };
 }
 
-describe('hostile YAML', () => {
+describe('hostile YAML', { timeout: 20_000 }, () => {
   it('an alias bomb (a billion laughs) is refused at the first alias', () => {
     const rows = ['scion: 1', 'a: &a [x, x, x, x, x, x, x, x, x]'];
     const names = 'abcdefghij';
@@ -147,7 +147,7 @@ describe('hostile YAML', () => {
   });
 });
 
-describe('numbers no value can be (issue 19)', () => {
+describe('numbers no value can be (issue 19)', { timeout: 20_000 }, () => {
   const spec = (dim: string): string => `scion: 1\ndecls:\n  - model: M\n    params: {dim: ${dim}}\n    body:\n      - input: x\n        type: f32[2, dim]\n`;
   it.each([
     ['.nan', 'NaN (.nan)'],

@@ -17,9 +17,6 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
-/** Work bound for building the AST: far above any real spec, far below an alias bomb. */
-const NODE_BUDGET = 200_000;
-
 /**
  * Reads a spec in the YAML form.
  *
@@ -36,7 +33,8 @@ export function loadYaml(text: string, file: string): LoadResult {
 
   let docs: Document[];
   try {
-    const parsed = parseAllDocuments(text, { schema: 'core', version: '1.2', uniqueKeys: true, prettyErrors: false });
+    // Duplicate keys are found by screenDocument in one pass: the reader's uniqueKeys is quadratic.
+    const parsed = parseAllDocuments(text, { schema: 'core', version: '1.2', uniqueKeys: false, prettyErrors: false });
     docs = Array.isArray(parsed) ? parsed : [];
   } catch (error) {
     // The screen keeps inputs within the reader's limits; anything it still throws is reported.
@@ -69,7 +67,7 @@ export function loadYaml(text: string, file: string): LoadResult {
 
   const data: unknown = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
   const diagnostics = validateDocument(doc, data, loc);
-  const ctx = { doc, loc, diags: [] as Diagnostic[], budget: NODE_BUDGET };
+  const ctx = { doc, loc, diags: [] as Diagnostic[], budget: YAML_LIMITS.maxNodes };
   const program = buildProgram(ctx);
   diagnostics.push(...ctx.diags);
   diagnostics.sort((a, b) => a.span.start.offset - b.span.start.offset);

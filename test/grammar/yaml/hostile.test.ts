@@ -178,3 +178,32 @@ describe('numbers no value can be (issue 19)', { timeout: 20_000 }, () => {
     ]);
   });
 });
+
+describe('large maps (issue 19)', { timeout: 30_000 }, () => {
+  const keys = (n: number, dup?: number): string =>
+    `scion: 1\ndecls:\n  - let: r\n    value:\n${Array.from({ length: n }, (_, i) => `      k${dup === i ? 0 : i}: ${i % 10}`).join('\n')}\n`;
+
+  it('20,000 keys read in one pass (duplicate keys are found without comparing every pair)', () => {
+    const { program, diagnostics } = loadYaml(keys(20_000), 'k.yaml');
+    expect(diagnostics).toEqual([]);
+    const value = program.decls[0]?.kind === 'binding' ? program.decls[0].value : undefined;
+    expect(value?.kind === 'record' ? value.fields.length : 0).toBe(20_000);
+  });
+
+  it('a duplicate among them is E0201 at the second, naming the first line', () => {
+    const { codes, messages } = timedCodes(keys(20_000, 15_000));
+    expect(codes).toEqual(['E0201']);
+    // Key k0 is on line 5; the 15,000th key (index 15000) on line 15005.
+    expect(messages).toEqual(['15005:7: the key `k0` is set twice in this map (first on line 5)']);
+  });
+
+  it('more values than the document may have is E0204 naming the limit', () => {
+    const many = `scion: 1\ndecls:\n  - let: r\n    value: {${Array.from({ length: 100_000 }, (_, i) => `k${i.toString(36)}: 0`).join(', ')}}\n`;
+    // 100k keys take seconds to read on a loaded machine: the describe's timeout is the bound here.
+    const { diagnostics } = loadYaml(many, 'h.yaml');
+    expect(diagnostics.map((d) => d.code)).toEqual(['E0204']);
+    expect(diagnostics.map((d) => `${d.span.start.line}:${d.span.start.col}: ${d.message}`)).toEqual([
+      `1:1: the document has, or its aliases expand to, more than ${YAML_LIMITS.maxNodes} values; a spec never needs that many`,
+    ]);
+  });
+});

@@ -11,6 +11,7 @@ export const BENCH_MODULES = [
   'inherit-memory',
   'compile',
   'explain-depth',
+  'large-inputs',
   'reference-forward',
   'reference-train-step',
   'onnx-train-step',

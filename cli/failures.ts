@@ -13,6 +13,7 @@ import { NotEnoughResources } from '../jobs/resources.ts';
 import { JobError } from '../jobs/train/errors.ts';
 import { PlaygroundError } from '../playground/errors.ts';
 import { DataError } from '../runtime/data/user-files.ts';
+import { Utf8Error } from '../runtime/text/utf8.ts';
 import { TokenizerFormatError } from '../runtime/tokenizer/tokenizer-json.ts';
 import { CheckpointError, NothingToResume, RunLocked, TrainingDiverged } from '../runtime/train/index.ts';
 import { SafetensorsError } from '../runtime/weights/index.ts';
@@ -38,6 +39,7 @@ const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
   TrainingDiverged,
   DataError,
   TokenizerFormatError,
+  Utf8Error,
   InheritError,
   ExportError,
   NotEnoughResources,

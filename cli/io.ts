@@ -3,6 +3,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Machine } from '../jobs/resources.ts';
+import { decodeUtf8, readUtf8Sync, Utf8Error } from '../runtime/text/utf8.ts';
+import { WorkProgress } from '../runtime/train/progress.ts';
 import { atomicWrite, writeAll } from '../runtime/weights/safetensors-writer.ts';
 
 export interface Io {
@@ -15,9 +17,11 @@ export interface Io {
   stdin?: () => string;
   /** Free memory and disk, for the estimates `init` and `train` check. Absent: this machine's. */
   machine?: Machine;
+  /** Milliseconds of work before a job's progress line appears (default 2000; tests pass 0). */
+  progressAfterMs?: number;
 }
 
-const readProcessStdin = (): string => readFileSync(0, 'utf8');
+const readProcessStdin = (): string => decodeUtf8(readFileSync(0), STDIN_NAME);
 
 export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
@@ -40,14 +44,19 @@ export const STDIN_ARG = '-';
 /** The name diagnostics give standard input. */
 export const STDIN_NAME = '<stdin>';
 
-/** A reader relative to the working directory; undefined for missing files and folders. */
+/**
+ * A reader relative to the working directory; undefined for missing files and folders. Text that
+ * is not UTF-8 throws a Utf8Error (a known failure naming the byte), never a U+FFFD that `fmt` or
+ * `convert` would write back.
+ */
 export function fileReader(cwd: string): (path: string) => string | undefined {
   return (path) => {
     const full = isAbsolute(path) ? path : resolve(cwd, path);
     try {
       if (!statSync(full).isFile()) return undefined;
-      return readFileSync(full, 'utf8');
-    } catch {
+      return readUtf8Sync(full, path);
+    } catch (error) {
+      if (error instanceof Utf8Error) throw error;
       return undefined;
     }
   };
@@ -61,7 +70,8 @@ export function readInput(file: string, io: Io): { name: string; text: string } 
   if (file === STDIN_ARG) {
     try {
       return { name: STDIN_NAME, text: (io.stdin ?? readProcessStdin)() };
-    } catch {
+    } catch (error) {
+      if (error instanceof Utf8Error) throw error;
       return undefined;
     }
   }
@@ -98,4 +108,16 @@ const READ_ERRORS: Record<string, string> = {
 /** Writes a text file whole or not at all (temp file, fsync, rename): a user's spec is never left half-written. */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
   await atomicWrite(path, (handle) => writeAll(handle, new TextEncoder().encode(text)));
+}
+
+/**
+ * The progress line of a long job (init, inherit, export, sample) on this Io's stderr: nothing for
+ * the first ~2 s, then the training line's rules (runtime/train/progress.ts). None when `quiet`
+ * (`--json`: stdout is for machines, stderr stays clean).
+ */
+export function workProgress(io: Io, label: string, unit: string, quiet = false): WorkProgress | undefined {
+  if (quiet) return undefined;
+  return new WorkProgress({ write: (text: string) => io.err(text), isTTY: io.isTty }, label, unit, {
+    ...(io.progressAfterMs === undefined ? {} : { afterMs: io.progressAfterMs }),
+  });
 }

@@ -5,7 +5,7 @@
 
 import { exportOnnx } from '../../jobs/export/export-onnx.ts';
 import { command, commandSpec } from '../flags.ts';
-import { EXIT } from '../io.ts';
+import { EXIT, workProgress } from '../io.ts';
 import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 import { loadSpec } from '../spec.ts';
 
@@ -27,17 +27,19 @@ export const run = command(SPEC, async ({ flags: { model, out: given, exportTrai
   refuseOwnInput(abs(out), out, [abs(file), weights === undefined ? undefined : abs(weights)]);
   const program = loadSpec(file, io, 'export');
   if (program === undefined) return EXIT.inputError;
+  const progress = workProgress(io, 'export', 'tensors', json);
   const r = await exportOnnx(
     program,
     {
       model,
       train,
+      ...(progress === undefined ? {} : { progress: (done: number, total: number, path: string) => progress.update(done, total, path) }),
       ...(weights === undefined ? {} : { weights: abs(weights) }),
       ...(seed === undefined ? {} : { seed }),
       ...(batch === undefined ? {} : { batch }),
     },
     abs(out),
-  );
+  ).finally(() => progress?.finish());
   const summary = {
     out,
     bytes: r.bytes,

@@ -19,7 +19,7 @@ import { MappingError } from '../../compiler/presets/index.ts';
 import { renderDiagnostics } from '../../grammar/diagnostics/render.ts';
 import { diag } from '../../grammar/diagnostics/make.ts';
 import { command, commandSpec, usageError, type SpecValues } from '../flags.ts';
-import { EXIT, type Io } from '../io.ts';
+import { EXIT, type Io, workProgress } from '../io.ts';
 import { loadSpec, reportLowerError } from '../spec.ts';
 import { absolute, checkOutputDir, refuseOwnInput } from '../outputs.ts';
 
@@ -43,13 +43,12 @@ function argsOf(flags: SpecValues<typeof SPEC>, file: string | undefined): Args 
   return file === undefined ? flags : { ...flags, file };
 }
 
-/** Prints progress on a terminal (one redrawn line), nothing otherwise. */
+/** The job's tensor-by-tensor progress as the one progress line (cli/io.ts), ended at the last tensor. */
 function progressOf(io: Io, json: boolean): (done: number, total: number, name: string) => void {
-  const t0 = Date.now();
+  const p = workProgress(io, 'inherit', 'tensors', json);
   return (done, total, name) => {
-    if (json || !io.isTty) return;
-    const s = ((Date.now() - t0) / 1000).toFixed(1);
-    io.err(`\r[${done}/${total}] ${s}s ${name.slice(0, 60).padEnd(60)}${done === total ? '\n' : ''}`);
+    p?.update(done, total, name);
+    if (done === total) p?.finish();
   };
 }
 

@@ -10,7 +10,7 @@ import { checkpointPlan, toCheckpoint, writeConfig, type HostTensor } from '../.
 import { checkResources, initEstimate, THIS_MACHINE } from '../../jobs/resources.ts';
 import { writeSafetensors, type TensorToWrite } from '../../runtime/weights/index.ts';
 import { command, commandSpec } from '../flags.ts';
-import { EXIT } from '../io.ts';
+import { EXIT, workProgress } from '../io.ts';
 import { loadSpec } from '../spec.ts';
 import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
@@ -34,20 +34,20 @@ export const run = command(SPEC, async ({ flags: { model, out, seed = 0, force }
   // Before any parameter is drawn: refused here, a model of 1e11 parameters never starts allocating.
   const fit = checkResources(initEstimate(lowered), (io.machine ?? THIS_MACHINE).available(dirname(path)), dirname(out), force);
   if (!fit.fits) io.err(`scion init: warning: ${fit.line}\n`);
+  const progress = workProgress(io, 'init', 'tensors');
   const params = new Map<string, HostTensor>(
-    lowered.params.map((p) => [
-      p.path,
-      {
-        shape: p.shape,
-        data: sampleInit(
-          p.init,
-          p.shape.reduce((x, y) => x * y, 1),
-          seed,
-          p.path,
-        ),
-      },
-    ]),
+    lowered.params.map((p, i) => {
+      const data = sampleInit(
+        p.init,
+        p.shape.reduce((x, y) => x * y, 1),
+        seed,
+        p.path,
+      );
+      progress?.update(i + 1, lowered.params.length, p.path);
+      return [p.path, { shape: p.shape, data }];
+    }),
   );
+  progress?.finish();
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, t] of toCheckpoint(checkpointPlan(lowered), params)) tensors.set(name, { dtype: 'F32', shape: t.shape, data: t.data });
   const preset = lowered.instance.preset;

@@ -16,7 +16,7 @@ import { deviceWords, type DeviceChoice } from '../../backends/registry.ts';
 import { imageGrid } from '../../runtime/plot/index.ts';
 import { defaultOutDir } from '../../jobs/train/defaults.ts';
 import { command, commandSpec, usageError, type SpecValues } from '../flags.ts';
-import { EXIT, type Io } from '../io.ts';
+import { EXIT, type Io, workProgress } from '../io.ts';
 import { loadSpec } from '../spec.ts';
 import { absolute, checkOutputFile, refuseOwnInput } from '../outputs.ts';
 
@@ -102,14 +102,13 @@ export const run = command(SPEC, async ({ flags, args: [file = ''] }, io) => {
 
 async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options, judgeProgram: Program | undefined, io: Io): Promise<number> {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  const progress = workProgress(io, 'sample', 'steps', opt.json);
   const sampler = await prepareSampler(program, cfg, {
     weights: new Map([...opt.weights].map(([k, v]) => [k, abs(v)])),
     reuse: opt.reuse,
     device: opt.device,
-    log: (line) => io.err(`${line}\n`),
-    onStep: (step, steps) => {
-      if (!opt.json && io.isTty) io.err(`\rstep ${step + 1}/${steps}`);
-    },
+    log: (line) => (progress === undefined ? io.err(`${line}\n`) : progress.log(line)),
+    onStep: (step, steps) => progress?.update(step + 1, steps),
   });
   let r: DrawResult;
   let judged: JudgeReport | undefined;
@@ -125,8 +124,8 @@ async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options
     judged = judge?.classify(r.images, r.labels);
   } finally {
     sampler.dispose();
+    progress?.finish();
   }
-  if (!opt.json && io.isTty) io.err('\n');
   writeFileSync(abs(opt.out), imageGrid(channelZero(r), cfg.count, 2, [r.shape[2] ?? 1, r.shape[3] ?? 1]));
   const batch = r.labels.length;
   const fullPasses = r.passes.reduce((s, p) => s + p.full, 0);

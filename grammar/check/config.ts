@@ -134,6 +134,11 @@ export function checkValue(ctx: CheckContext, kind: ConfigKind, path: string, wh
     case 'number':
     case 'bool': {
       const r = evalConst(value, scope.consts());
+      // A constant that cannot be computed (an integer past 2^53 - 1): the evaluator says why.
+      if (!r.ok && r.err.why === 'type' && value.kind !== 'ref') {
+        ctx.report('E0411', r.err.span, `${what}: ${r.err.what}`);
+        return;
+      }
       // A list literal is "a list" here, as it was before lists had values.
       if (!r.ok || value.kind === 'list' || value.kind === 'tuple') {
         if (value.kind === 'ref') walkExpr(ctx, value, env(ctx, path, scope));

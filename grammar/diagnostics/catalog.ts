@@ -21,15 +21,26 @@ export const DIAGNOSTICS = {
   E0106: e('nesting too deep', 'Brackets nest more than 100 levels deep, or an expression tree more than 200; split the expression with `let`.'),
   E0107: e('not a name path', 'Only a name path can take `.field` or `[index]`: `layers[i].mlp` is fine, `f(x)[0]` is not.'),
   E0108: e('too many errors', 'Parsing stopped reporting after 100 errors; fix the first ones and run again.'),
+  E0109: e(
+    'name outside ASCII',
+    'A name with a character outside ASCII (an accented or non-Latin letter, a combining mark, a zero-width joiner, an emoji); names are `[A-Za-z_][A-Za-z0-9_]*`. The message names the character as U+XXXX.',
+  ),
+  E0110: e(
+    'unclosed bracket',
+    'A `(`, `[` or `{` that is never closed: another closing bracket or the end of the file comes first. Reported at the bracket left open.',
+  ),
 
   // ── E02xx the YAML form (grammar/yaml) ──
   E0201: e(
     'YAML syntax error',
-    "The text is not well-formed YAML (bad indentation, an unclosed bracket or quote, a duplicate key); the message is the YAML reader's.",
+    "The text is not well-formed YAML (bad indentation, an unclosed bracket or quote, a duplicate key); the message is the YAML reader's, except for a duplicate key, which names the key and the line it was first set on.",
   ),
   E0202: e('YAML input too large', 'A YAML spec over 1 MiB, or one scalar or comment over 16 KiB, is refused before it is read.'),
   E0203: e('YAML nesting too deep', 'Brackets nest more than 64 levels, or a line is indented more than 128 columns; a spec never needs that much.'),
-  E0204: e('too many YAML aliases', 'Aliases (`*name`) would expand to more than 100 nodes: the shape of an alias bomb. Write the values out instead.'),
+  E0204: e(
+    'too many YAML aliases',
+    'Aliases (`*name`) would expand to more than 100 nodes: the shape of an alias bomb. Write the values out instead. Also a document of more than 200,000 values, however written.',
+  ),
   E0205: e('several YAML documents', 'A YAML spec is one document; a second `---` starts another, which is refused.'),
   E0206: e(
     'YAML tag or directive',

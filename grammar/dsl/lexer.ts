@@ -38,12 +38,28 @@ export const BadNum = createToken({
 });
 
 export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/, categories: [Name], label: 'a name' });
+/**
+ * A name with characters outside ASCII (`héllo`, `a\u200Db`, Cyrillic `а`, an emoji): reported as
+ * E0109 at its first such character and parsed as a name, so one stray letter is one error — not
+ * a cascade of syntax errors and undefined names. Names stay ASCII: they become parameter paths
+ * in safetensors files and Hugging Face names, where look-alike letters and NFC/NFD spellings of
+ * one name would be different keys. Non-ASCII whitespace is not part of it (the lexer reports it).
+ */
+// Non-ASCII characters that are not whitespace (JavaScript's \s) nor C1 controls, as ranges: the
+// lexer's first-character optimization cannot analyse a complement set.
+const NON_ASCII = '\\u00A1-\\u167F\\u1681-\\u1FFF\\u200B-\\u2027\\u202A-\\u202E\\u2030-\\u205E\\u2060-\\u2FFF\\u3001-\\uFEFE\\uFF00-\\uFFFF';
+export const BadIdentifier = createToken({
+  name: 'BadIdentifier',
+  pattern: new RegExp(`[A-Za-z0-9_]*[${NON_ASCII}][A-Za-z0-9_${NON_ASCII}]*`),
+  categories: [Name],
+  label: 'a name',
+});
 
 const keyword = (word: string, soft: boolean, extra: TokenType[] = []): TokenType =>
   createToken({
     name: word[0]!.toUpperCase() + word.slice(1),
     pattern: new RegExp(word),
-    longer_alt: Identifier,
+    longer_alt: [BadIdentifier, Identifier],
     categories: soft ? [Name, ...extra] : extra,
     label: `\`${word}\``,
   });
@@ -143,6 +159,7 @@ export const ALL_TOKENS: TokenType[] = [
   Param,
   Return,
   Preset,
+  BadIdentifier,
   Identifier,
   StarStar,
   EqEq,

@@ -6,11 +6,12 @@
 import { EOF, type CstNode, type IRecognitionException, type IToken, type TokenType } from 'chevrotain';
 import type { Expr, Pos, Program } from '../ast.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
-import { diag } from '../diagnostics/make.ts';
+import { diag, noteAt } from '../diagnostics/make.ts';
 import { attachComments } from './comments.ts';
 import { lineLocator, spanOf, tokEnd, type Ctx } from './cst.ts';
 import {
   Adapter,
+  BadIdentifier,
   BadNum,
   BadStr,
   Import,
@@ -20,6 +21,7 @@ import {
   LCurly,
   Let,
   lex,
+  type LexResult,
   LParen,
   Model,
   NumberLit,
@@ -58,7 +60,7 @@ export interface ParseResult {
  */
 export function parseProgram(text: string, file: string): ParseResult {
   const ctx = newCtx(file, lineLocator(text));
-  const lexed = lex(text);
+  const lexed = dropStrayMarks(lex(text));
   lexDiagnostics(ctx, text, lexed.tokens, lexed.errors);
   const tokens = capNesting(ctx, lexed.tokens);
   const program = stackGuard<Program>(ctx, text, { file, imports: [], decls: [] }, () => {
@@ -79,7 +81,7 @@ export function parseProgram(text: string, file: string): ParseResult {
  */
 export function parseExpr(text: string, file: string, locate?: (index: number) => Pos): { expr?: Expr; diagnostics: Diagnostic[] } {
   const ctx = newCtx(file, locate ?? lineLocator(text));
-  const lexed = lex(text);
+  const lexed = dropStrayMarks(lex(text));
   lexDiagnostics(ctx, text, lexed.tokens, lexed.errors);
   const tokens = capNesting(ctx, lexed.tokens);
   const e = stackGuard<Expr | undefined>(ctx, text, undefined, () => {
@@ -141,10 +143,58 @@ function newCtx(file: string, locate: (offset: number) => Pos): Ctx {
   return { file, locate, diagnostics: [], here: 0, deepReported: false, exprNesting: 0 };
 }
 
+/** `é` (U+00E9) for what can be seen; U+200D alone for controls, format characters, marks and spaces. */
 const describeChar = (ch: string): string => {
   const cp = ch.codePointAt(0) ?? 0;
-  return cp < 0x20 || cp === 0x7f || (cp >= 0x80 && /\s|\p{C}/u.test(ch)) ? `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` : `\`${ch}\``;
+  const code = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && /\s|\p{C}|\p{M}/u.test(ch))) return code;
+  return cp < 0x80 ? `\`${ch}\`` : `\`${ch}\` (${code})`;
 };
+
+/**
+ * A non-ASCII run with nothing of a name in it (a lone right-to-left mark, zero-width space or
+ * combining accent between tokens) is an unexpected character, skipped like any other, rather
+ * than a name the parser would then trip over.
+ */
+function dropStrayMarks(lexed: LexResult): LexResult {
+  if (!lexed.tokens.some((t) => t.tokenType === BadIdentifier && !NAMEY.test(t.image))) return lexed;
+  const errors = [...lexed.errors];
+  const tokens = lexed.tokens.filter((t) => {
+    if (t.tokenType !== BadIdentifier || NAMEY.test(t.image)) return true;
+    errors.push({ offset: t.startOffset, length: tokEnd(t) - t.startOffset });
+    return false;
+  });
+  errors.sort((a, b) => a.offset - b.offset);
+  return { ...lexed, tokens, errors };
+}
+const NAMEY = /[\p{L}\p{N}\p{S}_]/u;
+
+/**
+ * E0109 for a name with a character outside ASCII, at that character. The suggestion is the name
+ * with accents and invisible characters removed, where that leaves an ASCII name (`héllo` →
+ * `hello`); a look-alike letter from another script (Cyrillic `е`) gets none, since dropping it
+ * would suggest a different name.
+ */
+function nameDiagnostic(ctx: Ctx, t: IToken): void {
+  const at = [...t.image].findIndex((ch) => ch.codePointAt(0)! >= 0x80);
+  const chars = [...t.image];
+  const offset = t.startOffset + chars.slice(0, at).join('').length;
+  const ch = chars[at]!;
+  const ascii = t.image.normalize('NFKD').replace(/\p{M}|\p{Cf}/gu, '');
+  const suggestion = /^[A-Za-z_][A-Za-z0-9_]*$/.test(ascii)
+    ? `write \`${ascii}\``
+    : 'use ASCII letters, digits and `_` (non-ASCII text belongs in strings and comments)';
+  ctx.diagnostics.push(
+    diag(
+      'E0109',
+      spanOf(ctx, offset, offset + ch.length),
+      `name \`${t.image}\` has ${describeChar(ch)}, a character outside ASCII; names are ASCII letters, digits and \`_\``,
+      {
+        suggestion,
+      },
+    ),
+  );
+}
 
 function lexDiagnostics(ctx: Ctx, text: string, tokens: readonly IToken[], errors: readonly { offset: number; length: number }[]): void {
   for (const e of errors) {
@@ -154,14 +204,17 @@ function lexDiagnostics(ctx: Ctx, text: string, tokens: readonly IToken[], error
     ctx.diagnostics.push(diag('E0101', spanOf(ctx, e.offset, e.offset + e.length), `unexpected character ${describeChar(ch)}${more}`));
   }
   for (const t of tokens) {
-    if (t.tokenType === BadNum) {
+    if (t.tokenType === BadIdentifier) nameDiagnostic(ctx, t);
+    else if (t.tokenType === BadNum) {
       ctx.diagnostics.push(
         diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `invalid number \`${t.image}\``, {
           suggestion: 'write digits with an optional fraction, exponent and one suffix: `2k`, `1.5M`, `1e-4`',
         }),
       );
     } else if (t.tokenType.CATEGORIES?.includes(NumberLit) === true && readNumber(t.image) === undefined) {
-      ctx.diagnostics.push(diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `number \`${t.image}\` is too large`));
+      ctx.diagnostics.push(
+        diag('E0104', spanOf(ctx, t.startOffset, tokEnd(t)), `number \`${t.image}\` is too large: a number is at most about 1.8e308 (a double)`),
+      );
     } else if (t.tokenType.CATEGORIES?.includes(StringLit) === true) {
       if (t.tokenType === BadStr)
         ctx.diagnostics.push(
@@ -179,14 +232,37 @@ function lexDiagnostics(ctx: Ctx, text: string, tokens: readonly IToken[], error
   }
 }
 
-/** Cuts the token stream where brackets nest too deeply, so the recursive parser stays shallow. */
+const CLOSER: ReadonlyMap<TokenType, string> = new Map([
+  [LParen, ')'],
+  [LBracket, ']'],
+  [LCurly, '}'],
+]);
+
+/**
+ * Cuts the token stream where brackets nest too deeply, so the recursive parser stays shallow; and
+ * reports the first bracket left open (E0110) at the bracket itself. The parser only notices a
+ * missing `)` where something else comes first — often lines later, or at the end of the file —
+ * so without this the first error would point far from the fault.
+ */
 function capNesting(ctx: Ctx, tokens: IToken[]): IToken[] {
-  let depth = 0;
+  const open: IToken[] = [];
+  let reported = false;
+  const unclosed = (opener: IToken, then: string, at?: IToken): void => {
+    reported = true;
+    const close = CLOSER.get(opener.tokenType)!;
+    ctx.diagnostics.push(
+      diag('E0110', spanOf(ctx, opener.startOffset, tokEnd(opener)), `\`${opener.image}\` is never closed: ${then}`, {
+        ...(at === undefined ? {} : { notes: [noteAt(`the \`${at.image}\` that comes first`, spanOf(ctx, at.startOffset, tokEnd(at)))] }),
+        suggestion: `close it with \`${close}\``,
+      }),
+    );
+  };
   for (let i = 0; i < tokens.length; i++) {
-    const tt = tokens[i]!.tokenType;
-    if (tt === LParen || tt === LBracket || tt === LCurly) {
-      if (++depth > MAX_NESTING) {
-        const t = tokens[i]!;
+    const t = tokens[i]!;
+    const tt = t.tokenType;
+    if (CLOSER.has(tt)) {
+      open.push(t);
+      if (open.length > MAX_NESTING) {
         ctx.diagnostics.push(
           diag('E0106', spanOf(ctx, t.startOffset, tokEnd(t)), `brackets nest more than ${MAX_NESTING} levels deep`, {
             suggestion: 'split the expression into smaller pieces with `let`',
@@ -194,8 +270,13 @@ function capNesting(ctx: Ctx, tokens: IToken[]): IToken[] {
         );
         return tokens.slice(0, i);
       }
-    } else if (tt === RParen || tt === RBracket || tt === RCurly) depth = Math.max(0, depth - 1);
+    } else if (tt === RParen || tt === RBracket || tt === RCurly) {
+      const top = open.pop();
+      if (top !== undefined && CLOSER.get(top.tokenType) !== t.image && !reported) unclosed(top, `a \`${t.image}\` comes first`, t);
+    }
   }
+  const last = open.at(-1);
+  if (last !== undefined && !reported) unclosed(last, 'the file ends first');
   return tokens;
 }
 
@@ -204,6 +285,8 @@ function syntaxDiagnostics(ctx: Ctx, text: string, errors: readonly IRecognition
   for (const e of errors) {
     const tok = e.token;
     const atEof = tok.tokenType === EOF || !Number.isFinite(tok.startOffset);
+    // A name outside ASCII where the grammar wants something else: its E0109 says why.
+    if (!atEof && tok.tokenType === BadIdentifier) continue;
     // After a nesting cut, "found end of input" errors only echo the E0106 already reported.
     if (atEof && truncated) continue;
     let start: number;

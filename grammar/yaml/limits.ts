@@ -5,7 +5,7 @@
 // reader recurses per nesting level (a million `[` exhausts its stack and then its memory).
 // After: explicit tags, directives, node depth and alias expansion are checked on the document.
 
-import { Lexer, isAlias, isCollection, isPair, isScalar, type Document, type Node } from 'yaml';
+import { Lexer, isAlias, isCollection, isMap, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { diag } from '../diagnostics/make.ts';
 import type { Locator } from './positions.ts';
@@ -21,6 +21,8 @@ export const YAML_LIMITS = {
   maxIndent: 128,
   /** Nodes that aliases may expand to (yaml's maxAliasCount). */
   maxAliasCount: 100,
+  /** Values visited building the AST: far above any real spec, far below an alias bomb. */
+  maxNodes: 200_000,
 } as const;
 
 // The lexer marks document starts, flow ends and scalar starts with control characters that do
@@ -121,6 +123,25 @@ export function screenDocument(doc: Document, loc: Locator): Diagnostic[] {
             suggestion: 'write a plain number, boolean, string, list or map',
           }),
         );
+      }
+    }
+    if (isMap(node)) {
+      // Duplicate keys, here in one pass: the reader's own check (uniqueKeys) compares every key
+      // with every other, and a map of 100k keys took minutes.
+      const seen = new Map<string, Node>();
+      for (const item of node.items) {
+        if (!isPair(item) || !isScalar(item.key)) continue;
+        const key = String(item.key.value);
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, item.key);
+        else {
+          const { line } = loc.pos(first.range?.[0] ?? 0);
+          out.push(
+            diag('E0201', loc.spanOf(item.key.range), `the key \`${key}\` is set twice in this map (first on line ${line})`, {
+              suggestion: 'keep one of them',
+            }),
+          );
+        }
       }
     }
     if (isCollection(node)) {

@@ -8,6 +8,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { diag } from '../diagnostics/make.ts';
 import { buildProgram } from './build.ts';
 import { YAML_LIMITS, screenDocument, screenText } from './limits.ts';
+import { screenNumbers } from './numbers.ts';
 import { Locator } from './positions.ts';
 import { validateDocument } from './validate.ts';
 
@@ -15,9 +16,6 @@ export interface LoadResult {
   program: Program;
   diagnostics: Diagnostic[];
 }
-
-/** Work bound for building the AST: far above any real spec, far below an alias bomb. */
-const NODE_BUDGET = 200_000;
 
 /**
  * Reads a spec in the YAML form.
@@ -35,7 +33,8 @@ export function loadYaml(text: string, file: string): LoadResult {
 
   let docs: Document[];
   try {
-    const parsed = parseAllDocuments(text, { schema: 'core', version: '1.2', uniqueKeys: true, prettyErrors: false });
+    // Duplicate keys are found by screenDocument in one pass: the reader's uniqueKeys is quadratic.
+    const parsed = parseAllDocuments(text, { schema: 'core', version: '1.2', uniqueKeys: false, prettyErrors: false });
     docs = Array.isArray(parsed) ? parsed : [];
   } catch (error) {
     // The screen keeps inputs within the reader's limits; anything it still throws is reported.
@@ -63,10 +62,12 @@ export function loadYaml(text: string, file: string): LoadResult {
 
   const screenedDoc = screenDocument(doc, loc);
   if (screenedDoc.length > 0) return empty(screenedDoc);
+  const numbers = screenNumbers(doc, loc);
+  if (numbers.length > 0) return empty(numbers);
 
   const data: unknown = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
   const diagnostics = validateDocument(doc, data, loc);
-  const ctx = { doc, loc, diags: [] as Diagnostic[], budget: NODE_BUDGET };
+  const ctx = { doc, loc, diags: [] as Diagnostic[], budget: YAML_LIMITS.maxNodes };
   const program = buildProgram(ctx);
   diagnostics.push(...ctx.diags);
   diagnostics.sort((a, b) => a.span.start.offset - b.span.start.offset);

@@ -22,7 +22,10 @@ export interface BuildCtx {
 /** Follows an alias to its anchor; spends budget so alias chains cannot multiply work. */
 export function deref(node: unknown, ctx: BuildCtx): Scalar | YAMLMap | YAMLSeq | undefined {
   if (ctx.budget-- <= 0) {
-    if (ctx.budget === -1) ctx.diags.push(diag('E0204', ctx.loc.span(0, 0), 'the document expands to too many nodes'));
+    if (ctx.budget === -1)
+      ctx.diags.push(
+        diag('E0204', ctx.loc.span(0, 0), `the document has, or its aliases expand to, more than ${YAML_LIMITS.maxNodes} values; a spec never needs that many`),
+      );
     return undefined;
   }
   if (isAlias(node)) return node.resolve(ctx.doc);
@@ -103,6 +106,7 @@ export function exprOf(node: unknown, ctx: BuildCtx, depth = 0): Expr | undefine
   for (const pair of n.items) {
     if (!isPair(pair)) return undefined;
     const key = deref(pair.key, ctx);
+    if (ctx.budget < 0) return undefined; // out of budget: E0204 said so, the rest is unread
     if (!isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
       ctx.diags.push(
         diag('E0208', ctx.loc.spanOf((key as Node | undefined)?.range ?? n.range), `a record key must be a name or a string, found ${found(key)}`),

@@ -42,6 +42,8 @@ export interface ExportOnnxOptions {
   batch?: number;
   /** Bytes of weights past which they go to an external data file (default: 1.9 GB). */
   externalAbove?: number;
+  /** Called as each weight is drawn (`done` of `total`, its path): the CLI's progress line. */
+  progress?: (done: number, total: number, path: string) => void;
 }
 
 export interface ExportedOnnx {
@@ -76,7 +78,13 @@ const count = (s: readonly number[]): number => s.reduce((x, y) => x * y, 1);
 
 async function weightsOf(m: LoweredModel, opts: ExportOnnxOptions): Promise<Map<string, ArrayLike<number>>> {
   if (opts.weights !== undefined) return new Map([...(await loadWeightFeeds(m, opts.weights))].map(([k, t]) => [k, t.data as Float32Array]));
-  return new Map(m.params.map((p) => [p.path, sampleInit(p.init, count(p.shape), opts.seed ?? 0, p.path)]));
+  return new Map(
+    m.params.map((p, i) => {
+      const data = sampleInit(p.init, count(p.shape), opts.seed ?? 0, p.path);
+      opts.progress?.(i + 1, m.params.length, p.path);
+      return [p.path, data];
+    }),
+  );
 }
 
 /** The training step's graph: the spec's own loss where the model has a `train` declaration, else the cross-entropy stand-in. */

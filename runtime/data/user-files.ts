@@ -5,6 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { PNG } from 'pngjs';
+import { readUtf8 } from '../text/utf8.ts';
 import type { ImageSet } from './mnist.ts';
 
 export class DataError extends Error {
@@ -38,15 +39,6 @@ export async function readTextSource(path: string): Promise<{ name: string; text
   const files = info.isDirectory() ? await listFiles(path, (n) => /\.(txt|md)$/i.test(n)) : [path];
   if (files.length === 0) throw new DataError(path, 'folder holds no .txt or .md files');
   return Promise.all(files.map(async (f) => ({ name: info.isDirectory() ? relative(path, f) : f, text: await readUtf8(f) })));
-}
-
-async function readUtf8(file: string): Promise<string> {
-  const bytes = await readFile(file);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new DataError(file, 'is not valid UTF-8 text');
-  }
 }
 
 export interface LabelledTexts {

@@ -3,7 +3,7 @@
 // `tokenizers` itself saves. Anything this tokenizer would not run faithfully (another model type,
 // a normalizer, another pre-tokenizer) is refused with a message, not silently approximated.
 
-import { readFile } from 'node:fs/promises';
+import { readUtf8, Utf8Error } from '../text/utf8.ts';
 import { BpeTokenizer, type AddedToken, type BpeModel } from './bpe.ts';
 import { atomicWrite, writeAll } from '../weights/safetensors-writer.ts';
 
@@ -97,8 +97,9 @@ export function parseTokenizerJson(text: string, file = 'tokenizer.json'): BpeTo
 export async function readTokenizerJson(path: string): Promise<BpeTokenizer> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readUtf8(path);
   } catch (error) {
+    if (error instanceof Utf8Error) throw error;
     throw new TokenizerFormatError(path, `cannot read: ${(error as Error).message}`);
   }
   return parseTokenizerJson(text, path);

@@ -27,6 +27,6 @@ export {
   type TrainResult,
   type UpdateOutcome,
 } from './loop.ts';
-export { formatProgress, ProgressLine, type ProgressInfo, type ProgressStream } from './progress.ts';
+export { formatProgress, formatWork, PROGRESS_AFTER_MS, ProgressLine, WorkProgress, type ProgressInfo, type ProgressStream } from './progress.ts';
 export { removeStaleTemps, writeAtomic, type MetricRecord, type RunSummary } from './run-files.ts';
 export { batchProbabilities, sampleBatches, sampleCount, type RoundSampleOptions } from './rounds.ts';

@@ -1,6 +1,8 @@
 // The progress line on stderr: step, loss, lr, throughput and ETA. On a TTY it is redrawn in place
 // (carriage return + erase-line), at most ~10 times a second; elsewhere (CI logs, pipes) one full
-// line is printed every few seconds so logs stay short but show the run is alive.
+// line is printed every few seconds so logs stay short but show the run is alive. WorkProgress is
+// the same line for the other long jobs (init, inherit, export, sample): `done/total unit`, shown
+// only once the work has taken ~2 s, so quick commands print nothing.
 
 export interface ProgressInfo {
   /** Updates completed, and the total. */
@@ -62,7 +64,7 @@ export class ProgressLine {
   private last = -Infinity;
   private drawn = false;
   private lastText = '';
-  private pending: ProgressInfo | undefined;
+  private pending: string | undefined;
   private readonly intervalMs: number;
   private readonly redrawMs: number;
   private readonly now: () => number;
@@ -78,11 +80,16 @@ export class ProgressLine {
 
   /** Reports progress; prints only if enough time has passed since the last print. */
   update(info: ProgressInfo): void {
-    this.pending = info;
+    this.updateText(formatProgress(info));
+  }
+
+  /** Reports progress already written as a line (WorkProgress's). */
+  updateText(text: string): void {
+    this.pending = text;
     const t = this.now();
     if (t - this.last < (this.stream.isTTY === true ? this.redrawMs : this.intervalMs)) return;
     this.last = t;
-    this.print(info);
+    this.print(text);
   }
 
   /** Prints the latest state if not yet shown and ends the line (call once at the end or on error). */
@@ -99,11 +106,66 @@ export class ProgressLine {
     if (this.drawn && this.stream.isTTY === true) this.stream.write(this.lastText);
   }
 
-  private print(info: ProgressInfo): void {
+  private print(text: string): void {
     this.pending = undefined;
-    const text = formatProgress(info);
     this.lastText = text;
     this.stream.write(this.stream.isTTY === true ? `\r${text}\x1b[K` : `${text}\n`);
     this.drawn = true;
+  }
+}
+
+export interface WorkProgressOptions extends ProgressLineOptions {
+  /** Milliseconds of work before the first line (default 2000): quick work prints nothing. */
+  afterMs?: number;
+}
+
+/** The default wait before a job's progress line appears. */
+export const PROGRESS_AFTER_MS = 2000;
+
+/** `inherit: 12/48 tensors  3.2s  ETA 9s  layers.3.mlp.down_proj.weight` */
+export function formatWork(label: string, done: number, total: number, unit: string, elapsedSec: number, detail?: string): string {
+  const parts = [`${label}: ${done}/${total} ${unit}`, formatDuration(elapsedSec)];
+  if (done > 0 && done < total) parts.push(`ETA ${formatDuration((elapsedSec * (total - done)) / done)}`);
+  if (detail !== undefined) parts.push(detail.length > 60 ? `${detail.slice(0, 59)}…` : detail);
+  return parts.join('  ');
+}
+
+/**
+ * Progress of a job counted in units (tensors, sampler steps): silent for the first `afterMs`,
+ * then the ProgressLine's rules — redrawn on a terminal, a line every few seconds elsewhere.
+ */
+export class WorkProgress {
+  private readonly line: ProgressLine;
+  private readonly now: () => number;
+  private readonly start: number;
+  private readonly afterMs: number;
+
+  constructor(
+    stream: ProgressStream,
+    private readonly label: string,
+    private readonly unit: string,
+    options: WorkProgressOptions = {},
+  ) {
+    this.line = new ProgressLine(stream, options);
+    this.now = options.now ?? (() => performance.now());
+    this.start = this.now();
+    this.afterMs = options.afterMs ?? PROGRESS_AFTER_MS;
+  }
+
+  /** `done` of `total` units finished; `detail` names the current one. */
+  update(done: number, total: number, detail?: string): void {
+    const ms = this.now() - this.start;
+    if (ms < this.afterMs) return;
+    this.line.updateText(formatWork(this.label, done, total, this.unit, ms / 1000, detail));
+  }
+
+  /** Prints a message on its own line without garbling the progress line. */
+  log(message: string): void {
+    this.line.log(message);
+  }
+
+  /** Shows the last state, if any line was shown, and ends the line. */
+  finish(): void {
+    this.line.finish();
   }
 }

@@ -8,6 +8,8 @@ export function captureIo(cwd: string, stdin?: string): Io & { stdout: string; s
     stderr: '',
     isTty: false,
     cwd,
+    // No progress lines unless a test asks (a slow shared machine would otherwise add them).
+    progressAfterMs: Number.POSITIVE_INFINITY,
     out: (t) => void (io.stdout += t),
     err: (t) => void (io.stderr += t),
   };

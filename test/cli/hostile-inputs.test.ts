@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
+import { decodeUtf8 } from '../../runtime/text/utf8.ts';
 import { writeSafetensors } from '../../runtime/weights/index.ts';
 import { captureIo } from './capture-io.ts';
 import { llamaSpec } from '../compiler/lower/helpers.ts';
@@ -389,5 +390,151 @@ describe('sizes beyond what typed arrays hold', () => {
     expect(r.stderr.split('\n')[0]).toBe('rec.scion:1:7: error[E0314]: layer `A` calls itself: `A` → `B` → `A`');
     expect(r.stderr).not.toMatch(/RangeError|Maximum call stack/);
     expectNoStack(r.stderr);
+  });
+});
+
+// A coarse time bound per test (bench/large-inputs.ts has the real ones).
+describe('diagnostics name the first real error (deep nesting, Unicode, numbers, invalid UTF-8)', { timeout: 30_000 }, () => {
+  const write = (name: string, text: string | Uint8Array): string => {
+    writeFileSync(join(dir, name), text);
+    return name;
+  };
+  /** `model M` with its output computed by `expr`. */
+  const spec = (expr: string): string => `model M {\n  input x: f32[2, 4]\n  output y = ${expr}\n}\n`;
+  const latin1 = (text: string, at: number): Uint8Array => {
+    const bytes = new TextEncoder().encode(text);
+    bytes[at] = 0xe9; // é in Latin-1: not UTF-8
+    return bytes;
+  };
+  const cases: { name: string; args: () => string[]; stdout?: string; stderr?: string; code: number }[] = [
+    {
+      name: 'a name with an accent: one E0109 naming the character, not "model has no output"',
+      args: () => ['check', write('accent.scion', 'model M {\n  input x: f32[2, 4]\n  h\u00e9 = Linear(x, 3)\n  output y = h\u00e9\n}\n')],
+      stdout: [
+        'accent.scion:3:4: error[E0109]: name `h\u00e9` has `\u00e9` (U+00E9), a character outside ASCII; names are ASCII letters, digits and `_`',
+        '  3 │   h\u00e9 = Linear(x, 3)',
+        '    │    ^',
+        '  = help: write `he`',
+        '',
+        'accent.scion:4:15: error[E0109]: name `h\u00e9` has `\u00e9` (U+00E9), a character outside ASCII; names are ASCII letters, digits and `_`',
+        '  4 │   output y = h\u00e9',
+        '    │               ^',
+        '  = help: write `he`',
+        '',
+        '2 errors',
+        '',
+      ].join('\n'),
+      code: 1,
+    },
+    {
+      name: 'a zero-width joiner inside a name (explain): E0109 at it, on stderr',
+      args: () => ['explain', write('zwj.scion', spec('Linear(x\u200Dx, 3)'))],
+      stderr:
+        'zwj.scion:3:22: error[E0109]: name `x\u200Dx` has U+200D, a character outside ASCII; names are ASCII letters, digits and `_`\n' +
+        '  3 │   output y = Linear(x\u200Dx, 3)\n' +
+        '    │                      ^\n' +
+        '  = help: write `xx`\n\n1 error\n',
+      code: 1,
+    },
+    {
+      name: '10,000 nested brackets: E0106 at the 101st, nothing before it',
+      args: () => ['check', write('deep.scion', spec(`Linear(${'('.repeat(10_000)}x${')'.repeat(10_000)}, 3)`))],
+      code: 1,
+    },
+    {
+      name: 'a bracket left open: E0110 at the bracket',
+      args: () => ['check', write('open.scion', 'model M {\n  input x: f32[2, 4]\n  output y = Linear((x), 3\n}\n')],
+      code: 1,
+    },
+    {
+      name: '1e400 in a .scion spec: too large, said once',
+      args: () => ['check', write('big.scion', spec('Linear(x, 1e400)'))],
+      stdout:
+        'big.scion:3:24: error[E0104]: number `1e400` is too large: a number is at most about 1.8e308 (a double)\n' +
+        '  3 │   output y = Linear(x, 1e400)\n' +
+        '    │                        ^^^^^\n\n1 error\n',
+      code: 1,
+    },
+    {
+      name: 'YAML .nan: named as NaN at its place',
+      args: () => [
+        'check',
+        write('nan.yaml', 'scion: 1\ndecls:\n  - model: M\n    params: {dim: .nan}\n    body:\n      - input: x\n        type: f32[2, dim]\n'),
+      ],
+      stdout:
+        'nan.yaml:4:19: error[E0208]: `dim`: expected a finite number, found NaN (.nan)\n' +
+        '  4 │     params: {dim: .nan}\n' +
+        '    │                   ^^^^\n' +
+        '  = help: write a finite number\n\n1 error\n',
+      code: 1,
+    },
+    {
+      name: 'invalid UTF-8 in a spec: the byte and the line',
+      args: () => ['check', write('latin1.scion', latin1(spec('Linear(x, 3)  // caf_'), 51))],
+      stderr: 'scion check: latin1.scion: invalid UTF-8 at byte 51 (line 3): save the file as UTF-8\n',
+      code: 1,
+    },
+    {
+      name: 'invalid UTF-8 in an imported spec',
+      args: () => ['check', write('imports-latin1.scion', 'import "latin1.scion"\n')],
+      stderr: 'scion check: latin1.scion: invalid UTF-8 at byte 51 (line 3): save the file as UTF-8\n',
+      code: 1,
+    },
+    {
+      name: 'invalid UTF-8 on standard input',
+      args: () => ['check', '-'],
+      stderr: 'scion check: <stdin>: invalid UTF-8 at byte 51 (line 3): save the file as UTF-8\n',
+      code: 1,
+    },
+    {
+      name: 'fmt --write refuses invalid UTF-8 rather than write U+FFFD',
+      args: () => ['fmt', '--write', 'latin1.scion'],
+      stderr: 'scion fmt: latin1.scion: invalid UTF-8 at byte 51 (line 3): save the file as UTF-8\n',
+      code: 1,
+    },
+    {
+      name: 'convert refuses invalid UTF-8 rather than write U+FFFD',
+      args: () => ['convert', 'latin1.scion', '-o', 'latin1.yaml'],
+      stderr: 'scion convert: latin1.scion: invalid UTF-8 at byte 51 (line 3): save the file as UTF-8\n',
+      code: 1,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const io = captureIo(dir);
+      if (c.name.includes('standard input')) io.stdin = () => decodeUtf8(latin1(spec('Linear(x, 3)  // caf_'), 51), '<stdin>');
+      const code = await main(c.args(), io);
+      expect(code).toBe(c.code);
+      if (c.stdout !== undefined) expect(io.stdout).toBe(c.stdout);
+      if (c.stderr !== undefined) expect(io.stderr).toBe(c.stderr);
+      expectNoStack(io.stderr);
+      expect(`${io.stdout}${io.stderr}`).not.toMatch(/has no output|``|\uFFFD/);
+    });
+  }
+
+  it('the first error of deep nesting and of an open bracket is the real one', async () => {
+    const first = async (file: string): Promise<string> => (await scion(dir, ['check', file])).stdout.split('\n')[0]!;
+    // `  output y = Linear(`: the 101st bracket (the model's `{` and the call's `(` are two) is at column 119.
+    expect(await first('deep.scion')).toBe('deep.scion:3:119: error[E0106]: brackets nest more than 100 levels deep');
+    expect(await first('open.scion')).toBe('open.scion:3:20: error[E0110]: `(` is never closed: a `}` comes first');
+  });
+
+  it('nothing is written by fmt or convert from invalid UTF-8', () => {
+    expect(readFileSync(join(dir, 'latin1.scion'))[51]).toBe(0xe9);
+    expect(existsSync(join(dir, 'latin1.yaml'))).toBe(false);
+  });
+
+  it('invalid UTF-8 in text data and in a tokenizer', async () => {
+    write('bad-utf8.txt', latin1('the cat sat on the mat. '.repeat(40), 100));
+    const r = await scion(dir, ['train', write('lm-bad.scion', LM.replace('train.txt', 'bad-utf8.txt')), '--out', 'run-bad-utf8', '--device', 'cpu']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^scion train: .*bad-utf8\.txt: invalid UTF-8 at byte 100 \(line 1\): save the file as UTF-8$/);
+    expectNoStack(r.stderr);
+    mkdirSync(join(dir, 'tok-latin1'));
+    writeFileSync(join(dir, 'tok-latin1', 'model.safetensors'), readFileSync(join(dir, 'tok-garbage', 'model.safetensors')));
+    write('tok-latin1/tokenizer.json', latin1('{"model": {"type": "BPE", "vocab": {"_": 0}}}', 28));
+    const g = await scion(dir, ['generate', 'lm.scion', '--weights', 'tok-latin1/model.safetensors', '--device', 'cpu']);
+    expect(g.stderr).toBe(`scion generate: ${dir}/tok-latin1/tokenizer.json: invalid UTF-8 at byte 28 (line 1): save the file as UTF-8\n`);
+    expect(g.code).toBe(1);
   });
 });

@@ -14,6 +14,7 @@ import type { Code } from '../../../grammar/diagnostics/catalog.ts';
 import { matchesPath } from '../../../grammar/check/patterns.ts';
 import { checkpointPlan, namingPreset, readConfig } from '../../../compiler/presets/index.ts';
 import { checkHeaderLength, parseHeader } from '../../../runtime/weights/header.ts';
+import { readUtf8Sync } from '../../../runtime/text/utf8.ts';
 import { parseTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { validateInheritance } from './validate.ts';
 
@@ -134,7 +135,7 @@ export async function preflight(programs: readonly Program[], decl: InheritDecl,
       const tokArg = vocab.value.args.find((a) => a.name === 'tokenizer') ?? vocab.value.args[0];
       if (tokArg?.value.kind === 'str' && existsSync(abs(tokArg.value.value))) {
         try {
-          const tok = parseTokenizerJson(readFileSync(abs(tokArg.value.value), 'utf8'), tokArg.value.value);
+          const tok = parseTokenizerJson(readUtf8Sync(abs(tokArg.value.value), tokArg.value.value), tokArg.value.value);
           if (tok.size > rowsOfEmb) report('E0806', tokArg.value.span, `the tokenizer has ${tok.size} ids, past the parent's ${rowsOfEmb} embedding rows`);
         } catch (error) {
           report('E0802', tokArg.value.span, (error as Error).message);

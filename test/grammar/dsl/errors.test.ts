@@ -25,10 +25,13 @@ describe('diagnostics', () => {
       ],
     ],
     ['let a = "abc\nlet b = 1\n', ['x.scion:1:9-1:13: error[E0102]: unterminated string']],
-    ['let a = (1, 2\nlet b = 1\n', ['x.scion:2:1-2:4: error[E0103]: expected `)`, found `let`']],
+    [
+      'let a = (1, 2\nlet b = 1\n',
+      ['x.scion:1:9-1:10: error[E0110]: `(` is never closed: the file ends first', 'x.scion:2:1-2:4: error[E0103]: expected `)`, found `let`'],
+    ],
     ['let a = x as 3\n', ['x.scion:1:14-1:15: error[E0103]: expected a name, found `3`']],
     ['let a = 1e + 2kk', ['x.scion:1:9-1:11: error[E0104]: invalid number `1e`', 'x.scion:1:14-1:17: error[E0104]: invalid number `2kk`']],
-    ['let a = 1e999', ['x.scion:1:9-1:14: error[E0104]: number `1e999` is too large']],
+    ['let a = 1e999', ['x.scion:1:9-1:14: error[E0104]: number `1e999` is too large: a number is at most about 1.8e308 (a double)']],
     [
       'let a = "x\\q\\u{110000}"',
       ['x.scion:1:11-1:13: error[E0105]: invalid escape `\\q` in string', 'x.scion:1:13-1:23: error[E0105]: invalid escape `\\u{110000}` in string'],

@@ -127,7 +127,9 @@ describe('expressions inside YAML point into the YAML', () => {
 
 describe('YAML syntax', () => {
   it('a duplicate key', () => {
-    expect(lines(`${HEAD}  - train: T\n    steps: 1\n    steps: 2\n`)).toEqual(['5:5: E0201: Map keys must be unique']);
+    expect(lines(`${HEAD}  - train: T\n    steps: 1\n    steps: 2\n`)).toEqual([
+      '5:5: E0201: the key `steps` is set twice in this map (first on line 4) (keep one of them)',
+    ]);
   });
 
   it('bad indentation', () => {

@@ -3,6 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkSource } from '../../../grammar/check/check-source.ts';
 import { loadYaml } from '../../../grammar/yaml/load.ts';
 import { YAML_LIMITS } from '../../../grammar/yaml/limits.ts';
 
@@ -17,7 +18,7 @@ function timedCodes(text: string): { codes: string[]; messages: string[] } {
   return { codes: diagnostics.map((d) => d.code), messages: diagnostics.map((d) => `${d.span.start.line}:${d.span.start.col}: ${d.message}`) };
 }
 
-describe('hostile YAML', () => {
+describe('hostile YAML', { timeout: 20_000 }, () => {
   it('an alias bomb (a billion laughs) is refused at the first alias', () => {
     const rows = ['scion: 1', 'a: &a [x, x, x, x, x, x, x, x, x]'];
     const names = 'abcdefghij';
@@ -143,5 +144,66 @@ describe('hostile YAML', () => {
       }),
       { numRuns: 300, seed: 42 },
     );
+  });
+});
+
+describe('numbers no value can be (issue 19)', { timeout: 20_000 }, () => {
+  const spec = (dim: string): string => `scion: 1\ndecls:\n  - model: M\n    params: {dim: ${dim}}\n    body:\n      - input: x\n        type: f32[2, dim]\n`;
+  it.each([
+    ['.nan', 'NaN (.nan)'],
+    ['.NaN', 'NaN (.NaN)'],
+    ['.inf', 'infinity (.inf)'],
+    ['+.inf', 'infinity (+.inf)'],
+    ['-.inf', 'minus infinity (-.inf)'],
+    ['1e400', '1e400, which is too large: a number is at most about 1.8e308 (a double)'],
+    ['-1e400', '-1e400, which is too large in magnitude: a number is at most about 1.8e308 (a double)'],
+  ])('%s is named as such at its place, and nothing else is reported', (dim, found) => {
+    const { codes, messages } = timedCodes(spec(dim));
+    expect(codes).toEqual(['E0208']);
+    // `    params: {dim: ` is 18 columns.
+    expect(messages).toEqual([`4:19: \`dim\`: expected a finite number, found ${found}`]);
+  });
+
+  it('inside lists and maps, labelled by the nearest key and index', () => {
+    const { messages } = timedCodes('scion: 1\ndecls:\n  - let: x\n    value: [1, .nan, {a: [2, .inf]}]\n');
+    expect(messages).toEqual(['4:16: `value[1]`: expected a finite number, found NaN (.nan)', '4:30: `a[1]`: expected a finite number, found infinity (.inf)']);
+  });
+
+  it('an integer past 2^53 - 1 where an integer is expected says so (not "found the integer")', () => {
+    const text =
+      'scion: 1\ndecls:\n  - model: M\n    body:\n      - input: x\n        type: f32[2, 4]\n      - output: y\n        value: Linear(x, 3)\n  - train: M\n    steps: 9007199254740993\n';
+    const r = checkSource(text, 's.yaml', () => undefined);
+    expect(r.diagnostics.filter((d) => d.code === 'E0411').map((d) => `${d.span.start.line}:${d.span.start.col}: ${d.message}`)).toEqual([
+      '10:12: field `steps`: 9007199254740993 is beyond the exact integers (magnitude at most 2^53 - 1 = 9007199254740991); use a smaller value',
+    ]);
+  });
+});
+
+describe('large maps (issue 19)', { timeout: 30_000 }, () => {
+  const keys = (n: number, dup?: number): string =>
+    `scion: 1\ndecls:\n  - let: r\n    value:\n${Array.from({ length: n }, (_, i) => `      k${dup === i ? 0 : i}: ${i % 10}`).join('\n')}\n`;
+
+  it('20,000 keys read in one pass (duplicate keys are found without comparing every pair)', () => {
+    const { program, diagnostics } = loadYaml(keys(20_000), 'k.yaml');
+    expect(diagnostics).toEqual([]);
+    const value = program.decls[0]?.kind === 'binding' ? program.decls[0].value : undefined;
+    expect(value?.kind === 'record' ? value.fields.length : 0).toBe(20_000);
+  });
+
+  it('a duplicate among them is E0201 at the second, naming the first line', () => {
+    const { codes, messages } = timedCodes(keys(20_000, 15_000));
+    expect(codes).toEqual(['E0201']);
+    // Key k0 is on line 5; the 15,000th key (index 15000) on line 15005.
+    expect(messages).toEqual(['15005:7: the key `k0` is set twice in this map (first on line 5)']);
+  });
+
+  it('more values than the document may have is E0204 naming the limit', () => {
+    const many = `scion: 1\ndecls:\n  - let: r\n    value: {${Array.from({ length: 100_000 }, (_, i) => `k${i.toString(36)}: 0`).join(', ')}}\n`;
+    // 100k keys take seconds to read on a loaded machine: the describe's timeout is the bound here.
+    const { diagnostics } = loadYaml(many, 'h.yaml');
+    expect(diagnostics.map((d) => d.code)).toEqual(['E0204']);
+    expect(diagnostics.map((d) => `${d.span.start.line}:${d.span.start.col}: ${d.message}`)).toEqual([
+      `1:1: the document has, or its aliases expand to, more than ${YAML_LIMITS.maxNodes} values; a spec never needs that many`,
+    ]);
   });
 });

@@ -123,8 +123,8 @@ describe('user files', () => {
       { name: 'b.txt', text: 'second' },
       { name: join('sub', 'c.md'), text: 'third' },
     ]);
-    await writeFile(join(dir, 'bad.txt'), new Uint8Array([0xff, 0xfe]));
-    await expect(readTextSource(join(dir, 'bad.txt'))).rejects.toThrow(`${join(dir, 'bad.txt')}: is not valid UTF-8 text`);
+    await writeFile(join(dir, 'bad.txt'), new Uint8Array([0x61, 0x0a, 0x62, 0xff, 0xfe]));
+    await expect(readTextSource(join(dir, 'bad.txt'))).rejects.toThrow(`${join(dir, 'bad.txt')}: invalid UTF-8 at byte 3 (line 2): save the file as UTF-8`);
   });
 
   it('reads JSONL with text and label fields, and names the bad line', async () => {

@@ -159,6 +159,7 @@ export const FLAGS = {
   judge: one(['--judge'], 'SPEC', 'classify every sample with the classifier this spec trains', text),
   judgeModel: one(['--judge-model'], 'NAME', 'the judge model (default: the one the judge spec trains)', text),
   judgeWeights: one(['--judge-weights'], 'W', "the judge's weights (default: runs/<model>/model.safetensors)", text),
+  tensors: one(['--tensors'], 'FILE', 'also write the raw samples and their requested labels as safetensors (`samples`, `labels`)', text),
   list: toggle(['--list'], 'list the benchmarks and exit'),
   stdio: toggle(['--stdio'], 'talk over standard input and output (the default and only transport; editors pass it)'),
 } satisfies Record<string, FlagSpec>;

@@ -160,6 +160,7 @@ export const FLAGS = {
   judge: one(['--judge'], 'SPEC', 'classify every sample with the classifier this spec trains', text),
   judgeModel: one(['--judge-model'], 'NAME', 'the judge model (default: the one the judge spec trains)', text),
   judgeWeights: one(['--judge-weights'], 'W', "the judge's weights (default: runs/<model>/model.safetensors)", text),
+  tensors: one(['--tensors'], 'FILE', 'also write the raw samples and their requested labels as safetensors (`samples`, `labels`)', text),
   list: toggle(['--list'], 'list the benchmarks and exit'),
   port: one(['--port'], 'N', 'the localhost port to serve on (default 5170; 0: any free one)', nonNegativeInt),
   noOpen: toggle(['--no-open'], 'do not open the page in a browser; only print its address'),

@@ -4,6 +4,7 @@
 // 2 for a bad command line.
 
 import { checkSource } from '../../grammar/check/check-source.ts';
+import { checkLosses } from '../../compiler/lower/check-losses.ts';
 import { checkSizes } from '../../compiler/lower/check-sizes.ts';
 import { preflightProgram } from '../../jobs/inherit/spec/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
@@ -33,10 +34,12 @@ export const run = command(SPEC, async ({ flags: { json, from: form }, args: fil
     const r = checkSource(input.text, input.name, read, form === undefined || file !== STDIN_ARG ? {} : { form });
     for (const [k, v] of r.sources) sources.set(k, v);
     all.push(...r.diagnostics);
-    // Pre-flight against parent checkpoints that already exist (headers only), once the spec is clean.
+    // Pre-flight against parent checkpoints that already exist (headers only), once the spec is clean;
+    // then what only lowering knows: sizes, and loss operands whose shapes cannot match.
     if (countSeverities(r.diagnostics).errors === 0) {
-      all.push(...(await preflightProgram([{ file: input.name, imports: [], decls: r.decls }], { cwd: io.cwd })));
-      all.push(...checkSizes({ file: input.name, imports: [], decls: r.decls }));
+      const program = { file: input.name, imports: [], decls: r.decls };
+      all.push(...(await preflightProgram([program], { cwd: io.cwd })));
+      all.push(...checkSizes(program), ...checkLosses(program));
     }
   }
   if (missing.length > 0 && !json) {

@@ -35,6 +35,7 @@ import { acquireDevice } from '../../runtime/webgpu/device.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { DEFAULT_LIMITS, type DeviceLimits } from '../../compiler/codegen/wgsl/legalize.ts';
 import { unigramEntropy } from '../../jobs/train/baseline.ts';
+import { bitsPerByteOf, byteLengths } from '../../jobs/train/bits-per-byte.ts';
 import { JobError } from '../../jobs/train/errors.ts';
 import { encodeStream, evalBatches, sourceTexts } from '../../jobs/train/lm-data.ts';
 import { evaluateLm } from '../../jobs/train/train-lm.ts';
@@ -242,17 +243,13 @@ async function validate(
     const feeds = new Map<string, Tensor>();
     for (const [path, w] of await loadWeights(t.student, reader)) feeds.set(path, { dtype: 'f32', shape: w.shape, data: w.data });
     const evalOutput = t.terms.find((x) => x.callee === 'cross_entropy')?.output ?? 'loss';
-    const loss = await evaluateLm(
-      { graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput },
-      referenceBackend,
-      feeds,
-      batches,
-    );
-    const r = { split, tokens: batches.length * config.batch * tokens.ctx, loss, perplexity: Math.exp(loss), baselineLoss: unigramEntropy(data) };
+    const loss = await evaluateLm({ graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput }, referenceBackend, feeds, batches);
+    const bitsPerByte = evalOutput === 'loss' ? null : bitsPerByteOf(loss, batches, tokens.ctx, byteLengths(tokenizer));
+    const r = { split, tokens: batches.length * config.batch * tokens.ctx, loss, perplexity: Math.exp(loss), bitsPerByte, baselineLoss: unigramEntropy(data) };
     if (json) io.out(`${JSON.stringify(r)}\n`);
     else
       io.out(
-        `${split}: loss ${loss.toFixed(4)} nats/token, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens.toLocaleString('en-US')} tokens (unigram baseline ${r.baselineLoss.toFixed(4)})\n`,
+        `${split}: loss ${loss.toFixed(4)} nats/token${bitsPerByte === null ? '' : ` (${bitsPerByte.toFixed(3)} bits per byte)`}, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens.toLocaleString('en-US')} tokens (unigram baseline ${r.baselineLoss.toFixed(4)})\n`,
       );
     return EXIT.ok;
   } catch (error) {

@@ -1,16 +1,16 @@
 // `scion sample FILE [--model NAME] --weights W [--weights MODEL=W]… [--steps N] [--guidance S]
 // [--classes 0,1,…] [--count K] [--seed S] [--no-reuse] [--device D]
-// [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--json] -o grid.png`: draws images with
+// [--judge SPEC [--judge-model NAME] [--judge-weights W]] [--tensors FILE] [--json] -o grid.png`: draws images with
 // the spec's `sample` block (sampler, guidance, feature reuse, model switching; jobs/sample) and
 // writes them as a PNG grid, one row per class. Prints the device, the time per image and how many
 // full and partial (reused-feature) passes ran; with --judge, how often a classifier assigns each
-// sample to the class it was drawn for.
+// sample to the class it was drawn for; with --tensors, the raw samples and labels for any other judge.
 
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { sampleConfig, type SampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
 import type { Program } from '../../grammar/ast.ts';
-import { DIFFUSION_T, prepareSampler, type DrawResult } from '../../jobs/sample/draw-samples.ts';
+import { DIFFUSION_T, prepareSampler, type DrawResult, writeSampleTensors } from '../../jobs/sample/draw-samples.ts';
 import { judgeModelName, prepareJudge, type Judge, type JudgeReport } from '../../jobs/sample/judge.ts';
 import { deviceWords, type DeviceChoice } from '../../backends/registry.ts';
 import { imageGrid } from '../../runtime/plot/index.ts';
@@ -26,9 +26,26 @@ export const SPEC = commandSpec({
 hardware WebGPU adapter when there is one, else on the CPU through ONNX Runtime (the reference where a graph cannot be exported);
 --device webgpu uses any adapter, software included.
 --judge SPEC classifies every sample with a trained classifier of that spec (--judge-model, default the model it trains;
---judge-weights, default runs/<model>/model.safetensors) and reports how often it agrees with the requested class.`,
+--judge-weights, default runs/<model>/model.safetensors) and reports how often it agrees with the requested class.
+--tensors FILE also writes the raw samples (f32 [N, C, H, W] in [-1, 1]) and their requested classes (i32 [N]) as safetensors.`,
   args: { name: 'FILE', min: 1, max: 1 },
-  flags: ['model', 'sampleWeights', 'steps', 'guidance', 'classes', 'count', 'seed', 'noReuse', 'device', 'judge', 'judgeModel', 'judgeWeights', 'json', 'out'],
+  flags: [
+    'model',
+    'sampleWeights',
+    'steps',
+    'guidance',
+    'classes',
+    'count',
+    'seed',
+    'noReuse',
+    'device',
+    'judge',
+    'judgeModel',
+    'judgeWeights',
+    'tensors',
+    'json',
+    'out',
+  ],
   required: ['sampleWeights', 'out'],
   placeholders: { out: 'grid.png' },
 });
@@ -45,6 +62,7 @@ interface Options {
   reuse: boolean;
   device: DeviceChoice;
   judge?: { file: string; model?: string; weights?: string };
+  tensors?: string;
   json: boolean;
 }
 
@@ -66,6 +84,7 @@ function optionsOf(f: SpecValues<typeof SPEC>): Options {
   if (f.classes !== undefined) opt.classes = f.classes;
   if (f.count !== undefined) opt.count = f.count;
   if (f.seed !== undefined) opt.seed = f.seed;
+  if (f.tensors !== undefined) opt.tensors = f.tensors;
   if (f.judge !== undefined)
     opt.judge = {
       file: f.judge,
@@ -77,13 +96,13 @@ function optionsOf(f: SpecValues<typeof SPEC>): Options {
 
 export const run = command(SPEC, async ({ flags, args: [file = ''] }, io) => {
   const opt = optionsOf(flags);
-  const out = absolute(io.cwd, opt.out);
-  checkOutputFile(out, opt.out);
-  refuseOwnInput(
-    out,
-    opt.out,
-    [file, opt.judge?.file, opt.judge?.weights, ...opt.weights.values()].map((p) => (p === undefined ? p : absolute(io.cwd, p))),
-  );
+  const inputs = [file, opt.judge?.file, opt.judge?.weights, ...opt.weights.values()].map((p) => (p === undefined ? p : absolute(io.cwd, p)));
+  for (const path of [opt.out, opt.tensors]) {
+    if (path === undefined) continue;
+    checkOutputFile(absolute(io.cwd, path), path);
+    refuseOwnInput(absolute(io.cwd, path), path, inputs);
+  }
+  if (opt.tensors !== undefined && absolute(io.cwd, opt.tensors) === absolute(io.cwd, opt.out)) throw usageError(SPEC, '--tensors and -o name the same file');
   const program = loadSpec(file, io, 'sample');
   if (program === undefined) return EXIT.inputError;
   const judgeProgram = opt.judge === undefined ? undefined : loadSpec(opt.judge.file, io, 'sample');
@@ -127,6 +146,7 @@ async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options
     progress?.finish();
   }
   writeFileSync(abs(opt.out), imageGrid(channelZero(r), cfg.count, 2, [r.shape[2] ?? 1, r.shape[3] ?? 1]));
+  if (opt.tensors !== undefined) await writeSampleTensors(abs(opt.tensors), r);
   const batch = r.labels.length;
   const fullPasses = r.passes.reduce((s, p) => s + p.full, 0);
   const partialPasses = r.passes.reduce((s, p) => s + p.partial, 0);
@@ -145,6 +165,7 @@ async function sampleAndReport(program: Program, cfg: SampleConfig, opt: Options
       fullPasses,
       partialPasses,
       out: opt.out,
+      ...(opt.tensors === undefined ? {} : { tensors: opt.tensors }),
       ...(judged === undefined
         ? {}
         : {

@@ -90,7 +90,7 @@ function formatLmSummary(s: JobSummary, outDir: string, plot: string, sample: st
   return [
     `trained ${s.steps} steps on ${deviceWords(s.device)} in ${s.wallSeconds.toFixed(0)} s (${s.tokensPerSecond === null ? '–' : Math.round(s.tokensPerSecond).toLocaleString('en-US')} tokens/s)`,
     `  train loss       ${s.trainLoss === null ? '–' : s.trainLoss.toFixed(4)}`,
-    `  validation loss  ${s.valLoss.toFixed(4)}  (perplexity ${s.valPerplexity.toFixed(1)})`,
+    `  validation loss  ${s.valLoss.toFixed(4)}  (perplexity ${s.valPerplexity.toFixed(1)}${s.bitsPerByte === null ? '' : `, ${s.bitsPerByte.toFixed(3)} bits per byte`})`,
     `  unigram baseline ${s.baselineLoss.toFixed(4)}  → validation loss is ${verdict} the baseline`,
     `  out:  ${rel(outDir)}  (model.safetensors, config.json, tokenizer.json, summary.json, metrics.jsonl)`,
     `  plot: ${rel(plot)}`,

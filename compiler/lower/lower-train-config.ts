@@ -45,7 +45,7 @@ export function findTrain(programs: Program | readonly Program[], target?: strin
 }
 
 /** Top-level `let` bindings, for fields like `calib = calib`. */
-function bindingsOf(programs: Program | readonly Program[]): Map<string, Expr> {
+export function bindingsOf(programs: Program | readonly Program[]): Map<string, Expr> {
   const list = Array.isArray(programs) ? (programs as readonly Program[]) : [programs as Program];
   const out = new Map<string, Expr>();
   for (const p of list) for (const d of p.decls) if (d.kind === 'binding') out.set(d.name.name, d.value);

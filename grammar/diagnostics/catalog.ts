@@ -182,7 +182,7 @@ export const DIAGNOSTICS = {
   // ── E09xx lowering with concrete sizes (compiler/lower) ──
   E0901: e(
     'layer input shape',
-    'A layer or function gets a tensor whose rank or size it cannot take once sizes are numbers: Linear of a scalar, Attention of a 2-D tensor, heads that do not divide the width.',
+    'A layer, function or loss gets a tensor whose rank or size it cannot take once sizes are numbers: Linear of a scalar, Attention of a 2-D tensor, heads that do not divide the width, `kd` of student and teacher logits over different vocabularies. `scion check` reports the loss cases at the loss term.',
   ),
   E0902: e('shapes do not broadcast', 'Two tensors combined with + - * / have shapes that do not broadcast (numpy rules); the message shows both shapes.'),
   E0903: e('unknown tap path', 'A tap requested on the command line (`--tap PATH`) names no `let`, output or layer path of the model.'),

@@ -23,6 +23,7 @@ import {
 } from '../../runtime/sample/index.ts';
 import { selectBackend, type DeviceChoice } from '../../backends/registry.ts';
 import type { Backend } from '../../backends/backend.ts';
+import { writeSafetensors } from '../../runtime/weights/index.ts';
 import { JobError } from '../train/errors.ts';
 import { loadWeightFeeds } from '../weights/load-weights.ts';
 
@@ -186,4 +187,19 @@ export async function drawSamples(program: Program, cfg: SampleConfig, o: DrawOp
   } finally {
     s.dispose();
   }
+}
+
+/**
+ * `scion sample --tensors FILE`: the raw samples as `samples` (f32 [B, C, H, W], in [−1, 1]) and
+ * the class each was drawn for as `labels` (i32 [B]), so any classifier can judge them.
+ */
+export async function writeSampleTensors(path: string, r: DrawResult): Promise<void> {
+  await writeSafetensors(
+    path,
+    {
+      samples: { dtype: 'F32', shape: r.shape, data: Float32Array.from(r.images) },
+      labels: { dtype: 'I32', shape: [r.labels.length], data: r.labels },
+    },
+    { format: 'pt' },
+  );
 }

@@ -10,6 +10,7 @@ import { LowerError } from '../../grammar/eval/errors.ts';
 import { findTrain, trainConfig, type DataSpec, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
 import { JobError } from './errors.ts';
+import { byteLengths } from './bits-per-byte.ts';
 import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from './lm-data.ts';
 import { tokenInput } from './token-stream.ts';
 import { initialWeights, initPath, loadFrozen } from './prepare-examples.ts';
@@ -89,6 +90,7 @@ export async function prepareLmJob(
     ...planSettings(config),
     train,
     val,
+    byteLength: byteLengths(tok.tokenizer),
   };
   return { lowered, config, plan, tokenizerOrigin: tok.origin };
 }

@@ -7,6 +7,7 @@ import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { LmBatcher } from '../../runtime/data/index.ts';
 import type { Backend } from '../../backends/backend.ts';
 import { unigramEntropy } from './baseline.ts';
+import { bitsPerByteOf } from './bits-per-byte.ts';
 import { evalBatches } from './lm-data.ts';
 import { runTraining, type JobOptions, type Task, type TrainPlan, type TrainResult } from './train-loop.ts';
 
@@ -24,6 +25,8 @@ export interface LmTrainPlan extends TrainPlan {
   evalGraph?: TrainPlan['graph'];
   train: Int32Array;
   val: Int32Array;
+  /** UTF-8 bytes of text each token id spells (jobs/train/bits-per-byte.ts). */
+  byteLength: (id: number) => number;
   evalBatchesDuring?: number;
   evalBatchesFinal?: number;
 }
@@ -34,6 +37,11 @@ export interface JobSummary {
   /** Mean training loss over the last 10% of updates (at most 20): one step's loss is noisy. */
   trainLoss: number | null;
   valLoss: number;
+  /**
+   * The validation loss in bits per byte of the text its target tokens spell (comparable across
+   * tokenizers, and with a compressor's bits per byte); null when the loss has no cross-entropy term.
+   */
+  bitsPerByte: number | null;
   /** Unigram entropy of the validation tokens, nats per token. */
   baselineLoss: number;
   /** Tokens through the training step per second of step time (this session's steps). */
@@ -89,6 +97,7 @@ export function lmTask(plan: LmTrainPlan): Task<JobSummary> {
       steps: run.steps,
       trainLoss: run.trainLoss,
       valLoss: run.final.loss,
+      bitsPerByte: plan.evalOutput === 'loss' ? null : bitsPerByteOf(run.final.loss, batches.final, plan.ctx, plan.byteLength),
       baselineLoss: unigramEntropy(plan.val),
       tokensPerSecond: run.itemsPerSecond,
       transferBytesPerStep: run.transferBytesPerStep,

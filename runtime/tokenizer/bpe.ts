@@ -135,6 +135,19 @@ export class BpeTokenizer {
     return symbols;
   }
 
+  /**
+   * UTF-8 bytes of text that id `id` spells: one per byte character of a vocab token, the
+   * content's bytes for a literal added token, and 0 for a special one (`<|endoftext|>` marks a
+   * document boundary; it is not text). Bits per byte divide by the sum of these.
+   */
+  byteLength(id: number): number {
+    const token = this.idToToken[id];
+    if (token === undefined) throw new RangeError(`byteLength: id ${id} is not in the vocabulary (size ${this.size})`);
+    const added = this.addedById.get(id);
+    if (added !== undefined) return added.special ? 0 : new TextEncoder().encode(added.content).length;
+    return [...token].length; // byte-level characters: one per byte
+  }
+
   /** Ids → text. Byte tokens are joined before UTF-8 decoding, so split characters reassemble. */
   decode(ids: readonly number[]): string {
     let text = '';

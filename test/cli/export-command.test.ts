@@ -17,7 +17,7 @@ describe('scion export --onnx', () => {
   it('writes NAME.onnx by default, named as Scion names it', async () => {
     const io = captureIo(dir);
     expect(await main(['export', SPEC, '--model', 'TinyLlama', '--onnx', '--batch', '1'], io)).toBe(0);
-    expect(io.stdout).toMatch(/^TinyLlama\.onnx: ONNX opset 17, TinyLlama, 156,480 parameters/);
+    expect(io.stdout).toMatch(/^TinyLlama\.onnx: ONNX opset 17, TinyLlama, 1,774,720 parameters/);
     const s = await ort.InferenceSession.create(join(dir, 'TinyLlama.onnx'), { logSeverityLevel: 3 });
     expect([s.inputNames, s.outputNames]).toEqual([['tokens'], ['logits']]);
     await s.release();
@@ -44,8 +44,8 @@ describe('scion export --onnx', () => {
       const s = await ort.InferenceSession.create(join(dir, out), { logSeverityLevel: 3 });
       const tokens = new ort.Tensor(
         'int32',
-        Int32Array.from({ length: 64 }, (_v, i) => (i * 31) % 512),
-        [1, 64],
+        Int32Array.from({ length: 128 }, (_v, i) => (i * 31) % 4096),
+        [1, 128],
       );
       const y = (await s.run({ tokens }))['logits']?.data as Float32Array;
       await s.release();

@@ -11,16 +11,16 @@ describe.each(['Genre', 'GenrePlain'])('specs/ba-lora.scion adapter %s', (name) 
     const am = lowerAdapted(parseSpec('ba-lora.scion'), name, { dims: { batch: 2 }, train: true });
     expect(() => verifyGraph(am.graph)).not.toThrow();
     expect(am.adapter).toMatchObject({ on: 'GenreClassifier', rank: 8, alpha: 16, dropout: 0.05, init: { kind: 'pissa', niter: 16 } });
-    const depth = 2;
+    const depth = 4;
     expect(am.sites.length).toBe(2 * depth);
     expect(am.sites.map((s) => s.module).filter((m) => /^layers\.\d+\.self_attn\.[qv]_proj$/.test(m)).length).toBe(2 * depth);
-    // q_proj 64 → 64 and v_proj 64 → 2 kv heads × (64 / 4 heads = 16) = 32.
+    // q_proj 128 → 128 and v_proj 128 → 2 kv heads × (128 / 4 heads = 32) = 64.
     const v = am.sites.find((s) => s.module === 'layers.1.self_attn.v_proj');
-    expect(v).toMatchObject({ inFeatures: 64, outFeatures: 32 });
+    expect(v).toMatchObject({ inFeatures: 128, outFeatures: 64 });
     const trainable = am.params.filter((p) => p.trainable);
     expect(trainable.length).toBe(4 * depth);
-    // A is [8, in], B is [out, 8]: per layer 8·(64 + 64) for q and 8·(64 + 32) for v.
-    expect(trainable.reduce((n, p) => n + p.shape[0]! * p.shape[1]!, 0)).toBe(depth * 8 * (64 + 64 + 64 + 32));
+    // A is [8, in], B is [out, 8]: per layer 8·(128 + 128) for q and 8·(128 + 64) for v.
+    expect(trainable.reduce((n, p) => n + p.shape[0]! * p.shape[1]!, 0)).toBe(depth * 8 * (128 + 128 + 128 + 64));
     expect(am.inputs.map((i) => i.name)).toEqual(['tokens', 'dropout_key']);
     expect(am.graph.outputs.map((o) => o.name)).toEqual(['logits', 'base.logits']);
     expect(am.baseTaps.get('features')).not.toBe(am.taps.get('features'));

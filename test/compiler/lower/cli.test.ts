@@ -41,17 +41,17 @@ describe('scion explain', () => {
     const m = j.models[0];
     expect(m?.name).toBe('TinyLlama');
     expect(m?.preset).toBe('llama');
-    expect(m?.params).toBe(156480);
-    expect(m?.inputs).toEqual([{ name: 'tokens', dtype: 'i32', shape: [4, 64] }]);
-    expect(m?.layers.find((l) => l.path === 'lm_head')).toMatchObject({ shape: [4, 64, 512], params: 512 * 64, flops: 2 * 4 * 64 * 64 * 512 });
+    expect(m?.params).toBe(1774720); // 2·4096·128 + 4·(2·128 + 2·128·128 + 2·128·64 + 3·128·344) + 128
+    expect(m?.inputs).toEqual([{ name: 'tokens', dtype: 'i32', shape: [4, 128] }]);
+    expect(m?.layers.find((l) => l.path === 'lm_head')).toMatchObject({ shape: [4, 128, 4096], params: 4096 * 128, flops: 2 * 4 * 128 * 128 * 4096 });
   });
 
   it('prints a table with totals and reports a missing model as an input error', async () => {
     const io = capture();
     expect(await main(['explain', 'specs/default.scion'], io)).toBe(0);
     expect(io.stdout).toContain('layers.1.mlp.down_proj.weight');
-    expect(io.stdout).toContain('parameters: 156,480');
-    expect(io.stdout).toContain('embeddings and vocab-sized heads: 65,536 (41.9% of parameters)');
+    expect(io.stdout).toContain('parameters: 1,774,720');
+    expect(io.stdout).toContain('embeddings and vocab-sized heads: 1,048,576 (59.1% of parameters)');
     const bad = capture();
     expect(await main(['explain', 'specs/default.scion', '--model', 'TinyLlam'], bad)).toBe(1);
     expect(bad.stderr).toContain("no model named 'TinyLlam'");
@@ -67,9 +67,9 @@ describe('scion init and scion eval', () => {
     const io = capture();
     expect(await main(['init', 'specs/default.scion', '--model', 'TinyLlama', '--seed', '3', '-o', w], io)).toBe(0);
     expect(existsSync(join(dir, 'config.json'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'llama', hidden_size: 64, num_key_value_heads: 2 });
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'llama', hidden_size: 128, num_key_value_heads: 2 });
     const ckpt = await openSafetensors(w);
-    expect(ckpt.tensors.get('model.layers.0.self_attn.k_proj.weight')?.shape).toEqual([32, 64]);
+    expect(ckpt.tensors.get('model.layers.0.self_attn.k_proj.weight')?.shape).toEqual([64, 128]);
     const norm = (await ckpt.read('model.norm.weight')) as Float32Array;
     expect(Array.from(norm).every((v) => v === 1)).toBe(true);
     const q = (await ckpt.read('model.layers.1.self_attn.q_proj.weight')) as Float32Array;
@@ -77,9 +77,9 @@ describe('scion init and scion eval', () => {
     expect(std).toBeGreaterThan(0.018);
     expect(std).toBeLessThan(0.022); // llama family: normal(0.02)
 
-    const tokens = Int32Array.from({ length: 2 * 64 }, (_, k) => (k * 37) % 512);
+    const tokens = Int32Array.from({ length: 2 * 128 }, (_, k) => (k * 37) % 4096);
     const input = join(dir, 'in.safetensors');
-    await writeSafetensors(input, { tokens: { dtype: 'I32', shape: [2, 64], data: tokens } });
+    await writeSafetensors(input, { tokens: { dtype: 'I32', shape: [2, 128], data: tokens } });
     const out = join(dir, 'out.safetensors');
     const evalIo = capture();
     expect(
@@ -89,13 +89,13 @@ describe('scion init and scion eval', () => {
       ),
     ).toBe(0);
     const res = await openSafetensors(out);
-    expect(res.tensors.get('logits')?.shape).toEqual([2, 64, 512]);
-    expect(res.tensors.get('tap:layers.0.mlp')?.shape).toEqual([2, 64, 64]);
-    expect(res.tensors.get('tap:h')?.shape).toEqual([2, 64, 64]);
+    expect(res.tensors.get('logits')?.shape).toEqual([2, 128, 4096]);
+    expect(res.tensors.get('tap:layers.0.mlp')?.shape).toEqual([2, 128, 128]);
+    expect(res.tensors.get('tap:h')?.shape).toEqual([2, 128, 128]);
 
     const m = lowerModel(parseSpec('default.scion'), 'TinyLlama', { dims: { batch: 2 } });
     const feed = new Map<string, { dtype: 'f32' | 'i32'; shape: readonly number[]; data: Float32Array | Int32Array }>([
-      ['tokens', { dtype: 'i32', shape: [2, 64], data: tokens }],
+      ['tokens', { dtype: 'i32', shape: [2, 128], data: tokens }],
     ]);
     for (const p of m.params) {
       const hf = p.path === 'lm_head.weight' ? p.path : `model.${p.path}`;

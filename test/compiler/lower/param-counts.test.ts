@@ -41,7 +41,7 @@ describe('parameter counts of specs/ equal closed forms', () => {
   const cases: [string, string, number][] = [
     ['tiny-lm.scion', 'Llama', llama(4096, 256, 8, 8, 4, 688)],
     ['tiny-lm.scion', 'Tiny', llama(2048, 128, 4, 4, 2, 384)],
-    ['default.scion', 'TinyLlama', llama(512, 64, 2, 4, 2, 172)],
+    ['default.scion', 'TinyLlama', llama(4096, 128, 4, 4, 2, 344)],
     ['lit.scion', 'DiT', dit(1, 2, 96, 4, 10)],
     ['lit.scion', 'LiT', dit(1, 2, 96, 4, 10, 48)],
     ['a-sdm.scion', 'UNet', unet(1, 32, 10, false)],
@@ -55,13 +55,13 @@ describe('parameter counts of specs/ equal closed forms', () => {
 
   it('reports the embedding and head share of a llama', () => {
     const r = explainModel(parseSpec('default.scion'), 'TinyLlama');
-    expect(r.embeddingParams).toBe(2 * 512 * 64);
+    expect(r.embeddingParams).toBe(2 * 4096 * 128);
     expect(r.layers.map((l) => l.path).slice(0, 3)).toEqual(['embed_tokens', 'layers.0.input_layernorm', 'layers.0.self_attn']);
   });
 
   it("counts a Linear layer's FLOPs as 2·tokens·in·out plus the bias add", () => {
     const r = explainModel(parseSpec('ba-lora.scion'), 'GenreClassifier', { dims: { batch: 3 } });
     const score = r.layers.find((l) => l.path === 'score');
-    expect(score?.flops).toBe(2 * 3 * 64 * 15 + 3 * 15);
+    expect(score?.flops).toBe(2 * 3 * 128 * 15 + 3 * 15); // features are 128 wide
   });
 });

@@ -72,11 +72,11 @@ describe('llama preset', () => {
   it('uses HF names and [out, in] layouts, and round-trips through a safetensors file', async () => {
     const m = lowerModel(parseSpec('default.scion'), 'TinyLlama');
     await roundTrip(m, (hf) => {
-      expect(hf.get('model.embed_tokens.weight')?.shape).toEqual([512, 64]);
-      expect(hf.get('model.layers.1.self_attn.k_proj.weight')?.shape).toEqual([32, 64]);
-      expect(hf.get('model.layers.0.mlp.down_proj.weight')?.shape).toEqual([64, 172]);
-      expect(hf.get('model.norm.weight')?.shape).toEqual([64]);
-      expect(hf.get('lm_head.weight')?.shape).toEqual([512, 64]);
+      expect(hf.get('model.embed_tokens.weight')?.shape).toEqual([4096, 128]);
+      expect(hf.get('model.layers.1.self_attn.k_proj.weight')?.shape).toEqual([64, 128]);
+      expect(hf.get('model.layers.0.mlp.down_proj.weight')?.shape).toEqual([128, 344]);
+      expect(hf.get('model.norm.weight')?.shape).toEqual([128]);
+      expect(hf.get('lm_head.weight')?.shape).toEqual([4096, 128]);
       expect(hf.size).toBe(m.params.length);
     });
   });
@@ -86,7 +86,7 @@ describe('llama preset', () => {
     const hf = toCheckpoint(checkpointPlan(m), randomParams(m));
     hf.delete('model.norm.weight');
     hf.set('model.layers.9.mlp.up_proj.weight', { shape: [1], data: new Float32Array(1) });
-    hf.set('lm_head.weight', { shape: [64, 512], data: new Float32Array(512 * 64) });
+    hf.set('lm_head.weight', { shape: [128, 4096], data: new Float32Array(4096 * 128) });
     let reads = 0;
     const err = await fromCheckpoint(
       namingPreset('llama'),
@@ -97,8 +97,8 @@ describe('llama preset', () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MappingError);
     const problems = (err as MappingError).problems;
-    expect(problems).toContain("missing tensor 'model.norm.weight' [64] (for 'norm.weight')");
-    expect(problems).toContain("'lm_head.weight' is [64, 512], expected [512, 64] (for 'lm_head.weight')");
+    expect(problems).toContain("missing tensor 'model.norm.weight' [128] (for 'norm.weight')");
+    expect(problems).toContain("'lm_head.weight' is [128, 4096], expected [4096, 128] (for 'lm_head.weight')");
     expect(problems.some((p) => p.startsWith("unexpected tensor 'model.layers.9.mlp.up_proj.weight'"))).toBe(true);
     expect(reads).toBe(0);
   });

@@ -79,9 +79,9 @@ describe('example specs', () => {
       'h = (+ h (as (call SwiGLU m ffn) layers[i].mlp))',
     ]);
     const tiny = program.decls[5] as TrainDecl;
-    expect(tiny.fields.map((f) => f.key)).toEqual(['data', 'calib', 'teacher', 'loss', 'optimizer', 'schedule', 'steps', 'batch', 'rounds', 'seed']);
-    expect(sx(tiny.fields[2]!.value)).toBe('(frozen Llama)');
-    expect(sx(tiny.fields[8]!.value)).toBe('{count=2 sample=0.5 weight=(call softmax loss)}');
+    expect(tiny.fields.map((f) => f.key)).toEqual(['data', 'calib', 'loss', 'optimizer', 'schedule', 'steps', 'batch', 'rounds', 'seed']);
+    expect(sx(tiny.fields[2]!.value)).toBe('(call cross_entropy logits (call next tokens))');
+    expect(sx(tiny.fields[7]!.value)).toBe('{count=2 sample=0.5 weight=(call softmax loss)}');
   });
 });
 

@@ -2,12 +2,15 @@
 // class 1 for every image (so agreement is the share of class-1 requests, by hand), the --json
 // fields, the pass counts of `reuse = cache("mid", every = 3)` over 6 steps, and usage errors.
 
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../../cli/io.ts';
 import { main } from '../../../cli/main.ts';
-import { tinySetup, writeTensors } from './tiny-denoiser.ts';
+import { sampleConfig } from '../../../compiler/objectives/diffusion-sample-config.ts';
+import { drawSamples } from '../../../jobs/sample/draw-samples.ts';
+import { openSafetensors } from '../../../runtime/weights/index.ts';
+import { parseSpec, tinySetup, writeTensors } from './tiny-denoiser.ts';
 
 function capture(cwd = process.cwd()): Io & { stdout: string; stderr: string } {
   const io = {
@@ -35,6 +38,39 @@ async function setUp(): Promise<{ dir: string; base: string[]; judgeArgs: string
     judgeArgs: ['--judge', s.judge, '--judge-weights', always1],
   };
 }
+
+describe('scion sample --tensors', () => {
+  it('writes the raw samples and their requested labels: the images drawSamples draws, the classes in order', async () => {
+    const s = await tinySetup();
+    const io = capture();
+    const file = join(s.dir, 'samples.safetensors');
+    expect(await main(['sample', s.spec, '--weights', s.weights, '--device', 'cpu', '-o', join(s.dir, 'g.png'), '--tensors', file], io), io.stderr).toBe(0);
+    const st = await openSafetensors(file);
+    expect(st.tensors.get('samples')).toMatchObject({ dtype: 'F32', shape: [6, 1, 4, 4] });
+    expect(st.tensors.get('labels')).toMatchObject({ dtype: 'I32', shape: [6] });
+    expect([...((await st.read('labels')) as Int32Array)]).toEqual([0, 0, 1, 1, 2, 2]); // classes [0, 1, 2], count 2
+    const samples = (await st.read('samples')) as Float32Array;
+    await st.close();
+    // The same spec, seed and weights through the library: the same images, to f32 rounding.
+    const program = parseSpec(readFileSync(s.spec, 'utf8'));
+    const r = await drawSamples(program, sampleConfig(program, 'Tiny'), {
+      weights: new Map([[null, s.weights]]),
+      reuse: true,
+      device: 'cpu',
+      log: () => undefined,
+    });
+    expect(samples).toHaveLength(r.images.length);
+    for (let i = 0; i < samples.length; i++) expect(samples[i]).toBeCloseTo(Math.fround(r.images[i] as number), 6);
+  }, 60_000);
+
+  it('refuses --tensors naming the grid itself', async () => {
+    const s = await tinySetup();
+    const io = capture();
+    const grid = join(s.dir, 'g.png');
+    expect(await main(['sample', s.spec, '--weights', s.weights, '--device', 'cpu', '-o', grid, '--tensors', grid], io)).toBe(2);
+    expect(io.stderr).toContain('--tensors and -o name the same file');
+  });
+});
 
 describe('scion sample --judge', () => {
   it('reports agreement with the requested class per class and overall (--json), and the passes reuse ran', async () => {

@@ -3,7 +3,7 @@
 // one (reference backend); `scion generate` writes text the tokenizer decodes; the baseline is the
 // unigram entropy computed independently of the job's own function.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +12,11 @@ import { main } from '../../../cli/main.ts';
 import { loadSpec } from '../../../cli/spec.ts';
 import { referenceBackend } from '../../../backends/reference/index.ts';
 import { unigramEntropy } from '../../../jobs/train/baseline.ts';
-import { encodeStream } from '../../../jobs/train/lm-data.ts';
+import { bitsPerByteOf } from '../../../jobs/train/bits-per-byte.ts';
+import { encodeStream, evalBatches } from '../../../jobs/train/lm-data.ts';
 import { trainLm } from '../../../jobs/train/train-lm.ts';
 import { readTokenizerJson } from '../../../runtime/tokenizer/index.ts';
+import { openSafetensors, type TensorToWrite, writeSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
 import { llamaSpec } from '../../compiler/lower/helpers.ts';
 
@@ -118,6 +120,60 @@ describe('scion train (tiny llama on a small text)', () => {
     expect(tokenizer.decode(r.ids)).toBe(r.text);
     expect(r.text.length).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe('bits per byte', () => {
+  it('a uniform model over V ids scores targets·log2(V)/bytes of the text its targets spell', async () => {
+    // The trained weights with lm_head zeroed: every logit 0, so every next-token NLL is ln 300.
+    const reader = await openSafetensors(join(dir, 'run', 'model.safetensors'));
+    const tensors: Record<string, TensorToWrite> = {};
+    for (const [name, t] of reader.tensors) {
+      const data = await reader.read(name);
+      tensors[name] = { dtype: 'F32', shape: t.shape, data: name === 'lm_head.weight' ? new Float32Array(data.length) : (data as Float32Array) };
+    }
+    await reader.close();
+    mkdirSync(join(dir, 'uniform'), { recursive: true });
+    await writeSafetensors(join(dir, 'uniform', 'model.safetensors'), tensors);
+    copyFileSync(join(dir, 'run', 'tokenizer.json'), join(dir, 'uniform', 'tokenizer.json'));
+
+    const io = captureIo(dir);
+    expect(await main(['eval', 'tiny.scion', '--weights', 'uniform/model.safetensors', '--data', 'val', '--batches', '32', '--json'], io), io.stderr).toBe(0);
+    const r = JSON.parse(io.stdout) as { loss: number; bitsPerByte: number };
+    expect(r.loss).toBeCloseTo(Math.log(300), 5);
+
+    // By hand: the targets are positions 1…7 of each 8-token window of the validation batches;
+    // each spells the bytes of its decoded text (the end-of-text token spells none).
+    const tokenizer = await readTokenizerJson(join(dir, 'run', 'tokenizer.json'));
+    const batches = evalBatches(encodeStream(tokenizer, [text(40, 1)]), 8, 4, 32);
+    let targets = 0;
+    let bytes = 0;
+    for (const rows of batches) {
+      for (let k = 0; k < rows.length; k++) {
+        if (k % 8 === 0) continue;
+        const id = rows[k]!;
+        targets++;
+        bytes += tokenizer.isAdded(id) ? 0 : Buffer.byteLength(tokenizer.decode([id]), 'utf8');
+      }
+    }
+    expect(bytes).toBeGreaterThan(targets); // ~4 letters a token: not the nats-per-token figure renamed
+    expect(r.bitsPerByte).toBeCloseTo((targets * Math.log2(300)) / bytes, 5);
+  }, 60_000);
+
+  it('summary.json and scion eval report the same bits per byte', async () => {
+    const s = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { valLoss: number; bitsPerByte: number };
+    const io = captureIo(dir);
+    expect(await main(['eval', 'tiny.scion', '--weights', 'run/model.safetensors', '--data', 'val', '--batches', '32', '--json'], io), io.stderr).toBe(0);
+    const r = JSON.parse(io.stdout) as { bitsPerByte: number };
+    expect(s.bitsPerByte).toBeGreaterThan(0);
+    expect(r.bitsPerByte).toBeCloseTo(s.bitsPerByte, 5);
+  }, 60_000);
+
+  it('bitsPerByteOf: uniform over 256 single-byte tokens is 8 bits per byte', () => {
+    expect(bitsPerByteOf(Math.log(256), [Int32Array.of(1, 2, 3, 4, 5, 6)], 3, () => 1)).toBeCloseTo(8, 12);
+    // two-byte tokens halve it; a row's first position is no target, so its bytes do not count
+    expect(bitsPerByteOf(Math.log(256), [Int32Array.of(9, 1, 1)], 3, (id) => (id === 9 ? 100 : 2))).toBeCloseTo(4, 12);
+    expect(bitsPerByteOf(1, [Int32Array.of(1, 2)], 2, () => 0)).toBeNull();
+  });
 });
 
 describe('scion eval (validation mode)', () => {

@@ -123,7 +123,68 @@ const CASES: Case[] = [
     output: 'y',
     block: '4x8',
   },
+  {
+    // SwiGLU: silu(x·W1ᵀ) ⊙ (x·W3ᵀ), x [2, 19, 13], W1, W3 [21, 13]: two accumulator sets in one
+    // block sharing the loads of x, edges in both directions, a batch of 2
+    name: 'SwiGLU, two matmuls multiplied in the epilogue, 19×21 per batch of 2 from K = 13',
+    graph: () => {
+      const b = new GraphBuilder();
+      const x = b.input('x', [2, 19, 13]);
+      const w1 = b.permute(b.param('w1', [21, 13]), [1, 0]);
+      const w3 = b.permute(b.param('w3', [21, 13]), [1, 0]);
+      b.output('y', b.mul(b.silu(b.matmul(x, w1)), b.matmul(x, w3)));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['x', feed([2, 19, 13], 61)],
+        ['w1', feed([21, 13], 62)],
+        ['w3', feed([21, 13], 63)],
+      ]),
+    output: 'y',
+    block: '8x8',
+  },
+  rope(
+    'RoPE on a projection into 2 heads of 16 (pairs inside the 16-wide block), 2×11 tokens, K = 9',
+    { batch: 2, seq: 11, heads: 2, dim: 16, k: 9 },
+    71,
+    '4x16',
+  ),
+  // 3 heads of 6: n = 18 is not a multiple of the block, and pairs straddle block edges (recomputed)
+  rope('RoPE on 3 heads of 6 (pairs across block edges recomputed), 1×7 tokens, K = 5', { batch: 1, seq: 7, heads: 3, dim: 6, k: 5 }, 81, '4x16'),
 ];
+
+/**
+ * q = x·W reshaped into heads and moved ahead of the tokens, then rotated as RoPE does:
+ * q ⊙ cos + rotate_half(q) ⊙ sin, rotate_half reading q at the pair column (± dim/2).
+ */
+function rope(name: string, s: { batch: number; seq: number; heads: number; dim: number; k: number }, seed: number, block: string): Case {
+  const n = s.heads * s.dim;
+  const half = s.dim / 2;
+  const qShape = [s.batch, s.heads, s.seq, s.dim];
+  return {
+    name,
+    graph: () => {
+      const b = new GraphBuilder();
+      const proj = b.matmul(b.input('x', [s.batch, s.seq, s.k]), b.param('w', [s.k, n]));
+      const q = b.permute(b.reshape(proj, [s.batch, s.seq, s.heads, s.dim]), [0, 2, 1, 3]);
+      const lo = b.slice(q, [0, 0, 0, 0], [s.batch, s.heads, s.seq, half]);
+      const hi = b.slice(q, [0, 0, 0, half], qShape);
+      const rotated = b.concat([b.neg(hi), lo], 3);
+      b.output('y', b.add(b.mul(q, b.input('cos', [s.seq, s.dim])), b.mul(rotated, b.input('sin', [s.seq, s.dim]))));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['x', feed([s.batch, s.seq, s.k], seed)],
+        ['w', feed([s.k, n], seed + 1)],
+        ['cos', feed([s.seq, s.dim], seed + 2)],
+        ['sin', feed([s.seq, s.dim], seed + 3)],
+      ]),
+    output: 'y',
+    block,
+  };
+}
 
 describe('blocked matmul block shapes (no device needed)', () => {
   it('leaves a sum of a matmul and a non-matmul to the chain walk (one matmul in the block)', () => {

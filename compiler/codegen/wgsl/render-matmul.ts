@@ -7,11 +7,14 @@
 // ordinary per-node value functions.
 //
 // Applies when the operands are affine views of arena buffers (transposes, reshapes, broadcasts
-// and slices become strides, not copies) and the segment's root reaches the matmul along one
-// chain of index-preserving ops and permutes, optionally through a reduce_sum over leading batch
-// axes (the weight gradient Σ_b X_bᵀ·G_b), which is folded into the loop over K. Anything else —
-// an operand computed by a fused producer, a matmul read at several indices — keeps the
-// per-element path (render-kernel.ts).
+// and slices become strides, not copies) and the segment's root reaches its matmuls along
+// index-preserving ops and permutes, optionally through a reduce_sum over leading batch axes (the
+// weight gradient Σ_b X_bᵀ·G_b), which is folded into the loop over K. Several matmuls reached
+// that way (SwiGLU's silu(x·W1) ⊙ (x·W3)) get one accumulator set each in the same block, their
+// loops sharing the loads of a common left operand. A matmul also read at another index (RoPE's
+// rotate-half reads the pair column) keeps its block in a private array: reads inside the
+// thread's block come from there, others recompute the dot product. Anything else — an operand
+// computed by a fused producer — keeps the per-element path (render-kernel.ts).
 //
 //   thread t → (batch entry ob of the reduced output, row block, column block)
 //   acc[i][j] = Σ_{rb < R} Σ_p A[rb, ob][row0+i, p] · B[rb, ob][p, col0+j]
@@ -354,7 +357,7 @@ export function renderBlockedSegment(
   store: { arena: number; offset: number },
   cap: MatmulBlock = DEFAULT_MATMUL_BLOCK,
 ): BlockedSegment {
-  const mm = g.nodes[(plan.values[0]?.terms[0] as MatmulTerm).matmul] as Node;
+  const mm = g.nodes[((plan.values[0] as BlockedValue).terms[0] as MatmulTerm).matmul] as Node;
   const m = mm.shape[mm.shape.length - 2] as number;
   const n = mm.shape[mm.shape.length - 1] as number;
   const batch = mm.shape.slice(0, -2);

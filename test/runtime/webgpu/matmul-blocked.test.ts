@@ -1,7 +1,9 @@
 // Register-blocked matmuls inside compiled graphs at the 8×8 block (render-matmul.ts `blockFor`):
 // shapes whose sides are not multiples of 8 (edge blocks store only their in-range part), a side
-// small enough for the 4-wide block, a batch summed in the kernel, and a broadcast operand — each
-// against the CPU reference interpreter.
+// small enough for the 4-wide block, a batch summed in the kernel, a broadcast operand, SwiGLU's
+// two matmuls in one block, and RoPE reading the projection at the pair column (the 4×16 lookup
+// block, pairs inside it and, at odd head sizes, across its edges) — each against the CPU
+// reference interpreter.
 
 import { describe, expect, it } from 'vitest';
 import { blockFor } from '../../../compiler/codegen/wgsl/render-matmul.ts';

@@ -145,6 +145,8 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       for (const id of r.fallbacks) fallbacks.add(id);
       privates.push(...r.privates);
       emit(s.root);
+      // operands read through their value functions (render-matmul.ts `viaFn`)
+      for (const v of plan.values) for (const t of v.terms) for (const o of [t.a, t.b]) if (o.viaFn === true) emit(o.node);
       segs.push(r.segment);
       dispatch.push(`  if (t < ${u(first + r.threads)}) { s${k}(t - ${u(first)}); return; }`);
       mainSegs.push({ k, rows: r.threads, coop: false });

@@ -31,6 +31,12 @@ export interface AffineView {
   node: number;
   offset: number;
   strides: number[];
+  /**
+   * Read through the node's value function at its own row-major index instead of a buffer: an
+   * operand computed in the kernel without loops that is no strided view (the attention output
+   * moved back to tokens: permute, reshape, permute, which no single stride per axis describes).
+   */
+  viaFn?: boolean;
 }
 
 /** One matmul accumulated into the block, with its operands as views of buffers. */
@@ -243,8 +249,8 @@ export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, 
     const terms: MatmulTerm[] = [];
     for (const id of l.matmuls) {
       const mm = g.nodes[id] as Node;
-      const a = affineView(g, mm.inputs[0] as number, computed);
-      const b = affineView(g, mm.inputs[1] as number, computed);
+      const a = affineView(g, mm.inputs[0] as number, computed) ?? viewThroughFn(g, mm.inputs[0] as number, computed);
+      const b = affineView(g, mm.inputs[1] as number, computed) ?? viewThroughFn(g, mm.inputs[1] as number, computed);
       if (a === undefined || b === undefined) return undefined;
       terms.push({ matmul: id, a, b });
     }
@@ -280,6 +286,23 @@ function addTreeOfMatmuls(g: Graph, top: Node, computed: IsComputed): { matmuls:
   const shape = (g.nodes[matmuls[0] as number] as Node).shape;
   if (!matmuls.every((id) => (g.nodes[id] as Node).shape.every((d, i) => d === shape[i]))) return undefined;
   return { matmuls, inner, edges };
+}
+
+/**
+ * Operand `id` read through its value function, when nothing it computes in the kernel loops: a
+ * block reads each operand element once per thread where the per-element path reads it once per
+ * output, and a reduction inside would miss its one-entry memo as the block alternates rows.
+ */
+function viewThroughFn(g: Graph, id: number, computed: IsComputed): AffineView | undefined {
+  const seen = new Set<number>();
+  const loopFree = (j: number): boolean => {
+    if (seen.has(j) || !computed(j)) return true;
+    seen.add(j);
+    const n = g.nodes[j] as Node;
+    return classOf(n) !== 'loop' && n.inputs.every(loopFree);
+  };
+  if (!loopFree(id)) return undefined;
+  return { node: id, offset: 0, strides: stridesOf((g.nodes[id] as Node).shape), viaFn: true };
 }
 
 function leadsToMatmul(g: Graph, id: number, computed: IsComputed): boolean {
@@ -332,6 +355,12 @@ export function blockFor(m: number, n: number, cap: MatmulBlock = DEFAULT_MATMUL
  * thread's own block and costs no recomputed dot product; 4 rows keep the accumulators at 64.
  */
 export const LOOKUP_MATMUL_BLOCK: MatmulBlock = { rows: 4, cols: 16 };
+
+interface Reader {
+  /** Offset of the operand's first element in what `at` indexes. */
+  base: number;
+  at: (index: string) => string;
+}
 
 export interface BlockedSegment {
   /** WGSL: the private accumulators and block origin the value functions read. */
@@ -389,6 +418,12 @@ export function renderBlockedSegment(
     }
   }
   const kks = V.map(() => 0);
+  // where an operand's elements are read: its buffer, or its value function (`viaFn`)
+  const reader = (v: AffineView): Reader => {
+    if (v.viaFn === true) return { base: 0, at: (x) => `v${v.node}(${x})` };
+    const p = load(v.node);
+    return { base: p.offset + v.offset, at: (x) => `A${p.arena}[${x}]` };
+  };
   for (const group of groups.values()) {
     const lead = group[0] as { x: number; term: MatmulTerm };
     const tm = g.nodes[lead.term.matmul] as Node;
@@ -397,7 +432,7 @@ export function renderBlockedSegment(
     for (const { x } of group) kks[x] = (kks[x] as number) + kk;
     const sa = lead.term.a.strides;
     const [sAr, sAk] = [sa[sa.length - 2] as number, sa[sa.length - 1] as number];
-    const pa = load(lead.term.a.node);
+    const ra = reader(lead.term.a);
     L.push(`{ // ${group.map(({ term }) => `%${term.matmul}`).join(' ')}`);
     // rows/columns past the edge read the last one (in bounds) and are never stored
     for (const i of I) L.push(`  let ar${i} = min(row0 + ${i}u, ${u(m - 1)}) * ${u(sAr)};`);
@@ -407,20 +442,20 @@ export function renderBlockedSegment(
     });
     L.push(`  for (var q = 0u; q < ${u(R)}; q++) {`);
     const inner: string[] = [`let bt = q * ${u(OB)} + ob;`];
-    const ao = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[0] as number, lead.term.a, batch), pa.offset + lead.term.a.offset);
-    const bos = group.map(({ term }) => {
-      const pb = load(term.b.node);
-      return remap(inner, 'bt', batch, batchStrides(g, (g.nodes[term.matmul] as Node).inputs[1] as number, term.b, batch), pb.offset + term.b.offset);
-    });
+    const ao = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[0] as number, lead.term.a, batch), ra.base);
+    const rbs = group.map(({ term }) => reader(term.b));
+    const bos = group.map(({ term }, t) =>
+      remap(inner, 'bt', batch, batchStrides(g, (g.nodes[term.matmul] as Node).inputs[1] as number, term.b, batch), (rbs[t] as Reader).base),
+    );
     L.push(...inner.map((l) => `    ${l}`));
     L.push(`    for (var p = 0u; p < ${u(kk)}; p++) {`);
     L.push(`      let ap = ${ao} + p * ${u(sAk)};`);
-    for (const i of I) L.push(`      let a${i} = vec4f(A${pa.arena}[ap + ar${i}]);`);
+    for (const i of I) L.push(`      let a${i} = vec4f(${ra.at(`ap + ar${i}`)});`);
     group.forEach(({ x, term }, t) => {
       const sb = term.b.strides;
-      const pb = load(term.b.node);
+      const rb = rbs[t] as Reader;
       L.push(`      let bp${t} = ${bos[t]} + p * ${u(sb[sb.length - 2] as number)};`);
-      const bAt = (j: number): string => `A${pb.arena}[bp${t} + bc${t}_${j}]`;
+      const bAt = (j: number): string => rb.at(`bp${t} + bc${t}_${j}`);
       for (const q of Q) L.push(`      let bv${t}_${q} = vec4f(${bAt(4 * q)}, ${bAt(4 * q + 1)}, ${bAt(4 * q + 2)}, ${bAt(4 * q + 3)});`);
       for (const i of I) for (const q of Q) L.push(`      ${acc(x, i, q)} = fma(a${i}, bv${t}_${q}, ${acc(x, i, q)});`);
     });

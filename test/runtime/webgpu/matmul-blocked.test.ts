@@ -1,7 +1,8 @@
 // Register-blocked matmuls inside compiled graphs at the 8×8 block (render-matmul.ts `blockFor`):
 // shapes whose sides are not multiples of 8 (edge blocks store only their in-range part), a side
 // small enough for the 4-wide block, a batch summed in the kernel, a broadcast operand, SwiGLU's
-// two matmuls in one block, and RoPE reading the projection at the pair column (the 4×16 lookup
+// two matmuls in one block, an operand no strided view describes (read through its value
+// function), and RoPE reading the projection at the pair column (the 4×16 lookup
 // block, pairs inside it and, at odd head sizes, across its edges) — each against the CPU
 // reference interpreter.
 
@@ -142,6 +143,25 @@ const CASES: Case[] = [
         ['x', feed([2, 19, 13], 61)],
         ['w1', feed([21, 13], 62)],
         ['w3', feed([21, 13], 63)],
+      ]),
+    output: 'y',
+    block: '8x8',
+  },
+  {
+    // heads [2, 3, 5, 4] moved back to tokens (permute, reshape: no stride per axis describes it)
+    // and projected, W [12, 7]: the left operand read through its value function
+    name: 'attention output moved back to tokens then projected, 5×7 per batch of 2 from K = 12',
+    graph: () => {
+      const b = new GraphBuilder();
+      const heads = b.permute(b.input('h', [2, 3, 5, 4]), [0, 2, 1, 3]);
+      b.output('y', b.add(b.matmul(b.reshape(heads, [2, 5, 12]), b.param('w', [12, 7])), b.param('bias', [7])));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['h', feed([2, 3, 5, 4], 91)],
+        ['w', feed([12, 7], 92)],
+        ['bias', feed([7], 93)],
       ]),
     output: 'y',
     block: '8x8',

@@ -228,6 +228,19 @@ describe('blocked matmul block shapes (no device needed)', () => {
     ).toMatch(/blocked matmul 19x21x25 \(3 matmuls added\)/);
   });
 
+  it("gives SwiGLU's two matmuls one block with one loop over K, and RoPE's projection a lookup block", () => {
+    const code = (prefix: string): string =>
+      compileGraph(CASES.find((x) => x.name.startsWith(prefix))!.graph())
+        .programs.map((p) => p.code)
+        .join('\n');
+    const swiglu = code('SwiGLU');
+    expect(swiglu).toMatch(/register-blocked 8x8 \(2 matmuls\)/);
+    // the loads of x shared: one loop over K feeds both accumulator sets
+    expect(swiglu.match(/for \(var p = 0u;/g)).toHaveLength(1);
+    expect(swiglu).toMatch(/acc1_0_0 = fma\(a0,/);
+    expect(code('RoPE on a projection')).toMatch(/blocked matmul 11x32x9, read in the block, else recomputed/);
+  });
+
   it('uses 8×8 blocks, and 4 along a side of at most 4', () => {
     expect(blockFor(512, 128)).toEqual({ rows: 8, cols: 8 });
     expect(blockFor(5, 5)).toEqual({ rows: 8, cols: 8 });

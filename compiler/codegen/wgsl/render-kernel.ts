@@ -61,6 +61,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   const isComputed = computedIn(g, kg, kernel);
   const blocked = opts.blockedMatmul === false ? new Map<number, BlockedMatmul>() : planBlocked(g, kernel, isComputed, roots);
   const overridden = new Map<number, string>();
+  const fallbacks = new Set<number>();
   // A node's render context: operand k's value is a call of its function v<j>, emitted on first use.
   const nodeCtx = (node: Node, lines: string[]): NodeCtx => ({
     node,
@@ -79,6 +80,8 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     const buffer = bufferOfNode.get(id);
     const fixed = overridden.get(id);
     if (fixed !== undefined) {
+      // a blocked value read at other indices falls back to its per-element form, f<id>
+      if (fallbacks.has(id)) perElement(node, `f${id}`);
       fns.push(fixed);
       return;
     }
@@ -89,6 +92,11 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       fns.push(`fn v${id}(i: u32) -> f32 { return A${p.arena}[${u(p.offset)} + i]; } // %${id} ${node.op}`);
       return;
     }
+    perElement(node, `v${id}`);
+  };
+  // The value function `name` of a node computed in the kernel, one element per call.
+  const perElement = (node: Node, name: string): void => {
+    const id = node.id;
     const lines: string[] = [];
     const value = NODE_RENDER[node.op](nodeCtx(node, lines));
     const body = [...lines, `return ${value};`].map((l) => `  ${l}`).join('\n');
@@ -97,9 +105,9 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       // Memoized on the last index: a row kernel's reductions run once per row.
       privates.push(`var<private> mi${id}: u32 = 0xffffffffu;`, `var<private> mv${id}: f32;`);
       fns.push(`fn c${id}(i: u32) -> f32 { // %${id} ${node.op}${where}\n${body}\n}`);
-      fns.push(`fn v${id}(i: u32) -> f32 { if (i == mi${id}) { return mv${id}; } let r = c${id}(i); mi${id} = i; mv${id} = r; return r; }`);
+      fns.push(`fn ${name}(i: u32) -> f32 { if (i == mi${id}) { return mv${id}; } let r = c${id}(i); mi${id} = i; mv${id} = r; return r; }`);
     } else {
-      fns.push(`fn v${id}(i: u32) -> f32 { // %${id} ${node.op}${where}\n${body}\n}`);
+      fns.push(`fn ${name}(i: u32) -> f32 { // %${id} ${node.op}${where}\n${body}\n}`);
     }
   };
 
@@ -134,9 +142,12 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     if (plan !== undefined) {
       const nodeAt = (id: number): { arena: number; offset: number } => at(bufferOfNode.get(id) ?? fail(`matmul operand %${id} has no buffer`));
       const r = renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), opts.matmulBlock);
-      overridden.set(plan.value, r.valueFn);
+      for (const [id, fn] of r.valueFns) overridden.set(id, fn);
+      for (const id of r.fallbacks) fallbacks.add(id);
       privates.push(...r.privates);
       emit(s.root);
+      // operands read through their value functions (render-matmul.ts `viaFn`)
+      for (const v of plan.values) for (const t of v.terms) for (const o of [t.a, t.b]) if (o.viaFn === true) emit(o.node);
       segs.push(r.segment);
       dispatch.push(`  if (t < ${u(first + r.threads)}) { s${k}(t - ${u(first)}); return; }`);
       mainSegs.push({ k, rows: r.threads, coop: false });

@@ -7,11 +7,14 @@
 // ordinary per-node value functions.
 //
 // Applies when the operands are affine views of arena buffers (transposes, reshapes, broadcasts
-// and slices become strides, not copies) and the segment's root reaches the matmul along one
-// chain of index-preserving ops and permutes, optionally through a reduce_sum over leading batch
-// axes (the weight gradient Σ_b X_bᵀ·G_b), which is folded into the loop over K. Anything else —
-// an operand computed by a fused producer, a matmul read at several indices — keeps the
-// per-element path (render-kernel.ts).
+// and slices become strides, not copies) and the segment's root reaches its matmuls along
+// index-preserving ops and permutes, optionally through a reduce_sum over leading batch axes (the
+// weight gradient Σ_b X_bᵀ·G_b), which is folded into the loop over K. Several matmuls reached
+// that way (SwiGLU's silu(x·W1) ⊙ (x·W3)) get one accumulator set each in the same block, their
+// loops sharing the loads of a common left operand. A matmul also read at another index (RoPE's
+// rotate-half reads the pair column) keeps its block in a private array: reads inside the
+// thread's block come from there, others recompute the dot product. Anything else — an operand
+// computed by a fused producer — keeps the per-element path (render-kernel.ts).
 //
 //   thread t → (batch entry ob of the reduced output, row block, column block)
 //   acc[i][j] = Σ_{rb < R} Σ_p A[rb, ob][row0+i, p] · B[rb, ob][p, col0+j]
@@ -28,6 +31,12 @@ export interface AffineView {
   node: number;
   offset: number;
   strides: number[];
+  /**
+   * Read through the node's value function at its own row-major index instead of a buffer: an
+   * operand computed in the kernel without loops that is no strided view (the attention output
+   * moved back to tokens: permute, reshape, permute, which no single stride per axis describes).
+   */
+  viaFn?: boolean;
 }
 
 /** One matmul accumulated into the block, with its operands as views of buffers. */
@@ -37,8 +46,8 @@ export interface MatmulTerm {
   b: AffineView;
 }
 
-/** What the blocked segment needs, found by `planBlockedMatmul`. */
-export interface BlockedMatmul {
+/** One set of accumulators of the block: the node they stand for and the matmuls summed into it. */
+export interface BlockedValue {
   /**
    * The node whose value the accumulators stand for: the matmul, its batch reduce_sum, or a tree
    * of adds over several same-shaped matmuls (a gradient reaching one tensor along several paths,
@@ -47,12 +56,29 @@ export interface BlockedMatmul {
   value: number;
   /** The matmuls summed, one or more; all of one output shape. */
   terms: MatmulTerm[];
-  /** Leading batch axes summed inside the kernel (0 without a reduce_sum; 0 for several terms). */
+}
+
+/** What the blocked segment needs, found by `planBlockedMatmul`. */
+export interface BlockedMatmul {
+  /**
+   * The accumulator sets, one per matmul value the root reads at its own index: one for a
+   * projection, two for SwiGLU's silu(x·W1) ⊙ (x·W3) (their loops share the loads of x when both
+   * read the same left operand). All of one output shape.
+   */
+  values: BlockedValue[];
+  /** Leading batch axes summed inside the kernel (0 without a reduce_sum; 0 for several terms or values). */
   reduced: number;
-  /** Permutes from `value` up to the root, bottom first: the index map to the root's layout. */
+  /** Permutes from the values up to the root, bottom first: the index map to the root's layout. */
   permutes: number[];
   /** The nodes from the root down to the matmuls (with an add tree's inner nodes). */
   chain: number[];
+  /**
+   * Something in the kernel reads a value at another index than the element being stored (RoPE's
+   * rotate-half reads the projection at the pair column): the block is kept in a private array,
+   * read there when the index falls inside this thread's block and recomputed as a dot product
+   * otherwise.
+   */
+  lookup: boolean;
 }
 
 /** Whether node `id` is evaluated inside the kernel (else it is loaded from its buffer). */
@@ -141,79 +167,107 @@ export function affineView(g: Graph, id: number, computed: IsComputed): AffineVi
 
 /**
  * The blocked form of the segment rooted at `root`, or undefined when it does not apply. `reach`
- * lists every node evaluated in the kernel with its in-kernel operands (to check that nothing
- * else reads the matmul's chain at another index).
+ * lists every node evaluated in the kernel with its in-kernel operands (to find what reads the
+ * chain at another index).
  */
 export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, reach: ReadonlySet<number>): BlockedMatmul | undefined {
-  // Walk down the single chain: index-preserving ops and permutes, then a matmul (maybe summed),
-  // or an add tree whose leaves are matmuls of one shape.
-  const chain: number[] = [root];
-  // chain node → the one node allowed to read it
-  const parent = new Map<number, number>();
-  const permutes: number[] = [];
-  let cur = g.nodes[root] as Node;
-  let value: Node | undefined;
-  let matmuls: number[] = [];
-  for (let guard = 0; guard < 64; guard++) {
-    if (cur.op === 'matmul') {
-      matmuls = [cur.id];
-      value = value ?? cur;
-      break;
+  // Walk down from the root along index-preserving ops and permutes (every branch that leads to
+  // a matmul) to the values: a matmul (maybe summed over its batch), or an add tree whose leaves
+  // are matmuls of one shape. Operands read at another index (slices, concats) are side reads.
+  const chain: number[] = [];
+  // reader → operand edges along which the root's index reaches a chain node unchanged
+  const primary = new Set<string>();
+  // chain node → the permutes above it (top first), as a signature: one node, one index map
+  const seen = new Map<number, string>();
+  const leaves: { value: number; matmuls: number[]; reduced: number; permutes: number[] }[] = [];
+  const sig = (permutes: readonly number[]): string =>
+    permutes.map((p) => JSON.stringify([(g.nodes[p] as Node).attrs['perm'], (g.nodes[p] as Node).shape])).join();
+  // whether `cur` reaches a value along primary edges (then it joins the chain); `bad` when the
+  // plan cannot apply at all
+  let bad = false;
+  const reaches = new Map<number, boolean>();
+  const walk = (cur: Node, above: number[]): boolean => {
+    const s = sig(above);
+    const before = seen.get(cur.id);
+    if (before !== undefined) {
+      if (before !== s) bad = true;
+      return reaches.get(cur.id) ?? false;
     }
+    seen.set(cur.id, s);
+    if (seen.size > 64) bad = true;
+    if (bad) return false;
+    const leaf = (value: number, matmuls: number[], reduced: number, below: number[], edges: string[]): boolean => {
+      leaves.push({ value, matmuls, reduced, permutes: [...above].reverse() });
+      chain.push(cur.id, ...below);
+      for (const e of edges) primary.add(e);
+      reaches.set(cur.id, true);
+      return true;
+    };
+    if (cur.op === 'matmul') return leaf(cur.id, [cur.id], 0, [], []);
     if (cur.op === 'reduce_sum') {
       const x = g.nodes[cur.inputs[0] as number] as Node;
-      if (x.op !== 'matmul' || !computed(x.id) || value !== undefined) return undefined;
       const axes = cur.attrs['axes'] as readonly number[];
-      if (!axes.every((a, k) => a === k) || axes.length > x.shape.length - 2) return undefined;
-      value = cur;
-      chain.push(x.id);
-      parent.set(x.id, cur.id);
-      cur = x;
-      continue;
+      if (x.op !== 'matmul' || !computed(x.id) || !axes.every((a, k) => a === k) || axes.length > x.shape.length - 2) return false;
+      return leaf(cur.id, [x.id], axes.length, [x.id], [`${cur.id}>${x.id}`]);
     }
-    const tree = cur.op === 'add' && value === undefined ? addTreeOfMatmuls(g, cur, computed, parent) : undefined;
-    if (tree !== undefined) {
-      matmuls = tree.matmuls;
-      value = cur;
-      chain.push(...tree.inner);
-      break;
-    }
-    // pick the operand that leads to a matmul: the only in-kernel one that is not a free source
+    const tree = cur.op === 'add' ? addTreeOfMatmuls(g, cur, computed) : undefined;
+    if (tree !== undefined) return leaf(cur.id, tree.matmuls, 0, tree.inner, tree.edges);
+    // operands that lead to a matmul: the in-kernel ones that are not free sources
     const next = cur.inputs.map((j, k) => ({ j, k })).filter(({ j }) => computed(j) && leadsToMatmul(g, j, computed));
-    if (next.length !== 1) return undefined;
-    const { j, k } = next[0] as { j: number; k: number };
-    if (cur.op === 'permute') permutes.unshift(cur.id);
-    else if (!indexPreserving(g, cur, k)) return undefined;
-    parent.set(j, cur.id);
-    cur = g.nodes[j] as Node;
-    chain.push(j);
-  }
-  if (matmuls.length === 0 || value === undefined) return undefined;
-  // Below the root, chain nodes may be read only by their parent in the chain.
+    let any = false;
+    for (const { j, k } of next) {
+      const isPermute = cur.op === 'permute';
+      if (!isPermute && !indexPreserving(g, cur, k)) continue;
+      if (!walk(g.nodes[j] as Node, isPermute ? [...above, cur.id] : above)) continue;
+      primary.add(`${cur.id}>${j}`);
+      any = true;
+    }
+    if (any) chain.push(cur.id);
+    reaches.set(cur.id, any);
+    return any;
+  };
+  if (!walk(g.nodes[root] as Node, []) || bad) return undefined;
+  const first = leaves[0];
+  if (first === undefined) return undefined;
+  const shapeOf = (id: number): readonly number[] => (g.nodes[id] as Node).shape;
+  const m0 = shapeOf(first.matmuls[0] as number);
+  const same = leaves.every(
+    (l) =>
+      sig(l.permutes) === sig(first.permutes) &&
+      l.matmuls.every((id) => shapeOf(id).length === m0.length && shapeOf(id).every((d, i) => d === m0[i])) &&
+      (leaves.length === 1 || l.reduced === 0),
+  );
+  if (!same || new Set(leaves.map((l) => l.value)).size !== leaves.length) return undefined;
+  // A chain node read by anything other than along a primary edge is read at another index.
+  const inChain = new Set(chain);
+  let lookup = false;
   for (const id of reach) {
-    for (const j of (g.nodes[id] as Node).inputs) if (parent.has(j) && parent.get(j) !== id) return undefined;
+    for (const j of (g.nodes[id] as Node).inputs) if (inChain.has(j) && j !== root && !primary.has(`${id}>${j}`)) lookup = true;
   }
-  const terms: MatmulTerm[] = [];
-  for (const id of matmuls) {
-    const mm = g.nodes[id] as Node;
-    const a = affineView(g, mm.inputs[0] as number, computed);
-    const b = affineView(g, mm.inputs[1] as number, computed);
-    if (a === undefined || b === undefined) return undefined;
-    terms.push({ matmul: id, a, b });
+  const values: BlockedValue[] = [];
+  for (const l of leaves) {
+    const terms: MatmulTerm[] = [];
+    for (const id of l.matmuls) {
+      const mm = g.nodes[id] as Node;
+      const a = affineView(g, mm.inputs[0] as number, computed) ?? viewThroughFn(g, mm.inputs[0] as number, computed);
+      const b = affineView(g, mm.inputs[1] as number, computed) ?? viewThroughFn(g, mm.inputs[1] as number, computed);
+      if (a === undefined || b === undefined) return undefined;
+      terms.push({ matmul: id, a, b });
+    }
+    values.push({ value: l.value, terms });
   }
-  const reduced = value.op === 'reduce_sum' ? (value.attrs['axes'] as readonly number[]).length : 0;
-  return { value: value.id, terms, reduced, permutes, chain };
+  return { values, reduced: first.reduced, permutes: first.permutes, chain, lookup };
 }
 
 /**
  * The matmul leaves of an add tree rooted at `top` (adds of equal shapes, no broadcast, every
- * node computed in the kernel), with the tree's nodes below `top` recorded in `parent`; undefined
- * unless it has at least two leaves, all matmuls of one shape.
+ * node computed in the kernel), with the tree's nodes below `top` and its reader → operand edges;
+ * undefined unless it has at least two leaves, all matmuls of one shape.
  */
-function addTreeOfMatmuls(g: Graph, top: Node, computed: IsComputed, parent: Map<number, number>): { matmuls: number[]; inner: number[] } | undefined {
+function addTreeOfMatmuls(g: Graph, top: Node, computed: IsComputed): { matmuls: number[]; inner: number[]; edges: string[] } | undefined {
   const matmuls: number[] = [];
   const inner: number[] = [];
-  const edges: [number, number][] = [];
+  const edges: string[] = [];
   const walk = (n: Node): boolean => {
     if (n.op === 'matmul') {
       matmuls.push(n.id);
@@ -224,15 +278,31 @@ function addTreeOfMatmuls(g: Graph, top: Node, computed: IsComputed, parent: Map
       const x = g.nodes[j] as Node;
       if (!computed(j) || x.shape.length !== n.shape.length || !x.shape.every((d, i) => d === n.shape[i])) return false;
       inner.push(j);
-      edges.push([j, n.id]);
+      edges.push(`${n.id}>${j}`);
       return walk(x);
     });
   };
   if (!walk(top) || matmuls.length < 2 || new Set(matmuls).size !== matmuls.length) return undefined;
   const shape = (g.nodes[matmuls[0] as number] as Node).shape;
   if (!matmuls.every((id) => (g.nodes[id] as Node).shape.every((d, i) => d === shape[i]))) return undefined;
-  for (const [child, p] of edges) parent.set(child, p);
-  return { matmuls, inner };
+  return { matmuls, inner, edges };
+}
+
+/**
+ * Operand `id` read through its value function, when nothing it computes in the kernel loops: a
+ * block reads each operand element once per thread where the per-element path reads it once per
+ * output, and a reduction inside would miss its one-entry memo as the block alternates rows.
+ */
+function viewThroughFn(g: Graph, id: number, computed: IsComputed): AffineView | undefined {
+  const seen = new Set<number>();
+  const loopFree = (j: number): boolean => {
+    if (seen.has(j) || !computed(j)) return true;
+    seen.add(j);
+    const n = g.nodes[j] as Node;
+    return classOf(n) !== 'loop' && n.inputs.every(loopFree);
+  };
+  if (!loopFree(id)) return undefined;
+  return { node: id, offset: 0, strides: stridesOf((g.nodes[id] as Node).shape), viaFn: true };
 }
 
 function leadsToMatmul(g: Graph, id: number, computed: IsComputed): boolean {
@@ -279,14 +349,32 @@ export function blockFor(m: number, n: number, cap: MatmulBlock = DEFAULT_MATMUL
   return { rows: shrink(m, cap.rows), cols: shrink(n, cap.cols) };
 }
 
+/**
+ * The block of a plan that reads its values at other indices (`lookup`): 16 columns, so a pair
+ * 8 columns apart within a 16-wide head (RoPE's rotate-half on TinyLlama's heads) is in the
+ * thread's own block and costs no recomputed dot product; 4 rows keep the accumulators at 64.
+ */
+export const LOOKUP_MATMUL_BLOCK: MatmulBlock = { rows: 4, cols: 16 };
+
+interface Reader {
+  /** Offset of the operand's first element in what `at` indexes. */
+  base: number;
+  at: (index: string) => string;
+}
+
 export interface BlockedSegment {
-  /** WGSL: the private accumulator the value function returns, and the segment function. */
+  /** WGSL: the private accumulators and block origin the value functions read. */
   privates: string[];
-  /** The value function standing in for `plan.value`. */
-  valueFn: string;
+  /** The value functions standing in for each of `plan.values`, by node. */
+  valueFns: Map<number, string>;
+  /** Values whose per-element form the kernel must also emit, named f<id> (the lookup's fallback). */
+  fallbacks: number[];
   segment: string;
   threads: number;
-  /** Iterations of the K loop per thread (summed batch entries included), for the cost model. */
+  /**
+   * Iterations of the K loops per thread (every group's, summed batch entries included), for the
+   * cost model; a lookup's recompute path (a read outside the thread's block) is not counted.
+   */
   steps: number;
   /** Elements of C one thread stores (rows × columns of the block). */
   block: number;
@@ -305,54 +393,94 @@ export function renderBlockedSegment(
   store: { arena: number; offset: number },
   cap: MatmulBlock = DEFAULT_MATMUL_BLOCK,
 ): BlockedSegment {
-  const mm = g.nodes[(plan.terms[0] as MatmulTerm).matmul] as Node;
+  const mm = g.nodes[((plan.values[0] as BlockedValue).terms[0] as MatmulTerm).matmul] as Node;
   const m = mm.shape[mm.shape.length - 2] as number;
   const n = mm.shape[mm.shape.length - 1] as number;
   const batch = mm.shape.slice(0, -2);
   const rBatch = batch.slice(0, plan.reduced);
   const oBatch = batch.slice(plan.reduced);
   const [R, OB] = [numel(rBatch), numel(oBatch)];
-  const { rows, cols } = blockFor(m, n, cap);
+  const { rows, cols } = blockFor(m, n, plan.lookup ? LOOKUP_MATMUL_BLOCK : cap);
   const c4 = cols / 4;
   const [mb, nb] = [Math.ceil(m / rows), Math.ceil(n / cols)];
   const I = [...Array(rows).keys()];
   const J = [...Array(cols).keys()];
   const Q = [...Array(c4).keys()];
+  const V = plan.values.map((_v, x) => x);
   const L: string[] = [];
   L.push(`let cb = r % ${u(nb)};`, `let rb = (r / ${u(nb)}) % ${u(mb)};`, `let ob = r / ${u(mb * nb)};`);
   L.push(`let row0 = rb * ${u(rows)};`, `let col0 = cb * ${u(cols)};`);
-  for (const i of I) for (const q of Q) L.push(`var acc${i}_${q} = vec4f(0.0);`);
-  let kk = 0;
-  // one block per term, each with its own views, summed into the same accumulators
-  for (const term of plan.terms) {
-    const tm = g.nodes[term.matmul] as Node;
+  // accumulator acc<value>_<row>_<vec4 column>
+  const acc = (x: number, i: number, q: number): string => `acc${x}_${i}_${q}`;
+  for (const x of V) for (const i of I) for (const q of Q) L.push(`var ${acc(x, i, q)} = vec4f(0.0);`);
+  // Terms that read the same left operand over the same K share one loop and its loads of A
+  // (SwiGLU's x·W1 and x·W3): per step rows loads of A serve every value's block.
+  const groups = new Map<string, { x: number; term: MatmulTerm }[]>();
+  for (const x of V) {
+    for (const term of (plan.values[x] as BlockedValue).terms) {
+      const tm = g.nodes[term.matmul] as Node;
+      const aShape = (g.nodes[tm.inputs[0] as number] as Node).shape;
+      const key = JSON.stringify([term.a, aShape, batchStrides(g, tm.inputs[0] as number, term.a, batch)]);
+      groups.set(key, [...(groups.get(key) ?? []), { x, term }]);
+    }
+  }
+  const kks = V.map(() => 0);
+  // K-loop iterations one thread runs over all groups (they run one after another), for the cost model
+  let kTotal = 0;
+  // where an operand's elements are read: its buffer, or its value function (`viaFn`)
+  const reader = (v: AffineView): Reader => {
+    if (v.viaFn === true) return { base: 0, at: (x) => `v${v.node}(${x})` };
+    const p = load(v.node);
+    return { base: p.offset + v.offset, at: (x) => `A${p.arena}[${x}]` };
+  };
+  for (const group of groups.values()) {
+    const lead = group[0] as { x: number; term: MatmulTerm };
+    const tm = g.nodes[lead.term.matmul] as Node;
     const aShape = (g.nodes[tm.inputs[0] as number] as Node).shape;
-    const k = aShape[aShape.length - 1] as number;
-    kk += k;
-    const sa = term.a.strides;
-    const sb = term.b.strides;
+    const kk = aShape[aShape.length - 1] as number;
+    for (const { x } of group) kks[x] = (kks[x] as number) + kk;
+    kTotal += kk;
+    const sa = lead.term.a.strides;
     const [sAr, sAk] = [sa[sa.length - 2] as number, sa[sa.length - 1] as number];
-    const [sBk, sBc] = [sb[sb.length - 2] as number, sb[sb.length - 1] as number];
-    const pa = load(term.a.node);
-    const pb = load(term.b.node);
-    L.push(`{ // %${term.matmul}`);
+    const ra = reader(lead.term.a);
+    L.push(`{ // ${group.map(({ term }) => `%${term.matmul}`).join(' ')}`);
     // rows/columns past the edge read the last one (in bounds) and are never stored
     for (const i of I) L.push(`  let ar${i} = min(row0 + ${i}u, ${u(m - 1)}) * ${u(sAr)};`);
-    for (const j of J) L.push(`  let bc${j} = min(col0 + ${j}u, ${u(n - 1)}) * ${u(sBc)};`);
+    group.forEach(({ term }, t) => {
+      const sb = term.b.strides;
+      for (const j of J) L.push(`  let bc${t}_${j} = min(col0 + ${j}u, ${u(n - 1)}) * ${u(sb[sb.length - 1] as number)};`);
+    });
     L.push(`  for (var q = 0u; q < ${u(R)}; q++) {`);
     const inner: string[] = [`let bt = q * ${u(OB)} + ob;`];
-    const ao = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[0] as number, term.a, batch), pa.offset + term.a.offset);
-    const bo = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[1] as number, term.b, batch), pb.offset + term.b.offset);
+    const ao = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[0] as number, lead.term.a, batch), ra.base);
+    const rbs = group.map(({ term }) => reader(term.b));
+    const bos = group.map(({ term }, t) =>
+      remap(inner, 'bt', batch, batchStrides(g, (g.nodes[term.matmul] as Node).inputs[1] as number, term.b, batch), (rbs[t] as Reader).base),
+    );
     L.push(...inner.map((l) => `    ${l}`));
-    L.push(`    for (var p = 0u; p < ${u(k)}; p++) {`);
-    L.push(`      let ap = ${ao} + p * ${u(sAk)};`, `      let bp = ${bo} + p * ${u(sBk)};`);
-    const bAt = (j: number): string => `A${pb.arena}[bp + bc${j}]`;
-    for (const q of Q) L.push(`      let bv${q} = vec4f(${bAt(4 * q)}, ${bAt(4 * q + 1)}, ${bAt(4 * q + 2)}, ${bAt(4 * q + 3)});`);
-    for (const i of I) {
-      L.push(`      let a${i} = vec4f(A${pa.arena}[ap + ar${i}]);`);
-      for (const q of Q) L.push(`      acc${i}_${q} = fma(a${i}, bv${q}, acc${i}_${q});`);
-    }
+    L.push(`    for (var p = 0u; p < ${u(kk)}; p++) {`);
+    L.push(`      let ap = ${ao} + p * ${u(sAk)};`);
+    for (const i of I) L.push(`      let a${i} = vec4f(${ra.at(`ap + ar${i}`)});`);
+    group.forEach(({ x, term }, t) => {
+      const sb = term.b.strides;
+      const rb = rbs[t] as Reader;
+      L.push(`      let bp${t} = ${bos[t]} + p * ${u(sb[sb.length - 2] as number)};`);
+      const bAt = (j: number): string => rb.at(`bp${t} + bc${t}_${j}`);
+      for (const q of Q) L.push(`      let bv${t}_${q} = vec4f(${bAt(4 * q)}, ${bAt(4 * q + 1)}, ${bAt(4 * q + 2)}, ${bAt(4 * q + 3)});`);
+      for (const i of I) for (const q of Q) L.push(`      ${acc(x, i, q)} = fma(a${i}, bv${t}_${q}, ${acc(x, i, q)});`);
+    });
     L.push('    }', '  }', '}');
+  }
+  const name = (x: number): number => (plan.values[x] as BlockedValue).value;
+  const privates: string[] = [];
+  if (plan.lookup) {
+    // the block where the value functions find it; other threads (other segments) see no block
+    for (const x of V) privates.push(`var<private> mmb${name(x)}: array<vec4f, ${rows * c4}>;`);
+    privates.push(`var<private> mmo${k}: vec3u = vec3u(0xffffffffu);`);
+    L.push(`mmo${k} = vec3u(col0, row0, ob);`);
+    for (const x of V) for (const i of I) for (const q of Q) L.push(`mmb${name(x)}[${u(i * c4 + q)}] = ${acc(x, i, q)};`);
+  } else {
+    for (const x of V) privates.push(`var<private> mmv${name(x)}: f32;`);
   }
   // Each element: its index in the (reduced) matmul, mapped up through the permutes to the root.
   const up: string[] = [`let j0 = (ob * ${u(m)} + row) * ${u(n)} + col;`];
@@ -366,22 +494,52 @@ export function renderBlockedSegment(
     idx = remap(up, idx, x.shape, st);
   }
   // Stores unrolled per accumulator (rows × vec4 columns), so every accumulator stays a plain
-  // variable; each block runs the root's value function (the fused epilogue) per element.
-  for (const i of I) {
+  // variable; each block runs the root's value function (the fused epilogue) per element. A
+  // lookup block is in its array already: one rolled loop keeps a single copy of the epilogue
+  // (its fallback dot products, inlined per call, made unrolled copies compile for seconds).
+  if (plan.lookup) {
+    L.push(`for (var e = 0u; e < ${u(rows * cols)}; e++) {`, `  let row = row0 + e / ${u(cols)};`, `  let col = col0 + e % ${u(cols)};`);
+    L.push(`  if (row < ${u(m)} && col < ${u(n)}) {`, ...up.map((l) => `    ${l}`));
+    L.push(`    A${store.arena}[${u(store.offset)} + ${idx}] = ${rootFn}(${idx});`, '  }', '}');
+  }
+  for (const i of plan.lookup ? [] : I) {
     L.push(`if (row0 + ${i}u < ${u(m)}) {`, `  let row = row0 + ${i}u;`);
     for (const q of Q) {
       L.push(`  for (var j = 0u; j < 4u; j++) {`, `    let col = col0 + ${u(4 * q)} + j;`, `    if (col >= ${u(n)}) { break; }`);
-      L.push(`    mmv${plan.value} = acc${i}_${q}[j];`, ...up.map((l) => `    ${l}`));
+      if (!plan.lookup) for (const x of V) L.push(`    mmv${name(x)} = ${acc(x, i, q)}[j];`);
+      L.push(...up.map((l) => `    ${l}`));
       L.push(`    A${store.arena}[${u(store.offset)} + ${idx}] = ${rootFn}(${idx});`, '  }');
     }
     L.push('}');
   }
+  const what = (x: number): string => {
+    const v = plan.values[x] as BlockedValue;
+    const terms = v.terms.length > 1 ? ` (${v.terms.length} matmuls added)` : '';
+    return `// %${v.value} blocked ${mm.op} ${m}x${n}x${kks[x]}${R > 1 ? ` summed over ${R}` : ''}${terms}`;
+  };
+  const valueFns = new Map<number, string>();
+  for (const x of V) {
+    const id = name(x);
+    if (!plan.lookup) {
+      valueFns.set(id, `fn v${id}(i: u32) -> f32 { return mmv${id}; } ${what(x)}`);
+      continue;
+    }
+    // i - origin wraps around below the block, so one comparison per side bounds it
+    const body = [
+      `let dr = (i / ${u(n)}) % ${u(m)} - mmo${k}.y;`,
+      `let dc = i % ${u(n)} - mmo${k}.x;`,
+      `if (i / ${u(m * n)} == mmo${k}.z && dr < ${u(rows)} && dc < ${u(cols)}) { return mmb${id}[dr * ${u(c4)} + dc / 4u][dc % 4u]; }`,
+      `return f${id}(i);`,
+    ];
+    valueFns.set(id, `fn v${id}(i: u32) -> f32 { ${what(x)}, read in the block, else recomputed\n${body.map((l) => `  ${l}`).join('\n')}\n}`);
+  }
   return {
-    privates: [`var<private> mmv${plan.value}: f32;`],
-    valueFn: `fn v${plan.value}(i: u32) -> f32 { return mmv${plan.value}; } // %${plan.value} blocked ${mm.op} ${m}x${n}x${kk}${R > 1 ? ` summed over ${R}` : ''}${plan.terms.length > 1 ? ` (${plan.terms.length} matmuls added)` : ''}`,
-    segment: `fn s${k}(r: u32) { // register-blocked ${rows}x${cols}\n${L.map((l) => `  ${l}`).join('\n')}\n}`,
+    privates,
+    valueFns,
+    fallbacks: plan.lookup ? V.map(name) : [],
+    segment: `fn s${k}(r: u32) { // register-blocked ${rows}x${cols}${V.length > 1 ? ` (${V.length} matmuls)` : ''}\n${L.map((l) => `  ${l}`).join('\n')}\n}`,
     threads: OB * mb * nb,
-    steps: R * kk,
+    steps: R * kTotal,
     block: rows * cols,
   };
 }

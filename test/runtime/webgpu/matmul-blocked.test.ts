@@ -1,7 +1,10 @@
 // Register-blocked matmuls inside compiled graphs at the 8×8 block (render-matmul.ts `blockFor`):
 // shapes whose sides are not multiples of 8 (edge blocks store only their in-range part), a side
-// small enough for the 4-wide block, a batch summed in the kernel, and a broadcast operand — each
-// against the CPU reference interpreter.
+// small enough for the 4-wide block, a batch summed in the kernel, a broadcast operand, SwiGLU's
+// two matmuls in one block, an operand no strided view describes (read through its value
+// function), and RoPE reading the projection at the pair column (the 4×16 lookup
+// block, pairs inside it and, at odd head sizes, across its edges) — each against the CPU
+// reference interpreter.
 
 import { describe, expect, it } from 'vitest';
 import { blockFor } from '../../../compiler/codegen/wgsl/render-matmul.ts';
@@ -123,7 +126,87 @@ const CASES: Case[] = [
     output: 'y',
     block: '4x8',
   },
+  {
+    // SwiGLU: silu(x·W1ᵀ) ⊙ (x·W3ᵀ), x [2, 19, 13], W1, W3 [21, 13]: two accumulator sets in one
+    // block sharing the loads of x, edges in both directions, a batch of 2
+    name: 'SwiGLU, two matmuls multiplied in the epilogue, 19×21 per batch of 2 from K = 13',
+    graph: () => {
+      const b = new GraphBuilder();
+      const x = b.input('x', [2, 19, 13]);
+      const w1 = b.permute(b.param('w1', [21, 13]), [1, 0]);
+      const w3 = b.permute(b.param('w3', [21, 13]), [1, 0]);
+      b.output('y', b.mul(b.silu(b.matmul(x, w1)), b.matmul(x, w3)));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['x', feed([2, 19, 13], 61)],
+        ['w1', feed([21, 13], 62)],
+        ['w3', feed([21, 13], 63)],
+      ]),
+    output: 'y',
+    block: '8x8',
+  },
+  {
+    // heads [2, 3, 5, 4] moved back to tokens (permute, reshape: no stride per axis describes it)
+    // and projected, W [12, 7]: the left operand read through its value function
+    name: 'attention output moved back to tokens then projected, 5×7 per batch of 2 from K = 12',
+    graph: () => {
+      const b = new GraphBuilder();
+      const heads = b.permute(b.input('h', [2, 3, 5, 4]), [0, 2, 1, 3]);
+      b.output('y', b.add(b.matmul(b.reshape(heads, [2, 5, 12]), b.param('w', [12, 7])), b.param('bias', [7])));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['h', feed([2, 3, 5, 4], 91)],
+        ['w', feed([12, 7], 92)],
+        ['bias', feed([7], 93)],
+      ]),
+    output: 'y',
+    block: '8x8',
+  },
+  rope(
+    'RoPE on a projection into 2 heads of 16 (pairs inside the 16-wide block), 2×11 tokens, K = 9',
+    { batch: 2, seq: 11, heads: 2, dim: 16, k: 9 },
+    71,
+    '4x16',
+  ),
+  // 3 heads of 6: n = 18 is not a multiple of the block, and pairs straddle block edges (recomputed)
+  rope('RoPE on 3 heads of 6 (pairs across block edges recomputed), 1×7 tokens, K = 5', { batch: 1, seq: 7, heads: 3, dim: 6, k: 5 }, 81, '4x16'),
 ];
+
+/**
+ * q = x·W reshaped into heads and moved ahead of the tokens, then rotated as RoPE does:
+ * q ⊙ cos + rotate_half(q) ⊙ sin, rotate_half reading q at the pair column (± dim/2).
+ */
+function rope(name: string, s: { batch: number; seq: number; heads: number; dim: number; k: number }, seed: number, block: string): Case {
+  const n = s.heads * s.dim;
+  const half = s.dim / 2;
+  const qShape = [s.batch, s.heads, s.seq, s.dim];
+  return {
+    name,
+    graph: () => {
+      const b = new GraphBuilder();
+      const proj = b.matmul(b.input('x', [s.batch, s.seq, s.k]), b.param('w', [s.k, n]));
+      const q = b.permute(b.reshape(proj, [s.batch, s.seq, s.heads, s.dim]), [0, 2, 1, 3]);
+      const lo = b.slice(q, [0, 0, 0, 0], [s.batch, s.heads, s.seq, half]);
+      const hi = b.slice(q, [0, 0, 0, half], qShape);
+      const rotated = b.concat([b.neg(hi), lo], 3);
+      b.output('y', b.add(b.mul(q, b.input('cos', [s.seq, s.dim])), b.mul(rotated, b.input('sin', [s.seq, s.dim]))));
+      return b.build();
+    },
+    feeds: () =>
+      new Map([
+        ['x', feed([s.batch, s.seq, s.k], seed)],
+        ['w', feed([s.k, n], seed + 1)],
+        ['cos', feed([s.seq, s.dim], seed + 2)],
+        ['sin', feed([s.seq, s.dim], seed + 3)],
+      ]),
+    output: 'y',
+    block,
+  };
+}
 
 describe('blocked matmul block shapes (no device needed)', () => {
   it('leaves a sum of a matmul and a non-matmul to the chain walk (one matmul in the block)', () => {
@@ -143,6 +226,19 @@ describe('blocked matmul block shapes (no device needed)', () => {
         .programs.map((p) => p.code)
         .join('\n'),
     ).toMatch(/blocked matmul 19x21x25 \(3 matmuls added\)/);
+  });
+
+  it("gives SwiGLU's two matmuls one block with one loop over K, and RoPE's projection a lookup block", () => {
+    const code = (prefix: string): string =>
+      compileGraph(CASES.find((x) => x.name.startsWith(prefix))!.graph())
+        .programs.map((p) => p.code)
+        .join('\n');
+    const swiglu = code('SwiGLU');
+    expect(swiglu).toMatch(/register-blocked 8x8 \(2 matmuls\)/);
+    // the loads of x shared: one loop over K feeds both accumulator sets
+    expect(swiglu.match(/for \(var p = 0u;/g)).toHaveLength(1);
+    expect(swiglu).toMatch(/acc1_0_0 = fma\(a0,/);
+    expect(code('RoPE on a projection')).toMatch(/blocked matmul 11x32x9, read in the block, else recomputed/);
   });
 
   it('uses 8×8 blocks, and 4 along a side of at most 4', () => {

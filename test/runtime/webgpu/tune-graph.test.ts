@@ -42,10 +42,10 @@ describe('matmulBlock compile option', () => {
     expect(compileGraph(g, { matmulBlock: { rows: 8, cols: 8 } }).programs.map((p) => p.code)).toEqual(plain);
     expect(blocks(g)).toEqual(['8x8']);
     for (const [name, block] of Object.entries(MATMUL_BLOCK_CANDIDATES)) expect(blocks(g, { matmulBlock: block })).toEqual([name]);
-    // 16 rows: 16 rows × 2 vec4 accumulators per thread, ceil(37/16)·ceil(21/8) = 9 threads per batch entry
+    // 16 rows: 16 rows × 2 vec4 accumulators per thread (acc<matmul>_<row>_<vec4>), ceil(37/16)·ceil(21/8) = 9 threads per batch entry
     const code = compileGraph(g, { matmulBlock: { rows: 16, cols: 8 } }).programs.find((p) => p.code.includes('register-blocked'))!;
-    expect(code.code).toContain('var acc15_1 = vec4f(0.0);');
-    expect(code.code).not.toContain('acc16_');
+    expect(code.code).toContain('var acc0_15_1 = vec4f(0.0);');
+    expect(code.code).not.toContain('acc0_16_');
     expect(code.threads).toBeGreaterThanOrEqual(2 * 3 * 3);
   });
 

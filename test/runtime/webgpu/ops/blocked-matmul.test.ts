@@ -55,10 +55,15 @@ describe('register-blocked matmul planning (no device needed)', () => {
     expect([s?.[1], s?.[3]]).toEqual([4, 1]);
   });
 
-  it('blocks matmuls over buffers (epilogue, weight gradient) and not over fused producers', () => {
+  it('blocks matmuls over buffers (epilogue, weight gradient) and over a loop-free fused producer, read through its value function', () => {
     expect(blockedCount(epilogueGraph())).toBe(1);
     expect(blockedCount(weightGradGraph())).toBe(1);
-    expect(blockedCount(fusedProducerGraph())).toBe(0);
+    expect(blockedCount(fusedProducerGraph())).toBe(1);
+    expect(
+      compileGraph(fusedProducerGraph())
+        .programs.map((p) => p.code)
+        .join('\n'),
+    ).toMatch(/fn v\d+\(i: u32\) -> f32 \{ \/\/ %\d+ concat/);
   });
 });
 
@@ -74,6 +79,16 @@ describe.skipIf(gpu === null)('register-blocked matmuls on WebGPU match the CPU 
       ['bias', feed([6], 3)],
     ]);
     const r = await compareWithCpu(gpu!, epilogueGraph(), feeds, cache!);
+    expect(relErr(r.gpu.get('y')!.data, r.cpu.get('y')!.data)).toBeLessThan(1e-6);
+  });
+
+  it('right operand computed in the kernel (a concat), 3×4 from K = 5', SLOW, async () => {
+    const feeds = new Map([
+      ['x', feed([2, 4], 6)],
+      ['z', feed([3, 4], 7)],
+      ['a', feed([3, 5], 8)],
+    ]);
+    const r = await compareWithCpu(gpu!, fusedProducerGraph(), feeds, cache!);
     expect(relErr(r.gpu.get('y')!.data, r.cpu.get('y')!.data)).toBeLessThan(1e-6);
   });
 

@@ -39,6 +39,10 @@ export interface WebGpuBackend extends Backend {
    * queries, in execution order. Throws where the device lacks 'timestamp-query'.
    */
   profile(graph: Graph, feeds: ReadonlyMap<string, Tensor>): Promise<KernelTiming[]>;
+  /** Always present here: a training job keeps its whole step on the device (jobs/train/resident.ts). */
+  readonly resident: NonNullable<Backend['resident']>;
+  /** The adapter, in words (its description, else its vendor), for people. */
+  readonly adapter: string;
   /** The choices graphs are compiled with, and where they came from. */
   readonly tuning: GraphTuning & { source: 'tuned' | 'stored' | 'untuned'; note?: string };
 }
@@ -110,6 +114,7 @@ export async function openWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions
   };
   return {
     name: 'webgpu',
+    adapter: gpu.adapterInfo.description || gpu.adapterInfo.vendor || 'WebGPU',
     tuning,
     async compile(g) {
       await executorFor(g);

@@ -1,26 +1,28 @@
-// A language model trained as one fused step resident on a WebGPU device: the `train`
-// declaration's loss (compiler/lower/lower-train.ts) inside compiler/autodiff/train-step.ts's AdamW
-// step with the spec's betas, weight decay and clipping, compiled with its carry so parameters and
-// moments never leave the device; per update only a batch of tokens and three scalars go in (the
-// learning rate from the spec's schedule, AdamW's bias corrections) and the loss comes out. This is
-// what the playground's page runs on navigator.gpu. Pure (no Node module): a page bundles it.
+// A language model trained as one fused step resident on a WebGPU device: the playground's page
+// runs it on navigator.gpu. The step is `scion train`'s on WebGPU (jobs/train/resident.ts): the
+// `train` declaration's loss (compiler/lower/lower-train.ts) inside compiler/autodiff/train-step.ts's
+// AdamW step with the spec's betas, weight decay and clipping, compiled by the WebGPU backend's
+// `resident` so parameters and moments never leave the device, and fed by residentRun (the batch,
+// the learning rate, AdamW's bias corrections, the loss weights). Pure (no Node module): a page
+// bundles it.
 //
-// Unlike `scion train` (train-loop.ts: host-side optimizer, checkpoints, evaluation), it keeps no
-// files and does no validation; what it shares with it is every rule: the lowering, the
-// initializers, the batcher, the schedule and the AdamW update the CPU twin checks.
+// What is left here is a driver with no rule of its own: runtime/train's loop would drive the same
+// ResidentUpdates, but it imports its checkpoint and run files (node:fs), which a page cannot
+// bundle; and the page keeps no files and does no validation. Every rule is shared with `scion
+// train`: the lowering, the initializers, the batcher, the schedule and the step.
 
 import type { Program } from '../../grammar/ast.ts';
-import { buildTrainStep, stateName, type TrainStepGraph } from '../../compiler/autodiff/train-step.ts';
+import type { Backend } from '../../backends/backend.ts';
 import { sampleInit } from '../../compiler/layers/init.ts';
+import { gradName } from '../../compiler/autodiff/grad.ts';
 import { findTrain, trainConfig, type TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain, type LoweredTrain } from '../../compiler/lower/lower-train.ts';
-import { compileGraph } from '../../compiler/pipeline.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { LmBatcher } from '../../runtime/data/batchers.ts';
-import { ramp } from '../../runtime/train/schedules.ts';
-import type { GpuDevice } from '../../runtime/webgpu/device.ts';
-import { WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
+import type { UpdateOutcome } from '../../runtime/train/loop.ts';
+import { AdamW } from '../../runtime/train/optimizers.ts';
 import { JobError } from './errors.ts';
+import { residentRun, type ResidentPlan } from './resident.ts';
 import { scheduleOf } from './schedule-of.ts';
 import { tokenInput } from './token-stream.ts';
 
@@ -28,7 +30,8 @@ export interface DeviceLmPlan {
   model: string;
   config: TrainConfig;
   lowered: LoweredTrain;
-  step: TrainStepGraph;
+  /** What resident.ts builds the step from (no EMA, no accumulation). */
+  train: ResidentPlan;
   /** The i32[batch, ctx] token input. */
   tokens: { name: string; ctx: number };
   /** The model's vocabulary (its logits' width): the tokenizer is compressed to it. */
@@ -52,16 +55,32 @@ export function planDeviceLm(program: Program, model: string, o: { steps?: numbe
   // One fused step is one update: summing micro-batches would need a second graph.
   if (config.accumulate > 1)
     throw new JobError(`training on the device updates after every batch; \`train ${model}\` accumulates ${config.accumulate}: use \`scion train\``);
-  const lowered = lowerTrain(program, model, { batch: config.batch, grads: false });
+  const lowered = lowerTrain(program, model, { batch: config.batch });
   if (lowered.frozen.length > 0 || lowered.adapter !== undefined) {
     throw new JobError(`\`train ${model}\` needs weights from files (a frozen teacher or base, or an adapter's base); use \`scion train\``);
   }
   const tokens = tokenInput(lowered);
+  const fed = new Set([tokens.name, ...lowered.weights.map((w) => w.input)]);
+  const unfed = lowered.graph.nodes.filter((n) => n.op === 'input' && !fed.has(n.attrs['name'] as string)).map((n) => n.attrs['name'] as string);
+  if (unfed.length > 0) throw new JobError(`training on the device feeds token batches only; the loss also reads ${unfed.join(', ')}`);
   const logits = lowered.student.graph.nodes[lowered.student.taps.get('logits') ?? -1];
   const vocabParam = lowered.student.instance.params['vocab'];
   const vocab = typeof vocabParam === 'number' ? vocabParam : (logits?.shape.at(-1) ?? 0);
-  const step = buildTrainStep(lowered.graph, 'loss', { betas: opt.betas, eps: opt.eps, weightDecay: opt.weightDecay, clip: opt.clip });
-  return { model, config, lowered, step, tokens, vocab };
+  // Student parameters nothing trains (none today) start at their initializers too, as constants.
+  const trained = new Set(lowered.trainable.map((p) => p.path));
+  const constants = new Map<string, Tensor>();
+  for (const p of lowered.student.params) {
+    if (!trained.has(p.path)) constants.set(p.path, { dtype: 'f32', shape: p.shape, data: sampleInit(p.init, count(p.shape), config.seed, p.path) });
+  }
+  const train: ResidentPlan = {
+    graph: lowered.graph,
+    trainable: lowered.trainable.map((p) => ({ path: p.path, shape: p.shape, grad: gradName(p.path) })),
+    frozen: constants,
+    weights: lowered.weights,
+    optimizer: opt,
+    accumulate: 1,
+  };
+  return { model, config, lowered, train, tokens, vocab };
 }
 
 export interface DeviceLmProgress {
@@ -73,56 +92,59 @@ export interface DeviceLmProgress {
 }
 
 /**
- * Trains `plan` on `stream` (token ids) on `gpu` for the plan's steps; `onStep` sees each update's
- * loss as it is read back. Returns the trained parameters by Scion path. Parameters start as
- * `scion train` starts them (each one's initializer, seeded by the spec's seed and its path).
+ * Trains `plan` on `stream` (token ids) on `backend` (the WebGPU backend: openWebGpuBackend) for
+ * the plan's steps; `onStep` sees each update's loss as it is read back, a few updates behind.
+ * Returns the trained parameters by Scion path. Parameters start as `scion train` starts them
+ * (each one's initializer, seeded by the spec's seed and its path).
  */
 export async function trainDeviceLm(
   plan: DeviceLmPlan,
   stream: Int32Array,
-  gpu: GpuDevice,
+  backend: Backend & { resident: NonNullable<Backend['resident']> },
   onStep: (p: DeviceLmProgress) => void | Promise<void>,
 ): Promise<Map<string, Float32Array>> {
-  const { config, lowered, step, tokens } = plan;
+  const { config, lowered, train, tokens } = plan;
   if (stream.length < tokens.ctx + 1) throw new JobError(`the training text has ${stream.length} tokens: fewer than one window of ${tokens.ctx}`);
-  const artifact = compileGraph(step.graph, { carry: step.carry, features: gpu.features, verify: false });
-  const ex = await WebGpuExecutor.create(gpu, artifact);
+  const batcher = new LmBatcher(stream, tokens.ctx - 1, { batch: config.batch, seed: config.seed });
+  const task = {
+    itemsPerBatch: config.batch * tokens.ctx,
+    feed: async (_batch: number, feeds: Map<string, Tensor>): Promise<void> => {
+      feeds.set(tokens.name, { dtype: 'i32', shape: [config.batch, tokens.ctx], data: batcher.next() });
+    },
+  };
+  const params = new Map(lowered.trainable.map((p) => [p.path, sampleInit(p.init, count(p.shape), config.seed, p.path)]));
+  // The host optimizer only holds the state residentRun loads (none yet: zero moments) and syncs
+  // back; the update itself is the step's (planDeviceLm admits AdamW only).
+  const o = train.optimizer;
+  const optimizer = new AdamW(o.kind === 'adamw' ? { betas: o.betas, eps: o.eps, weightDecay: o.weightDecay } : {});
+  const run = await residentRun(train, task, backend, { params, optimizer });
   try {
-    const scalar = (v: number): Tensor => ({ dtype: 'f32', shape: [], data: Float32Array.of(v) });
-    // Every parameter of the graph (the student's, and the loss's own projections), by its initializer.
-    const trainable = new Set(step.params);
-    for (const p of new Map([...lowered.student.params, ...lowered.trainable].map((q) => [q.path, q])).values()) {
-      const n = p.shape.reduce((a, d) => a * d, 1);
-      ex.write(p.path, { dtype: 'f32', shape: p.shape, data: sampleInit(p.init, n, config.seed, p.path) });
-      if (!trainable.has(p.path)) continue;
-      ex.write(stateName('m', p.path), { dtype: 'f32', shape: p.shape, data: new Float32Array(n) });
-      ex.write(stateName('v', p.path), { dtype: 'f32', shape: p.shape, data: new Float32Array(n) });
-    }
-    const fed = new Set([tokens.name, 'adam.lr', 'adam.bc1', 'adam.bc2', ...lowered.weights.map((w) => w.input), ...step.carry.map((c) => c.input)]);
-    const unfed = artifact.graph.inputs.filter((i) => !fed.has(i.name)).map((i) => i.name);
-    if (unfed.length > 0) throw new JobError(`training on the device feeds token batches only; the loss also reads ${unfed.join(', ')}`);
-
-    const batcher = new LmBatcher(stream, tokens.ctx - 1, { batch: config.batch, seed: config.seed });
+    await run.load();
     const lr = scheduleOf(config.schedule, config.optimizer.lr, config.steps);
-    const weights = lowered.weights.map((w) => ({ input: w.input, at: ramp(w.from, w.to, w.steps) }));
-    const [b1, b2] = config.optimizer.kind === 'adamw' ? config.optimizer.betas : [0.9, 0.999];
-    for (let update = 0; update < config.steps; update++) {
-      ex.write(tokens.name, { dtype: 'i32', shape: [config.batch, tokens.ctx], data: batcher.next() });
-      const rate = lr(update);
-      ex.write('adam.lr', scalar(rate));
-      ex.write('adam.bc1', scalar(1 - b1 ** (update + 1)));
-      ex.write('adam.bc2', scalar(1 - b2 ** (update + 1)));
-      for (const w of weights) ex.write(w.input, scalar(w.at(update)));
-      await ex.step();
-      const loss = (await ex.read('loss')).data[0] as number;
-      if (!Number.isFinite(loss)) throw new JobError(`the loss is ${loss} at update ${update + 1}: lower the learning rate`);
+    // Updates queued and not yet read, oldest first: the device works on them while the host queues the next.
+    const pending: { update: number; rate: number; outcome: () => Promise<UpdateOutcome> }[] = [];
+    const report = async ({ update, rate, outcome }: (typeof pending)[number]): Promise<void> => {
+      const done = await outcome();
+      const loss = done.losses[0] as number;
+      if (!done.finite || !Number.isFinite(loss)) throw new JobError(`the loss is ${loss} at update ${update + 1}: lower the learning rate`);
       await onStep({ step: update + 1, of: config.steps, loss, lr: rate });
+    };
+    for (let update = 0; update < config.steps; update++) {
+      const rate = lr(update);
+      pending.push({ update, rate, outcome: await run.queue(update, rate) });
+      if (pending.length > run.depth) await report(pending.shift()!);
     }
-    // After a step, the carried state sits in the inputs (the new parameters).
-    const trained = new Map<string, Float32Array>();
-    for (const p of lowered.student.params) trained.set(p.path, (await ex.read(p.path)).data as Float32Array);
-    return trained;
+    for (const p of pending.splice(0)) await report(p);
+    await run.sync();
   } finally {
-    ex.destroy();
+    run.dispose();
   }
+  const trained = new Map<string, Float32Array>();
+  for (const p of lowered.student.params) {
+    const data = params.get(p.path) ?? (train.frozen.get(p.path)?.data as Float32Array);
+    trained.set(p.path, data);
+  }
+  return trained;
 }
+
+const count = (shape: readonly number[]): number => shape.reduce((a, d) => a * d, 1);

@@ -10,7 +10,12 @@
 import { buildTrainStep, STEP_SCALARS, stateName, type StateKind, type TrainStepGraph } from '../../compiler/autodiff/train-step.ts';
 import type { Backend, ResidentGraph } from '../../backends/backend.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { ramp, type Ema, type NamedTensors, type Optimizer, type ResidentUpdates, type UpdateOutcome } from '../../runtime/train/index.ts';
+// The modules themselves, not runtime/train/index.ts: its checkpoint and run files import node:fs, and the playground's page bundles this file (device-lm.ts).
+import type { Ema } from '../../runtime/train/ema.ts';
+import type { ResidentUpdates, UpdateOutcome } from '../../runtime/train/loop.ts';
+import type { Optimizer } from '../../runtime/train/optimizers.ts';
+import { ramp } from '../../runtime/train/schedules.ts';
+import type { NamedTensors } from '../../runtime/train/tensors.ts';
 import type { Task, TrainPlan } from './train-loop.ts';
 
 /** Each kind of step state under the name the host optimizer checkpoints it (runtime/train/optimizers.ts); null: not checkpointed. */
@@ -27,8 +32,14 @@ const CHECKPOINT_STATE: Record<StateKind, string | null> = {
 /** The outputs read back after every micro-batch. */
 const WATCH = ['loss', 'grad_norm', 'nonfinite'] as const;
 
+/** What a resident step reads of a plan: `scion train`'s TrainPlan, or the playground's (device-lm.ts). */
+export type ResidentPlan = Pick<TrainPlan, 'graph' | 'trainable' | 'frozen' | 'weights' | 'optimizer' | 'accumulate' | 'ema'>;
+
+/** What a resident step reads of a task: its batches. */
+export type ResidentTask = Pick<Task<unknown>, 'feed' | 'itemsPerBatch'>;
+
 /** The plan's whole training step, as the device runs it. */
-export function residentStep(plan: TrainPlan): TrainStepGraph {
+export function residentStep(plan: Omit<ResidentPlan, 'frozen' | 'weights'>): TrainStepGraph {
   const o = plan.optimizer;
   return buildTrainStep(plan.graph, 'loss', {
     ...(o.kind === 'adamw'
@@ -61,9 +72,9 @@ const f32 = (data: Float32Array, shape: readonly number[]): Tensor => ({ dtype: 
 const scalar = (v: number): Tensor => f32(Float32Array.of(v), []);
 
 /** Compiles the plan's step on `backend` and returns the loop's ResidentUpdates over it. */
-export async function residentRun<S>(
-  plan: TrainPlan,
-  task: Task<S>,
+export async function residentRun(
+  plan: ResidentPlan,
+  task: ResidentTask,
   backend: Backend & { resident: NonNullable<Backend['resident']> },
   host: HostState,
 ): Promise<ResidentRun> {

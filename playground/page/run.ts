@@ -9,7 +9,6 @@ import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { compressVocab } from '../../runtime/tokenizer/compress.ts';
 import type { BpeTokenizer } from '../../runtime/tokenizer/bpe.ts';
 import { gpt2FromRanks, parseGpt2Ranks } from '../../runtime/tokenizer/gpt2.ts';
-import { acquireDevice } from '../../runtime/webgpu/device.ts';
 import { openWebGpuBackend } from '../../backends/webgpu/webgpu-backend.ts';
 import { planDeviceLm, trainDeviceLm, type DeviceLmProgress } from '../../jobs/train/device-lm.ts';
 import { END_SAMPLE, generateText, textModel } from '../../jobs/train/sample-text.ts';
@@ -52,24 +51,18 @@ export async function runInPage(program: Program, model: string, o: { steps?: nu
     tokenizers.set(plan.vocab, tokenizer);
   }
   const stream = encodeStream(tokenizer, docs);
-  const gpu = await acquireDevice();
-  if (gpu.device === null) throw new Error(`no WebGPU device: ${gpu.reason}`);
-  let trained: Map<string, Float32Array>;
+  // One backend for the whole run: the training step resident on it, then the sample's graph.
+  const backend = await openWebGpuBackend(plan.lowered.student.graph, { allowSoftware: true, tune: false });
+  if ('reason' in backend) throw new Error(`no WebGPU device: ${backend.reason}`);
   try {
     ui.phase(
-      `training ${model}: ${plan.config.steps} steps of ${plan.config.batch}×${plan.tokens.ctx} tokens (${stream.length.toLocaleString('en-US')} in the slice) on ${gpu.adapterInfo.description || gpu.adapterInfo.vendor || 'WebGPU'}…`,
+      `training ${model}: ${plan.config.steps} steps of ${plan.config.batch}×${plan.tokens.ctx} tokens (${stream.length.toLocaleString('en-US')} in the slice) on ${backend.adapter}…`,
     );
-    trained = await trainDeviceLm(plan, stream, gpu, (p) => ui.step(p));
-  } finally {
-    gpu.destroy();
-  }
-  ui.phase('generating a sample…');
-  const params = new Map<string, Tensor>();
-  for (const p of plan.lowered.student.params) params.set(p.path, { dtype: 'f32', shape: p.shape, data: trained.get(p.path) as Float32Array });
-  const tm = textModel(program, model, params);
-  const backend = await openWebGpuBackend(tm.graph, { allowSoftware: true, tune: false });
-  if ('reason' in backend) throw new Error(`no WebGPU backend for the sample: ${backend.reason}`);
-  try {
+    const trained = await trainDeviceLm(plan, stream, backend, (p) => ui.step(p));
+    ui.phase('generating a sample…');
+    const params = new Map<string, Tensor>();
+    for (const p of plan.lowered.student.params) params.set(p.path, { dtype: 'f32', shape: p.shape, data: trained.get(p.path) as Float32Array });
+    const tm = textModel(program, model, params);
     ui.text(END_SAMPLE.prompt);
     await generateText(tm, backend, tokenizer, END_SAMPLE, (piece) => ui.text(piece));
   } finally {

@@ -1,10 +1,11 @@
-// The playground's training path (jobs/train/device-lm.ts: the spec's loss inside one fused AdamW
-// step, parameters and moments resident on the device) against `scion train`'s host loop on the
-// CPU reference: the same lowering with gradient outputs, runtime/train's global-norm clipping and
-// AdamW, the same initializers, batcher and schedule. Each step's loss and the final parameters
+// The playground's training path (jobs/train/device-lm.ts: `scion train`'s resident step from
+// jobs/train/resident.ts on the WebGPU backend, parameters and moments resident on the device)
+// against `scion train`'s host loop on the CPU reference: the same lowering with gradient outputs,
+// runtime/train's global-norm clipping and AdamW, the same initializers, batcher and schedule. Each step's loss and the final parameters
 // must agree. The WebGPU part is skipped without an adapter (a failure under CI=true).
 
 import { describe, expect, it } from 'vitest';
+import { openWebGpuBackend } from '../../../backends/webgpu/webgpu-backend.ts';
 import { gradName } from '../../../compiler/autodiff/grad.ts';
 import { sampleInit } from '../../../compiler/layers/init.ts';
 import { lowerTrain } from '../../../compiler/lower/lower-train.ts';
@@ -63,7 +64,15 @@ describe.skipIf(gpu === null)('trainDeviceLm on WebGPU against the host loop on 
     const stream = Int32Array.from({ length: 300 }, () => Math.floor(prng.nextFloat() * 32));
     const plan = planDeviceLm(program(), 'Tiny');
     const device: number[] = [];
-    const trained = await trainDeviceLm(plan, stream, gpu!, (p) => void device.push(p.loss));
+    // The backend as the page opens it (page-safe, no tuning store).
+    const backend = await openWebGpuBackend(plan.lowered.student.graph, { allowSoftware: true, tune: false });
+    if ('reason' in backend) throw new Error(backend.reason);
+    let trained: Map<string, Float32Array>;
+    try {
+      trained = await trainDeviceLm(plan, stream, backend, (p) => void device.push(p.loss));
+    } finally {
+      backend.dispose();
+    }
 
     // The twin: `scion train`'s way, one update at a time on the host.
     const { config } = plan;

@@ -243,7 +243,12 @@ async function validate(
     const feeds = new Map<string, Tensor>();
     for (const [path, w] of await loadWeights(t.student, reader)) feeds.set(path, { dtype: 'f32', shape: w.shape, data: w.data });
     const evalOutput = t.terms.find((x) => x.callee === 'cross_entropy')?.output ?? 'loss';
-    const loss = await evaluateLm({ graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput }, referenceBackend, feeds, batches);
+    const loss = await evaluateLm(
+      { graph: t.graph, tokensInput: tokens.name, batch: config.batch, ctx: tokens.ctx, evalOutput },
+      referenceBackend,
+      feeds,
+      batches,
+    );
     const bitsPerByte = evalOutput === 'loss' ? null : bitsPerByteOf(loss, batches, tokens.ctx, byteLengths(tokenizer));
     const r = { split, tokens: batches.length * config.batch * tokens.ctx, loss, perplexity: Math.exp(loss), bitsPerByte, baselineLoss: unigramEntropy(data) };
     if (json) io.out(`${JSON.stringify(r)}\n`);

@@ -32,6 +32,7 @@ import { loadYaml } from '../grammar/yaml/load.ts';
 import { printYaml } from '../grammar/yaml/print.ts';
 import { resolvePath } from '../grammar/resolve.ts';
 import { preflightProgram } from '../jobs/inherit/spec/preflight.ts';
+import { checkLowered } from '../compiler/lower/check-lowered.ts';
 import { completionItems, type ItemKind } from './completion.ts';
 import { hoverText } from './hover.ts';
 import { cachedParse } from './parse-cache.ts';
@@ -142,8 +143,10 @@ export function serve(input: Readable, output: Writable, cwd: string): Promise<v
     const { file, result, version } = analyse(doc);
     const own = result.diagnostics.filter((d) => d.span.file === file);
     own.push(...inImports(result, file));
-    // Pre-flight against parent checkpoints that exist (headers only), once the spec is clean.
+    // Once the spec is clean: what only lowering knows (sizes, loss shapes), as `scion check`
+    // reports it, and the pre-flight against parent checkpoints that exist (headers only).
     if (!result.diagnostics.some((d) => d.severity === 'error')) {
+      own.push(...checkLowered({ file, imports: [], decls: result.decls }).filter((d) => d.span.file === file));
       try {
         own.push(...(await preflightProgram(programsOf(result.decls), { cwd })).filter((d) => d.span.file === file));
       } catch {

@@ -5,6 +5,7 @@
 
 import type { Program } from '../grammar/ast.ts';
 import { checkSource } from '../grammar/check/check-source.ts';
+import { checkLowered } from '../compiler/lower/check-lowered.ts';
 import type { Diagnostic, Severity } from '../grammar/diagnostics/diagnostic.ts';
 import { LowerError } from '../grammar/eval/errors.ts';
 import { explainModel, formatReport, type ModelReport } from '../compiler/explain.ts';
@@ -57,12 +58,15 @@ function onPage(d: Diagnostic, text: string): PageDiagnostic {
 
 export function analyze(text: string): Analysis {
   const r = checkSource(text, PLAYGROUND_FILE, () => undefined);
-  const diagnostics = r.diagnostics.filter((d) => d.span.file === PLAYGROUND_FILE).map((d) => onPage(d, text));
+  const clean = !r.diagnostics.some((d) => d.severity === 'error');
+  // What only lowering knows (sizes, loss shapes) once the spec is clean, as `scion check` reports it.
+  const lowered = clean ? checkLowered({ file: PLAYGROUND_FILE, imports: [], decls: r.decls }) : [];
+  const diagnostics = [...r.diagnostics, ...lowered].filter((d) => d.span.file === PLAYGROUND_FILE).map((d) => onPage(d, text));
   const models = r.program.decls.filter((d) => d.kind === 'model' || d.kind === 'derived').map((d) => d.name.name);
   const train = findTrain(r.program);
   const model = train?.target.name ?? models.at(-1);
   const out: Analysis = { diagnostics, program: r.program, trainable: train !== undefined, ...(model === undefined ? {} : { model }) };
-  if (model === undefined || r.diagnostics.some((d) => d.severity === 'error')) return out;
+  if (model === undefined || !clean || lowered.some((d) => d.severity === 'error')) return out;
   try {
     const report = explainModel(r.program, model, { dims: { batch: 1 } });
     return { ...out, report, table: formatReport(report), graphSvg: layerGraphSvg(report) };

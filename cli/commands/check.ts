@@ -4,8 +4,7 @@
 // 2 for a bad command line.
 
 import { checkSource } from '../../grammar/check/check-source.ts';
-import { checkLosses } from '../../compiler/lower/check-losses.ts';
-import { checkSizes } from '../../compiler/lower/check-sizes.ts';
+import { checkLowered } from '../../compiler/lower/check-lowered.ts';
 import { preflightProgram } from '../../jobs/inherit/spec/preflight.ts';
 import type { Diagnostic } from '../../grammar/diagnostics/diagnostic.ts';
 import { countSeverities, renderDiagnostics, toJson } from '../../grammar/diagnostics/render.ts';
@@ -39,7 +38,7 @@ export const run = command(SPEC, async ({ flags: { json, from: form }, args: fil
     if (countSeverities(r.diagnostics).errors === 0) {
       const program = { file: input.name, imports: [], decls: r.decls };
       all.push(...(await preflightProgram([program], { cwd: io.cwd })));
-      all.push(...checkSizes(program), ...checkLosses(program));
+      all.push(...checkLowered(program));
     }
   }
   if (missing.length > 0 && !json) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkSource } from '../../grammar/check/check-source.ts';
+import { checkLowered } from '../../compiler/lower/check-lowered.ts';
 import { LIBRARY } from '../../grammar/library/signatures.ts';
 import { CONFIG_FIELDS } from '../../grammar/schema/fields.ts';
 import { LspClient, ROOT } from './client.ts';
@@ -119,6 +120,37 @@ describe('scion lsp: diagnostics', () => {
       expected.map((d) => [d.code, { line: d.span.start.line - 1, character: d.span.start.col - 1 }]),
     );
     expect(got.diagnostics.length).toBeGreaterThan(0);
+  });
+});
+
+describe('scion lsp: what only lowering knows', () => {
+  it('reports a kd whose operands cannot match at the loss term, exactly as `scion check` does', async () => {
+    const path = join(ROOT, 'test', '.tmp', 'lsp-kd.scion');
+    const text = `model S(vocab = 3, dim = 2, ctx = 3) {
+  input tokens: i32[batch, ctx]
+  output logits = Linear(Embedding(tokens, vocab, dim) as embed, vocab, bias = false) as head
+}
+model T = S(vocab = 5, dim = 4)
+train S {
+  data = brown(split = "train", seq = 3)
+  teacher = T frozen
+  loss = cross_entropy(logits, next(tokens)) + 0.5 * kd(logits, teacher.logits, T = 2)
+  steps = 1
+  batch = 4
+}
+`;
+    // The checker passes it (a warning that nothing trains T); lowering does not.
+    const r = checkSource(text, path, () => undefined);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const expected = [...r.diagnostics, ...checkLowered({ file: path, imports: [], decls: r.decls })];
+    expect(expected.map((d) => d.code)).toEqual(['W0004', 'E0901']);
+    const uri = uriOf(path);
+    open(uri, text);
+    const got = await client.diagnosticsFor(uri, (p) => p.diagnostics.some((d) => d.code === 'E0901'));
+    // The editor's message is the checker's, with its suggestion on a second line.
+    expect(got.diagnostics.map((d) => [d.code, d.range.start, d.message.split('\n')[0]])).toEqual(
+      expected.map((d) => [d.code, { line: d.span.start.line - 1, character: d.span.start.col - 1 }, d.message]),
+    );
   });
 });
 

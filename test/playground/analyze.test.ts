@@ -79,8 +79,11 @@ describe('analyze (the page checks and explains with it)', () => {
     expect(a.diagnostics).toEqual([]);
     expect(a.model).toBe('TinyLlama');
     expect(a.trainable).toBe(true);
-    expect(a.report?.params).toBe(156_480);
-    expect(a.table).toContain('parameters: 156,480');
+    // 1,774,720: embed 4096·128; per block (×4) 128 + q 128·128 + k, v 128·64 each + o 128·128 + 128
+    // + SwiGLU 3·128·344; final norm 128; head 128·4096.
+    expect(a.report?.params).toBe(4096 * 128 + 4 * (128 + 2 * 128 * 128 + 2 * 128 * 64 + 128 + 3 * 128 * 344) + 128 + 128 * 4096);
+    expect(a.report?.params).toBe(1_774_720);
+    expect(a.table).toContain('parameters: 1,774,720');
   });
 
   it('a misspelt name: the diagnostic at its line and offsets, with the suggestion; no table', () => {
@@ -91,12 +94,35 @@ describe('analyze (the page checks and explains with it)', () => {
       {
         from: at,
         to: at + 4,
-        line: 10,
+        line: text.slice(0, at).split('\n').length,
         col: text.slice(0, at).length - text.lastIndexOf('\n', at - 1),
         severity: 'error',
         code: 'E0301',
         message: expect.stringMatching(/`dimm`[\s\S]*\ndid you mean `dim`\?$/),
       },
+    ]);
+    expect(a.table).toBeUndefined();
+  });
+
+  it("a loss whose operands cannot match: `scion check`'s E0901 at the kd call, from lowering", () => {
+    // A 3-wide student's logits distilled from a 5-wide teacher's: the checker passes it, lowering does not.
+    const text = `model S(vocab = 3, dim = 2, ctx = 3) {
+  input tokens: i32[batch, ctx]
+  output logits = Linear(Embedding(tokens, vocab, dim) as embed, vocab, bias = false) as head
+}
+model T = S(vocab = 5, dim = 4)
+train S {
+  data = brown(split = "train", seq = 3)
+  teacher = T frozen
+  loss = cross_entropy(logits, next(tokens)) + 0.5 * kd(logits, teacher.logits, T = 2)
+  steps = 1
+  batch = 4
+}
+`;
+    const a = analyze(text);
+    const at = text.indexOf('kd(');
+    expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.line, d.from, d.message])).toEqual([
+      ['E0901', 9, at, 'kd: student [4, 3, 3] and teacher [4, 3, 5] logits must have one shape'],
     ]);
     expect(a.table).toBeUndefined();
   });
@@ -123,10 +149,11 @@ describe('the layer picture', () => {
     const r = analyze(defaultSpec()).report;
     if (r === undefined) throw new Error('no report');
     const svg = layerGraphSvg(r);
-    expect(svg.match(/<g class="layer">/g)?.length).toBe(1 + 11 + 1);
-    expect(svg.match(/stroke-dasharray="4 3"/g)?.length).toBe(2); // layers.0, layers.1
+    // the input; embed, 4 blocks of 4 layers, norm and head; the output
+    expect(svg.match(/<g class="layer">/g)?.length).toBe(1 + (1 + 4 * 4 + 2) + 1);
+    expect(svg.match(/stroke-dasharray="4 3"/g)?.length).toBe(4); // layers.0 … layers.3
     expect(svg).toContain('input tokens');
-    expect(svg).toContain('SwiGLU → [1, 64, 64] · 33.02k params');
+    expect(svg).toContain('SwiGLU → [1, 128, 128] · 132.10k params'); // 3·128·344 = 132,096
   });
 });
 

@@ -144,6 +144,17 @@ describe.skipIf(browser === null)('the playground page in headless Chromium', ()
       console.warn(`skipping the playground run: ${await page.locator('#gpu').textContent()}`);
       return;
     }
+    // The default model is sized for the CLI's fast CPU path (4096 ids, 128 wide, 4 layers); on a
+    // software adapter the page trains it at its earlier sizes, typed into the header as a user would.
+    const header = 'vocab = 4096, dim = 128, depth = 4, heads = 4, kv_heads = 2, ffn = 344';
+    expect(await api(page, (p) => p.selectText('vocab = 4096, dim = 128, depth = 4, heads = 4, kv_heads = 2, ffn = 344'))).toBe(true);
+    await page.keyboard.type('vocab = 512, dim = 64, depth = 2, heads = 4, kv_heads = 2, ffn = 172');
+    // embed, 2 blocks of 4 layers, norm and head
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PlaygroundApi }).playground.layers().length === 1 + 2 * 4 + 2, undefined, {
+      timeout: 30_000,
+    });
+    expect(await api(page, (p) => p.text())).toBe(defaultSpec().replace(header, 'vocab = 512, dim = 64, depth = 2, heads = 4, kv_heads = 2, ffn = 172'));
+    expect(await api(page, (p) => p.diagnostics())).toEqual([]);
     await page.fill('#steps', '20');
     await page.fill('#batch', '4');
     await page.click('#run');
@@ -154,9 +165,9 @@ describe.skipIf(browser === null)('the playground page in headless Chromium', ()
     if (run.phase !== 'done') throw new Error(`the run ${run.phase}: ${run.message}\n${errors.join('\n')}`);
     console.log(`playground losses: ${run.losses.map((l) => l.toFixed(3)).join(' ')}`);
     expect(run.steps).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    // A fresh model predicts ~uniformly over its 4096 ids: ln 4096 ≈ 8.32 nats.
-    expect(run.losses[0]).toBeGreaterThan(8.0);
-    expect(run.losses[0]).toBeLessThan(8.7);
+    // A fresh model predicts ~uniformly over its 512 ids: ln 512 ≈ 6.24 nats.
+    expect(run.losses[0]).toBeGreaterThan(5.9);
+    expect(run.losses[0]).toBeLessThan(6.6);
     const last = run.losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
     expect(last).toBeLessThan((run.losses[0] as number) - 0.5);
     expect(run.sample.startsWith('The')).toBe(true);

@@ -38,7 +38,7 @@ const pageHtml = (build: string): string =>
   `<!doctype html><meta charset="utf-8"><title>ort</title><script type="module">import * as ort from '/ort/${build}'; globalThis.ort = ort;</script>\n`;
 
 /** The exported forward, its weights, tokens, and the f64 reference's logits. */
-async function exported(): Promise<{ model: Uint8Array; tokens: Int32Array; want: Tensor }> {
+async function exported(): Promise<{ model: Uint8Array; tokens: Int32Array; ctx: number; vocab: number; want: Tensor }> {
   const r = await buildOnnxExport(parseSpec('default.scion'), { model: 'TinyLlama', batch: BATCH });
   const graph: Graph = r.graph;
   const feeds = new Map<string, Tensor>();
@@ -47,15 +47,20 @@ async function exported(): Promise<{ model: Uint8Array; tokens: Int32Array; want
     const name = n.attrs['name'] as string;
     feeds.set(name, { dtype: 'f32', shape: n.shape, data: Float64Array.from(r.weights.get(name) ?? []) });
   }
-  const tokens = Int32Array.from({ length: BATCH * 64 }, (_, k) => (k * 37 + 11) % 512);
-  feeds.set('tokens', { dtype: 'i32', shape: [BATCH, 64], data: tokens });
-  return { model: r.model, tokens, want: runGraph(graph, feeds, { dtype: 'f64' }).get('logits') as Tensor };
+  // The spec's context and vocabulary, as exported: the token input is [batch, ctx].
+  const input = graph.nodes.find((n) => n.op === 'input' && n.attrs['name'] === 'tokens');
+  const [, ctx = 0] = input?.shape ?? [];
+  const want = runGraph(graph, feeds.set('tokens', { dtype: 'i32', shape: [BATCH, ctx], data: new Int32Array(BATCH * ctx) }), { dtype: 'f64' });
+  const vocab = (want.get('logits') as Tensor).shape.at(-1) as number;
+  const tokens = Int32Array.from({ length: BATCH * ctx }, (_, k) => (k * 37 + 11) % vocab);
+  feeds.set('tokens', { dtype: 'i32', shape: [BATCH, ctx], data: tokens });
+  return { model: r.model, tokens, ctx, vocab, want: runGraph(graph, feeds, { dtype: 'f64' }).get('logits') as Tensor };
 }
 
 /** Runs in the page: an adapter check for WebGPU, then a session on the served model and one run. */
-async function runInPage(page: Page, ep: Ep, modelUrl: string, tokens: number[]): Promise<PageRun> {
+async function runInPage(page: Page, ep: Ep, modelUrl: string, tokens: number[], dims: number[]): Promise<PageRun> {
   return page.evaluate(
-    async ({ ep, modelUrl, tokens }): Promise<PageRun> => {
+    async ({ ep, modelUrl, tokens, dims }): Promise<PageRun> => {
       type OrtTensor = { data: Float32Array; dims: readonly number[] };
       type Ort = {
         env: { wasm: { wasmPaths: string; numThreads: number }; logLevel: string };
@@ -86,7 +91,7 @@ async function runInPage(page: Page, ep: Ep, modelUrl: string, tokens: number[])
       try {
         const model = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
         const session = await ort.InferenceSession.create(model, { executionProviders: [ep], logSeverityLevel: 0, logVerbosityLevel: 0 });
-        const out = await session.run({ tokens: new ort.Tensor('int32', Int32Array.from(tokens), [2, 64]) });
+        const out = await session.run({ tokens: new ort.Tensor('int32', Int32Array.from(tokens), dims) });
         await session.release();
         const logits = out['logits'] as OrtTensor;
         return { logits: Array.from(logits.data), dims: [...logits.dims], adapter };
@@ -94,7 +99,7 @@ async function runInPage(page: Page, ep: Ep, modelUrl: string, tokens: number[])
         return { error: String((error as Error).message ?? error) };
       }
     },
-    { ep, modelUrl, tokens },
+    { ep, modelUrl, tokens, dims },
   );
 }
 
@@ -127,7 +132,7 @@ describe.skipIf(b === null)('the exported TinyLlama forward in headless Chromium
 
   /** The page's result, and ORT's lines saying where it placed the graph's nodes. */
   async function run(ep: Ep, initScript?: string): Promise<Exclude<PageRun, { error: string }> & { placement: string[] }> {
-    const { url, tokens } = await ready;
+    const { url, tokens, ctx } = await ready;
     const page = await browser.newPage();
     if (initScript !== undefined) await page.addInitScript({ content: initScript });
     const errors: string[] = [];
@@ -146,7 +151,7 @@ describe.skipIf(b === null)('the exported TinyLlama forward in headless Chromium
     try {
       await page.goto(server.publish(`/${ep}.html`, 'text/html', pageHtml(BUILDS[ep])));
       await page.waitForFunction(() => 'ort' in globalThis, undefined, { timeout: 60_000 });
-      const r = await runInPage(page, ep, url, Array.from(tokens));
+      const r = await runInPage(page, ep, url, Array.from(tokens), [BATCH, ctx]);
       if ('error' in r) throw new Error(`${ep} EP in the page: ${r.error}${errors.length > 0 ? `\n${errors.join('\n')}` : ''}`);
       return { ...r, placement };
     } finally {
@@ -155,28 +160,28 @@ describe.skipIf(b === null)('the exported TinyLlama forward in headless Chromium
   }
 
   it('WASM EP: the logits of the f64 reference within 1e-4 relative', SLOW, async () => {
-    const { want } = await ready;
+    const { want, ctx, vocab } = await ready;
     const r = await run('wasm');
     if ('noAdapter' in r) throw new Error('the WASM EP needs no adapter');
-    expect(r.dims).toEqual([BATCH, 64, 512]);
+    expect(r.dims).toEqual([BATCH, ctx, vocab]);
     const [rel, ofMax] = [maxRelErr(r.logits, want.data), maxAbsDiff(r.logits, want.data) / maxAbs(want.data)];
     console.log(`onnxruntime-web WASM EP in Chromium ${browser.version()}: max rel err ${rel.toExponential(2)}, ${ofMax.toExponential(2)} of max |logit|`);
     expect(rel).toBeLessThan(1e-4);
     expect(ofMax).toBeLessThan(1e-4);
   });
 
-  it("WebGPU EP: the logits of the f64 reference within 1e-4 of max |logit|, or the page's reason for no adapter", SLOW, async (ctx) => {
-    const { want } = await ready;
+  it("WebGPU EP: the logits of the f64 reference within 1e-4 of max |logit|, or the page's reason for no adapter", SLOW, async (test) => {
+    const { want, ctx, vocab } = await ready;
     const r = await run('webgpu');
     if ('noAdapter' in r) {
       // Skip only this half, loudly: the browser offers no adapter (a failure under CI=true).
       const why = `onnxruntime-web WebGPU EP not run: Chromium ${browser.version()} (flags ${CHROMIUM_ARGS.join(' ')}) has no adapter: ${r.noAdapter}`;
       console.warn(why);
       if (process.env['CI'] === 'true') throw new Error(why);
-      ctx.skip();
+      test.skip();
       return;
     }
-    expect(r.dims).toEqual([BATCH, 64, 512]);
+    expect(r.dims).toEqual([BATCH, ctx, vocab]);
     const err = maxAbsDiff(r.logits, want.data);
     const scale = maxAbs(want.data);
     console.log(

@@ -67,21 +67,22 @@ const hasBlankLine = (text: string, from: number, to: number): boolean => {
 export function attachComments(
   top: TopLevel,
   comments: readonly IToken[],
-  tokens: readonly IToken[],
+  tokenStarts: ArrayLike<number>,
   text: string,
   locate: (offset: number) => Pos,
 ): { header?: string[]; trailingComments?: string[] } {
+  if (comments.length === 0) return {};
   const sites = collectSites(top);
   const header: string[] = [];
   const trailing: string[] = [];
-  const firstTok = tokens[0];
+  const firstTok = tokenStarts.length > 0 ? tokenStarts[0] : undefined;
   let start = 0;
   if (firstTok !== undefined && sites.length > 0) {
     // The header ends at the last blank line among the comments before the first token.
-    const before = comments.filter((c) => c.startOffset < firstTok.startOffset);
+    const before = comments.filter((c) => c.startOffset < firstTok);
     let k = -1;
     for (let i = 0; i < before.length; i++) {
-      const next = before[i + 1]?.startOffset ?? firstTok.startOffset;
+      const next = before[i + 1]?.startOffset ?? firstTok;
       if (hasBlankLine(text, before[i]!.startOffset, next)) k = i;
     }
     for (let i = 0; i <= k; i++) header.push(commentText(before[i]!.image));
@@ -92,9 +93,9 @@ export function attachComments(
     const c = comments[ci]!;
     const text_ = commentText(c.image);
     const line = locate(c.startOffset).line;
-    while (tokIdx < tokens.length && tokens[tokIdx]!.startOffset < c.startOffset) tokIdx++;
-    const prevTok = tokIdx > 0 ? tokens[tokIdx - 1] : undefined;
-    if (prevTok !== undefined && locate(prevTok.startOffset).line === line) {
+    while (tokIdx < tokenStarts.length && tokenStarts[tokIdx]! < c.startOffset) tokIdx++;
+    const prevTok = tokIdx > 0 ? tokenStarts[tokIdx - 1] : undefined;
+    if (prevTok !== undefined && locate(prevTok).line === line) {
       // End-of-line comment: the innermost node starting on this line, before the comment.
       let i = firstAfter(sites, c.startOffset) - 1;
       while (i >= 0 && sites[i]!.line === line && sites[i]!.node.trailing !== undefined) i--;

@@ -8,7 +8,7 @@ import type { Expr, Pos, Program } from '../ast.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { diag, noteAt } from '../diagnostics/make.ts';
 import { attachComments } from './comments.ts';
-import { lineLocator, spanOf, tokEnd, type Ctx } from './cst.ts';
+import { children, extent, lineLocator, newSpanCache, spanOf, tokEnd, type Ctx } from './cst.ts';
 import {
   Adapter,
   BadIdentifier,
@@ -35,7 +35,7 @@ import {
 } from './lexer.ts';
 import { decodeString, readNumber } from './literals.ts';
 import { scionParser } from './parser.ts';
-import { programToAst } from './to-ast.ts';
+import { addTopItem, type TopLevel } from './to-ast.ts';
 import { expr as exprToAst } from './to-ast-expr.ts';
 
 /**
@@ -63,11 +63,18 @@ export function parseProgram(text: string, file: string): ParseResult {
   const lexed = dropStrayMarks(lex(text));
   lexDiagnostics(ctx, text, lexed.tokens, lexed.errors);
   const tokens = capNesting(ctx, lexed.tokens);
+  // What comments.ts needs of the tokens, which the parse releases as it goes.
+  const starts = Int32Array.from(tokens, (t) => t.startOffset);
   const program = stackGuard<Program>(ctx, text, { file, imports: [], decls: [] }, () => {
-    const { roots, errors } = parseDeclarations(text, tokens);
+    // The AST's own diagnostics come after the syntax errors (as when the tree was built after
+    // parsing), though each item is built as soon as it is parsed.
+    const astCtx: Ctx = { ...ctx, diagnostics: [] };
+    const top: TopLevel = { imports: [], decls: [] };
+    const { errors, overflow } = parseDeclarations(text, tokens, (item) => addTopItem(astCtx, item, top));
     syntaxDiagnostics(ctx, text, errors, tokens.length < lexed.tokens.length);
-    const top = programToAst(ctx, roots);
-    const comments = attachComments(top, lexed.comments, tokens, text, ctx.locate);
+    for (const d of astCtx.diagnostics) ctx.diagnostics.push(d);
+    if (overflow !== undefined) throw overflow;
+    const comments = attachComments(top, lexed.comments, starts, text, ctx.locate);
     return { file, imports: top.imports, decls: top.decls, ...comments };
   });
   return { program, diagnostics: finish(ctx) };
@@ -103,26 +110,81 @@ const MAX_RESYNC = MAX_DIAGNOSTICS;
  * Chevrotain's recovery ends the top-level loop at a token no declaration starts with. Then the
  * parse resumes at the next declaration keyword that begins a line, so one stray token does not
  * hide the errors (and declarations) after it.
+ *
+ * Each top-level item goes to `add` in source order as soon as it is parsed, and its CST and the
+ * tokens before it are released then (the parser looks back one token at most, for error
+ * messages), so at the end of a large file's parse its CST and tokens are not all alive beside
+ * its AST (issue 19: they were 40 KB and 6 KB per small model). A stack overflow while building
+ * an item stops the building (not the parse, whose errors still count) and comes back as
+ * `overflow`, for the caller to raise once the syntax errors are in.
  */
-function parseDeclarations(text: string, tokens: IToken[]): { roots: CstNode[]; errors: IRecognitionException[] } {
+function parseDeclarations(
+  text: string,
+  tokens: IToken[],
+  add: (item: CstNode) => void,
+): { errors: IRecognitionException[]; overflow: RangeError | undefined } {
   const parser = scionParser();
-  const roots: CstNode[] = [];
   const errors: IRecognitionException[] = [];
+  const built = new WeakSet<CstNode>();
+  let overflow: RangeError | undefined;
+  const build = (item: CstNode): void => {
+    built.add(item);
+    if (overflow === undefined) {
+      try {
+        add(item);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        overflow = error;
+      }
+    }
+    // Its AST is built: the CST under it is garbage now, and so are the tokens before its end.
+    const end = extent(item)?.end;
+    for (const key of Object.keys(item.children)) delete item.children[key];
+    if (end === undefined) return;
+    while (consumed < tokens.length && tokens[consumed]!.startOffset < end) consumed++;
+    for (; released < consumed - KEEP_BEHIND; released++) {
+      tokens[released] = RELEASED;
+      if (vector !== tokens) vector[released - start] = RELEASED;
+    }
+  };
+  let consumed = 0;
+  let released = 0;
+  let vector = tokens;
   let start = 0;
-  for (let round = 0; round <= MAX_RESYNC; round++) {
-    parser.input = start === 0 ? tokens : tokens.slice(start);
-    roots.push(parser.program());
-    errors.push(...parser.errors);
-    const stop = parser.errors.find((e) => e.name === 'NotAllInputParsedException');
-    if (stop === undefined) break;
-    let i = tokens.indexOf(stop.token, start) + 1;
-    while (i > 0 && i < tokens.length && !(DECL_START.has(tokens[i]!.tokenType) && text.lastIndexOf('\n', tokens[i]!.startOffset) >= tokEnd(tokens[i - 1]!)))
-      i++;
-    if (i <= 0 || i >= tokens.length) break;
-    start = i;
+  parser.onTopItem = build;
+  try {
+    for (let round = 0; round <= MAX_RESYNC; round++) {
+      vector = start === 0 ? tokens : tokens.slice(start);
+      parser.input = vector;
+      const root = parser.program();
+      // An item cut short by an error that ended the round was attached without coming back
+      // through `onTopItem`: it is the round's last.
+      for (const item of children(root, 'topItem')) if (!built.has(item)) build(item);
+      errors.push(...parser.errors);
+      const stop = parser.errors.find((e) => e.name === 'NotAllInputParsedException');
+      if (stop === undefined) break;
+      let i = tokens.indexOf(stop.token, start) + 1;
+      while (i > 0 && i < tokens.length && !(DECL_START.has(tokens[i]!.tokenType) && text.lastIndexOf('\n', tokens[i]!.startOffset) >= tokEnd(tokens[i - 1]!)))
+        i++;
+      if (i <= 0 || i >= tokens.length) break;
+      start = i;
+    }
+  } finally {
+    // The one parser outlives the parse: let go of the tokens (about 100 bytes each) with it.
+    parser.onTopItem = undefined;
+    parser.input = [];
   }
-  return { roots, errors };
+  return { errors, overflow };
 }
+
+/** Tokens kept behind the end of the last item built: the parser reads one (a margin of one). */
+const KEEP_BEHIND = 2;
+/**
+ * What a released token's slot holds: the end of input, so a read by mistake cannot crash. It has
+ * the lexer's token shape (fields, order, integer offset) so the parser's token reads stay
+ * monomorphic: a NaN offset turned every token's map over and made parsing twice as slow.
+ */
+const RELEASED: IToken = { image: '', startOffset: -1, tokenTypeIdx: EOF.tokenTypeIdx!, tokenType: EOF };
 
 /**
  * The last line of defence for "never throws": the caps above keep recursion far from the stack
@@ -140,7 +202,7 @@ function stackGuard<T>(ctx: Ctx, text: string, empty: T, run: () => T): T {
 }
 
 function newCtx(file: string, locate: (offset: number) => Pos): Ctx {
-  return { file, locate, diagnostics: [], here: 0, deepReported: false, exprNesting: 0 };
+  return { file, locate, diagnostics: [], here: 0, deepReported: false, exprNesting: 0, spans: newSpanCache() };
 }
 
 /** `é` (U+00E9) for what can be seen; U+200D alone for controls, format characters, marks and spaces. */

@@ -6,7 +6,7 @@
 // (`postfixOp`, `stmt`, `topItem`) because a CST groups children by name and would otherwise lose
 // their interleaved order.
 
-import { CstParser, type IOrAlt, type IToken, type TokenType } from 'chevrotain';
+import { CstParser, type CstNode, type IOrAlt, type IToken, type TokenType } from 'chevrotain';
 import * as T from './lexer.ts';
 import { errorMessages } from './messages.ts';
 
@@ -25,10 +25,20 @@ class ScionParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /**
+   * Called with each top-level item as soon as it is parsed, so the caller can turn it into AST
+   * and drop its CST: a whole file's CST is about 40 KB per small model, which for a 10 MB spec
+   * was gigabytes held at once (issue 19).
+   */
+  onTopItem: ((item: CstNode) => void) | undefined;
+
   // ── top level ──
 
   program = this.RULE('program', () => {
-    this.MANY(() => this.SUBRULE(this.topItem));
+    this.MANY(() => {
+      const item = this.SUBRULE(this.topItem);
+      this.ACTION(() => this.onTopItem?.(item));
+    });
   });
 
   topItem = this.RULE('topItem', () => {

@@ -13,22 +13,19 @@ export interface TopLevel {
   decls: Decl[];
 }
 
-export function programToAst(ctx: Ctx, roots: readonly CstNode[]): TopLevel {
-  const out: TopLevel = { imports: [], decls: [] };
-  for (const item of roots.flatMap((root) => children(root, 'topItem'))) {
-    const imp = child(item, 'importDecl');
-    if (imp !== undefined) {
-      const kw = token(imp, 'Import');
-      const path = token(imp, 'StringLit');
-      if (kw === undefined || path === undefined) continue;
-      const p = strLit(ctx, path);
-      out.imports.push({ path: p.e, span: spanOf(ctx, kw.startOffset, p.t) });
-      continue;
-    }
-    const d = decl(ctx, item);
-    if (d !== undefined) out.decls.push(d);
+/** Adds one top-level item (a `topItem` CST node) to `out`: an import or a declaration. */
+export function addTopItem(ctx: Ctx, item: CstNode, out: TopLevel): void {
+  const imp = child(item, 'importDecl');
+  if (imp !== undefined) {
+    const kw = token(imp, 'Import');
+    const path = token(imp, 'StringLit');
+    if (kw === undefined || path === undefined) return;
+    const p = strLit(ctx, path);
+    out.imports.push({ path: p.e, span: spanOf(ctx, kw.startOffset, p.t) });
+    return;
   }
-  return out;
+  const d = decl(ctx, item);
+  if (d !== undefined) out.decls.push(d);
 }
 
 /** The identifier under `n[key]` (a `name` sub-rule), or a placeholder at the last position. */

@@ -11,6 +11,7 @@ import { checkLowered } from '../../compiler/lower/check-lowered.ts';
 import { LIBRARY } from '../../grammar/library/signatures.ts';
 import { CONFIG_FIELDS } from '../../grammar/schema/fields.ts';
 import { LspClient, ROOT } from './client.ts';
+import { KD_MISMATCH } from '../fixtures/loss-specs.ts';
 
 const specPath = (name: string): string => join(ROOT, 'specs', name);
 const uriOf = (path: string): string => pathToFileURL(path).href;
@@ -126,19 +127,7 @@ describe('scion lsp: diagnostics', () => {
 describe('scion lsp: what only lowering knows', () => {
   it('reports a kd whose operands cannot match at the loss term, exactly as `scion check` does', async () => {
     const path = join(ROOT, 'test', '.tmp', 'lsp-kd.scion');
-    const text = `model S(vocab = 3, dim = 2, ctx = 3) {
-  input tokens: i32[batch, ctx]
-  output logits = Linear(Embedding(tokens, vocab, dim) as embed, vocab, bias = false) as head
-}
-model T = S(vocab = 5, dim = 4)
-train S {
-  data = brown(split = "train", seq = 3)
-  teacher = T frozen
-  loss = cross_entropy(logits, next(tokens)) + 0.5 * kd(logits, teacher.logits, T = 2)
-  steps = 1
-  batch = 4
-}
-`;
+    const text = KD_MISMATCH;
     // The checker passes it (a warning that nothing trains T); lowering does not.
     const r = checkSource(text, path, () => undefined);
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

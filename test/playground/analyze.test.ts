@@ -11,6 +11,7 @@ import { defaultSpec } from '../../playground/assets.ts';
 import { blockOf, layerGraphSvg } from '../../playground/graph-svg.ts';
 import { highlightLine } from '../../playground/highlight.ts';
 import { captureIo } from '../cli/capture-io.ts';
+import { KD_MISMATCH } from '../fixtures/loss-specs.ts';
 
 describe('highlighting from the lexer tokens', () => {
   it('styles each token of a line as the lexer splits it', () => {
@@ -106,19 +107,7 @@ describe('analyze (the page checks and explains with it)', () => {
 
   it("a loss whose operands cannot match: `scion check`'s E0901 at the kd call, from lowering", () => {
     // A 3-wide student's logits distilled from a 5-wide teacher's: the checker passes it, lowering does not.
-    const text = `model S(vocab = 3, dim = 2, ctx = 3) {
-  input tokens: i32[batch, ctx]
-  output logits = Linear(Embedding(tokens, vocab, dim) as embed, vocab, bias = false) as head
-}
-model T = S(vocab = 5, dim = 4)
-train S {
-  data = brown(split = "train", seq = 3)
-  teacher = T frozen
-  loss = cross_entropy(logits, next(tokens)) + 0.5 * kd(logits, teacher.logits, T = 2)
-  steps = 1
-  batch = 4
-}
-`;
+    const text = KD_MISMATCH;
     const a = analyze(text);
     const at = text.indexOf('kd(');
     expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.line, d.from, d.message])).toEqual([

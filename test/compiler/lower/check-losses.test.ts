@@ -16,20 +16,9 @@ import { checkLosses } from '../../../compiler/lower/check-losses.ts';
 import { lowerTrain } from '../../../compiler/lower/lower-train.ts';
 import { exampleSpecs, SPECS_DIR } from '../../../grammar/yaml/write-twins.ts';
 import { captureIo } from '../../cli/capture-io.ts';
+import { lossSpec } from '../../fixtures/loss-specs.ts';
 
-const spec = (loss: string): string => `model S(vocab = 3, dim = 2, ctx = 3) {
-  input tokens: i32[batch, ctx]
-  output logits = Linear(Embedding(tokens, vocab, dim) as embed, vocab, bias = false) as head
-}
-model T = S(vocab = 5, dim = 4)
-train S {
-  data = brown(split = "train", seq = 3)
-  teacher = T frozen
-  loss = ${loss}
-  steps = 1
-  batch = 4
-}
-`;
+const spec = lossSpec;
 
 function program(text: string): Program {
   const r = checkSource(text, 'kd.scion', () => undefined);

@@ -65,11 +65,13 @@ export class GradAccumulator {
   take(): { loss: number; grads: NamedTensors } {
     if (this.n === 0) throw new Error('GradAccumulator.take: nothing accumulated');
     const grads: NamedTensors = new Map();
-    for (const [name, s] of this.sums)
-      grads.set(
-        name,
-        Float32Array.from(s, (x) => x / this.n),
-      );
+    // A plain loop: Float32Array.from with a mapping function took ~250 ms a step for the main
+    // job's 1.8M gradients (V8 calls the function through the iterator protocol), the same bits.
+    for (const [name, s] of this.sums) {
+      const g = new Float32Array(s.length);
+      for (let i = 0; i < s.length; i++) g[i] = s[i]! / this.n;
+      grads.set(name, g);
+    }
     const loss = this.lossSum / this.n;
     this.sums.clear();
     this.lossSum = 0;

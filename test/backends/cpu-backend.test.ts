@@ -3,7 +3,7 @@
 // run is declined with the reason, before any work — `--device auto` then runs it on the reference
 // and says why. Host ops: cpu-host-ops.test.ts.
 
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,14 +12,7 @@ import { selectBackend } from '../../backends/registry.ts';
 import { main } from '../../cli/main.ts';
 import { parseGraph } from '../../compiler/ir/text.ts';
 import { captureIo } from '../cli/capture-io.ts';
-
-const losses = (dir: string): number[] =>
-  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { kind: string; loss?: number })
-    .filter((m) => m.kind === 'train' && m.loss !== undefined)
-    .map((m) => m.loss as number);
+import { trainLosses as losses } from '../jobs/train/run-metrics.ts';
 
 describe('--device cpu', () => {
   it('trains the main job (4 steps) with the reference losses within 1e-3 relative', { timeout: 120_000 }, async () => {

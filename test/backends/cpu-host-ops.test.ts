@@ -3,7 +3,7 @@
 // graph with svd between segments matches the f64 reference forward and backward, and a BA-LoRA
 // adapter (SVD-energy regularizer included) trains on it with the reference's losses.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { runGraph } from '../../runtime/cpu/run-graph.ts';
 import { tensor, type Tensor } from '../../runtime/cpu/tensor.ts';
 import { maxRelErr } from '../compiler/ops/harness.ts';
 import { captureIo } from '../cli/capture-io.ts';
+import { trainLosses as losses } from '../jobs/train/run-metrics.ts';
 
 /** loss = Σ c·σ² (σ of tanh(x·w)) + Σ exp(tanh(x·w))/10, with its gradients in x and w: dσ needs σ. */
 function svdGraph(): Graph {
@@ -106,14 +107,6 @@ train A {
   seed = 1
 }
 `;
-
-const losses = (dir: string): number[] =>
-  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { kind: string; loss?: number })
-    .filter((m) => m.kind === 'train' && m.loss !== undefined)
-    .map((m) => m.loss as number);
 
 describe('BA-LoRA on --device cpu', () => {
   it('trains 10 steps with the reference losses within 1e-3 relative', { timeout: 300_000 }, async () => {

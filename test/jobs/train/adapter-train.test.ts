@@ -18,6 +18,7 @@ import { evalIndexBatches, evaluateExamples, trainExamples } from '../../../jobs
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
+import { trainLosses as losses } from './run-metrics.ts';
 
 const BODY = `
   input tokens: i32[batch, ctx]
@@ -67,14 +68,6 @@ const SCALE = 4 / 2;
 let dir = '';
 const job = async (out: string): Promise<ExampleJob> =>
   prepareExampleJob(loadSpec(join(dir, 'tiny.scion'), captureIo(dir), 'test')!, 'A', { outDir: join(dir, out), cwd: dir, log: () => undefined });
-
-const losses = (out: string): number[] =>
-  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { kind: string; loss: number })
-    .filter((r) => r.kind === 'train')
-    .map((r) => r.loss);
 
 /** The first n examples of a set. */
 function head(e: Examples, n: number): Examples {

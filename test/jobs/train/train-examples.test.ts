@@ -3,7 +3,7 @@
 // trains with the diffusion loss, keeps an EMA, and resumes with identical losses; multiple rounds
 // redraw half the batches; `--init` starts from given weights. (Adapter targets: adapter-train.test.ts.)
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { loadMnist } from '../../../runtime/data/index.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
+import { trainLosses } from './run-metrics.ts';
 
 const CLASSIFIER = `
 model Mlp(size = 28, hidden = 64, classes = 10) {
@@ -68,14 +69,6 @@ beforeAll(() => {
   writeFileSync(join(dir, 'rounds.scion'), ROUNDS);
   writeFileSync(join(dir, 'dit.scion'), DIT);
 });
-
-const trainLosses = (out: string): number[] =>
-  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { kind: string; loss: number })
-    .filter((r) => r.kind === 'train')
-    .map((r) => r.loss);
 
 async function train(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const io = captureIo(dir);

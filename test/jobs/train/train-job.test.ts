@@ -19,6 +19,7 @@ import { readTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { openSafetensors, type TensorToWrite, writeSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
 import { llamaSpec } from '../../compiler/lower/helpers.ts';
+import { trainLosses as losses } from './run-metrics.ts';
 
 const SPEC = `
 ${llamaSpec('Tiny', 'vocab = 300, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 8')}
@@ -46,14 +47,6 @@ beforeAll(() => {
   writeFileSync(join(dir, 'train.txt'), text(120, 0));
   writeFileSync(join(dir, 'val.txt'), text(40, 1));
 });
-
-const losses = (out: string): number[] =>
-  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { kind: string; loss: number })
-    .filter((r) => r.kind === 'train')
-    .map((r) => r.loss);
 
 describe('scion train (tiny llama on a small text)', () => {
   let summary: { steps: number; trainLoss: number; valLoss: number; baselineLoss: number; tokensPerSecond: number; device: string };

@@ -6,7 +6,8 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import type { TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { FileTuneStore } from '../../runtime/webgpu/tune-store-file.ts';
 import type { BackendEntry } from '../backend.ts';
-import { openWebGpuBackend, type WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.ts';
+import { probeAdapter } from './probe-adapter.ts';
+import { openWebGpuBackend, softwareAdapterReason, type WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.ts';
 
 export type { WebGpuBackend } from './webgpu-backend.ts';
 
@@ -23,8 +24,19 @@ export function createWebGpuBackend(
   return openWebGpuBackend(graph, { ...opts, tune });
 }
 
-/** The registry's entry: `--device auto` declines a software adapter, `--device webgpu` takes it. */
+/**
+ * The registry's entry: `--device auto` declines a software adapter, `--device webgpu` takes it.
+ * Auto looks at the adapter in a child process first (probe-adapter.ts says why), so a machine
+ * without a GPU never opens Dawn here.
+ */
 export const WEBGPU: BackendEntry = {
   title: 'WebGPU',
-  open: (graph, chosen) => createWebGpuBackend(graph, { allowSoftware: chosen }),
+  async open(graph, chosen) {
+    if (!chosen) {
+      const probe = await probeAdapter();
+      if ('reason' in probe) return probe;
+      if (probe.software) return { reason: softwareAdapterReason(probe.adapter) };
+    }
+    return createWebGpuBackend(graph, { allowSoftware: chosen });
+  },
 };

@@ -12,12 +12,18 @@ import { DEFAULT_LIMITS, type DeviceLimits } from '../../compiler/codegen/wgsl/l
 import { compileGraph, type CompileOptions } from '../../compiler/pipeline.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
-import { acquireDevice, isSoftwareAdapter, type GpuDevice } from '../../runtime/webgpu/device.ts';
+import { acquireDevice, type AdapterDescription, isSoftwareAdapter, type GpuDevice } from '../../runtime/webgpu/device.ts';
 import { type KernelTiming, WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
 import type { TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
 import type { Backend } from '../backend.ts';
 import { compileOptionsFor, tuneGraphForDevice, UNTUNED, type GraphTuning } from './tune-graph.ts';
+
+/** Why `--device auto` passes over a CPU emulation of a GPU (said here and by the adapter probe). */
+export function softwareAdapterReason(info: Pick<AdapterDescription, 'description' | 'device' | 'architecture'>): string {
+  const name = info.description || info.device || info.architecture;
+  return `the only adapter, ${name}, emulates a GPU on the CPU, slower than the CPU backends here; --device webgpu uses it anyway`;
+}
 
 export interface WebGpuBackendOptions {
   /** Use an adapter that emulates a GPU on the CPU (llvmpipe, SwiftShader); `--device webgpu` does. */
@@ -53,9 +59,8 @@ export async function openWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions
   if (found.device === null) return { reason: found.reason };
   const gpu: GpuDevice = found;
   if (!(opts.allowSoftware ?? false) && isSoftwareAdapter(gpu.adapterInfo)) {
-    const name = gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.architecture;
     gpu.destroy();
-    return { reason: `the only adapter, ${name}, emulates a GPU on the CPU, slower than the CPU backends here; --device webgpu uses it anyway` };
+    return { reason: softwareAdapterReason(gpu.adapterInfo) };
   }
   const software = isSoftwareAdapter(gpu.adapterInfo);
   const cache = new PipelineCache(gpu);

@@ -95,7 +95,7 @@ const COMPUTE_LIMITS = [
  */
 export const SHADER_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups'];
 
-const NO_VULKAN =
+export const NO_VULKAN =
   'Dawn found no WebGPU adapter: no usable Vulkan driver. Without a GPU, install Mesa >= 25 ' +
   "(lavapipe; Debian: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1). Dawn's " +
   'Vulkan backend refuses older Mesa; there, featureLevel "compatibility" with EGL_PLATFORM=surfaceless ' +

@@ -64,7 +64,7 @@ export interface DrawResult {
 }
 
 /** The model's x (f32 [B, C, H, W]), t (f32/i32 [B]) and label (i32 [B]) inputs, by shape and dtype. */
-function denoiserInputs(m: LoweredModel): GraphModel['inputs'] {
+export function denoiserInputs(m: LoweredModel): GraphModel['inputs'] {
   const x = m.inputs.find((i) => i.shape.length === 4 && i.dtype === 'f32');
   const t = m.inputs.find((i) => i.shape.length === 1 && i.name === 't');
   const y = m.inputs.find((i) => i.shape.length === 1 && i.dtype === 'i32' && i !== t);

@@ -146,15 +146,19 @@ export function bandSummary(rows: readonly BandRow[]): string {
   }.`;
 }
 
+/** Four decimals, or three significant digits below 0.001 (the Gaussian's error at large t). */
+const mseText = (v: number): string => (v === 0 || v >= 1e-3 ? v.toFixed(4) : v.toExponential(2));
+const ratioText = (v: number): string => (v < 1000 ? v.toFixed(3) : v.toExponential(2));
+
 /** The table `scion eval` prints. */
 export function bandTable(r: EpsBandReport): string {
   const lines = [
     `ε-MSE per timestep band: ${r.model} on ${r.images.toLocaleString('en-US')} ${r.split} images per band (T = ${r.T}), beside the per-class Gaussian denoiser (full covariance, ridge ${r.ridge})`,
-    'band  t range    model ε-MSE  Gaussian ε-MSE   ratio',
+    'band  t range    model ε-MSE  Gaussian ε-MSE     ratio',
   ];
   for (const b of r.bands) {
     lines.push(
-      `${String(b.band).padStart(4)}  ${`${b.tFrom}–${b.tTo}`.padEnd(9)}  ${b.model.toFixed(4).padStart(11)}  ${b.gaussian.toFixed(4).padStart(14)}  ${b.ratio.toFixed(3).padStart(6)}`,
+      `${String(b.band).padStart(4)}  ${`${b.tFrom}–${b.tTo}`.padEnd(9)}  ${mseText(b.model).padStart(11)}  ${mseText(b.gaussian).padStart(14)}  ${ratioText(b.ratio).padStart(8)}`,
     );
   }
   lines.push(r.summary);

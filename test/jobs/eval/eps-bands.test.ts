@@ -125,12 +125,21 @@ describe('bandSummary and bandTable', () => {
     expect(bandSummary([row(1, 1.5), row(2, 1)])).toMatch(/^The model beats the per-class Gaussian denoiser in no band/);
   });
   it('prints one row per band with t range, both ε-MSEs and the ratio, then the summary', () => {
-    const text = bandTable({ model: 'M', split: 'val', images: 256, T: 400, ridge: 1e-3, bands: [row(1, 0.5), row(2, 2)], summary: 'S.' });
+    const text = bandTable({
+      model: 'M',
+      split: 'val',
+      images: 256,
+      T: 400,
+      ridge: 1e-3,
+      bands: [row(1, 0.5), row(2, 2), { ...row(3, 25_000), model: 0.5, gaussian: 2e-5 }],
+      summary: 'S.',
+    });
     expect(text.split('\n')).toEqual([
       'ε-MSE per timestep band: M on 256 val images per band (T = 400), beside the per-class Gaussian denoiser (full covariance, ridge 0.001)',
-      'band  t range    model ε-MSE  Gaussian ε-MSE   ratio',
-      '   1  0–99            0.0500          0.1000   0.500',
-      '   2  100–199         0.2000          0.1000   2.000',
+      'band  t range    model ε-MSE  Gaussian ε-MSE     ratio',
+      '   1  0–99            0.0500          0.1000     0.500',
+      '   2  100–199         0.2000          0.1000     2.000',
+      '   3  200–299         0.5000         2.00e-5   2.50e+4',
       'S.',
       '',
     ]);

@@ -89,7 +89,7 @@ describe('scion eval on a diffusion model: ε-MSE per timestep band', () => {
     expect(lines[0]).toBe(
       'ε-MSE per timestep band: Tiny on 64 val images per band (T = 1000), beside the per-class Gaussian denoiser (full covariance, ridge 0.001)',
     );
-    expect(lines[1]).toBe('band  t range    model ε-MSE  Gaussian ε-MSE   ratio');
+    expect(lines[1]).toBe('band  t range    model ε-MSE  Gaussian ε-MSE     ratio');
     expect(lines.slice(2, 12).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual(
       Array.from({ length: 10 }, (_, k) => `${k + 1} ${k * 100}–${k * 100 + 99}`),
     );

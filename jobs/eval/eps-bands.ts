@@ -17,7 +17,8 @@ import { qSampleHost } from '../../runtime/sample/q-sample.ts';
 import { denoiserInputs } from '../sample/draw-samples.ts';
 import { JobError } from '../train/errors.ts';
 import { exampleSize, gatherFeatures, gatherLabels, type Examples } from '../train/examples.ts';
-import { prepareExampleJob, taskKind } from '../train/prepare-examples.ts';
+import { taskKind, trainConfigOf, valDataOf } from '../train/prepare-examples.ts';
+import { taskData } from '../train/example-task-data.ts';
 import { findTrain } from '../../compiler/lower/lower-train-config.ts';
 import { lowerTrain } from '../../compiler/lower/lower-train.ts';
 import { evalIndexBatches } from '../train/train-examples.ts';
@@ -175,10 +176,9 @@ export interface EpsBandOptions {
   log: (line: string) => void;
 }
 
-/** Whether `model`'s train block has a `diffusion(…)` loss term (what the band table needs). */
+/** Whether `model`'s train block has a `diffusion(…)` loss term (what the band table measures). */
 export function trainsDiffusion(program: Program, model: string): boolean {
-  if (findTrain(program, model) === undefined) return false;
-  return taskKind(lowerTrain(program, model, { batch: 1, grads: false })) === 'diffusion';
+  return findTrain(program, model) !== undefined && taskKind(lowerTrain(program, model, { batch: 1, grads: false })) === 'diffusion';
 }
 
 /**
@@ -188,11 +188,18 @@ export function trainsDiffusion(program: Program, model: string): boolean {
 export async function epsBands(program: Program, model: string, weightsPath: string, o: EpsBandOptions): Promise<EpsBandReport> {
   const schedule = diffusionSchedule();
   timestepBands(schedule.T, o.bands);
-  if (!trainsDiffusion(program, model)) {
+  // The data and the kind of task, without the training job's frozen teachers or initial weights.
+  const decl = findTrain(program, model);
+  if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration to take the data from`);
+  const config = trainConfigOf(decl, program);
+  const lowered = lowerTrain(program, model, { batch: config.batch, grads: false });
+  if (taskKind(lowered) !== 'diffusion') {
     throw new JobError(`--bands: '${model}' is not trained with a diffusion(…) loss; ε-MSE per timestep band measures diffusion models`);
   }
-  const job = await prepareExampleJob(program, model, { outDir: dirname(weightsPath), cwd: o.cwd, log: () => undefined });
-  const p = job.plan;
+  const p = {
+    batch: config.batch,
+    ...(await taskData('diffusion', lowered, config, valDataOf(config), { outDir: dirname(weightsPath), cwd: o.cwd, log: () => undefined })),
+  };
   const set = o.split === 'val' ? p.val : o.split === 'train' ? p.train : undefined;
   if (set === undefined) throw new JobError(`--data ${o.split}: a diffusion model evaluates on val or train`);
   const m = lowerModel(program, model, { dims: { batch: p.batch } });

@@ -32,6 +32,23 @@ train Tiny {
   batch = 8
 }
 
+model Student(size = 4, channels = 1, classes = 2) {
+  input x: f32[batch, channels, size, size]
+  input t: f32[batch]
+  input y: i32[batch]
+  c = TimestepEmbedding(t, 4, freq_dim = 8) as temb + LabelEmbedding(y, classes, 4) as yemb
+  h = relu(Linear(reshape(x, [-1, channels * size * size]), 4) as fc_in + c)
+  output eps = reshape(Linear(h, channels * size * size) as fc_out, [-1, channels, size, size])
+}
+
+train Student {
+  data = images(path = "pics")
+  teacher = Tiny frozen
+  loss = diffusion(eps) + 1.0 * mse(eps, teacher.eps)
+  steps = 2
+  batch = 8
+}
+
 model Clf(size = 4, classes = 2) {
   input image: f32[batch, 1, size, size]
   output logits = Linear(reshape(image, [-1, size * size]), classes) as fc
@@ -80,6 +97,7 @@ describe('scion eval on a diffusion model: ε-MSE per timestep band', () => {
     writeImages(dir);
     await zeroWeights(join(dir, 'tiny.safetensors'), 'Tiny');
     await zeroWeights(join(dir, 'clf.safetensors'), 'Clf');
+    await zeroWeights(join(dir, 'student.safetensors'), 'Student');
   });
 
   it('prints the band table (on the CPU reference unless --device says otherwise): 10 bands, both ε-MSEs, the ratio and a sentence; ε̂ = 0 scores ≈ 1 everywhere', async () => {
@@ -125,6 +143,18 @@ describe('scion eval on a diffusion model: ε-MSE per timestep band', () => {
     expect(r.summary).toBe(
       'The model beats the per-class Gaussian denoiser in no band: it has not yet learned what the class means and pixel covariances give.',
     );
+  }, 60_000);
+
+  it("a distilled student is measured without its teacher's weights (only training reads them)", async () => {
+    const io = captureIo(dir);
+    expect(await main(['eval', 'tiny.scion', '--model', 'Student', '--weights', 'student.safetensors', '--bands', '2', '--json'], io), io.stderr).toBe(0);
+    const r = JSON.parse(io.stdout) as EpsBandReport;
+    expect(r.bands.map((b) => [b.tFrom, b.tTo])).toEqual([
+      [0, 499],
+      [500, 999],
+    ]);
+    // 4 default batches of 8 images × 16 pixels: standard error √(2/512) ≈ 0.06.
+    for (const b of r.bands) expect(Math.abs(b.model - 1)).toBeLessThan(0.3);
   }, 60_000);
 
   it('bands asked of a classifier, or more bands than timesteps, are one-line errors', async () => {

@@ -82,7 +82,8 @@ export const run = command(SPEC, async ({ flags: opt, args: [file = ''] }, io) =
     if (model === undefined) throw usageError(SPEC, 'the spec trains no model: give --model NAME');
     const weights = isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights);
     try {
-      if (opt.bands !== undefined || trainsDiffusion(program, model)) {
+      // Diffusion models always train on examples (images): the cheap syntactic test goes first.
+      if (opt.bands !== undefined || (needsExampleJob(program, model) && trainsDiffusion(program, model))) {
         const r = await epsBands(program, model, weights, {
           split: opt.data ?? 'val',
           bands: opt.bands ?? 10,

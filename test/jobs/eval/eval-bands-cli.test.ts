@@ -49,6 +49,20 @@ train Student {
   batch = 8
 }
 
+model Uncond(size = 4, channels = 1) {
+  input x: f32[batch, channels, size, size]
+  input t: f32[batch]
+  h = relu(Linear(reshape(x, [-1, channels * size * size]), 4) as fc_in + TimestepEmbedding(t, 4, freq_dim = 8) as temb)
+  output eps = reshape(Linear(h, channels * size * size) as fc_out, [-1, channels, size, size])
+}
+
+train Uncond {
+  data = images(path = "pics")
+  loss = diffusion(eps)
+  steps = 2
+  batch = 8
+}
+
 model Clf(size = 4, classes = 2) {
   input image: f32[batch, 1, size, size]
   output logits = Linear(reshape(image, [-1, size * size]), classes) as fc
@@ -98,6 +112,7 @@ describe('scion eval on a diffusion model: ε-MSE per timestep band', () => {
     await zeroWeights(join(dir, 'tiny.safetensors'), 'Tiny');
     await zeroWeights(join(dir, 'clf.safetensors'), 'Clf');
     await zeroWeights(join(dir, 'student.safetensors'), 'Student');
+    await zeroWeights(join(dir, 'uncond.safetensors'), 'Uncond');
   });
 
   it('prints the band table (on the CPU reference unless --device says otherwise): 10 bands, both ε-MSEs, the ratio and a sentence; ε̂ = 0 scores ≈ 1 everywhere', async () => {
@@ -155,6 +170,24 @@ describe('scion eval on a diffusion model: ε-MSE per timestep band', () => {
     ]);
     // 4 default batches of 8 images × 16 pixels: standard error √(2/512) ≈ 0.06.
     for (const b of r.bands) expect(Math.abs(b.model - 1)).toBeLessThan(0.3);
+  }, 60_000);
+
+  it('an unconditional model is measured against one Gaussian over all images', async () => {
+    const io = captureIo(dir);
+    expect(
+      await main(['eval', 'tiny.scion', '--model', 'Uncond', '--weights', 'uncond.safetensors', '--bands', '2', '--batches', '8', '--json'], io),
+      io.stderr,
+    ).toBe(0);
+    const r = JSON.parse(io.stdout) as EpsBandReport;
+    const cond = captureIo(dir);
+    expect(await main(['eval', 'tiny.scion', '--model', 'Tiny', '--weights', 'tiny.safetensors', '--bands', '2', '--batches', '8', '--json'], cond)).toBe(0);
+    const c = JSON.parse(cond.stdout) as EpsBandReport;
+    // Same images, noise and ε̂ = 0: the model column agrees exactly; one Gaussian for two classes
+    // (left-bright and right-bright images) predicts worse than one per class.
+    r.bands.forEach((b, k) => {
+      expect(b.model).toBe(c.bands[k]?.model);
+      expect(b.gaussian).toBeGreaterThan(c.bands[k]!.gaussian);
+    });
   }, 60_000);
 
   it('bands asked of a classifier, or more bands than timesteps, are one-line errors', async () => {

@@ -4,7 +4,9 @@
 // first, with the spec line it came from; `--f16` runs it on WebGPU with f16 weights.
 // Without --input it is the validation mode (validate(), below):
 // `scion eval FILE --model NAME --weights W [--data val] [--batches N] [--json]` reports the
-// validation loss and perplexity of a language model against the unigram baseline. Inputs are tensors named
+// validation loss and perplexity of a language model against the unigram baseline; for a diffusion
+// model (`--bands N`, default 10) ε-MSE per timestep band beside the per-class Gaussian denoiser
+// (jobs/eval/eps-bands.ts). Inputs are tensors named
 // like the spec's inputs; outputs and requested taps (a `let` name, layer path or `as` name) are
 // written as tensors. Weights are read through the model's naming preset, every name and shape
 // checked before any data is read.
@@ -43,15 +45,18 @@ import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import type { Program } from '../../grammar/ast.ts';
 import { needsExampleJob } from '../../jobs/train/prepare-examples.ts';
 import { validateExamples } from '../../jobs/train/example-job.ts';
+import { bandTable, epsBands, trainsDiffusion } from '../../jobs/eval/eps-bands.ts';
 
 export const SPEC = commandSpec({
   name: 'eval',
   about: `Runs one forward pass (on the CPU reference unless --device says otherwise) and writes outputs and taps as tensors:
 FILE --model --weights --input -o. --profile times the WebGPU kernels; --f16 runs f16 weights on WebGPU.
 Without --input and -o it reports validation loss: the loss and perplexity of a language model against the unigram
-baseline, or the loss and accuracy of other tasks, over --batches batches of the --data split.`,
+baseline, or the loss and accuracy of other tasks, over --batches batches of the --data split. For a diffusion model
+it prints ε-MSE in --bands equal timestep bands (default 10; --batches default 4 per band) beside the per-class
+Gaussian denoiser's, the ratio, and where the model beats it.`,
   args: { name: 'FILE', min: 1, max: 1 },
-  flags: ['model', 'weights', 'input', 'out', 'device', 'profile', 'f16', 'tap', 'batch', 'data', 'batches', 'json'],
+  flags: ['model', 'weights', 'input', 'out', 'device', 'profile', 'f16', 'tap', 'batch', 'data', 'batches', 'bands', 'json'],
   placeholders: { out: 'OUT.safetensors' },
 });
 
@@ -75,7 +80,25 @@ export const run = command(SPEC, async ({ flags: opt, args: [file = ''] }, io) =
     if (program === undefined) return EXIT.inputError;
     const model = trainedModel(program, opt.model);
     if (model === undefined) throw usageError(SPEC, 'the spec trains no model: give --model NAME');
-    return validate(program, model, isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights), opt.data ?? 'val', opt.batches ?? 64, opt.json, io);
+    const weights = isAbsolute(opt.weights) ? opt.weights : resolve(io.cwd, opt.weights);
+    try {
+      // Diffusion models always train on examples (images): the cheap syntactic test goes first.
+      if (opt.bands !== undefined || (needsExampleJob(program, model) && trainsDiffusion(program, model))) {
+        const r = await epsBands(program, model, weights, {
+          split: opt.data ?? 'val',
+          bands: opt.bands ?? 10,
+          maxBatches: opt.batches ?? 4,
+          device: device ?? 'reference',
+          cwd: io.cwd,
+          log: (line) => io.err(`${line}\n`),
+        });
+        io.out(opt.json ? `${JSON.stringify(r)}\n` : bandTable(r));
+        return EXIT.ok;
+      }
+    } catch (error) {
+      return evalFailure(error, io);
+    }
+    return validate(program, model, weights, opt.data ?? 'val', opt.batches ?? 64, opt.json, io);
   }
   if (opt.model === undefined || opt.weights === undefined || opt.input === undefined || opt.out === undefined) {
     throw usageError(SPEC, 'need FILE, --model, --weights, --input and -o (or FILE and --weights for validation loss)');

@@ -20,7 +20,8 @@ export const NOISE_INPUT = 'diffusion.noise';
 export const X_START_INPUT = 'diffusion.x_start';
 
 let cached: DiffusionSchedule | undefined;
-function schedule(): DiffusionSchedule {
+/** The schedule every diffusion loss trains with (and `scion eval`'s timestep bands measure over). */
+export function diffusionSchedule(): DiffusionSchedule {
   cached ??= linearSchedule(DIFFUSION_T);
   return cached;
 }
@@ -45,6 +46,6 @@ export function diffusionLossRule(c: CallCtx): Node {
   if (t.shape.length !== 1 || t.shape[0] !== eps.shape[0]) c.fail(`the model input t must be [${eps.shape[0] ?? '?'}], found ${fmt(t.shape)}`);
   const noise = b.input(NOISE_INPUT, eps.shape, eps.dtype);
   const xStart = b.input(X_START_INPUT, eps.shape, eps.dtype);
-  const parts = diffusionLoss(b, schedule(), sigma === undefined ? { eps, noise, xStart, xT, t } : { eps, v: sigma, noise, xStart, xT, t });
+  const parts = diffusionLoss(b, diffusionSchedule(), sigma === undefined ? { eps, noise, xStart, xT, t } : { eps, v: sigma, noise, xStart, xT, t });
   return parts.loss;
 }

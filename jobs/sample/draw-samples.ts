@@ -5,7 +5,8 @@
 // and the one cut at the reuse tap) compiles once for the batch and is reused on every step.
 
 import { lowerModel, type LoweredModel } from '../../compiler/lower/lower-model.ts';
-import { linearSchedule, respace } from '../../compiler/objectives/diffusion-schedule.ts';
+import { respace } from '../../compiler/objectives/diffusion-schedule.ts';
+import { DIFFUSION_T, diffusionSchedule } from '../../compiler/objectives/diffusion-loss.ts';
 import { holds, type SampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Program } from '../../grammar/ast.ts';
@@ -27,8 +28,8 @@ import { writeSafetensors } from '../../runtime/weights/index.ts';
 import { JobError } from '../train/errors.ts';
 import { loadWeightFeeds } from '../weights/load-weights.ts';
 
-/** Timesteps of the training schedule the sampler respaces. */
-export const DIFFUSION_T = 1000;
+/** Timesteps of the training schedule the sampler respaces (the diffusion loss's). */
+export { DIFFUSION_T } from '../../compiler/objectives/diffusion-loss.ts';
 
 export interface DrawOptions {
   /** Checkpoint path by model name; the `null` key holds the sample target's. */
@@ -64,7 +65,7 @@ export interface DrawResult {
 }
 
 /** The model's x (f32 [B, C, H, W]), t (f32/i32 [B]) and label (i32 [B]) inputs, by shape and dtype. */
-function denoiserInputs(m: LoweredModel): GraphModel['inputs'] {
+export function denoiserInputs(m: LoweredModel): GraphModel['inputs'] {
   const x = m.inputs.find((i) => i.shape.length === 4 && i.dtype === 'f32');
   const t = m.inputs.find((i) => i.shape.length === 1 && i.name === 't');
   const y = m.inputs.find((i) => i.shape.length === 1 && i.dtype === 'i32' && i !== t);
@@ -150,7 +151,7 @@ export async function prepareSampler(program: Program, cfg: SampleConfig, o: Dra
     return when === undefined ? { name: p.model, denoiser: d } : { name: p.model, denoiser: d, when: (t: number) => holds(when, t) };
   });
   const denoiser = switchArms.length === 1 ? (switchArms[0] as SwitchArm).denoiser : switching(switchArms);
-  const plan = respace(linearSchedule(DIFFUSION_T), cfg.sampler.steps);
+  const plan = respace(diffusionSchedule(), cfg.sampler.steps);
   return {
     shape: first.imageShape,
     labels,

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { LowerError } from '../../grammar/eval/errors.ts';
 import type { DataSpec, TrainConfig } from '../../compiler/lower/lower-train-config.ts';
 import type { LoweredTrain } from '../../compiler/lower/lower-train.ts';
-import { linearSchedule } from '../../compiler/objectives/diffusion-schedule.ts';
+import { diffusionSchedule } from '../../compiler/objectives/diffusion-loss.ts';
 import { BROWN_GENRES, loadBrown } from '../../runtime/data/index.ts';
 import { JobError } from './errors.ts';
 import { genreExamples, imageSource, lmExamples, type Examples } from './examples.ts';
@@ -61,7 +61,7 @@ export async function taskData(kind: TaskKind, t: LoweredTrain, config: TrainCon
       x: x.name,
       t: tIn.name,
       tDtype: tIn.dtype === 'i32' ? 'i32' : 'f32',
-      schedule: linearSchedule(1000),
+      schedule: diffusionSchedule(),
       ...(y === undefined ? {} : { y: y.name }),
       // The label table has a null row (index `classes`) when the LabelEmbedding drops labels.
       ...(nullClass !== undefined && nullClass > classes ? { labelDropout: { nullClass: classes, p: 0.1 } } : {}),

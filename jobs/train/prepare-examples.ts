@@ -169,6 +169,11 @@ export function needsExampleJob(program: Program, model: string): boolean {
   return d.source === 'mnist' || d.source === 'images' || String(d.args['task'] ?? 'lm') !== 'lm';
 }
 
+/** What `val` reads: the spec's eval data, else the held-out split of its training source (mnist's is `test`). */
+export function valDataOf(config: TrainConfig): DataSpec {
+  return config.eval?.data ?? { ...config.data, args: { ...config.data.args, split: config.data.source === 'mnist' ? 'test' : 'val' } };
+}
+
 export interface PrepareOptions extends TaskDataOptions {
   steps?: number;
   /** Replaces the spec's `seed`. */
@@ -186,7 +191,7 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
   const rounds = roundsSpec(decl);
   const lowered = lowerTrain(program, model, { batch: config.batch });
   const kind = taskKind(lowered);
-  const valData: DataSpec = config.eval?.data ?? { ...config.data, args: { ...config.data.args, split: config.data.source === 'mnist' ? 'test' : 'val' } };
+  const valData = valDataOf(config);
   const ad = lowered.adapter;
   const basePath = ad === undefined ? undefined : adapterBasePath(program, ad.model.adapter.on, o.init, o.cwd);
   // A fine-tuned model reads the tokens its base was trained on: the tokenizer beside its weights.

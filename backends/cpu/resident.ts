@@ -2,14 +2,16 @@
 // clipping, the optimizer, EMA, accumulation) as one session whose carried state — parameters,
 // moments, EMA, accumulators — stays in Float32Arrays this module owns. Each carried value has two
 // buffers: a run reads one as its input and ONNX Runtime writes the new value straight into the
-// other (a preallocated output: onnxruntime-node binds the fetch's buffer, no copy on either side),
-// and the two swap after the run. An output may not be its own input's buffer — ORT may write it
+// other (a preallocated output: onnxruntime-node binds the fetch's buffer, so the step's outputs
+// are not copied into fresh JS arrays), and the two swap after the run. An output may not be its own input's buffer — ORT may write it
 // before every read of the input is done — hence two. Per step only the batch and a few scalars
 // are new tensors, wrapped without a copy, and the watched scalars are read from small outputs.
 //
 // On the main job (1.8M parameters) the host loop this replaces copied every gradient out of ORT
 // (Float32Array.from), summed it into the accumulator, clipped it, ran AdamW and scanned the
-// parameters in JS each step: 30–35% on top of the session's own run.
+// parameters in JS each step: 28–35% on top of the session's own run (timed piece by piece on
+// this 2-core machine at load average 11: ORT 2.19 s, gradient copies 0.23–0.37 s, accumulator
+// 0.23 s, AdamW 0.09 s, the scan 0.05 s, clipping 0.02 s).
 //
 // A graph with host ops (svd_values and its VJP) cannot be one session: it runs through
 // segmented.ts as its forward-and-backward does, its carried state kept as host tensors that each

@@ -30,10 +30,11 @@ export interface Backend {
   /** Releases what the backend holds (device, buffers); idempotent. */
   dispose(): void;
   /**
-   * Present where the backend can keep a graph's carried state between runs (WebGPU): compiles
-   * `graph` so that after every run each `carry` output replaces its input where it lies. A
-   * training job then runs its whole step (buildTrainStep) with parameters, optimizer state and
-   * EMA never leaving the device. ONNX Runtime could adopt it with IO binding.
+   * Present where the backend can keep a graph's carried state between runs (WebGPU, and ONNX
+   * Runtime on the CPU): compiles `graph` so that after every run each `carry` output replaces its
+   * input where it lies. A training job then runs its whole step (buildTrainStep) with parameters,
+   * optimizer state and EMA never leaving the device (WebGPU's buffers; on the CPU, arrays the
+   * backend owns that ONNX Runtime writes into in place).
    */
   readonly resident?: (graph: Graph, carry: readonly Carry[]) => Promise<ResidentGraph>;
   /** Bytes moved between host and device so far, counted where they cross; absent where the host is the device. */
@@ -58,8 +59,8 @@ export interface ResidentGraph {
   enqueue(feeds: ReadonlyMap<string, Tensor>, watch: readonly string[]): Promise<() => Promise<Float32Array>>;
   /** Reads inputs or outputs back (carried state, after every queued run); a checkpoint's only readback. */
   read(names: readonly string[]): Promise<Map<string, Tensor>>;
-  /** Bytes this graph moved between host and device so far. */
-  transferredBytes(): number;
+  /** Bytes this graph moved between host and device so far; absent where the host is the device (the CPU). */
+  transferredBytes?(): number;
   /**
    * How many runs to queue ahead of the one whose outputs are read: a real GPU works while the host
    * queues the next steps; where the device is the CPU (a software adapter), runs queued ahead only

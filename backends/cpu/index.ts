@@ -14,6 +14,7 @@ import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import type { Backend, BackendEntry } from '../backend.ts';
 import { HeldValues } from '../held.ts';
 import { hasHostOps, isHostOp, partitionAtHostOps } from './partition.ts';
+import { cpuResident } from './resident.ts';
 import { segmentedRun, type SegmentedRun } from './segmented.ts';
 
 type Ort = typeof import('onnxruntime-node');
@@ -93,14 +94,14 @@ export function createCpuBackend(ort: Ort): Backend {
     const key = want.join('\0');
     let r = s.segmented.get(key);
     if (r === undefined) {
-      r = segmentedRun(g, partitionAtHostOps(g, want), {
-        session: createSession,
-        toOrt: (t, node) => toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>),
-        fromOrt: (v, node) => fromOrt(v, node.dtype),
-      });
+      r = segmentedRun(g, partitionAtHostOps(g, want), { session: createSession, ...bridge });
       s.segmented.set(key, r);
     }
     return r;
+  };
+  const bridge = {
+    toOrt: (t: Tensor, node: Node) => toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>),
+    fromOrt: (v: import('onnxruntime-node').Tensor, node: Node) => fromOrt(v, node.dtype),
   };
   return {
     name: 'cpu',
@@ -147,6 +148,19 @@ export function createCpuBackend(ort: Ort): Backend {
     async read(graph, names) {
       return held.read(graph, names);
     },
+    // A training job's whole step, its state kept here between runs (resident.ts).
+    resident: (graph, carry) =>
+      cpuResident(graph, carry, {
+        ...bridge,
+        session: sessionOf,
+        segments: segmentsOf,
+        empty: (node) => {
+          const n = node.shape.reduce((a, b) => a * b, 1);
+          const dtype = node.dtype as Exclude<DType, 'f16'>;
+          const data = dtype === 'f32' ? new Float32Array(n) : dtype === 'i32' ? new Int32Array(n) : new Uint8Array(n);
+          return new ort.Tensor(ORT_TYPE[dtype], data, [...node.shape]);
+        },
+      }),
     dispose: () => {
       for (const p of live) p.then((s) => s.release()).catch(() => undefined);
       live.clear();

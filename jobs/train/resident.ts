@@ -1,7 +1,7 @@
 // Training with the state on the device: on a backend that keeps carried state (Backend.resident:
-// WebGPU), the plan's graph becomes one whole step — buildTrainStep adds clipping, the optimizer,
-// the EMA and gradient accumulation to its forward and gradients — and runtime/train's loop queues
-// it through ResidentUpdates. Per step the host writes the batch and a few scalars (learning rate,
+// WebGPU, and ONNX Runtime on the CPU), the plan's graph becomes one whole step — buildTrainStep
+// adds clipping, the optimizer, the EMA and gradient accumulation to its forward and gradients —
+// and runtime/train's loop queues it through ResidentUpdates. Per step the host writes the batch and a few scalars (learning rate,
 // bias corrections, loss weights, EMA decay, the apply flag) and reads back the loss, the gradient
 // norm and a non-finite flag, a few steps behind. Parameters, optimizer moments and EMA cross
 // only on evaluation and checkpoint steps, under the host optimizer's names (CHECKPOINT_STATE), so
@@ -153,13 +153,15 @@ export async function residentRun(
     async queue(update, lr) {
       applied = update + 1;
       const waits: (() => Promise<Float32Array>)[] = [];
-      let transferBytes = 0;
+      // Counted where host and device differ (WebGPU); the CPU backend's host is its device.
+      const counted = g.transferredBytes?.bind(g);
+      let transferBytes = counted === undefined ? undefined : 0;
       for (let m = 0; m < plan.accumulate; m++) {
         const feeds = scalars(update, lr, m);
         await task.feed(update * plan.accumulate + m, feeds);
-        const before = g.transferredBytes();
+        const before = counted?.() ?? 0;
         waits.push(await timed(() => g.enqueue(feeds, WATCH)));
-        transferBytes += g.transferredBytes() - before;
+        if (counted !== undefined) transferBytes = (transferBytes ?? 0) + counted() - before;
         items += task.itemsPerBatch;
       }
       return () =>
@@ -172,7 +174,7 @@ export async function residentRun(
             // The flag is 0, or NaN when something was not finite; every micro-batch's counts.
             finite: read.every((r) => r[2] === 0),
             items: task.itemsPerBatch * plan.accumulate,
-            transferBytes,
+            ...(transferBytes === undefined ? {} : { transferBytes }),
           };
         });
     },

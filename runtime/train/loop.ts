@@ -53,7 +53,8 @@ export interface UpdateOutcome {
   /** False when a gradient or a new parameter was ±inf or NaN (the device's flag). */
   finite: boolean;
   items: number;
-  transferBytes: number;
+  /** Bytes crossing between host and device for this update; absent where the host is the device. */
+  transferBytes?: number;
 }
 
 /** Something with JSON-serializable state that a checkpoint saves and restores (a Prng, a batcher). */

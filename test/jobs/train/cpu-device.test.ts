@@ -1,4 +1,5 @@
-// `scion train --device cpu` (ONNX Runtime's CPU provider) on the main job (issue 15): 20 steps of
+// `scion train --device cpu` (ONNX Runtime's CPU provider; training there runs resident, the whole
+// step one session: backends/cpu/resident.ts, cpu-resident.test.ts) on the main job (issue 15): 20 steps of
 // specs/default.scion's TinyLlama (batch 16 × 64 tokens of Brown at its earlier sizes, the spec's
 // AdamW, clip and warmup) follow the reference's (`--device reference`) losses within 1e-3
 // relative, step by step (metrics.jsonl); a run killed after its step-10 checkpoint and resumed to

@@ -135,3 +135,19 @@ export function formatMeanSpread(values: readonly number[], digits = 3): string 
   const { mean, sd, n } = meanSpread(values);
   return `${mean.toFixed(digits)} ± ${sd.toFixed(digits)} (sd, n = ${n})`;
 }
+
+/**
+ * Wilson's 95% score interval for a proportion of `successes` in `n` trials: unlike the normal
+ * approximation it stays inside [0, 1] and is honest near 0% and 100%, where judged accuracies of
+ * a few hundred samples sit.
+ */
+export function binomialInterval(successes: number, n: number, z = 1.959964): { low: number; high: number } {
+  if (!(Number.isInteger(successes) && Number.isInteger(n) && n > 0 && successes >= 0 && successes <= n))
+    throw new RangeError(`binomialInterval: ${successes} successes of ${n} trials`);
+  const p = successes / n;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  // At 0 or n successes the interval ends at 0 or 1 exactly; rounding would leave 1 − 1e-16.
+  return { low: successes === 0 ? 0 : centre - half, high: successes === n ? 1 : centre + half };
+}

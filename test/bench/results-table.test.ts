@@ -6,7 +6,16 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatMeanSpread, meanSpread, renderRow, withRow, writeRow, type ResultRow } from '../../bench/reproduce/results-table.ts';
+import {
+  binomialInterval,
+  formatDuration,
+  formatMeanSpread,
+  meanSpread,
+  renderRow,
+  withRow,
+  writeRow,
+  type ResultRow,
+} from '../../bench/reproduce/results-table.ts';
 
 const row = (id: string, scion: string): ResultRow => ({
   id,
@@ -101,5 +110,20 @@ describe('figures', () => {
     expect(formatDuration(42.4)).toBe('42s');
     expect(formatDuration(60)).toBe('1m 00s');
     expect(formatDuration(3725)).toBe('62m 05s');
+  });
+
+  it("gives Wilson's 95% interval for a judged proportion", () => {
+    // By hand: 8 of 10 → centre (0.8 + 1.96²/20)/(1 + 1.96²/10) = 0.7167, half-width
+    // 1.96·√(0.016 + 1.96²/400)/1.3842 = 0.2266; 0 of 10 → [0, 2·0.1388].
+    const a = binomialInterval(8, 10);
+    expect(a.low).toBeCloseTo(0.4902, 4);
+    expect(a.high).toBeCloseTo(0.9433, 4);
+    const b = binomialInterval(0, 10);
+    expect(b.low).toBe(0);
+    expect(b.high).toBeCloseTo(0.2775, 4);
+    const c = binomialInterval(10, 10);
+    expect(c.low).toBeCloseTo(1 - b.high, 12);
+    expect(c.high).toBe(1);
+    expect(() => binomialInterval(11, 10)).toThrow(/11 successes of 10/);
   });
 });

@@ -42,8 +42,8 @@ describe('parameter counts of specs/ equal closed forms', () => {
     ['tiny-lm.scion', 'Llama', llama(4096, 256, 8, 8, 4, 688)],
     ['tiny-lm.scion', 'Tiny', llama(2048, 128, 4, 4, 2, 384)],
     ['default.scion', 'TinyLlama', llama(4096, 128, 4, 4, 2, 344)],
-    ['lit.scion', 'DiT', dit(1, 2, 96, 4, 10)],
-    ['lit.scion', 'LiT', dit(1, 2, 96, 4, 10, 48)],
+    ['lit.scion', 'DiT', dit(1, 4, 128, 4, 10)],
+    ['lit.scion', 'LiT', dit(1, 4, 128, 4, 10, 32)],
     ['a-sdm.scion', 'UNet', unet(1, 32, 10, false)],
     ['a-sdm.scion', 'SmallUNet', unet(1, 32, 10, true)],
   ];

@@ -193,16 +193,16 @@ describe('dit and unet presets', () => {
         'final_layer.linear.weight',
       ])
         expect(hf.has(n), n).toBe(true);
-      expect(hf.get('x_embedder.proj.weight')?.shape).toEqual([96, 1, 2, 2]);
-      expect(hf.get('y_embedder.embedding_table.weight')?.shape).toEqual([11, 96]);
+      expect(hf.get('x_embedder.proj.weight')?.shape).toEqual([128, 1, 4, 4]);
+      expect(hf.get('y_embedder.embedding_table.weight')?.shape).toEqual([11, 128]);
     });
     expect(writeConfig('dit', lowerModel(parseSpec('lit.scion'), 'DiT'))).toMatchObject({
       input_size: 28,
       in_channels: 1,
-      patch_size: 2,
-      hidden_size: 96,
+      patch_size: 4,
+      hidden_size: 128,
       depth: 4,
-      num_heads: 2,
+      num_heads: 4,
       num_classes: 10,
       learn_sigma: true,
     });

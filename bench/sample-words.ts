@@ -32,7 +32,7 @@ export interface SeededShare extends WordShare {
 /**
  * One sample per seed from the run in `runDir` (model.safetensors and tokenizer.json) with
  * `settings` (END_SAMPLE's seed replaced), each with its share of the training text's words — the
- * words of the spec's own `train` data, read by the job's corpus module.
+ * words of the spec's own `train` data, read by the job's corpus module (relative paths from `cwd`).
  */
 export async function sampleWordShares(
   program: Program,
@@ -41,11 +41,12 @@ export async function sampleWordShares(
   seeds: readonly number[],
   settings: Omit<SampleOptions, 'seed'>,
   device: DeviceChoice,
+  cwd = process.cwd(),
 ): Promise<SeededShare[]> {
   const decl = findTrain(program, model);
   if (decl === undefined) throw new Error(`the spec has no \`train ${model}\``);
   const data = trainConfig(decl, program).data;
-  const words = wordSetOf(await sourceTexts({ source: data.source, args: data.args, where: `${data.span.file}:${data.span.start.line}` }, process.cwd()));
+  const words = wordSetOf(await sourceTexts({ source: data.source, args: data.args, where: `${data.span.file}:${data.span.start.line}` }, cwd));
   const params = await loadWeightFeeds(lowerModel(program, model, { dims: { batch: 1 } }), join(runDir, 'model.safetensors'));
   const tm = textModel(program, model, params);
   const tokenizer = await readTokenizerJson(join(runDir, 'tokenizer.json'));

@@ -18,6 +18,7 @@ import { encodeStream, evalBatches } from '../../../jobs/train/lm-data.ts';
 import { trainLm } from '../../../jobs/train/train-lm.ts';
 import { END_SAMPLE } from '../../../jobs/train/sample-text.ts';
 import { wordShare, type WordShare } from '../../../jobs/train/word-share.ts';
+import { sampleWordShares } from '../../../bench/sample-words.ts';
 import { readTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { openSafetensors, type TensorToWrite, writeSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
@@ -113,6 +114,16 @@ describe('scion train (tiny llama on a small text)', () => {
     expect(summary).toMatchObject({ sampleWordShare: s.sampleWordShare });
     expect(s.sampleWordShare.total).toBeGreaterThan(0);
   });
+
+  it("bench/sample-words.ts repeats the job's end sample and share at seed 0 and draws other samples at other seeds", async () => {
+    const program = loadSpec('tiny.scion', captureIo(dir), 'test')!;
+    const { seed: _, ...settings } = END_SAMPLE;
+    const shares = await sampleWordShares(program, 'Tiny', join(dir, 'run'), [0, 1], settings, 'reference', dir);
+    const s = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { sampleWordShare: WordShare };
+    expect(shares[0]).toEqual({ seed: 0, text: run.sample, ...s.sampleWordShare });
+    expect(shares[1]?.seed).toBe(1);
+    expect(shares[1]?.text).not.toBe(run.sample);
+  }, 60_000);
 
   it('prints the sample after its prompt and the share under it, as summary.json records it', async () => {
     const io = captureIo(dir);

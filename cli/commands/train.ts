@@ -1,7 +1,8 @@
 // `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device D] [--resume]
 // [--json]`: the main job (jobs/train/train-job.ts) — the spec's `train` declaration compiled and
 // run with checkpoints; model.safetensors (preset names), config.json, tokenizer.json, loss plots
-// and summary.json in the out folder; a summary and, for a language model, a generated sample.
+// and summary.json in the out folder; a summary and, for a language model, a generated sample with
+// the share of its words that are words of the training text.
 // Without FILE it trains specs/default.scion: a tiny llama on the Brown corpus.
 
 import { isAbsolute, relative, resolve } from 'node:path';

@@ -1,14 +1,15 @@
 // `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device D] [--resume]
 // [--json]`: the main job (jobs/train/train-job.ts) — the spec's `train` declaration compiled and
 // run with checkpoints; model.safetensors (preset names), config.json, tokenizer.json, loss plots
-// and summary.json in the out folder; a summary and, for a language model, a generated sample.
+// and summary.json in the out folder; a summary and, for a language model, a generated sample with
+// the share of its words that are words of the training text.
 // Without FILE it trains specs/default.scion: a tiny llama on the Brown corpus.
 
 import { isAbsolute, relative, resolve } from 'node:path';
 import { DEFAULT_SPEC, defaultOutDir, trainedModel } from '../../jobs/train/defaults.ts';
 import type { ExampleJobSummary } from '../../jobs/train/train-examples.ts';
-import { runTrainJob, type TrainJobResult } from '../../jobs/train/train-job.ts';
-import type { JobSummary } from '../../jobs/train/train-lm.ts';
+import { runTrainJob, type LmJobSummary, type TrainJobResult } from '../../jobs/train/train-job.ts';
+import { wordShareLine } from '../../jobs/train/word-share.ts';
 import { ProgressLine } from '../../runtime/train/index.ts';
 import { deviceWords } from '../../backends/registry.ts';
 import { command, commandSpec } from '../flags.ts';
@@ -62,7 +63,7 @@ export const run = command(SPEC, async ({ flags: o, args: [file] }, io) => {
 function resultJson(r: TrainJobResult): object {
   switch (r.kind) {
     case 'lm':
-      return { summary: r.summary, out: r.out, model: r.model, plot: r.plot, sample: r.sample };
+      return { summary: r.summary, out: r.out, model: r.model, plot: r.plot, prompt: r.prompt, sample: r.sample };
     case 'examples':
       return { summary: r.summary, out: r.out, model: r.model, ema: r.ema, plot: r.plot };
     case 'adapter':
@@ -71,7 +72,7 @@ function resultJson(r: TrainJobResult): object {
 }
 
 function formatResult(r: TrainJobResult, cwd: string): string {
-  if (r.kind === 'lm') return formatLmSummary(r.summary, r.out, r.plot, r.sample, cwd);
+  if (r.kind === 'lm') return formatLmSummary(r.summary, r.out, r.plot, r.prompt, r.sample, cwd);
   if (r.kind === 'examples') return formatExampleSummary(r.summary, r.out, r.plot, r.ema ?? undefined, cwd);
   const fresh = r.fresh.length === 0 ? '' : `, modules_to_save: ${r.fresh.join(', ')}`;
   return formatExampleSummary(
@@ -84,7 +85,7 @@ function formatResult(r: TrainJobResult, cwd: string): string {
   );
 }
 
-function formatLmSummary(s: JobSummary, outDir: string, plot: string, sample: string, cwd: string): string {
+function formatLmSummary(s: LmJobSummary, outDir: string, plot: string, prompt: string, sample: string, cwd: string): string {
   const rel = (p: string): string => relative(cwd, p) || '.';
   const verdict = s.valLoss < s.baselineLoss ? 'below' : 'NOT below';
   return [
@@ -95,7 +96,8 @@ function formatLmSummary(s: JobSummary, outDir: string, plot: string, sample: st
     `  out:  ${rel(outDir)}  (model.safetensors, config.json, tokenizer.json, summary.json, metrics.jsonl)`,
     `  plot: ${rel(plot)}`,
     'sample:',
-    `  The${sample}`,
+    `  ${prompt}${sample}`,
+    `  (${wordShareLine(s.sampleWordShare)})`,
     '',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 // Preparing the language-model job: the train declaration compiled into one graph (student,
 // frozen teacher/base, loss, gradients), the tokenizer (trained on the corpus or read from the
-// spec's file), the token streams, and the initial and frozen weights — an LmTrainPlan for
-// train-lm.ts.
+// spec's file), the token streams, the initial and frozen weights — an LmTrainPlan for
+// train-lm.ts — and the training text's words (jobs/train/word-share.ts).
 
 import { join, relative, resolve } from 'node:path';
 import type { Program } from '../../grammar/ast.ts';
@@ -15,6 +15,7 @@ import { encodeStream, prepareTokenizer, sourceTexts, type DataSource } from './
 import { tokenInput } from './token-stream.ts';
 import { initialWeights, initPath, loadFrozen } from './prepare-examples.ts';
 import { planSettings } from './train-loop.ts';
+import { wordSetOf } from './word-share.ts';
 import type { LmTrainPlan } from './train-lm.ts';
 
 const where = (d: DataSpec): string => `${d.span.file}:${d.span.start.line}`;
@@ -27,6 +28,8 @@ export interface LmJob {
   plan: LmTrainPlan;
   /** Where the tokenizer came from (for the log). */
   tokenizerOrigin: string;
+  /** The words of the training text, which the end sample's word share is measured against. */
+  trainWords: ReadonlySet<string>;
 }
 
 /** Compiles the train declaration and prepares tokenizer, token streams, initial and frozen weights. */
@@ -92,5 +95,5 @@ export async function prepareLmJob(
     val,
     byteLength: byteLengths(tok.tokenizer),
   };
-  return { lowered, config, plan, tokenizerOrigin: tok.origin };
+  return { lowered, config, plan, tokenizerOrigin: tok.origin, trainWords: wordSetOf(trainTexts) };
 }

@@ -1,7 +1,8 @@
 // The whole `scion train` job, from a checked program to the files of a finished run: prepare
 // (compile the train declaration, data, tokenizer, weights), pick the backend, train, then write
 // the model (or, for an adapter target, the PEFT files), the loss plots and, for a language model,
-// a generated sample. The command only parses flags and prints the result.
+// a generated sample and the share of its words that are words of the training text. The command
+// only parses flags and prints the result.
 // The run folder is locked for the whole job (jobs/run-folder.ts), and summary.json is
 // written last, after the model, so it never claims steps the model does not have.
 
@@ -26,6 +27,7 @@ import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import { END_SAMPLE, generateText, type SampleOptions, textModel } from './sample-text.ts';
 import type { ExampleJobSummary } from './train-examples.ts';
 import { trainLm, type JobSummary } from './train-lm.ts';
+import { wordShare, type WordShare } from './word-share.ts';
 
 export interface TrainJobOptions {
   /** The run folder (created when missing). */
@@ -49,9 +51,15 @@ export interface TrainJobOptions {
   progress: ProgressLine | false;
 }
 
+/** A language model's summary.json: the training summary and its end sample's share of English words. */
+export interface LmJobSummary extends JobSummary {
+  /** Of the words END_SAMPLE adds after its prompt, those that are words of the training text. */
+  sampleWordShare: WordShare;
+}
+
 /** What a finished run wrote, by kind of job. Paths are absolute. */
 export type TrainJobResult =
-  | { kind: 'lm'; summary: JobSummary; out: string; model: string; plot: string; sample: string }
+  | { kind: 'lm'; summary: LmJobSummary; out: string; model: string; plot: string; prompt: string; sample: string }
   | { kind: 'examples'; summary: ExampleJobSummary; out: string; model: string; ema: string | null; plot: string }
   | {
       kind: 'adapter';
@@ -161,10 +169,12 @@ async function runLocked(program: Program, model: string, o: TrainJobOptions): P
       `training ${model} for ${job.plan.steps} steps of ${job.plan.batch}×${job.plan.ctx} tokens on ${deviceWords(backend.name)} → ${relative(o.cwd, o.outDir) || '.'}`,
     );
     const r = await trainLm(job.plan, { outDir: o.outDir, resume: o.resume, backend, progress: o.progress });
-    const modelPath = await withSummary(o.outDir, r.summary, () => saveModel(job.lowered, r.params, o.outDir));
-    const plot = await writePlots(o.outDir, model, r.metrics, r.summary.baselineLoss, job.plan.steps);
+    // The sample comes before summary.json, which records how many of its words are English.
     const sample = await sampleFromModel(program, model, r.params, join(o.outDir, 'tokenizer.json'), backend, END_SAMPLE);
-    return { kind: 'lm', summary: r.summary, out: o.outDir, model: modelPath, plot, sample };
+    const summary: LmJobSummary = { ...r.summary, sampleWordShare: wordShare(END_SAMPLE.prompt, sample, job.trainWords) };
+    const modelPath = await withSummary(o.outDir, summary, () => saveModel(job.lowered, r.params, o.outDir));
+    const plot = await writePlots(o.outDir, model, r.metrics, r.summary.baselineLoss, job.plan.steps);
+    return { kind: 'lm', summary, out: o.outDir, model: modelPath, plot, prompt: END_SAMPLE.prompt, sample };
   } finally {
     backend?.dispose();
   }

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explainModel } from '../../compiler/explain.ts';
+import { END_SAMPLE } from '../../jobs/train/sample-text.ts';
 import { parseProgram } from '../../grammar/dsl/parse.ts';
 import { defaultSpec } from '../../playground/assets.ts';
 import { type Playground, startPlayground } from '../../playground/server.ts';
@@ -170,8 +171,8 @@ describe.skipIf(browser === null)('the playground page in headless Chromium', ()
     expect(run.losses[0]).toBeLessThan(6.6);
     const last = run.losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
     expect(last).toBeLessThan((run.losses[0] as number) - 0.5);
-    expect(run.sample.startsWith('The')).toBe(true);
-    expect(run.sample.length).toBeGreaterThan('The'.length);
+    expect(run.sample.startsWith(END_SAMPLE.prompt)).toBe(true);
+    expect(run.sample.length).toBeGreaterThan(END_SAMPLE.prompt.length);
     expect(await page.locator('#loss svg polyline').count()).toBe(1);
     if (process.env['SCION_SCREENSHOT'] === '1') await page.screenshot({ path: join(ROOT, 'docs', 'images', 'playground.png') });
   });

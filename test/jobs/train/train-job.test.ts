@@ -1,7 +1,8 @@
 // The main job on a tiny llama and a small text: `scion train` lowers the loss and writes its
 // files; a run interrupted after step 5 and resumed gives bit-identical losses to an uninterrupted
 // one (reference backend); `scion generate` writes text the tokenizer decodes; the baseline is the
-// unigram entropy computed independently of the job's own function.
+// unigram entropy computed independently of the job's own function; the end sample's share of
+// training-text words is measured against the text's words listed by hand.
 
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,9 @@ import { unigramEntropy } from '../../../jobs/train/baseline.ts';
 import { bitsPerByteOf } from '../../../jobs/train/bits-per-byte.ts';
 import { encodeStream, evalBatches } from '../../../jobs/train/lm-data.ts';
 import { trainLm } from '../../../jobs/train/train-lm.ts';
+import { END_SAMPLE } from '../../../jobs/train/sample-text.ts';
+import { wordShare, type WordShare } from '../../../jobs/train/word-share.ts';
+import { sampleWordShares } from '../../../bench/sample-words.ts';
 import { readTokenizerJson } from '../../../runtime/tokenizer/index.ts';
 import { openSafetensors, type TensorToWrite, writeSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
@@ -50,12 +54,15 @@ beforeAll(() => {
 
 describe('scion train (tiny llama on a small text)', () => {
   let summary: { steps: number; trainLoss: number; valLoss: number; baselineLoss: number; tokensPerSecond: number; device: string };
+  let run: { prompt: string; sample: string };
 
   beforeAll(async () => {
     const io = captureIo(dir);
     const code = await main(['train', 'tiny.scion', '--out', 'run', '--device', 'reference', '--json'], io);
     if (code !== 0) throw new Error(io.stderr);
-    summary = (JSON.parse(io.stdout) as { summary: typeof summary }).summary;
+    const out = JSON.parse(io.stdout) as { summary: typeof summary; prompt: string; sample: string };
+    summary = out.summary;
+    run = { prompt: out.prompt, sample: out.sample };
   }, 120_000);
 
   it('lowers the loss and beats the unigram baseline on the validation text', () => {
@@ -98,6 +105,38 @@ describe('scion train (tiny llama on a small text)', () => {
     expect(summary.baselineLoss).toBeCloseTo(expected, 12);
     expect(unigramEntropy([0, 0, 1, 2])).toBeCloseTo(1.5 * Math.log(2), 12);
   });
+
+  it("records the end sample's share of training-text words in summary.json, against the text's words listed by hand", () => {
+    const s = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { sampleWordShare: WordShare };
+    // Every word of SENTENCES, written out: the job must measure against the training text's words.
+    const words = new Set(['the', 'cat', 'sat', 'on', 'mat', 'a', 'dog', 'ran', 'in', 'park', 'bird', 'sang', 'tree', 'my', 'friend', 'read', 'book']);
+    expect(s.sampleWordShare).toEqual(wordShare(run.prompt, run.sample, words));
+    expect(summary).toMatchObject({ sampleWordShare: s.sampleWordShare });
+    expect(s.sampleWordShare.total).toBeGreaterThan(0);
+  });
+
+  it("bench/sample-words.ts repeats the job's end sample and share at seed 0 and draws other samples at other seeds", async () => {
+    const program = loadSpec('tiny.scion', captureIo(dir), 'test')!;
+    const { seed: _, ...settings } = END_SAMPLE;
+    const shares = await sampleWordShares(program, 'Tiny', join(dir, 'run'), [0, 1], settings, 'reference', dir);
+    const s = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { sampleWordShare: WordShare };
+    expect(shares[0]).toEqual({ seed: 0, text: run.sample, ...s.sampleWordShare });
+    expect(shares[1]?.seed).toBe(1);
+    expect(shares[1]?.text).not.toBe(run.sample);
+  }, 60_000);
+
+  it('prints the sample after its prompt and the share under it, as summary.json records it', async () => {
+    const io = captureIo(dir);
+    const code = await main(['train', 'tiny.scion', '--out', 'run-text', '--device', 'reference', '--steps', '4'], io);
+    expect(code, io.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, 'run-text', 'summary.json'), 'utf8')) as { sampleWordShare: WordShare };
+    const lines = io.stdout.split('\n');
+    const at = lines.indexOf('sample:');
+    expect(lines[at + 1]?.startsWith(`  ${END_SAMPLE.prompt}`)).toBe(true);
+    const { known, total } = s.sampleWordShare;
+    const percent = `${Math.round((100 * known) / total)}%`;
+    expect(lines[at + 2]).toBe(`  (${known} of ${total} words (${percent}) are words of the training text)`);
+  }, 60_000);
 
   it("generates text that the run's tokenizer decodes", async () => {
     const io = captureIo(dir);

@@ -29,6 +29,7 @@ export interface ResultRow {
   seconds: number;
   /** Where it ran, e.g. "CPU (ONNX Runtime), 2 cores shared". */
   device: string;
+  /** Empty for a deterministic measurement (the cell says so). */
   seeds: readonly number[];
 }
 
@@ -55,7 +56,17 @@ export function formatDuration(seconds: number): string {
 /** The row as one markdown table line. */
 export function renderRow(r: ResultRow): string {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(r.id)) throw new Error(`results row id '${r.id}' must be lower-case letters, digits and dashes`);
-  const cells = [r.id, r.claim, r.paper, r.scion, `**${r.verdict}**: ${r.why}`, `\`${r.command}\``, formatDuration(r.seconds), r.device, r.seeds.join(', ')];
+  const cells = [
+    r.id,
+    r.claim,
+    r.paper,
+    r.scion,
+    `**${r.verdict}**: ${r.why}`,
+    `\`${r.command}\``,
+    formatDuration(r.seconds),
+    r.device,
+    r.seeds.length === 0 ? 'none (deterministic)' : r.seeds.join(', '),
+  ];
   return `| ${cells.map(cell).join(' | ')} |`;
 }
 

@@ -34,6 +34,10 @@ describe('results rows', () => {
     );
   });
 
+  it('says a measurement without seeds is deterministic', () => {
+    expect(renderRow({ ...row('x', 's'), seeds: [] }).endsWith('| none (deterministic) |')).toBe(true);
+  });
+
   it('escapes pipes and folds newlines, so a cell cannot break the table', () => {
     const line = renderRow({ ...row('x', 'a | b'), why: 'one\n  two' });
     expect(line).toContain('a \\| b');

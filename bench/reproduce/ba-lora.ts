@@ -117,6 +117,15 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(ROOT, 
   const tokenizerPath = join(dirname(base.model), 'tokenizer.json');
   if (!existsSync(tokenizerPath)) throw new Error(`${tokenizerPath}: the base's tokenizer is missing (scion train writes it beside model.safetensors)`);
 
+  const plan = args.seeds.flatMap((seed) => (['Genre', 'GenrePlain'] as const).map((target) => ({ seed, target })));
+  // The runs start first (own processes); the floors are computed here meanwhile.
+  const running = pool(plan, jobs, async ({ seed, target }) => {
+    const r = await trainRun(target, { seed, init: base.model, device: args.device, out: join(args.out, `${target}-seed-${seed}`), steps });
+    process.stderr.write(
+      `seed ${seed} ${target}: validation accuracy ${(100 * (r.valAccuracy ?? Number.NaN)).toFixed(1)}%, loss ${r.valLoss.toFixed(4)}, ${formatDuration(r.wallSeconds)}\n`,
+    );
+    return r;
+  });
   // The floors, over the windows the final evaluation reads (as bench/ba-lora-genre.ts reports them).
   const ctx = Number(lowerModel(program, 'GenreClassifier', { dims: { batch: 1 } }).instance.params['ctx']);
   const decl = findTrain(program, 'Genre');
@@ -133,14 +142,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(ROOT, 
     BROWN_GENRES.length,
   );
 
-  const plan = args.seeds.flatMap((seed) => (['Genre', 'GenrePlain'] as const).map((target) => ({ seed, target })));
-  const done = await pool(plan, jobs, async ({ seed, target }) => {
-    const r = await trainRun(target, { seed, init: base.model, device: args.device, out: join(args.out, `${target}-seed-${seed}`), steps });
-    process.stderr.write(
-      `seed ${seed} ${target}: validation accuracy ${(100 * (r.valAccuracy ?? Number.NaN)).toFixed(1)}%, loss ${r.valLoss.toFixed(4)}, ${formatDuration(r.wallSeconds)}\n`,
-    );
-    return r;
-  });
+  const done = await running;
   const runs = { Genre: done.filter((_, k) => plan[k]?.target === 'Genre'), GenrePlain: done.filter((_, k) => plan[k]?.target === 'GenrePlain') };
 
   const acc = (rs: RunSummary[]): number[] =>

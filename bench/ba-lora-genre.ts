@@ -20,7 +20,7 @@ import { BROWN_GENRES } from '../runtime/data/index.ts';
 import { readTokenizerJson } from '../runtime/tokenizer/index.ts';
 
 /** Final evaluation batches of `scion train` for classification (ExampleTrainPlan.evalBatchesFinal). */
-const FINAL_EVAL_BATCHES = 32;
+export const FINAL_EVAL_BATCHES = 32;
 
 export interface MajorityRate {
   /** The most frequent class (first on ties). */

@@ -29,6 +29,7 @@ export interface ResultRow {
   seconds: number;
   /** Where it ran, e.g. "CPU (ONNX Runtime), 2 cores shared". */
   device: string;
+  /** Empty for a deterministic measurement (the cell says so). */
   seeds: readonly number[];
 }
 
@@ -55,7 +56,17 @@ export function formatDuration(seconds: number): string {
 /** The row as one markdown table line. */
 export function renderRow(r: ResultRow): string {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(r.id)) throw new Error(`results row id '${r.id}' must be lower-case letters, digits and dashes`);
-  const cells = [r.id, r.claim, r.paper, r.scion, `**${r.verdict}**: ${r.why}`, `\`${r.command}\``, formatDuration(r.seconds), r.device, r.seeds.join(', ')];
+  const cells = [
+    r.id,
+    r.claim,
+    r.paper,
+    r.scion,
+    `**${r.verdict}**: ${r.why}`,
+    `\`${r.command}\``,
+    formatDuration(r.seconds),
+    r.device,
+    r.seeds.length === 0 ? 'none (deterministic)' : r.seeds.join(', '),
+  ];
   return `| ${cells.map(cell).join(' | ')} |`;
 }
 
@@ -150,4 +161,38 @@ export function binomialInterval(successes: number, n: number, z = 1.959964): { 
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   // At 0 or n successes the interval ends at 0 or 1 exactly; rounding would leave 1 − 1e-16.
   return { low: successes === 0 ? 0 : centre - half, high: successes === n ? 1 : centre + half };
+}
+
+/** Student's t two-sided 95% quantiles (0.975) for 1–30 degrees of freedom, from the standard table. */
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069,
+  2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/**
+ * The 0.975 quantile of Student's t with `df` degrees of freedom. A fractional df (Welch's) is
+ * rounded down and a df past 30 read as 30: both widen the interval, never narrow it.
+ */
+export function t975(df: number): number {
+  if (!(df >= 1)) throw new RangeError(`t975: ${df} degrees of freedom; an interval needs at least 2 values`);
+  return T975[Math.min(Math.floor(df), T975.length) - 1] as number;
+}
+
+/** Mean and the half-width of its 95% t-interval over `values` (at least two). */
+export function tInterval95(values: readonly number[]): { mean: number; half: number; n: number } {
+  const { mean, sd, n } = meanSpread(values);
+  return { mean, half: t975(n - 1) * (sd / Math.sqrt(n)), n };
+}
+
+/** mean(a) − mean(b) and its 95% interval (Welch: unequal variances, Welch–Satterthwaite df). */
+export function welchInterval95(a: readonly number[], b: readonly number[]): { mean: number; low: number; high: number } {
+  const x = meanSpread(a);
+  const y = meanSpread(b);
+  const va = x.sd ** 2 / x.n;
+  const vb = y.sd ** 2 / y.n;
+  const se = Math.sqrt(va + vb);
+  const df = se === 0 ? x.n + y.n - 2 : (va + vb) ** 2 / (va ** 2 / (x.n - 1) + vb ** 2 / (y.n - 1));
+  const mean = x.mean - y.mean;
+  const half = t975(df) * se;
+  return { mean, low: mean - half, high: mean + half };
 }

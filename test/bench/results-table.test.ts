@@ -12,6 +12,9 @@ import {
   formatMeanSpread,
   meanSpread,
   renderRow,
+  t975,
+  tInterval95,
+  welchInterval95,
   withRow,
   writeRow,
   type ResultRow,
@@ -41,6 +44,10 @@ describe('results rows', () => {
     expect(renderRow(row('pangu-inherit', '3.2 ± 0.1'))).toBe(
       '| pangu-inherit | a claim | 1.0 | 3.2 ± 0.1 | **inconclusive**: too small | `node --import tsx bench/reproduce/x.ts` | 1m 23s | ONNX Runtime, 2 CPU cores | 1, 2, 3 |',
     );
+  });
+
+  it('says a measurement without seeds is deterministic', () => {
+    expect(renderRow({ ...row('x', 's'), seeds: [] }).endsWith('| none (deterministic) |')).toBe(true);
   });
 
   it('escapes pipes and folds newlines, so a cell cannot break the table', () => {
@@ -125,5 +132,29 @@ describe('figures', () => {
     expect(c.low).toBeCloseTo(1 - b.high, 12);
     expect(c.high).toBe(1);
     expect(() => binomialInterval(11, 10)).toThrow(/11 successes of 10/);
+  });
+});
+
+describe('95% intervals', () => {
+  it("t's 0.975 quantile matches the closed forms at 1 and 2 degrees of freedom", () => {
+    expect(t975(1)).toBeCloseTo(Math.tan(0.475 * Math.PI), 2); // Cauchy: tan(π(p − ½))
+    expect(t975(2)).toBeCloseTo(0.95 / Math.sqrt(2 * 0.975 * 0.025), 3); // (2p − 1)/√(2p(1 − p))
+    expect(t975(4.9)).toBe(t975(4)); // fractional df rounds down (wider)
+    expect(t975(100)).toBe(t975(30));
+    expect(() => t975(0)).toThrow(/at least 2 values/);
+  });
+
+  it('a t-interval is t(n−1)·sd/√n around the mean', () => {
+    const r = tInterval95([1, 2, 3]); // mean 2, sd 1
+    expect(r.mean).toBe(2);
+    expect(r.half).toBeCloseTo((4.303 * 1) / Math.sqrt(3), 12);
+  });
+
+  it("Welch's interval uses the Welch–Satterthwaite degrees of freedom", () => {
+    // Equal variances 1 over 3 values each: se = √(2/3), df = (2/3)² / (2·(1/3)²/2) = 4.
+    const r = welchInterval95([1, 2, 3], [2, 3, 4]);
+    expect(r.mean).toBe(-1);
+    expect(r.high - r.mean).toBeCloseTo(2.776 * Math.sqrt(2 / 3), 12);
+    expect(r.mean - r.low).toBeCloseTo(2.776 * Math.sqrt(2 / 3), 12);
   });
 });

@@ -9,6 +9,8 @@ import { lowerModel } from '../../compiler/lower/lower-model.ts';
 import { checkpointPlan } from '../../compiler/presets/index.ts';
 import { majorityRate, markdownTable, priorCrossEntropy, runRow } from '../../bench/ba-lora-genre.ts';
 import { parseSpec } from '../compiler/lower/helpers.ts';
+import type { Call, Expr } from '../../grammar/ast.ts';
+import { calleeName } from '../../grammar/check/exprs.ts';
 
 const spec = parseSpec('ba-lora.scion');
 const main = parseSpec('default.scion');
@@ -51,6 +53,39 @@ describe('specs/ba-lora.scion on the main job', () => {
     expect(plain.frozen).toEqual([]);
     const shapes = (t: typeof ba): string[] => t.trainable.map((p) => `${p.path}:${p.shape.join('×')}`).sort();
     expect(shapes(plain)).toEqual(shapes(ba));
+  });
+});
+
+describe("Genre's regularizers", () => {
+  /** Every call in Genre's loss, by callee name: its positional arguments as text, its named ones. */
+  function lossCalls(): Map<string, { positional: string[]; named: Record<string, string | number> }> {
+    const decl = findTrain(spec, 'Genre');
+    const loss = decl?.fields.find((f) => f.key === 'loss')?.value;
+    const text = (e: Expr): string | number =>
+      e.kind === 'ref' ? e.path.map((p) => (p.kind === 'name' ? p.name : '[]')).join('.') : e.kind === 'str' || e.kind === 'num' ? e.value : e.kind;
+    const out = new Map<string, { positional: string[]; named: Record<string, string | number> }>();
+    const walk = (v: unknown): void => {
+      if (v === null || typeof v !== 'object') return;
+      if ((v as { kind?: string }).kind === 'call') {
+        const c = v as Call;
+        const name = calleeName(c);
+        if (name !== undefined)
+          out.set(name, {
+            positional: c.args.filter((a) => a.name === undefined).map((a) => String(text(a.value))),
+            named: Object.fromEntries(c.args.filter((a) => a.name !== undefined).map((a) => [a.name as string, text(a.value)])),
+          });
+      }
+      for (const x of Object.values(v)) walk(x);
+    };
+    walk(loss);
+    return out;
+  }
+
+  it("follow the paper's NLU recipe (research/seeds.md §3.2): all three on the logits, diversity as covariance", () => {
+    const calls = lossCalls();
+    expect(calls.get('consistency')?.positional).toEqual(['logits', 'base.logits']);
+    expect(calls.get('diversity')).toEqual({ positional: ['logits'], named: { variant: 'arxiv' } });
+    expect(calls.get('svd_energy')).toEqual({ positional: ['logits'], named: { k: 5 } });
   });
 });
 

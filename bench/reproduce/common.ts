@@ -1,7 +1,7 @@
 // What every bench/reproduce/ script shares: its flags (--device, --seeds, --out), reading and
 // checking a spec, a quiet train job, and the words the results row uses for where it ran.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,15 @@ import type { Program } from '../../grammar/ast.ts';
 import { checkSource } from '../../grammar/check/check-source.ts';
 import { runInheritance } from '../../jobs/inherit/inherit-model.ts';
 import type { InheritDecl } from '../../grammar/ast.ts';
+import { binomialInterval } from './results-table.ts';
 import { runTrainJob, type TrainJobResult } from '../../jobs/train/train-job.ts';
+import type { SampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
+import { findTrain } from '../../compiler/lower/lower-train-config.ts';
+import { prepareSampler, writeSampleTensors, type DrawResult } from '../../jobs/sample/draw-samples.ts';
+import { prepareJudge, type JudgeReport } from '../../jobs/sample/judge.ts';
+import { imageExamples } from '../../jobs/train/examples.ts';
+import { loadMnist } from '../../runtime/data/index.ts';
+import { imageGrid } from '../../runtime/plot/image-grid.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -132,4 +140,78 @@ export async function inherit(program: Program, parent: string, dir: string): Pr
   mkdirSync(dir, { recursive: true });
   await runInheritance({ programs: [program], decl, cwd: ROOT, parentPath: parent, log: (l) => process.stderr.write(`  [inherit] ${l}\n`) }, dir);
   return join(dir, 'model.safetensors');
+}
+
+/** "83.5% (167/200; 95% interval 77.7–88.0%)". */
+export function formatShare(hits: number, n: number): string {
+  const { low, high } = binomialInterval(hits, n);
+  return `${((100 * hits) / n).toFixed(1)}% (${hits}/${n}; 95% interval ${(100 * low).toFixed(1)}–${(100 * high).toFixed(1)}%)`;
+}
+
+/** specs/mnist-classifier.scion's first train (DigitCNN): the judge of the diffusion rows. */
+export const JUDGE_SPEC = 'specs/mnist-classifier.scion';
+
+/** A trained judge: its weights and its accuracy on the MNIST test split. */
+export interface TrainedJudge {
+  program: Program;
+  model: string;
+  weights: string;
+  testAccuracy: number;
+  /** True when --judge named an earlier run's weights instead of training one here. */
+  reused: boolean;
+}
+
+/** `given` (the weights of an earlier run) when set, else the judge trained here (its spec's seed) into `<out>/judge`. */
+export async function judgeOf(given: string | undefined, out: string, device: DeviceChoice): Promise<TrainedJudge> {
+  const program = loadProgram(JUDGE_SPEC);
+  const model = findTrain(program)?.target.name;
+  if (model === undefined) throw new Error(`${JUDGE_SPEC} has no train declaration`);
+  let weights: string;
+  if (given === undefined) weights = (await train(program, model, { outDir: join(out, 'judge'), device, seed: 11 })).model;
+  else if (existsSync(resolve(given))) weights = resolve(given);
+  else throw new Error(`--judge ${given}: no such file (the judge's model.safetensors, e.g. from bench/reproduce/judge.ts)`);
+  const test = imageExamples(loadMnist('test'));
+  const judge = await prepareJudge(program, model, weights, [test.count, ...test.shape]);
+  const testAccuracy = judge.classify(Float64Array.from(test.features), test.labels).agreement;
+  return { program, model, weights, testAccuracy, reused: given !== undefined };
+}
+
+/** One sampling run, judged: what was drawn, how the judge saw it, and its hit count. */
+export interface JudgedDraw {
+  draw: DrawResult;
+  report: JudgeReport;
+  hits: number;
+}
+
+/**
+ * Draws `cfg` (the model's weights in `weights`, feature reuse on or off) on `device`, judges every
+ * sample, and writes the raw samples as `<stem>.safetensors` (as `scion sample --tensors` does)
+ * and the grid, one row per class, as `<stem>.png`.
+ */
+export async function drawAndJudge(
+  program: Program,
+  cfg: SampleConfig,
+  o: { weights: string; reuse: boolean; device: DeviceChoice; judge: TrainedJudge; stem: string },
+): Promise<JudgedDraw> {
+  const sampler = await prepareSampler(program, cfg, {
+    weights: new Map([[null, o.weights]]),
+    reuse: o.reuse,
+    device: o.device,
+    log: (line) => process.stderr.write(`  [sample] ${line}\n`),
+  });
+  let draw: DrawResult;
+  try {
+    draw = await sampler.draw();
+  } finally {
+    sampler.dispose();
+  }
+  const judge = await prepareJudge(o.judge.program, o.judge.model, o.judge.weights, draw.shape);
+  const report = judge.classify(draw.images, draw.labels);
+  mkdirSync(dirname(o.stem), { recursive: true });
+  await writeSampleTensors(`${o.stem}.safetensors`, draw);
+  const [b = 0, c = 1, h = 1, w = 1] = draw.shape;
+  // Channel 0 of each image, [−1, 1] → [0, 1].
+  const images = Array.from({ length: b }, (_, i) => Float32Array.from({ length: h * w }, (_v, k) => ((draw.images[i * c * h * w + k] as number) + 1) / 2));
+  writeFileSync(`${o.stem}.png`, imageGrid(images, cfg.count, 2, [h, w]));
+  return { draw, report, hits: Math.round(report.agreement * report.count) };
 }

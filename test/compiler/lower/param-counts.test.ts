@@ -44,8 +44,8 @@ describe('parameter counts of specs/ equal closed forms', () => {
     ['default.scion', 'TinyLlama', llama(4096, 128, 4, 4, 2, 344)],
     ['lit.scion', 'DiT', dit(1, 4, 128, 4, 10)],
     ['lit.scion', 'LiT', dit(1, 4, 128, 4, 10, 32)],
-    ['a-sdm.scion', 'UNet', unet(1, 32, 10, false)],
-    ['a-sdm.scion', 'SmallUNet', unet(1, 32, 10, true)],
+    ['a-sdm.scion', 'UNet', unet(1, 16, 10, false)],
+    ['a-sdm.scion', 'SmallUNet', unet(1, 16, 10, true)],
   ];
   it.each(cases)('%s %s', (file, model, want) => {
     const r = explainModel(parseSpec(file), model);

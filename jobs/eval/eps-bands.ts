@@ -143,7 +143,9 @@ export function bandSummary(rows: readonly BandRow[]): string {
   if (wins.length === 0)
     return 'The model beats the per-class Gaussian denoiser in no band: it has not yet learned what the class means and pixel covariances give.';
   return `The model beats the per-class Gaussian denoiser at ${spans(wins)} and not at ${spans(losses)}${
-    wins.every((w) => losses.every((l) => w.tTo < l.tFrom)) ? ': it denoises locally (small t) but has not yet learned the shapes that large t needs' : ''
+    wins.every((w) => losses.every((l) => w.tTo < l.tFrom))
+      ? ": the further the bands it wins reach into large t, the more of the digits' shapes it has learned (at the largest t both errors are tiny and the ratio is a poor guide)"
+      : ''
   }.`;
 }
 

@@ -17,19 +17,16 @@
 // (the alternative the issue names, which would install without a native addon).
 // Run alone with `npx tsx bench/onnx-train-step.ts [main]` (`main`: the main-job rows only).
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from '../backends/backend.ts';
 import { CPU } from '../backends/cpu/index.ts';
 import { referenceBackend } from '../backends/reference/index.ts';
-import { checkSource } from '../grammar/check/check-source.ts';
-import { DEFAULT_SPEC } from '../jobs/train/defaults.ts';
-import { prepareLmJob } from '../jobs/train/lm-job.ts';
-import { trainLm } from '../jobs/train/train-lm.ts';
 import { encodeModel } from '../compiler/codegen/onnx/onnx-proto.ts';
 import { toOnnx } from '../compiler/codegen/onnx/to-onnx.ts';
+import { runMainJob } from './main-job-run.ts';
 import { ORT_PEER_NAMES, openOrtSession } from './peers/onnxruntime-session.ts';
 import { runGraph } from '../runtime/cpu/run-graph.ts';
 import { WORKLOADS, type Workload } from './reference-train-step.ts';
@@ -78,15 +75,8 @@ const ROUNDS = 2;
 
 /** The main job for STEPS updates on `backend`, as `scion train` runs it: tokens/s over updates WARMUP..STEPS. */
 async function mainJobTokensPerSecond(backend: Backend, dir: string): Promise<{ tokensPerSecond: number; resident: boolean }> {
-  const r = checkSource(readFileSync(DEFAULT_SPEC, 'utf8'), 'specs/default.scion', () => undefined);
-  const program = { file: 'specs/default.scion', imports: [], decls: r.decls };
-  const out = mkdtempSync(join(dir, 'run-'));
-  const job = await prepareLmJob(program, 'TinyLlama', { outDir: out, cwd: process.cwd(), steps: STEPS, log: () => undefined });
-  const run = await trainLm({ ...job.plan, evalBatchesFinal: 1 }, { outDir: out, resume: false, backend, progress: false });
-  const train = run.metrics.filter((m) => m.kind === 'train');
-  const at = (step: number): number => Number(train.find((m) => m.step === step)?.['time_s']);
-  const tokens = (STEPS - WARMUP) * job.plan.batch * job.plan.ctx;
-  return { tokensPerSecond: tokens / (at(STEPS) - at(WARMUP)), resident: backend.resident !== undefined };
+  const { tokensPerSecond } = await runMainJob(backend, dir, STEPS, WARMUP);
+  return { tokensPerSecond, resident: backend.resident !== undefined };
 }
 
 async function measureMainJob(log: (line: string) => void): Promise<BenchResult[]> {

@@ -9,16 +9,13 @@
 // one's best run counts: this machine's load moves from run to run by more than the difference. The
 // summary's transferBytesPerStep of each run is logged beside it.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkSource } from '../grammar/check/check-source.ts';
 import type { Backend } from '../backends/backend.ts';
 import { createWebGpuBackend } from '../backends/webgpu/index.ts';
-import { DEFAULT_SPEC } from '../jobs/train/defaults.ts';
-import { prepareLmJob } from '../jobs/train/lm-job.ts';
-import { trainLm } from '../jobs/train/train-lm.ts';
+import { type MainJobRun, runMainJob } from './main-job-run.ts';
 import { result, type Benchmark, type BenchResult } from './types.ts';
 
 /** Updates run per contender; the first WARMUP are not timed. */
@@ -26,28 +23,13 @@ const STEPS = 10;
 const WARMUP = 3;
 const ROUNDS = 2;
 
-interface Measured {
-  tokensPerSecond: number;
-  transferBytesPerStep: number | null;
-  lastLoss: number;
-}
-
 /** Trains the default job for STEPS updates on `backend`; tokens/s over updates WARMUP..STEPS. */
-async function measure(backend: Backend, dir: string, log: (m: string) => void): Promise<Measured> {
-  const text = readFileSync(DEFAULT_SPEC, 'utf8');
-  const r = checkSource(text, 'specs/default.scion', () => undefined);
-  const program = { file: 'specs/default.scion', imports: [], decls: r.decls };
-  const out = mkdtempSync(join(dir, 'run-'));
-  const job = await prepareLmJob(program, 'TinyLlama', { outDir: out, cwd: process.cwd(), steps: STEPS, log: () => undefined });
-  const run = await trainLm({ ...job.plan, evalBatchesFinal: 1 }, { outDir: out, resume: false, backend, progress: false });
-  const train = run.metrics.filter((m) => m.kind === 'train');
-  const at = (step: number): number => Number(train.find((m) => m.step === step)?.['time_s']);
-  const seconds = at(STEPS) - at(WARMUP);
-  const tokens = (STEPS - WARMUP) * job.plan.batch * job.plan.ctx;
+async function measure(backend: Backend, dir: string, log: (m: string) => void): Promise<MainJobRun> {
+  const m = await runMainJob(backend, dir, STEPS, WARMUP);
   log(
-    `train-resident: ${backend.resident === undefined ? 'host loop' : 'resident'}: ${(tokens / seconds).toFixed(0)} tokens/s, ${run.summary.transferBytesPerStep ?? '?'} bytes crossing per step`,
+    `train-resident: ${backend.resident === undefined ? 'host loop' : 'resident'}: ${m.tokensPerSecond.toFixed(0)} tokens/s, ${m.transferBytesPerStep ?? '?'} bytes crossing per step`,
   );
-  return { tokensPerSecond: tokens / seconds, transferBytesPerStep: run.summary.transferBytesPerStep, lastLoss: Number(train.at(-1)?.['loss']) };
+  return m;
 }
 
 export const benchmarks: Benchmark[] = [
@@ -63,9 +45,9 @@ export const benchmarks: Benchmark[] = [
       try {
         // The same backend without the capability: runTraining falls back to the host loop.
         const { resident: _, ...hostLoop } = gpu;
-        const best = (a: Measured | undefined, b: Measured): Measured => (a === undefined || b.tokensPerSecond > a.tokensPerSecond ? b : a);
-        let ours: Measured | undefined;
-        let peer: Measured | undefined;
+        const best = (a: MainJobRun | undefined, b: MainJobRun): MainJobRun => (a === undefined || b.tokensPerSecond > a.tokensPerSecond ? b : a);
+        let ours: MainJobRun | undefined;
+        let peer: MainJobRun | undefined;
         for (let r = 0; r < ROUNDS; r++) {
           ours = best(ours, await measure(gpu, dir, ctx.log));
           peer = best(peer, await measure(hostLoop, dir, ctx.log));

@@ -17,6 +17,7 @@ import { prepareLmJob } from '../../../jobs/train/lm-job.ts';
 import { trainLm, type LmTrainResult } from '../../../jobs/train/train-lm.ts';
 import { readCheckpoint } from '../../../runtime/train/checkpoint.ts';
 import { llamaSpec, parse } from '../../compiler/lower/helpers.ts';
+import { nanBeforeRun } from './run-metrics.ts';
 
 /** The step whose checkpoint write "crashes" the run once its file is written. */
 const crash: { afterStep: number | undefined } = { afterStep: undefined };
@@ -62,7 +63,6 @@ let cpu: Backend;
 /** Resident graphs made so far: each run of the tiny spec makes one when it takes the resident path. */
 let residents = 0;
 let trainable: readonly { path: string; shape: readonly number[] }[];
-const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 async function run(out: string, backend: Backend, resume = false, spec = SPEC): Promise<LmTrainResult | Error> {
   const job = await prepareLmJob(parse(spec), 'Tiny', { outDir: join(dir, out), cwd: dir, log: () => undefined });
@@ -146,23 +146,7 @@ describe('resident training on the CPU backend (ONNX Runtime)', () => {
   }, 300_000);
 
   it('stops at the step whose loss is NaN, naming it and the last good checkpoint, which stays intact', async () => {
-    let runs = 0;
-    const resident = cpu.resident as NonNullable<Backend['resident']>;
-    const poisoned: Backend = {
-      ...cpu,
-      resident: async (graph, carry) => {
-        const g = await resident(graph, carry);
-        const first = trainable[0] as (typeof trainable)[number];
-        return {
-          ...g,
-          enqueue: async (feeds, watch) => {
-            if (++runs === 9)
-              g.write(new Map([[first.path, { dtype: 'f32', shape: first.shape, data: new Float32Array(count(first.shape)).fill(Number.NaN) }]]));
-            return g.enqueue(feeds, watch);
-          },
-        };
-      },
-    };
+    const poisoned = nanBeforeRun(cpu, 9, trainable[0] as (typeof trainable)[number]);
     const r = await run('nan', poisoned);
     expect(r).toBeInstanceOf(Error);
     expect((r as Error).message).toBe(

@@ -20,6 +20,7 @@ import { prepareLmJob } from '../../../jobs/train/lm-job.ts';
 import { trainLm, type LmTrainResult } from '../../../jobs/train/train-lm.ts';
 import { readCheckpoint } from '../../../runtime/train/checkpoint.ts';
 import { llamaSpec, parse } from '../../compiler/lower/helpers.ts';
+import { nanBeforeRun } from './run-metrics.ts';
 import { gpuForTests } from '../../runtime/webgpu/gpu-fixture.ts';
 
 /** The step whose checkpoint write "crashes" the run once its file is written. */
@@ -66,7 +67,6 @@ const probe = await gpuForTests();
 let dir: string;
 let gpu: Backend;
 let trainable: readonly { path: string; shape: readonly number[] }[];
-const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Trains the tiny spec into `out` on `backend`; a failed run's error is returned, not thrown. */
 async function run(out: string, backend: Backend, resume = false, spec = SPEC): Promise<LmTrainResult | Error> {
@@ -149,23 +149,7 @@ describe.skipIf(probe.gpu === null)('resident training on WebGPU', () => {
   it('stops at the step whose loss is NaN, naming it and the last good checkpoint, which stays intact', async () => {
     // A NaN written into one weight on the device before step 9's run: the loss is NaN from there.
     // Steps 9 and 10 are queued before step 9 is read; step 10's checkpoint waits for that read.
-    let runs = 0;
-    const resident = gpu.resident as NonNullable<Backend['resident']>;
-    const poisoned: Backend = {
-      ...gpu,
-      resident: async (graph, carry) => {
-        const g = await resident(graph, carry);
-        const first = trainable[0] as (typeof trainable)[number];
-        return {
-          ...g,
-          enqueue: async (feeds, watch) => {
-            if (++runs === 9)
-              g.write(new Map([[first.path, { dtype: 'f32', shape: first.shape, data: new Float32Array(count(first.shape)).fill(Number.NaN) }]]));
-            return g.enqueue(feeds, watch);
-          },
-        };
-      },
-    };
+    const poisoned = nanBeforeRun(gpu, 9, trainable[0] as (typeof trainable)[number]);
     const r = await run('nan', poisoned);
     expect(r).toBeInstanceOf(Error);
     expect((r as Error).message).toBe(

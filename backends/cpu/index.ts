@@ -5,6 +5,8 @@
 // Host ops (OP_TRAITS class 'host': the singular values) split a graph into segments run around
 // their CPU reference kernels (partition.ts, segmented.ts): their ONNX form, a Jacobi Loop that
 // export writes, took 55 ms against the kernels' 12 ms on BA-LoRA's [16, 64] (bench/onnx-svd.ts).
+// Random draws from graph inputs (LoRA dropout) are computed on the host too and fed as inputs
+// (host-draws.ts): their ONNX form emulates xor bit by bit and cost 20× the step's matmuls.
 
 import { availableParallelism } from 'node:os';
 import { encodeModel } from '../../compiler/codegen/onnx/onnx-proto.ts';
@@ -13,6 +15,7 @@ import type { DType, Graph, Node } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import type { Backend, BackendEntry } from '../backend.ts';
 import { HeldValues } from '../held.ts';
+import { hoistDraws, type HostDraws } from './host-draws.ts';
 import { hasHostOps, isHostOp, partitionAtHostOps } from './partition.ts';
 import { cpuResident } from './resident.ts';
 import { segmentedRun, type SegmentedRun } from './segmented.ts';
@@ -61,6 +64,23 @@ function fromOrt(v: import('onnxruntime-node').Tensor, dtype: DType): Tensor {
 export function createCpuBackend(ort: Ort): Backend {
   const held = new HeldValues<{ session: Promise<Session>; segmented: Map<string, SegmentedRun> }>('cpu');
   const live = new Set<Promise<Session>>();
+  // The graph ONNX Runtime runs for each graph given, its draws on the host; kept for the hoisted
+  // graph too, so a caller handed that one (the resident step) gets the same draws.
+  const hoisted = new WeakMap<Graph, HostDraws>();
+  const drawsOf = (g: Graph): HostDraws => {
+    let h = hoisted.get(g);
+    if (h === undefined) {
+      h = hoistDraws(g);
+      hoisted.set(g, h);
+      hoisted.set(h.graph, h);
+    }
+    return h;
+  };
+  /** The values a run feeds: those held, and the draws computed from them. */
+  const withDraws = (g: Graph, values: ReadonlyMap<string, Tensor>): ReadonlyMap<string, Tensor> => {
+    const h = drawsOf(g);
+    return h.draws.length === 0 ? values : new Map([...values, ...h.values((name) => values.get(name))]);
+  };
   const createSession = (g: Graph): Promise<Session> => {
     const model = encodeModel(toOnnx(g, { name: 'scion' })).model;
     const session = ort.InferenceSession.create(model, {
@@ -80,7 +100,7 @@ export function createCpuBackend(ort: Ort): Backend {
     if (s.session === undefined) {
       const why = refusal(g);
       if (why !== undefined) return Promise.reject(new Error(`cpu backend: ${why}`));
-      s.session = createSession(g);
+      s.session = createSession(drawsOf(g).graph);
     }
     return s.session;
   };
@@ -94,7 +114,9 @@ export function createCpuBackend(ort: Ort): Backend {
     const key = want.join('\0');
     let r = s.segmented.get(key);
     if (r === undefined) {
-      r = segmentedRun(g, partitionAtHostOps(g, want), { session: createSession, ...bridge });
+      const h = drawsOf(g).graph;
+      const steps = segmentedRun(h, partitionAtHostOps(h, want), { session: createSession, ...bridge });
+      r = { sessions: steps.sessions, run: (values) => steps.run(withDraws(g, values)) };
       s.segmented.set(key, r);
     }
     return r;
@@ -124,11 +146,12 @@ export function createCpuBackend(ort: Ort): Backend {
         return new Map(s.outputs);
       }
       const session = await sessionOf(graph);
-      const sources = new Map(graph.nodes.filter((n) => n.op === 'input' || n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
+      const sources = new Map(drawsOf(graph).graph.nodes.filter((n) => n.op === 'input' || n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
+      const values = withDraws(graph, s.values);
       const input: Record<string, import('onnxruntime-node').Tensor> = {};
       for (const name of session.inputNames) {
         const node = sources.get(name) as Node;
-        const t = s.values.get(name);
+        const t = values.get(name);
         if (t === undefined)
           throw new Error(`cpu backend: missing ${node.op === 'param' ? 'parameter' : 'input'} '${name}' (${node.dtype}[${node.shape.join(',')}])`);
         if (t.shape.length !== node.shape.length || t.shape.some((d, i) => d !== node.shape[i]))
@@ -150,8 +173,9 @@ export function createCpuBackend(ort: Ort): Backend {
     },
     // A training job's whole step, its state kept here between runs (resident.ts).
     resident: (graph, carry) =>
-      cpuResident(graph, carry, {
+      cpuResident(drawsOf(graph).graph, carry, {
         ...bridge,
+        draws: drawsOf,
         session: sessionOf,
         segments: segmentsOf,
         empty: (node) => {

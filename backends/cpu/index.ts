@@ -18,7 +18,7 @@ import { HeldValues } from '../held.ts';
 import { hoistDraws, type HostDraws } from './host-draws.ts';
 import { hasHostOps, isHostOp, partitionAtHostOps } from './partition.ts';
 import { cpuResident } from './resident.ts';
-import { segmentedRun, type SegmentedRun } from './segmented.ts';
+import { segmentedRun, type OrtBridge, type SegmentedRun } from './segmented.ts';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
@@ -59,6 +59,20 @@ function fromOrt(v: import('onnxruntime-node').Tensor, dtype: DType): Tensor {
   if (dtype === 'i32') return { dtype, shape, data: Int32Array.from(v.data as Int32Array) };
   if (dtype === 'bool') return { dtype, shape, data: Uint8Array.from(v.data as Uint8Array) };
   return { dtype, shape, data: Float32Array.from(v.data as Float32Array) };
+}
+
+/** Tensors between Scion and ONNX Runtime, as the segments and the resident step use them. */
+export function tensorBridge(ort: Ort): Omit<OrtBridge, 'session'> {
+  return {
+    toOrt: (t, node) => toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>),
+    fromOrt: (v, node) => fromOrt(v, node.dtype),
+    empty: (node) => {
+      const n = node.shape.reduce((a, b) => a * b, 1);
+      const dtype = node.dtype as Exclude<DType, 'f16'>;
+      const data = dtype === 'f32' ? new Float32Array(n) : dtype === 'i32' ? new Int32Array(n) : new Uint8Array(n);
+      return new ort.Tensor(ORT_TYPE[dtype], data, [...node.shape]);
+    },
+  };
 }
 
 export function createCpuBackend(ort: Ort): Backend {
@@ -121,10 +135,7 @@ export function createCpuBackend(ort: Ort): Backend {
     }
     return r;
   };
-  const bridge = {
-    toOrt: (t: Tensor, node: Node) => toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>),
-    fromOrt: (v: import('onnxruntime-node').Tensor, node: Node) => fromOrt(v, node.dtype),
-  };
+  const bridge = tensorBridge(ort);
   return {
     name: 'cpu',
     async compile(graph) {
@@ -178,12 +189,6 @@ export function createCpuBackend(ort: Ort): Backend {
         draws: drawsOf,
         session: sessionOf,
         segments: segmentsOf,
-        empty: (node) => {
-          const n = node.shape.reduce((a, b) => a * b, 1);
-          const dtype = node.dtype as Exclude<DType, 'f16'>;
-          const data = dtype === 'f32' ? new Float32Array(n) : dtype === 'i32' ? new Int32Array(n) : new Uint8Array(n);
-          return new ort.Tensor(ORT_TYPE[dtype], data, [...node.shape]);
-        },
       }),
     dispose: () => {
       for (const p of live) p.then((s) => s.release()).catch(() => undefined);

@@ -34,7 +34,9 @@ export function hoistDraws(graph: Graph): HostDraws {
   if (draws.length === 0) return { graph, draws, keys: new Set(), values: () => new Map() };
   const hoisted = new Set(draws.map((n) => n.id));
   // Same ids, so every operand reference and output stays valid; a key read by nothing else is left dangling, which export prunes.
-  const nodes = graph.nodes.map((n): Node => (hoisted.has(n.id) ? { id: n.id, op: 'input', inputs: [], attrs: { name: drawName(n.id) }, dtype: n.dtype, shape: n.shape } : n));
+  const nodes = graph.nodes.map(
+    (n): Node => (hoisted.has(n.id) ? { id: n.id, op: 'input', inputs: [], attrs: { name: drawName(n.id) }, dtype: n.dtype, shape: n.shape } : n),
+  );
   return {
     graph: { nodes, outputs: graph.outputs },
     draws,

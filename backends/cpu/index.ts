@@ -157,7 +157,11 @@ export function createCpuBackend(ort: Ort): Backend {
         return new Map(s.outputs);
       }
       const session = await sessionOf(graph);
-      const sources = new Map(drawsOf(graph).graph.nodes.filter((n) => n.op === 'input' || n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
+      const sources = new Map(
+        drawsOf(graph)
+          .graph.nodes.filter((n) => n.op === 'input' || n.op === 'param')
+          .map((n) => [n.attrs['name'] as string, n]),
+      );
       const values = withDraws(graph, s.values);
       const input: Record<string, import('onnxruntime-node').Tensor> = {};
       for (const name of session.inputNames) {

@@ -170,7 +170,11 @@ describe('a dropout adapter on --device cpu', () => {
   }, 60_000);
 
   const train = async (model: string, backend: Backend, out: string): Promise<number[]> => {
-    const job = await prepareExampleJob(loadSpec(join(dir, 'tiny.scion'), captureIo(dir), 'test')!, model, { outDir: join(dir, out), cwd: dir, log: () => undefined });
+    const job = await prepareExampleJob(loadSpec(join(dir, 'tiny.scion'), captureIo(dir), 'test')!, model, {
+      outDir: join(dir, out),
+      cwd: dir,
+      log: () => undefined,
+    });
     expect(job.plan.dropoutKey).toBe('dropout_key');
     const r = await trainExamples(job.plan, { outDir: join(dir, out), resume: false, backend, progress: false });
     return r.metrics.filter((m) => m.kind === 'train').map((m) => m['loss'] as number);

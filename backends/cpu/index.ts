@@ -6,7 +6,7 @@
 // their CPU reference kernels (partition.ts, segmented.ts): their ONNX form, a Jacobi Loop that
 // export writes, took 55 ms against the kernels' 12 ms on BA-LoRA's [16, 64] (bench/onnx-svd.ts).
 // Random draws from graph inputs (LoRA dropout) are computed on the host too and fed as inputs
-// (host-draws.ts): their ONNX form emulates xor bit by bit and cost 20× the step's matmuls.
+// (host-draws.ts): their ONNX form emulates xor bit by bit and made a LoRA step 30× slower.
 
 import { availableParallelism } from 'node:os';
 import { encodeModel } from '../../compiler/codegen/onnx/onnx-proto.ts';

@@ -1,5 +1,5 @@
 // --device cpu computes random draws from graph inputs (LoRA dropout) on the host and feeds them to
-// ONNX Runtime (backends/cpu/host-draws.ts), since their ONNX form costs 20× the step's matmuls.
+// ONNX Runtime (backends/cpu/host-draws.ts), since their ONNX form made a LoRA step 30× slower.
 // Checks: the session's graph keeps no draw; the values fed are the reference's and the ONNX
 // form's, bit for bit, and new for each key; and a dropout adapter trains with the reference's
 // losses on both paths — one resident session, and the segments around BA-LoRA's SVD — with no

@@ -3,7 +3,8 @@
 // Checks: the session's graph keeps no draw; the values fed are the reference's and the ONNX
 // form's, bit for bit, and new for each key; and a dropout adapter trains with the reference's
 // losses on both paths — one resident session, and the segments around BA-LoRA's SVD — with no
-// session taking the dropout key (which only the draws read), i.e. no draw left in ONNX Runtime.
+// session taking the dropout key (which only the draws read), i.e. no draw left in ONNX Runtime,
+// and no session made per step.
 
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -182,9 +183,11 @@ describe('a dropout adapter on --device cpu', () => {
 
   // f32 against the f64 reference: the resident tolerance of cpu-resident.test.ts, and the
   // segmented BA-LoRA one of cpu-host-ops.test.ts (the SVD's gradient amplifies rounding).
-  for (const [model, tol] of [
-    ['Plain', 1e-4],
-    ['Ba', 1e-3],
+  // Sessions: the step's (one, or three segments around the SVD and its VJP) and the final
+  // evaluation's, each made once however many steps run.
+  for (const [model, tol, sessions] of [
+    ['Plain', 1e-4, 2],
+    ['Ba', 1e-3, 4],
   ] as const) {
     it(`${model}: the reference's losses, and no session takes the dropout key`, { timeout: 300_000 }, async () => {
       const spy = spiedOrt();
@@ -198,6 +201,7 @@ describe('a dropout adapter on --device cpu', () => {
         const draws = new Set(spy.inputs.flat().filter((n) => n.startsWith('%draw')));
         expect(draws.size).toBe(4);
         for (const names of spy.inputs) expect(names).not.toContain('dropout_key');
+        expect(spy.inputs).toHaveLength(sessions);
       } finally {
         cpu.dispose();
       }

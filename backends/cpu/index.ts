@@ -5,6 +5,8 @@
 // Host ops (OP_TRAITS class 'host': the singular values) split a graph into segments run around
 // their CPU reference kernels (partition.ts, segmented.ts): their ONNX form, a Jacobi Loop that
 // export writes, took 55 ms against the kernels' 12 ms on BA-LoRA's [16, 64] (bench/onnx-svd.ts).
+// Random draws from graph inputs (LoRA dropout) are computed on the host too and fed as inputs
+// (host-draws.ts): their ONNX form emulates xor bit by bit and made a LoRA step 30× slower.
 
 import { availableParallelism } from 'node:os';
 import { encodeModel } from '../../compiler/codegen/onnx/onnx-proto.ts';
@@ -13,9 +15,10 @@ import type { DType, Graph, Node } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import type { Backend, BackendEntry } from '../backend.ts';
 import { HeldValues } from '../held.ts';
+import { hoistDraws, type HostDraws } from './host-draws.ts';
 import { hasHostOps, isHostOp, partitionAtHostOps } from './partition.ts';
 import { cpuResident } from './resident.ts';
-import { segmentedRun, type SegmentedRun } from './segmented.ts';
+import { segmentedRun, type OrtBridge, type SegmentedRun } from './segmented.ts';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
@@ -58,9 +61,40 @@ function fromOrt(v: import('onnxruntime-node').Tensor, dtype: DType): Tensor {
   return { dtype, shape, data: Float32Array.from(v.data as Float32Array) };
 }
 
+/** Tensors between Scion and ONNX Runtime, as the segments and the resident step use them. */
+export function tensorBridge(ort: Ort): Omit<OrtBridge, 'session'> {
+  return {
+    toOrt: (t, node) => toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>),
+    fromOrt: (v, node) => fromOrt(v, node.dtype),
+    empty: (node) => {
+      const n = node.shape.reduce((a, b) => a * b, 1);
+      const dtype = node.dtype as Exclude<DType, 'f16'>;
+      const data = dtype === 'f32' ? new Float32Array(n) : dtype === 'i32' ? new Int32Array(n) : new Uint8Array(n);
+      return new ort.Tensor(ORT_TYPE[dtype], data, [...node.shape]);
+    },
+  };
+}
+
 export function createCpuBackend(ort: Ort): Backend {
   const held = new HeldValues<{ session: Promise<Session>; segmented: Map<string, SegmentedRun> }>('cpu');
   const live = new Set<Promise<Session>>();
+  // The graph ONNX Runtime runs for each graph given, its draws on the host; kept for the hoisted
+  // graph too, so a caller handed that one (the resident step) gets the same draws.
+  const hoisted = new WeakMap<Graph, HostDraws>();
+  const drawsOf = (g: Graph): HostDraws => {
+    let h = hoisted.get(g);
+    if (h === undefined) {
+      h = hoistDraws(g);
+      hoisted.set(g, h);
+      hoisted.set(h.graph, h);
+    }
+    return h;
+  };
+  /** The values a run feeds: those held, and the draws computed from them. */
+  const withDraws = (g: Graph, values: ReadonlyMap<string, Tensor>): ReadonlyMap<string, Tensor> => {
+    const h = drawsOf(g);
+    return h.draws.length === 0 ? values : new Map([...values, ...h.values((name) => values.get(name))]);
+  };
   const createSession = (g: Graph): Promise<Session> => {
     const model = encodeModel(toOnnx(g, { name: 'scion' })).model;
     const session = ort.InferenceSession.create(model, {
@@ -80,7 +114,7 @@ export function createCpuBackend(ort: Ort): Backend {
     if (s.session === undefined) {
       const why = refusal(g);
       if (why !== undefined) return Promise.reject(new Error(`cpu backend: ${why}`));
-      s.session = createSession(g);
+      s.session = createSession(drawsOf(g).graph);
     }
     return s.session;
   };
@@ -94,15 +128,14 @@ export function createCpuBackend(ort: Ort): Backend {
     const key = want.join('\0');
     let r = s.segmented.get(key);
     if (r === undefined) {
-      r = segmentedRun(g, partitionAtHostOps(g, want), { session: createSession, ...bridge });
+      const h = drawsOf(g).graph;
+      const steps = segmentedRun(h, partitionAtHostOps(h, want), { session: createSession, ...bridge });
+      r = { sessions: steps.sessions, run: (values) => steps.run(withDraws(g, values)) };
       s.segmented.set(key, r);
     }
     return r;
   };
-  const bridge = {
-    toOrt: (t: Tensor, node: Node) => toOrt(ort, t, node.dtype as Exclude<DType, 'f16'>),
-    fromOrt: (v: import('onnxruntime-node').Tensor, node: Node) => fromOrt(v, node.dtype),
-  };
+  const bridge = tensorBridge(ort);
   return {
     name: 'cpu',
     async compile(graph) {
@@ -124,11 +157,16 @@ export function createCpuBackend(ort: Ort): Backend {
         return new Map(s.outputs);
       }
       const session = await sessionOf(graph);
-      const sources = new Map(graph.nodes.filter((n) => n.op === 'input' || n.op === 'param').map((n) => [n.attrs['name'] as string, n]));
+      const sources = new Map(
+        drawsOf(graph)
+          .graph.nodes.filter((n) => n.op === 'input' || n.op === 'param')
+          .map((n) => [n.attrs['name'] as string, n]),
+      );
+      const values = withDraws(graph, s.values);
       const input: Record<string, import('onnxruntime-node').Tensor> = {};
       for (const name of session.inputNames) {
         const node = sources.get(name) as Node;
-        const t = s.values.get(name);
+        const t = values.get(name);
         if (t === undefined)
           throw new Error(`cpu backend: missing ${node.op === 'param' ? 'parameter' : 'input'} '${name}' (${node.dtype}[${node.shape.join(',')}])`);
         if (t.shape.length !== node.shape.length || t.shape.some((d, i) => d !== node.shape[i]))
@@ -150,16 +188,11 @@ export function createCpuBackend(ort: Ort): Backend {
     },
     // A training job's whole step, its state kept here between runs (resident.ts).
     resident: (graph, carry) =>
-      cpuResident(graph, carry, {
+      cpuResident(drawsOf(graph).graph, carry, {
         ...bridge,
+        draws: drawsOf,
         session: sessionOf,
         segments: segmentsOf,
-        empty: (node) => {
-          const n = node.shape.reduce((a, b) => a * b, 1);
-          const dtype = node.dtype as Exclude<DType, 'f16'>;
-          const data = dtype === 'f32' ? new Float32Array(n) : dtype === 'i32' ? new Int32Array(n) : new Uint8Array(n);
-          return new ort.Tensor(ORT_TYPE[dtype], data, [...node.shape]);
-        },
       }),
     dispose: () => {
       for (const p of live) p.then((s) => s.release()).catch(() => undefined);

@@ -20,6 +20,7 @@
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import type { Carry, ResidentGraph } from '../backend.ts';
+import type { HostDraws } from './host-draws.ts';
 import type { SegmentedRun } from './segmented.ts';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
@@ -35,6 +36,8 @@ export interface ResidentBridge {
   fromOrt(v: OrtTensor, node: Node): Tensor;
   /** A zeroed tensor of the node's dtype and shape, for a preallocated output. */
   empty(node: Node): OrtTensor;
+  /** The graph's random draws, computed on the host before each run (host-draws.ts). */
+  draws(graph: Graph): Pick<HostDraws, 'keys' | 'values'>;
 }
 
 const sourceName = (n: Node): string | undefined => (n.op === 'input' || n.op === 'param' ? (n.attrs['name'] as string) : undefined);
@@ -85,13 +88,16 @@ async function oneSession(
   bridge: ResidentBridge,
 ): Promise<ResidentGraph> {
   const session = await bridge.session(graph);
-  // Values the session does not take (a param the export found dead) are ignored, as WebGPU's resident ignores them.
-  const takes = new Set(session.inputNames);
+  // Values the session does not take (a param the export found dead) are ignored, as WebGPU's
+  // resident ignores them; the keys of the draws computed on the host are kept for them.
+  const draws = bridge.draws(graph);
+  const runs = new Set(session.inputNames);
+  const takes = new Set([...runs, ...draws.keys]);
   const held = new Map<string, OrtTensor>();
   /** Per carried input: the buffer the next run writes its new value into. */
   const spare = new Map<string, OrtTensor>();
-  for (const c of carry) if (takes.has(c.input)) spare.set(c.input, bridge.empty(sources.get(c.input) as Node));
-  const carried = carry.filter((c) => takes.has(c.input));
+  for (const c of carry) if (runs.has(c.input)) spare.set(c.input, bridge.empty(sources.get(c.input) as Node));
+  const carried = carry.filter((c) => runs.has(c.input));
   let last = new Map<string, Tensor>();
 
   const put = (values: ReadonlyMap<string, Tensor>, copy: boolean): void => {
@@ -105,15 +111,20 @@ async function oneSession(
       held.set(name, bridge.toOrt(copy ? { ...t, data: t.data.slice() } : t, node));
     }
   };
-  const hostInputs = (): Map<string, Tensor> => {
-    const m = new Map<string, Tensor>();
-    for (const [name, v] of held) m.set(name, { dtype: (sources.get(name) as Node).dtype, shape: [...v.dims], data: v.data as Tensor['data'] });
-    return m;
-  };
+  const hostTensor = (name: string, v: OrtTensor): Tensor => ({ dtype: (sources.get(name) as Node).dtype, shape: [...v.dims], data: v.data as Tensor['data'] });
+  const hostInputs = (): Map<string, Tensor> => new Map([...held].map(([name, v]) => [name, hostTensor(name, v)]));
   return {
     write: (values) => put(values, true),
     async enqueue(feeds, watch) {
       put(feeds, false);
+      // This step's dropout masks, from its key (fed, or written once).
+      put(
+        draws.values((name) => {
+          const v = held.get(name);
+          return v === undefined ? undefined : hostTensor(name, v);
+        }),
+        false,
+      );
       const input: Record<string, OrtTensor> = {};
       for (const name of session.inputNames) {
         const v = held.get(name);

@@ -2,6 +2,11 @@
 // each host op by its CPU reference kernel (in f64, as the reference backend runs it), values
 // handed between steps as host tensors. Used for the graphs whose wanted outputs need a host op;
 // every other graph runs as one session (index.ts).
+//
+// A value that only crosses (read by a later step, not a wanted output) is written by ONNX Runtime
+// straight into a buffer of this run's, kept for the next runs, and read from there: on the
+// BA-LoRA step the first segment hands the last 207 values (123 MB, the forward's activations the
+// backward reads), which were copied twice a step (out of ORT, then Float32Array.from).
 
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import { CPU_KERNELS } from '../../runtime/cpu/kernels.ts';
@@ -16,6 +21,8 @@ export interface OrtBridge {
   session(graph: Graph): Promise<Session>;
   toOrt(t: Tensor, node: Node): OrtTensor;
   fromOrt(v: OrtTensor, node: Node): Tensor;
+  /** A zeroed tensor of the node's dtype and shape, for a preallocated output. */
+  empty(node: Node): OrtTensor;
 }
 
 export interface SegmentedRun {
@@ -27,6 +34,18 @@ export interface SegmentedRun {
 
 export function segmentedRun(graph: Graph, partition: Partition, bridge: OrtBridge): SegmentedRun {
   const sessions = partition.steps.map((s) => (s.kind === 'onnx' ? bridge.session(s.graph) : undefined));
+  // Per crossing value that is no wanted output: the buffer ONNX Runtime writes it into, every run.
+  // Runs of one graph do not overlap (each awaits the last), so one buffer each is enough.
+  const wanted = new Set(partition.outputs.map((o) => o.node));
+  const buffers = new Map<number, OrtTensor>();
+  const bufferOf = (id: number): OrtTensor => {
+    let b = buffers.get(id);
+    if (b === undefined) {
+      b = bridge.empty(graph.nodes[id] as Node);
+      buffers.set(id, b);
+    }
+    return b;
+  };
   const source = (values: ReadonlyMap<string, Tensor>, node: Node): Tensor => {
     const name = node.attrs['name'] as string;
     const t = values.get(name);
@@ -56,8 +75,15 @@ export function segmentedRun(graph: Graph, partition: Partition, bridge: OrtBrid
           const id = name.startsWith('%v') ? Number(name.slice(2)) : undefined;
           feeds[name] = bridge.toOrt(id === undefined ? source(values, n) : tensorOf(graph.nodes[id] as Node), n);
         }
-        const got = await session.run(feeds);
-        for (const id of step.exports) crossed.set(id, bridge.fromOrt(got[crossName(id)] as OrtTensor, graph.nodes[id] as Node));
+        const fetches: Record<string, OrtTensor | null> = {};
+        for (const id of step.exports) fetches[crossName(id)] = wanted.has(id) ? null : bufferOf(id);
+        const got = await session.run(feeds, fetches);
+        for (const id of step.exports) {
+          const node = graph.nodes[id] as Node;
+          // A wanted output is the caller's to keep, so it is copied; a crossing is read in place.
+          const v = got[crossName(id)] as OrtTensor;
+          crossed.set(id, wanted.has(id) ? bridge.fromOrt(v, node) : { dtype: node.dtype, shape: [...node.shape], data: v.data as Tensor['data'] });
+        }
       }
       return new Map(partition.outputs.map((o) => [o.name, tensorOf(graph.nodes[o.node] as Node)]));
     },

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { partitionAtHostOps } from '../../backends/cpu/partition.ts';
-import { CPU } from '../../backends/cpu/index.ts';
+import { CPU, tensorBridge } from '../../backends/cpu/index.ts';
+import { segmentedRun } from '../../backends/cpu/segmented.ts';
+import { encodeModel } from '../../compiler/codegen/onnx/onnx-proto.ts';
+import { toOnnx } from '../../compiler/codegen/onnx/to-onnx.ts';
 import { main } from '../../cli/main.ts';
 import { grad } from '../../compiler/autodiff/grad.ts';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
@@ -66,6 +69,39 @@ describe('--device cpu with host ops', () => {
     } finally {
       backend.dispose();
     }
+  });
+
+  it('copies out only the wanted outputs: a value that just crosses is written into a buffer kept between runs', async () => {
+    const g = svdGraph();
+    const partition = partitionAtHostOps(
+      g,
+      g.outputs.map((o) => o.name),
+    );
+    const exported = new Set(partition.steps.flatMap((s) => (s.kind === 'onnx' ? s.exports : [])));
+    const crossing = [...exported].filter((id) => !partition.outputs.some((o) => o.node === id));
+    const fromSegments = partition.outputs.filter((o) => exported.has(o.node)); // σ comes from the host step
+    expect(crossing.length).toBeGreaterThan(0);
+    const ort = await import('onnxruntime-node');
+    const base = tensorBridge(ort);
+    const count = { copied: 0, allocated: 0 };
+    const sessions: Promise<import('onnxruntime-node').InferenceSession>[] = [];
+    const run = segmentedRun(g, partition, {
+      session: (sg) => {
+        const s = ort.InferenceSession.create(encodeModel(toOnnx(sg, { name: 'segment' })).model);
+        sessions.push(s);
+        return s;
+      },
+      toOrt: base.toOrt,
+      fromOrt: (v, node) => (count.copied++, base.fromOrt(v, node)),
+      empty: (node) => (count.allocated++, base.empty(node)),
+    });
+    const want = runGraph(g, feeds(), { dtype: 'f64' });
+    for (let k = 1; k <= 3; k++) {
+      const got = await run.run(feeds());
+      for (const [name, t] of want) expect(maxRelErr(got.get(name)?.data ?? [], t.data), `run ${k}: ${name}`).toBeLessThan(1e-5);
+      expect(count).toEqual({ copied: k * fromSegments.length, allocated: crossing.length });
+    }
+    for (const s of sessions) await (await s).release();
   });
 });
 

@@ -3,7 +3,8 @@
 // plus shapes spanning several tiles with K not a multiple of the K tile, K a whole number of
 // tiles, a transposed operand summed over a batch, SwiGLU at the 16×8 cap (the shallower K tile),
 // attention heads' batched QKᵀ and P·V, and a tiled segment sharing a kernel with a subgroup row
-// reduction — each against the CPU reference interpreter. Without the option the WGSL is the
+// reduction, and a tiny llama's whole training step (forward, backward, AdamW of every parameter
+// in one dispatch) — each against the CPU reference interpreter. Without the option the WGSL is the
 // register form's, byte for byte; the cost report counts a tiled thread's loop by hand.
 
 import { describe, expect, it } from 'vitest';
@@ -11,10 +12,14 @@ import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import { softmax } from '../../../compiler/ir/compose.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { costReport } from '../../../compiler/kernel/cost.ts';
+import { buildTrainStep, stateName } from '../../../compiler/autodiff/train-step.ts';
 import { compileGraph, type CompileOptions } from '../../../compiler/pipeline.ts';
-import type { Tensor } from '../../../runtime/cpu/tensor.ts';
+import { runGraph } from '../../../runtime/cpu/run-graph.ts';
+import { tensor, type Tensor } from '../../../runtime/cpu/tensor.ts';
+import { WebGpuExecutor } from '../../../runtime/webgpu/executor.ts';
 import { PipelineCache } from '../../../runtime/webgpu/pipeline-cache.ts';
-import { gpuForTests } from './gpu-fixture.ts';
+import { llamaFeeds, tinyLlama } from '../../compiler/ir/tiny-llama.ts';
+import { gpuForTests, randomF32 } from './gpu-fixture.ts';
 import { MATMUL_CASES } from './matmul-cases.ts';
 import { compareWithCpu, randomTensor, relErr } from './ops/helpers.ts';
 
@@ -238,5 +243,49 @@ describe.skipIf(gpu === null)('workgroup-tiled matmuls on WebGPU match the CPU r
     ]);
     const r = await compareWithCpu(gpu!, g, feeds, cache!, opts);
     for (const out of ['p', 'y']) expect(relErr(r.gpu.get(out)!.data, r.cpu.get(out)!.data)).toBeLessThan(1e-5);
+  });
+
+  it('a tiny llama training step with tiles: same dispatches, AdamW in one, loss and new state match the CPU', { timeout: 600_000 }, async () => {
+    const fwd = tinyLlama();
+    const step = buildTrainStep(fwd, 'loss', { betas: [0.9, 0.95], weightDecay: 0.1 });
+    const feeds = llamaFeeds(fwd);
+    for (const p of step.params) {
+      const t = feeds.get(p)!;
+      feeds.set(
+        stateName('m', p),
+        tensor(
+          Array.from(randomF32(t.data.length, 20), (v) => v * 1e-3),
+          t.shape,
+        ),
+      );
+      feeds.set(
+        stateName('v', p),
+        tensor(
+          Array.from(randomF32(t.data.length, 21), (v) => Math.abs(v) * 1e-5),
+          t.shape,
+        ),
+      );
+    }
+    feeds.set('adam.lr', tensor([1e-2], []));
+    feeds.set('adam.bc1', tensor([1 - 0.9 ** 3], []));
+    feeds.set('adam.bc2', tensor([1 - 0.95 ** 3], []));
+    const plain = compileGraph(step.graph, { carry: step.carry });
+    const art = compileGraph(step.graph, { carry: step.carry, ...TILED });
+    // tiles change how segments run, not the kernel graph: the same dispatches, the optimizer
+    // update of every parameter still the last one
+    expect(art.graph.kernels.length).toBe(plain.graph.kernels.length);
+    const carried = new Set(step.carry.map((c) => art.graph.outputs.find((o) => o.name === c.output)!.buffer));
+    expect(art.graph.kernels.filter((k) => k.outputs.some((b) => carried.has(b))).map((k) => k.id)).toEqual([art.graph.kernels.length - 1]);
+    expect(art.programs.filter((p) => p.code.includes('workgroup-tiled')).length).toBeGreaterThan(0);
+    const cpu = runGraph(step.graph, feeds, { dtype: 'f32' });
+    const ex = await WebGpuExecutor.create(gpu!, art, cache!);
+    try {
+      for (const io of [...art.graph.inputs, ...art.graph.params]) ex.write(io.name, feeds.get(io.name)!);
+      await ex.step();
+      expect(Math.abs((await ex.read('loss')).data[0]! - cpu.get('loss')!.data[0]!)).toBeLessThan(1e-5);
+      for (const c of step.carry) expect(relErr((await ex.read(c.input)).data, cpu.get(c.output)!.data), c.output).toBeLessThan(1e-5);
+    } finally {
+      ex.destroy();
+    }
   });
 });

@@ -10,7 +10,8 @@
 //                 block; gx ∈ {8, 4, 2} (gy = 64 / gx), whichever pads C least: a narrow C
 //                 (an attention head's P·V, [S, D] with D = 16 or 32) gets taller tiles
 //   per K step of TK (per summed batch entry q):
-//     stage   A[q, ob][tile rows, k0 .. k0+TK) → mmA [TM][TK]      (zeros past K)
+//     stage   A[q, ob][tile rows, k0 .. k0+TK) → mmA [TM][TK + 1]  (zeros past K; the pad
+//                                                  spreads a warp's rows over memory banks)
 //             B[q, ob][k0 .. k0+TK, tile cols) → mmB [TK][TN / 4]  (vec4, zeros past K; one per term)
 //     barrier; acc[i][j] += mmA[row i][p] · mmB[p][col j] for p < TK; barrier
 //   then the register form's epilogue: each element through the root's value function.
@@ -90,8 +91,11 @@ export function renderTiledSegment(
   const TN4 = TN / 4;
   const groups = termGroups(g, plan, batch);
   const most = Math.max(...groups.map((x) => x.terms.length));
-  const TK = TILE_DEPTHS.find((d) => 4 * d * (TM + most * TN) <= TILE_BYTES);
+  const TK = TILE_DEPTHS.find((d) => 4 * (TM * (d + 1) + most * d * TN) <= TILE_BYTES);
   if (TK === undefined) return undefined;
+  // A's row stride in mmA: threads of one warp read rows·TK apart, a multiple of 32 floats, which
+  // would put their reads in one memory bank; one float of padding per row spreads them
+  const AS = TK + 1;
   // staging loads per thread: A's share is exact (TM·TK ≥ 8·4·8 = 256 elements, a power of two);
   // B's may be less than one vec4 each for a narrow tile, then the lanes past it skip
   const [perA, perB] = [(TM * TK) / threads, Math.ceil((TK * TN4) / threads)];
@@ -104,7 +108,7 @@ export function renderTiledSegment(
   L.push(`let tr0 = rb * ${u(TM)};`, `let tc0 = cb * ${u(TN)};`);
   L.push(`let row0 = tr0 + (lid / ${u(gx)}) * ${u(rows)};`, `let col0 = tc0 + (lid % ${u(gx)}) * ${u(cols)};`);
   // this thread's rows in mmA and vec4 columns in mmB
-  L.push(`let ta = (lid / ${u(gx)}) * ${u(rows * TK)};`, `let tb = (lid % ${u(gx)}) * ${u(c4)};`);
+  L.push(`let ta = (lid / ${u(gx)}) * ${u(rows * AS)};`, `let tb = (lid % ${u(gx)}) * ${u(c4)};`);
   L.push(...accDecls(plan, geo));
   const kks = plan.values.map(() => 0);
   let steps = 0;
@@ -136,7 +140,7 @@ export function renderTiledSegment(
     const [ar, ap] = sAr === 1 && sAk !== 1 ? [`e % ${u(TM)}`, `e / ${u(TM)}`] : [`e / ${u(TK)}`, `e % ${u(TK)}`];
     L.push(`      for (var s = 0u; s < ${u(perA)}; s++) {`, `        let e = s * ${u(threads)} + lid;`, `        let ar = ${ar};`, `        let ap = ${ap};`);
     const aAt = ra.at(`${ao} + min(tr0 + ar, ${u(m - 1)}) * ${u(sAr)} + ${kAt('ap')} * ${u(sAk)}`);
-    L.push(`        mmA[ar * ${u(TK)} + ap] = ${zeroPastK('ap', aAt, '0.0')};`, '      }');
+    L.push(`        mmA[ar * ${u(AS)} + ap] = ${zeroPastK('ap', aAt, '0.0')};`, '      }');
     group.terms.forEach(({ term }, t) => {
       const sb = term.b.strides;
       const [sBk, sBn] = [sb[sb.length - 2] as number, sb[sb.length - 1] as number];
@@ -152,7 +156,7 @@ export function renderTiledSegment(
     });
     L.push('      workgroupBarrier();');
     L.push(`      for (var p = 0u; p < ${u(TK)}; p++) {`);
-    for (const i of I) L.push(`        let a${i} = vec4f(mmA[ta + ${u(i * TK)} + p]);`);
+    for (const i of I) L.push(`        let a${i} = vec4f(mmA[ta + ${u(i * AS)} + p]);`);
     L.push(`        let bb = p * ${u(TN4)} + tb;`);
     group.terms.forEach(({ x }, t) => {
       for (const q of Q) L.push(`        let bv${t}_${q} = mmB[bb + ${u(t * TK * TN4 + q)}];`);
@@ -171,7 +175,7 @@ export function renderTiledSegment(
     steps,
     block: rows * cols,
     tile: { rows: TM, cols: TN, depth: TK },
-    sharedA: TM * TK,
+    sharedA: TM * AS,
     sharedB4: most * TK * TN4,
   };
 }

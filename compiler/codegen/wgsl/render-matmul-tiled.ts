@@ -2,8 +2,10 @@
 // GPUs favour, where a tile of A and of B staged once in workgroup memory serves every thread of
 // the workgroup, so each element is read from global memory once per tile rather than once per
 // thread block. On lavapipe barriers and workgroup memory cost more than they save (lesson 2 of
-// research/baselines.md), so it is a per-adapter choice (backends/webgpu/tune-graph.ts) and the
-// register form (render-matmul-segment.ts) stays the default.
+// research/baselines.md; the tuner's 256×264×128 probe ran 56–134 ms tiled against 10–40 ms
+// register-blocked, and llvmpipe compiles a tiled kernel for seconds), so it is a per-adapter
+// choice (backends/webgpu/tune-graph.ts) and the register form (render-matmul-segment.ts) stays
+// the default.
 //
 //   workgroup w → (batch entry ob, tile row rb, tile column cb): a TM × TN tile of C,
 //                 TM = gy · rows, TN = gx · cols: 64 threads as gy × gx, each a rows × cols

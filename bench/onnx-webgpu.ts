@@ -148,7 +148,7 @@ async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string)
   // Compiled as `--device webgpu` compiles: with this adapter's tuned choices (stored, or timed now).
   const t = await tuneGraphForDevice(gpu, cache, new FileTuneStore());
   log(
-    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}`,
+    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}${t.matmulTiles ? ' in workgroup-memory tiles' : ''}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}`,
   );
   const rows: BenchResult[] = [];
   for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, compileOptionsFor(t), log));

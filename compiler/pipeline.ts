@@ -60,6 +60,13 @@ export interface CompileOptions {
    */
   matmulBlock?: MatmulBlock;
   /**
+   * Stage blocked matmuls' operands through workgroup-memory tiles, a tile of C per workgroup of 64
+   * threads, each thread still a `matmulBlock` (codegen/wgsl/render-matmul-tiled.ts). Default
+   * false: the register form, fastest on lavapipe; backends/webgpu/tune-graph.ts turns it on for an
+   * adapter where a probe says it wins (real GPUs).
+   */
+  matmulTiles?: boolean;
+  /**
    * 'split' (default): long reductions in two passes and rows kept short, so a real GPU's threads
    * share the work (kernel/split-reductions.ts, fuse-kernels.ts ROW_LIMITS). 'serial': one thread
    * per output walking the whole reduction, as the kernels were written for lavapipe — kept only
@@ -131,6 +138,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArt
     subgroups: features.has('subgroups'),
     ...(half.size > 0 ? { halfArenas: half } : {}),
     ...(opts.matmulBlock !== undefined ? { matmulBlock: opts.matmulBlock } : {}),
+    ...(opts.matmulTiles === true ? { matmulTiles: true } : {}),
   };
   const programs = kg.kernels.filter((k) => k.kind === 'wgsl').map((k) => renderKernel(g, kg, memory, k, render));
   // What the kernels ended up needing, not what was offered: the artifact runs wherever these exist.

@@ -1,6 +1,6 @@
-// Per-adapter choices for compiled graphs (issue #4): the register block of matmuls
-// (render-matmul.ts `blockFor` cap) and whether row reductions run on subgroups
-// (subgroup-reduce.ts). Each is timed once per adapter on a tiny probe graph compiled with every
+// Per-adapter choices for compiled graphs (issue #4, #16): the matmul form — the register block
+// (render-matmul.ts `blockFor` cap), alone or inside workgroup-memory tiles
+// (render-matmul-tiled.ts) — and whether row reductions run on subgroups (subgroup-reduce.ts). Each is timed once per adapter on a tiny probe graph compiled with every
 // candidate, and remembered in a TuneStore (runtime/webgpu/autotune.ts) under the adapter's key;
 // later calls read the store and compile nothing. The training and eval graphs are then compiled
 // with `compileOptionsFor(tuning)` (index.ts beside this file).
@@ -20,24 +20,41 @@ import type { GpuDevice } from '../../runtime/webgpu/device.ts';
 import { WebGpuExecutor } from '../../runtime/webgpu/executor.ts';
 import type { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
 
-/** What the tuner decides for compiled graphs on one adapter. */
-export interface GraphTuning {
+/** How compiled graphs render blocked matmuls: the register block, and whether tiles stage it. */
+export interface MatmulChoice {
   matmulBlock: MatmulBlock;
+  /** Staged through workgroup-memory tiles (CompileOptions `matmulTiles`). */
+  matmulTiles: boolean;
+}
+
+/** What the tuner decides for compiled graphs on one adapter. */
+export interface GraphTuning extends MatmulChoice {
   /** Row reductions on subgroups (only ever true where the device offers 'subgroups'). */
   subgroups: boolean;
 }
 
-/** Today's fixed behaviour: 8×8 blocks, one thread per reduced row. */
-export const UNTUNED: GraphTuning = { matmulBlock: { rows: 8, cols: 8 }, subgroups: false };
+/** Today's fixed behaviour: 8×8 register blocks, no tiles, one thread per reduced row. */
+export const UNTUNED: GraphTuning = { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: false, subgroups: false };
 
-/** Register-block caps timed, by name (the name is what the store keeps). */
-export const MATMUL_BLOCK_CANDIDATES: Readonly<Record<string, MatmulBlock>> = {
-  '4x4': { rows: 4, cols: 4 },
-  '8x8': { rows: 8, cols: 8 },
-  '16x8': { rows: 16, cols: 8 },
+/**
+ * Matmul forms timed, by name (the name is what the store keeps): register-block caps, and the
+ * tiled form with 4×4 blocks (32×32 tiles) and 8×8 blocks (64×64 tiles), which real GPUs favour
+ * and lavapipe does not (research/baselines.md, lesson 2). 16×8 has no tiled twin: its 128×64
+ * tiles leave a workgroup of 64 threads on a small model's matrices mostly idle.
+ */
+export const MATMUL_CANDIDATES: Readonly<Record<string, MatmulChoice>> = {
+  '4x4': { matmulBlock: { rows: 4, cols: 4 }, matmulTiles: false },
+  '8x8': { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: false },
+  '16x8': { matmulBlock: { rows: 16, cols: 8 }, matmulTiles: false },
+  'tiled-4x4': { matmulBlock: { rows: 4, cols: 4 }, matmulTiles: true },
+  'tiled-8x8': { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true },
 };
 
-/** Op keys in the store; the version part changes when the probes or candidates' meaning do. */
+/**
+ * Op keys in the store; the version part changes when the probes or candidates' meaning do (a
+ * candidate added, as the tiled ones were, re-times a stored choice anyway: autotune.ts
+ * `isCurrentChoice`).
+ */
 export const GRAPH_TUNE_KEYS = { matmulBlock: 'graph/matmul-block/f32/v1', rowReduce: 'graph/row-reduce/f32/v1' } as const;
 
 const REDUCE_CANDIDATES = ['thread-per-row', 'subgroups'] as const;
@@ -120,19 +137,24 @@ export async function tuneGraph(req: TuneGraphRequest): Promise<TunedGraph> {
       for (const p of probes) p.dispose();
     }
   };
-  const blocks = Object.fromEntries(Object.entries(MATMUL_BLOCK_CANDIDATES).map(([name, block]) => [name, { matmulBlock: block }]));
-  const block = await pick(GRAPH_TUNE_KEYS.matmulBlock, '256x264x128 matmul', matmulProbe, blocks, '8x8');
-  const matmulBlock = MATMUL_BLOCK_CANDIDATES[block] ?? fail(`unknown block candidate ${block}`);
+  const forms = Object.fromEntries(Object.entries(MATMUL_CANDIDATES).map(([name, choice]) => [name, matmulOptions(choice)]));
+  const form = await pick(GRAPH_TUNE_KEYS.matmulBlock, '256x264x128 matmul', matmulProbe, forms, '8x8');
+  const { matmulBlock, matmulTiles } = MATMUL_CANDIDATES[form] ?? fail(`unknown matmul candidate ${form}`);
   // Without the feature there is nothing to choose (and nothing to store).
-  if (!req.subgroups) return { matmulBlock, subgroups: false, fresh };
+  if (!req.subgroups) return { matmulBlock, matmulTiles, subgroups: false, fresh };
   const [plain, sub] = REDUCE_CANDIDATES;
   const reduce = await pick(GRAPH_TUNE_KEYS.rowReduce, '64x256 softmax', reduceProbe, { [plain]: {}, [sub]: { features: ['subgroups'] } }, plain);
-  return { matmulBlock, subgroups: reduce === sub, fresh };
+  return { matmulBlock, matmulTiles, subgroups: reduce === sub, fresh };
+}
+
+/** The compile options of a matmul form (no `matmulTiles` key for the register form). */
+function matmulOptions(choice: MatmulChoice): CompileOptions {
+  return { matmulBlock: choice.matmulBlock, ...(choice.matmulTiles ? { matmulTiles: true } : {}) };
 }
 
 /** Compile options that apply `tuning` (to add to a graph's own, e.g. limits). */
 export function compileOptionsFor(tuning: GraphTuning): CompileOptions {
-  return { matmulBlock: tuning.matmulBlock, ...(tuning.subgroups ? { features: ['subgroups'] } : {}) };
+  return { ...matmulOptions(tuning), ...(tuning.subgroups ? { features: ['subgroups'] } : {}) };
 }
 
 /** Probes on a real device: compiled with the device's limits, fed deterministic values. */

@@ -118,6 +118,7 @@ function formLoop(g: Graph, seg: KernelSegment, form: SegmentForm, computed: (id
     case 'plain':
       return segmentLoop(g, seg, computed);
     case 'blocked':
+    case 'tiled':
       return form.steps + form.block;
     case 'coop':
       return segmentLoop(g, seg, computed, { reductions: new Set(form.reductions), lanes: form.lanes });

@@ -128,12 +128,16 @@ export interface MemoryPlan {
  * blocked: a register block of a matmul per thread: `steps` iterations of its K loop (batch
  *          entries summed in the loop included), then `block` elements stored (render-matmul.ts);
  * coop:    a workgroup of `lanes` threads per row; `reductions` are precomputed with each lane
- *          taking every lanes-th element (subgroup-reduce.ts).
+ *          taking every lanes-th element (subgroup-reduce.ts);
+ * tiled:   a workgroup per `tile` of a matmul's C, a register block per thread: `steps` loop
+ *          iterations per thread (per K step of `tile.depth`: its share of staging the tiles in
+ *          workgroup memory, then the depth), then `block` elements stored (render-matmul-tiled.ts).
  */
 export type SegmentForm =
   | { kind: 'plain' }
   | { kind: 'blocked'; threads: number; steps: number; block: number }
-  | { kind: 'coop'; reductions: number[]; lanes: number };
+  | { kind: 'coop'; reductions: number[]; lanes: number }
+  | { kind: 'tiled'; threads: number; steps: number; block: number; tile: { rows: number; cols: number; depth: number } };
 
 export interface CompiledKernel {
   kernel: number;

@@ -10,8 +10,10 @@ import type { CompiledKernel, KernelGraph, KernelInfo, MemoryPlan, SegmentForm }
 import { computedIn } from '../../kernel/cost.ts';
 import { NODE_RENDER, PRELUDE, renderReduce, type NodeCtx } from './render-node.ts';
 import { widenHalfLoads } from './f16-storage.ts';
-import { coopMain, coopSegment, coopSegments, subgroupPrelude, type CoopReduction, type MainSegment } from './subgroup-reduce.ts';
-import { planBlockedMatmul, renderBlockedSegment, type BlockedMatmul, type MatmulBlock } from './render-matmul.ts';
+import { coopSegment, coopSegments, subgroupPrelude, workgroupMain, type CoopReduction, type MainSegment } from './subgroup-reduce.ts';
+import { planBlockedMatmul, type BlockedMatmul, type MatmulBlock } from './render-matmul.ts';
+import { renderBlockedSegment, type BlockedSegment } from './render-matmul-segment.ts';
+import { renderTiledSegment, type TiledSegment } from './render-matmul-tiled.ts';
 import { renderAttentionKernel } from './render-attention.ts';
 import { rollLoops } from './roll-loops.ts';
 import { resetNames, u } from './wgsl-util.ts';
@@ -39,6 +41,11 @@ export interface RenderOptions {
   rollLoops?: boolean;
   /** The largest register block of a blocked matmul (render-matmul.ts `blockFor`; default 8×8). */
   matmulBlock?: MatmulBlock;
+  /**
+   * Blocked matmuls staged through workgroup-memory tiles (render-matmul-tiled.ts), each thread
+   * still a register block; default false: the register form, which lavapipe prefers.
+   */
+  matmulTiles?: boolean;
 }
 
 export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel: KernelInfo, opts: RenderOptions = {}): CompiledKernel {
@@ -127,6 +134,9 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   const mainSegs: MainSegment[] = [];
   const forms: SegmentForm[] = [];
   const partials = new Set<number>();
+  // workgroup memory of the tiled segments: one mmA and one mmB, as large as the largest needs
+  // (a workgroup runs one segment, so segments share them)
+  const tiles = { a: 0, b4: 0 };
   kernel.segments.forEach((s, k) => {
     const reductions = coop.get(k);
     if (reductions !== undefined) {
@@ -134,14 +144,15 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       for (const x of reductions) if (!partials.has(x.id)) fns.push(partialFn(x));
       for (const x of reductions) partials.add(x.id);
       segs.push(coopSegment(k, reductions, s, at(s.output), WORKGROUP_SIZE));
-      mainSegs.push({ k, rows: s.rows, coop: true });
+      mainSegs.push({ k, rows: s.rows, form: 'coop' });
       forms.push({ kind: 'coop', reductions: reductions.map((x) => x.id), lanes: WORKGROUP_SIZE });
       return;
     }
     const plan = blocked.get(k);
     if (plan !== undefined) {
       const nodeAt = (id: number): { arena: number; offset: number } => at(bufferOfNode.get(id) ?? fail(`matmul operand %${id} has no buffer`));
-      const r = renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), opts.matmulBlock);
+      const tiled = opts.matmulTiles === true ? renderTiledSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), opts.matmulBlock) : undefined;
+      const r: BlockedSegment | TiledSegment = tiled ?? renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), opts.matmulBlock);
       for (const [id, fn] of r.valueFns) overridden.set(id, fn);
       for (const id of r.fallbacks) fallbacks.add(id);
       privates.push(...r.privates);
@@ -149,9 +160,16 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       // operands read through their value functions (render-matmul.ts `viaFn`)
       for (const v of plan.values) for (const t of v.terms) for (const o of [t.a, t.b]) if (o.viaFn === true) emit(o.node);
       segs.push(r.segment);
-      dispatch.push(`  if (t < ${u(first + r.threads)}) { s${k}(t - ${u(first)}); return; }`);
-      mainSegs.push({ k, rows: r.threads, coop: false });
-      forms.push({ kind: 'blocked', threads: r.threads, steps: r.steps, block: r.block });
+      if (tiled !== undefined) {
+        tiles.a = Math.max(tiles.a, tiled.sharedA);
+        tiles.b4 = Math.max(tiles.b4, tiled.sharedB4);
+        mainSegs.push({ k, rows: tiled.workgroups, form: 'tiled' });
+        forms.push({ kind: 'tiled', threads: tiled.threads, steps: tiled.steps, block: tiled.block, tile: tiled.tile });
+      } else {
+        dispatch.push(`  if (t < ${u(first + r.threads)}) { s${k}(t - ${u(first)}); return; }`);
+        mainSegs.push({ k, rows: r.threads, form: 'thread' });
+        forms.push({ kind: 'blocked', threads: r.threads, steps: r.steps, block: r.block });
+      }
       first += r.threads;
       return;
     }
@@ -171,7 +189,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
         ].join('\n'),
       );
       dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
-      mainSegs.push({ k, rows: s.rows, coop: false });
+      mainSegs.push({ k, rows: s.rows, form: 'thread' });
       forms.push({ kind: 'plain' });
       first += s.rows;
       return;
@@ -180,7 +198,7 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
       `fn s${k}(r: u32) {\n  for (var j = 0u; j < ${u(s.cols)}; j++) {\n    let i = r * ${u(s.cols)} + j;\n    A${p.arena}[${u(p.offset)} + i] = v${s.root}(i);\n  }\n}`,
     );
     dispatch.push(`  if (t < ${u(first + s.rows)}) { s${k}(t - ${u(first)}); return; }`);
-    mainSegs.push({ k, rows: s.rows, coop: false });
+    mainSegs.push({ k, rows: s.rows, form: 'thread' });
     forms.push({ kind: 'plain' });
     first += s.rows;
   });
@@ -189,7 +207,8 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     `// scion kernel ${kernel.id}: ${kernel.name}${kernel.source ? ` @ ${kernel.source}` : ''}`,
     ...arenas.map((a, k) => `@group(0) @binding(${k}) var<storage, read_write> A${a}: array<f32>;`),
   ];
-  const cooperative = coop.size > 0 ? coopMain(mainSegs, WORKGROUP_SIZE) : undefined;
+  // Cooperative and tiled segments need whole workgroups: then main hands out workgroups.
+  const cooperative = coop.size > 0 || tiles.a > 0 ? workgroupMain(mainSegs, WORKGROUP_SIZE) : undefined;
   if (cooperative !== undefined) first = cooperative.threads;
   const main = cooperative?.main ?? [
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
@@ -200,10 +219,11 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
   ];
   const enables = [
     ...(opts.halfArenas !== undefined && arenas.some((a) => opts.halfArenas?.has(a)) ? ['enable f16;'] : []),
-    ...(cooperative ? ['enable subgroups;'] : []),
+    ...(coop.size > 0 ? ['enable subgroups;'] : []),
   ];
-  const prelude = cooperative === undefined ? PRELUDE : PRELUDE + subgroupPrelude(WORKGROUP_SIZE);
-  const text = [header[0] as string, ...enables, ...header.slice(1), ...privates, prelude, ...fns, ...segs, ...main].join('\n') + '\n';
+  const shared = tiles.a > 0 ? [`var<workgroup> mmA: array<f32, ${tiles.a}>;`, `var<workgroup> mmB: array<vec4f, ${tiles.b4}>;`] : [];
+  const prelude = coop.size === 0 ? PRELUDE : PRELUDE + subgroupPrelude(WORKGROUP_SIZE);
+  const text = [header[0] as string, ...enables, ...header.slice(1), ...shared, ...privates, prelude, ...fns, ...segs, ...main].join('\n') + '\n';
   const rolled = opts.rollLoops === false ? text : rollLoops(text);
   const code = opts.halfArenas === undefined ? rolled : widenHalfLoads(rolled, opts.halfArenas);
   // The key ignores the first comment line so identical kernels share one pipeline.

@@ -18,12 +18,14 @@
 //
 //   thread t → (batch entry ob of the reduced output, row block, column block)
 //   acc[i][j] = Σ_{rb < R} Σ_p A[rb, ob][row0+i, p] · B[rb, ob][p, col0+j]
+//
+// This file plans; render-matmul-segment.ts renders the plan register-blocked and
+// render-matmul-tiled.ts through workgroup-memory tiles (the per-adapter choice).
 
 import type { Graph, Node } from '../../ir/graph.ts';
-import { numel } from '../../ir/graph.ts';
 import { OP_TRAITS } from '../../ir/op-traits.ts';
 import { classOf } from '../../kernel/op-classes.ts';
-import { remap, stridesOf, u } from './wgsl-util.ts';
+import { stridesOf } from './wgsl-util.ts';
 
 /** An operand as strides over a buffer: element x sits at offset + Σ_k coord_k · strides[k]. */
 export interface AffineView {
@@ -313,7 +315,7 @@ function leadsToMatmul(g: Graph, id: number, computed: IsComputed): boolean {
 }
 
 /** Strides of operand view `v` (rank r ≥ 2) over the matmul's batch axes, 0 where it broadcasts. */
-function batchStrides(g: Graph, operand: number, v: AffineView, batch: readonly number[]): number[] {
+export function batchStrides(g: Graph, operand: number, v: AffineView, batch: readonly number[]): number[] {
   const shape = (g.nodes[operand] as Node).shape;
   const lead = batch.length - (shape.length - 2);
   return batch.map((_d, i) => (i < lead || shape[i - lead] === 1 ? 0 : (v.strides[i - lead] as number)));
@@ -355,191 +357,3 @@ export function blockFor(m: number, n: number, cap: MatmulBlock = DEFAULT_MATMUL
  * thread's own block and costs no recomputed dot product; 4 rows keep the accumulators at 64.
  */
 export const LOOKUP_MATMUL_BLOCK: MatmulBlock = { rows: 4, cols: 16 };
-
-interface Reader {
-  /** Offset of the operand's first element in what `at` indexes. */
-  base: number;
-  at: (index: string) => string;
-}
-
-export interface BlockedSegment {
-  /** WGSL: the private accumulators and block origin the value functions read. */
-  privates: string[];
-  /** The value functions standing in for each of `plan.values`, by node. */
-  valueFns: Map<number, string>;
-  /** Values whose per-element form the kernel must also emit, named f<id> (the lookup's fallback). */
-  fallbacks: number[];
-  segment: string;
-  threads: number;
-  /**
-   * Iterations of the K loops per thread (every group's, summed batch entries included), for the
-   * cost model; a lookup's recompute path (a read outside the thread's block) is not counted.
-   */
-  steps: number;
-  /** Elements of C one thread stores (rows × columns of the block). */
-  block: number;
-}
-
-/**
- * Renders segment `k`: `load(node)` names the arena read of a buffer (`A3[120u + `), `rootFn`
- * the root's value function, `store` the output's arena and offset.
- */
-export function renderBlockedSegment(
-  g: Graph,
-  plan: BlockedMatmul,
-  k: number,
-  rootFn: string,
-  load: (node: number) => { arena: number; offset: number },
-  store: { arena: number; offset: number },
-  cap: MatmulBlock = DEFAULT_MATMUL_BLOCK,
-): BlockedSegment {
-  const mm = g.nodes[((plan.values[0] as BlockedValue).terms[0] as MatmulTerm).matmul] as Node;
-  const m = mm.shape[mm.shape.length - 2] as number;
-  const n = mm.shape[mm.shape.length - 1] as number;
-  const batch = mm.shape.slice(0, -2);
-  const rBatch = batch.slice(0, plan.reduced);
-  const oBatch = batch.slice(plan.reduced);
-  const [R, OB] = [numel(rBatch), numel(oBatch)];
-  const { rows, cols } = blockFor(m, n, plan.lookup ? LOOKUP_MATMUL_BLOCK : cap);
-  const c4 = cols / 4;
-  const [mb, nb] = [Math.ceil(m / rows), Math.ceil(n / cols)];
-  const I = [...Array(rows).keys()];
-  const J = [...Array(cols).keys()];
-  const Q = [...Array(c4).keys()];
-  const V = plan.values.map((_v, x) => x);
-  const L: string[] = [];
-  L.push(`let cb = r % ${u(nb)};`, `let rb = (r / ${u(nb)}) % ${u(mb)};`, `let ob = r / ${u(mb * nb)};`);
-  L.push(`let row0 = rb * ${u(rows)};`, `let col0 = cb * ${u(cols)};`);
-  // accumulator acc<value>_<row>_<vec4 column>
-  const acc = (x: number, i: number, q: number): string => `acc${x}_${i}_${q}`;
-  for (const x of V) for (const i of I) for (const q of Q) L.push(`var ${acc(x, i, q)} = vec4f(0.0);`);
-  // Terms that read the same left operand over the same K share one loop and its loads of A
-  // (SwiGLU's x·W1 and x·W3): per step rows loads of A serve every value's block.
-  const groups = new Map<string, { x: number; term: MatmulTerm }[]>();
-  for (const x of V) {
-    for (const term of (plan.values[x] as BlockedValue).terms) {
-      const tm = g.nodes[term.matmul] as Node;
-      const aShape = (g.nodes[tm.inputs[0] as number] as Node).shape;
-      const key = JSON.stringify([term.a, aShape, batchStrides(g, tm.inputs[0] as number, term.a, batch)]);
-      groups.set(key, [...(groups.get(key) ?? []), { x, term }]);
-    }
-  }
-  const kks = V.map(() => 0);
-  // K-loop iterations one thread runs over all groups (they run one after another), for the cost model
-  let kTotal = 0;
-  // where an operand's elements are read: its buffer, or its value function (`viaFn`)
-  const reader = (v: AffineView): Reader => {
-    if (v.viaFn === true) return { base: 0, at: (x) => `v${v.node}(${x})` };
-    const p = load(v.node);
-    return { base: p.offset + v.offset, at: (x) => `A${p.arena}[${x}]` };
-  };
-  for (const group of groups.values()) {
-    const lead = group[0] as { x: number; term: MatmulTerm };
-    const tm = g.nodes[lead.term.matmul] as Node;
-    const aShape = (g.nodes[tm.inputs[0] as number] as Node).shape;
-    const kk = aShape[aShape.length - 1] as number;
-    for (const { x } of group) kks[x] = (kks[x] as number) + kk;
-    kTotal += kk;
-    const sa = lead.term.a.strides;
-    const [sAr, sAk] = [sa[sa.length - 2] as number, sa[sa.length - 1] as number];
-    const ra = reader(lead.term.a);
-    L.push(`{ // ${group.map(({ term }) => `%${term.matmul}`).join(' ')}`);
-    // rows/columns past the edge read the last one (in bounds) and are never stored
-    for (const i of I) L.push(`  let ar${i} = min(row0 + ${i}u, ${u(m - 1)}) * ${u(sAr)};`);
-    group.forEach(({ term }, t) => {
-      const sb = term.b.strides;
-      for (const j of J) L.push(`  let bc${t}_${j} = min(col0 + ${j}u, ${u(n - 1)}) * ${u(sb[sb.length - 1] as number)};`);
-    });
-    L.push(`  for (var q = 0u; q < ${u(R)}; q++) {`);
-    const inner: string[] = [`let bt = q * ${u(OB)} + ob;`];
-    const ao = remap(inner, 'bt', batch, batchStrides(g, tm.inputs[0] as number, lead.term.a, batch), ra.base);
-    const rbs = group.map(({ term }) => reader(term.b));
-    const bos = group.map(({ term }, t) =>
-      remap(inner, 'bt', batch, batchStrides(g, (g.nodes[term.matmul] as Node).inputs[1] as number, term.b, batch), (rbs[t] as Reader).base),
-    );
-    L.push(...inner.map((l) => `    ${l}`));
-    L.push(`    for (var p = 0u; p < ${u(kk)}; p++) {`);
-    L.push(`      let ap = ${ao} + p * ${u(sAk)};`);
-    for (const i of I) L.push(`      let a${i} = vec4f(${ra.at(`ap + ar${i}`)});`);
-    group.forEach(({ x, term }, t) => {
-      const sb = term.b.strides;
-      const rb = rbs[t] as Reader;
-      L.push(`      let bp${t} = ${bos[t]} + p * ${u(sb[sb.length - 2] as number)};`);
-      const bAt = (j: number): string => rb.at(`bp${t} + bc${t}_${j}`);
-      for (const q of Q) L.push(`      let bv${t}_${q} = vec4f(${bAt(4 * q)}, ${bAt(4 * q + 1)}, ${bAt(4 * q + 2)}, ${bAt(4 * q + 3)});`);
-      for (const i of I) for (const q of Q) L.push(`      ${acc(x, i, q)} = fma(a${i}, bv${t}_${q}, ${acc(x, i, q)});`);
-    });
-    L.push('    }', '  }', '}');
-  }
-  const name = (x: number): number => (plan.values[x] as BlockedValue).value;
-  const privates: string[] = [];
-  if (plan.lookup) {
-    // the block where the value functions find it; other threads (other segments) see no block
-    for (const x of V) privates.push(`var<private> mmb${name(x)}: array<vec4f, ${rows * c4}>;`);
-    privates.push(`var<private> mmo${k}: vec3u = vec3u(0xffffffffu);`);
-    L.push(`mmo${k} = vec3u(col0, row0, ob);`);
-    for (const x of V) for (const i of I) for (const q of Q) L.push(`mmb${name(x)}[${u(i * c4 + q)}] = ${acc(x, i, q)};`);
-  } else {
-    for (const x of V) privates.push(`var<private> mmv${name(x)}: f32;`);
-  }
-  // Each element: its index in the (reduced) matmul, mapped up through the permutes to the root.
-  const up: string[] = [`let j0 = (ob * ${u(m)} + row) * ${u(n)} + col;`];
-  let idx = 'j0';
-  for (const pid of plan.permutes) {
-    const p = g.nodes[pid] as Node;
-    const x = g.nodes[p.inputs[0] as number] as Node;
-    const perm = p.attrs['perm'] as readonly number[];
-    const outSt = stridesOf(p.shape);
-    const st = x.shape.map((_d, a) => outSt[perm.indexOf(a)] as number);
-    idx = remap(up, idx, x.shape, st);
-  }
-  // Stores unrolled per accumulator (rows × vec4 columns), so every accumulator stays a plain
-  // variable; each block runs the root's value function (the fused epilogue) per element. A
-  // lookup block is in its array already: one rolled loop keeps a single copy of the epilogue
-  // (its fallback dot products, inlined per call, made unrolled copies compile for seconds).
-  if (plan.lookup) {
-    L.push(`for (var e = 0u; e < ${u(rows * cols)}; e++) {`, `  let row = row0 + e / ${u(cols)};`, `  let col = col0 + e % ${u(cols)};`);
-    L.push(`  if (row < ${u(m)} && col < ${u(n)}) {`, ...up.map((l) => `    ${l}`));
-    L.push(`    A${store.arena}[${u(store.offset)} + ${idx}] = ${rootFn}(${idx});`, '  }', '}');
-  }
-  for (const i of plan.lookup ? [] : I) {
-    L.push(`if (row0 + ${i}u < ${u(m)}) {`, `  let row = row0 + ${i}u;`);
-    for (const q of Q) {
-      L.push(`  for (var j = 0u; j < 4u; j++) {`, `    let col = col0 + ${u(4 * q)} + j;`, `    if (col >= ${u(n)}) { break; }`);
-      if (!plan.lookup) for (const x of V) L.push(`    mmv${name(x)} = ${acc(x, i, q)}[j];`);
-      L.push(...up.map((l) => `    ${l}`));
-      L.push(`    A${store.arena}[${u(store.offset)} + ${idx}] = ${rootFn}(${idx});`, '  }');
-    }
-    L.push('}');
-  }
-  const what = (x: number): string => {
-    const v = plan.values[x] as BlockedValue;
-    const terms = v.terms.length > 1 ? ` (${v.terms.length} matmuls added)` : '';
-    return `// %${v.value} blocked ${mm.op} ${m}x${n}x${kks[x]}${R > 1 ? ` summed over ${R}` : ''}${terms}`;
-  };
-  const valueFns = new Map<number, string>();
-  for (const x of V) {
-    const id = name(x);
-    if (!plan.lookup) {
-      valueFns.set(id, `fn v${id}(i: u32) -> f32 { return mmv${id}; } ${what(x)}`);
-      continue;
-    }
-    // i - origin wraps around below the block, so one comparison per side bounds it
-    const body = [
-      `let dr = (i / ${u(n)}) % ${u(m)} - mmo${k}.y;`,
-      `let dc = i % ${u(n)} - mmo${k}.x;`,
-      `if (i / ${u(m * n)} == mmo${k}.z && dr < ${u(rows)} && dc < ${u(cols)}) { return mmb${id}[dr * ${u(c4)} + dc / 4u][dc % 4u]; }`,
-      `return f${id}(i);`,
-    ];
-    valueFns.set(id, `fn v${id}(i: u32) -> f32 { ${what(x)}, read in the block, else recomputed\n${body.map((l) => `  ${l}`).join('\n')}\n}`);
-  }
-  return {
-    privates,
-    valueFns,
-    fallbacks: plan.lookup ? V.map(name) : [],
-    segment: `fn s${k}(r: u32) { // register-blocked ${rows}x${cols}${V.length > 1 ? ` (${V.length} matmuls)` : ''}\n${L.map((l) => `  ${l}`).join('\n')}\n}`,
-    threads: OB * mb * nb,
-    steps: R * kTotal,
-    block: rows * cols,
-  };
-}

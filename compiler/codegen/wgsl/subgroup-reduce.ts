@@ -99,11 +99,14 @@ export function reduceIdentity(kind: 'sum' | 'max'): string {
   return kind === 'sum' ? '0.0' : f(-Infinity);
 }
 
-/** One segment of a kernel with cooperative segments: `rows` rows, one workgroup each if coop. */
+/**
+ * One segment of a kernel whose main hands out workgroups: `rows` threads for 'thread', rows (one
+ * workgroup each) for 'coop', workgroups for 'tiled' (render-matmul-tiled.ts).
+ */
 export interface MainSegment {
   k: number;
   rows: number;
-  coop: boolean;
+  form: 'thread' | 'coop' | 'tiled';
 }
 
 /**
@@ -129,27 +132,36 @@ export function coopSegment(
 }
 
 /**
- * The entry point of a kernel with cooperative segments. Segments are handed out by WORKGROUP
- * (uniform control flow, which subgroup operations and barriers need): a cooperative segment
- * takes one workgroup per row, any other segment ceil(threads / size) workgroups and runs as
- * before. Every workgroup first claims subgroup slots (all threads reach the barrier).
+ * The entry point of a kernel with cooperative or tiled segments. Segments are handed out by
+ * WORKGROUP (uniform control flow, which subgroup operations and barriers need): a cooperative
+ * segment takes one workgroup per row, a tiled one its tiles, any other segment
+ * ceil(threads / size) workgroups and runs as before. With cooperative segments every workgroup
+ * first claims subgroup slots (all threads reach the barrier); tiled segments get the uniform
+ * zero `tz` that keeps their barrier loops rolled (render-matmul-tiled.ts).
  */
-export function coopMain(segments: readonly MainSegment[], workgroupSize: number): { main: string[]; threads: number } {
+export function workgroupMain(segments: readonly MainSegment[], workgroupSize: number): { main: string[]; threads: number } {
+  const coop = segments.some((s) => s.form === 'coop');
   const lines = [
     `@compute @workgroup_size(${workgroupSize})`,
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {',
-    '  sgLane = lid;',
-    '  var slot = 0u;',
-    '  if (subgroupElect()) { slot = atomicAdd(&sgCount, 1u); }',
-    '  sgSlot = subgroupBroadcastFirst(slot);',
-    '  workgroupBarrier();',
-    '  sgGroups = atomicLoad(&sgCount);',
-    '  let w = wid.x + wid.y * groups.x;',
   ];
+  if (coop) {
+    lines.push(
+      '  sgLane = lid;',
+      '  var slot = 0u;',
+      '  if (subgroupElect()) { slot = atomicAdd(&sgCount, 1u); }',
+      '  sgSlot = subgroupBroadcastFirst(slot);',
+      '  workgroupBarrier();',
+      '  sgGroups = atomicLoad(&sgCount);',
+    );
+  }
+  lines.push('  let w = wid.x + wid.y * groups.x;');
+  if (segments.some((s) => s.form === 'tiled')) lines.push('  let tz = min(groups.z, 1u) - 1u; // 0, uniform and opaque: keeps barrier loops rolled');
   let first = 0;
   for (const s of segments) {
-    const groups = s.coop ? s.rows : Math.ceil(s.rows / workgroupSize);
-    if (s.coop) lines.push(`  if (w < ${u(first + groups)}) { q${s.k}(w - ${u(first)}); return; }`);
+    const groups = s.form === 'coop' || s.form === 'tiled' ? s.rows : Math.ceil(s.rows / workgroupSize);
+    if (s.form === 'coop') lines.push(`  if (w < ${u(first + groups)}) { q${s.k}(w - ${u(first)}); return; }`);
+    else if (s.form === 'tiled') lines.push(`  if (w < ${u(first + groups)}) { s${s.k}(w - ${u(first)}, lid, tz); return; }`);
     else lines.push(`  if (w < ${u(first + groups)}) { let t = (w - ${u(first)}) * ${u(workgroupSize)} + lid; if (t < ${u(s.rows)}) { s${s.k}(t); } return; }`);
     first += groups;
   }

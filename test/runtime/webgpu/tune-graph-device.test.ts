@@ -1,13 +1,14 @@
-// Per-adapter tuning on the device: every candidate register block gives the CPU reference's
-// results on odd shapes (edge blocks, a batch summed in the kernel), the real tuner stores a
-// choice for this adapter and reads it back without timing, and the WebGPU backend compiles with
-// the stored choice (or the untuned one when told to, or when tuning fails).
+// Per-adapter tuning on the device: every candidate matmul form (register blocks, workgroup
+// tiles) gives the CPU reference's results on odd shapes (edge blocks, a batch summed in the
+// kernel), the real tuner stores a choice for this adapter and reads it back without timing, and
+// the WebGPU backend compiles with the stored choice — the tiled form here — (or the untuned one
+// when told to, or when tuning fails).
 
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { referenceBackend } from '../../../backends/reference/index.ts';
-import { decide, GRAPH_TUNE_KEYS, MATMUL_BLOCK_CANDIDATES, tuneGraphForDevice } from '../../../backends/webgpu/tune-graph.ts';
+import { decide, GRAPH_TUNE_KEYS, MATMUL_CANDIDATES, compileOptionsFor, tuneGraphForDevice } from '../../../backends/webgpu/tune-graph.ts';
 import { createWebGpuBackend } from '../../../backends/webgpu/index.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { MemoryTuneStore, type TuneStore } from '../../../runtime/webgpu/autotune.ts';
@@ -44,9 +45,9 @@ const oddFeeds = (): Map<string, Tensor> =>
 describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
   const cache = gpu === null ? null : new PipelineCache(gpu);
 
-  for (const [name, block] of Object.entries(MATMUL_BLOCK_CANDIDATES)) {
-    it(`the ${name} block cap matches the CPU reference on odd shapes`, { timeout: 120_000 }, async () => {
-      const r = await compareWithCpu(gpu!, oddGraph(), oddFeeds(), cache!, { matmulBlock: block });
+  for (const [name, choice] of Object.entries(MATMUL_CANDIDATES)) {
+    it(`the ${name} matmul form matches the CPU reference on odd shapes`, { timeout: 120_000 }, async () => {
+      const r = await compareWithCpu(gpu!, oddGraph(), oddFeeds(), cache!, compileOptionsFor({ ...choice, subgroups: false }));
       for (const out of ['y', 'dw']) expect(relErr(r.gpu.get(out)!.data, r.cpu.get(out)!.data)).toBeLessThan(1e-5);
     });
   }
@@ -58,7 +59,7 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
     const stored = store.get(gpu!.adapterInfo.key, GRAPH_TUNE_KEYS.matmulBlock);
     expect(stored).toBeDefined();
     // the choice follows from the stored timings (fastest, by a margin over the default)
-    expect(MATMUL_BLOCK_CANDIDATES[decide(stored!.timesMs, '8x8')]).toEqual(first.matmulBlock);
+    expect(MATMUL_CANDIDATES[decide(stored!.timesMs, '8x8')]).toEqual({ matmulBlock: first.matmulBlock, matmulTiles: first.matmulTiles });
     const reduce = store.get(gpu!.adapterInfo.key, GRAPH_TUNE_KEYS.rowReduce);
     expect(first.subgroups).toBe(reduce !== undefined && decide(reduce.timesMs, 'thread-per-row') === 'subgroups');
     if (!gpu!.features.has('subgroups')) expect(first.subgroups).toBe(false);
@@ -71,13 +72,15 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
   it('the training backend compiles with the stored choice and matches the CPU reference', { timeout: 120_000 }, async () => {
     const store = new MemoryTuneStore();
     const key = gpu!.adapterInfo.key;
-    store.set(key, GRAPH_TUNE_KEYS.matmulBlock, { choice: '16x8', timesMs: { '4x4': 3, '8x8': 2, '16x8': 1 }, workload: 'w', at: 'then' });
+    // the tiled form stored as this adapter's winner, as a real GPU's probe would store it
+    const timesMs = { '4x4': 5, '8x8': 4, '16x8': 3, 'tiled-4x4': 2, 'tiled-8x8': 1 };
+    store.set(key, GRAPH_TUNE_KEYS.matmulBlock, { choice: 'tiled-8x8', timesMs, workload: 'w', at: 'then' });
     store.set(key, GRAPH_TUNE_KEYS.rowReduce, { choice: 'thread-per-row', timesMs: { 'thread-per-row': 1, subgroups: 2 }, workload: 'w', at: 'then' });
     const graph = oddGraph();
     const backend = await createWebGpuBackend(graph, { allowSoftware: true, tune: store });
     if (!('run' in backend)) throw new Error(backend.reason);
     try {
-      expect(backend.tuning).toEqual({ matmulBlock: { rows: 16, cols: 8 }, subgroups: false, source: 'stored' });
+      expect(backend.tuning).toEqual({ matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true, subgroups: false, source: 'stored' });
       const want = await referenceBackend.run(graph, oddFeeds());
       const got = await backend.run(graph, oddFeeds());
       for (const out of ['y', 'dw']) expect(relErr(got.get(out)!.data, want.get(out)!.data)).toBeLessThan(1e-5);
@@ -100,7 +103,13 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
       const backend = await createWebGpuBackend(oddGraph(), { allowSoftware: true, tune });
       if (!('run' in backend)) throw new Error(backend.reason);
       backend.dispose();
-      expect(backend.tuning).toEqual({ matmulBlock: { rows: 8, cols: 8 }, subgroups: false, source: 'untuned', ...(note === undefined ? {} : { note }) });
+      expect(backend.tuning).toEqual({
+        matmulBlock: { rows: 8, cols: 8 },
+        matmulTiles: false,
+        subgroups: false,
+        source: 'untuned',
+        ...(note === undefined ? {} : { note }),
+      });
     }
   });
 });

@@ -18,6 +18,7 @@ import { planMemory } from './kernel/plan-memory.ts';
 import { fuseAttention } from './kernel/fuse-attention.ts';
 import { DEFAULT_LIMITS, legalize, type DeviceLimits } from './codegen/wgsl/legalize.ts';
 import { renderKernel } from './codegen/wgsl/render-kernel.ts';
+import { expandRows } from './codegen/wgsl/expand-rows.ts';
 import type { MatmulBlock } from './codegen/wgsl/render-matmul.ts';
 import { halfArenas, planHalfMemory } from './kernel/plan-memory-f16.ts';
 import type { KernelArtifact } from './kernel/kernel-graph.ts';
@@ -105,7 +106,8 @@ export function optimizeGraph(g: Graph, opts: CompileOptions = {}): Graph {
 
 export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArtifact & { optimized: Graph } {
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const optimized = optimizeGraph(graph, opts);
+  // log_softmax as max, Σ exp and maps: the renderer's row kernels memoize only reductions.
+  const optimized = expandRows(optimizeGraph(graph, opts));
   const serial = opts.reductions === 'serial';
   // Long reductions in two passes, the first materialized: each thread sums √n elements, not n.
   const split = serial ? { graph: optimized, partials: new Set<number>() } : splitReductions(optimized);

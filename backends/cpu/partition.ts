@@ -94,8 +94,9 @@ function segment(graph: Graph, members: readonly Node[], crossing: Uint8Array): 
     const hit = local.get(id);
     if (hit !== undefined) return hit;
     const src = graph.nodes[id] as Node;
-    // A source keeps its name (fed from the held values); anything else came from an earlier step.
-    const attrs = isSource(src) ? src.attrs : { name: crossName(id) };
+    // A source keeps its name (fed from the held values); anything else came from an earlier step,
+    // an input with every attr the builder checks (export rewrites segments: fold-batch-sums.ts).
+    const attrs = isSource(src) ? src.attrs : { name: crossName(id), shape: src.shape, dtype: src.dtype };
     const node: Node = { id: nodes.length, op: isSource(src) ? src.op : 'input', inputs: [], attrs, dtype: src.dtype, shape: src.shape };
     nodes.push(node);
     local.set(id, node.id);

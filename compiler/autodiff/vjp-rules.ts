@@ -57,6 +57,25 @@ function convAttrs(n: Node): { stride: [number, number]; padding: [number, numbe
   return { stride: [s[0] as number, s[1] as number], padding: [p[0] as number, p[1] as number], groups: n.attrs['groups'] as number };
 }
 
+/**
+ * y = log_softmax(x): dx = g − exp(y)·Σ_axis g, from the saved output (no second max or Σ exp).
+ * When g is a scatter of `src` into zeros along the same axis — the VJP of take_along_axis, so
+ * always for cross-entropy — Σ_axis g is Σ_axis src and g − t is t negated with src scattered in:
+ * exactly the same sums, without materializing the zero tensor, scattering into it, reducing it
+ * and subtracting from it (the backward then makes 3 full passes over the logits: exp, the
+ * scale, the scatter's copy).
+ */
+const logSoftmaxRule: VjpRule = ({ b, node, g }) => {
+  const axis = node.attrs['axis'] as number;
+  const p = b.exp(node);
+  const base = g.op === 'scatter_add_along_axis' ? (b.nodes[g.inputs[0] as number] as Node) : undefined;
+  if (base !== undefined && base.op === 'full' && base.attrs['value'] === 0 && g.attrs['axis'] === axis) {
+    const [idx, src] = [b.nodes[g.inputs[1] as number] as Node, b.nodes[g.inputs[2] as number] as Node];
+    return [b.scatterAddAlongAxis(b.mul(p, b.neg(b.sum(src, axis, true))), idx, src, axis)];
+  }
+  return [b.sub(g, b.mul(p, b.sum(g, axis, true)))];
+};
+
 const hw = (s: Shape): [number, number] => [s[2] as number, s[3] as number];
 
 export const VJP_RULES: Record<Op, VjpRule> = {
@@ -142,6 +161,7 @@ export const VJP_RULES: Record<Op, VjpRule> = {
     return [b.mul(b.div(mask, count), b.reshape(g, kept))];
   },
   argmax: 'nondiff',
+  log_softmax: logSoftmaxRule,
 
   reshape: ({ b, ins, g }) => [b.reshape(g, (ins[0] as Node).shape)],
   permute: ({ b, node, g }) => {

@@ -269,6 +269,9 @@ export class GraphBuilder {
   argmax(x: Node, axis: number): Node {
     return this.apply('argmax', [x], { axis: normAxis(axis, x.shape.length) });
   }
+  logSoftmax(x: Node, axis = -1): Node {
+    return this.apply('log_softmax', [x], { axis: normAxis(axis, x.shape.length) });
+  }
 
   // ── movement ──
   /** One dim may be -1 (inferred). Reshaping to the same shape returns x. */

@@ -1,5 +1,6 @@
 // Derived ops written as compositions of primitives: the layer library calls these; the WebGPU
-// backend fuses them later. Nothing here is a primitive, so autodiff needs no extra rules.
+// backend fuses them later. Nothing here is a primitive, so autodiff needs no extra rules (log
+// softmax is the primitive log_softmax, ops.ts says why).
 // Convention: `axis` defaults to the last axis; shapes in comments use [B, T, C]-style names.
 
 import type { GraphBuilder } from './builder.ts';
@@ -45,8 +46,9 @@ export function logsumexp(b: GraphBuilder, x: Node, axis = -1, keepdim = false):
       );
 }
 
+/** The primitive log_softmax: one row pass forward, a VJP from its saved output. */
 export function logSoftmax(b: GraphBuilder, x: Node, axis = -1): Node {
-  return b.sub(x, logsumexp(b, x, axis, true));
+  return b.logSoftmax(x, axis);
 }
 
 export interface NormOpts {

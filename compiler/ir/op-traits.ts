@@ -143,6 +143,15 @@ export const OP_TRAITS: Record<Op, OpTraits> = {
   reduce_max: loop('row', perInput, perInputTrips, inputFlops),
   // The first element seeds the best; the loop compares the rest.
   argmax: loop('loop', perInput, (n, ins) => Math.max(0, perInputTrips(n, ins) - 1), inputFlops),
+  // Counted as its composite runs (the reference kernel, ONNX LogSoftmax, WGSL's expansion): a max
+  // pass, Σ exp(x − max), then x − (max + log Σ): 5 FLOPs per element and 2 per row; x is read 3
+  // times; the two row loops run the axis length each. WGSL never renders it (expand-rows.ts).
+  log_softmax: loop(
+    'row',
+    (_c, ins, k) => 3 * numel(ins[k]?.shape ?? []),
+    (n) => 2 * (n.shape[n.attrs['axis'] as number] ?? 0),
+    (n) => 5 * numel(n.shape) + (2 * numel(n.shape)) / Math.max(1, n.shape[n.attrs['axis'] as number] ?? 1),
+  ),
   reshape: view('flat'),
   permute: view('remap'),
   broadcast_to: view('broadcast'),

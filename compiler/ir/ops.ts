@@ -1,6 +1,9 @@
 // The primitive ops of the graph IR, declared once. Every per-op behaviour elsewhere (CPU kernel,
 // VJP rule, WGSL emit) is a `Record<Op, Rule>` table, so tsc names the rule a new op is missing.
-// Softmax, norms, attention, losses are NOT here: they are compositions (compose.ts).
+// Softmax, norms, attention, losses are NOT here: they are compositions (compose.ts). The one
+// exception is log_softmax, a primitive so that cross-entropy's forward is one row pass on every
+// backend and its VJP reuses the saved output (the composite took ~8 full passes over the logits
+// in a training step); WGSL expands it back into its composite (codegen/wgsl/expand-rows.ts).
 
 import type { Attrs, DType, Shape } from './graph.ts';
 import {
@@ -49,6 +52,7 @@ export const OPS = [
   'reduce_sum',
   'reduce_max',
   'argmax',
+  'log_softmax',
   // movement
   'reshape',
   'permute',
@@ -292,6 +296,14 @@ export const OP_INFO: Record<Op, OpInfo> = {
     meaning: 'index of the first max along axis (axis removed) → i32',
     dtype: (ins) => (requireNumeric('argmax', in0(ins)), 'i32'),
     shape: (ins, a) => reduceShape(in0(ins).shape, [attrInt(a, 'axis')], false),
+  },
+  log_softmax: {
+    arity: 1,
+    attrs: ['axis'],
+    kind: 'reduce',
+    meaning: 'x − max − log Σ exp(x − max) along axis (shape kept)',
+    dtype: (ins) => requireFloat('log_softmax', in0(ins)),
+    shape: (ins, a) => (normAxis(attrInt(a, 'axis'), in0(ins).shape.length), in0(ins).shape),
   },
 
   reshape: {

@@ -18,6 +18,7 @@ import {
   reshapeKernel,
   sliceKernel,
 } from './kernels-movement.ts';
+import { logSoftmaxKernel } from './kernels-softmax.ts';
 import { constantKernel, feedKernel, fullKernel, iotaKernel, randomNormalKernel, randomUniformKernel } from './kernels-source.ts';
 
 const u = (op: keyof typeof UNARY_FNS): CpuKernel => unaryKernel(op);
@@ -65,6 +66,7 @@ export const CPU_KERNELS: Record<Op, CpuKernel> = {
   reduce_sum: reduceSumKernel,
   reduce_max: reduceMaxKernel,
   argmax: argmaxKernel,
+  log_softmax: logSoftmaxKernel,
   reshape: reshapeKernel,
   permute: permuteKernel,
   broadcast_to: broadcastToKernel,

@@ -162,6 +162,9 @@ export const ONNX_RULES: Record<Op, OnnxRule> = {
   },
   // First max wins (select_last_index = 0), as in the reference; ONNX gives int64.
   argmax: { emit: (c) => toI32(c, c.op('ArgMax', c.ins, { axis: i(attr(c.node, 'axis')), keepdims: i(0), select_last_index: i(0) })) },
+  // Since opset 13, LogSoftmax normalizes along the one `axis` (before, it flattened the axes
+  // from `axis` on), as the reference does; ONNX Runtime runs it as one row pass.
+  log_softmax: direct('LogSoftmax', (n) => ({ axis: i(attr(n, 'axis')) })),
 
   reshape: {
     emit: (c) => {

@@ -8,6 +8,7 @@
 import type { DType, Graph, Node } from '../../ir/graph.ts';
 import type { Op } from '../../ir/ops.ts';
 import { ELEM, type ElemType, type OnnxAttr, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.ts';
+import { foldBatchSums } from './fold-batch-sums.ts';
 import { ONNX_RULES, type OnnxCtx } from './onnx-rules.ts';
 
 const ELEM_OF: Record<DType, ElemType> = { f32: ELEM.FLOAT, f16: ELEM.FLOAT16, i32: ELEM.INT32, bool: ELEM.BOOL };
@@ -72,7 +73,9 @@ function rawOf(values: ArrayLike<number>, dtype: 'f32' | 'i32' | 'bool' | 'i64' 
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
 }
 
-export function toOnnx(graph: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
+export function toOnnx(source: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
+  // Weight gradients as one GEMM each (fold-batch-sums.ts says why only here).
+  const graph = foldBatchSums(source);
   const nodes: OnnxNode[] = [];
   // Where emitted nodes go: the graph, or the body of the Loop being built.
   let sink = nodes;

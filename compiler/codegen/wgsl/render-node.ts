@@ -222,6 +222,9 @@ export const NODE_RENDER: Record<Op, Render> = {
     c.lines.push(`for (var j = 1u; j < ${u(dim)}; j++) { let x = ${c.v(0, `base + j * ${u(inner)}`)}; if (x > bv) { bv = x; best = j; } }`);
     return 'f32(best)';
   },
+  log_softmax: () => {
+    throw new Error('wgsl: log_softmax is expanded into its row reductions before fusion (expand-rows.ts)');
+  },
   reshape: (c) => c.v(0, 'i'),
   permute: (c) => {
     const st = stridesOf(inShape(c, 0));

@@ -2,6 +2,8 @@
 // finite-difference checks of their gradients (built only from primitive VJPs).
 
 import { describe, expect, it } from 'vitest';
+import { grad } from '../../../compiler/autodiff/grad.ts';
+import { eliminateDead } from '../../../compiler/passes/eliminate-dead.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import { applyRope, attention, ropeTables } from '../../../compiler/ir/compose-attention.ts';
 import { crossEntropy, groupNorm, klDiv, layerNorm, logSoftmax, rmsNorm, softmax, topk, upsampleNearest } from '../../../compiler/ir/compose.ts';
@@ -122,5 +124,35 @@ describe('small compositions', () => {
     expect([...(out.get('up')?.data ?? [])]).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
     expect([...(out.get('tv')?.data ?? [])]).toEqual([9, 3]);
     expect([...(out.get('ti')?.data ?? [])]).toEqual([1, 3]);
+  });
+});
+
+describe('cross_entropy gradient', () => {
+  // The log_softmax VJP sees take_along_axis's scatter into zeros and scatters into −p·Σsrc
+  // instead: the gradient is (softmax − one-hot)·valid/count, computed from the saved output.
+  const b = new GraphBuilder();
+  const logits = b.param('logits', CE.logits.shape);
+  b.output('loss', crossEntropy(b, logits, b.input('labels', CE.labels.shape, 'i32'), { ignoreIndex: -100 }));
+  // What ONNX export and the WGSL pipeline see: take_along_axis's own VJP is left dead.
+  const g = eliminateDead(grad(b.build(), 'loss'));
+  const loss = g.outputs.find((o) => o.name === 'loss')?.node ?? -1;
+
+  it('makes 3 full-size values in the backward (exp, scale, scatter), no zeros and no full-size reduction', () => {
+    const full = (n: { shape: readonly number[] }): boolean => n.shape.join(',') === CE.logits.shape.join(',');
+    const backward = g.nodes.filter((n) => n.id > loss);
+    expect(backward.filter(full).map((n) => n.op)).toEqual(['exp', 'mul', 'scatter_add_along_axis']);
+    expect(backward.some((n) => n.op === 'reduce_sum' && full(g.nodes[n.inputs[0] as number] as Node))).toBe(false);
+  });
+
+  it('is (softmax − one-hot)·valid/count', () => {
+    const labels = v(CE, 'labels');
+    const valid = labels.filter((l) => l !== -100).length;
+    const p = ref.softmaxRef(v(CE, 'logits'), 5);
+    const want = p.map((q, k) => {
+      const l = labels[Math.floor(k / 5)] as number;
+      return l === -100 ? 0 : (q - (k % 5 === l ? 1 : 0)) / valid;
+    });
+    const got = runGraph(g, feedsOf(CE), { dtype: 'f64' }).get('grad:logits')?.data ?? [];
+    expect(maxRelErr(got, want)).toBeLessThan(1e-12);
   });
 });

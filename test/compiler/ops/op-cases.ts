@@ -314,6 +314,31 @@ export const OP_CASES: OpCase[] = [
     expect: { shape: [1, 1], values: [6] },
   },
   {
+    op: 'log_softmax',
+    name: 'rows (last axis)',
+    inputs: { x: t([2, 3], [1, 2, 3, -1, 0.5, -1]) },
+    build: (b, x) => b.logSoftmax(x('x'), -1),
+    // python: v − max − log Σ exp(r − max) per row
+    expect: {
+      shape: [2, 3],
+      values: [-2.4076059644443806, -1.4076059644443804, -0.4076059644443804, -1.8689811354013155, -0.3689811354013155, -1.8689811354013155],
+    },
+  },
+  {
+    op: 'log_softmax',
+    name: 'columns (axis 0), shifted by the max: 1000 does not overflow exp',
+    inputs: { x: t([2, 2], [1000, -2, 1001, 3]) },
+    build: (b, x) => b.logSoftmax(x('x'), 0),
+    expect: { shape: [2, 2], values: [-1.3132616875182228, -5.006715348489118, -0.31326168751822286, -0.006715348489117967] },
+  },
+  {
+    op: 'log_softmax',
+    name: 'VJP through a take_along_axis pick (cross-entropy: the scatter-into-zeros form)',
+    inputs: { x: t([2, 3], [1, 2, 3, -1, 0.5, -1]), i: t([2, 1], [0, 2], 'i32') },
+    build: (b, x) => b.takeAlongAxis(b.logSoftmax(x('x'), 1), x('i'), 1),
+    expect: { shape: [2, 1], values: [-2.4076059644443806, -1.8689811354013155] },
+  },
+  {
     op: 'argmax',
     name: 'first max wins',
     inputs: { x: t([2, 3], [1, 5, 3, 7, 2, 7]) },

@@ -17,6 +17,7 @@ export const TOLERANCE: Partial<Record<Op, number>> = {
   sin: 1e-5,
   cos: 1e-5,
   pow: 1e-5,
+  log_softmax: 1e-5,
   random_normal: 1e-4,
   // accumulation order differs from the CPU's loops
   matmul: 1e-5,

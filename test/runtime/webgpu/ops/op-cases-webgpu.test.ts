@@ -44,7 +44,10 @@ describe.skipIf(gpu === null)('every op case on WebGPU matches the CPU reference
   it('packs ~90 independent cases into a handful of dispatches (plus the host svd kernels)', { timeout: 300_000 }, async () => {
     const r = await run();
     const svd = OP_CASES.filter((c) => c.op.startsWith('svd')).length;
-    expect(r.dispatches - svd).toBeLessThanOrEqual(3);
+    // A log_softmax along a non-last axis expands to a column max, a column Σ exp and the map:
+    // column reductions are not kept in a row kernel, so they are dependent dispatches (2 more).
+    const columns = OP_CASES.filter((c) => c.op === 'log_softmax' && c.name.startsWith('columns')).length * 2;
+    expect(r.dispatches - svd - columns).toBeLessThanOrEqual(3);
   });
 
   it.each(OP_CASES.map((c, k) => [`${c.op}: ${c.name}`, k] as const))('%s', async (_t, k) => {

@@ -89,7 +89,7 @@ writeRow({
   paper: 'feature inheritance makes SDM +40.0% faster (arXiv 2406.00210 abstract); no quality figure in the abstracts',
   scion: `sampling ${speedup.toFixed(2)}× as fast (${(plainMs / 1000).toFixed(1)} s → ${(cachedMs / 1000).toFixed(1)} s for ${n} digits, ${cfg.sampler.steps} ${cfg.sampler.kind.toUpperCase()} steps; cached: ${passes}); judged right: plain ${formatShare(plainHits, n)}, cached ${formatShare(cachedHits, n)}`,
   verdict,
-  why: `${speedup >= SPEEDUP_BAR ? 'faster' : 'not faster'} than the ${SPEEDUP_BAR}× bar for timing noise; accuracy cached − plain ${(100 * diff).toFixed(1)} points, paired standard error ${(100 * se).toFixed(1)} (${b} twins right only plain, ${c} only cached)${lossShows ? ': a loss beyond 2 standard errors' : ': no loss beyond 2 standard errors'}. Load average at each arm's start: ${loads.join(', ')}`,
+  why: `${speedup >= SPEEDUP_BAR ? 'faster' : 'not faster'} than the ${SPEEDUP_BAR}× bar for timing noise; accuracy cached − plain ${(100 * diff).toFixed(1)} points, paired standard error ${(100 * se).toFixed(1)} (of the sample twins judged differently: ${b} right only plain, ${c} only cached)${lossShows ? ': a loss beyond 2 standard errors' : ': no loss beyond 2 standard errors'}. Load average at each arm's start: ${loads.join(', ')}`,
   command: commandLine('asdm-cache'),
   seconds: (Date.now() - started) / 1000,
   device: deviceLine(backend, load),

@@ -101,6 +101,16 @@ export function toOnnx(source: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
     return name;
   };
 
+  // A graph output names the node that computes it instead of an Identity copy of its value: the
+  // train step's logits output copied 8M floats every step, read by nobody on resident steps.
+  // The first output of a node claims it; outputs that repeat a value or name a source keep the copy.
+  const outputNamed = new Map<number, string>();
+  for (const o of graph.outputs) {
+    const op = (graph.nodes[o.node] as Node).op;
+    if (op !== 'input' && op !== 'param' && !outputNamed.has(o.node)) outputNamed.set(o.node, o.name);
+  }
+  const namedNodes = new Set<number>();
+
   for (const id of reachable(graph)) {
     const node = graph.nodes[id] as Node;
     current = id;
@@ -164,7 +174,21 @@ export function toOnnx(source: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
         return declare(name);
       },
     };
-    value.set(id, rule.emit(ctx));
+    const first = nodes.length;
+    let v = rule.emit(ctx);
+    const outName = outputNamed.get(id);
+    // Only a value this node's own top-level nodes made (not an input, a constant or a Loop body's).
+    if (outName !== undefined && v.startsWith(`%${id}.`) && nodes.slice(first).some((n) => n.outputs.includes(v))) {
+      const was = v;
+      const rename = (names: readonly string[]): string[] => names.map((x) => (x === was ? outName : x));
+      for (let k = first; k < nodes.length; k++) {
+        const n = nodes[k] as OnnxNode;
+        nodes[k] = { ...n, inputs: rename(n.inputs), outputs: rename(n.outputs) };
+      }
+      v = outName;
+      namedNodes.add(id);
+    }
+    value.set(id, v);
   }
 
   const outputs: OnnxValueInfo[] = [];
@@ -172,7 +196,8 @@ export function toOnnx(source: Graph, opts: ToOnnxOptions = {}): OnnxGraph {
   for (const o of graph.outputs) {
     if (taken.has(o.name)) throw new Error(`ONNX export: output '${o.name}' has the name of an input or parameter; ONNX names each value once`);
     const node = graph.nodes[o.node] as Node;
-    nodes.push({ op: 'Identity', inputs: [value.get(o.node) as string], outputs: [o.name], name: `output_${outputs.length}` });
+    if (!(namedNodes.has(o.node) && value.get(o.node) === o.name))
+      nodes.push({ op: 'Identity', inputs: [value.get(o.node) as string], outputs: [o.name], name: `output_${outputs.length}` });
     outputs.push({ name: o.name, elem: ELEM_OF[node.dtype], shape: node.shape });
   }
   return { name: opts.name ?? 'scion', nodes, initializers, inputs, outputs, ...(opts.doc === undefined ? {} : { doc: opts.doc }) };

@@ -36,7 +36,11 @@ export function hoistDraws(graph: Graph): HostDraws {
   const hoisted = new Set(draws.map((n) => n.id));
   // Same ids, so every operand reference and output stays valid; a key read by nothing else is left dangling, which export prunes.
   const nodes = graph.nodes.map(
-    (n): Node => (hoisted.has(n.id) ? { id: n.id, op: 'input', inputs: [], attrs: { name: drawName(n.id) }, dtype: n.dtype, shape: n.shape } : n),
+    (n): Node =>
+      // Every attr an input carries (the builder checks them when export rewrites the graph: fold-batch-sums.ts).
+      hoisted.has(n.id)
+        ? { id: n.id, op: 'input', inputs: [], attrs: { name: drawName(n.id), shape: n.shape, dtype: n.dtype }, dtype: n.dtype, shape: n.shape }
+        : n,
   );
   return {
     graph: { nodes, outputs: graph.outputs },

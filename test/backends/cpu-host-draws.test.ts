@@ -26,6 +26,7 @@ import { trainExamples } from '../../jobs/train/train-examples.ts';
 import { runGraph } from '../../runtime/cpu/run-graph.ts';
 import type { Tensor } from '../../runtime/cpu/tensor.ts';
 import { captureIo } from '../cli/capture-io.ts';
+import { genreClassifierSpec } from '../jobs/train/genre-classifier-spec.ts';
 
 /** y = x where u ≥ 0.5 else 0 (a dropout mask), with the draws u [3, 5] and n [4] as outputs too. */
 function drawGraph(): Graph {
@@ -107,24 +108,9 @@ describe('random draws on the host (--device cpu)', () => {
 // A tiny llama parent (`scion init`) and a PiSSA adapter with dropout on its classifier, trained
 // on cross-entropy alone (one resident session) and with BA-LoRA's three regularizers (the SVD
 // energy splits the step into segments).
-const BODY = `
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }`;
-const SPEC = `
-model P(vocab = 320, dim = 16, depth = 2, heads = 2, kv_heads = 1, ffn = 32, ctx = 16) preset llama {${BODY}
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}
-model C(vocab = 320, dim = 16, depth = 2, heads = 2, kv_heads = 1, ffn = 32, ctx = 16, genres = 15) preset llama {${BODY}
-  features = mean(RMSNorm(h) as norm, axis = 1)
-  output logits = Linear(features, genres) as score
-}
-inherit C from P at "parent/model.safetensors" {
-  except = ["score.*"]
-}
+const SPEC = genreClassifierSpec(
+  2,
+  `
 adapter Plain on C {
   targets = ["layers.*.self_attn.q_proj", "layers.*.self_attn.v_proj"]
   rank = 2
@@ -159,7 +145,8 @@ train Ba {
   batch = 4
   seed = 2
 }
-`;
+`,
+);
 
 describe('a dropout adapter on --device cpu', () => {
   let dir = '';

@@ -21,6 +21,7 @@ import { tensor, type Tensor } from '../../runtime/cpu/tensor.ts';
 import { maxRelErr } from '../compiler/ops/harness.ts';
 import { captureIo } from '../cli/capture-io.ts';
 import { trainLosses as losses } from '../jobs/train/run-metrics.ts';
+import { genreClassifierSpec } from '../jobs/train/genre-classifier-spec.ts';
 
 /** loss = Σ c·σ² (σ of tanh(x·w)) + Σ exp(tanh(x·w))/10, with its gradients in x and w: dσ needs σ. */
 function svdGraph(): Graph {
@@ -107,24 +108,9 @@ describe('--device cpu with host ops', () => {
 
 // A tiny llama parent (`scion init`) and a BA-LoRA adapter on its classifier: consistency,
 // diversity and the SVD-energy term (svd_values of the [batch, dim] features) all in the loss.
-const BODY = `
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }`;
-const SPEC = `
-model P(vocab = 320, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 16) preset llama {${BODY}
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}
-model C(vocab = 320, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 16, genres = 15) preset llama {${BODY}
-  features = mean(RMSNorm(h) as norm, axis = 1)
-  output logits = Linear(features, genres) as score
-}
-inherit C from P at "parent/model.safetensors" {
-  except = ["score.*"]
-}
+const SPEC = genreClassifierSpec(
+  1,
+  `
 adapter A on C {
   targets = ["layers.*.self_attn.q_proj", "layers.*.self_attn.v_proj"]
   rank = 2
@@ -142,7 +128,8 @@ train A {
   batch = 4
   seed = 1
 }
-`;
+`,
+);
 
 describe('BA-LoRA on --device cpu', () => {
   it('trains 10 steps with the reference losses within 1e-3 relative', { timeout: 300_000 }, async () => {

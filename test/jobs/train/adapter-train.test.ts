@@ -19,26 +19,11 @@ import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
 import { trainLosses as losses } from './run-metrics.ts';
+import { genreClassifierSpec } from './genre-classifier-spec.ts';
 
-const BODY = `
-  input tokens: i32[batch, ctx]
-  h = Embedding(tokens, vocab, dim) as embed_tokens
-  repeat i in 0..depth {
-    h = h + Attention(RMSNorm(h) as layers[i].input_layernorm, heads, kv_heads = kv_heads, rope = true, causal = true) as layers[i].self_attn
-    h = h + SwiGLU(RMSNorm(h) as layers[i].post_attention_layernorm, ffn) as layers[i].mlp
-  }`;
-
-const SPEC = `
-model P(vocab = 320, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 16) preset llama {${BODY}
-  output logits = Linear(RMSNorm(h) as norm, vocab, bias = false) as lm_head
-}
-model C(vocab = 320, dim = 16, depth = 1, heads = 2, kv_heads = 1, ffn = 32, ctx = 16, genres = 15) preset llama {${BODY}
-  features = mean(RMSNorm(h) as norm, axis = 1)
-  output logits = Linear(features, genres) as score
-}
-inherit C from P at "parent/model.safetensors" {
-  except = ["score.*"]
-}
+const SPEC = genreClassifierSpec(
+  1,
+  `
 adapter A on C {
   targets = ["layers.*.self_attn.q_proj", "layers.*.self_attn.v_proj"]
   rank = 2
@@ -59,7 +44,8 @@ train A {
   seed = 1
   checkpoint = { every = 3, keep = 3 }
 }
-`;
+`,
+);
 
 const Q = 'layers.0.self_attn.q_proj';
 const V = 'layers.0.self_attn.v_proj';

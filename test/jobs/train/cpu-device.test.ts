@@ -17,20 +17,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import { captureIo } from '../../cli/capture-io.ts';
+import { crash } from './crash-checkpoint.ts';
 
-/** The step whose checkpoint write "crashes" the run once its file is written. */
-const crash: { afterStep: number | undefined } = { afterStep: undefined };
-vi.mock('../../../runtime/train/checkpoint.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../runtime/train/checkpoint.ts')>();
-  return {
-    ...real,
-    writeCheckpoint: async (...args: Parameters<typeof real.writeCheckpoint>) => {
-      const path = await real.writeCheckpoint(...args);
-      if (args[1].step === crash.afterStep) throw new Error(`simulated crash after step ${crash.afterStep}`);
-      return path;
-    },
-  };
-});
+vi.mock('../../../runtime/train/checkpoint.ts', async (importOriginal) => (await import('./crash-checkpoint.ts')).crashingCheckpoints(await importOriginal()));
 
 const DEFAULT_SPEC = readFileSync(join(import.meta.dirname, '../../../specs/default.scion'), 'utf8');
 // The default model at the sizes it had when this test was written (the 4096 × 128 × 4 main job

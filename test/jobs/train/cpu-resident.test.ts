@@ -18,20 +18,9 @@ import { trainLm, type LmTrainResult } from '../../../jobs/train/train-lm.ts';
 import { readCheckpoint } from '../../../runtime/train/checkpoint.ts';
 import { llamaSpec, parse } from '../../compiler/lower/helpers.ts';
 import { nanBeforeRun } from './run-metrics.ts';
+import { crash } from './crash-checkpoint.ts';
 
-/** The step whose checkpoint write "crashes" the run once its file is written. */
-const crash: { afterStep: number | undefined } = { afterStep: undefined };
-vi.mock('../../../runtime/train/checkpoint.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../runtime/train/checkpoint.ts')>();
-  return {
-    ...real,
-    writeCheckpoint: async (...args: Parameters<typeof real.writeCheckpoint>) => {
-      const path = await real.writeCheckpoint(...args);
-      if (args[1].step === crash.afterStep) throw new Error(`simulated crash after step ${crash.afterStep}`);
-      return path;
-    },
-  };
-});
+vi.mock('../../../runtime/train/checkpoint.ts', async (importOriginal) => (await import('./crash-checkpoint.ts')).crashingCheckpoints(await importOriginal()));
 
 const CTX = 8;
 const SPEC = `

@@ -22,20 +22,9 @@ import { readCheckpoint } from '../../../runtime/train/checkpoint.ts';
 import { llamaSpec, parse } from '../../compiler/lower/helpers.ts';
 import { nanBeforeRun } from './run-metrics.ts';
 import { gpuForTests } from '../../runtime/webgpu/gpu-fixture.ts';
+import { crash } from './crash-checkpoint.ts';
 
-/** The step whose checkpoint write "crashes" the run once its file is written. */
-const crash: { afterStep: number | undefined } = { afterStep: undefined };
-vi.mock('../../../runtime/train/checkpoint.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../runtime/train/checkpoint.ts')>();
-  return {
-    ...real,
-    writeCheckpoint: async (...args: Parameters<typeof real.writeCheckpoint>) => {
-      const path = await real.writeCheckpoint(...args);
-      if (args[1].step === crash.afterStep) throw new Error(`simulated crash after step ${crash.afterStep}`);
-      return path;
-    },
-  };
-});
+vi.mock('../../../runtime/train/checkpoint.ts', async (importOriginal) => (await import('./crash-checkpoint.ts')).crashingCheckpoints(await importOriginal()));
 
 const BATCH = 2;
 const CTX = 8;

@@ -109,11 +109,19 @@ export const modelWeights: ValueParser<{ model: string | null; path: string }> =
   return { model: null, path: v };
 };
 
+/** `MODEL=W`: a frozen teacher's or base's weights (`scion train`), the model named. */
+export const frozenWeights: ValueParser<{ model: string; path: string }> = (v, flag) => {
+  const w = modelWeights(v, flag);
+  if (w.model === null) throw bad(`${flag} ${v}: name the frozen model, as in ${flag} Teacher=runs/Teacher/model.safetensors`);
+  return { model: w.model, path: w.path };
+};
+
 const DEVICES = ['auto', ...BACKEND_NAMES].join('|');
 
 /**
  * The flags, keyed by what they mean. Two meanings may share a spelling (`--weights` is one
- * checkpoint for eval and generate, a repeatable `[MODEL=]W` for sample) but no command takes both.
+ * checkpoint for eval and generate, a repeatable `[MODEL=]W` for sample, `MODEL=W` for train's
+ * frozen models) but no command takes two of them.
  */
 export const FLAGS = {
   help: toggle(['-h', '--help'], 'print this help and exit'),
@@ -126,6 +134,7 @@ export const FLAGS = {
   device: one(['--device'], DEVICES, 'the backend to run on (auto: the first in backends/registry.ts that can)', device),
   weights: one(['--weights'], 'W.safetensors', 'the trained weights', text),
   sampleWeights: many(['--weights'], '[MODEL=]W', "the sampled model's weights, or MODEL's when the sample block switches models (repeatable)", modelWeights),
+  frozenWeights: many(['--weights'], 'MODEL=W', "a frozen teacher's or base's weights (default runs/MODEL/model.safetensors; repeatable)", frozenWeights),
   from: one(['--from'], 'scion|yaml', "the input's form (default: by FILE's extension)", form),
   to: one(['--to'], 'scion|yaml', "the form to write (default: the other one, or OUT's extension)", form),
   write: toggle(['--write'], 'rewrite each file in place (only those with no parse errors)'),

@@ -1,4 +1,4 @@
-// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--device D] [--resume]
+// `scion train [FILE] [--model NAME] [--out DIR] [--steps N] [--seed S] [--weights M=W]… [--device D] [--resume]
 // [--json]`: the main job (jobs/train/train-job.ts) — the spec's `train` declaration compiled and
 // run with checkpoints; model.safetensors (preset names), config.json, tokenizer.json, loss plots
 // and summary.json in the out folder; a summary and, for a language model, a generated sample with
@@ -26,9 +26,10 @@ stops when there is none. One run at a time writes an out folder: a second is re
 anything is allocated the job estimates the memory and disk it needs and refuses when this machine has less free (--force: try anyway).
 An adapter target (\`train G\` with \`adapter G on M\`) trains LoRA A and B plus the parameters M's inherit leaves out
 with \`except\` (new, e.g. a classifier head); M's weights come from --init, else the inherit's parent checkpoint, and stay
-frozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.`,
+frozen. It writes adapter_model.safetensors + adapter_config.json (PEFT, for the original base weights) instead of a model.
+A frozen teacher or base M (\`teacher = M frozen\`) is read from runs/M/model.safetensors, or from --weights M=FILE.`,
   args: { name: 'FILE', min: 0, max: 1 },
-  flags: ['model', 'out', 'steps', 'seed', 'init', 'device', 'resume', 'force', 'json'],
+  flags: ['model', 'out', 'steps', 'seed', 'init', 'frozenWeights', 'device', 'resume', 'force', 'json'],
   placeholders: { out: 'DIR' },
 });
 
@@ -48,6 +49,7 @@ export const run = command(SPEC, async ({ flags: o, args: [file] }, io) => {
     ...(o.steps === undefined ? {} : { steps: o.steps }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
     ...(o.init === undefined ? {} : { init: isAbsolute(o.init) ? o.init : resolve(io.cwd, o.init) }),
+    ...(o.frozenWeights.length === 0 ? {} : { frozen: new Map(o.frozenWeights.map((w) => [w.model, resolve(io.cwd, w.path)])) }),
     device: o.device ?? 'auto',
     resume: o.resume,
     force: o.force,

@@ -36,7 +36,7 @@ export interface LmJob {
 export async function prepareLmJob(
   program: Program,
   model: string,
-  o: { outDir: string; cwd: string; steps?: number; seed?: number; init?: string; log: (line: string) => void },
+  o: { outDir: string; cwd: string; steps?: number; seed?: number; init?: string; frozen?: ReadonlyMap<string, string>; log: (line: string) => void },
 ): Promise<LmJob> {
   const decl = findTrain(program, model);
   if (decl === undefined) throw new JobError(`the spec has no \`train ${model}\` declaration`);
@@ -77,7 +77,7 @@ export async function prepareLmJob(
   const initFrom = initPath(program, model, o.outDir, o.init);
   if (initFrom !== undefined) o.log(`initial weights: ${relative(o.cwd, initFrom) || initFrom}`);
   const initial = await initialWeights(lowered, config.seed, initFrom);
-  const frozen = await loadFrozen(lowered, o.cwd);
+  const frozen = await loadFrozen(lowered, o.cwd, o.frozen);
   const ce = lowered.terms.find((t) => t.callee === 'cross_entropy');
   const plan: LmTrainPlan = {
     graph: lowered.graph,

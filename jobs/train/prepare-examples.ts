@@ -78,19 +78,32 @@ export function taskKind(t: LoweredTrain): TaskKind {
   return 'lm';
 }
 
-/** Frozen teacher/base weights from runs/<Model>/model.safetensors, fed as `<prefix><path>`. */
-export async function loadFrozen(lowered: LoweredTrain, cwd: string): Promise<Map<string, Tensor>> {
+/**
+ * Frozen teacher/base weights, fed as `<prefix><path>`: from `given` (model name → file,
+ * `--weights M=W`) where it names the model, else runs/<Model>/model.safetensors.
+ */
+export async function loadFrozen(lowered: LoweredTrain, cwd: string, given: ReadonlyMap<string, string> = new Map()): Promise<Map<string, Tensor>> {
+  const names = lowered.frozen.map((f) => f.model.instance.name);
+  for (const name of given.keys())
+    if (!names.includes(name))
+      throw new JobError(
+        `--weights ${name}=…: \`train ${lowered.student.instance.name}\` has no frozen teacher or base '${name}' (${names.length === 0 ? 'it has none' : `it has ${names.join(', ')}`})`,
+      );
   const frozen = new Map<string, Tensor>();
   for (const f of lowered.frozen) {
-    const path = resolve(cwd, 'runs', f.model.instance.name, 'model.safetensors');
+    const name = f.model.instance.name;
+    const named = given.get(name);
+    const path = named ?? resolve(cwd, 'runs', name, 'model.safetensors');
     let reader;
     try {
       reader = await openSafetensors(path);
     } catch (error) {
       // There but unreadable (truncated, not safetensors, a directory): say that, not "train it first".
-      if (error instanceof SafetensorsError && error.code !== 'io') throw new JobError(`the ${f.role} '${f.model.instance.name}': ${error.message}`);
+      if (error instanceof SafetensorsError && error.code !== 'io') throw new JobError(`the ${f.role} '${name}': ${error.message}`);
       throw new JobError(
-        `the ${f.role} '${f.model.instance.name}' has no weights at ${relative(cwd, path)}: train it first (scion train FILE --model ${f.model.instance.name})`,
+        named !== undefined
+          ? `the ${f.role} '${name}': no weights at ${relative(cwd, path) || path} (--weights ${name}=…)`
+          : `the ${f.role} '${name}' has no weights at ${relative(cwd, path)}: train it first (scion train FILE --model ${name}), or pass --weights ${name}=FILE`,
       );
     }
     try {
@@ -179,6 +192,8 @@ export interface PrepareOptions extends TaskDataOptions {
   /** Replaces the spec's `seed`. */
   seed?: number;
   init?: string;
+  /** Frozen teachers' and bases' weights by model name (loadFrozen). */
+  frozen?: ReadonlyMap<string, string>;
 }
 
 /** Compiles the declaration and loads data, frozen and initial weights for trainExamples. */
@@ -224,7 +239,7 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
     ...(lowered.student.inputs.some((i) => i.name === DROPOUT_KEY) ? { dropoutKey: DROPOUT_KEY } : {}),
     trainable: lowered.trainable.map((p) => ({ path: p.path, shape: p.shape, grad: gradName(p.path) })),
     initial: start === undefined ? await initialWeights(lowered, config.seed, initFrom) : withLossParams(lowered, start.initial, config.seed),
-    frozen: start === undefined ? await loadFrozen(lowered, o.cwd) : new Map([...start.frozen, ...(await loadFrozen(lowered, o.cwd))]),
+    frozen: start === undefined ? await loadFrozen(lowered, o.cwd, o.frozen) : new Map([...start.frozen, ...(await loadFrozen(lowered, o.cwd, o.frozen))]),
     weights: lowered.weights,
     evalOutput: evalTerm?.output ?? 'loss',
     ...(logitsOutput === undefined ? {} : { logitsOutput }),

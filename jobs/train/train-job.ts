@@ -39,6 +39,8 @@ export interface TrainJobOptions {
   seed?: number;
   /** Initial weights (absolute path) instead of the spec's or a fresh init. */
   init?: string;
+  /** Weights of frozen teachers and bases by model name (`--weights M=W`); absent ones: runs/<M>/model.safetensors. */
+  frozen?: ReadonlyMap<string, string>;
   device: DeviceChoice;
   resume: boolean;
   /** Run even when the estimate exceeds the free memory or disk (`--force`). */
@@ -125,6 +127,7 @@ async function runLocked(program: Program, model: string, o: TrainJobOptions): P
     ...(o.steps === undefined ? {} : { steps: o.steps }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
     ...(o.init === undefined ? {} : { init: o.init }),
+    ...(o.frozen === undefined ? {} : { frozen: o.frozen }),
     log: o.log,
   };
   let backend: Backend | undefined;

@@ -40,7 +40,9 @@ export async function trainExampleJob(job: ExampleJob, model: string, o: Example
   const rounds =
     p.rounds === undefined
       ? ''
-      : ` in ${p.rounds.count} rounds (sample ${p.rounds.sample} by softmax(loss${p.rounds.temperature === 1 ? '' : ` / ${p.rounds.temperature}`}))`;
+      : p.rounds.count === 1
+        ? ' in one round'
+        : ` in ${p.rounds.count} rounds (sample ${p.rounds.sample} by softmax(loss${p.rounds.temperature === 1 ? '' : ` / ${p.rounds.temperature}`}))`;
   if (job.initFrom !== undefined) o.log(`initial weights: ${relative(o.cwd, job.initFrom) || job.initFrom}`);
   o.log(
     `training ${model} (${what}) for ${p.steps} steps of ${p.batch} examples${rounds} on ${deviceWords(o.backend.name)} → ${relative(o.cwd, o.outDir) || '.'}`,

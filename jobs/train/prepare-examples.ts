@@ -235,7 +235,9 @@ export async function prepareExampleJob(program: Program, model: string, o: Prep
   const plan: ExampleTrainPlan = {
     kind,
     graph: lowered.graph,
-    ...(ad === undefined ? {} : { evalGraph: lowerTrain(program, model, { batch: config.batch, grads: false, dropout: false }).graph }),
+    // Validation and round scoring run forward only: without it they ran the whole training graph
+    // (backward included) to read the loss.
+    evalGraph: lowerTrain(program, model, { batch: config.batch, grads: false, dropout: false }).graph,
     ...(lowered.student.inputs.some((i) => i.name === DROPOUT_KEY) ? { dropoutKey: DROPOUT_KEY } : {}),
     trainable: lowered.trainable.map((p) => ({ path: p.path, shape: p.shape, grad: gradName(p.path) })),
     initial: start === undefined ? await initialWeights(lowered, config.seed, initFrom) : withLossParams(lowered, start.initial, config.seed),

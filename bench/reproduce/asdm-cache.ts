@@ -16,7 +16,7 @@
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
-import { commandLine, deviceLine, drawAndJudge, formatShare, judgeOf, loadProgram, reproduceArgs } from './common.ts';
+import { commandLine, deviceLine, discordant, drawAndJudge, formatShare, judgeOf, loadProgram, pairedDifference, reproduceArgs } from './common.ts';
 import { writeRow, type Verdict } from './results-table.ts';
 
 const SPEC = 'specs/a-sdm.scion';
@@ -63,13 +63,9 @@ for (const seed of args.seeds) {
   plainHits += plain.hits;
   cachedHits += cached.hits;
   n += plain.report.count;
-  for (let i = 0; i < plain.draw.labels.length; i++) {
-    const want = plain.draw.labels[i];
-    const p = plain.report.predictions[i] === want;
-    const q = cached.report.predictions[i] === want;
-    if (p && !q) b++;
-    if (q && !p) c++;
-  }
+  const d = discordant(plain, cached);
+  b += d.aOnly;
+  c += d.bOnly;
   passes = cached.draw.passes.map((x) => `${x.full} full + ${x.partial} partial passes`).join(', ');
   process.stderr.write(
     `seed ${seed}: plain ${(plain.draw.ms / 1000).toFixed(1)} s, ${formatShare(plain.hits, plain.report.count)}; cached ${(cached.draw.ms / 1000).toFixed(1)} s, ${formatShare(cached.hits, cached.report.count)}\n`,
@@ -78,8 +74,7 @@ for (const seed of args.seeds) {
 
 const speedup = plainMs / cachedMs;
 // Paired difference of the two shares (cached − plain) and its standard error from the discordant twins.
-const diff = (cachedHits - plainHits) / n;
-const se = Math.sqrt(b + c - (b - c) ** 2 / n) / n;
+const { diff, se } = pairedDifference(plainHits, cachedHits, n, b, c);
 const lossShows = diff < -2 * se;
 const verdict: Verdict = speedup >= SPEEDUP_BAR && !lossShows ? 'reproduced' : speedup < 1 || lossShows ? 'not reproduced' : 'inconclusive';
 const tap = `cache("${reuse.tap}", ${'every' in reuse ? `every = ${reuse.every}` : `steps = [${reuse.steps.join(', ')}]`})`;

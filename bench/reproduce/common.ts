@@ -3,7 +3,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { deviceWords, isDeviceChoice, type DeviceChoice } from '../../backends/registry.ts';
@@ -15,6 +15,9 @@ import { binomialInterval } from './results-table.ts';
 import { runTrainJob, type TrainJobResult } from '../../jobs/train/train-job.ts';
 import type { SampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
 import { findTrain } from '../../compiler/lower/lower-train-config.ts';
+import { lowerTrain } from '../../compiler/lower/lower-train.ts';
+import { saveModel } from '../../jobs/train/outputs.ts';
+import { readCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { prepareSampler, writeSampleTensors, type DrawResult } from '../../jobs/sample/draw-samples.ts';
 import { prepareJudge, type JudgeReport } from '../../jobs/sample/judge.ts';
 import { imageExamples } from '../../jobs/train/examples.ts';
@@ -79,7 +82,15 @@ export type ModelRun = Exclude<TrainJobResult, { kind: 'adapter' }>;
 export async function train(
   program: Program,
   model: string,
-  o: { outDir: string; device: DeviceChoice; seed: number; steps?: number; init?: string },
+  o: {
+    outDir: string;
+    device: DeviceChoice;
+    seed: number;
+    steps?: number;
+    init?: string;
+    frozen?: ReadonlyMap<string, string>;
+    onLog?: (line: string) => void;
+  },
 ): Promise<ModelRun> {
   const r = await runTrainJob(program, model, {
     outDir: o.outDir,
@@ -87,9 +98,13 @@ export async function train(
     seed: o.seed,
     ...(o.steps === undefined ? {} : { steps: o.steps }),
     ...(o.init === undefined ? {} : { init: o.init }),
+    ...(o.frozen === undefined ? {} : { frozen: o.frozen }),
     device: o.device,
     resume: false,
-    log: (line) => process.stderr.write(`  [${model} seed ${o.seed}] ${line}\n`),
+    log: (line) => {
+      o.onLog?.(line);
+      process.stderr.write(`  [${model} seed ${o.seed}] ${line}\n`);
+    },
     progress: false,
   });
   if (r.kind === 'adapter') throw new Error(`${model} trains an adapter; these scripts compare whole models`);
@@ -142,6 +157,96 @@ export async function inherit(program: Program, parent: string, dir: string): Pr
   return join(dir, 'model.safetensors');
 }
 
+/** A model an earlier run trained (--unet, --dit): the weights to use and what its run reported. */
+export interface TrainedRun {
+  weights: string;
+  steps: number;
+  /** Seconds of training over every sitting (sittingsOf), else summary.json's wallSeconds. */
+  wallSeconds: number;
+  /** How many runs trained it: more than 1 when it was resumed from checkpoints across sittings. */
+  sittings: number;
+  device: string;
+}
+
+/**
+ * Seconds of training over every sitting of a run, from its metrics.jsonl: each sitting's step
+ * clock (`time_s`) restarts at 0 on --resume, so the run's time is the sum of each sitting's last
+ * reading (the training loop only: not setup or the final validation pass). summary.json's
+ * wallSeconds covers the last sitting alone.
+ */
+export function sittingsOf(metricsText: string): { sittings: number; seconds: number } {
+  let sittings = 0;
+  let seconds = 0;
+  let last = Number.POSITIVE_INFINITY;
+  for (const line of metricsText.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = JSON.parse(line) as { kind?: string; time_s?: number };
+    if (m.kind !== 'train' || m.time_s === undefined) continue;
+    if (m.time_s < last) sittings++;
+    else seconds -= last;
+    seconds += m.time_s;
+    last = m.time_s;
+  }
+  return { sittings, seconds };
+}
+
+/** `--flag CKPT`: an earlier run's weights (model.safetensors or model-ema.safetensors), with its summary.json and metrics.jsonl beside them. */
+export function reusedRun(flag: string, given: string): TrainedRun {
+  const weights = resolve(given);
+  const summary = join(dirname(weights), 'summary.json');
+  const metrics = join(dirname(weights), 'metrics.jsonl');
+  if (!existsSync(weights) || !existsSync(summary) || !existsSync(metrics))
+    throw new Error(`--${flag} ${given}: needs the weights and their run's summary.json and metrics.jsonl beside them`);
+  const s = JSON.parse(readFileSync(summary, 'utf8')) as { steps: number; wallSeconds: number; device: string };
+  const { sittings, seconds } = sittingsOf(readFileSync(metrics, 'utf8'));
+  return { weights, steps: s.steps, wallSeconds: sittings > 1 ? seconds : s.wallSeconds, sittings, device: s.device };
+}
+
+/**
+ * The `train MODEL` block of `program`'s source changed by `edit` (its text from `train MODEL {`
+ * to the closing brace) and checked again: for a script's other arm of the same model (from
+ * scratch, no teacher, checkpoints kept). `edit` throws when its pattern is not there, so a spec
+ * that changed shape stops the script instead of running the wrong arm.
+ */
+export function withTrainBlock(path: string, model: string, edit: (block: string) => string): Program {
+  const text = readFileSync(resolve(ROOT, path), 'utf8');
+  const start = text.indexOf(`train ${model} {`);
+  if (start < 0) throw new Error(`${path}: no \`train ${model} {\` block`);
+  let depth = 0;
+  let end = start;
+  for (let i = text.indexOf('{', start); i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) {
+      end = i + 1;
+      break;
+    }
+  }
+  return loadProgramText(text.slice(0, start) + edit(text.slice(start, end)) + text.slice(end), path);
+}
+
+/** `block` with `pattern` replaced; throws when the pattern is not in it. */
+export function replaceIn(block: string, pattern: RegExp, by: string): string {
+  if (!pattern.test(block)) throw new Error(`expected ${pattern} in:\n${block}`);
+  return block.replace(pattern, by);
+}
+
+/** A train block that checkpoints every `every` steps and keeps them all (replacing its own `checkpoint`), for judging a run along the way. */
+export function everyCheckpoint(block: string, every: number, steps: number): string {
+  const keep = Math.ceil(steps / every) + 1;
+  const without = block.replace(/^\s*checkpoint = .*$\n?/m, '');
+  return `${without.slice(0, without.lastIndexOf('}'))}  checkpoint = { every = ${every}, keep = ${keep} }\n}`;
+}
+
+/** The student's weights at a checkpoint of its run, under the model's preset names, written to `out` (for sampling). */
+export async function weightsAtCheckpoint(program: Program, model: string, checkpoint: string, out: string): Promise<string> {
+  const decl = findTrain(program, model);
+  if (decl === undefined) throw new Error(`${program.file}: no train ${model}`);
+  const c = await readCheckpoint(checkpoint);
+  const lowered = lowerTrain(program, model, { batch: 1, grads: false });
+  mkdirSync(dirname(out), { recursive: true });
+  return saveModel(lowered, c.params, dirname(out), basename(out));
+}
+
 /** "83.5% (167/200; 95% interval 77.7–88.0%)". */
 export function formatShare(hits: number, n: number): string {
   const { low, high } = binomialInterval(hits, n);
@@ -176,6 +281,28 @@ export async function judgeOf(given: string | undefined, out: string, device: De
   return { program, model, weights, testAccuracy, reused: given !== undefined };
 }
 
+/** Of twin samples (same class and starting noise) in two draws, how many only `a` and only `b` got judged right. */
+export function discordant(a: JudgedDraw, b: JudgedDraw): { aOnly: number; bOnly: number } {
+  let aOnly = 0;
+  let bOnly = 0;
+  for (let i = 0; i < a.draw.labels.length; i++) {
+    const want = a.draw.labels[i];
+    const p = a.report.predictions[i] === want;
+    const q = b.report.predictions[i] === want;
+    if (p && !q) aOnly++;
+    if (q && !p) bOnly++;
+  }
+  return { aOnly, bOnly };
+}
+
+/**
+ * The difference of two judged shares over the same `n` twins (b − a) and its standard error from
+ * the discordant twins (McNemar's): paired, so the noise both arms share cancels.
+ */
+export function pairedDifference(aHits: number, bHits: number, n: number, aOnly: number, bOnly: number): { diff: number; se: number } {
+  return { diff: (bHits - aHits) / n, se: Math.sqrt(aOnly + bOnly - (aOnly - bOnly) ** 2 / n) / n };
+}
+
 /** One sampling run, judged: what was drawn, how the judge saw it, and its hit count. */
 export interface JudgedDraw {
   draw: DrawResult;
@@ -191,10 +318,10 @@ export interface JudgedDraw {
 export async function drawAndJudge(
   program: Program,
   cfg: SampleConfig,
-  o: { weights: string; reuse: boolean; device: DeviceChoice; judge: TrainedJudge; stem: string },
+  o: { weights: string | ReadonlyMap<string | null, string>; reuse: boolean; device: DeviceChoice; judge: TrainedJudge; stem: string },
 ): Promise<JudgedDraw> {
   const sampler = await prepareSampler(program, cfg, {
-    weights: new Map([[null, o.weights]]),
+    weights: typeof o.weights === 'string' ? new Map([[null, o.weights]]) : o.weights,
     reuse: o.reuse,
     device: o.device,
     log: (line) => process.stderr.write(`  [sample] ${line}\n`),

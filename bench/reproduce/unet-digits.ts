@@ -14,14 +14,14 @@
 // each seed are written to <out>/samples-seed-S.{safetensors,png}, and the first seed's first 8
 // per digit to docs/images/unet-digits.png, the README's figure.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { deviceWords } from '../../backends/registry.ts';
 import { sampleConfig } from '../../compiler/objectives/diffusion-sample-config.ts';
 import type { DrawResult } from '../../jobs/sample/draw-samples.ts';
 import { imageGrid } from '../../runtime/plot/image-grid.ts';
-import { ROOT, commandLine, deviceLine, drawAndJudge, formatShare, judgeOf, loadProgram, reproduceArgs, train } from './common.ts';
+import { ROOT, commandLine, deviceLine, drawAndJudge, formatShare, judgeOf, loadProgram, reproduceArgs, reusedRun, train, type TrainedRun } from './common.ts';
 import { binomialInterval, formatDuration, writeRow, type Verdict } from './results-table.ts';
 
 const SPEC = 'specs/a-sdm.scion';
@@ -43,53 +43,13 @@ function figure(d: DrawResult, perClass: number, take: number): Buffer {
 }
 
 /** A trained UNet: the weights the sampler uses and what its run reported. */
-interface TrainedUnet {
-  weights: string;
-  steps: number;
-  wallSeconds: number;
-  /** How many runs trained it: more than 1 when it was resumed from checkpoints across sittings. */
-  sittings: number;
-  device: string;
+interface TrainedUnet extends TrainedRun {
   reused: boolean;
 }
 
 /** The EMA weights of a run when it kept them (they sample better than the last step's), else its model. */
 function bestWeights(model: string, ema: string | null): string {
   return ema ?? model;
-}
-
-/**
- * Seconds of training over every sitting of a run, from its metrics.jsonl: each sitting's step
- * clock (`time_s`) restarts at 0 on --resume, so the run's time is the sum of each sitting's last
- * reading (the training loop only: not setup or the final validation pass). summary.json's
- * wallSeconds covers the last sitting alone.
- */
-export function sittingsOf(metricsText: string): { sittings: number; seconds: number } {
-  let sittings = 0;
-  let seconds = 0;
-  let last = Number.POSITIVE_INFINITY;
-  for (const line of metricsText.split('\n')) {
-    if (line.trim() === '') continue;
-    const m = JSON.parse(line) as { kind?: string; time_s?: number };
-    if (m.kind !== 'train' || m.time_s === undefined) continue;
-    if (m.time_s < last) sittings++;
-    else seconds -= last;
-    seconds += m.time_s;
-    last = m.time_s;
-  }
-  return { sittings, seconds };
-}
-
-/** --unet CKPT: an earlier run's weights, with the summary.json and metrics.jsonl beside them. */
-function reusedUnet(given: string): TrainedUnet {
-  const weights = resolve(given);
-  const summary = join(dirname(weights), 'summary.json');
-  const metrics = join(dirname(weights), 'metrics.jsonl');
-  if (!existsSync(weights) || !existsSync(summary) || !existsSync(metrics))
-    throw new Error(`--unet ${given}: needs the weights and their run's summary.json and metrics.jsonl beside them`);
-  const s = JSON.parse(readFileSync(summary, 'utf8')) as { steps: number; wallSeconds: number; device: string };
-  const { sittings, seconds } = sittingsOf(readFileSync(metrics, 'utf8'));
-  return { weights, steps: s.steps, wallSeconds: sittings > 1 ? seconds : s.wallSeconds, sittings, device: s.device, reused: true };
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(ROOT, 'bench/reproduce/unet-digits.ts')) {
@@ -111,7 +71,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(ROOT, 
   for (const seed of args.seeds) {
     const given = args.more['unet'];
     let unet: TrainedUnet;
-    if (given !== undefined) unet = reusedUnet(given);
+    if (given !== undefined) unet = { ...reusedRun('unet', given), reused: true };
     else {
       const r = await train(program, MODEL, { outDir: join(args.out, `unet-seed-${seed}`), device: args.device, seed });
       if (r.kind !== 'examples') throw new Error(`${MODEL} is not an image model`);

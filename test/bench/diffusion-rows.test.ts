@@ -1,10 +1,9 @@
 // What the diffusion rows of docs/results.md compute besides the runs: a judged share with its
 // binomial interval as the rows print it (the interval itself, Wilson's, is tested by hand in
-// results-table.test.ts) and a resumed run's training time over its sittings (unet-digits.ts).
+// results-table.test.ts) and a resumed run's training time over its sittings (common.ts, for --unet and --dit).
 
 import { describe, expect, it } from 'vitest';
-import { formatShare } from '../../bench/reproduce/common.ts';
-import { sittingsOf } from '../../bench/reproduce/unet-digits.ts';
+import { discordant, formatShare, type JudgedDraw, pairedDifference, sittingsOf } from '../../bench/reproduce/common.ts';
 
 describe('formatShare', () => {
   it('formats the share with its interval', () => {
@@ -23,5 +22,25 @@ describe('sittingsOf', () => {
   it('reads one sitting as its last reading, and skips lines of other kinds', () => {
     const text = [line(1, 1.5), JSON.stringify({ kind: 'eval', step: 1, loss: 0.2 }), line(2, 3.25)].join('\n');
     expect(sittingsOf(text)).toEqual({ sittings: 1, seconds: 3.25 });
+  });
+});
+
+describe('paired shares of twin samples', () => {
+  // Only what discordant reads: the requested labels and the judge's predictions.
+  const drawn = (labels: number[], predictions: number[]): JudgedDraw =>
+    ({ draw: { labels: Int32Array.from(labels) }, report: { predictions: Int32Array.from(predictions) } }) as unknown as JudgedDraw;
+
+  it('counts the twins judged right in one draw only', () => {
+    const a = drawn([0, 1, 2, 3, 4], [0, 1, 9, 9, 4]);
+    const b = drawn([0, 1, 2, 3, 4], [0, 9, 2, 3, 9]);
+    // a alone: twins 1 and 4; b alone: twins 2 and 3; both right: twin 0.
+    expect(discordant(a, b)).toEqual({ aOnly: 2, bOnly: 2 });
+  });
+
+  it("gives McNemar's standard error of the difference, by hand", () => {
+    // 100 twins, a right 90, b right 80; 15 right only in a, 5 only in b: se = √(20 − 10²/100) / 100.
+    const { diff, se } = pairedDifference(90, 80, 100, 15, 5);
+    expect(diff).toBeCloseTo(-0.1, 12);
+    expect(se).toBeCloseTo(Math.sqrt(19) / 100, 12);
   });
 });

@@ -65,7 +65,8 @@ describe('weightsAtCheckpoint', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scion-arms-'));
     const program = loadProgramText(TINY, join(dir, 'tiny.scion'));
     const run = await train(program, 'Mlp', { outDir: join(dir, 'run'), device: 'reference', seed: 1 });
-    const at = async (step: number) => weightsAtCheckpoint(program, 'Mlp', checkpointPath(join(dir, 'run', 'checkpoints'), step), join(dir, `w${step}.safetensors`));
+    const at = async (step: number) =>
+      weightsAtCheckpoint(program, 'Mlp', checkpointPath(join(dir, 'run', 'checkpoints'), step), join(dir, `w${step}.safetensors`));
     const read = async (path: string): Promise<Map<string, number[]>> => {
       const r = await openSafetensors(path);
       try {

@@ -36,6 +36,7 @@ import {
   reusedRun,
   train,
   withTrainBlock,
+  positive,
 } from './common.ts';
 import { formatDuration, writeRow, type Verdict } from './results-table.ts';
 
@@ -47,10 +48,8 @@ const args = reproduceArgs('asdm-assemble', [1], ['unet', 'judge', 'count', 'ste
 const given = args.more['unet'];
 if (given === undefined)
   throw new Error('--unet CKPT: the trained UNet teacher (e.g. runs/UNet/model-ema.safetensors, with its summary.json and metrics.jsonl)');
-const count = Number(args.more['count'] ?? 20);
-if (!Number.isInteger(count) || count < 1) throw new Error(`--count ${args.more['count']}: samples per digit, a positive integer`);
-const steps = args.more['steps'] === undefined ? undefined : Number(args.more['steps']);
-if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new Error(`--steps ${args.more['steps']}: a positive integer`);
+const count = positive(args.more['count'], '--count') ?? 20;
+const steps = positive(args.more['steps'], '--steps');
 const started = Date.now();
 const load = loadavg()[0] ?? 0;
 const teacher = reusedRun('unet', given);

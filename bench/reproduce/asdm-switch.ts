@@ -27,6 +27,7 @@ import {
   loadProgram,
   pairedDifference,
   reproduceArgs,
+  positive,
 } from './common.ts';
 import { writeRow, type Verdict } from './results-table.ts';
 
@@ -41,8 +42,7 @@ const unet = args.more['unet'];
 const small = args.more['small'];
 if (unet === undefined || small === undefined)
   throw new Error('--unet CKPT --small CKPT: the trained teacher UNet and the trained SmallUNet (e.g. from bench/reproduce/asdm-assemble.ts)');
-const count = Number(args.more['count'] ?? 20);
-if (!Number.isInteger(count) || count < 1) throw new Error(`--count ${args.more['count']}: samples per digit, a positive integer`);
+const count = positive(args.more['count'], '--count') ?? 20;
 const started = Date.now();
 const load = loadavg()[0] ?? 0;
 const program = loadProgram(SPEC);

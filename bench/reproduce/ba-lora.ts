@@ -29,7 +29,7 @@ import { evalIndexBatches } from '../../jobs/train/train-examples.ts';
 import { BROWN_GENRES } from '../../runtime/data/index.ts';
 import { readTokenizerJson } from '../../runtime/tokenizer/index.ts';
 import { FINAL_EVAL_BATCHES, majorityRate, priorCrossEntropy } from '../ba-lora-genre.ts';
-import { commandLine, deviceLine, loadProgram, parentOf, reproduceArgs, ROOT } from './common.ts';
+import { commandLine, deviceLine, loadProgram, parentOf, reproduceArgs, ROOT, positive } from './common.ts';
 import { formatDuration, meanSpread, tInterval95, welchInterval95, writeRow, type Verdict } from './results-table.ts';
 
 const SPEC = 'specs/ba-lora.scion';
@@ -90,13 +90,6 @@ export async function pool<T, R>(items: readonly T[], jobs: number, work: (item:
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
   return out;
-}
-
-function positive(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`${flag} ${text}: a positive integer`);
-  return n;
 }
 
 /** "24.1 ± 1.3" with the interval's half-width, in percent or plain. */

@@ -56,6 +56,14 @@ export function reproduceArgs(
   return { device, seeds, out: resolve(values.out ?? resolve(ROOT, 'runs', 'reproduce', script)), more };
 }
 
+/** A flag's positive integer (`text` as given), or undefined when the flag was not given. */
+export function positive(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`${flag} ${text}: a positive integer`);
+  return n;
+}
+
 /** The command line that ran this script, as the row records it. */
 export function commandLine(script: string, argv: readonly string[] = process.argv.slice(2)): string {
   return ['node --import tsx', `bench/reproduce/${script}.ts`, ...argv].join(' ');

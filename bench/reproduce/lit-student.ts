@@ -36,6 +36,7 @@ import {
   train,
   weightsAtCheckpoint,
   withTrainBlock,
+  positive,
 } from './common.ts';
 import { checkpointPath } from '../../runtime/train/checkpoint.ts';
 import { formatDuration, writeRow, type Verdict } from './results-table.ts';
@@ -47,14 +48,9 @@ const STUDENT = 'LiT';
 const args = reproduceArgs('lit-student', [1], ['dit', 'judge', 'count', 'steps', 'every']);
 const given = args.more['dit'];
 if (given === undefined) throw new Error('--dit CKPT: the trained DiT teacher (e.g. runs/DiT/model-ema.safetensors, with its summary.json and metrics.jsonl)');
-const positive = (name: string, dflt: number): number => {
-  const v = Number(args.more[name] ?? dflt);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} ${args.more[name]}: a positive integer`);
-  return v;
-};
-const count = positive('count', 20);
-const steps = positive('steps', 2000);
-const every = positive('every', 500);
+const count = positive(args.more['count'], '--count') ?? 20;
+const steps = positive(args.more['steps'], '--steps') ?? 2000;
+const every = positive(args.more['every'], '--every') ?? 500;
 if (steps % every !== 0) throw new Error(`--steps ${steps} must be a multiple of --every ${every}`);
 const started = Date.now();
 const load = loadavg()[0] ?? 0;

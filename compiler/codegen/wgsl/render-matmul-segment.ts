@@ -12,7 +12,7 @@ import {
   batchStrides,
   blockFor,
   DEFAULT_MATMUL_BLOCK,
-  LOOKUP_MATMUL_BLOCK,
+  lookupBlock,
   type AffineView,
   type BlockedMatmul,
   type BlockedValue,
@@ -71,7 +71,7 @@ export function blockGeometry(g: Graph, plan: BlockedMatmul, cap: MatmulBlock): 
   const m = mm.shape[mm.shape.length - 2] as number;
   const n = mm.shape[mm.shape.length - 1] as number;
   const batch = mm.shape.slice(0, -2);
-  const { rows, cols } = blockFor(m, n, plan.lookup ? LOOKUP_MATMUL_BLOCK : cap);
+  const { rows, cols } = plan.lookup ? lookupBlock(m, n, plan.window) : blockFor(m, n, cap);
   return { mm, m, n, batch, R: numel(batch.slice(0, plan.reduced)), OB: numel(batch.slice(plan.reduced)), rows, cols, c4: cols / 4 };
 }
 

@@ -81,6 +81,12 @@ export interface BlockedMatmul {
    * otherwise.
    */
   lookup: boolean;
+  /**
+   * With `lookup`: the last-axis extent of the nodes read at other indices (a RoPE head's width:
+   * rotate-half's slices stay inside the head's row), which the block's columns cover where they
+   * can (`lookupBlock`), so no read falls outside it.
+   */
+  window: number;
 }
 
 /** Whether node `id` is evaluated inside the kernel (else it is loaded from its buffer). */
@@ -243,8 +249,14 @@ export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, 
   // A chain node read by anything other than along a primary edge is read at another index.
   const inChain = new Set(chain);
   let lookup = false;
+  let window = 0;
   for (const id of reach) {
-    for (const j of (g.nodes[id] as Node).inputs) if (inChain.has(j) && j !== root && !primary.has(`${id}>${j}`)) lookup = true;
+    for (const j of (g.nodes[id] as Node).inputs) {
+      if (!inChain.has(j) || j === root || primary.has(`${id}>${j}`)) continue;
+      lookup = true;
+      const shape = shapeOf(j);
+      window = Math.max(window, shape[shape.length - 1] ?? 1);
+    }
   }
   const values: BlockedValue[] = [];
   for (const l of leaves) {
@@ -258,7 +270,7 @@ export function planBlockedMatmul(g: Graph, root: number, computed: IsComputed, 
     }
     values.push({ value: l.value, terms });
   }
-  return { values, reduced: first.reduced, permutes: first.permutes, chain, lookup };
+  return { values, reduced: first.reduced, permutes: first.permutes, chain, lookup, window };
 }
 
 /**
@@ -352,8 +364,26 @@ export function blockFor(m: number, n: number, cap: MatmulBlock = DEFAULT_MATMUL
 }
 
 /**
- * The block of a plan that reads its values at other indices (`lookup`): 16 columns, so a pair
- * 8 columns apart within a 16-wide head (RoPE's rotate-half on TinyLlama's heads) is in the
- * thread's own block and costs no recomputed dot product; 4 rows keep the accumulators at 64.
+ * The block of a plan that reads its values at other indices (`lookup`) when no window fits: 16
+ * columns, so a pair 8 columns apart within a 16-wide head is in the thread's own block; 4 rows
+ * keep the accumulators at 64.
  */
 export const LOOKUP_MATMUL_BLOCK: MatmulBlock = { rows: 4, cols: 16 };
+
+/** Most accumulators of a lookup block (spilled on lavapipe, but cheaper there than recomputed dot products). */
+const LOOKUP_ACCUMULATORS = 128;
+
+/**
+ * The block of a lookup plan over an m × n matmul whose other-index reads stay inside rows of
+ * `window` columns (RoPE's rotate-half reads the column half a head away: a 32-wide head's pair
+ * sits 16 columns off). Columns cover the window where it divides n (up to 64), so every read is
+ * the thread's own; otherwise, or for a wider window, the fixed 4×16 block and the recomputing
+ * fallback. A window the columns do not actually align with costs speed, never correctness:
+ * the value function checks the block before reading it (finishBlock).
+ */
+export function lookupBlock(m: number, n: number, window: number): MatmulBlock {
+  if (window < 16 || window > 64 || window % 4 !== 0 || n % window !== 0) return blockFor(m, n, LOOKUP_MATMUL_BLOCK);
+  let rows = Math.max(1, LOOKUP_ACCUMULATORS / window);
+  while (rows > 1 && m <= rows / 2) rows /= 2;
+  return { rows, cols: window };
+}

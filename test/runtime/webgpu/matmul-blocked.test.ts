@@ -2,12 +2,12 @@
 // shapes whose sides are not multiples of 8 (edge blocks store only their in-range part), a side
 // small enough for the 4-wide block, a batch summed in the kernel, a broadcast operand, SwiGLU's
 // two matmuls in one block, an operand no strided view describes (read through its value
-// function), and RoPE reading the projection at the pair column (the 4×16 lookup
-// block, pairs inside it and, at odd head sizes, across its edges) — each against the CPU
-// reference interpreter.
+// function), and RoPE reading the projection at the pair column (a lookup block as wide as a head
+// of 16, 32 or 64, and at odd head sizes the 4×16 block with pairs across its edges) — each
+// against the CPU reference interpreter.
 
 import { describe, expect, it } from 'vitest';
-import { blockFor } from '../../../compiler/codegen/wgsl/render-matmul.ts';
+import { blockFor, lookupBlock } from '../../../compiler/codegen/wgsl/render-matmul.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { compileGraph } from '../../../compiler/pipeline.ts';
@@ -52,6 +52,16 @@ describe('blocked matmul block shapes (no device needed)', () => {
     expect(swiglu.match(/for \(var p = 0u;/g)).toHaveLength(1);
     expect(swiglu).toMatch(/acc1_0_0 = fma\(a0,/);
     expect(code('RoPE on a projection')).toMatch(/blocked matmul 11x32x9, read in the block, else recomputed/);
+  });
+
+  it('gives a lookup block the columns of a whole head where they divide the matrix', () => {
+    expect(lookupBlock(1024, 128, 32)).toEqual({ rows: 4, cols: 32 });
+    expect(lookupBlock(1024, 128, 64)).toEqual({ rows: 2, cols: 64 });
+    expect(lookupBlock(3, 64, 16)).toEqual({ rows: 4, cols: 16 });
+    // no window that fits: the fixed 4×16 block (its pairs across edges recomputed)
+    expect(lookupBlock(100, 18, 6)).toEqual({ rows: 4, cols: 16 });
+    expect(lookupBlock(100, 96, 64)).toEqual({ rows: 4, cols: 16 });
+    expect(lookupBlock(100, 256, 128)).toEqual({ rows: 4, cols: 16 });
   });
 
   it('uses 8×8 blocks, and 4 along a side of at most 4', () => {

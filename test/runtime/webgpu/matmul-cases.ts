@@ -3,7 +3,7 @@
 // are not multiples of 8 (edge blocks store only their in-range part), a side small enough for the
 // 4-wide block, a batch summed in the kernel, a broadcast operand, SwiGLU's two matmuls in one
 // block, an operand no strided view describes (read through its value function), and RoPE reading
-// the projection at the pair column (the 4×16 lookup block). `block` is the register block each
+// the projection at the pair column (a lookup block as wide as a head: render-matmul.ts `lookupBlock`). `block` is the register block each
 // renders with by default.
 
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
@@ -160,8 +160,11 @@ export const MATMUL_CASES: Case[] = [
     'RoPE on a projection into 2 heads of 16 (pairs inside the 16-wide block), 2×11 tokens, K = 9',
     { batch: 2, seq: 11, heads: 2, dim: 16, k: 9 },
     71,
-    '4x16',
+    '8x16',
   ),
+  // the block's columns cover a whole head, so the pair 16 (32) columns away is the thread's own
+  rope('RoPE on 3 heads of 32 (a 32-wide block per head), 2×9 tokens, K = 12', { batch: 2, seq: 9, heads: 3, dim: 32, k: 12 }, 61, '4x32'),
+  rope('RoPE on 2 heads of 64 (a 64-wide block per head), 1×5 tokens, K = 7', { batch: 1, seq: 5, heads: 2, dim: 64, k: 7 }, 51, '2x64'),
   // 3 heads of 6: n = 18 is not a multiple of the block, and pairs straddle block edges (recomputed)
   rope('RoPE on 3 heads of 6 (pairs across block edges recomputed), 1×7 tokens, K = 5', { batch: 1, seq: 7, heads: 3, dim: 6, k: 5 }, 81, '4x16'),
 ];

@@ -19,7 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compileOptionsFor, tuneGraphForDevice } from '../backends/webgpu/tune-graph.ts';
+import { deviceCompileOptions, tuneGraphForDevice } from '../backends/webgpu/tune-graph.ts';
 import { type CompileOptions, compileGraph } from '../compiler/pipeline.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
@@ -148,10 +148,10 @@ async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string)
   // Compiled as `--device webgpu` compiles: with this adapter's tuned choices (stored, or timed now).
   const t = await tuneGraphForDevice(gpu, cache, new FileTuneStore());
   log(
-    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}${t.matmulTiles ? ' in workgroup-memory tiles' : ''}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}`,
+    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}${t.matmulTiles ? ' in workgroup-memory tiles' : ''}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}, attention ${deviceCompileOptions(gpu, t).attentionRows ?? 1} query row(s) per thread`,
   );
   const rows: BenchResult[] = [];
-  for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, compileOptionsFor(t), log));
+  for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, deviceCompileOptions(gpu, t), log));
   return rows;
 }
 

@@ -74,6 +74,11 @@ export interface CompileOptions {
    * to measure the difference (bench/critical-path.ts).
    */
   reductions?: 'split' | 'serial';
+  /**
+   * Query rows each thread of a fused attention kernel walks the keys for (default 1). More rows
+   * share each key and value load, fewer threads run: backends/webgpu/tune-graph.ts picks per adapter.
+   */
+  attentionRows?: number;
 }
 
 export class TargetError extends Error {
@@ -141,6 +146,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArt
     ...(half.size > 0 ? { halfArenas: half } : {}),
     ...(opts.matmulBlock !== undefined ? { matmulBlock: opts.matmulBlock } : {}),
     ...(opts.matmulTiles === true ? { matmulTiles: true } : {}),
+    ...(opts.attentionRows !== undefined && opts.attentionRows > 1 ? { attentionRows: opts.attentionRows } : {}),
   };
   const programs = kg.kernels.filter((k) => k.kind === 'wgsl').map((k) => renderKernel(g, kg, memory, k, render));
   // What the kernels ended up needing, not what was offered: the artifact runs wherever these exist.

@@ -17,7 +17,7 @@ import { type KernelTiming, WebGpuExecutor } from '../../runtime/webgpu/executor
 import type { TuneStore } from '../../runtime/webgpu/autotune.ts';
 import { PipelineCache } from '../../runtime/webgpu/pipeline-cache.ts';
 import type { Backend } from '../backend.ts';
-import { compileOptionsFor, tuneGraphForDevice, UNTUNED, type GraphTuning } from './tune-graph.ts';
+import { deviceCompileOptions, tuneGraphForDevice, UNTUNED, type GraphTuning } from './tune-graph.ts';
 
 /** Why `--device auto` passes over a CPU emulation of a GPU (said here and by the adapter probe). */
 export function softwareAdapterReason(info: Pick<AdapterDescription, 'description' | 'device' | 'architecture'>): string {
@@ -66,7 +66,7 @@ export async function openWebGpuBackend(graph: Graph, opts: WebGpuBackendOptions
   const cache = new PipelineCache(gpu);
   const base: CompileOptions = { limits: limitsOf(gpu), verify: false };
   const tuning = await tuningFor(gpu, cache, opts.tune, base);
-  const compileOpts: CompileOptions = { ...base, ...compileOptionsFor(tuning) };
+  const compileOpts: CompileOptions = { ...base, ...deviceCompileOptions(gpu, tuning) };
   const executors = new Map<Graph, Promise<WebGpuExecutor>>();
   // Every executor made so far (for the transfer count), and those of resident graphs.
   const live: WebGpuExecutor[] = [];

@@ -61,19 +61,16 @@ export function attentionUnsupported(s: AttentionShape): string | null {
  *     valueDim: 8, causal: true, scale: 1 / Math.sqrt(8) }, { q: { arena: 0, offset: 0 }, ... });
  *   // k.threads === 36 (one per query row); dispatch ceil(36 / 64) workgroups
  */
-export function renderAttention(kernel: number, s: AttentionShape, at: AttentionOperands): CompiledKernel {
+export function renderAttention(kernel: number, s: AttentionShape, at: AttentionOperands, rowsPerThread = 1): CompiledKernel {
   const why = attentionUnsupported(s);
   if (why !== null) throw new Error(`renderAttention: ${why}`);
+  if (rowsPerThread > 1) return renderAttentionRows(kernel, s, at, rowsPerThread);
   const { batch, heads, kvHeads, queries: sq, keys: sk, headDim: d, valueDim: dv } = s;
-  const arenas = [...new Set([at.q.arena, at.k.arena, at.v.arena, at.out.arena])].sort((a, b) => a - b);
+  const arenas = arenasOf(at);
   const A = (t: TensorAt): string => `A${t.arena}`;
   const rows = batch * heads * sq;
   const group = heads / kvHeads;
-  // Element offset of (b, head, position) in t: packed [B, heads, len, width] unless strided.
-  const rowOf = (t: TensorAt, nHeads: number, len: number, width: number, head: string, pos: string): string => {
-    const st = t.strides ?? { batch: nHeads * len * width, head: len * width, seq: width };
-    return `${u(t.offset)} + b * ${u(st.batch)} + ${head} * ${u(st.head)} + ${pos} * ${u(st.seq)}`;
-  };
+  const rowOf = rowOffset;
   // Last key (exclusive) row i may see.
   const last = s.causal ? `min(${u(sk)}, i + ${u(sk - sq + 1)})` : u(sk);
   const code = [
@@ -111,22 +108,113 @@ export function renderAttention(kernel: number, s: AttentionShape, at: Attention
     `  let ob = ${rowOf(at.out, heads, sq, dv, 'h', 'i')};`,
     `  for (var c = 0u; c < ${u(dv)}; c++) { ${A(at.out)}[ob + c] = acc[c] / l; }`,
     '}',
-    `@compute @workgroup_size(${ATTENTION_WORKGROUP})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {',
-    `  let t = gid.x + gid.y * groups.x * ${u(ATTENTION_WORKGROUP)};`,
-    `  if (t < ${u(rows)}) { attend(t); }`,
-    '}',
-    '',
+    ...mainOf(rows),
   ].join('\n');
+  return compiled(kernel, code, rows, arenas);
+}
+
+/** The arenas the operands live in, sorted: one binding each. */
+const arenasOf = (at: AttentionOperands): number[] => [...new Set([at.q.arena, at.k.arena, at.v.arena, at.out.arena])].sort((a, b) => a - b);
+
+/** Element offset of (b, head, position) in t: packed [B, heads, len, width] unless strided. */
+function rowOffset(t: TensorAt, nHeads: number, len: number, width: number, head: string, pos: string): string {
+  const st = t.strides ?? { batch: nHeads * len * width, head: len * width, seq: width };
+  return `${u(t.offset)} + b * ${u(st.batch)} + ${head} * ${u(st.head)} + ${pos} * ${u(st.seq)}`;
+}
+
+/** The entry point: thread t attends for work item t < `items`. */
+const mainOf = (items: number): string[] => [
+  `@compute @workgroup_size(${ATTENTION_WORKGROUP})`,
+  'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {',
+  `  let t = gid.x + gid.y * groups.x * ${u(ATTENTION_WORKGROUP)};`,
+  `  if (t < ${u(items)}) { attend(t); }`,
+  '}',
+  '',
+];
+
+function compiled(kernel: number, code: string, threads: number, arenas: number[]): CompiledKernel {
   const rolled = rollLoops(code);
   return {
     kernel,
     key: `scion/attention/${hashOf(rolled.slice(rolled.indexOf('\n') + 1))}`,
     code: rolled,
-    threads: rows,
+    threads,
     workgroupSize: ATTENTION_WORKGROUP,
     arenas,
   };
+}
+
+/**
+ * The same attention with R consecutive query rows of one (batch, head) per thread: every key and
+ * value row loaded once serves R rows. On lavapipe each storage load costs a loop over the SIMD
+ * lanes (research/baselines.md), and one row per thread loads d + dv floats per key for d + dv
+ * FMAs; R rows divide the loads by R. Each row keeps its own online softmax; a key a row may not
+ * see (causal) leaves it as it was, so every row sums the same keys in the same order with the
+ * same operations as the one-row kernel: the same bits.
+ */
+function renderAttentionRows(kernel: number, s: AttentionShape, at: AttentionOperands, R: number): CompiledKernel {
+  const { batch, heads, kvHeads, queries: sq, keys: sk, headDim: d, valueDim: dv } = s;
+  const arenas = arenasOf(at);
+  const A = (t: TensorAt): string => `A${t.arena}`;
+  const tiles = Math.ceil(sq / R);
+  const items = batch * heads * tiles;
+  const group = heads / kvHeads;
+  const Rs = [...Array(R).keys()];
+  const each = (line: (r: number) => string): string[] => Rs.map(line);
+  const code = [
+    `// scion kernel ${kernel}: fused attention [B${batch}, H${heads}/${kvHeads}, Sq${sq}, Sk${sk}, D${d}/${dv}]${s.causal ? ' causal' : ''}, ${R} query rows per thread`,
+    ...arenas.map((a, k) => `@group(0) @binding(${k}) var<storage, read_write> A${a}: array<f32>;`),
+    '',
+    `// Query rows i0..i0+${R - 1}: scores against every key one of them sees, an online softmax each.`,
+    'fn attend(t: u32) {',
+    `  let i0 = (t % ${u(tiles)}) * ${u(R)};`,
+    `  let bh = t / ${u(tiles)};`,
+    `  let b = bh / ${u(heads)};`,
+    `  let h = bh % ${u(heads)};`,
+    `  let kvh = h / ${u(group)};`,
+    // rows past the end (sq not a multiple of R) compute row sq − 1 again and store nothing
+    ...each((r) => `  let qb${r} = ${rowOffset(at.q, heads, sq, d, 'h', `min(i0 + ${u(r)}, ${u(sq - 1)})`)};`),
+    `  var q: array<f32, ${R * d}>;`,
+    `  for (var c = 0u; c < ${u(d)}; c++) {`,
+    ...each((r) => `    q[${u(r * d)} + c] = ${A(at.q)}[qb${r} + c] * ${f(s.scale)};`),
+    '  }',
+    `  var acc: array<f32, ${R * dv}>;`,
+    ...each((r) => `  var m${r} = -3.4028234663852886e38;`),
+    ...each((r) => `  var l${r} = 0.0;`),
+    // keys the last row sees (the others see a prefix of them)
+    `  let n = ${s.causal ? `min(${u(sk)}, min(i0 + ${u(R - 1)}, ${u(sq - 1)}) + ${u(sk - sq + 1)})` : u(sk)};`,
+    '  for (var j = 0u; j < n; j++) {',
+    ...each((r) => `    var sc${r} = 0.0;`),
+    `    let kr = ${rowOffset(at.k, kvHeads, sk, d, 'kvh', 'j')};`,
+    `    for (var c = 0u; c < ${u(d)}; c++) {`,
+    `      let kc = ${A(at.k)}[kr + c];`,
+    ...each((r) => `      sc${r} = fma(q[${u(r * d)} + c], kc, sc${r});`),
+    '    }',
+    ...Rs.flatMap((r) => [
+      `    let see${r} = ${s.causal ? `j < i0 + ${u(r + sk - sq + 1)}` : 'true'};`,
+      `    let mn${r} = select(m${r}, max(m${r}, sc${r}), see${r});`,
+      `    let corr${r} = exp(m${r} - mn${r});`,
+      `    let p${r} = select(0.0, exp(sc${r} - mn${r}), see${r});`,
+      `    l${r} = l${r} * corr${r} + p${r};`,
+      `    m${r} = mn${r};`,
+    ]),
+    `    let vr = ${rowOffset(at.v, kvHeads, sk, dv, 'kvh', 'j')};`,
+    `    for (var c = 0u; c < ${u(dv)}; c++) {`,
+    `      let vc = ${A(at.v)}[vr + c];`,
+    // a key the row does not see leaves its sum untouched (not even 0 × an infinite value)
+    ...each((r) => `      acc[${u(r * dv)} + c] = select(acc[${u(r * dv)} + c], fma(p${r}, vc, acc[${u(r * dv)} + c] * corr${r}), see${r});`),
+    '    }',
+    '  }',
+    ...Rs.flatMap((r) => [
+      `  if (i0 + ${u(r)} < ${u(sq)}) {`,
+      `    let ob = ${rowOffset(at.out, heads, sq, dv, 'h', `(i0 + ${u(r)})`)};`,
+      `    for (var c = 0u; c < ${u(dv)}; c++) { ${A(at.out)}[ob + c] = acc[${u(r * dv)} + c] / l${r}; }`,
+      '  }',
+    ]),
+    '}',
+    ...mainOf(items),
+  ].join('\n');
+  return compiled(kernel, code, items, arenas);
 }
 
 function hashOf(text: string): string {
@@ -136,7 +224,7 @@ function hashOf(text: string): string {
 }
 
 /** A kernel-graph attention kernel (compiler/kernel/fuse-attention.ts) at its planned placements. */
-export function renderAttentionKernel(kernel: KernelInfo, memory: MemoryPlan): CompiledKernel {
+export function renderAttentionKernel(kernel: KernelInfo, memory: MemoryPlan, rowsPerThread = 1): CompiledKernel {
   const a = kernel.attention;
   if (a === undefined) throw new Error(`renderAttentionKernel: kernel ${kernel.id} is not an attention`);
   const place = (o: AttentionOperand): TensorAt => {
@@ -144,5 +232,5 @@ export function renderAttentionKernel(kernel: KernelInfo, memory: MemoryPlan): C
     if (p === undefined) throw new Error(`renderAttentionKernel: buffer ${o.buffer} is not placed`);
     return { arena: p.arena, offset: p.offset + o.offset, strides: o.strides };
   };
-  return renderAttention(kernel.id, a, { q: place(a.q), k: place(a.k), v: place(a.v), out: place(a.out) });
+  return renderAttention(kernel.id, a, { q: place(a.q), k: place(a.k), v: place(a.v), out: place(a.out) }, rowsPerThread);
 }

@@ -46,12 +46,14 @@ export interface RenderOptions {
    * still a register block; default false: the register form, which lavapipe prefers.
    */
   matmulTiles?: boolean;
+  /** Query rows per thread of fused attention (render-attention.ts; default 1). */
+  attentionRows?: number;
 }
 
 export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel: KernelInfo, opts: RenderOptions = {}): CompiledKernel {
   if (kernel.kind !== 'wgsl') throw new Error(`renderKernel: kernel ${kernel.id} runs on the host`);
   // Fused attention (compiler/kernel/fuse-attention.ts) has a renderer of its own.
-  if (kernel.attention !== undefined) return renderAttentionKernel(kernel, memory);
+  if (kernel.attention !== undefined) return renderAttentionKernel(kernel, memory, opts.attentionRows);
   resetNames();
   const bufferOfNode = new Map<number, number>();
   for (const b of kg.buffers) bufferOfNode.set(b.node, b.id);

@@ -82,68 +82,82 @@ describe('fused attention: shapes it refuses', () => {
 
 const probe = await gpuForTests();
 
+/** Runs case `c` fused on the device, `rows` query rows per thread: its output and the reference's. */
+async function runFused(c: Case, rows: number): Promise<{ got: Float32Array; want: Float64Array }> {
+  const gpu = probe.gpu;
+  if (gpu === null) throw new Error('unreachable');
+  const s = c.shape;
+  const nq = s.batch * s.heads * s.queries * s.headDim;
+  const nk = s.batch * s.kvHeads * s.keys * s.headDim;
+  const nv = s.batch * s.kvHeads * s.keys * s.valueDim;
+  const no = s.batch * s.heads * s.queries * s.valueDim;
+  // q, k and v in arena 0, out in arena 1 (two bindings, as the executor would bind them)
+  const q = randomF32(nq, 1).map((x) => x * 2);
+  const k = randomF32(nk, 2).map((x) => x * 2);
+  const v = randomF32(nv, 3);
+  const seqStrides = (heads: number, len: number, w: number) => ({ batch: heads * len * w, head: w, seq: heads * w });
+  const vAt = { arena: 0, offset: nq + nk, ...(c.seqMajor ? { strides: seqStrides(s.kvHeads, s.keys, s.valueDim) } : {}) };
+  const outAt = { arena: 1, offset: 3, ...(c.seqMajor ? { strides: seqStrides(s.heads, s.queries, s.valueDim) } : {}) };
+  const prog = renderAttention(0, s, { q: { arena: 0, offset: 0 }, k: { arena: 0, offset: nq }, v: vAt, out: outAt }, rows);
+  expect(prog.threads).toBe(s.batch * s.heads * Math.ceil(s.queries / rows));
+  const { device } = gpu;
+  const usage = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST;
+  const a0 = device.createBuffer({ size: (nq + nk + nv) * 4, usage });
+  const a1 = device.createBuffer({ size: (no + 3) * 4, usage });
+  const staging = device.createBuffer({ size: no * 4, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+  try {
+    device.queue.writeBuffer(a0, 0, q);
+    device.queue.writeBuffer(a0, nq * 4, k);
+    device.queue.writeBuffer(a0, (nq + nk) * 4, c.seqMajor ? swapHeadSeq(v, s.batch, s.kvHeads, s.keys, s.valueDim) : v);
+    const module = device.createShaderModule({ code: prog.code });
+    const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const bind = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: a0 } },
+        { binding: 1, resource: { buffer: a1 } },
+      ],
+    });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(Math.ceil(prog.threads / prog.workgroupSize));
+    pass.end();
+    enc.copyBufferToBuffer(a1, 12, staging, 0, no * 4);
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_MODE.READ);
+    const raw = new Float32Array(staging.getMappedRange().slice(0));
+    return { got: c.seqMajor ? swapHeadSeq(raw, s.batch, s.heads, s.queries, s.valueDim, true) : raw, want: reference(s, q, k, v) };
+  } finally {
+    staging.destroy();
+    a0.destroy();
+    a1.destroy();
+  }
+}
+
 describe.skipIf(probe.gpu === null)('fused attention on WebGPU vs plain JavaScript', () => {
   for (const c of CASES) {
-    it(`${c.name}: within 1e-5 of max |value|`, async () => {
-      const gpu = probe.gpu;
-      if (gpu === null) throw new Error('unreachable');
-      const s = c.shape;
-      const nq = s.batch * s.heads * s.queries * s.headDim;
-      const nk = s.batch * s.kvHeads * s.keys * s.headDim;
-      const nv = s.batch * s.kvHeads * s.keys * s.valueDim;
-      const no = s.batch * s.heads * s.queries * s.valueDim;
-      // q, k and v in arena 0, out in arena 1 (two bindings, as the executor would bind them)
-      const q = randomF32(nq, 1).map((x) => x * 2);
-      const k = randomF32(nk, 2).map((x) => x * 2);
-      const v = randomF32(nv, 3);
-      const seqStrides = (heads: number, len: number, w: number) => ({ batch: heads * len * w, head: w, seq: heads * w });
-      const vAt = { arena: 0, offset: nq + nk, ...(c.seqMajor ? { strides: seqStrides(s.kvHeads, s.keys, s.valueDim) } : {}) };
-      const outAt = { arena: 1, offset: 3, ...(c.seqMajor ? { strides: seqStrides(s.heads, s.queries, s.valueDim) } : {}) };
-      const prog = renderAttention(0, s, { q: { arena: 0, offset: 0 }, k: { arena: 0, offset: nq }, v: vAt, out: outAt });
-      expect(prog.threads).toBe(s.batch * s.heads * s.queries);
-      const { device } = gpu;
-      const usage = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST;
-      const a0 = device.createBuffer({ size: (nq + nk + nv) * 4, usage });
-      const a1 = device.createBuffer({ size: (no + 3) * 4, usage });
-      const staging = device.createBuffer({ size: no * 4, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
-      try {
-        device.queue.writeBuffer(a0, 0, q);
-        device.queue.writeBuffer(a0, nq * 4, k);
-        device.queue.writeBuffer(a0, (nq + nk) * 4, c.seqMajor ? swapHeadSeq(v, s.batch, s.kvHeads, s.keys, s.valueDim) : v);
-        const module = device.createShaderModule({ code: prog.code });
-        const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-        const bind = device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: a0 } },
-            { binding: 1, resource: { buffer: a1 } },
-          ],
-        });
-        const enc = device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bind);
-        pass.dispatchWorkgroups(Math.ceil(prog.threads / prog.workgroupSize));
-        pass.end();
-        enc.copyBufferToBuffer(a1, 12, staging, 0, no * 4);
-        device.queue.submit([enc.finish()]);
-        await staging.mapAsync(MAP_MODE.READ);
-        const raw = new Float32Array(staging.getMappedRange().slice(0));
-        const got = c.seqMajor ? swapHeadSeq(raw, s.batch, s.heads, s.queries, s.valueDim, true) : raw;
-        const want = reference(s, q, k, v);
+    // 4 query rows per thread (what software adapters compile), and 3: rows past the end on most cases
+    for (const rows of [1, 3, 4]) {
+      it(`${c.name}, ${rows} query row(s) per thread: within 1e-5 of max |value|`, async () => {
+        const { got, want } = await runFused(c, rows);
         let scale = 0;
         let err = 0;
-        for (let i = 0; i < no; i++) {
+        for (let i = 0; i < want.length; i++) {
           scale = Math.max(scale, Math.abs(want[i] as number));
           err = Math.max(err, Math.abs((got[i] as number) - (want[i] as number)));
         }
         expect(scale).toBeGreaterThan(0.05);
         expect(err, `max error ${err} against max |value| ${scale}`).toBeLessThanOrEqual(1e-5 * Math.max(scale, 1));
-      } finally {
-        staging.destroy();
-        a0.destroy();
-        a1.destroy();
-      }
-    }, 120_000);
+      }, 120_000);
+    }
   }
+
+  it('gives the same bits at 1, 3 and 4 query rows per thread (each row sums the same keys in the same order)', async () => {
+    for (const c of CASES.filter((x) => x.shape.causal)) {
+      const one = (await runFused(c, 1)).got;
+      for (const rows of [3, 4]) expect(Array.from((await runFused(c, rows)).got), `${c.name}, ${rows} rows`).toEqual(Array.from(one));
+    }
+  }, 240_000);
 });

@@ -10,11 +10,20 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blockFor } from '../../../compiler/codegen/wgsl/render-matmul.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
+import { softmax } from '../../../compiler/ir/compose.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { compileGraph, type CompileOptions } from '../../../compiler/pipeline.ts';
 import { MemoryTuneStore } from '../../../runtime/webgpu/autotune.ts';
 import { FileTuneStore } from '../../../runtime/webgpu/tune-store-file.ts';
-import { compileOptionsFor, decide, GRAPH_TUNE_KEYS, MATMUL_CANDIDATES, tuneGraph, type PrepareProbe } from '../../../backends/webgpu/tune-graph.ts';
+import {
+  compileOptionsFor,
+  decide,
+  deviceCompileOptions,
+  GRAPH_TUNE_KEYS,
+  MATMUL_CANDIDATES,
+  tuneGraph,
+  type PrepareProbe,
+} from '../../../backends/webgpu/tune-graph.ts';
 
 /** relu(x·wᵀ + bias), x [2, 37, 13], w [21, 13]: 37×21 per batch (odd in both directions). */
 function linear(): Graph {
@@ -68,6 +77,26 @@ describe('matmulBlock compile option', () => {
       matmulBlock: { rows: 8, cols: 8 },
       matmulTiles: true,
     });
+  });
+
+  it('gives fused attention 4 query rows per thread on a software adapter and 1 on a GPU', () => {
+    const adapter = (description: string) => ({ platform: 'node' as const, vendor: 'mesa', architecture: '', device: '', description, key: description });
+    const lavapipe = { adapterInfo: adapter('llvmpipe (LLVM 15.0.6, 256 bits)') };
+    const gpu = { adapterInfo: { ...adapter('NVIDIA H100'), vendor: 'nvidia' } };
+    const t = { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: false, subgroups: false };
+    expect(deviceCompileOptions(lavapipe, t)).toEqual({ matmulBlock: { rows: 8, cols: 8 }, attentionRows: 4 });
+    expect(deviceCompileOptions(gpu, t)).toEqual({ matmulBlock: { rows: 8, cols: 8 } });
+    // and the option reaches the fused attention kernel of a compiled graph
+    const b = new GraphBuilder();
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [1, 2, 9, 8]));
+    b.output('o', b.matmul(softmax(b, b.mul(b.matmul(q!, b.permute(k!, [0, 1, 3, 2])), b.scalar(0.35))), v!));
+    const g = b.build();
+    const header = (opts: CompileOptions): string | undefined =>
+      compileGraph(g, opts)
+        .programs.find((p) => p.code.includes('fused attention'))
+        ?.code.split('\n')[0];
+    expect(header({})).toMatch(/fused attention \[B1, H2\/2, Sq9, Sk9, D8\/8\]$/);
+    expect(header(deviceCompileOptions(lavapipe, t))).toMatch(/, 4 query rows per thread$/);
   });
 });
 

@@ -106,11 +106,17 @@ export function segmentLoop(
   return total;
 }
 
-/** Loop iterations of a fused attention thread (render-attention.ts): q row, every key's dot and value row, the store. */
-function attentionLoop(k: KernelInfo): number {
+/**
+ * Loop iterations of a fused attention thread (render-attention.ts) of the `items` its program
+ * runs: the q rows, every key's dot and value row, the stores. A thread of several query rows
+ * (CompileOptions `attentionRows`) loads each q and key column once for all of them, and stores
+ * each row's output in a loop of its own.
+ */
+function attentionLoop(k: KernelInfo, items: number): number {
   const a = k.attention;
   if (a === undefined) return 0;
-  return a.headDim + a.keys * (1 + a.headDim + a.valueDim) + a.valueDim;
+  const rows = Math.ceil(a.queries / Math.max(1, items / (a.batch * a.heads)));
+  return a.headDim + a.keys * (1 + a.headDim + a.valueDim) + rows * a.valueDim;
 }
 
 function formLoop(g: Graph, seg: KernelSegment, form: SegmentForm, computed: (id: number) => boolean): number {
@@ -135,7 +141,7 @@ export function kernelCost(g: Graph, kg: KernelGraph, memory: MemoryPlan, kernel
   const base = { kernel: kernel.id, name: kernel.name, kind: kernel.kind, bytesRead: bytes(kernel.inputs), bytesWritten: bytes(kernel.outputs) };
   if (kernel.kind === 'host' || program === undefined) return { ...base, threads: 0, loop: 0 };
   const threads = Math.ceil(program.threads / program.workgroupSize) * program.workgroupSize;
-  if (kernel.attention !== undefined) return { ...base, threads, loop: attentionLoop(kernel) };
+  if (kernel.attention !== undefined) return { ...base, threads, loop: attentionLoop(kernel, program.threads) };
   const computed = computedIn(g, kg, kernel);
   const loop = Math.max(0, ...kernel.segments.map((s, k) => formLoop(g, s, program.forms?.[k] ?? { kind: 'plain' }, computed)));
   return { ...base, threads, loop };

@@ -146,6 +146,16 @@ describe('static cost of fused attention', () => {
     // 2 heads × 8 queries = 16 threads; head dim 4: 4 + 8 keys × (1 + 4 + 4) + 4
     expect(r.kernels.map((x) => [x.name.startsWith('attention'), x.threads, x.loop])).toEqual([[true, 64, 4 + 8 * 9 + 4]]);
   });
+
+  it('3 query rows per thread: ceil(8 / 3) = 3 threads a head, the same loops, three output rows', () => {
+    const b = new GraphBuilder();
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [1, 2, 8, 4])) as [Node, Node, Node];
+    b.output('y', attention(b, q, k, v, { causal: false }));
+    const art = compileGraph(b.build(), { attentionRows: 3 });
+    const r = costReport(art.optimized, art);
+    expect(art.programs.find((p) => p.code.includes('fused attention'))?.threads).toBe(2 * 3);
+    expect(r.kernels.map((x) => [x.threads, x.loop])).toEqual([[64, 4 + 8 * 9 + 3 * 4]]);
+  });
 });
 
 describe('static cost of whole training steps', () => {

@@ -164,7 +164,7 @@ export function compileOptionsFor(tuning: GraphTuning): CompileOptions {
  * (lavapipe, b16×64, 2026-12-07); 1 on a GPU, whose threads are many and whose loads are not that
  * dear (no GPU has timed the other choice).
  */
-export const attentionRowsFor = (adapter: AdapterDescription): number => (isSoftwareAdapter(adapter) ? 4 : 1);
+const attentionRowsFor = (adapter: AdapterDescription): number => (isSoftwareAdapter(adapter) ? 4 : 1);
 
 /** Compile options for graphs on `gpu` with its `tuning`: what `--device webgpu` compiles with. */
 export function deviceCompileOptions(gpu: Pick<GpuDevice, 'adapterInfo'>, tuning: GraphTuning): CompileOptions {

@@ -364,9 +364,9 @@ export function blockFor(m: number, n: number, cap: MatmulBlock = DEFAULT_MATMUL
 }
 
 /**
- * The block of a plan that reads its values at other indices (`lookup`) when no window fits: 16
- * columns, so a pair 8 columns apart within a 16-wide head is in the thread's own block; 4 rows
- * keep the accumulators at 64.
+ * The block of a lookup plan whose window no block covers (narrower than 16 columns, wider than 64,
+ * or not dividing the matrix): reads outside it recompute their dot product; 4 rows keep the
+ * accumulators at 64.
  */
 export const LOOKUP_MATMUL_BLOCK: MatmulBlock = { rows: 4, cols: 16 };
 
@@ -383,7 +383,8 @@ const LOOKUP_ACCUMULATORS = 128;
  */
 export function lookupBlock(m: number, n: number, window: number): MatmulBlock {
   if (window < 16 || window > 64 || window % 4 !== 0 || n % window !== 0) return blockFor(m, n, LOOKUP_MATMUL_BLOCK);
-  let rows = Math.max(1, LOOKUP_ACCUMULATORS / window);
+  // a power of two: at most LOOKUP_ACCUMULATORS in all, halved while the matrix fits in half of it
+  let rows = 2 ** Math.floor(Math.log2(LOOKUP_ACCUMULATORS / window));
   while (rows > 1 && m <= rows / 2) rows /= 2;
   return { rows, cols: window };
 }

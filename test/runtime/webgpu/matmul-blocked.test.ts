@@ -3,7 +3,7 @@
 // small enough for the 4-wide block, a batch summed in the kernel, a broadcast operand, SwiGLU's
 // two matmuls in one block, an operand no strided view describes (read through its value
 // function), and RoPE reading the projection at the pair column (a lookup block as wide as a head
-// of 16, 32 or 64, and at odd head sizes the 4×16 block with pairs across its edges) — each
+// of 16, 24, 32 or 64, and at odd head sizes the 4×16 block with pairs across its edges) — each
 // against the CPU reference interpreter.
 
 import { describe, expect, it } from 'vitest';
@@ -58,6 +58,8 @@ describe('blocked matmul block shapes (no device needed)', () => {
     expect(lookupBlock(1024, 128, 32)).toEqual({ rows: 4, cols: 32 });
     expect(lookupBlock(1024, 128, 64)).toEqual({ rows: 2, cols: 64 });
     expect(lookupBlock(3, 64, 16)).toEqual({ rows: 4, cols: 16 });
+    expect(lookupBlock(1024, 96, 24)).toEqual({ rows: 4, cols: 24 });
+    expect(lookupBlock(1024, 96, 48)).toEqual({ rows: 2, cols: 48 });
     // no window that fits: the fixed 4×16 block (its pairs across edges recomputed)
     expect(lookupBlock(100, 18, 6)).toEqual({ rows: 4, cols: 16 });
     expect(lookupBlock(100, 96, 64)).toEqual({ rows: 4, cols: 16 });

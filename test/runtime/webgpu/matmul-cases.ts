@@ -165,6 +165,8 @@ export const MATMUL_CASES: Case[] = [
   // the block's columns cover a whole head, so the pair 16 (32) columns away is the thread's own
   rope('RoPE on 3 heads of 32 (a 32-wide block per head), 2×9 tokens, K = 12', { batch: 2, seq: 9, heads: 3, dim: 32, k: 12 }, 61, '4x32'),
   rope('RoPE on 2 heads of 64 (a 64-wide block per head), 1×5 tokens, K = 7', { batch: 1, seq: 5, heads: 2, dim: 64, k: 7 }, 51, '2x64'),
+  // a head width that is no power of two: 4 rows (128 / 24 rounded down to a power of two)
+  rope('RoPE on 2 heads of 24 (a 24-wide block per head), 1×6 tokens, K = 5', { batch: 1, seq: 6, heads: 2, dim: 24, k: 5 }, 41, '4x24'),
   // 3 heads of 6: n = 18 is not a multiple of the block, and pairs straddle block edges (recomputed)
   rope('RoPE on 3 heads of 6 (pairs across block edges recomputed), 1×7 tokens, K = 5', { batch: 1, seq: 7, heads: 3, dim: 6, k: 5 }, 81, '4x16'),
 ];

@@ -1,6 +1,7 @@
 // Fused softmax attention, forward: out = softmax(scale · q·kᵀ + causal mask) · v without the
-// [B, H, Sq, Sk] score matrix ever touching memory. One thread per query row, 64 rows (a query
-// tile of one (batch, head) or of neighbours) per workgroup; each thread walks the keys once with
+// [B, H, Sq, Sk] score matrix ever touching memory. One thread per query row (or R consecutive
+// rows sharing each key load: `renderAttentionRows`, what software adapters compile), 64 threads
+// (a query tile of one (batch, head) or of neighbours) per workgroup; each thread walks the keys once with
 // the online softmax (running max m, running denominator l, output accumulator rescaled by
 // exp(m_old − m_new) whenever the max grows), so memory traffic is q once, k and v once per row,
 // out once, and no intermediate buffer is needed.

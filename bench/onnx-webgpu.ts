@@ -147,11 +147,12 @@ async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string)
   );
   // Compiled as `--device webgpu` compiles: with this adapter's tuned choices (stored, or timed now).
   const t = await tuneGraphForDevice(gpu, cache, new FileTuneStore());
+  const opts = deviceCompileOptions(gpu, t);
   log(
-    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}${t.matmulTiles ? ' in workgroup-memory tiles' : ''}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}, attention ${deviceCompileOptions(gpu, t).attentionRows ?? 1} query row(s) per thread`,
+    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}${t.matmulTiles ? ' in workgroup-memory tiles' : ''}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}, attention ${opts.attentionRows ?? 1} query row(s) per thread`,
   );
   const rows: BenchResult[] = [];
-  for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, deviceCompileOptions(gpu, t), log));
+  for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, opts, log));
   return rows;
 }
 

@@ -12,6 +12,7 @@ import { lowerTrain } from '../../compiler/lower/lower-train.ts';
 import { everyCheckpoint, loadProgramText, replaceIn, train, weightsAtCheckpoint, withTrainBlock } from '../../bench/reproduce/common.ts';
 import { checkpointPath } from '../../runtime/train/checkpoint.ts';
 import { openSafetensors } from '../../runtime/weights/index.ts';
+import { mnistMlpModel } from '../jobs/train/mnist-mlp-spec.ts';
 
 const scratchOf = (b: string) => replaceIn(replaceIn(b, /^\s*teacher = .*\n/m, ''), /^(\s*loss = )(diffusion\([^)]*\)).*$/m, '$1$2');
 
@@ -45,11 +46,7 @@ describe('withTrainBlock', () => {
 });
 
 const TINY = `
-model Mlp(size = 28, hidden = 8, classes = 10) {
-  input image: f32[batch, 1, size, size]
-  h = relu(Linear(reshape(image, [-1, size * size]), hidden) as fc1)
-  output logits = Linear(h, classes) as fc2
-}
+${mnistMlpModel(8)}
 train Mlp {
   data = mnist(split = "train")
   loss = cross_entropy(logits, label)

@@ -10,13 +10,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import { captureIo } from '../../cli/capture-io.ts';
 import { trainLosses } from './run-metrics.ts';
+import { mnistMlpModel } from './mnist-mlp-spec.ts';
 
 const SPEC = `
-model Mlp(size = 28, hidden = 16, classes = 10) {
-  input image: f32[batch, 1, size, size]
-  h = relu(Linear(reshape(image, [-1, size * size]), hidden) as fc1)
-  output logits = Linear(h, classes) as fc2
-}
+${mnistMlpModel(16)}
 model Teacher = Mlp()
 train Mlp {
   data = mnist(split = "train")

@@ -17,13 +17,10 @@ import { loadMnist } from '../../../runtime/data/index.ts';
 import { openSafetensors } from '../../../runtime/weights/index.ts';
 import { captureIo } from '../../cli/capture-io.ts';
 import { trainLosses } from './run-metrics.ts';
+import { mnistMlpModel } from './mnist-mlp-spec.ts';
 
 const CLASSIFIER = `
-model Mlp(size = 28, hidden = 64, classes = 10) {
-  input image: f32[batch, 1, size, size]
-  h = relu(Linear(reshape(image, [-1, size * size]), hidden) as fc1)
-  output logits = Linear(h, classes) as fc2
-}
+${mnistMlpModel(64)}
 train Mlp {
   data = mnist(split = "train")
   loss = cross_entropy(logits, label)

@@ -25,6 +25,8 @@ import { BUFFER_USAGE, MAP_MODE } from './gpu-constants.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 
 const ARENA_USAGE = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST;
+/** The most bytes of idle readback buffers an executor keeps for reuse. */
+export const READBACK_POOL_BYTES = 64 * 1024 * 1024;
 
 interface Step {
   kernel: KernelInfo;
@@ -226,8 +228,30 @@ export class WebGpuExecutor {
 
   private lastResolve: GPUBuffer | undefined;
   private readonly carryTemps = new Map<string, GPUBuffer>();
-  /** Readback buffers of `submit`, returned here once read: a small ring reused step after step. */
-  private readonly ring: GPUBuffer[] = [];
+  /**
+   * Mappable readback buffers, returned here once read and reused by size. A fresh one per read
+   * cost its allocation and Dawn's zeroing each time: reading the llama's 16.7 MB of logits took
+   * 48–68 ms that way and 16–27 ms from a reused buffer (lavapipe). At most READBACK_POOL_BYTES
+   * are kept, so reading a large model's parameters once does not pin their size.
+   */
+  private readonly readbacks: GPUBuffer[] = [];
+
+  private takeReadback(bytes: number, label: string): GPUBuffer {
+    const free = this.readbacks.findIndex((r) => r.size === bytes);
+    if (free >= 0) return this.readbacks.splice(free, 1)[0] as GPUBuffer;
+    return this.gpu.device.createBuffer({ label, size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+  }
+
+  /** An unmapped readback buffer back to the pool; the oldest go when the pool is over its bytes. */
+  private returnReadback(b: GPUBuffer): void {
+    this.readbacks.push(b);
+    let held = this.readbacks.reduce((n, r) => n + r.size, 0);
+    while (held > READBACK_POOL_BYTES && this.readbacks.length > 0) {
+      const old = this.readbacks.shift() as GPUBuffer;
+      held -= old.size;
+      old.destroy();
+    }
+  }
 
   /**
    * Queues one step and a copy of the `watch` outputs (a few f32 scalars: loss, flags) into a
@@ -253,11 +277,7 @@ export class WebGpuExecutor {
     const encoder = device.createCommandEncoder({ label: 'scion step (queued)' });
     this.encodeRange(encoder, 0, this.steps.length);
     this.encodeCarry(encoder);
-    const free = this.ring.findIndex((r) => r.size === bytes);
-    const slot =
-      free >= 0
-        ? (this.ring.splice(free, 1)[0] as GPUBuffer)
-        : device.createBuffer({ label: 'scion watch', size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    const slot = this.takeReadback(bytes, 'scion watch');
     let at = 0;
     for (const b of bs) {
       const p = this.placement(b);
@@ -278,7 +298,7 @@ export class WebGpuExecutor {
       }
       const values = new Float32Array(slot.getMappedRange().slice(0, at));
       slot.unmap();
-      this.ring.push(slot);
+      this.returnReadback(slot);
       return values;
     };
   }
@@ -317,8 +337,9 @@ export class WebGpuExecutor {
       total += bytes;
       return { p, count, half, bytes, at };
     });
-    const staging = device.createBuffer({ label: 'scion readback', size: Math.max(4, total), usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    const staging = this.takeReadback(Math.max(4, total), 'scion readback');
     this.transferred.read += total;
+    let mappedOk = false;
     try {
       const encoder = device.createCommandEncoder();
       for (const x of parts) encoder.copyBufferToBuffer(this.arenas[x.p.arena] as GPUBuffer, x.p.offset * (x.half ? 2 : 4), staging, x.at, x.bytes);
@@ -329,12 +350,17 @@ export class WebGpuExecutor {
         this.gpu.assertAlive();
         throw error;
       }
+      mappedOk = true;
       const mapped = staging.getMappedRange();
       return parts.map((x) =>
         x.half ? fromF16(new Uint16Array(mapped.slice(x.at, x.at + x.bytes)), x.count) : new Float32Array(mapped.slice(x.at, x.at + x.count * 4)),
       );
     } finally {
-      staging.destroy();
+      // A buffer whose mapping failed (device lost) is not worth keeping.
+      if (mappedOk) {
+        staging.unmap();
+        this.returnReadback(staging);
+      } else staging.destroy();
     }
   }
 
@@ -392,7 +418,7 @@ export class WebGpuExecutor {
 
   destroy(): void {
     for (const a of this.arenas) a.destroy();
-    for (const b of [...this.carryTemps.values(), ...this.ring]) b.destroy();
+    for (const b of [...this.carryTemps.values(), ...this.readbacks.splice(0)]) b.destroy();
   }
 }
 

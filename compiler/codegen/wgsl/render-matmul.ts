@@ -342,6 +342,26 @@ export interface MatmulBlock {
 /** The block compiled graphs use unless told otherwise (CompileOptions `matmulBlock`). */
 export const DEFAULT_MATMUL_BLOCK: MatmulBlock = { rows: 8, cols: 8 };
 
+/** How blocked matmuls render: the largest register block, and whether workgroup tiles stage it. */
+export interface MatmulForm {
+  matmulBlock: MatmulBlock;
+  matmulTiles?: boolean;
+}
+
+/**
+ * Matmuls with at least this many outputs render in CompileOptions `largeMatmul`'s form where one
+ * is given. The best block depends on size: on lavapipe a 16×8 block beat 8×8 by 25–35% at
+ * 1024×128·128×1024 and lost by 60% at 256×128·128×264 (2026-12-08), where it leaves too few
+ * threads to spread, so one choice per adapter left the big matmuls (a language model's head:
+ * 4M outputs) on the small ones' block.
+ */
+export const LARGE_MATMUL_OUTPUTS = 2 ** 18;
+
+/** The form of a blocked matmul with `outputs` elements: `large` from LARGE_MATMUL_OUTPUTS on, if given. */
+export function matmulFormFor(outputs: number, small: Partial<MatmulForm>, large: MatmulForm | undefined): Partial<MatmulForm> {
+  return large !== undefined && outputs >= LARGE_MATMUL_OUTPUTS ? large : small;
+}
+
 /**
  * Block sides the renderer accepts: columns are held as vec4 accumulators (multiples of 4), and a
  * side halves down to 4 for small matrices, so powers of two.

@@ -13,7 +13,7 @@
 //                        MLP at 16×64 tokens, 524k, and its vocabulary head, 4M)
 //   reduce probe:        softmax(x [64, 256]) over rows
 
-import { LARGE_MATMUL_OUTPUTS, type MatmulBlock, type MatmulForm } from '../../compiler/codegen/wgsl/render-matmul.ts';
+import type { MatmulBlock, MatmulForm } from '../../compiler/codegen/wgsl/render-matmul.ts';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { softmax } from '../../compiler/ir/compose.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';

@@ -66,6 +66,12 @@ describe.skipIf(gpu === null)('executor readback', () => {
       expect(mappable()).toBe(2);
       await ex.read('y');
       expect(mappable()).toBe(2);
+      // Two reads in flight at once cannot share a buffer: the second makes its own, both read right.
+      const [one, two] = await Promise.all([ex.read('y'), ex.read('y')]);
+      expect(two.data).toEqual(one.data);
+      expect(mappable()).toBe(3);
+      await Promise.all([ex.read('y'), ex.read('y')]);
+      expect(mappable()).toBe(3);
     } finally {
       ex.destroy();
     }

@@ -159,8 +159,9 @@ export function exampleTask(plan: ExampleTrainPlan, backend: Backend): Task<Exam
     unit: plan.unit,
     itemsPerBatch: plan.batch * plan.itemsPerExample,
     state,
-    // Round resampling scores batches with the live parameters at each round's start.
-    needsLiveParams: plan.rounds !== undefined,
+    // Round resampling scores batches with the live parameters at each later round's start; a
+    // single round never scores, so it keeps a device's resident step.
+    needsLiveParams: plan.rounds !== undefined && plan.rounds.count > 1,
     feed: async (batchIndex, feeds) => {
       live = feeds;
       const idx = await batches.next(batchIndex);

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../../../cli/spec.ts';
 import { prepareExampleJob } from '../../../jobs/train/prepare-examples.ts';
+import { exampleTask } from '../../../jobs/train/train-examples.ts';
+import { referenceBackend } from '../../../backends/reference/index.ts';
 import { main } from '../../../cli/main.ts';
 import { lowerModel } from '../../../compiler/lower/lower-model.ts';
 import { runGraph } from '../../../runtime/cpu/run-graph.ts';
@@ -140,6 +142,21 @@ describe('multiple rounds', () => {
     expect(r.stderr).toContain(`round 2: ${Math.round(batches / 2)} of ${batches} batches drawn`);
     expect(trainLosses(join(dir, 'rounds'))).toHaveLength(6);
   }, 120_000);
+
+  it('needs the live parameters on the host only when a later round will score batches', async () => {
+    const needs = async (spec: string): Promise<boolean | undefined> => {
+      writeFileSync(join(dir, 'needs.scion'), spec);
+      const job = await prepareExampleJob(loadSpec(join(dir, 'needs.scion'), captureIo(dir), 'test')!, 'Mlp', {
+        outDir: join(dir, 'needs'),
+        cwd: dir,
+        log: () => undefined,
+      });
+      return exampleTask(job.plan, referenceBackend).needsLiveParams;
+    };
+    expect(await needs(ROUNDS)).toBe(true);
+    expect(await needs(ROUNDS.replace('count = 2', 'count = 1'))).toBe(false);
+    expect(await needs(CLASSIFIER)).toBe(false);
+  });
 });
 
 describe('a tiny DiT on MNIST', () => {

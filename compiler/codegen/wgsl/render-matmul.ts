@@ -350,7 +350,7 @@ export interface MatmulForm {
 
 /**
  * Matmuls with at least this many outputs render in CompileOptions `largeMatmul`'s form where one
- * is given. The best block depends on size: on lavapipe a 16×8 block beat 8×8 by 25–35% at
+ * is given. The best block depends on size: on lavapipe a 16×8 block beat 8×8 by 23–33% at
  * 1024×128·128×1024 and lost by 60% at 256×128·128×264 (2026-12-08), where it leaves too few
  * threads to spread, so one choice per adapter left the big matmuls (a language model's head:
  * 4M outputs) on the small ones' block.

@@ -152,7 +152,7 @@ async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string)
   const t = await tuneGraphForDevice(gpu, cache, new FileTuneStore());
   const opts = deviceCompileOptions(gpu, t);
   log(
-    `Scion's tuning: matmul block ${formText(t)}, from ${LARGE_MATMUL_OUTPUTS} outputs ${formText(t.largeMatmul)}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}, attention ${opts.attentionRows ?? 1} query row(s) per thread`,
+    `Scion's tuning: matmul block ${formText(t)}, from ${LARGE_MATMUL_OUTPUTS} outputs per matrix ${formText(t.largeMatmul)}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}, attention ${opts.attentionRows ?? 1} query row(s) per thread`,
   );
   const rows: BenchResult[] = [];
   for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, opts, log));

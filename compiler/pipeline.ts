@@ -68,7 +68,7 @@ export interface CompileOptions {
    */
   matmulTiles?: boolean;
   /**
-   * The form (block, tiles) of matmuls with at least LARGE_MATMUL_OUTPUTS outputs
+   * The form (block, tiles) of matmuls with at least LARGE_MATMUL_OUTPUTS outputs per matrix
    * (codegen/wgsl/render-matmul.ts), where it should differ from the rest's; default: the same.
    * backends/webgpu/tune-graph.ts times it per adapter on a large probe.
    */

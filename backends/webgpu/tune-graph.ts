@@ -1,7 +1,7 @@
 // Per-adapter choices for compiled graphs (issue #4, #16): the matmul form — the register block
 // (render-matmul.ts `blockFor` cap), alone or inside workgroup-memory tiles
 // (render-matmul-tiled.ts), once for most matmuls and once for those with at least
-// LARGE_MATMUL_OUTPUTS outputs — and whether row reductions run on subgroups (subgroup-reduce.ts).
+// LARGE_MATMUL_OUTPUTS outputs per matrix — and whether row reductions run on subgroups (subgroup-reduce.ts).
 // Each is timed once per adapter on a small probe graph compiled with every candidate, and
 // remembered in a TuneStore (runtime/webgpu/autotune.ts) under the adapter's key; later calls read
 // the store and compile nothing. The training and eval graphs are then compiled with
@@ -9,8 +9,8 @@
 //
 //   matmul probe:        x [256, 128] · w [128, 264]    (small-model sizes: milliseconds per run;
 //                        no epilogue, which would only add to lavapipe's compile time, not to the choice)
-//   large matmul probe:  x [1024, 128] · w [128, 1024]  (1M outputs, between the main job's llama's
-//                        MLP at 16×64 tokens, 524k, and its vocabulary head, 4M)
+//   large matmul probe:  x [1024, 128] · w [128, 1024]  (1M outputs, a vocabulary head's size: the main
+//                        job's is 64 or 128 × 4096 per sequence)
 //   reduce probe:        softmax(x [64, 256]) over rows
 
 import type { MatmulBlock, MatmulForm } from '../../compiler/codegen/wgsl/render-matmul.ts';
@@ -33,7 +33,7 @@ export interface MatmulChoice {
 
 /** What the tuner decides for compiled graphs on one adapter. */
 export interface GraphTuning extends MatmulChoice {
-  /** The form of matmuls with at least LARGE_MATMUL_OUTPUTS outputs (CompileOptions `largeMatmul`). */
+  /** The form of matmuls with at least LARGE_MATMUL_OUTPUTS outputs per matrix (CompileOptions `largeMatmul`). */
   largeMatmul: MatmulChoice;
   /** Row reductions on subgroups (only ever true where the device offers 'subgroups'). */
   subgroups: boolean;
@@ -119,7 +119,7 @@ export function matmulProbe(): Graph {
   return b.build();
 }
 
-/** x [1024, 128] · w [128, 1024]: past LARGE_MATMUL_OUTPUTS outputs, so rendered in the large form. */
+/** x [1024, 128] · w [128, 1024]: one matrix past LARGE_MATMUL_OUTPUTS outputs, so rendered in the large form. */
 export function largeMatmulProbe(): Graph {
   const b = new GraphBuilder();
   b.output('y', b.matmul(b.input('x', [1024, 128]), b.param('w', [128, 1024])));

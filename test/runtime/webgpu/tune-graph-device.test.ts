@@ -10,6 +10,7 @@ import type { Graph } from '../../../compiler/ir/graph.ts';
 import { referenceBackend } from '../../../backends/reference/index.ts';
 import { decide, GRAPH_TUNE_KEYS, MATMUL_CANDIDATES, compileOptionsFor, tuneGraphForDevice } from '../../../backends/webgpu/tune-graph.ts';
 import { LARGE_MATMUL_OUTPUTS } from '../../../compiler/codegen/wgsl/render-matmul.ts';
+import { compileGraph } from '../../../compiler/pipeline.ts';
 import { createWebGpuBackend } from '../../../backends/webgpu/index.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { MemoryTuneStore, type TuneStore } from '../../../runtime/webgpu/autotune.ts';
@@ -36,12 +37,12 @@ function oddGraph(): Graph {
 }
 
 /**
- * relu(x·w + bias) with x [2, 256, 24], w [24, 520] (2·256·520 outputs, past LARGE_MATMUL_OUTPUTS;
+ * relu(x·w + bias) with x [2, 512, 24], w [24, 520] (512·520 outputs per matrix, past LARGE_MATMUL_OUTPUTS;
  * 520 columns leave partial edge blocks of 16 and tiles of 64), beside oddGraph's small matmuls.
  */
 function mixedGraph(): Graph {
   const b = new GraphBuilder();
-  const x = b.input('x', [2, 256, 24]);
+  const x = b.input('x', [2, 512, 24]);
   b.output('big', b.relu(b.add(b.matmul(x, b.param('w', [24, 520])), b.param('bias', [520]))));
   b.output('small', b.matmul(b.input('s', [37, 13]), b.param('v', [13, 21])));
   return b.build();
@@ -66,9 +67,9 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
   }
 
   it('large and small matmuls in different forms match the CPU reference', { timeout: 120_000 }, async () => {
-    expect(2 * 256 * 520).toBeGreaterThanOrEqual(LARGE_MATMUL_OUTPUTS);
+    expect(512 * 520).toBeGreaterThanOrEqual(LARGE_MATMUL_OUTPUTS);
     const feeds = new Map([
-      ['x', feed([2, 256, 24], 11)],
+      ['x', feed([2, 512, 24], 11)],
       ['w', feed([24, 520], 12)],
       ['bias', feed([520], 13)],
       ['s', feed([37, 13], 14)],
@@ -77,7 +78,12 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
     const small = MATMUL_CANDIDATES['4x4']!;
     for (const large of [MATMUL_CANDIDATES['16x8']!, MATMUL_CANDIDATES['tiled-8x8']!]) {
       const opts = compileOptionsFor({ ...small, largeMatmul: large, subgroups: false });
-      expect(opts.largeMatmul).toBeDefined();
+      // the big matmul compiled in the large form, the small one in 4×4
+      const code = compileGraph(mixedGraph(), opts).programs.flatMap((p) =>
+        p.code.split('\n').filter((l) => l.includes('register-blocked') || l.includes('workgroup-tiled')),
+      );
+      expect(code.some((l) => l.includes(large.matmulTiles ? 'workgroup-tiled' : 'register-blocked 16x8'))).toBe(true);
+      expect(code.some((l) => l.includes('register-blocked 4x4'))).toBe(true);
       const r = await compareWithCpu(gpu!, mixedGraph(), feeds, cache!, opts);
       for (const out of ['big', 'small']) expect(relErr(r.gpu.get(out)!.data, r.cpu.get(out)!.data)).toBeLessThan(1e-5);
     }

@@ -1,6 +1,6 @@
 // Per-adapter tuning of compiled graphs without a device: the `matmulBlock` compile option caps
 // the register block (and changes nothing when absent), `matmulTiles` stages it through
-// workgroup-memory tiles, `largeMatmul` gives matmuls from LARGE_MATMUL_OUTPUTS outputs on a form
+// workgroup-memory tiles, `largeMatmul` gives matmuls from LARGE_MATMUL_OUTPUTS outputs per matrix on a form
 // of their own, and the tuner's flow — time once, store under the adapter (in memory
 // or in the autotune file), read the store afterwards — with fake probes (timing is not what is
 // checked: the fake candidates differ by 25 ms against 0, far beyond timer noise).
@@ -95,20 +95,23 @@ describe('matmulBlock compile option', () => {
     });
   });
 
-  it('renders matmuls from LARGE_MATMUL_OUTPUTS outputs on in the large form, the rest in the other', () => {
-    // outputs of each matmul: 37·21 (small), 512·512 = 2^18 (at the bound), 511·512 (just under), 2·256·512 (a batch of two)
+  it('renders matmuls from LARGE_MATMUL_OUTPUTS outputs per matrix on in the large form, the rest in the other', () => {
+    // outputs of each matrix: 37·21 (small), 512·512 = 2^18 (at the bound), 511·512 (just under),
+    // 256·512 in a batch of two (2^18 only with the batch: small), 512·512 in a batch of two (large)
     const b = new GraphBuilder();
     b.output('small', b.matmul(b.input('a', [37, 13]), b.param('w', [13, 21])));
     b.output('at', b.matmul(b.input('x', [512, 16]), b.param('v', [16, 512])));
     b.output('under', b.matmul(b.input('y', [511, 16]), b.param('u', [16, 512])));
     b.output('batched', b.matmul(b.input('z', [2, 256, 16]), b.param('t', [16, 512])));
+    b.output('batchedLarge', b.matmul(b.input('q', [2, 512, 16]), b.param('r', [16, 512])));
     const g = b.build();
     expect(512 * 512).toBe(LARGE_MATMUL_OUTPUTS);
-    expect(blocks(g)).toEqual(['8x8', '8x8', '8x8', '8x8']);
-    expect(blocks(g, { largeMatmul: { matmulBlock: { rows: 16, cols: 8 } } })).toEqual(['8x8', '16x8', '8x8', '16x8']);
+    expect(blocks(g)).toEqual(['8x8', '8x8', '8x8', '8x8', '8x8']);
+    expect(blocks(g, { largeMatmul: { matmulBlock: { rows: 16, cols: 8 } } })).toEqual(['8x8', '16x8', '8x8', '8x8', '16x8']);
     expect(blocks(g, { matmulBlock: { rows: 4, cols: 4 }, largeMatmul: { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true } })).toEqual([
       '4x4',
       'tiled-8x8',
+      '4x4',
       '4x4',
       'tiled-8x8',
     ]);
@@ -159,9 +162,9 @@ function fakeProbes(fastMatmul = '16x8', fastLarge = fastMatmul): { prepare: Pre
           ? formName({ matmulBlock: opts.matmulBlock, matmulTiles: opts.matmulTiles === true })
           : [...(opts.features ?? ['plain'])].join();
     const matmul = graph.nodes.find((n) => n.op === 'matmul');
-    // the probes are real graphs: matmul ones for blocks (the large one at least LARGE_MATMUL_OUTPUTS), a reduction one for subgroups
+    // the probes are real graphs: matmul ones for blocks (the large one a matrix of at least LARGE_MATMUL_OUTPUTS), a reduction one for subgroups
     expect(matmul !== undefined).toBe(name !== 'plain' && name !== 'subgroups');
-    if (matmul !== undefined) expect(matmul.shape.reduce((x, y) => x * y, 1) >= LARGE_MATMUL_OUTPUTS).toBe(name.startsWith('large-'));
+    if (matmul !== undefined) expect((matmul.shape.at(-1) as number) * (matmul.shape.at(-2) as number) >= LARGE_MATMUL_OUTPUTS).toBe(name.startsWith('large-'));
     if (matmul === undefined) expect(graph.nodes.some((n) => n.op === 'reduce_max')).toBe(true);
     prepared.push(name);
     live++;

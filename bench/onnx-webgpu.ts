@@ -19,8 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { deviceCompileOptions, type MatmulChoice, tuneGraphForDevice } from '../backends/webgpu/tune-graph.ts';
-import { LARGE_MATMUL_OUTPUTS } from '../compiler/codegen/wgsl/render-matmul.ts';
+import { deviceCompileOptions, tuneGraphForDevice } from '../backends/webgpu/tune-graph.ts';
 import { type CompileOptions, compileGraph } from '../compiler/pipeline.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
 import { parseProgram } from '../grammar/dsl/parse.ts';
@@ -141,8 +140,6 @@ async function measureCase(c: ForwardCase, gpu: GpuDevice, cache: PipelineCache,
   }
 }
 
-const formText = (f: MatmulChoice): string => `${f.matmulBlock.rows}×${f.matmulBlock.cols}${f.matmulTiles ? ' in workgroup-memory tiles' : ''}`;
-
 async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string) => void): Promise<BenchResult[]> {
   const a = gpu.adapterInfo;
   log(
@@ -152,7 +149,7 @@ async function measure(gpu: GpuDevice, cache: PipelineCache, log: (line: string)
   const t = await tuneGraphForDevice(gpu, cache, new FileTuneStore());
   const opts = deviceCompileOptions(gpu, t);
   log(
-    `Scion's tuning: matmul block ${formText(t)}, from ${LARGE_MATMUL_OUTPUTS} outputs per matrix ${formText(t.largeMatmul)}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}, attention ${opts.attentionRows ?? 1} query row(s) per thread`,
+    `Scion's tuning: matmul block ${t.matmulBlock.rows}×${t.matmulBlock.cols}${t.matmulTiles ? ' in workgroup-memory tiles' : ''}, subgroup reductions ${t.subgroups ? 'on' : 'off'}${t.fresh ? ' (timed now)' : ' (stored)'}, attention ${opts.attentionRows ?? 1} query row(s) per thread`,
   );
   const rows: BenchResult[] = [];
   for (const c of FORWARD_CASES) rows.push(await measureCase(c, gpu, cache, opts, log));

@@ -19,7 +19,7 @@ import { fuseAttention } from './kernel/fuse-attention.ts';
 import { DEFAULT_LIMITS, legalize, type DeviceLimits } from './codegen/wgsl/legalize.ts';
 import { renderKernel } from './codegen/wgsl/render-kernel.ts';
 import { expandRows } from './codegen/wgsl/expand-rows.ts';
-import type { MatmulBlock, MatmulForm } from './codegen/wgsl/render-matmul.ts';
+import type { MatmulBlock } from './codegen/wgsl/render-matmul.ts';
 import { halfArenas, planHalfMemory } from './kernel/plan-memory-f16.ts';
 import type { KernelArtifact } from './kernel/kernel-graph.ts';
 
@@ -67,12 +67,6 @@ export interface CompileOptions {
    * adapter where a probe says it wins (real GPUs).
    */
   matmulTiles?: boolean;
-  /**
-   * The form (block, tiles) of matmuls with at least LARGE_MATMUL_OUTPUTS outputs per matrix
-   * (codegen/wgsl/render-matmul.ts), where it should differ from the rest's; default: the same.
-   * backends/webgpu/tune-graph.ts times it per adapter on a large probe.
-   */
-  largeMatmul?: MatmulForm;
   /**
    * 'split' (default): long reductions in two passes and rows kept short, so a real GPU's threads
    * share the work (kernel/split-reductions.ts, fuse-kernels.ts ROW_LIMITS). 'serial': one thread
@@ -152,7 +146,6 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): KernelArt
     ...(half.size > 0 ? { halfArenas: half } : {}),
     ...(opts.matmulBlock !== undefined ? { matmulBlock: opts.matmulBlock } : {}),
     ...(opts.matmulTiles === true ? { matmulTiles: true } : {}),
-    ...(opts.largeMatmul !== undefined ? { largeMatmul: opts.largeMatmul } : {}),
     ...(opts.attentionRows !== undefined && opts.attentionRows > 1 ? { attentionRows: opts.attentionRows } : {}),
   };
   const programs = kg.kernels.filter((k) => k.kind === 'wgsl').map((k) => renderKernel(g, kg, memory, k, render));

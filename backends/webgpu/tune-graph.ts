@@ -1,19 +1,15 @@
 // Per-adapter choices for compiled graphs (issue #4, #16): the matmul form — the register block
 // (render-matmul.ts `blockFor` cap), alone or inside workgroup-memory tiles
-// (render-matmul-tiled.ts), once for most matmuls and once for those with at least
-// LARGE_MATMUL_OUTPUTS outputs per matrix — and whether row reductions run on subgroups (subgroup-reduce.ts).
-// Each is timed once per adapter on a small probe graph compiled with every candidate, and
-// remembered in a TuneStore (runtime/webgpu/autotune.ts) under the adapter's key; later calls read
-// the store and compile nothing. The training and eval graphs are then compiled with
-// `compileOptionsFor(tuning)` (index.ts beside this file).
+// (render-matmul-tiled.ts) — and whether row reductions run on subgroups (subgroup-reduce.ts). Each is timed once per adapter on a tiny probe graph compiled with every
+// candidate, and remembered in a TuneStore (runtime/webgpu/autotune.ts) under the adapter's key;
+// later calls read the store and compile nothing. The training and eval graphs are then compiled
+// with `compileOptionsFor(tuning)` (index.ts beside this file).
 //
-//   matmul probe:        x [256, 128] · w [128, 264]    (small-model sizes: milliseconds per run;
-//                        no epilogue, which would only add to lavapipe's compile time, not to the choice)
-//   large matmul probe:  x [1024, 128] · w [128, 1024]  (1M outputs, a vocabulary head's size: the main
-//                        job's is 64 or 128 × 4096 per sequence)
-//   reduce probe:        softmax(x [64, 256]) over rows
+//   matmul probe:  x [256, 128] · w [128, 264]   (small-model sizes: milliseconds per run; no
+//                  epilogue, which would only add to lavapipe's compile time, not to the choice)
+//   reduce probe:  softmax(x [64, 256]) over rows
 
-import type { MatmulBlock, MatmulForm } from '../../compiler/codegen/wgsl/render-matmul.ts';
+import type { MatmulBlock } from '../../compiler/codegen/wgsl/render-matmul.ts';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { softmax } from '../../compiler/ir/compose.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
@@ -33,19 +29,12 @@ export interface MatmulChoice {
 
 /** What the tuner decides for compiled graphs on one adapter. */
 export interface GraphTuning extends MatmulChoice {
-  /** The form of matmuls with at least LARGE_MATMUL_OUTPUTS outputs per matrix (CompileOptions `largeMatmul`). */
-  largeMatmul: MatmulChoice;
   /** Row reductions on subgroups (only ever true where the device offers 'subgroups'). */
   subgroups: boolean;
 }
 
-/** Today's fixed behaviour: 8×8 register blocks at every size, no tiles, one thread per reduced row. */
-export const UNTUNED: GraphTuning = {
-  matmulBlock: { rows: 8, cols: 8 },
-  matmulTiles: false,
-  largeMatmul: { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: false },
-  subgroups: false,
-};
+/** Today's fixed behaviour: 8×8 register blocks, no tiles, one thread per reduced row. */
+export const UNTUNED: GraphTuning = { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: false, subgroups: false };
 
 /**
  * Matmul forms timed, by name (the name is what the store keeps): register-block caps, and the
@@ -66,11 +55,7 @@ export const MATMUL_CANDIDATES: Readonly<Record<string, MatmulChoice>> = {
  * candidate added, as the tiled ones were, re-times a stored choice anyway: autotune.ts
  * `isCurrentChoice`).
  */
-export const GRAPH_TUNE_KEYS = {
-  matmulBlock: 'graph/matmul-block/f32/v1',
-  largeMatmulBlock: 'graph/matmul-block-large/f32/v1',
-  rowReduce: 'graph/row-reduce/f32/v1',
-} as const;
+export const GRAPH_TUNE_KEYS = { matmulBlock: 'graph/matmul-block/f32/v1', rowReduce: 'graph/row-reduce/f32/v1' } as const;
 
 const REDUCE_CANDIDATES = ['thread-per-row', 'subgroups'] as const;
 
@@ -119,13 +104,6 @@ export function matmulProbe(): Graph {
   return b.build();
 }
 
-/** x [1024, 128] · w [128, 1024]: one matrix past LARGE_MATMUL_OUTPUTS outputs, so rendered in the large form. */
-export function largeMatmulProbe(): Graph {
-  const b = new GraphBuilder();
-  b.output('y', b.matmul(b.input('x', [1024, 128]), b.param('w', [128, 1024])));
-  return b.build();
-}
-
 /** Row softmax of x [64, 256]: rows long enough for the subgroup path (SUBGROUP_MIN_REDUCE). */
 export function reduceProbe(): Graph {
   const b = new GraphBuilder();
@@ -159,34 +137,24 @@ export async function tuneGraph(req: TuneGraphRequest): Promise<TunedGraph> {
       for (const p of probes) p.dispose();
     }
   };
-  const candidate = (name: string): MatmulChoice => MATMUL_CANDIDATES[name] ?? fail(`unknown matmul candidate ${name}`);
   const forms = Object.fromEntries(Object.entries(MATMUL_CANDIDATES).map(([name, choice]) => [name, matmulOptions(choice)]));
-  const { matmulBlock, matmulTiles } = candidate(await pick(GRAPH_TUNE_KEYS.matmulBlock, '256x264x128 matmul', matmulProbe, forms, '8x8'));
-  // The large probe is compiled with each candidate as its large form (the small form never applies to it).
-  const largeForms = Object.fromEntries(Object.entries(MATMUL_CANDIDATES).map(([name, choice]) => [name, { largeMatmul: matmulOptions(choice) }]));
-  const largeMatmul = candidate(await pick(GRAPH_TUNE_KEYS.largeMatmulBlock, '1024x1024x128 matmul', largeMatmulProbe, largeForms, '8x8'));
+  const form = await pick(GRAPH_TUNE_KEYS.matmulBlock, '256x264x128 matmul', matmulProbe, forms, '8x8');
+  const { matmulBlock, matmulTiles } = MATMUL_CANDIDATES[form] ?? fail(`unknown matmul candidate ${form}`);
   // Without the feature there is nothing to choose (and nothing to store).
-  if (!req.subgroups) return { matmulBlock, matmulTiles, largeMatmul, subgroups: false, fresh };
+  if (!req.subgroups) return { matmulBlock, matmulTiles, subgroups: false, fresh };
   const [plain, sub] = REDUCE_CANDIDATES;
   const reduce = await pick(GRAPH_TUNE_KEYS.rowReduce, '64x256 softmax', reduceProbe, { [plain]: {}, [sub]: { features: ['subgroups'] } }, plain);
-  return { matmulBlock, matmulTiles, largeMatmul, subgroups: reduce === sub, fresh };
+  return { matmulBlock, matmulTiles, subgroups: reduce === sub, fresh };
 }
 
 /** The compile options of a matmul form (no `matmulTiles` key for the register form). */
-function matmulOptions(choice: MatmulChoice): MatmulForm {
+function matmulOptions(choice: MatmulChoice): CompileOptions {
   return { matmulBlock: choice.matmulBlock, ...(choice.matmulTiles ? { matmulTiles: true } : {}) };
 }
 
-const sameForm = (a: MatmulChoice, b: MatmulChoice): boolean =>
-  a.matmulTiles === b.matmulTiles && a.matmulBlock.rows === b.matmulBlock.rows && a.matmulBlock.cols === b.matmulBlock.cols;
-
-/** Compile options that apply `tuning` (to add to a graph's own, e.g. limits); `largeMatmul` only where it differs. */
+/** Compile options that apply `tuning` (to add to a graph's own, e.g. limits). */
 export function compileOptionsFor(tuning: GraphTuning): CompileOptions {
-  return {
-    ...matmulOptions(tuning),
-    ...(sameForm(tuning, tuning.largeMatmul) ? {} : { largeMatmul: matmulOptions(tuning.largeMatmul) }),
-    ...(tuning.subgroups ? { features: ['subgroups'] } : {}),
-  };
+  return { ...matmulOptions(tuning), ...(tuning.subgroups ? { features: ['subgroups'] } : {}) };
 }
 
 /**

@@ -183,7 +183,7 @@ async function tuningFor(gpu: GpuDevice, cache: PipelineCache, tune: TuneStore |
   if (tune === false) return { ...UNTUNED, source: 'untuned' };
   try {
     const t = await tuneGraphForDevice(gpu, cache, tune, base);
-    return { matmulBlock: t.matmulBlock, matmulTiles: t.matmulTiles, largeMatmul: t.largeMatmul, subgroups: t.subgroups, source: t.fresh ? 'tuned' : 'stored' };
+    return { matmulBlock: t.matmulBlock, matmulTiles: t.matmulTiles, subgroups: t.subgroups, source: t.fresh ? 'tuned' : 'stored' };
   } catch (error) {
     gpu.assertAlive();
     return { ...UNTUNED, source: 'untuned', note: `tuning failed: ${(error as Error).message}` };

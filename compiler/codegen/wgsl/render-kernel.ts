@@ -11,7 +11,7 @@ import { computedIn } from '../../kernel/cost.ts';
 import { NODE_RENDER, PRELUDE, renderReduce, type NodeCtx } from './render-node.ts';
 import { widenHalfLoads } from './f16-storage.ts';
 import { coopSegment, coopSegments, subgroupPrelude, workgroupMain, type CoopReduction, type MainSegment } from './subgroup-reduce.ts';
-import { matmulFormFor, matrixOutputs, planBlockedMatmul, type BlockedMatmul, type MatmulBlock, type MatmulForm } from './render-matmul.ts';
+import { planBlockedMatmul, type BlockedMatmul, type MatmulBlock } from './render-matmul.ts';
 import { renderBlockedSegment, type BlockedSegment } from './render-matmul-segment.ts';
 import { renderTiledSegment, type TiledSegment } from './render-matmul-tiled.ts';
 import { renderAttentionKernel } from './render-attention.ts';
@@ -46,8 +46,6 @@ export interface RenderOptions {
    * still a register block; default false: the register form, which lavapipe prefers.
    */
   matmulTiles?: boolean;
-  /** The form of matmuls with at least LARGE_MATMUL_OUTPUTS outputs per matrix (render-matmul.ts); default: as the rest. */
-  largeMatmul?: MatmulForm;
   /** Query rows per thread of fused attention (render-attention.ts; default 1). */
   attentionRows?: number;
 }
@@ -155,9 +153,8 @@ export function renderKernel(g: Graph, kg: KernelGraph, memory: MemoryPlan, kern
     const plan = blocked.get(k);
     if (plan !== undefined) {
       const nodeAt = (id: number): { arena: number; offset: number } => at(bufferOfNode.get(id) ?? fail(`matmul operand %${id} has no buffer`));
-      const form = matmulFormFor(matrixOutputs(g, plan), opts, opts.largeMatmul);
-      const tiled = form.matmulTiles === true ? renderTiledSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), form.matmulBlock) : undefined;
-      const r: BlockedSegment | TiledSegment = tiled ?? renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), form.matmulBlock);
+      const tiled = opts.matmulTiles === true ? renderTiledSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), opts.matmulBlock) : undefined;
+      const r: BlockedSegment | TiledSegment = tiled ?? renderBlockedSegment(g, plan, k, `v${s.root}`, nodeAt, at(s.output), opts.matmulBlock);
       for (const [id, fn] of r.valueFns) overridden.set(id, fn);
       for (const id of r.fallbacks) fallbacks.add(id);
       privates.push(...r.privates);

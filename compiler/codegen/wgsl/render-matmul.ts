@@ -342,36 +342,6 @@ export interface MatmulBlock {
 /** The block compiled graphs use unless told otherwise (CompileOptions `matmulBlock`). */
 export const DEFAULT_MATMUL_BLOCK: MatmulBlock = { rows: 8, cols: 8 };
 
-/** How blocked matmuls render: the largest register block, and whether workgroup tiles stage it. */
-export interface MatmulForm {
-  matmulBlock: MatmulBlock;
-  matmulTiles?: boolean;
-}
-
-/**
- * Matmuls whose every matrix (the last two axes: m × n, batch axes not counted) has at least this
- * many outputs render in CompileOptions `largeMatmul`'s form where one is given. The best block
- * depends on size: on lavapipe a 16×8 block beat 8×8 by 23–33% on one 1024×128·128×1024 matmul and
- * lost by 60% at 256×128·128×264, where it leaves too few threads to spread (2026-12-08). Counting
- * the batch too made the main job's training step slower (2.76–2.81 → 3.22–3.31 s in alternating
- * runs): at 16 × 128 tokens its 128 × 128 per-sequence matmuls reach 2^18 outputs only through the
- * batch. Per matrix, the vocabulary head (128 × 4096 per sequence) is the one that qualifies there.
- */
-export const LARGE_MATMUL_OUTPUTS = 2 ** 18;
-
-/** Outputs of one matrix of the plan's matmuls (m × n: the last two axes of the first one; all share a shape). */
-export function matrixOutputs(g: Graph, plan: BlockedMatmul): number {
-  const term = plan.values[0]?.terms[0];
-  if (term === undefined) throw new Error('matrixOutputs: a blocked matmul plan without a matmul');
-  const shape = (g.nodes[term.matmul] as Node).shape;
-  return (shape.at(-1) ?? 1) * (shape.at(-2) ?? 1);
-}
-
-/** The form of a blocked matmul with `outputs` outputs per matrix: `large` from LARGE_MATMUL_OUTPUTS on, if given. */
-export function matmulFormFor(outputs: number, small: Partial<MatmulForm>, large: MatmulForm | undefined): Partial<MatmulForm> {
-  return large !== undefined && outputs >= LARGE_MATMUL_OUTPUTS ? large : small;
-}
-
 /**
  * Block sides the renderer accepts: columns are held as vec4 accumulators (multiples of 4), and a
  * side halves down to 4 for small matrices, so powers of two.

@@ -1,6 +1,6 @@
 // Per-adapter tuning on the device: every candidate matmul form (register blocks, workgroup
 // tiles) gives the CPU reference's results on odd shapes (edge blocks, a batch summed in the
-// kernel), so does a graph whose large and small matmuls take different forms, the real tuner stores a choice for this adapter and reads it back without timing, and
+// kernel), the real tuner stores a choice for this adapter and reads it back without timing, and
 // the WebGPU backend compiles with the stored choice — the tiled form here — (or the untuned one
 // when told to, or when tuning fails).
 
@@ -9,8 +9,6 @@ import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
 import { referenceBackend } from '../../../backends/reference/index.ts';
 import { decide, GRAPH_TUNE_KEYS, MATMUL_CANDIDATES, compileOptionsFor, tuneGraphForDevice } from '../../../backends/webgpu/tune-graph.ts';
-import { LARGE_MATMUL_OUTPUTS } from '../../../compiler/codegen/wgsl/render-matmul.ts';
-import { compileGraph } from '../../../compiler/pipeline.ts';
 import { createWebGpuBackend } from '../../../backends/webgpu/index.ts';
 import type { Tensor } from '../../../runtime/cpu/tensor.ts';
 import { MemoryTuneStore, type TuneStore } from '../../../runtime/webgpu/autotune.ts';
@@ -36,18 +34,6 @@ function oddGraph(): Graph {
   return b.build();
 }
 
-/**
- * relu(x·w + bias) with x [2, 512, 24], w [24, 520] (512·520 outputs per matrix, past LARGE_MATMUL_OUTPUTS;
- * 520 columns leave partial edge blocks of 16 and tiles of 64), beside oddGraph's small matmuls.
- */
-function mixedGraph(): Graph {
-  const b = new GraphBuilder();
-  const x = b.input('x', [2, 512, 24]);
-  b.output('big', b.relu(b.add(b.matmul(x, b.param('w', [24, 520])), b.param('bias', [520]))));
-  b.output('small', b.matmul(b.input('s', [37, 13]), b.param('v', [13, 21])));
-  return b.build();
-}
-
 const oddFeeds = (): Map<string, Tensor> =>
   new Map([
     ['x', feed([2, 37, 13], 1)],
@@ -61,33 +47,10 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
 
   for (const [name, choice] of Object.entries(MATMUL_CANDIDATES)) {
     it(`the ${name} matmul form matches the CPU reference on odd shapes`, { timeout: 120_000 }, async () => {
-      const r = await compareWithCpu(gpu!, oddGraph(), oddFeeds(), cache!, compileOptionsFor({ ...choice, largeMatmul: choice, subgroups: false }));
+      const r = await compareWithCpu(gpu!, oddGraph(), oddFeeds(), cache!, compileOptionsFor({ ...choice, subgroups: false }));
       for (const out of ['y', 'dw']) expect(relErr(r.gpu.get(out)!.data, r.cpu.get(out)!.data)).toBeLessThan(1e-5);
     });
   }
-
-  it('large and small matmuls in different forms match the CPU reference', { timeout: 120_000 }, async () => {
-    expect(512 * 520).toBeGreaterThanOrEqual(LARGE_MATMUL_OUTPUTS);
-    const feeds = new Map([
-      ['x', feed([2, 512, 24], 11)],
-      ['w', feed([24, 520], 12)],
-      ['bias', feed([520], 13)],
-      ['s', feed([37, 13], 14)],
-      ['v', feed([13, 21], 15)],
-    ]);
-    const small = MATMUL_CANDIDATES['4x4']!;
-    for (const large of [MATMUL_CANDIDATES['16x8']!, MATMUL_CANDIDATES['tiled-8x8']!]) {
-      const opts = compileOptionsFor({ ...small, largeMatmul: large, subgroups: false });
-      // the big matmul compiled in the large form, the small one in 4×4
-      const code = compileGraph(mixedGraph(), opts).programs.flatMap((p) =>
-        p.code.split('\n').filter((l) => l.includes('register-blocked') || l.includes('workgroup-tiled')),
-      );
-      expect(code.some((l) => l.includes(large.matmulTiles ? 'workgroup-tiled' : 'register-blocked 16x8'))).toBe(true);
-      expect(code.some((l) => l.includes('register-blocked 4x4'))).toBe(true);
-      const r = await compareWithCpu(gpu!, mixedGraph(), feeds, cache!, opts);
-      for (const out of ['big', 'small']) expect(relErr(r.gpu.get(out)!.data, r.cpu.get(out)!.data)).toBeLessThan(1e-5);
-    }
-  });
 
   it('tunes once per adapter and then reads the store without compiling a probe', { timeout: 120_000 }, async () => {
     const store = new MemoryTuneStore();
@@ -97,8 +60,6 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
     expect(stored).toBeDefined();
     // the choice follows from the stored timings (fastest, by a margin over the default)
     expect(MATMUL_CANDIDATES[decide(stored!.timesMs, '8x8')]).toEqual({ matmulBlock: first.matmulBlock, matmulTiles: first.matmulTiles });
-    const large = store.get(gpu!.adapterInfo.key, GRAPH_TUNE_KEYS.largeMatmulBlock);
-    expect(MATMUL_CANDIDATES[decide(large!.timesMs, '8x8')]).toEqual(first.largeMatmul);
     const reduce = store.get(gpu!.adapterInfo.key, GRAPH_TUNE_KEYS.rowReduce);
     expect(first.subgroups).toBe(reduce !== undefined && decide(reduce.timesMs, 'thread-per-row') === 'subgroups');
     if (!gpu!.features.has('subgroups')) expect(first.subgroups).toBe(false);
@@ -114,14 +75,12 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
     // the tiled form stored as this adapter's winner, as a real GPU's probe would store it
     const timesMs = { '4x4': 5, '8x8': 4, '16x8': 3, 'tiled-4x4': 2, 'tiled-8x8': 1 };
     store.set(key, GRAPH_TUNE_KEYS.matmulBlock, { choice: 'tiled-8x8', timesMs, workload: 'w', at: 'then' });
-    store.set(key, GRAPH_TUNE_KEYS.largeMatmulBlock, { choice: 'tiled-8x8', timesMs, workload: 'w', at: 'then' });
     store.set(key, GRAPH_TUNE_KEYS.rowReduce, { choice: 'thread-per-row', timesMs: { 'thread-per-row': 1, subgroups: 2 }, workload: 'w', at: 'then' });
     const graph = oddGraph();
     const backend = await createWebGpuBackend(graph, { allowSoftware: true, tune: store });
     if (!('run' in backend)) throw new Error(backend.reason);
     try {
-      const tiled = { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true };
-      expect(backend.tuning).toEqual({ ...tiled, largeMatmul: tiled, subgroups: false, source: 'stored' });
+      expect(backend.tuning).toEqual({ matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true, subgroups: false, source: 'stored' });
       const want = await referenceBackend.run(graph, oddFeeds());
       const got = await backend.run(graph, oddFeeds());
       for (const out of ['y', 'dw']) expect(relErr(got.get(out)!.data, want.get(out)!.data)).toBeLessThan(1e-5);
@@ -147,7 +106,6 @@ describe.skipIf(gpu === null)('tuned compiled graphs on WebGPU', () => {
       expect(backend.tuning).toEqual({
         matmulBlock: { rows: 8, cols: 8 },
         matmulTiles: false,
-        largeMatmul: { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: false },
         subgroups: false,
         source: 'untuned',
         ...(note === undefined ? {} : { note }),

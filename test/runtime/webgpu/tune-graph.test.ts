@@ -1,7 +1,6 @@
 // Per-adapter tuning of compiled graphs without a device: the `matmulBlock` compile option caps
 // the register block (and changes nothing when absent), `matmulTiles` stages it through
-// workgroup-memory tiles, `largeMatmul` gives matmuls from LARGE_MATMUL_OUTPUTS outputs per matrix on a form
-// of their own, and the tuner's flow — time once, store under the adapter (in memory
+// workgroup-memory tiles, and the tuner's flow — time once, store under the adapter (in memory
 // or in the autotune file), read the store afterwards — with fake probes (timing is not what is
 // checked: the fake candidates differ by 25 ms against 0, far beyond timer noise).
 
@@ -9,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blockFor, LARGE_MATMUL_OUTPUTS } from '../../../compiler/codegen/wgsl/render-matmul.ts';
+import { blockFor } from '../../../compiler/codegen/wgsl/render-matmul.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import { softmax } from '../../../compiler/ir/compose.ts';
 import type { Graph } from '../../../compiler/ir/graph.ts';
@@ -23,14 +22,8 @@ import {
   GRAPH_TUNE_KEYS,
   MATMUL_CANDIDATES,
   tuneGraph,
-  type GraphTuning,
-  type MatmulChoice,
   type PrepareProbe,
 } from '../../../backends/webgpu/tune-graph.ts';
-
-/** A tuning of `small` for most matmuls and `large` (by default the same) for large ones. */
-const tuned = (small: MatmulChoice, large: MatmulChoice = small, subgroups = false): GraphTuning => ({ ...small, largeMatmul: large, subgroups });
-const form = (rows: number, cols: number, matmulTiles = false): MatmulChoice => ({ matmulBlock: { rows, cols }, matmulTiles });
 
 /** relu(x·wᵀ + bias), x [2, 37, 13], w [21, 13]: 37×21 per batch (odd in both directions). */
 function linear(): Graph {
@@ -66,7 +59,7 @@ describe('matmulBlock compile option', () => {
     const plain = compileGraph(g).programs.map((p) => p.code);
     expect(compileGraph(g, { matmulBlock: { rows: 8, cols: 8 } }).programs.map((p) => p.code)).toEqual(plain);
     expect(blocks(g)).toEqual(['8x8']);
-    for (const [name, choice] of Object.entries(MATMUL_CANDIDATES)) expect(blocks(g, compileOptionsFor(tuned(choice)))).toEqual([name]);
+    for (const [name, choice] of Object.entries(MATMUL_CANDIDATES)) expect(blocks(g, compileOptionsFor({ ...choice, subgroups: false }))).toEqual([name]);
     // 16 rows: 16 rows × 2 vec4 accumulators per thread (acc<matmul>_<row>_<vec4>), ceil(37/16)·ceil(21/8) = 9 threads per batch entry
     const code = compileGraph(g, { matmulBlock: { rows: 16, cols: 8 } }).programs.find((p) => p.code.includes('register-blocked'))!;
     expect(code.code).toContain('var acc0_15_1 = vec4f(0.0);');
@@ -75,56 +68,22 @@ describe('matmulBlock compile option', () => {
   });
 
   it('compileOptionsFor turns the tuning into compile options', () => {
-    expect(compileOptionsFor(tuned(form(4, 4)))).toEqual({ matmulBlock: { rows: 4, cols: 4 } });
-    expect(compileOptionsFor(tuned(form(16, 8), form(16, 8), true))).toEqual({
+    expect(compileOptionsFor({ matmulBlock: { rows: 4, cols: 4 }, matmulTiles: false, subgroups: false })).toEqual({ matmulBlock: { rows: 4, cols: 4 } });
+    expect(compileOptionsFor({ matmulBlock: { rows: 16, cols: 8 }, matmulTiles: false, subgroups: true })).toEqual({
       matmulBlock: { rows: 16, cols: 8 },
       features: ['subgroups'],
     });
-    expect(compileOptionsFor(tuned(form(8, 8, true)))).toEqual({
+    expect(compileOptionsFor({ matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true, subgroups: false })).toEqual({
       matmulBlock: { rows: 8, cols: 8 },
       matmulTiles: true,
     });
-    // a large form of its own only where it differs
-    expect(compileOptionsFor(tuned(form(8, 8), form(16, 8)))).toEqual({
-      matmulBlock: { rows: 8, cols: 8 },
-      largeMatmul: { matmulBlock: { rows: 16, cols: 8 } },
-    });
-    expect(compileOptionsFor(tuned(form(8, 8), form(8, 8, true)))).toEqual({
-      matmulBlock: { rows: 8, cols: 8 },
-      largeMatmul: { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true },
-    });
-  });
-
-  it('renders matmuls from LARGE_MATMUL_OUTPUTS outputs per matrix on in the large form, the rest in the other', () => {
-    // outputs of each matrix: 37·21 (small), 512·512 = 2^18 (at the bound), 511·512 (just under),
-    // 256·512 in a batch of two (2^18 only with the batch: small), 512·512 in a batch of two (large)
-    const b = new GraphBuilder();
-    b.output('small', b.matmul(b.input('a', [37, 13]), b.param('w', [13, 21])));
-    b.output('at', b.matmul(b.input('x', [512, 16]), b.param('v', [16, 512])));
-    b.output('under', b.matmul(b.input('y', [511, 16]), b.param('u', [16, 512])));
-    b.output('batched', b.matmul(b.input('z', [2, 256, 16]), b.param('t', [16, 512])));
-    b.output('batchedLarge', b.matmul(b.input('q', [2, 512, 16]), b.param('r', [16, 512])));
-    const g = b.build();
-    expect(512 * 512).toBe(LARGE_MATMUL_OUTPUTS);
-    expect(blocks(g)).toEqual(['8x8', '8x8', '8x8', '8x8', '8x8']);
-    expect(blocks(g, { largeMatmul: { matmulBlock: { rows: 16, cols: 8 } } })).toEqual(['8x8', '16x8', '8x8', '8x8', '16x8']);
-    expect(blocks(g, { matmulBlock: { rows: 4, cols: 4 }, largeMatmul: { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true } })).toEqual([
-      '4x4',
-      'tiled-8x8',
-      '4x4',
-      '4x4',
-      'tiled-8x8',
-    ]);
-    // the same form for both compiles to the same WGSL as none
-    const plain = compileGraph(g).programs.map((p) => p.code);
-    expect(compileGraph(g, { largeMatmul: { matmulBlock: { rows: 8, cols: 8 } } }).programs.map((p) => p.code)).toEqual(plain);
   });
 
   it('gives fused attention 4 query rows per thread on a software adapter and 1 on a GPU', () => {
     const adapter = (description: string) => ({ platform: 'node' as const, vendor: 'mesa', architecture: '', device: '', description, key: description });
     const lavapipe = { adapterInfo: adapter('llvmpipe (LLVM 15.0.6, 256 bits)') };
     const gpu = { adapterInfo: { ...adapter('NVIDIA H100'), vendor: 'nvidia' } };
-    const t = tuned(form(8, 8));
+    const t = { matmulBlock: { rows: 8, cols: 8 }, matmulTiles: false, subgroups: false };
     expect(deviceCompileOptions(lavapipe, t)).toEqual({ matmulBlock: { rows: 8, cols: 8 }, attentionRows: 4 });
     expect(deviceCompileOptions(gpu, t)).toEqual({ matmulBlock: { rows: 8, cols: 8 } });
     // and the option reaches the fused attention kernel of a compiled graph
@@ -144,31 +103,24 @@ describe('matmulBlock compile option', () => {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Fake probes: `fastMatmul` (by default the 16×8 register block), `fastLarge` on the large probe
- * (by default the same) and the subgroup reduction are the fast ones. Records each prepared
- * candidate (by the options it was compiled with: `large-` for the large form), runs and disposals.
+ * Fake probes: `fastMatmul` (by default the 16×8 register block) and the subgroup reduction are
+ * the fast ones. Records each prepared candidate (by the options it was compiled with), runs and
+ * disposals.
  */
-function fakeProbes(fastMatmul = '16x8', fastLarge = fastMatmul): { prepare: PrepareProbe; prepared: string[]; runs: () => number; live: () => number } {
+function fakeProbes(fastMatmul = '16x8'): { prepare: PrepareProbe; prepared: string[]; runs: () => number; live: () => number } {
   const prepared: string[] = [];
   let runs = 0;
   let live = 0;
-  const formName = (f: { matmulBlock: { rows: number; cols: number }; matmulTiles?: boolean }): string =>
-    `${f.matmulTiles === true ? 'tiled-' : ''}${f.matmulBlock.rows}x${f.matmulBlock.cols}`;
   const prepare: PrepareProbe = async (graph, opts) => {
     const name =
-      opts.largeMatmul !== undefined
-        ? `large-${formName(opts.largeMatmul)}`
-        : opts.matmulBlock !== undefined
-          ? formName({ matmulBlock: opts.matmulBlock, matmulTiles: opts.matmulTiles === true })
-          : [...(opts.features ?? ['plain'])].join();
-    const matmul = graph.nodes.find((n) => n.op === 'matmul');
-    // the probes are real graphs: matmul ones for blocks (the large one a matrix of at least LARGE_MATMUL_OUTPUTS), a reduction one for subgroups
-    expect(matmul !== undefined).toBe(name !== 'plain' && name !== 'subgroups');
-    if (matmul !== undefined) expect((matmul.shape.at(-1) as number) * (matmul.shape.at(-2) as number) >= LARGE_MATMUL_OUTPUTS).toBe(name.startsWith('large-'));
-    if (matmul === undefined) expect(graph.nodes.some((n) => n.op === 'reduce_max')).toBe(true);
+      opts.matmulBlock !== undefined
+        ? `${opts.matmulTiles === true ? 'tiled-' : ''}${opts.matmulBlock.rows}x${opts.matmulBlock.cols}`
+        : [...(opts.features ?? ['plain'])].join();
+    // the probes are real graphs: a matmul one for blocks, a reduction one for subgroups
+    expect(graph.nodes.some((n) => n.op === (opts.matmulBlock !== undefined ? 'matmul' : 'reduce_max'))).toBe(true);
     prepared.push(name);
     live++;
-    const fast = name === fastMatmul || name === `large-${fastLarge}` || name === 'subgroups';
+    const fast = name === fastMatmul || name === 'subgroups';
     return {
       run: async () => {
         runs++;
@@ -194,63 +146,41 @@ describe('tuneGraph (fake probes)', () => {
     const store = new MemoryTuneStore();
     const probes = fakeProbes();
     const first = await tuneGraph({ store, adapterKey: 'node:fake', subgroups: true, prepare: probes.prepare, reps: 1 });
-    expect(first).toEqual({ ...tuned(form(16, 8), form(16, 8), true), fresh: true });
-    const forms = ['4x4', '8x8', '16x8', 'tiled-4x4', 'tiled-8x8'];
-    expect(probes.prepared).toEqual([...forms, ...forms.map((f) => `large-${f}`), 'plain', 'subgroups']);
-    expect(probes.runs()).toBe(12 * 2); // a warm-up and one timed run each
+    expect(first).toEqual({ matmulBlock: { rows: 16, cols: 8 }, matmulTiles: false, subgroups: true, fresh: true });
+    expect(probes.prepared).toEqual(['4x4', '8x8', '16x8', 'tiled-4x4', 'tiled-8x8', 'plain', 'subgroups']);
+    expect(probes.runs()).toBe(7 * 2); // a warm-up and one timed run each
     expect(probes.live()).toBe(0); // every probe released
-    for (const key of [GRAPH_TUNE_KEYS.matmulBlock, GRAPH_TUNE_KEYS.largeMatmulBlock]) {
-      expect(store.get('node:fake', key)?.choice).toBe('16x8');
-      expect(Object.keys(store.get('node:fake', key)?.timesMs ?? {}).sort()).toEqual(['16x8', '4x4', '8x8', 'tiled-4x4', 'tiled-8x8']);
-    }
+    expect(store.get('node:fake', GRAPH_TUNE_KEYS.matmulBlock)?.choice).toBe('16x8');
+    expect(Object.keys(store.get('node:fake', GRAPH_TUNE_KEYS.matmulBlock)?.timesMs ?? {}).sort()).toEqual(['16x8', '4x4', '8x8', 'tiled-4x4', 'tiled-8x8']);
     expect(store.get('node:fake', GRAPH_TUNE_KEYS.rowReduce)?.choice).toBe('subgroups');
 
     const second = await tuneGraph({ store, adapterKey: 'node:fake', subgroups: true, prepare: probes.prepare, reps: 1 });
     expect(second).toEqual({ ...first, fresh: false });
-    expect(probes.prepared.length).toBe(12); // nothing compiled or timed again
-    expect(probes.runs()).toBe(24);
+    expect(probes.prepared.length).toBe(7); // nothing compiled or timed again
+    expect(probes.runs()).toBe(14);
 
     // another adapter is tuned on its own
     expect((await tuneGraph({ store, adapterKey: 'node:other', subgroups: true, prepare: probes.prepare, reps: 1 })).fresh).toBe(true);
-  });
-
-  it('chooses each size class on its own probe: the small form for most matmuls, another for large ones', async () => {
-    const store = new MemoryTuneStore();
-    const r = await tuneGraph({ store, adapterKey: 'a', subgroups: false, prepare: fakeProbes('8x8', '16x8').prepare, reps: 1 });
-    expect(r).toEqual({ ...tuned(form(8, 8), form(16, 8)), fresh: true });
-    expect(compileOptionsFor(r)).toEqual({ matmulBlock: { rows: 8, cols: 8 }, largeMatmul: { matmulBlock: { rows: 16, cols: 8 } } });
   });
 
   it('uses a stored choice as is, and never times subgroups on a device without them', async () => {
     const store = new MemoryTuneStore();
     const timesMs = { '4x4': 1, '8x8': 2, '16x8': 3, 'tiled-4x4': 4, 'tiled-8x8': 5 };
     store.set('a', GRAPH_TUNE_KEYS.matmulBlock, { choice: '4x4', timesMs, workload: 'w', at: 'then' });
-    store.set('a', GRAPH_TUNE_KEYS.largeMatmulBlock, { choice: 'tiled-8x8', timesMs: { ...timesMs, 'tiled-8x8': 0.5 }, workload: 'w', at: 'then' });
     const probes = fakeProbes();
     const r = await tuneGraph({ store, adapterKey: 'a', subgroups: false, prepare: probes.prepare, reps: 1 });
-    expect(r).toEqual({ ...tuned(form(4, 4), form(8, 8, true)), fresh: false });
+    expect(r).toEqual({ matmulBlock: { rows: 4, cols: 4 }, matmulTiles: false, subgroups: false, fresh: false });
     expect(probes.prepared).toEqual([]);
     expect(store.get('a', GRAPH_TUNE_KEYS.rowReduce)).toBeUndefined();
   });
 
-  it('re-times when the stored choice was made among other candidates (before the tiled ones existed), and times a size class the store lacks', async () => {
+  it('re-times when the stored choice was made among other candidates (before the tiled ones existed)', async () => {
     const store = new MemoryTuneStore();
     store.set('a', GRAPH_TUNE_KEYS.matmulBlock, { choice: '8x8', timesMs: { '4x4': 3, '8x8': 1, '16x8': 2 }, workload: 'w', at: 'then' });
     const probes = fakeProbes('tiled-8x8');
     const r = await tuneGraph({ store, adapterKey: 'a', subgroups: false, prepare: probes.prepare, reps: 1 });
-    expect(r).toEqual({ ...tuned(form(8, 8, true)), fresh: true });
-    const forms = ['4x4', '8x8', '16x8', 'tiled-4x4', 'tiled-8x8'];
-    expect(probes.prepared).toEqual([...forms, ...forms.map((f) => `large-${f}`)]);
-    // a store from before the size classes: the small choice is read, only the large one timed
-    const older = new MemoryTuneStore();
-    const timesMs = { '4x4': 3, '8x8': 1, '16x8': 2, 'tiled-4x4': 4, 'tiled-8x8': 5 };
-    older.set('a', GRAPH_TUNE_KEYS.matmulBlock, { choice: '8x8', timesMs, workload: 'w', at: 'then' });
-    const again = fakeProbes('8x8', '16x8');
-    expect(await tuneGraph({ store: older, adapterKey: 'a', subgroups: false, prepare: again.prepare, reps: 1 })).toEqual({
-      ...tuned(form(8, 8), form(16, 8)),
-      fresh: true,
-    });
-    expect(again.prepared).toEqual(forms.map((f) => `large-${f}`));
+    expect(r).toEqual({ matmulBlock: { rows: 8, cols: 8 }, matmulTiles: true, subgroups: false, fresh: true });
+    expect(probes.prepared).toEqual(['4x4', '8x8', '16x8', 'tiled-4x4', 'tiled-8x8']);
   });
 
   it('keeps a tiled choice in the autotune file and reuses it from a fresh store on the same file', async () => {
@@ -258,10 +188,10 @@ describe('tuneGraph (fake probes)', () => {
     try {
       const probes = fakeProbes('tiled-4x4');
       const first = await tuneGraph({ store: new FileTuneStore(dir), adapterKey: 'gpu:fake', subgroups: false, prepare: probes.prepare, reps: 1 });
-      expect(first).toEqual({ ...tuned(form(4, 4, true)), fresh: true });
+      expect(first).toEqual({ matmulBlock: { rows: 4, cols: 4 }, matmulTiles: true, subgroups: false, fresh: true });
       const again = await tuneGraph({ store: new FileTuneStore(dir), adapterKey: 'gpu:fake', subgroups: false, prepare: probes.prepare, reps: 1 });
       expect(again).toEqual({ ...first, fresh: false });
-      expect(probes.prepared).toHaveLength(10); // timed once, by the first store
+      expect(probes.prepared).toHaveLength(5); // timed once, by the first store
       expect(compileOptionsFor(again)).toEqual({ matmulBlock: { rows: 4, cols: 4 }, matmulTiles: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -339,7 +339,6 @@ export class WebGpuExecutor {
     });
     const staging = this.takeReadback(Math.max(4, total), 'scion readback');
     this.transferred.read += total;
-    let mappedOk = false;
     try {
       const encoder = device.createCommandEncoder();
       for (const x of parts) encoder.copyBufferToBuffer(this.arenas[x.p.arena] as GPUBuffer, x.p.offset * (x.half ? 2 : 4), staging, x.at, x.bytes);
@@ -350,14 +349,13 @@ export class WebGpuExecutor {
         this.gpu.assertAlive();
         throw error;
       }
-      mappedOk = true;
       const mapped = staging.getMappedRange();
       return parts.map((x) =>
         x.half ? fromF16(new Uint16Array(mapped.slice(x.at, x.at + x.bytes)), x.count) : new Float32Array(mapped.slice(x.at, x.at + x.count * 4)),
       );
     } finally {
       // A buffer whose mapping failed (device lost) is not worth keeping.
-      if (mappedOk) {
+      if (staging.mapState === 'mapped') {
         staging.unmap();
         this.returnReadback(staging);
       } else staging.destroy();

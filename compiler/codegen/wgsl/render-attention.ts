@@ -71,7 +71,6 @@ export function renderAttention(kernel: number, s: AttentionShape, at: Attention
   const A = (t: TensorAt): string => `A${t.arena}`;
   const rows = batch * heads * sq;
   const group = heads / kvHeads;
-  const rowOf = rowOffset;
   // Last key (exclusive) row i may see.
   const last = s.causal ? `min(${u(sk)}, i + ${u(sk - sq + 1)})` : u(sk);
   const code = [
@@ -85,7 +84,7 @@ export function renderAttention(kernel: number, s: AttentionShape, at: Attention
     `  let b = bh / ${u(heads)};`,
     `  let h = bh % ${u(heads)};`,
     `  let kvh = h / ${u(group)};`,
-    `  let qb = ${rowOf(at.q, heads, sq, d, 'h', 'i')};`,
+    `  let qb = ${rowOffset(at.q, heads, sq, d, 'h', 'i')};`,
     // q row in registers: read once, reused for every key
     `  var q: array<f32, ${d}>;`,
     `  for (var c = 0u; c < ${u(d)}; c++) { q[c] = ${A(at.q)}[qb + c] * ${f(s.scale)}; }`,
@@ -96,17 +95,17 @@ export function renderAttention(kernel: number, s: AttentionShape, at: Attention
     `  let n = ${last};`,
     '  for (var j = 0u; j < n; j++) {',
     '    var sc = 0.0;',
-    `    let kr = ${rowOf(at.k, kvHeads, sk, d, 'kvh', 'j')};`,
+    `    let kr = ${rowOffset(at.k, kvHeads, sk, d, 'kvh', 'j')};`,
     `    for (var c = 0u; c < ${u(d)}; c++) { sc = fma(q[c], ${A(at.k)}[kr + c], sc); }`,
     '    let mn = max(m, sc);',
     '    let corr = exp(m - mn);',
     '    let p = exp(sc - mn);',
     '    l = l * corr + p;',
-    `    let vr = ${rowOf(at.v, kvHeads, sk, dv, 'kvh', 'j')};`,
+    `    let vr = ${rowOffset(at.v, kvHeads, sk, dv, 'kvh', 'j')};`,
     `    for (var c = 0u; c < ${u(dv)}; c++) { acc[c] = fma(p, ${A(at.v)}[vr + c], acc[c] * corr); }`,
     '    m = mn;',
     '  }',
-    `  let ob = ${rowOf(at.out, heads, sq, dv, 'h', 'i')};`,
+    `  let ob = ${rowOffset(at.out, heads, sq, dv, 'h', 'i')};`,
     `  for (var c = 0u; c < ${u(dv)}; c++) { ${A(at.out)}[ob + c] = acc[c] / l; }`,
     '}',
     ...mainOf(rows),
